@@ -1,0 +1,284 @@
+//! `/api/v1/plans/{plan_id}/consents`: the individual's consent (samtycke), or its documented refusal.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{etag, IfMatch, Json};
+use super::pagination::{self, page_of};
+use crate::auth::{Caller, Role};
+use crate::db::consents::ConsentRecord;
+use crate::db::Db;
+use crate::domain::consent::{
+    is_active, ConsentForm, ConsentGiver, ConsentOutcome, ConsentParty, ConsentPermissions,
+    GiverRole, NewConsent, PartyKind, RepresentativeKind,
+};
+use crate::domain::Principal;
+use crate::error::{Error, Result};
+use crate::service::consents as service;
+use crate::service::{parse_id, parse_json_list};
+
+/// Who recorded something: the subject and unit of the token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedBy {
+    pub subject: String,
+    pub unit: String,
+}
+
+/// A recorded consent or refusal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Consent {
+    pub id: String,
+    pub plan_id: String,
+    pub outcome: ConsentOutcome,
+    pub form: ConsentForm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub documented_by: Option<String>,
+    pub givers: Vec<ConsentGiver>,
+    pub covered_parties: Vec<ConsentParty>,
+    pub permissions: ConsentPermissions,
+    pub not_consented_to: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub valid_from: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub valid_until: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub note: Option<String>,
+    /// Given, not withdrawn, and today within its validity.
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub withdrawal_reason: Option<String>,
+    pub recorded_by: RecordedBy,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+page_of!(ConsentPage, Consent, "consents");
+
+fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
+    value.ok_or_else(|| Error::Internal(format!("a stored consent has an unknown {what}")))
+}
+
+impl Consent {
+    fn from_record(record: ConsentRecord, today: NaiveDate) -> Result<Consent> {
+        let c = record.consent;
+        let outcome = stored(ConsentOutcome::parse(&c.outcome), "outcome")?;
+        let withdrawn_at = c.withdrawn_at.map(|t| t.and_utc());
+        let givers = record
+            .givers
+            .into_iter()
+            .map(|g| {
+                Ok(ConsentGiver {
+                    role: stored(GiverRole::parse(&g.role), "giver role")?,
+                    guardian_id: g.guardian_id,
+                    name: g.name,
+                    representative_kind: g.representative_kind.as_deref().and_then(RepresentativeKind::parse),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let covered_parties = record
+            .parties
+            .into_iter()
+            .map(|p| {
+                Ok(ConsentParty {
+                    kind: stored(PartyKind::parse(&p.kind), "party kind")?,
+                    hsa_id: p.hsa_id,
+                    name: p.name,
+                    principal: stored(Principal::parse(&p.principal), "principal")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Consent {
+            active: is_active(outcome, withdrawn_at, c.valid_from, c.valid_until, today),
+            outcome,
+            form: stored(ConsentForm::parse(&c.form), "form")?,
+            givers,
+            covered_parties,
+            permissions: ConsentPermissions {
+                share_information: c.permits_sharing,
+                send_summons: c.permits_summons,
+                establish_plan: c.permits_establishing,
+                involve_relatives: c.permits_relatives,
+            },
+            not_consented_to: parse_json_list(&c.not_consented_to),
+            withdrawn_at,
+            id: c.id,
+            plan_id: c.plan_id,
+            documented_by: c.documented_by,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            note: c.note,
+            withdrawal_reason: c.withdrawal_reason,
+            recorded_by: RecordedBy { subject: c.recorded_by, unit: c.recorded_by_unit },
+            version: c.version,
+            created_at: c.created_at.and_utc(),
+            updated_at: c.updated_at.and_utc(),
+        })
+    }
+
+    fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
+        response.insert_header((header::ETAG, etag(self.version))).json(self)
+    }
+}
+
+/// Withdraws consent (återkallat samtycke).
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The individual no longer wants coordinated planning"}))]
+pub struct Withdrawal {
+    /// Why, as the individual put it.
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsentListQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Record a consent, or a documented refusal, for a plan.
+///
+/// A given consent moves a new plan to `consented`; a refusal before any consent moves it to
+/// `refused` (read-only). Consent is time-limited, names the units and actors it covers and what
+/// it permits. A child's consent is given by every registered guardian (or a legal
+/// representative); an adult consents themself or through a legal representative.
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/consents", tag = "consents",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    request_body = NewConsent,
+    responses(
+        (status = 201, description = "Recorded", body = Consent,
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The consent's URL"))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids it (closed, refused, or a refusal after consent was given)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The consent breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Json<NewConsent>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let now = crate::domain::now();
+    let consent = body.0;
+    let record = db
+        .write(move |c| service::record_consent(c, &caller, &plan_id, consent, now))
+        .await?;
+    let view = Consent::from_record(record, now.date_naive())?;
+    let location = format!("/api/v1/plans/{}/consents/{}", view.plan_id, view.id);
+    Ok(view.respond(HttpResponse::Created().insert_header((header::LOCATION, location)).take()))
+}
+
+/// List a plan's consents, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/consents", tag = "consents",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), ConsentListQuery),
+    responses(
+        (status = 200, description = "One page of consents", body = ConsentPage),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ConsentListQuery>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let limit = pagination::limit(query.limit)?;
+    let cursor = pagination::cursor(query.cursor.as_deref())?;
+    let today = crate::domain::now().date_naive();
+    let (records, next_cursor) = db
+        .read(move |c| service::list(c, &caller, &plan_id, cursor.as_deref(), limit))
+        .await?;
+    let items = records
+        .into_iter()
+        .map(|r| Consent::from_record(r, today))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(ConsentPage { items, next_cursor }))
+}
+
+/// Read one consent.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/consents/{consent_id}", tag = "consents",
+    params(
+        ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
+        ("consent_id" = String, Path, format = Uuid, description = "The consent's id"),
+    ),
+    responses(
+        (status = 200, description = "The consent", body = Consent, headers(("ETag" = String, description = "The version"))),
+        (status = 404, description = "No such plan or consent", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path.0, "plan")?;
+    let id = parse_id(&path.1, "consent")?;
+    let record = db.read(move |c| service::get(c, &caller, &plan_id, &id)).await?;
+    Ok(Consent::from_record(record, crate::domain::now().date_naive())?.respond(HttpResponse::Ok()))
+}
+
+/// Withdraw consent: this ends the plan.
+///
+/// The plan is closed with reason `consent_withdrawn`, and every given consent of the plan is
+/// withdrawn with it. `If-Match` (the consent's ETag) is honoured when sent.
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/consents/{consent_id}/withdraw", tag = "consents",
+    params(
+        ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
+        ("consent_id" = String, Path, format = Uuid, description = "The consent's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag of the consent you read (optional)"),
+    ),
+    request_body = Withdrawal,
+    responses(
+        (status = 200, description = "Withdrawn; the plan is closed", body = Consent, headers(("ETag" = String, description = "The new version"))),
+        (status = 404, description = "No such plan or consent", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The consent is refused or already withdrawn, or the plan is closed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The consent has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn withdraw(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    if_match: IfMatch,
+    body: Json<Withdrawal>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let plan_id = parse_id(&path.0, "plan")?;
+    let id = parse_id(&path.1, "consent")?;
+    let expected = if_match.optional();
+    let reason = body.0.reason;
+    let now = crate::domain::now();
+    let record = db
+        .write(move |c| service::withdraw(c, &caller, &plan_id, &id, expected, reason, now))
+        .await?;
+    Ok(Consent::from_record(record, now.date_naive())?.respond(HttpResponse::Ok()))
+}

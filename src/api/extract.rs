@@ -1,0 +1,301 @@
+//! Request extractors that turn every kind of bad input into our one [`Error`] with field paths:
+//! the JSON body (size limit, media type, unknown fields, types, validation rules), `If-Match`,
+//! path ids and query strings.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{Error, FieldError};
+
+/// The largest accepted request body, in bytes (the `MAX_BODY_BYTES` setting).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON request body, deserialised strictly (unknown fields are rejected) and validated.
+pub struct Json<T>(pub T);
+
+impl<T> FromRequest for Json<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<BodyLimit>()
+            .map_or(256 * 1024, |limit| limit.0);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_length.is_some_and(|len| len > limit) {
+                return Err(Error::PayloadTooLarge { limit });
+            }
+            if !content_type_ok {
+                return Err(Error::UnsupportedMediaType);
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| Error::bad_request("the request body could not be read"))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(Error::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value: T = parse_json(&body)?;
+            value.validate().map_err(|e| Error::Validation(field_errors(&e)))?;
+            Ok(Json(value))
+        })
+    }
+}
+
+/// Deserialises JSON, naming the field at fault by its JSON path.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::bad_request("the request body is empty; send a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde names a missing field in its message, one level below the path (an unknown field
+        // is already the last segment of the path).
+        let field = quoted_field(&message)
+            .filter(|_| message.starts_with("missing field"))
+            .map(|name| join_path(&path, name))
+            .unwrap_or_else(|| join_path(&path, ""));
+        let message = without_position(&message);
+        Error::BadRequest {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| Error::bad_request("unexpected data after the JSON value"))?;
+    Ok(value)
+}
+
+fn quoted_field(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let end = start + message[start..].find('`')?;
+    Some(&message[start..end])
+}
+
+/// `$.givers[0].name` from serde_path_to_error's `givers[0]` and `name`.
+fn join_path(path: &str, field: &str) -> String {
+    let mut out = String::from("$");
+    if path != "." {
+        if !path.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(path);
+    }
+    if !field.is_empty() {
+        out.push('.');
+        out.push_str(field);
+    }
+    out
+}
+
+/// serde_json appends " at line 1 column 42" to its messages; the path says more.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// validator's nested errors as a flat, sorted list of JSON paths.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    fn walk(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+        for (field, kind) in errors.errors() {
+            let path = format!("{prefix}.{field}");
+            match kind {
+                ValidationErrorsKind::Field(list) => {
+                    for e in list {
+                        out.push(FieldError::new(path.clone(), describe(e)));
+                    }
+                }
+                ValidationErrorsKind::Struct(inner) => walk(inner, &path, out),
+                ValidationErrorsKind::List(items) => {
+                    for (index, inner) in items {
+                        walk(inner, &format!("{path}[{index}]"), out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(errors, "$", &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn describe(e: &validator::ValidationError) -> String {
+    if let Some(message) = &e.message {
+        return message.to_string();
+    }
+    let param = |name: &str| e.params.get(name).map(|v| v.to_string());
+    match e.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (None, Some(max)) => format!("length must be at most {max}"),
+            (Some(min), None) => format!("length must be at least {min}"),
+            _ => "invalid length".into(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            _ => "out of range".into(),
+        },
+        code => format!("invalid value ({code})"),
+    }
+}
+
+/// The version a client read (from `If-Match`), for optimistic concurrency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    Absent,
+    /// `*`: any current version.
+    Any,
+    Version(i64),
+    /// Present but not one of our ETags: it can never match.
+    Unmatchable,
+}
+
+impl IfMatch {
+    /// The version an update must find, or 428 when the client sent no `If-Match`.
+    pub fn required(self) -> Result<Option<i64>, Error> {
+        match self {
+            IfMatch::Absent => Err(Error::PreconditionRequired),
+            other => Ok(other.expected()),
+        }
+    }
+
+    /// For actions where `If-Match` is optional.
+    pub fn optional(self) -> Option<i64> {
+        self.expected()
+    }
+
+    fn expected(self) -> Option<i64> {
+        match self {
+            IfMatch::Absent | IfMatch::Any => None,
+            IfMatch::Version(v) => Some(v),
+            IfMatch::Unmatchable => Some(-1),
+        }
+    }
+}
+
+/// The strong ETag of a resource version: `"3"`.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+impl FromRequest for IfMatch {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let value = match req.headers().get(header::IF_MATCH) {
+            None => IfMatch::Absent,
+            Some(v) => {
+                let text = v.to_str().unwrap_or("").trim();
+                if text == "*" {
+                    IfMatch::Any
+                } else {
+                    text.trim_start_matches("W/")
+                        .strip_prefix('"')
+                        .and_then(|t| t.strip_suffix('"'))
+                        .and_then(|t| t.parse().ok())
+                        .map_or(IfMatch::Unmatchable, IfMatch::Version)
+                }
+            }
+        };
+        std::future::ready(Ok(value))
+    }
+}
+
+/// Configures the built-in path and query extractors to answer with our problems: an id that is
+/// not a UUID cannot name a resource (404); a malformed query string is the client's mistake (400).
+pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PathConfig::default().error_handler(|_, _| {
+        Error::NotFound("no resource has this id (ids are UUIDs)".into()).into()
+    }))
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        let message = without_position(&err.to_string());
+        let message = message
+            .strip_prefix("Query deserialize error: ")
+            .unwrap_or(&message)
+            .to_string();
+        let field = quoted_field(&message)
+            .map(|name| format!("query.{name}"))
+            .unwrap_or_else(|| "query".into());
+        Error::BadRequest {
+            detail: format!("the query string is malformed: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+        .into()
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        name: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Item>,
+    }
+
+    fn field_of(body: &str) -> String {
+        match parse_json::<Outer>(body.as_bytes()) {
+            Err(Error::BadRequest { errors, .. }) => errors[0].field.clone(),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field_by_path() {
+        assert_eq!(field_of(r#"{"items":[{"name":"a"},{"name":1}]}"#), "$.items[1].name");
+        assert_eq!(field_of(r#"{"items":[{"name":"a","extra":1}]}"#), "$.items[0].extra");
+        assert_eq!(field_of(r#"{"items":[{}]}"#), "$.items[0].name");
+        assert_eq!(field_of(r#"{}"#), "$.items");
+        assert!(field_of(r#"[1]"#).starts_with('$'));
+    }
+
+    #[test]
+    fn if_match_versions() {
+        assert!(matches!(IfMatch::Absent.required(), Err(Error::PreconditionRequired)));
+        assert_eq!(IfMatch::Any.required().unwrap(), None);
+        assert_eq!(IfMatch::Version(2).optional(), Some(2));
+        assert_eq!(IfMatch::Unmatchable.optional(), Some(-1));
+        assert_eq!(IfMatch::Absent.optional(), None);
+    }
+}

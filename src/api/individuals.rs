@@ -1,0 +1,270 @@
+//! `/api/v1/individuals`: the people plans are for (den enskilde).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::extract::{etag, IfMatch, Json};
+use crate::auth::{Caller, Role};
+use crate::db::Db;
+use crate::domain::identity::{IdentityKind, IdentityNumber};
+use crate::domain::individual::check_guardians;
+use crate::error::{Error, FieldError, Result};
+use crate::service::individuals::{self as service, GuardianData, IndividualData, IndividualRecord};
+use crate::service::parse_id;
+
+/// A guardian (vårdnadshavare) of a child.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianInput {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Maria Svensson", min_length = 1, max_length = 200)]
+    pub name: String,
+    /// The guardian's personnummer, if known.
+    #[schema(example = "19121212-1212", nullable = false)]
+    pub identity_number: Option<String>,
+}
+
+/// An individual as registered or updated (the whole representation).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "identity_number": "19121212-1212",
+    "given_name": "Lisa",
+    "family_name": "Testsson",
+    "protected_identity": false
+}))]
+pub struct IndividualInput {
+    /// Personnummer or samordningsnummer: `YYYYMMDDNNNC` or `YYYYMMDD-NNNC`, with a valid date and
+    /// check digit. Stored without the hyphen.
+    #[schema(example = "19121212-1212")]
+    pub identity_number: String,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(example = "Lisa", min_length = 1, max_length = 100)]
+    pub given_name: String,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(example = "Testsson", min_length = 1, max_length = 100)]
+    pub family_name: String,
+    /// Skyddad identitet: name and identity number are then never shown in lists.
+    #[serde(default)]
+    pub protected_identity: bool,
+    /// Guardians of a child under 18 (they consent for the child).
+    #[serde(default)]
+    #[validate(length(max = 4), nested)]
+    #[schema(max_items = 4)]
+    pub guardians: Vec<GuardianInput>,
+}
+
+impl IndividualInput {
+    /// Validates the identity numbers and the guardian rule: the one conversion from the wire to
+    /// the domain.
+    fn into_data(self, today: NaiveDate) -> Result<IndividualData> {
+        let mut errors = Vec::new();
+        let identity_number = IdentityNumber::parse(&self.identity_number, today)
+            .map_err(|m| errors.push(FieldError::new("$.identity_number", m)))
+            .ok();
+        let mut guardians = Vec::new();
+        for (i, g) in self.guardians.into_iter().enumerate() {
+            let number = match g.identity_number.as_deref().map(|n| IdentityNumber::parse(n, today)) {
+                None => None,
+                Some(Ok(n)) => Some(n),
+                Some(Err(m)) => {
+                    errors.push(FieldError::new(format!("$.guardians[{i}].identity_number"), m));
+                    None
+                }
+            };
+            guardians.push(GuardianData { name: g.name, identity_number: number });
+        }
+        if let Some(n) = &identity_number {
+            let numbers: Vec<_> = guardians.iter().map(|g| g.identity_number.as_ref()).collect();
+            errors.extend(check_guardians(n, &numbers, today));
+        }
+        match identity_number {
+            Some(identity_number) if errors.is_empty() => Ok(IndividualData {
+                identity_number,
+                given_name: self.given_name,
+                family_name: self.family_name,
+                protected_identity: self.protected_identity,
+                guardians,
+            }),
+            _ => Err(Error::Validation(errors)),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Guardian {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub identity_number: Option<String>,
+}
+
+/// A registered individual.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019a8b3c-5d2e-7f10-8a4b-3c2d1e0f9a8b",
+    "identity_number": "191212121212",
+    "identity_kind": "personnummer",
+    "birth_date": "1912-12-12",
+    "given_name": "Lisa",
+    "family_name": "Testsson",
+    "protected_identity": false,
+    "guardians": [],
+    "version": 1,
+    "created_at": "2026-11-22T10:00:00Z",
+    "updated_at": "2026-11-22T10:00:00Z"
+}))]
+pub struct Individual {
+    pub id: String,
+    /// Canonical form: 12 digits.
+    pub identity_number: String,
+    pub identity_kind: IdentityKind,
+    pub birth_date: NaiveDate,
+    pub given_name: String,
+    pub family_name: String,
+    pub protected_identity: bool,
+    pub guardians: Vec<Guardian>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Individual {
+    fn from_record(record: IndividualRecord, today: NaiveDate) -> Result<Individual> {
+        let i = record.individual;
+        let number = IdentityNumber::parse(&i.identity_number, today)
+            .map_err(|_| Error::Internal("a stored identity number does not parse".into()))?;
+        Ok(Individual {
+            identity_kind: number.kind(),
+            birth_date: number.birth_date(),
+            id: i.id,
+            identity_number: i.identity_number,
+            given_name: i.given_name,
+            family_name: i.family_name,
+            protected_identity: i.protected_identity,
+            guardians: record
+                .guardians
+                .into_iter()
+                .map(|g| Guardian { id: g.id, name: g.name, identity_number: g.identity_number })
+                .collect(),
+            version: i.version,
+            created_at: i.created_at.and_utc(),
+            updated_at: i.updated_at.and_utc(),
+        })
+    }
+
+    fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
+        response.insert_header((header::ETAG, etag(self.version))).json(self)
+    }
+}
+
+/// Finds an individual by identity number; the number travels in the body, never in a URL.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct IndividualSearch {
+    #[schema(example = "19121212-1212")]
+    pub identity_number: String,
+}
+
+/// Register an individual.
+#[utoipa::path(
+    post, path = "/api/v1/individuals", tag = "individuals",
+    request_body = IndividualInput,
+    responses(
+        (status = 201, description = "Registered", body = Individual,
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new individual's URL"))),
+        (status = 409, description = "An individual with this identity number exists", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid identity number, or guardians for an adult", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(db: web::Data<Db>, caller: Caller, body: Json<IndividualInput>) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let now = crate::domain::now();
+    let data = body.0.into_data(now.date_naive())?;
+    let record = db.write(move |c| service::create(c, &caller, data, now)).await?;
+    let view = Individual::from_record(record, now.date_naive())?;
+    let location = format!("/api/v1/individuals/{}", view.id);
+    Ok(view.respond(HttpResponse::Created().insert_header((header::LOCATION, location)).take()))
+}
+
+/// Read an individual.
+#[utoipa::path(
+    get, path = "/api/v1/individuals/{individual_id}", tag = "individuals",
+    params(("individual_id" = String, Path, format = Uuid, description = "The individual's id")),
+    responses(
+        (status = 200, description = "The individual", body = Individual, headers(("ETag" = String, description = "The version"))),
+        (status = 404, description = "No such individual", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let id = parse_id(&path, "individual")?;
+    let record = db.read(move |c| service::get(c, &id)).await?;
+    Ok(Individual::from_record(record, crate::domain::now().date_naive())?.respond(HttpResponse::Ok()))
+}
+
+/// Replace an individual's details (`If-Match` required).
+///
+/// Guardians are replaced as a whole and get new ids; consents already given keep the guardians'
+/// names as they were.
+#[utoipa::path(
+    put, path = "/api/v1/individuals/{individual_id}", tag = "individuals",
+    params(
+        ("individual_id" = String, Path, format = Uuid, description = "The individual's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version you read"),
+    ),
+    request_body = IndividualInput,
+    responses(
+        (status = 200, description = "Updated", body = Individual, headers(("ETag" = String, description = "The new version"))),
+        (status = 404, description = "No such individual", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another individual has this identity number", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The individual has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<IndividualInput>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let id = parse_id(&path, "individual")?;
+    let expected = if_match.required()?;
+    let now = crate::domain::now();
+    let data = body.0.into_data(now.date_naive())?;
+    let record = db.write(move |c| service::update(c, &caller, &id, expected, data, now)).await?;
+    Ok(Individual::from_record(record, now.date_naive())?.respond(HttpResponse::Ok()))
+}
+
+/// Find an individual by personnummer or samordningsnummer.
+///
+/// A POST, so that the identity number never appears in a URL, a proxy log or a browser history.
+#[utoipa::path(
+    post, path = "/api/v1/individuals/search", tag = "individuals",
+    request_body = IndividualSearch,
+    responses(
+        (status = 200, description = "The individual", body = Individual, headers(("ETag" = String, description = "The version"))),
+        (status = 404, description = "No individual has this number", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid identity number", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search(db: web::Data<Db>, caller: Caller, body: Json<IndividualSearch>) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let today = crate::domain::now().date_naive();
+    let number = IdentityNumber::parse(&body.0.identity_number, today)
+        .map_err(|m| Error::validation("$.identity_number", m))?;
+    let record = db.read(move |c| service::find_by_identity_number(c, &number)).await?;
+    Ok(Individual::from_record(record, today)?.respond(HttpResponse::Ok()))
+}

@@ -1,0 +1,191 @@
+//! The HTTP surface: routes, the OpenAPI document, and the handlers (one file per resource).
+
+pub mod consents;
+pub mod extract;
+pub mod health;
+pub mod individuals;
+pub mod pagination;
+pub mod plans;
+
+use actix_web::{middleware::from_fn, web, HttpResponse};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::Error;
+
+/// Registers every route. Each path is one `web::resource` so a wrong method answers 405.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let method_not_allowed = || web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed) });
+    cfg.service(web::resource("/health").get(health::health).default_service(method_not_allowed()))
+        .service(web::resource("/ready").get(health::ready).default_service(method_not_allowed()))
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(crate::auth::authenticate))
+                .service(
+                    web::resource("/individuals")
+                        .post(individuals::create)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/individuals/search")
+                        .post(individuals::search)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/individuals/{individual_id}")
+                        .get(individuals::get)
+                        .put(individuals::update)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/plans")
+                        .get(plans::list)
+                        .post(plans::create)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/plans/{plan_id}")
+                        .get(plans::get)
+                        .put(plans::update)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/plans/{plan_id}/consents")
+                        .get(consents::list)
+                        .post(consents::create)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/plans/{plan_id}/consents/{consent_id}")
+                        .get(consents::get)
+                        .default_service(method_not_allowed()),
+                )
+                .service(
+                    web::resource("/plans/{plan_id}/consents/{consent_id}/withdraw")
+                        .post(consents::withdraw)
+                        .default_service(method_not_allowed()),
+                )
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::RouteNotFound) })),
+        );
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SIP — samordnad individuell plan",
+        description = include_str!("../../openapi/description.md"),
+        license(name = "MIT OR Apache-2.0"),
+    ),
+    paths(
+        health::health,
+        health::ready,
+        individuals::create,
+        individuals::search,
+        individuals::get,
+        individuals::update,
+        plans::create,
+        plans::list,
+        plans::get,
+        plans::update,
+        consents::create,
+        consents::list,
+        consents::get,
+        consents::withdraw,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::auth::Role)),
+    modifiers(&CommonResponses),
+    tags(
+        (name = "individuals", description = "The people plans are for (den enskilde)"),
+        (name = "plans", description = "Coordinated individual plans (SIP) and their lifecycle"),
+        (name = "consents", description = "Consent (samtycke): given, refused, withdrawn"),
+        (name = "operations", description = "Health and readiness probes (no token)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer scheme and the error responses every operation shares, so each handler's
+/// annotation lists only what is particular to it.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT with the claims sub, unit (HSA-id), principal, roles, iss, aud, exp, nbf.",
+                    ))
+                    .build(),
+            ),
+        );
+        let problem = |description: &str| {
+            Response::builder()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    Content::new(Some(Ref::from_schema_name("Problem"))),
+                )
+                .build()
+        };
+        for (name, description) in [
+            ("BadRequest", "The request is malformed: invalid JSON, an unknown field, a wrong type, a malformed query"),
+            ("Unauthorized", "The token is missing, malformed, expired, not yet valid, for another audience or issuer, or badly signed"),
+            ("Forbidden", "The token lacks the role the operation needs"),
+            ("PayloadTooLarge", "The body exceeds the size limit"),
+            ("UnsupportedMediaType", "The body is not application/json"),
+            ("ServiceUnavailable", "The database is unreachable or busy; retry later"),
+            ("InternalError", "A fault of the service (never caused by the request); it is logged"),
+        ] {
+            components.responses.insert(name.into(), RefOr::T(problem(description)));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = path.starts_with("/api/");
+            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                let has_body = operation.request_body.is_some();
+                let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut add = |status: &str, name: &str| {
+                    add_response(operation, status, name);
+                };
+                if api {
+                    add("401", "Unauthorized");
+                    add("403", "Forbidden");
+                }
+                if has_body || has_params {
+                    add("400", "BadRequest");
+                }
+                if has_body {
+                    add("413", "PayloadTooLarge");
+                    add("415", "UnsupportedMediaType");
+                }
+                add("500", "InternalError");
+                add("503", "ServiceUnavailable");
+            }
+        }
+    }
+}
+
+fn add_response(operation: &mut Operation, status: &str, name: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+}
+
+/// The OpenAPI document as committed in `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+        + "\n"
+}

@@ -1,0 +1,45 @@
+//! Cursor pagination shared by every list.
+
+use crate::error::{Error, FieldError};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// The page size: `limit` if given (1 to [`MAX_LIMIT`]), else [`DEFAULT_LIMIT`].
+pub fn limit(limit: Option<u32>) -> Result<i64, Error> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT.into()),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n.into()),
+        Some(_) => Err(Error::Validation(vec![FieldError::new(
+            "query.limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        )])),
+    }
+}
+
+/// A cursor is the `next_cursor` of a previous page; anything else is a malformed request.
+pub fn cursor(cursor: Option<&str>) -> Result<Option<String>, Error> {
+    cursor
+        .map(|c| {
+            uuid::Uuid::parse_str(c).map(|u| u.to_string()).map_err(|_| Error::BadRequest {
+                detail: "query.cursor: not a cursor from this API; pass next_cursor of the previous page".into(),
+                errors: vec![FieldError::new("query.cursor", "not a cursor from this API")],
+            })
+        })
+        .transpose()
+}
+
+/// Declares a page type: the items and the cursor of the next page.
+macro_rules! page_of {
+    ($page:ident, $item:ty, $what:literal) => {
+        #[doc = concat!("One page of ", $what, ". Pass `next_cursor` as `cursor` to get the next page; it is absent on the last page.")]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $page {
+            pub items: Vec<$item>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            #[schema(nullable = false)]
+            pub next_cursor: Option<String>,
+        }
+    };
+}
+pub(crate) use page_of;

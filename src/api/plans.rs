@@ -1,0 +1,311 @@
+//! `/api/v1/plans`: coordinated individual plans (SIP).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{etag, IfMatch, Json};
+use super::pagination::{self, page_of};
+use crate::auth::{Caller, Role};
+use crate::db::plans::PlanFilter;
+use crate::db::Db;
+use crate::domain::identity::HsaId;
+use crate::domain::plan::{ClosingReason, PlanAction, PlanDetails, PlanStatus};
+use crate::domain::Principal;
+use crate::error::{Error, Result};
+use crate::service::plans::{self as service, PlanRecord};
+use crate::service::{naive, parse_id, parse_json_list};
+
+/// A plan as opened or replaced (the whole representation; `individual_id` cannot change).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "individual_id": "019a8b3c-5d2e-7f10-8a4b-3c2d1e0f9a8b",
+    "need_reason": "Psychosis and substance use: needs from psychiatry and social services at once",
+    "what_matters": "To get going with work training",
+    "topics_to_avoid": ["her brother's illness"],
+    "follows_discharge": false
+}))]
+pub struct PlanInput {
+    /// The individual the plan is for (register them first).
+    #[schema(format = Uuid)]
+    pub individual_id: String,
+    /// Why a SIP is needed: which needs call for coordination.
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub need_reason: String,
+    /// "Vad är viktigt för dig?" — the long-term goal in the individual's own words.
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000, nullable = false)]
+    pub what_matters: Option<String>,
+    /// Topics that must not be raised at the meeting.
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "crate::domain::consent::each_text_fits"))]
+    #[schema(max_items = 20)]
+    pub topics_to_avoid: Vec<String>,
+    /// The plan follows a discharge from in-patient care (lag 2017:612).
+    #[serde(default)]
+    pub follows_discharge: bool,
+    /// When the patient was notified ready for discharge (utskrivningsklar); required with
+    /// `follows_discharge`.
+    #[schema(nullable = false)]
+    pub discharge_ready_at: Option<DateTime<Utc>>,
+}
+
+impl PlanInput {
+    fn into_parts(self) -> Result<(String, PlanDetails)> {
+        let individual_id = uuid::Uuid::parse_str(&self.individual_id)
+            .map_err(|_| Error::validation("$.individual_id", "must be the UUID of a registered individual"))?
+            .to_string();
+        Ok((
+            individual_id,
+            PlanDetails {
+                need_reason: self.need_reason,
+                what_matters: self.what_matters,
+                topics_to_avoid: self.topics_to_avoid,
+                follows_discharge: self.follows_discharge,
+                discharge_ready_at: self.discharge_ready_at.map(crate::domain::truncate_to_micros),
+            },
+        ))
+    }
+}
+
+/// A unit identified by HSA-id, with its principal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitRef {
+    #[schema(example = "SE2321000016-PSY1")]
+    pub hsa_id: String,
+    pub principal: Principal,
+}
+
+/// A coordinated individual plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Plan {
+    pub id: String,
+    pub individual_id: String,
+    /// The unit that initiated the plan (from its token).
+    pub initiating_unit: UnitRef,
+    /// The subject (person or system) that opened the plan.
+    pub created_by: String,
+    pub need_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub what_matters: Option<String>,
+    pub topics_to_avoid: Vec<String>,
+    pub follows_discharge: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub discharge_ready_at: Option<DateTime<Utc>>,
+    pub status: PlanStatus,
+    /// What the current status allows; empty when the plan is read-only.
+    pub allowed_actions: Vec<PlanAction>,
+    /// Whether a given, unwithdrawn, unexpired consent covers today.
+    pub has_active_consent: bool,
+    /// The last day of the active consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub active_consent_until: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub closing_reason: Option<ClosingReason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub closing_note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+page_of!(PlanPage, Plan, "plans");
+
+impl Plan {
+    pub fn from_record(record: PlanRecord) -> Result<Plan> {
+        let p = record.plan;
+        let status = service::status_of(&p)?;
+        Ok(Plan {
+            initiating_unit: UnitRef {
+                hsa_id: p.initiating_unit,
+                principal: Principal::parse(&p.initiating_principal).unwrap_or(Principal::Other),
+            },
+            allowed_actions: status.allowed_actions().to_vec(),
+            status,
+            has_active_consent: record.active_consent_until.is_some(),
+            active_consent_until: record.active_consent_until,
+            topics_to_avoid: parse_json_list(&p.topics_to_avoid),
+            closing_reason: p.closing_reason.as_deref().and_then(ClosingReason::parse),
+            id: p.id,
+            individual_id: p.individual_id,
+            created_by: p.created_by,
+            need_reason: p.need_reason,
+            what_matters: p.what_matters,
+            follows_discharge: p.follows_discharge,
+            discharge_ready_at: p.discharge_ready_at.map(|t| t.and_utc()),
+            closing_note: p.closing_note,
+            closed_at: p.closed_at.map(|t| t.and_utc()),
+            version: p.version,
+            created_at: p.created_at.and_utc(),
+            updated_at: p.updated_at.and_utc(),
+        })
+    }
+
+    fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
+        response.insert_header((header::ETAG, etag(self.version))).json(self)
+    }
+}
+
+/// Filters and paging of the plan list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PlanListQuery {
+    /// Only plans in this state.
+    pub status: Option<PlanStatus>,
+    /// Only plans for this individual.
+    #[param(format = Uuid)]
+    pub individual_id: Option<String>,
+    /// Only plans initiated by this unit (HSA-id).
+    pub initiating_unit: Option<String>,
+    /// Only plans changed at or after this time.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PlanListQuery {
+    fn filter(&self) -> Result<PlanFilter> {
+        let individual_id = match &self.individual_id {
+            None => None,
+            Some(id) => Some(
+                uuid::Uuid::parse_str(id)
+                    .map_err(|_| Error::validation("query.individual_id", "must be a UUID"))?
+                    .to_string(),
+            ),
+        };
+        let initiating_unit = match &self.initiating_unit {
+            None => None,
+            Some(unit) => Some(
+                HsaId::parse(unit)
+                    .map_err(|m| Error::validation("query.initiating_unit", m))?
+                    .into_string(),
+            ),
+        };
+        Ok(PlanFilter {
+            status: self.status.map(|s| s.as_str().to_string()),
+            individual_id,
+            initiating_unit,
+            updated_since: self.updated_since.map(naive),
+        })
+    }
+}
+
+/// Open a plan for an individual.
+///
+/// The plan starts in `need_identified`; the caller's unit (from the token) is the initiating unit.
+#[utoipa::path(
+    post, path = "/api/v1/plans", tag = "plans",
+    request_body = PlanInput,
+    responses(
+        (status = 201, description = "Opened", body = Plan,
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new plan's URL"))),
+        (status = 422, description = "A value breaks a rule (e.g. unknown individual, discharge time missing)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(db: web::Data<Db>, caller: Caller, body: Json<PlanInput>) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let (individual_id, details) = body.0.into_parts()?;
+    let now = crate::domain::now();
+    let record = db.write(move |c| service::create(c, &caller, &individual_id, details, now)).await?;
+    let view = Plan::from_record(record)?;
+    let location = format!("/api/v1/plans/{}", view.id);
+    Ok(view.respond(HttpResponse::Created().insert_header((header::LOCATION, location)).take()))
+}
+
+/// Read a plan.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}", tag = "plans",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan", body = Plan, headers(("ETag" = String, description = "The version"))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let id = parse_id(&path, "plan")?;
+    let today = crate::domain::now().date_naive();
+    let record = db.read(move |c| service::get(c, &caller, &id, today)).await?;
+    Ok(Plan::from_record(record)?.respond(HttpResponse::Ok()))
+}
+
+/// List plans, oldest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/plans", tag = "plans",
+    params(PlanListQuery),
+    responses(
+        (status = 200, description = "One page of plans", body = PlanPage),
+        (status = 422, description = "A filter value is invalid", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(db: web::Data<Db>, caller: Caller, query: web::Query<PlanListQuery>) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let filter = query.filter()?;
+    let limit = pagination::limit(query.limit)?;
+    let cursor = pagination::cursor(query.cursor.as_deref())?;
+    let today = crate::domain::now().date_naive();
+    let (records, next_cursor) = db
+        .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit, today))
+        .await?;
+    let items = records.into_iter().map(Plan::from_record).collect::<Result<Vec<_>>>()?;
+    Ok(HttpResponse::Ok().json(PlanPage { items, next_cursor }))
+}
+
+/// Replace a plan's details (`If-Match` required).
+///
+/// Only the details change here; the status moves by actions (recording and withdrawing consent, …).
+/// A closed or refused plan is read-only (409).
+#[utoipa::path(
+    put, path = "/api/v1/plans/{plan_id}", tag = "plans",
+    params(
+        ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version you read"),
+    ),
+    request_body = PlanInput,
+    responses(
+        (status = 200, description = "Updated", body = Plan, headers(("ETag" = String, description = "The new version"))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is closed or refused", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The plan has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<PlanInput>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let id = parse_id(&path, "plan")?;
+    let expected = if_match.required()?;
+    let (individual_id, details) = body.0.into_parts()?;
+    let now = crate::domain::now();
+    let record = db
+        .write(move |c| service::update(c, &caller, &id, &individual_id, expected, details, now))
+        .await?;
+    Ok(Plan::from_record(record)?.respond(HttpResponse::Ok()))
+}

@@ -1,0 +1,284 @@
+//! Authentication (JWT bearer tokens) and the caller's identity and roles.
+//!
+//! Every `/api/v1` request passes [`authenticate`]; handlers receive the verified [`Caller`].
+//! Tokens are signed with HS256 and a shared secret (development, tests), or with RS256/ES256 and
+//! the identity provider's public key (production). The algorithm is pinned to the configured key,
+//! so `alg: none` and tokens signed for another algorithm are refused.
+
+use std::collections::HashSet;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{JwtKeySetting, JwtSettings};
+use crate::domain::identity::HsaId;
+use crate::domain::Principal;
+use crate::error::Error;
+
+/// What a caller may do. `admin` includes `read` and `write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Read,
+    Write,
+    Admin,
+}
+
+crate::domain::text_enum!(Role { Read => "read", Write => "write", Admin => "admin" });
+
+/// The claims this service reads and the token command writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The person or system acting (e.g. an HSA-id of a person, or a system's client id).
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub nbf: i64,
+    pub iat: i64,
+    /// The caller's organisation unit (HSA-id).
+    pub unit: String,
+    /// The unit's principal.
+    pub principal: Principal,
+    pub roles: Vec<String>,
+}
+
+/// The same claims as read from a verified token (`aud` may be a list there, so it is not read here;
+/// jsonwebtoken has checked it).
+#[derive(Debug, Deserialize)]
+struct VerifiedClaims {
+    sub: String,
+    unit: String,
+    principal: Principal,
+    roles: Vec<String>,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub subject: String,
+    pub unit: HsaId,
+    pub principal: Principal,
+    roles: HashSet<Role>,
+}
+
+impl Caller {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role) || self.roles.contains(&Role::Admin)
+    }
+
+    /// 403 unless the caller has `role`.
+    pub fn require(&self, role: Role) -> Result<(), Error> {
+        if self.has(role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this operation needs the {role} role; the token grants: {}",
+                self.role_list()
+            )))
+        }
+    }
+
+    fn role_list(&self) -> String {
+        let mut roles: Vec<_> = self.roles.iter().map(|r| r.as_str()).collect();
+        roles.sort_unstable();
+        if roles.is_empty() {
+            "no known role".into()
+        } else {
+            roles.join(", ")
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<Caller>()
+                .cloned()
+                .ok_or_else(|| Error::Unauthorized("a bearer token is required".into())),
+        )
+    }
+}
+
+/// Verifies tokens against the configured key, issuer and audience.
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenVerifier {
+    pub fn new(settings: &JwtSettings) -> Result<TokenVerifier, String> {
+        let (algorithm, key) = match &settings.key {
+            JwtKeySetting::Hs256Secret(secret) => {
+                (Algorithm::HS256, DecodingKey::from_secret(secret.as_bytes()))
+            }
+            JwtKeySetting::DevelopmentKeyFile(path) => {
+                let secret = development_secret(path)?;
+                (Algorithm::HS256, DecodingKey::from_secret(secret.as_bytes()))
+            }
+            JwtKeySetting::PublicKeyPem { algorithm, path } => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
+                let (algorithm, key) = if algorithm == "RS256" {
+                    (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem))
+                } else {
+                    (Algorithm::ES256, DecodingKey::from_ec_pem(&pem))
+                };
+                let key = key.map_err(|e| {
+                    format!("JWT_PUBLIC_KEY_FILE is not a {algorithm:?} public key: {e}")
+                })?;
+                (algorithm, key)
+            }
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = settings.leeway_seconds;
+        Ok(TokenVerifier { key, validation })
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Caller, Error> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<VerifiedClaims>(token, &self.key, &self.validation)
+            .map_err(|e| {
+                let why = match e.kind() {
+                    ErrorKind::ExpiredSignature => "the token has expired",
+                    ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+                    ErrorKind::InvalidAudience => "the token is for another audience",
+                    ErrorKind::InvalidIssuer => "the token is from an unknown issuer",
+                    ErrorKind::InvalidSignature => "the token's signature does not verify",
+                    ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm",
+                    ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, nbf, iss, aud, sub)",
+                    ErrorKind::Json(_) => "the token's header or claims cannot be read: sub, unit, principal and roles are required",
+                    _ => "the token is malformed",
+                };
+                Error::Unauthorized(why.into())
+            })?;
+        let claims = data.claims;
+        let unit = HsaId::parse(&claims.unit)
+            .map_err(|_| Error::Unauthorized("the token's unit claim is not an HSA-id".into()))?;
+        if claims.sub.trim().is_empty() {
+            return Err(Error::Unauthorized("the token's sub claim is empty".into()));
+        }
+        Ok(Caller {
+            subject: claims.sub,
+            unit,
+            principal: claims.principal,
+            // Unknown roles are ignored, so an identity provider can carry roles of other systems.
+            roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        })
+    }
+}
+
+/// Middleware on `/api/v1`: no request reaches a handler without a verified caller. A refusal is
+/// answered here as a response (not an `Err`), so it passes through the outer middleware like any
+/// other answer.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    match verify_request(&req) {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(error) => Ok(req.error_response(error).map_into_right_body()),
+    }
+}
+
+fn verify_request(req: &ServiceRequest) -> Result<Caller, Error> {
+    let verifier = req
+        .app_data::<web::Data<TokenVerifier>>()
+        .ok_or_else(|| Error::Internal("no token verifier configured".into()))?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or_else(|| Error::Unauthorized("send Authorization: Bearer <token>".into()))?;
+    verifier.verify(token)
+}
+
+/// The development signing secret: read from `path`, created there on first use.
+pub fn development_secret(path: &std::path::Path) -> Result<String, String> {
+    if let Ok(secret) = std::fs::read_to_string(path) {
+        let secret = secret.trim().to_string();
+        if secret.len() >= 32 {
+            return Ok(secret);
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    // Two random v4 UUIDs: 244 bits from the operating system's random source.
+    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    write_private_file(path, &secret)
+        .map_err(|e| format!("cannot write the development key {}: {e}", path.display()))?;
+    log::warn!(
+        "created a development signing key in {}: set JWT_PUBLIC_KEY_FILE (or JWT_HS256_SECRET) in production",
+        path.display()
+    );
+    Ok(secret)
+}
+
+fn write_private_file(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(content.as_bytes())
+}
+
+/// Mints an HS256 token for development and tests (`sip-service token …`).
+pub fn mint_token(
+    settings: &JwtSettings,
+    subject: &str,
+    unit: &HsaId,
+    principal: Principal,
+    roles: &[Role],
+    valid_for_seconds: i64,
+) -> Result<String, String> {
+    let secret = match &settings.key {
+        JwtKeySetting::Hs256Secret(secret) => secret.clone(),
+        JwtKeySetting::DevelopmentKeyFile(path) => development_secret(path)?,
+        JwtKeySetting::PublicKeyPem { .. } => {
+            return Err("with JWT_PUBLIC_KEY_FILE the identity provider issues tokens; this command signs only with the development key or JWT_HS256_SECRET".into())
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        sub: subject.to_string(),
+        iss: settings.issuer.clone(),
+        aud: settings.audience.clone(),
+        exp: now + valid_for_seconds,
+        nbf: now - 1,
+        iat: now,
+        unit: unit.as_str().to_string(),
+        principal,
+        roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| format!("cannot sign the token: {e}"))
+}

@@ -1,0 +1,104 @@
+//! All settings, read once from the environment. Every variable has a default that gives a
+//! working development service; the README lists them.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `BIND_ADDRESS`, default `127.0.0.1:8080`.
+    pub bind_address: String,
+    /// `DATABASE_URL`: `postgres://…` for PostgreSQL, otherwise a SQLite file path
+    /// (default `data/sip.sqlite3`, optionally prefixed `sqlite://`).
+    pub database_url: String,
+    /// `DATABASE_POOL_SIZE`, default 8.
+    pub pool_size: u32,
+    /// `DATA_DIR`, default `data`: the SQLite database and the development signing key live here.
+    pub data_dir: PathBuf,
+    pub jwt: JwtSettings,
+    /// `MAX_BODY_BYTES`, default 262144 (256 KiB): larger request bodies get 413.
+    pub max_body_bytes: usize,
+    /// `WORKERS`, default: the number of cores.
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// `JWT_ISSUER`, default `sip-dev`.
+    pub issuer: String,
+    /// `JWT_AUDIENCE`, default `sip-api`.
+    pub audience: String,
+    pub key: JwtKeySetting,
+    /// `JWT_LEEWAY_SECONDS`, default 30: tolerated clock skew for `exp` and `nbf`.
+    pub leeway_seconds: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum JwtKeySetting {
+    /// `JWT_HS256_SECRET`: a shared secret (development, tests).
+    Hs256Secret(String),
+    /// `JWT_PUBLIC_KEY_FILE` (PEM) with `JWT_ALGORITHM` = `RS256` or `ES256` (production).
+    PublicKeyPem { algorithm: String, path: PathBuf },
+    /// Neither is set: a development secret is created in `DATA_DIR/dev-signing-key`.
+    DevelopmentKeyFile(PathBuf),
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a valid value")),
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, String> {
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| data_dir.join("sip.sqlite3").to_string_lossy().into_owned());
+        let key = match (var("JWT_HS256_SECRET"), var("JWT_PUBLIC_KEY_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err("set either JWT_HS256_SECRET or JWT_PUBLIC_KEY_FILE, not both".into())
+            }
+            (Some(secret), None) => {
+                if secret.len() < 32 {
+                    return Err("JWT_HS256_SECRET must be at least 32 characters".into());
+                }
+                JwtKeySetting::Hs256Secret(secret)
+            }
+            (None, Some(path)) => {
+                let algorithm = var("JWT_ALGORITHM").unwrap_or_else(|| "RS256".into());
+                if !matches!(algorithm.as_str(), "RS256" | "ES256") {
+                    return Err("JWT_ALGORITHM must be RS256 or ES256".into());
+                }
+                JwtKeySetting::PublicKeyPem {
+                    algorithm,
+                    path: path.into(),
+                }
+            }
+            (None, None) => JwtKeySetting::DevelopmentKeyFile(data_dir.join("dev-signing-key")),
+        };
+        Ok(Settings {
+            bind_address: var("BIND_ADDRESS").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url,
+            pool_size: parsed("DATABASE_POOL_SIZE", 8u32)?.max(1),
+            data_dir,
+            jwt: JwtSettings {
+                issuer: var("JWT_ISSUER").unwrap_or_else(|| "sip-dev".into()),
+                audience: var("JWT_AUDIENCE").unwrap_or_else(|| "sip-api".into()),
+                key,
+                leeway_seconds: parsed("JWT_LEEWAY_SECONDS", 30u64)?,
+            },
+            max_body_bytes: parsed("MAX_BODY_BYTES", 256 * 1024usize)?,
+            workers: match var("WORKERS") {
+                None => None,
+                Some(_) => Some(parsed("WORKERS", 1usize)?.max(1)),
+            },
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! Consents with who gave them and whom they cover.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{consent_givers, consent_parties, consents};
+use super::DbConn;
+use crate::domain::consent::ConsentOutcome;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = consents, treat_none_as_null = true)]
+pub struct ConsentRow {
+    pub id: String,
+    pub plan_id: String,
+    pub outcome: String,
+    pub form: String,
+    pub documented_by: Option<String>,
+    pub permits_sharing: bool,
+    pub permits_summons: bool,
+    pub permits_establishing: bool,
+    pub permits_relatives: bool,
+    /// JSON array of strings.
+    pub not_consented_to: String,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub note: Option<String>,
+    pub withdrawn_at: Option<NaiveDateTime>,
+    pub withdrawal_reason: Option<String>,
+    pub recorded_by: String,
+    pub recorded_by_unit: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consent_givers)]
+pub struct GiverRow {
+    pub consent_id: String,
+    pub position: i32,
+    pub role: String,
+    pub guardian_id: Option<String>,
+    pub name: Option<String>,
+    pub representative_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consent_parties)]
+pub struct PartyRow {
+    pub consent_id: String,
+    pub position: i32,
+    pub kind: String,
+    pub hsa_id: Option<String>,
+    pub name: String,
+    pub principal: String,
+}
+
+/// A consent with its givers and covered parties.
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    pub consent: ConsentRow,
+    pub givers: Vec<GiverRow>,
+    pub parties: Vec<PartyRow>,
+}
+
+pub fn insert(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
+    diesel::insert_into(consents::table)
+        .values(&record.consent)
+        .execute(conn)?;
+    for giver in &record.givers {
+        diesel::insert_into(consent_givers::table).values(giver).execute(conn)?;
+    }
+    for party in &record.parties {
+        diesel::insert_into(consent_parties::table).values(party).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Consents of one plan, a page at a time in id (creation) order, with their givers and parties
+/// loaded in two further queries whatever the page size.
+pub fn list_for_plan(
+    conn: &mut DbConn,
+    plan_id: &str,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ConsentRecord>> {
+    let mut query = consents::table
+        .filter(consents::plan_id.eq(plan_id.to_string()))
+        .into_boxed();
+    if let Some(after) = cursor {
+        query = query.filter(consents::id.gt(after.to_string()));
+    }
+    let rows = query
+        .order(consents::id)
+        .limit(limit)
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    with_details(conn, rows)
+}
+
+pub fn find(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Option<ConsentRecord>> {
+    let rows = consents::table
+        .filter(consents::plan_id.eq(plan_id))
+        .filter(consents::id.eq(id))
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    Ok(with_details(conn, rows)?.pop())
+}
+
+fn with_details(conn: &mut DbConn, rows: Vec<ConsentRow>) -> Result<Vec<ConsentRecord>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let givers = consent_givers::table
+        .filter(consent_givers::consent_id.eq_any(&ids))
+        .order((consent_givers::consent_id, consent_givers::position))
+        .select(GiverRow::as_select())
+        .load(conn)?;
+    let parties = consent_parties::table
+        .filter(consent_parties::consent_id.eq_any(&ids))
+        .order((consent_parties::consent_id, consent_parties::position))
+        .select(PartyRow::as_select())
+        .load(conn)?;
+    let mut givers_of: HashMap<String, Vec<GiverRow>> = HashMap::new();
+    for giver in givers {
+        givers_of.entry(giver.consent_id.clone()).or_default().push(giver);
+    }
+    let mut parties_of: HashMap<String, Vec<PartyRow>> = HashMap::new();
+    for party in parties {
+        parties_of.entry(party.consent_id.clone()).or_default().push(party);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|consent| ConsentRecord {
+            givers: givers_of.remove(&consent.id).unwrap_or_default(),
+            parties: parties_of.remove(&consent.id).unwrap_or_default(),
+            consent,
+        })
+        .collect())
+}
+
+/// For each plan in `plan_ids`, the last day of its longest-running consent that is active on
+/// `today` (plans without one are absent). One query for any number of plans.
+pub fn active_until(
+    conn: &mut DbConn,
+    plan_ids: &[&str],
+    today: NaiveDate,
+) -> Result<Vec<(String, NaiveDate)>> {
+    let rows: Vec<(String, Option<NaiveDate>)> = consents::table
+        .filter(consents::plan_id.eq_any(plan_ids))
+        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
+        .filter(consents::withdrawn_at.is_null())
+        .filter(consents::valid_from.le(today))
+        .filter(consents::valid_until.ge(today))
+        .select((consents::plan_id, consents::valid_until))
+        .load(conn)?;
+    let mut out: Vec<(String, NaiveDate)> = Vec::new();
+    for (plan_id, until) in rows {
+        let Some(until) = until else { continue };
+        match out.iter_mut().find(|(id, _)| *id == plan_id) {
+            Some(entry) if entry.1 < until => entry.1 = until,
+            Some(_) => {}
+            None => out.push((plan_id, until)),
+        }
+    }
+    Ok(out)
+}
+
+/// Withdraws every given consent of a plan that is not withdrawn yet — withdrawal ends the plan,
+/// so all of them end together — and returns their ids with their new versions.
+pub fn withdraw_all(
+    conn: &mut DbConn,
+    plan_id: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> Result<Vec<(String, i64)>> {
+    let open = consents::table
+        .filter(consents::plan_id.eq(plan_id))
+        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
+        .filter(consents::withdrawn_at.is_null());
+    let ids: Vec<(String, i64)> = open
+        .select((consents::id, consents::version))
+        .order(consents::id)
+        .load(conn)?;
+    diesel::update(open)
+        .set((
+            consents::withdrawn_at.eq(at),
+            consents::withdrawal_reason.eq(reason),
+            consents::version.eq(consents::version + 1),
+            consents::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(ids.into_iter().map(|(id, v)| (id, v + 1)).collect())
+}

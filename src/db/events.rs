@@ -1,0 +1,60 @@
+//! The change log: every change, recorded once, in the same transaction as the change. It holds ids,
+//! types, versions and states — never personal data — and is the base of the plan history and of
+//! the coming change feed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::change_events;
+use super::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = change_events)]
+pub struct NewChangeEvent<'a> {
+    pub event_type: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+    pub plan_id: Option<&'a str>,
+    pub version: i64,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    /// A reason *code* (e.g. a closing reason), never free text.
+    pub reason: Option<&'a str>,
+    pub subject: &'a str,
+    pub unit: &'a str,
+    pub occurred_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = change_events)]
+pub struct ChangeEventRow {
+    pub seq: i64,
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub plan_id: Option<String>,
+    pub version: i64,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub reason: Option<String>,
+    pub subject: String,
+    pub unit: String,
+    pub occurred_at: NaiveDateTime,
+}
+
+pub fn record(conn: &mut DbConn, event: &NewChangeEvent<'_>) -> Result<()> {
+    diesel::insert_into(change_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The events of one plan in the order they happened.
+pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<ChangeEventRow>> {
+    Ok(change_events::table
+        .filter(change_events::plan_id.eq(plan_id))
+        .order(change_events::seq)
+        .select(ChangeEventRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,104 @@
+//! Plans. Every read goes through [`visible_to`], the one place where the caller's access is
+//! decided in SQL, so a list or a lookup can never show a plan the caller may not see.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::plans;
+use super::{DbConn, MultiBackend};
+use crate::auth::Caller;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = plans, treat_none_as_null = true)]
+pub struct PlanRow {
+    pub id: String,
+    pub individual_id: String,
+    pub initiating_unit: String,
+    pub initiating_principal: String,
+    pub created_by: String,
+    pub need_reason: String,
+    pub what_matters: Option<String>,
+    /// JSON array of strings.
+    pub topics_to_avoid: String,
+    pub follows_discharge: bool,
+    pub discharge_ready_at: Option<NaiveDateTime>,
+    pub status: String,
+    pub closing_reason: Option<String>,
+    pub closing_note: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Filters of the plan list; all optional and combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct PlanFilter {
+    pub status: Option<String>,
+    pub individual_id: Option<String>,
+    pub initiating_unit: Option<String>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+/// The plans `caller` may see. Today every authenticated unit with the read role sees every plan;
+/// consent-based visibility (a later issue) narrows this query, and only this one.
+fn visible_to(_caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
+    plans::table.into_boxed()
+}
+
+pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
+    diesel::insert_into(plans::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Option<PlanRow>> {
+    Ok(visible_to(caller)
+        .filter(plans::id.eq(id.to_string()))
+        .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores `row` if the stored version is still `row.version - 1`; false when someone else won.
+pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
+    let changed = diesel::update(
+        plans::table
+            .filter(plans::id.eq(&row.id))
+            .filter(plans::version.eq(row.version - 1)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &PlanFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PlanRow>> {
+    let mut query = visible_to(caller);
+    if let Some(status) = &filter.status {
+        query = query.filter(plans::status.eq(status.clone()));
+    }
+    if let Some(individual_id) = &filter.individual_id {
+        query = query.filter(plans::individual_id.eq(individual_id.clone()));
+    }
+    if let Some(unit) = &filter.initiating_unit {
+        query = query.filter(plans::initiating_unit.eq(unit.clone()));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(plans::updated_at.ge(since));
+    }
+    if let Some(after) = cursor {
+        query = query.filter(plans::id.gt(after.to_string()));
+    }
+    Ok(query
+        .order(plans::id)
+        .limit(limit)
+        .select(PlanRow::as_select())
+        .load(conn)?)
+}

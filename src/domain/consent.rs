@@ -1,0 +1,505 @@
+//! Consent (samtycke): who may give it, what it must say, and when it is active.
+//!
+//! The rules, from DOMAIN.md and the guidelines (seeds 000, 001):
+//! - consent is given before the process starts, written or verbal; a verbal consent names who
+//!   documented it;
+//! - it names which units and other actors may take part, what it permits, and it is time-limited;
+//! - a child under 18 is informed and heard, and the guardians consent: every guardian registered
+//!   for the child must be among those who give it, unless a legal representative gives it;
+//! - someone who cannot consent is not shut out: a legal representative (god man, förvaltare,
+//!   fullmakt, framtidsfullmakt) may consent for them;
+//! - a refusal is documented as its own outcome, by the one who saw the need.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::identity::{HsaId, IdentityNumber};
+use super::Principal;
+use crate::error::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    /// The consent was given.
+    Given,
+    /// The individual (or guardian, representative) said no: a documented refusal.
+    Refused,
+}
+super::text_enum!(ConsentOutcome { Given => "given", Refused => "refused" });
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentForm {
+    /// Skriftligt samtycke.
+    Written,
+    /// Muntligt samtycke: `documented_by` names who documented it in their journal.
+    Verbal,
+}
+super::text_enum!(ConsentForm { Written => "written", Verbal => "verbal" });
+
+/// Who gives the consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GiverRole {
+    /// Den enskilde: the individual.
+    Individual,
+    /// Vårdnadshavare: a guardian of a child under 18 (refer to it by `guardian_id`).
+    Guardian,
+    /// Företrädare: a legal representative (give `name` and `representative_kind`).
+    LegalRepresentative,
+}
+super::text_enum!(GiverRole {
+    Individual => "individual",
+    Guardian => "guardian",
+    LegalRepresentative => "legal_representative",
+});
+
+/// The kind of legal representative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RepresentativeKind {
+    /// God man.
+    Trustee,
+    /// Förvaltare.
+    Administrator,
+    /// Fullmakt.
+    PowerOfAttorney,
+    /// Framtidsfullmakt.
+    ContinuingPowerOfAttorney,
+}
+super::text_enum!(RepresentativeKind {
+    Trustee => "trustee",
+    Administrator => "administrator",
+    PowerOfAttorney => "power_of_attorney",
+    ContinuingPowerOfAttorney => "continuing_power_of_attorney",
+});
+
+/// A party the consent covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    /// An organisation unit of a principal, identified by HSA-id.
+    Unit,
+    /// Another actor, e.g. the school, Arbetsförmedlingen, Försäkringskassan, an NGO.
+    Actor,
+}
+super::text_enum!(PartyKind { Unit => "unit", Actor => "actor" });
+
+/// What the consent permits. Some regions (Stockholm) ask for each separately.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPermissions {
+    /// Sharing information between the parties (informationsöverföring).
+    #[serde(default)]
+    pub share_information: bool,
+    /// Sending summons to the SIP meeting.
+    #[serde(default)]
+    pub send_summons: bool,
+    /// Establishing the plan.
+    #[serde(default)]
+    pub establish_plan: bool,
+    /// Involving relatives (närstående).
+    #[serde(default)]
+    pub involve_relatives: bool,
+}
+
+/// One person who gave (or refused) the consent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentGiver {
+    pub role: GiverRole,
+    /// For `guardian`: the id of one of the individual's registered guardians.
+    #[schema(nullable = false)]
+    pub guardian_id: Option<String>,
+    /// For `legal_representative`: the representative's name. For `guardian`, the server fills in
+    /// the registered guardian's name.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
+    pub name: Option<String>,
+    /// For `legal_representative`: the kind of representation.
+    #[schema(nullable = false)]
+    pub representative_kind: Option<RepresentativeKind>,
+}
+
+/// A unit or other actor the consent covers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentParty {
+    pub kind: PartyKind,
+    /// HSA-id; required for a `unit`.
+    #[schema(example = "SE2321000016-PSY1", nullable = false)]
+    pub hsa_id: Option<String>,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Psykiatrisk öppenvård Södermalm", min_length = 1, max_length = 200)]
+    pub name: String,
+    pub principal: Principal,
+}
+
+/// Records a consent — or a documented refusal — for a plan.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "outcome": "given",
+    "form": "written",
+    "givers": [{"role": "individual"}],
+    "covered_parties": [
+        {"kind": "unit", "hsa_id": "SE2321000016-PSY1", "name": "Psykiatrisk öppenvård Södermalm", "principal": "region"},
+        {"kind": "unit", "hsa_id": "SE2120001314-SOC1", "name": "Socialtjänsten, beroendeenheten", "principal": "municipality"},
+        {"kind": "actor", "name": "Arbetsförmedlingen", "principal": "other"}
+    ],
+    "permissions": {"share_information": true, "send_summons": true, "establish_plan": true, "involve_relatives": false},
+    "not_consented_to": ["information about the custody case"],
+    "valid_from": "2026-11-22",
+    "valid_until": "2027-11-21"
+}))]
+pub struct NewConsent {
+    pub outcome: ConsentOutcome,
+    pub form: ConsentForm,
+    /// Who documented a verbal consent or a refusal (name and role, e.g. "Kim Berg, kurator").
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
+    pub documented_by: Option<String>,
+    /// Who gave or refused the consent.
+    #[validate(length(min = 1, max = 10), nested)]
+    #[schema(min_items = 1, max_items = 10)]
+    pub givers: Vec<ConsentGiver>,
+    /// The units and other actors that may take part and share information. Required when given.
+    #[serde(default)]
+    #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
+    pub covered_parties: Vec<ConsentParty>,
+    #[serde(default)]
+    pub permissions: ConsentPermissions,
+    /// What the individual explicitly does not consent to.
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "crate::domain::consent::each_text_fits"))]
+    #[schema(max_items = 20)]
+    pub not_consented_to: Vec<String>,
+    /// First day the consent applies; defaults to today. Required with `valid_until` when given.
+    #[schema(nullable = false)]
+    pub valid_from: Option<NaiveDate>,
+    /// Last day the consent applies (consent is time-limited). Required when given.
+    #[schema(nullable = false)]
+    pub valid_until: Option<NaiveDate>,
+    /// Free text, e.g. the reason for a refusal.
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000, nullable = false)]
+    pub note: Option<String>,
+}
+
+/// Each item of a list of short texts: 1–500 characters.
+pub fn each_text_fits(items: &[String]) -> Result<(), validator::ValidationError> {
+    if items.iter().all(|t| !t.trim().is_empty() && t.chars().count() <= 500) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("length")
+            .with_message("each item must be 1 to 500 characters".into()))
+    }
+}
+
+/// The individual a consent is for, as far as the rules need them.
+pub struct ConsentSubject<'a> {
+    pub identity_number: &'a IdentityNumber,
+    /// The registered guardians: (id, name).
+    pub guardians: &'a [(String, String)],
+}
+
+/// The longest a consent may run. The guidelines say "time-limited" without a number; a year is
+/// what the regions' consent forms commonly use, and a longer plan renews its consent.
+pub const MAX_CONSENT_DAYS: i64 = 3 * 366;
+
+/// Checks a consent against the rules above and fills in defaults (`valid_from` = today, the names
+/// of guardians). Returns every broken rule at once, each with the JSON path of its field.
+pub fn check_new_consent(
+    consent: &mut NewConsent,
+    subject: &ConsentSubject<'_>,
+    today: NaiveDate,
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
+
+    if consent.form == ConsentForm::Verbal && consent.documented_by.is_none() {
+        fail("$.documented_by", "a verbal consent must name who documented it");
+    }
+
+    let given = consent.outcome == ConsentOutcome::Given;
+    if given {
+        let from = *consent.valid_from.get_or_insert(today);
+        match consent.valid_until {
+            None => fail("$.valid_until", "consent is time-limited: give the last day it applies"),
+            Some(until) if until < from => fail("$.valid_until", "must not be before valid_from"),
+            Some(until) if until < today => fail("$.valid_until", "the consent has already expired"),
+            Some(until) if (until - from).num_days() > MAX_CONSENT_DAYS => fail(
+                "$.valid_until",
+                "a consent may run at most three years; record a new consent to renew it",
+            ),
+            Some(_) => {}
+        }
+        if consent.covered_parties.is_empty() {
+            fail("$.covered_parties", "a given consent must name the units and actors it covers");
+        }
+        let p = consent.permissions;
+        if !(p.share_information || p.send_summons || p.establish_plan || p.involve_relatives) {
+            fail("$.permissions", "a given consent must permit at least one thing");
+        }
+    } else if !consent.covered_parties.is_empty() || consent.permissions != ConsentPermissions::default() {
+        fail("$.outcome", "a refusal covers no parties and permits nothing: leave covered_parties and permissions out");
+    }
+
+    let mut seen_units = std::collections::HashSet::new();
+    for (i, party) in consent.covered_parties.iter_mut().enumerate() {
+        let path = format!("$.covered_parties[{i}]");
+        match (party.kind, party.hsa_id.as_deref()) {
+            (PartyKind::Unit, None) => fail(&format!("{path}.hsa_id"), "a unit is identified by its HSA-id"),
+            (_, Some(raw)) => match HsaId::parse(raw) {
+                Ok(id) => {
+                    if !seen_units.insert(id.as_str().to_string()) {
+                        fail(&format!("{path}.hsa_id"), "this unit is listed twice");
+                    }
+                    party.hsa_id = Some(id.into_string());
+                }
+                Err(message) => fail(&format!("{path}.hsa_id"), message),
+            },
+            (PartyKind::Actor, None) => {}
+        }
+    }
+
+    check_givers(consent, subject, today, &mut fail);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn check_givers(
+    consent: &mut NewConsent,
+    subject: &ConsentSubject<'_>,
+    today: NaiveDate,
+    fail: &mut impl FnMut(&str, &str),
+) {
+    let on = consent.valid_from.unwrap_or(today).min(today);
+    let child = subject.identity_number.is_child_on(on);
+    let mut guardians_giving = std::collections::HashSet::new();
+    let mut has_representative = false;
+    for (i, giver) in consent.givers.iter_mut().enumerate() {
+        let path = format!("$.givers[{i}]");
+        match giver.role {
+            GiverRole::Individual => {
+                if giver.guardian_id.is_some() || giver.representative_kind.is_some() {
+                    fail(&path, "the individual is given by role alone: leave guardian_id and representative_kind out");
+                }
+            }
+            GiverRole::Guardian => {
+                if !child {
+                    fail(&format!("{path}.role"), "guardians consent only for a child under 18; an adult consents themself or through a legal representative");
+                }
+                let known = giver
+                    .guardian_id
+                    .as_deref()
+                    .and_then(|id| subject.guardians.iter().find(|(gid, _)| gid == id));
+                match known {
+                    Some((id, name)) => {
+                        if !guardians_giving.insert(id.clone()) {
+                            fail(&format!("{path}.guardian_id"), "this guardian is listed twice");
+                        }
+                        giver.name = Some(name.clone());
+                    }
+                    None => fail(
+                        &format!("{path}.guardian_id"),
+                        "must be the id of one of the individual's registered guardians",
+                    ),
+                }
+            }
+            GiverRole::LegalRepresentative => {
+                has_representative = true;
+                if giver.name.is_none() {
+                    fail(&format!("{path}.name"), "name the legal representative");
+                }
+                if giver.representative_kind.is_none() {
+                    fail(&format!("{path}.representative_kind"), "say which kind of legal representative");
+                }
+            }
+        }
+    }
+    if child && !has_representative {
+        let missing = subject
+            .guardians
+            .iter()
+            .filter(|(id, _)| !guardians_giving.contains(id))
+            .count();
+        if subject.guardians.is_empty() {
+            fail("$.givers", "the individual is a child: register their guardians first, then record the guardians' consent");
+        } else if missing > 0 {
+            fail("$.givers", "the individual is a child: every registered guardian must give the consent");
+        }
+    }
+}
+
+/// A consent applies on `today` when it was given, is not withdrawn, and `today` is within its
+/// validity (both days included).
+pub fn is_active(
+    outcome: ConsentOutcome,
+    withdrawn_at: Option<DateTime<Utc>>,
+    valid_from: Option<NaiveDate>,
+    valid_until: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    outcome == ConsentOutcome::Given
+        && withdrawn_at.is_none()
+        && valid_from.is_some_and(|from| from <= today)
+        && valid_until.is_some_and(|until| today <= until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn today() -> NaiveDate {
+        day(2026, 11, 22)
+    }
+
+    fn adult() -> IdentityNumber {
+        IdentityNumber::parse("191212121212", today()).unwrap()
+    }
+
+    fn child() -> IdentityNumber {
+        // Born 2012-05-05: check digit computed by hand (Luhn over 120505238).
+        IdentityNumber::parse("201205052382", today()).unwrap()
+    }
+
+    fn party() -> ConsentParty {
+        ConsentParty {
+            kind: PartyKind::Unit,
+            hsa_id: Some("se2321000016-psy1".into()),
+            name: "Psykiatri".into(),
+            principal: Principal::Region,
+        }
+    }
+
+    fn consent(givers: Vec<ConsentGiver>) -> NewConsent {
+        NewConsent {
+            outcome: ConsentOutcome::Given,
+            form: ConsentForm::Written,
+            documented_by: None,
+            givers,
+            covered_parties: vec![party()],
+            permissions: ConsentPermissions { share_information: true, ..Default::default() },
+            not_consented_to: vec![],
+            valid_from: None,
+            valid_until: Some(day(2027, 6, 1)),
+            note: None,
+        }
+    }
+
+    fn giver(role: GiverRole) -> ConsentGiver {
+        ConsentGiver { role, guardian_id: None, name: None, representative_kind: None }
+    }
+
+    fn fields(result: Result<(), Vec<FieldError>>) -> Vec<String> {
+        result.err().unwrap_or_default().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn an_adults_own_written_consent_passes_and_gets_defaults() {
+        let id = adult();
+        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let mut c = consent(vec![giver(GiverRole::Individual)]);
+        assert_eq!(check_new_consent(&mut c, &subject, today()), Ok(()));
+        assert_eq!(c.valid_from, Some(today()));
+        assert_eq!(c.covered_parties[0].hsa_id.as_deref(), Some("SE2321000016-PSY1"));
+    }
+
+    #[test]
+    fn consent_must_be_time_limited_documented_and_cover_someone() {
+        let id = adult();
+        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let mut c = consent(vec![giver(GiverRole::Individual)]);
+        c.form = ConsentForm::Verbal;
+        c.valid_until = None;
+        c.covered_parties.clear();
+        c.permissions = ConsentPermissions::default();
+        assert_eq!(
+            fields(check_new_consent(&mut c, &subject, today())),
+            ["$.documented_by", "$.valid_until", "$.covered_parties", "$.permissions"]
+        );
+        let mut c = consent(vec![giver(GiverRole::Individual)]);
+        c.valid_until = Some(day(2030, 1, 1));
+        assert_eq!(fields(check_new_consent(&mut c, &subject, today())), ["$.valid_until"]);
+    }
+
+    #[test]
+    fn a_childs_consent_needs_every_registered_guardian() {
+        let id = child();
+        let guardians = [("g1".to_string(), "Anna".to_string()), ("g2".to_string(), "Bo".to_string())];
+        let subject = ConsentSubject { identity_number: &id, guardians: &guardians };
+        let mut only_child = consent(vec![giver(GiverRole::Individual)]);
+        assert_eq!(fields(check_new_consent(&mut only_child, &subject, today())), ["$.givers"]);
+
+        let guardian = |id: &str| ConsentGiver { guardian_id: Some(id.into()), ..giver(GiverRole::Guardian) };
+        let mut one = consent(vec![giver(GiverRole::Individual), guardian("g1")]);
+        assert_eq!(fields(check_new_consent(&mut one, &subject, today())), ["$.givers"]);
+
+        let mut both = consent(vec![giver(GiverRole::Individual), guardian("g1"), guardian("g2")]);
+        assert_eq!(check_new_consent(&mut both, &subject, today()), Ok(()));
+        assert_eq!(both.givers[2].name.as_deref(), Some("Bo"));
+
+        let mut unknown = consent(vec![guardian("g1"), guardian("nope")]);
+        assert_eq!(
+            fields(check_new_consent(&mut unknown, &subject, today())),
+            ["$.givers[1].guardian_id", "$.givers"]
+        );
+    }
+
+    #[test]
+    fn guardians_do_not_consent_for_adults_but_representatives_do() {
+        let id = adult();
+        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let mut c = consent(vec![ConsentGiver { guardian_id: Some("g".into()), ..giver(GiverRole::Guardian) }]);
+        assert_eq!(
+            fields(check_new_consent(&mut c, &subject, today())),
+            ["$.givers[0].role", "$.givers[0].guardian_id"]
+        );
+        let mut incomplete = consent(vec![giver(GiverRole::LegalRepresentative)]);
+        assert_eq!(
+            fields(check_new_consent(&mut incomplete, &subject, today())),
+            ["$.givers[0].name", "$.givers[0].representative_kind"]
+        );
+        let mut god_man = consent(vec![ConsentGiver {
+            name: Some("Gun Andersson".into()),
+            representative_kind: Some(RepresentativeKind::Trustee),
+            ..giver(GiverRole::LegalRepresentative)
+        }]);
+        assert_eq!(check_new_consent(&mut god_man, &subject, today()), Ok(()));
+    }
+
+    #[test]
+    fn a_refusal_permits_nothing() {
+        let id = adult();
+        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let mut c = consent(vec![giver(GiverRole::Individual)]);
+        c.outcome = ConsentOutcome::Refused;
+        assert_eq!(fields(check_new_consent(&mut c, &subject, today())), ["$.outcome"]);
+        c.covered_parties.clear();
+        c.permissions = ConsentPermissions::default();
+        c.valid_until = None;
+        assert_eq!(check_new_consent(&mut c, &subject, today()), Ok(()));
+    }
+
+    #[test]
+    fn activity_follows_outcome_withdrawal_and_validity() {
+        let t = today();
+        let active = |o, w, f, u| is_active(o, w, f, u, t);
+        assert!(active(ConsentOutcome::Given, None, Some(t), Some(t)));
+        assert!(!active(ConsentOutcome::Refused, None, Some(t), Some(t)));
+        assert!(!active(ConsentOutcome::Given, Some(Utc::now()), Some(t), Some(t)));
+        assert!(!active(ConsentOutcome::Given, None, Some(day(2026, 11, 23)), Some(day(2027, 1, 1))));
+        assert!(!active(ConsentOutcome::Given, None, Some(day(2026, 1, 1)), Some(day(2026, 11, 21))));
+    }
+}

@@ -1,0 +1,78 @@
+//! The SIP process rules. Pure: no I/O, no clock (the current time is passed in), no HTTP.
+//! Every rule the server enforces lives here, so it is found in one place and unit-tested.
+
+pub mod consent;
+pub mod identity;
+pub mod individual;
+pub mod plan;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// The current time at the precision both databases keep (microseconds), so a value read back
+/// equals the value written on SQLite and PostgreSQL alike.
+pub fn now() -> DateTime<Utc> {
+    truncate_to_micros(Utc::now())
+}
+
+/// A client's time at the precision both databases keep.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// Optimistic concurrency: 412 unless the stored version is the one the client read (`If-Match`).
+/// `None` means the client accepts any version.
+pub fn ensure_version(expected: Option<i64>, current: i64) -> Result<(), crate::error::Error> {
+    match expected {
+        Some(v) if v != current => Err(crate::error::Error::PreconditionFailed { current_version: current }),
+        _ => Ok(()),
+    }
+}
+
+/// The responsible authority (huvudman): a `region` (health care), a `municipality` (kommun: social
+/// services, municipal health care, school) or `other` (e.g. Arbetsförmedlingen, Försäkringskassan).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Principal {
+    Region,
+    Municipality,
+    Other,
+}
+
+/// Implements `as_str`/`parse` for a snake_case text enum stored as TEXT with a CHECK constraint.
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$ty>::$variant => $text),+ }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(<$ty>::$variant),)+ _ => None }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(Principal { Region => "region", Municipality => "municipality", Other => "other" });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_enums_round_trip_through_their_serde_names() {
+        for p in Principal::ALL {
+            let json = serde_json::to_string(p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+            assert_eq!(Principal::parse(p.as_str()), Some(*p));
+        }
+    }
+}

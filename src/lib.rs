@@ -1,0 +1,14 @@
+//! SIP — samordnad individuell plan (the coordinated individual plan) as a JSON REST API.
+//!
+//! Layers, outermost first: [`api`] (HTTP handlers, thin) → [`service`] (one use case per
+//! function, one transaction each) → [`domain`] (the process rules, pure) and [`db`] (persistence).
+//! [`error::Error`] is the one error type, mapped to HTTP in one place.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod service;

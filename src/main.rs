@@ -1,0 +1,118 @@
+//! `sip-service`: runs the SIP API, mints development tokens, prints the OpenAPI document.
+
+use std::process::ExitCode;
+
+use actix_web::{web, HttpServer};
+use sip::app::{build_app, AppState};
+use sip::auth::{mint_token, Role, TokenVerifier};
+use sip::config::Settings;
+use sip::db::Db;
+use sip::domain::identity::HsaId;
+use sip::domain::Principal;
+
+const USAGE: &str = "\
+usage:
+  sip-service [serve]           run the service (settings from the environment; see README)
+  sip-service token --unit HSA-ID --principal region|municipality|other
+                    [--roles read,write,admin] [--subject NAME] [--hours N]
+                                print a development token signed with the configured HS256 key
+  sip-service openapi           print the OpenAPI document";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None | Some("serve") => serve(),
+        Some("token") => token(&args[1..]),
+        Some("openapi") => {
+            print!("{}", sip::api::openapi_json());
+            Ok(())
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("sip-service: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> Result<(), String> {
+    let settings = Settings::from_env()?;
+    let verifier = web::Data::new(TokenVerifier::new(&settings.jwt)?);
+    let db = Db::connect(&settings.database_url, settings.pool_size)?;
+    log::info!("database: {:?}", db.backend());
+    let state = AppState {
+        db,
+        verifier,
+        max_body_bytes: settings.max_body_bytes,
+    };
+    let mut server = HttpServer::new(move || build_app(state.clone()))
+        // In-flight requests get this long to finish after SIGTERM/SIGINT.
+        .shutdown_timeout(30);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    let server = server
+        .bind(&settings.bind_address)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind_address))?;
+    let address = &settings.bind_address;
+    log::info!("listening on http://{address}");
+    log::info!("API documentation: http://{address}/docs/ (OpenAPI at /api-docs/openapi.json)");
+    log::info!(
+        "get a development token: cargo run --release -- token --unit SE2321000016-ABC1 --principal region --roles read,write"
+    );
+    actix_web::rt::System::new()
+        .block_on(server.run())
+        .map_err(|e| format!("server error: {e}"))
+}
+
+fn token(args: &[String]) -> Result<(), String> {
+    let mut unit = None;
+    let mut principal = None;
+    let mut roles = vec![Role::Read, Role::Write];
+    let mut subject = "developer".to_string();
+    let mut hours: i64 = 8;
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--unit" => unit = Some(HsaId::parse(value).map_err(|e| format!("--unit: {e}"))?),
+            "--principal" => {
+                principal = Some(
+                    Principal::parse(value)
+                        .ok_or("--principal must be region, municipality or other")?,
+                )
+            }
+            "--roles" => {
+                roles = value
+                    .split(',')
+                    .map(|r| Role::parse(r.trim()).ok_or(format!("unknown role {r:?}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--subject" => subject = value.clone(),
+            "--hours" => {
+                hours = value
+                    .parse()
+                    .ok()
+                    .filter(|h| (1..=24 * 30).contains(h))
+                    .ok_or("--hours must be 1 to 720")?
+            }
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    let unit = unit.ok_or(format!("--unit is required\n{USAGE}"))?;
+    let principal = principal.ok_or(format!("--principal is required\n{USAGE}"))?;
+    let settings = Settings::from_env()?;
+    let token = mint_token(&settings.jwt, &subject, &unit, principal, &roles, hours * 3600)?;
+    println!("{token}");
+    Ok(())
+}

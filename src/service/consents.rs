@@ -1,0 +1,178 @@
+//! Recording consent (or its refusal) and withdrawing it.
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Caller;
+use crate::db::consents::{self as store, ConsentRecord, ConsentRow, GiverRow, PartyRow};
+use crate::db::individuals as individual_store;
+use crate::db::DbConn;
+use crate::domain::consent::{check_new_consent, ConsentOutcome, ConsentSubject, NewConsent};
+use crate::domain::identity::IdentityNumber;
+use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
+use crate::domain::ensure_version;
+use crate::error::{Error, Result};
+
+use super::plans::{load as load_plan, save as save_plan, status_of};
+use super::{json_list, naive, new_id, record, Change};
+
+fn not_found() -> Error {
+    Error::NotFound("this plan has no consent with this id".into())
+}
+
+/// Records a consent on a plan and moves the plan: given → `consented`, refused → `refused`.
+pub fn record_consent(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    mut consent: NewConsent,
+    now: DateTime<Utc>,
+) -> Result<ConsentRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let transition = on_consent_recorded(status_of(&plan)?, consent.outcome == ConsentOutcome::Given)?;
+
+    let individual = individual_store::find(conn, &plan.individual_id)?
+        .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
+    let today = now.date_naive();
+    let identity_number = IdentityNumber::parse(&individual.identity_number, today)
+        .map_err(|_| Error::Internal("a stored identity number does not parse".into()))?;
+    let guardians: Vec<(String, String)> = individual_store::guardians_of(conn, &[&individual.id])?
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect();
+    let subject = ConsentSubject { identity_number: &identity_number, guardians: &guardians };
+    check_new_consent(&mut consent, &subject, today).map_err(Error::Validation)?;
+
+    let at = naive(now);
+    let id = new_id();
+    let record_ = ConsentRecord {
+        consent: ConsentRow {
+            id: id.clone(),
+            plan_id: plan.id.clone(),
+            outcome: consent.outcome.as_str().into(),
+            form: consent.form.as_str().into(),
+            documented_by: consent.documented_by,
+            permits_sharing: consent.permissions.share_information,
+            permits_summons: consent.permissions.send_summons,
+            permits_establishing: consent.permissions.establish_plan,
+            permits_relatives: consent.permissions.involve_relatives,
+            not_consented_to: json_list(&consent.not_consented_to),
+            valid_from: consent.valid_from,
+            valid_until: consent.valid_until,
+            note: consent.note,
+            withdrawn_at: None,
+            withdrawal_reason: None,
+            recorded_by: caller.subject.clone(),
+            recorded_by_unit: caller.unit.as_str().into(),
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        },
+        givers: consent
+            .givers
+            .into_iter()
+            .enumerate()
+            .map(|(i, g)| GiverRow {
+                consent_id: id.clone(),
+                position: i as i32,
+                role: g.role.as_str().into(),
+                guardian_id: g.guardian_id,
+                name: g.name,
+                representative_kind: g.representative_kind.map(|k| k.as_str().into()),
+            })
+            .collect(),
+        parties: consent
+            .covered_parties
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| PartyRow {
+                consent_id: id.clone(),
+                position: i as i32,
+                kind: p.kind.as_str().into(),
+                hsa_id: p.hsa_id,
+                name: p.name,
+                principal: p.principal.as_str().into(),
+            })
+            .collect(),
+    };
+    store::insert(conn, &record_)?;
+    record(conn, caller, at, Change {
+        event_type: "consent.recorded",
+        resource_type: "consent",
+        resource_id: &id,
+        plan_id: Some(&plan.id),
+        version: 1,
+        from_status: None,
+        to_status: Some(consent.outcome.as_str()),
+        reason: None,
+    })?;
+    save_plan(conn, caller, &mut plan, now, "plan.consent_recorded", Some(transition))?;
+    Ok(record_)
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, plan_id: &str, id: &str) -> Result<ConsentRecord> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    store::find(conn, &plan.id, id)?.ok_or_else(not_found)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<ConsentRecord>, Option<String>)> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    let mut items = store::list_for_plan(conn, &plan.id, cursor, limit + 1)?;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|c| c.consent.id.clone())
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Withdraws consent: it ends the plan (status `closed`, reason `consent_withdrawn`). Every given
+/// consent of the plan ends with it, since the individual no longer consents to the plan.
+pub fn withdraw(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    id: &str,
+    expected_version: Option<i64>,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<ConsentRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let target = store::find(conn, &plan.id, id)?.ok_or_else(not_found)?;
+    let state = match (target.consent.outcome.as_str(), target.consent.withdrawn_at) {
+        ("refused", _) => Some("refused"),
+        (_, Some(_)) => Some("withdrawn"),
+        _ => None,
+    };
+    if let Some(state) = state {
+        return Err(Error::InvalidState {
+            detail: format!("this consent is {state}: only a given consent can be withdrawn"),
+            current_state: state.into(),
+            allowed_actions: vec![],
+        });
+    }
+    ensure_version(expected_version, target.consent.version)?;
+    let transition = on_consent_withdrawn(status_of(&plan)?)?;
+
+    let at = naive(now);
+    for (consent_id, version) in store::withdraw_all(conn, &plan.id, &reason, at)? {
+        record(conn, caller, at, Change {
+            event_type: "consent.withdrawn",
+            resource_type: "consent",
+            resource_id: &consent_id,
+            plan_id: Some(&plan.id),
+            version,
+            from_status: Some("given"),
+            to_status: Some("withdrawn"),
+            reason: None,
+        })?;
+    }
+    save_plan(conn, caller, &mut plan, now, "plan.closed", Some(transition))?;
+    store::find(conn, &plan.id, id)?.ok_or_else(not_found)
+}

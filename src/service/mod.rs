@@ -1,0 +1,75 @@
+//! Use cases: each function is one request's work inside one transaction. They load what the
+//! domain rules need, apply the rules, persist, and record the change — so a handler only
+//! extracts input, calls one of these, and renders the result.
+
+pub mod consents;
+pub mod individuals;
+pub mod plans;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::auth::Caller;
+use crate::db::events::{self, NewChangeEvent};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+
+/// A new time-ordered id (UUIDv7): ids sort in creation order, which cursors rely on.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub fn naive(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc()
+}
+
+/// The id in a URL path must be a UUID to name anything; anything else is an unknown id.
+pub fn parse_id(id: &str, what: &str) -> Result<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.to_string())
+        .map_err(|_| Error::NotFound(format!("no {what} has this id")))
+}
+
+/// Serialises a list of short texts into its TEXT column.
+pub fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn parse_json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// One change of a resource, as the change log records it.
+pub struct Change<'a> {
+    pub event_type: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+    pub plan_id: Option<&'a str>,
+    pub version: i64,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+pub fn record(conn: &mut DbConn, caller: &Caller, at: NaiveDateTime, change: Change<'_>) -> Result<()> {
+    events::record(
+        conn,
+        &NewChangeEvent {
+            event_type: change.event_type,
+            resource_type: change.resource_type,
+            resource_id: change.resource_id,
+            plan_id: change.plan_id,
+            version: change.version,
+            from_status: change.from_status,
+            to_status: change.to_status,
+            reason: change.reason,
+            subject: &caller.subject,
+            unit: caller.unit.as_str(),
+            occurred_at: at,
+        },
+    )
+}
+
+/// A lost race with a concurrent writer that passed the same version check.
+pub fn concurrent_update(current_version: i64) -> Error {
+    Error::PreconditionFailed { current_version }
+}

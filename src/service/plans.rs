@@ -1,0 +1,196 @@
+//! Opening, reading, listing and updating plans.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::auth::Caller;
+use crate::db::consents as consent_store;
+use crate::db::individuals as individual_store;
+use crate::db::plans::{self as store, PlanFilter, PlanRow};
+use crate::db::DbConn;
+use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
+use crate::domain::ensure_version;
+use crate::error::{Error, FieldError, Result};
+
+use super::{json_list, naive, new_id, record, Change};
+
+/// A plan with what is derived from its consents on the day it is read.
+#[derive(Debug, Clone)]
+pub struct PlanRecord {
+    pub plan: PlanRow,
+    /// The last day of the active consent, if one is active today.
+    pub active_consent_until: Option<NaiveDate>,
+}
+
+pub fn status_of(plan: &PlanRow) -> Result<PlanStatus> {
+    PlanStatus::parse(&plan.status)
+        .ok_or_else(|| Error::Internal(format!("plan {} has an unknown status", plan.id)))
+}
+
+fn not_found() -> Error {
+    Error::NotFound("no plan has this id".into())
+}
+
+/// The plan, if the caller may see it (404 otherwise: a plan's existence is itself personal data).
+pub fn load(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<PlanRow> {
+    store::find(conn, caller, id)?.ok_or_else(not_found)
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    individual_id: &str,
+    details: PlanDetails,
+    now: DateTime<Utc>,
+) -> Result<PlanRecord> {
+    let mut errors = check_details(&details, now);
+    if individual_store::find(conn, individual_id)?.is_none() {
+        errors.insert(0, FieldError::new("$.individual_id", "no individual has this id: register the individual first"));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let at = naive(now);
+    let plan = PlanRow {
+        id: new_id(),
+        individual_id: individual_id.to_string(),
+        initiating_unit: caller.unit.as_str().to_string(),
+        initiating_principal: caller.principal.as_str().to_string(),
+        created_by: caller.subject.clone(),
+        need_reason: details.need_reason,
+        what_matters: details.what_matters,
+        topics_to_avoid: json_list(&details.topics_to_avoid),
+        follows_discharge: details.follows_discharge,
+        discharge_ready_at: details.discharge_ready_at.map(naive),
+        status: PlanStatus::NeedIdentified.as_str().to_string(),
+        closing_reason: None,
+        closing_note: None,
+        closed_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    store::insert(conn, &plan)?;
+    record(conn, caller, at, Change {
+        event_type: "plan.created",
+        resource_type: "plan",
+        resource_id: &plan.id,
+        plan_id: Some(&plan.id),
+        version: plan.version,
+        from_status: None,
+        to_status: Some(PlanStatus::NeedIdentified.as_str()),
+        reason: None,
+    })?;
+    Ok(PlanRecord { plan, active_consent_until: None })
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Result<PlanRecord> {
+    let plan = load(conn, caller, id)?;
+    Ok(with_consent_state(conn, vec![plan], today)?.remove(0))
+}
+
+/// Adds the derived consent state to plans: one query for the whole page.
+fn with_consent_state(conn: &mut DbConn, plans: Vec<PlanRow>, today: NaiveDate) -> Result<Vec<PlanRecord>> {
+    let ids: Vec<&str> = plans.iter().map(|p| p.id.as_str()).collect();
+    let active = consent_store::active_until(conn, &ids, today)?;
+    Ok(plans
+        .into_iter()
+        .map(|plan| {
+            // A closed plan applies no longer, whatever its consents said.
+            let open = !matches!(PlanStatus::parse(&plan.status), Some(s) if s.is_read_only());
+            let active_consent_until = active
+                .iter()
+                .find(|(id, _)| *id == plan.id)
+                .map(|(_, until)| *until)
+                .filter(|_| open);
+            PlanRecord { plan, active_consent_until }
+        })
+        .collect())
+}
+
+/// One page of plans and the cursor of the next page, if there is one.
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &PlanFilter,
+    cursor: Option<&str>,
+    limit: i64,
+    today: NaiveDate,
+) -> Result<(Vec<PlanRecord>, Option<String>)> {
+    let mut plans = store::list(conn, caller, filter, cursor, limit + 1)?;
+    let next = if plans.len() as i64 > limit {
+        plans.truncate(limit as usize);
+        plans.last().map(|p| p.id.clone())
+    } else {
+        None
+    };
+    Ok((with_consent_state(conn, plans, today)?, next))
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    individual_id: &str,
+    expected_version: Option<i64>,
+    details: PlanDetails,
+    now: DateTime<Utc>,
+) -> Result<PlanRecord> {
+    let current = load(conn, caller, id)?;
+    status_of(&current)?.ensure_allows(PlanAction::Update)?;
+    ensure_version(expected_version, current.version)?;
+    let mut errors = check_details(&details, now);
+    if individual_id != current.individual_id {
+        errors.insert(0, FieldError::new(
+            "$.individual_id",
+            "a plan's individual cannot change: open a new plan for the other individual",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let mut plan = current;
+    plan.need_reason = details.need_reason;
+    plan.what_matters = details.what_matters;
+    plan.topics_to_avoid = json_list(&details.topics_to_avoid);
+    plan.follows_discharge = details.follows_discharge;
+    plan.discharge_ready_at = details.discharge_ready_at.map(naive);
+    save(conn, caller, &mut plan, now, "plan.updated", None)?;
+    get(conn, caller, id, now.date_naive())
+}
+
+/// Stores a changed plan with the next version, moving its status when `transition` says so, and
+/// records the change. Every write under a plan goes through here, so the plan's version and ETag
+/// change whenever anything in it does.
+pub fn save(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan: &mut PlanRow,
+    now: DateTime<Utc>,
+    event_type: &str,
+    transition: Option<Transition>,
+) -> Result<()> {
+    let at = naive(now);
+    plan.version += 1;
+    plan.updated_at = at;
+    let moved = transition.filter(|t| t.from != t.to);
+    if let Some(t) = moved {
+        plan.status = t.to.as_str().to_string();
+        if t.to.is_read_only() {
+            plan.closed_at = Some(at);
+            plan.closing_reason = t.closing_reason.map(|r| r.as_str().to_string());
+        }
+    }
+    if !store::update(conn, plan)? {
+        return Err(super::concurrent_update(plan.version));
+    }
+    record(conn, caller, at, Change {
+        event_type,
+        resource_type: "plan",
+        resource_id: &plan.id,
+        plan_id: Some(&plan.id),
+        version: plan.version,
+        from_status: moved.map(|t| t.from.as_str()),
+        to_status: moved.map(|t| t.to.as_str()),
+        reason: moved.and_then(|t| t.closing_reason).map(|r| r.as_str()),
+    })
+}

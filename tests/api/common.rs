@@ -1,0 +1,356 @@
+//! The test harness: a fresh database per test (SQLite file or PostgreSQL database), the real app
+//! built by `build_app`, and a small JSON client over actix's in-process test service.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use actix_web::body::{to_bytes, BoxBody};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{test, web};
+use diesel::{Connection, RunQueryDsl};
+use futures_util::future::LocalBoxFuture;
+use serde_json::Value;
+use sip::app::{build_app, AppState};
+use sip::auth::{mint_token, Role, TokenVerifier};
+use sip::config::{JwtKeySetting, JwtSettings};
+use sip::db::Db;
+use sip::domain::identity::HsaId;
+use sip::domain::Principal;
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+pub const ISSUER: &str = "sip-test";
+pub const AUDIENCE: &str = "sip-api";
+
+/// Published test identity numbers (Skatteverket's test series), never a real person's.
+pub const LISA_PNR: &str = "19121212-1212";
+pub const ERIK_PNR: &str = "195309011913";
+/// A child born 2012-05-05 (Alex, 14).
+pub const ALEX_PNR: &str = "20120505-2382";
+
+pub const REGION_UNIT: &str = "SE2321000016-PSY1";
+pub const MUNICIPALITY_UNIT: &str = "SE2120001314-SOC1";
+
+pub fn jwt_settings(key: JwtKeySetting) -> JwtSettings {
+    JwtSettings {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        key,
+        leeway_seconds: 0,
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+type Call = Rc<dyn Fn(test::TestRequest) -> LocalBoxFuture<'static, ServiceResponse<BoxBody>>>;
+
+enum Cleanup {
+    SqliteFile(PathBuf),
+    Postgres(#[allow(dead_code)] TempPostgres),
+}
+
+/// A PostgreSQL database of its own for one test, dropped afterwards. The server is at
+/// `TEST_DATABASE_URL` (default: the local server); the tests fail loudly when it cannot be reached.
+pub struct TempPostgres {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TempPostgres {
+    pub fn create() -> TempPostgres {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("sip_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("PostgreSQL must be reachable at TEST_DATABASE_URL ({admin_url}) for the tests: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("CREATE DATABASE");
+        TempPostgres { url: database_url(&admin_url, &name), admin_url, name }
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut admin);
+        }
+    }
+}
+
+pub struct TestApp {
+    call: Call,
+    cleanup: Cleanup,
+    jwt: JwtSettings,
+}
+
+/// A response, with its body parsed as JSON where it is JSON.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(String::from)
+    }
+
+    pub fn etag(&self) -> String {
+        self.header("etag").expect("an ETag header")
+    }
+
+    /// Asserts the status and that an error is problem+json.
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {:#}", self.body);
+        if status >= 400 {
+            assert_problem(&self);
+        }
+        self
+    }
+
+    /// The field paths of a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub fn assert_problem(reply: &Reply) {
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/problem+json"),
+        "errors are problem+json; body: {}",
+        reply.body
+    );
+    let b = &reply.body;
+    assert!(b["type"].is_string() && b["title"].is_string() && b["detail"].is_string(), "{b}");
+    assert_eq!(b["status"].as_u64(), Some(reply.status.as_u16() as u64), "{b}");
+}
+
+/// A caller: unit, principal, roles.
+#[derive(Clone)]
+pub struct Who {
+    pub unit: &'static str,
+    pub principal: Principal,
+    pub roles: Vec<Role>,
+}
+
+pub fn region_writer() -> Who {
+    Who { unit: REGION_UNIT, principal: Principal::Region, roles: vec![Role::Read, Role::Write] }
+}
+
+pub fn municipality_writer() -> Who {
+    Who { unit: MUNICIPALITY_UNIT, principal: Principal::Municipality, roles: vec![Role::Read, Role::Write] }
+}
+
+pub fn reader() -> Who {
+    Who { unit: REGION_UNIT, principal: Principal::Region, roles: vec![Role::Read] }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        Self::sqlite_with_jwt(jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into()))).await
+    }
+
+    /// A SQLite app with another token configuration (e.g. RS256 with a public key).
+    pub async fn sqlite_with_jwt(jwt: JwtSettings) -> TestApp {
+        let path = std::env::temp_dir().join(format!("sip-test-{}.sqlite3", uuid::Uuid::new_v4().simple()));
+        let db = Db::connect(path.to_str().unwrap(), 4).expect("a SQLite database");
+        Self::start(db, Cleanup::SqliteFile(path), jwt).await
+    }
+
+    pub async fn postgres() -> TestApp {
+        let database = TempPostgres::create();
+        let db = Db::connect(&database.url, 4).expect("a PostgreSQL database");
+        Self::start(
+            db,
+            Cleanup::Postgres(database),
+            jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into())),
+        )
+        .await
+    }
+
+    async fn start(db: Db, cleanup: Cleanup, jwt: JwtSettings) -> TestApp {
+        TestApp { call: Self::service(db, &jwt).await, cleanup, jwt }
+    }
+
+    async fn service(db: Db, jwt: &JwtSettings) -> Call {
+        let state = AppState {
+            db,
+            verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
+            max_body_bytes: 64 * 1024,
+        };
+        let service = Rc::new(test::init_service(build_app(state)).await);
+        Rc::new(move |req: test::TestRequest| {
+            let service = service.clone();
+            Box::pin(async move {
+                match service.call(req.to_request()).await {
+                    Ok(response) => response.map_into_boxed_body(),
+                    Err(e) => panic!("the service failed instead of answering: {e}"),
+                }
+            }) as LocalBoxFuture<'static, _>
+        })
+    }
+
+    pub fn token(&self, who: &Who) -> String {
+        let unit = HsaId::parse(who.unit).unwrap();
+        mint_token(&self.jwt, "tester", &unit, who.principal, &who.roles, 600).unwrap()
+    }
+
+    /// Sends a request as `who` (None: without a token).
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        who: Option<&Who>,
+        body: Option<&Value>,
+        extra_headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = test::TestRequest::default().method(method).uri(uri);
+        if let Some(who) = who {
+            req = req.insert_header((header::AUTHORIZATION, format!("Bearer {}", self.token(who))));
+        }
+        if let Some(body) = body {
+            req = req.insert_header((header::CONTENT_TYPE, "application/json")).set_payload(body.to_string());
+        }
+        for (name, value) in extra_headers {
+            req = req.insert_header((*name, *value));
+        }
+        self.send_request(req).await
+    }
+
+    pub async fn send_request(&self, req: test::TestRequest) -> Reply {
+        let response = (self.call)(req).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body()).await.unwrap_or_default();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, uri: &str, who: &Who) -> Reply {
+        self.send(Method::GET, uri, Some(who), None, &[]).await
+    }
+
+    pub async fn post(&self, uri: &str, who: &Who, body: Value) -> Reply {
+        self.send(Method::POST, uri, Some(who), Some(&body), &[]).await
+    }
+
+    pub async fn put(&self, uri: &str, who: &Who, body: Value, if_match: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = if_match.map(|e| vec![("if-match", e)]).unwrap_or_default();
+        self.send(Method::PUT, uri, Some(who), Some(&body), &headers).await
+    }
+
+    // --- Fixtures: the four cases of DOMAIN.md -------------------------------------------------
+
+    pub async fn individual(&self, identity_number: &str, given_name: &str, guardians: Value) -> Value {
+        self.post(
+            "/api/v1/individuals",
+            &region_writer(),
+            serde_json::json!({
+                "identity_number": identity_number,
+                "given_name": given_name,
+                "family_name": "Testsson",
+                "guardians": guardians,
+            }),
+        )
+        .await
+        .expect(201)
+        .body
+    }
+
+    pub async fn plan_for(&self, individual_id: &str) -> Value {
+        self.post(
+            "/api/v1/plans",
+            &region_writer(),
+            serde_json::json!({
+                "individual_id": individual_id,
+                "need_reason": "needs from psychiatry and social services at once",
+                "what_matters": "to get going with work training",
+            }),
+        )
+        .await
+        .expect(201)
+        .body
+    }
+
+    /// Lisa, 27: an adult's plan, in `need_identified`.
+    pub async fn lisas_plan(&self) -> Value {
+        let lisa = self.individual(LISA_PNR, "Lisa", serde_json::json!([])).await;
+        self.plan_for(lisa["id"].as_str().unwrap()).await
+    }
+}
+
+/// A consent Lisa gives herself, covering a region and a municipality unit and Arbetsförmedlingen.
+pub fn lisas_consent() -> Value {
+    let today = chrono::Utc::now().date_naive();
+    serde_json::json!({
+        "outcome": "given",
+        "form": "written",
+        "givers": [{"role": "individual"}],
+        "covered_parties": [
+            {"kind": "unit", "hsa_id": REGION_UNIT, "name": "Psykiatrisk öppenvård", "principal": "region"},
+            {"kind": "unit", "hsa_id": MUNICIPALITY_UNIT, "name": "Socialtjänsten", "principal": "municipality"},
+            {"kind": "actor", "name": "Arbetsförmedlingen", "principal": "other"}
+        ],
+        "permissions": {"share_information": true, "send_summons": true, "establish_plan": true},
+        "valid_from": today.to_string(),
+        "valid_until": (today + chrono::Duration::days(365)).to_string(),
+    })
+}
+
+fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (admin_url, String::new()),
+    };
+    let prefix = match base.rfind('/') {
+        Some(i) if base[..i].ends_with('/') => base.to_string(),
+        Some(i) => base[..i].to_string(),
+        None => base.to_string(),
+    };
+    format!("{}/{name}{query}", prefix.trim_end_matches('/'))
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Cleanup::SqliteFile(path) = &self.cleanup {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// Declares each listed `async fn name(app: TestApp)` as two tests, one per database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::TestApp::sqlite().await).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::TestApp::postgres().await).await
+                }
+            )+
+        }
+    };
+}

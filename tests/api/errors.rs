@@ -1,0 +1,107 @@
+//! Every error class answers problem+json with the right status, and nothing a client sends causes
+//! a 500.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use crate::common::*;
+use crate::on_both_databases;
+
+async fn unknown_routes_and_methods(app: TestApp) {
+    app.send(Method::GET, "/nowhere", None, None, &[]).await.expect(404);
+    app.get("/api/v1/nowhere", &reader()).await.expect(404);
+    app.send(Method::DELETE, "/api/v1/plans", Some(&region_writer()), None, &[]).await.expect(405);
+    app.send(Method::POST, "/health", None, None, &[]).await.expect(405);
+}
+
+async fn malformed_bodies_are_400_with_the_field(app: TestApp) {
+    let who = region_writer();
+    let raw = |body: &'static str| {
+        TestRequest::post()
+            .uri("/api/v1/individuals")
+            .insert_header(("authorization", format!("Bearer {}", app.token(&who))))
+            .insert_header(("content-type", "application/json"))
+            .set_payload(body)
+    };
+    let reply = app.send_request(raw("{\"identity_number\": ")).await.expect(400);
+    assert_eq!(reply.body["type"], "/problems/bad-request");
+    app.send_request(raw("")).await.expect(400);
+    app.send_request(raw("[]")).await.expect(400);
+
+    let reply = app
+        .post(
+            "/api/v1/individuals",
+            &who,
+            json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "T", "nickname": "L"}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(reply.error_fields(), ["$.nickname"]);
+    assert!(reply.body["detail"].as_str().unwrap().contains("unknown field"));
+
+    let reply = app
+        .post(
+            "/api/v1/individuals",
+            &who,
+            json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "T", "guardians": [{"name": 7}]}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(reply.error_fields(), ["$.guardians[0].name"]);
+
+    let reply = app
+        .post("/api/v1/individuals", &who, json!({"given_name": "Lisa", "family_name": "T"}))
+        .await
+        .expect(400);
+    assert_eq!(reply.error_fields(), ["$.identity_number"]);
+}
+
+async fn wrong_media_type_and_oversized_bodies(app: TestApp) {
+    let who = region_writer();
+    let reply = app
+        .send_request(
+            TestRequest::post()
+                .uri("/api/v1/individuals")
+                .insert_header(("authorization", format!("Bearer {}", app.token(&who))))
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("{}"),
+        )
+        .await
+        .expect(415);
+    assert_eq!(reply.body["type"], "/problems/unsupported-media-type");
+    let huge = "x".repeat(70 * 1024);
+    app.post(
+        "/api/v1/individuals",
+        &who,
+        json!({"identity_number": LISA_PNR, "given_name": huge, "family_name": "T"}),
+    )
+    .await
+    .expect(413);
+}
+
+async fn bad_queries_and_ids(app: TestApp) {
+    let r = reader();
+    let reply = app.get("/api/v1/plans?limit=abc", &r).await.expect(400);
+    assert_eq!(reply.error_fields(), ["query"]);
+    let reply = app.get("/api/v1/plans?colour=blue", &r).await.expect(400);
+    assert!(reply.body["detail"].as_str().unwrap().contains("colour"));
+    let reply = app.get("/api/v1/plans?limit=0", &r).await.expect(422);
+    assert_eq!(reply.error_fields(), ["query.limit"]);
+    app.get("/api/v1/plans?limit=201", &r).await.expect(422);
+    let reply = app.get("/api/v1/plans?cursor=yesterday", &r).await.expect(400);
+    assert_eq!(reply.error_fields(), ["query.cursor"]);
+    app.get("/api/v1/plans?status=dreaming", &r).await.expect(400);
+    let reply = app.get("/api/v1/plans?initiating_unit=ward7", &r).await.expect(422);
+    assert_eq!(reply.error_fields(), ["query.initiating_unit"]);
+    app.get("/api/v1/plans/not-a-uuid", &r).await.expect(404);
+    app.get(&format!("/api/v1/plans/{}", uuid::Uuid::new_v4()), &r).await.expect(404);
+    app.get(&format!("/api/v1/individuals/{}", uuid::Uuid::new_v4()), &r).await.expect(404);
+}
+
+on_both_databases!(
+    unknown_routes_and_methods,
+    malformed_bodies_are_400_with_the_field,
+    wrong_media_type_and_oversized_bodies,
+    bad_queries_and_ids,
+);

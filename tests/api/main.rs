@@ -1,0 +1,11 @@
+//! One integration-test binary: every test goes through HTTP, on SQLite and on PostgreSQL.
+
+mod common;
+
+mod auth;
+mod consents;
+mod errors;
+mod individuals;
+mod openapi;
+mod plans;
+mod process;
