@@ -42,8 +42,13 @@ pub fn build_app(
                 .insert_header((header::LOCATION, "/docs/"))
                 .finish()
         }))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", crate::api::ApiDoc::openapi()))
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::RouteNotFound) }))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/api-docs/openapi.json", crate::api::ApiDoc::openapi()),
+        )
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(Error::RouteNotFound)
+        }))
         .wrap(ErrorHandlers::new().default_handler(problem_fallback))
         .wrap(
             DefaultHeaders::new()
@@ -69,7 +74,9 @@ fn problem_fallback<B: MessageBody + 'static>(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
     if is_problem {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let status = response.status();
     let error = match status.as_u16() {

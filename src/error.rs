@@ -17,7 +17,9 @@ pub struct FieldError {
     #[schema(example = "$.identity_number")]
     pub field: String,
     /// What is wrong, in words an integrator can act on.
-    #[schema(example = "not a valid personnummer or samordningsnummer: the check digit does not match")]
+    #[schema(
+        example = "not a valid personnummer or samordningsnummer: the check digit does not match"
+    )]
     pub message: String,
 }
 
@@ -88,10 +90,14 @@ pub enum Error {
         allowed_actions: Vec<String>,
     },
     /// `If-Match` does not match the current version.
-    PreconditionFailed { current_version: i64 },
+    PreconditionFailed {
+        current_version: i64,
+    },
     /// An update came without `If-Match`.
     PreconditionRequired,
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     UnsupportedMediaType,
     NotAcceptable,
     /// The database cannot be reached or is overloaded.
@@ -115,13 +121,21 @@ impl Error {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use Error::*;
         match self {
-            BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "The request is malformed"),
+            BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "The request is malformed",
+            ),
             Validation(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "The request breaks a rule",
             ),
-            Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             RouteNotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
@@ -156,7 +170,11 @@ impl Error {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            NotAcceptable => (StatusCode::NOT_ACCEPTABLE, "not-acceptable", "Not acceptable"),
+            NotAcceptable => (
+                StatusCode::NOT_ACCEPTABLE,
+                "not-acceptable",
+                "Not acceptable",
+            ),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -256,8 +274,10 @@ impl ResponseError for Error {
             }
             _ => {}
         }
-        let body = serde_json::to_string(&self.to_problem())
-            .unwrap_or_else(|_| r#"{"type":"/problems/internal","title":"Internal error","status":500,"detail":""}"#.into());
+        let body = serde_json::to_string(&self.to_problem()).unwrap_or_else(|_| {
+            r#"{"type":"/problems/internal","title":"Internal error","status":500,"detail":""}"#
+                .into()
+        });
         response.body(body)
     }
 }
@@ -272,9 +292,9 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 Error::Duplicate("a resource with these values already exists".into())
             }
-            D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                Error::Unavailable("the database could not serialise concurrent writes; retry".into())
-            }
+            D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable(
+                "the database could not serialise concurrent writes; retry".into(),
+            ),
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 Error::Unavailable("the database connection was closed".into())
             }

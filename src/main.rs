@@ -112,7 +112,14 @@ fn token(args: &[String]) -> Result<(), String> {
     let unit = unit.ok_or(format!("--unit is required\n{USAGE}"))?;
     let principal = principal.ok_or(format!("--principal is required\n{USAGE}"))?;
     let settings = Settings::from_env()?;
-    let token = mint_token(&settings.jwt, &subject, &unit, principal, &roles, hours * 3600)?;
+    let token = mint_token(
+        &settings.jwt,
+        &subject,
+        &unit,
+        principal,
+        &roles,
+        hours * 3600,
+    )?;
     println!("{token}");
     Ok(())
 }

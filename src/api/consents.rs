@@ -84,7 +84,10 @@ impl Consent {
                     role: stored(GiverRole::parse(&g.role), "giver role")?,
                     guardian_id: g.guardian_id,
                     name: g.name,
-                    representative_kind: g.representative_kind.as_deref().and_then(RepresentativeKind::parse),
+                    representative_kind: g
+                        .representative_kind
+                        .as_deref()
+                        .and_then(RepresentativeKind::parse),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -121,7 +124,10 @@ impl Consent {
             valid_until: c.valid_until,
             note: c.note,
             withdrawal_reason: c.withdrawal_reason,
-            recorded_by: RecordedBy { subject: c.recorded_by, unit: c.recorded_by_unit },
+            recorded_by: RecordedBy {
+                subject: c.recorded_by,
+                unit: c.recorded_by_unit,
+            },
             version: c.version,
             created_at: c.created_at.and_utc(),
             updated_at: c.updated_at.and_utc(),
@@ -129,7 +135,9 @@ impl Consent {
     }
 
     fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
-        response.insert_header((header::ETAG, etag(self.version))).json(self)
+        response
+            .insert_header((header::ETAG, etag(self.version)))
+            .json(self)
     }
 }
 
@@ -162,7 +170,7 @@ pub struct ConsentListQuery {
 /// it permits. A child's consent is given by every registered guardian (or a legal
 /// representative); an adult consents themself or through a legal representative.
 #[utoipa::path(
-    post, path = "/api/v1/plans/{plan_id}/consents", tag = "consents",
+    post, path = "/api/v1/plans/{plan_id}/consents", operation_id = "record_consent", tag = "consents",
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     request_body = NewConsent,
     responses(
@@ -189,12 +197,16 @@ pub async fn create(
         .await?;
     let view = Consent::from_record(record, now.date_naive())?;
     let location = format!("/api/v1/plans/{}/consents/{}", view.plan_id, view.id);
-    Ok(view.respond(HttpResponse::Created().insert_header((header::LOCATION, location)).take()))
+    Ok(view.respond(
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .take(),
+    ))
 }
 
 /// List a plan's consents, oldest first.
 #[utoipa::path(
-    get, path = "/api/v1/plans/{plan_id}/consents", tag = "consents",
+    get, path = "/api/v1/plans/{plan_id}/consents", operation_id = "list_consents", tag = "consents",
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), ConsentListQuery),
     responses(
         (status = 200, description = "One page of consents", body = ConsentPage),
@@ -225,7 +237,7 @@ pub async fn list(
 
 /// Read one consent.
 #[utoipa::path(
-    get, path = "/api/v1/plans/{plan_id}/consents/{consent_id}", tag = "consents",
+    get, path = "/api/v1/plans/{plan_id}/consents/{consent_id}", operation_id = "get_consent", tag = "consents",
     params(
         ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
         ("consent_id" = String, Path, format = Uuid, description = "The consent's id"),
@@ -236,12 +248,21 @@ pub async fn list(
     ),
     security(("bearer" = []))
 )]
-pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse> {
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let plan_id = parse_id(&path.0, "plan")?;
     let id = parse_id(&path.1, "consent")?;
-    let record = db.read(move |c| service::get(c, &caller, &plan_id, &id)).await?;
-    Ok(Consent::from_record(record, crate::domain::now().date_naive())?.respond(HttpResponse::Ok()))
+    let record = db
+        .read(move |c| service::get(c, &caller, &plan_id, &id))
+        .await?;
+    Ok(
+        Consent::from_record(record, crate::domain::now().date_naive())?
+            .respond(HttpResponse::Ok()),
+    )
 }
 
 /// Withdraw consent: this ends the plan.
@@ -249,7 +270,7 @@ pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<(String, Str
 /// The plan is closed with reason `consent_withdrawn`, and every given consent of the plan is
 /// withdrawn with it. `If-Match` (the consent's ETag) is honoured when sent.
 #[utoipa::path(
-    post, path = "/api/v1/plans/{plan_id}/consents/{consent_id}/withdraw", tag = "consents",
+    post, path = "/api/v1/plans/{plan_id}/consents/{consent_id}/withdraw", operation_id = "withdraw_consent", tag = "consents",
     params(
         ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
         ("consent_id" = String, Path, format = Uuid, description = "The consent's id"),

@@ -35,7 +35,12 @@ where
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 essence == "application/json" || essence.ends_with("+json")
             })
             .unwrap_or(false);
@@ -54,14 +59,17 @@ where
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| Error::bad_request("the request body could not be read"))?;
+                let chunk =
+                    chunk.map_err(|_| Error::bad_request("the request body could not be read"))?;
                 if body.len() + chunk.len() > limit {
                     return Err(Error::PayloadTooLarge { limit });
                 }
                 body.extend_from_slice(&chunk);
             }
             let value: T = parse_json(&body)?;
-            value.validate().map_err(|e| Error::Validation(field_errors(&e)))?;
+            value
+                .validate()
+                .map_err(|e| Error::Validation(field_errors(&e)))?;
             Ok(Json(value))
         })
     }
@@ -70,7 +78,9 @@ where
 /// Deserialises JSON, naming the field at fault by its JSON path.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::bad_request("the request body is empty; send a JSON object"));
+        return Err(Error::bad_request(
+            "the request body is empty; send a JSON object",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -283,8 +293,14 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field_by_path() {
-        assert_eq!(field_of(r#"{"items":[{"name":"a"},{"name":1}]}"#), "$.items[1].name");
-        assert_eq!(field_of(r#"{"items":[{"name":"a","extra":1}]}"#), "$.items[0].extra");
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"a"},{"name":1}]}"#),
+            "$.items[1].name"
+        );
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"a","extra":1}]}"#),
+            "$.items[0].extra"
+        );
         assert_eq!(field_of(r#"{"items":[{}]}"#), "$.items[0].name");
         assert_eq!(field_of(r#"{}"#), "$.items");
         assert!(field_of(r#"[1]"#).starts_with('$'));
@@ -292,7 +308,10 @@ mod tests {
 
     #[test]
     fn if_match_versions() {
-        assert!(matches!(IfMatch::Absent.required(), Err(Error::PreconditionRequired)));
+        assert!(matches!(
+            IfMatch::Absent.required(),
+            Err(Error::PreconditionRequired)
+        ));
         assert_eq!(IfMatch::Any.required().unwrap(), None);
         assert_eq!(IfMatch::Version(2).optional(), Some(2));
         assert_eq!(IfMatch::Unmatchable.optional(), Some(-1));

@@ -13,7 +13,9 @@ use crate::db::Db;
 use crate::domain::identity::{IdentityKind, IdentityNumber};
 use crate::domain::individual::check_guardians;
 use crate::error::{Error, FieldError, Result};
-use crate::service::individuals::{self as service, GuardianData, IndividualData, IndividualRecord};
+use crate::service::individuals::{
+    self as service, GuardianData, IndividualData, IndividualRecord,
+};
 use crate::service::parse_id;
 
 /// A guardian (vårdnadshavare) of a child.
@@ -68,18 +70,31 @@ impl IndividualInput {
             .ok();
         let mut guardians = Vec::new();
         for (i, g) in self.guardians.into_iter().enumerate() {
-            let number = match g.identity_number.as_deref().map(|n| IdentityNumber::parse(n, today)) {
+            let number = match g
+                .identity_number
+                .as_deref()
+                .map(|n| IdentityNumber::parse(n, today))
+            {
                 None => None,
                 Some(Ok(n)) => Some(n),
                 Some(Err(m)) => {
-                    errors.push(FieldError::new(format!("$.guardians[{i}].identity_number"), m));
+                    errors.push(FieldError::new(
+                        format!("$.guardians[{i}].identity_number"),
+                        m,
+                    ));
                     None
                 }
             };
-            guardians.push(GuardianData { name: g.name, identity_number: number });
+            guardians.push(GuardianData {
+                name: g.name,
+                identity_number: number,
+            });
         }
         if let Some(n) = &identity_number {
-            let numbers: Vec<_> = guardians.iter().map(|g| g.identity_number.as_ref()).collect();
+            let numbers: Vec<_> = guardians
+                .iter()
+                .map(|g| g.identity_number.as_ref())
+                .collect();
             errors.extend(check_guardians(n, &numbers, today));
         }
         match identity_number {
@@ -150,7 +165,11 @@ impl Individual {
             guardians: record
                 .guardians
                 .into_iter()
-                .map(|g| Guardian { id: g.id, name: g.name, identity_number: g.identity_number })
+                .map(|g| Guardian {
+                    id: g.id,
+                    name: g.name,
+                    identity_number: g.identity_number,
+                })
                 .collect(),
             version: i.version,
             created_at: i.created_at.and_utc(),
@@ -159,7 +178,9 @@ impl Individual {
     }
 
     fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
-        response.insert_header((header::ETAG, etag(self.version))).json(self)
+        response
+            .insert_header((header::ETAG, etag(self.version)))
+            .json(self)
     }
 }
 
@@ -173,7 +194,7 @@ pub struct IndividualSearch {
 
 /// Register an individual.
 #[utoipa::path(
-    post, path = "/api/v1/individuals", tag = "individuals",
+    post, path = "/api/v1/individuals", operation_id = "create_individual", tag = "individuals",
     request_body = IndividualInput,
     responses(
         (status = 201, description = "Registered", body = Individual,
@@ -183,19 +204,29 @@ pub struct IndividualSearch {
     ),
     security(("bearer" = []))
 )]
-pub async fn create(db: web::Data<Db>, caller: Caller, body: Json<IndividualInput>) -> Result<HttpResponse> {
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: Json<IndividualInput>,
+) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let now = crate::domain::now();
     let data = body.0.into_data(now.date_naive())?;
-    let record = db.write(move |c| service::create(c, &caller, data, now)).await?;
+    let record = db
+        .write(move |c| service::create(c, &caller, data, now))
+        .await?;
     let view = Individual::from_record(record, now.date_naive())?;
     let location = format!("/api/v1/individuals/{}", view.id);
-    Ok(view.respond(HttpResponse::Created().insert_header((header::LOCATION, location)).take()))
+    Ok(view.respond(
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .take(),
+    ))
 }
 
 /// Read an individual.
 #[utoipa::path(
-    get, path = "/api/v1/individuals/{individual_id}", tag = "individuals",
+    get, path = "/api/v1/individuals/{individual_id}", operation_id = "get_individual", tag = "individuals",
     params(("individual_id" = String, Path, format = Uuid, description = "The individual's id")),
     responses(
         (status = 200, description = "The individual", body = Individual, headers(("ETag" = String, description = "The version"))),
@@ -203,11 +234,18 @@ pub async fn create(db: web::Data<Db>, caller: Caller, body: Json<IndividualInpu
     ),
     security(("bearer" = []))
 )]
-pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let id = parse_id(&path, "individual")?;
     let record = db.read(move |c| service::get(c, &id)).await?;
-    Ok(Individual::from_record(record, crate::domain::now().date_naive())?.respond(HttpResponse::Ok()))
+    Ok(
+        Individual::from_record(record, crate::domain::now().date_naive())?
+            .respond(HttpResponse::Ok()),
+    )
 }
 
 /// Replace an individual's details (`If-Match` required).
@@ -215,7 +253,7 @@ pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<String>) -> 
 /// Guardians are replaced as a whole and get new ids; consents already given keep the guardians'
 /// names as they were.
 #[utoipa::path(
-    put, path = "/api/v1/individuals/{individual_id}", tag = "individuals",
+    put, path = "/api/v1/individuals/{individual_id}", operation_id = "update_individual", tag = "individuals",
     params(
         ("individual_id" = String, Path, format = Uuid, description = "The individual's id"),
         ("If-Match" = String, Header, description = "The ETag of the version you read"),
@@ -243,7 +281,9 @@ pub async fn update(
     let expected = if_match.required()?;
     let now = crate::domain::now();
     let data = body.0.into_data(now.date_naive())?;
-    let record = db.write(move |c| service::update(c, &caller, &id, expected, data, now)).await?;
+    let record = db
+        .write(move |c| service::update(c, &caller, &id, expected, data, now))
+        .await?;
     Ok(Individual::from_record(record, now.date_naive())?.respond(HttpResponse::Ok()))
 }
 
@@ -251,7 +291,7 @@ pub async fn update(
 ///
 /// A POST, so that the identity number never appears in a URL, a proxy log or a browser history.
 #[utoipa::path(
-    post, path = "/api/v1/individuals/search", tag = "individuals",
+    post, path = "/api/v1/individuals/search", operation_id = "search_individual", tag = "individuals",
     request_body = IndividualSearch,
     responses(
         (status = 200, description = "The individual", body = Individual, headers(("ETag" = String, description = "The version"))),
@@ -260,11 +300,17 @@ pub async fn update(
     ),
     security(("bearer" = []))
 )]
-pub async fn search(db: web::Data<Db>, caller: Caller, body: Json<IndividualSearch>) -> Result<HttpResponse> {
+pub async fn search(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: Json<IndividualSearch>,
+) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let today = crate::domain::now().date_naive();
     let number = IdentityNumber::parse(&body.0.identity_number, today)
         .map_err(|m| Error::validation("$.identity_number", m))?;
-    let record = db.read(move |c| service::find_by_identity_number(c, &number)).await?;
+    let record = db
+        .read(move |c| service::find_by_identity_number(c, &number))
+        .await?;
     Ok(Individual::from_record(record, today)?.respond(HttpResponse::Ok()))
 }

@@ -18,58 +18,69 @@ use crate::error::Error;
 
 /// Registers every route. Each path is one `web::resource` so a wrong method answers 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let method_not_allowed = || web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed) });
-    cfg.service(web::resource("/health").get(health::health).default_service(method_not_allowed()))
-        .service(web::resource("/ready").get(health::ready).default_service(method_not_allowed()))
-        .service(
-            web::scope("/api/v1")
-                .wrap(from_fn(crate::auth::authenticate))
-                .service(
-                    web::resource("/individuals")
-                        .post(individuals::create)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/individuals/search")
-                        .post(individuals::search)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/individuals/{individual_id}")
-                        .get(individuals::get)
-                        .put(individuals::update)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/plans")
-                        .get(plans::list)
-                        .post(plans::create)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/plans/{plan_id}")
-                        .get(plans::get)
-                        .put(plans::update)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/plans/{plan_id}/consents")
-                        .get(consents::list)
-                        .post(consents::create)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/plans/{plan_id}/consents/{consent_id}")
-                        .get(consents::get)
-                        .default_service(method_not_allowed()),
-                )
-                .service(
-                    web::resource("/plans/{plan_id}/consents/{consent_id}/withdraw")
-                        .post(consents::withdraw)
-                        .default_service(method_not_allowed()),
-                )
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(Error::RouteNotFound) })),
-        );
+    let method_not_allowed =
+        || web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed) });
+    cfg.service(
+        web::resource("/health")
+            .get(health::health)
+            .default_service(method_not_allowed()),
+    )
+    .service(
+        web::resource("/ready")
+            .get(health::ready)
+            .default_service(method_not_allowed()),
+    )
+    .service(
+        web::scope("/api/v1")
+            .wrap(from_fn(crate::auth::authenticate))
+            .service(
+                web::resource("/individuals")
+                    .post(individuals::create)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/individuals/search")
+                    .post(individuals::search)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/individuals/{individual_id}")
+                    .get(individuals::get)
+                    .put(individuals::update)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans")
+                    .get(plans::list)
+                    .post(plans::create)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}")
+                    .get(plans::get)
+                    .put(plans::update)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/consents")
+                    .get(consents::list)
+                    .post(consents::create)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/consents/{consent_id}")
+                    .get(consents::get)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/consents/{consent_id}/withdraw")
+                    .post(consents::withdraw)
+                    .default_service(method_not_allowed()),
+            )
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(Error::RouteNotFound)
+            })),
+    );
 }
 
 #[derive(OpenApi)]
@@ -147,9 +158,15 @@ impl Modify for CommonResponses {
         }
         for (path, item) in openapi.paths.paths.iter_mut() {
             let api = path.starts_with("/api/");
-            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
-                .into_iter()
-                .flatten()
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
             {
                 let has_body = operation.request_body.is_some();
                 let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());

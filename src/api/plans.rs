@@ -43,7 +43,10 @@ pub struct PlanInput {
     pub what_matters: Option<String>,
     /// Topics that must not be raised at the meeting.
     #[serde(default)]
-    #[validate(length(max = 20), custom(function = "crate::domain::consent::each_text_fits"))]
+    #[validate(
+        length(max = 20),
+        custom(function = "crate::domain::consent::each_text_fits")
+    )]
     #[schema(max_items = 20)]
     pub topics_to_avoid: Vec<String>,
     /// The plan follows a discharge from in-patient care (lag 2017:612).
@@ -58,7 +61,12 @@ pub struct PlanInput {
 impl PlanInput {
     fn into_parts(self) -> Result<(String, PlanDetails)> {
         let individual_id = uuid::Uuid::parse_str(&self.individual_id)
-            .map_err(|_| Error::validation("$.individual_id", "must be the UUID of a registered individual"))?
+            .map_err(|_| {
+                Error::validation(
+                    "$.individual_id",
+                    "must be the UUID of a registered individual",
+                )
+            })?
             .to_string();
         Ok((
             individual_id,
@@ -67,7 +75,9 @@ impl PlanInput {
                 what_matters: self.what_matters,
                 topics_to_avoid: self.topics_to_avoid,
                 follows_discharge: self.follows_discharge,
-                discharge_ready_at: self.discharge_ready_at.map(crate::domain::truncate_to_micros),
+                discharge_ready_at: self
+                    .discharge_ready_at
+                    .map(crate::domain::truncate_to_micros),
             },
         ))
     }
@@ -155,7 +165,9 @@ impl Plan {
     }
 
     fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
-        response.insert_header((header::ETAG, etag(self.version))).json(self)
+        response
+            .insert_header((header::ETAG, etag(self.version)))
+            .json(self)
     }
 }
 
@@ -211,7 +223,7 @@ impl PlanListQuery {
 ///
 /// The plan starts in `need_identified`; the caller's unit (from the token) is the initiating unit.
 #[utoipa::path(
-    post, path = "/api/v1/plans", tag = "plans",
+    post, path = "/api/v1/plans", operation_id = "create_plan", tag = "plans",
     request_body = PlanInput,
     responses(
         (status = 201, description = "Opened", body = Plan,
@@ -220,19 +232,29 @@ impl PlanListQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn create(db: web::Data<Db>, caller: Caller, body: Json<PlanInput>) -> Result<HttpResponse> {
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: Json<PlanInput>,
+) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let (individual_id, details) = body.0.into_parts()?;
     let now = crate::domain::now();
-    let record = db.write(move |c| service::create(c, &caller, &individual_id, details, now)).await?;
+    let record = db
+        .write(move |c| service::create(c, &caller, &individual_id, details, now))
+        .await?;
     let view = Plan::from_record(record)?;
     let location = format!("/api/v1/plans/{}", view.id);
-    Ok(view.respond(HttpResponse::Created().insert_header((header::LOCATION, location)).take()))
+    Ok(view.respond(
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .take(),
+    ))
 }
 
 /// Read a plan.
 #[utoipa::path(
-    get, path = "/api/v1/plans/{plan_id}", tag = "plans",
+    get, path = "/api/v1/plans/{plan_id}", operation_id = "get_plan", tag = "plans",
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The plan", body = Plan, headers(("ETag" = String, description = "The version"))),
@@ -240,17 +262,23 @@ pub async fn create(db: web::Data<Db>, caller: Caller, body: Json<PlanInput>) ->
     ),
     security(("bearer" = []))
 )]
-pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let id = parse_id(&path, "plan")?;
     let today = crate::domain::now().date_naive();
-    let record = db.read(move |c| service::get(c, &caller, &id, today)).await?;
+    let record = db
+        .read(move |c| service::get(c, &caller, &id, today))
+        .await?;
     Ok(Plan::from_record(record)?.respond(HttpResponse::Ok()))
 }
 
 /// List plans, oldest first, a page at a time.
 #[utoipa::path(
-    get, path = "/api/v1/plans", tag = "plans",
+    get, path = "/api/v1/plans", operation_id = "list_plans", tag = "plans",
     params(PlanListQuery),
     responses(
         (status = 200, description = "One page of plans", body = PlanPage),
@@ -258,7 +286,11 @@ pub async fn get(db: web::Data<Db>, caller: Caller, path: web::Path<String>) -> 
     ),
     security(("bearer" = []))
 )]
-pub async fn list(db: web::Data<Db>, caller: Caller, query: web::Query<PlanListQuery>) -> Result<HttpResponse> {
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Caller,
+    query: web::Query<PlanListQuery>,
+) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let filter = query.filter()?;
     let limit = pagination::limit(query.limit)?;
@@ -267,7 +299,10 @@ pub async fn list(db: web::Data<Db>, caller: Caller, query: web::Query<PlanListQ
     let (records, next_cursor) = db
         .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit, today))
         .await?;
-    let items = records.into_iter().map(Plan::from_record).collect::<Result<Vec<_>>>()?;
+    let items = records
+        .into_iter()
+        .map(Plan::from_record)
+        .collect::<Result<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(PlanPage { items, next_cursor }))
 }
 
@@ -276,7 +311,7 @@ pub async fn list(db: web::Data<Db>, caller: Caller, query: web::Query<PlanListQ
 /// Only the details change here; the status moves by actions (recording and withdrawing consent, …).
 /// A closed or refused plan is read-only (409).
 #[utoipa::path(
-    put, path = "/api/v1/plans/{plan_id}", tag = "plans",
+    put, path = "/api/v1/plans/{plan_id}", operation_id = "update_plan", tag = "plans",
     params(
         ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
         ("If-Match" = String, Header, description = "The ETag of the version you read"),

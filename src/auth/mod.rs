@@ -117,16 +117,21 @@ pub struct TokenVerifier {
 impl TokenVerifier {
     pub fn new(settings: &JwtSettings) -> Result<TokenVerifier, String> {
         let (algorithm, key) = match &settings.key {
-            JwtKeySetting::Hs256Secret(secret) => {
-                (Algorithm::HS256, DecodingKey::from_secret(secret.as_bytes()))
-            }
+            JwtKeySetting::Hs256Secret(secret) => (
+                Algorithm::HS256,
+                DecodingKey::from_secret(secret.as_bytes()),
+            ),
             JwtKeySetting::DevelopmentKeyFile(path) => {
                 let secret = development_secret(path)?;
-                (Algorithm::HS256, DecodingKey::from_secret(secret.as_bytes()))
+                (
+                    Algorithm::HS256,
+                    DecodingKey::from_secret(secret.as_bytes()),
+                )
             }
             JwtKeySetting::PublicKeyPem { algorithm, path } => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))?;
+                let pem = std::fs::read(path).map_err(|e| {
+                    format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display())
+                })?;
                 let (algorithm, key) = if algorithm == "RS256" {
                     (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem))
                 } else {
@@ -222,10 +227,15 @@ pub fn development_secret(path: &std::path::Path) -> Result<String, String> {
         }
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     // Two random v4 UUIDs: 244 bits from the operating system's random source.
-    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     write_private_file(path, &secret)
         .map_err(|e| format!("cannot write the development key {}: {e}", path.display()))?;
     log::warn!(

@@ -71,10 +71,14 @@ pub fn insert(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
         .values(&record.consent)
         .execute(conn)?;
     for giver in &record.givers {
-        diesel::insert_into(consent_givers::table).values(giver).execute(conn)?;
+        diesel::insert_into(consent_givers::table)
+            .values(giver)
+            .execute(conn)?;
     }
     for party in &record.parties {
-        diesel::insert_into(consent_parties::table).values(party).execute(conn)?;
+        diesel::insert_into(consent_parties::table)
+            .values(party)
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -124,11 +128,17 @@ fn with_details(conn: &mut DbConn, rows: Vec<ConsentRow>) -> Result<Vec<ConsentR
         .load(conn)?;
     let mut givers_of: HashMap<String, Vec<GiverRow>> = HashMap::new();
     for giver in givers {
-        givers_of.entry(giver.consent_id.clone()).or_default().push(giver);
+        givers_of
+            .entry(giver.consent_id.clone())
+            .or_default()
+            .push(giver);
     }
     let mut parties_of: HashMap<String, Vec<PartyRow>> = HashMap::new();
     for party in parties {
-        parties_of.entry(party.consent_id.clone()).or_default().push(party);
+        parties_of
+            .entry(party.consent_id.clone())
+            .or_default()
+            .push(party);
     }
     Ok(rows
         .into_iter()

@@ -75,11 +75,17 @@ pub fn guardians_of(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<GuardianRow>>
         .load(conn)?)
 }
 
-pub fn replace_guardians(conn: &mut DbConn, individual_id: &str, rows: &[GuardianRow]) -> Result<()> {
+pub fn replace_guardians(
+    conn: &mut DbConn,
+    individual_id: &str,
+    rows: &[GuardianRow],
+) -> Result<()> {
     diesel::delete(guardians::table.filter(guardians::individual_id.eq(individual_id)))
         .execute(conn)?;
     for row in rows {
-        diesel::insert_into(guardians::table).values(row).execute(conn)?;
+        diesel::insert_into(guardians::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }

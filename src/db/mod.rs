@@ -78,7 +78,8 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> std::result::Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -129,11 +130,14 @@ impl Db {
     }
 
     fn migrate(&self) -> std::result::Result<(), String> {
-        let mut conn = self.pool.get().map_err(|e| {
-            format!("cannot connect to the {:?} database: {e}", self.backend)
-        })?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| format!("cannot connect to the {:?} database: {e}", self.backend))?;
         let applied = match &mut *conn {
-            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+            DbConn::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
             DbConn::Sqlite(c) => {
                 // WAL lets readers run beside the one writer.
                 c.batch_execute("PRAGMA journal_mode = WAL;")

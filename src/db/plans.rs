@@ -48,7 +48,9 @@ fn visible_to(_caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
 }
 
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
-    diesel::insert_into(plans::table).values(row).execute(conn)?;
+    diesel::insert_into(plans::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -132,7 +132,11 @@ pub struct ConsentParty {
     #[schema(example = "SE2321000016-PSY1", nullable = false)]
     pub hsa_id: Option<String>,
     #[validate(length(min = 1, max = 200))]
-    #[schema(example = "Psykiatrisk öppenvård Södermalm", min_length = 1, max_length = 200)]
+    #[schema(
+        example = "Psykiatrisk öppenvård Södermalm",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: String,
     pub principal: Principal,
 }
@@ -174,7 +178,10 @@ pub struct NewConsent {
     pub permissions: ConsentPermissions,
     /// What the individual explicitly does not consent to.
     #[serde(default)]
-    #[validate(length(max = 20), custom(function = "crate::domain::consent::each_text_fits"))]
+    #[validate(
+        length(max = 20),
+        custom(function = "crate::domain::consent::each_text_fits")
+    )]
     #[schema(max_items = 20)]
     pub not_consented_to: Vec<String>,
     /// First day the consent applies; defaults to today. Required with `valid_until` when given.
@@ -191,7 +198,10 @@ pub struct NewConsent {
 
 /// Each item of a list of short texts: 1–500 characters.
 pub fn each_text_fits(items: &[String]) -> Result<(), validator::ValidationError> {
-    if items.iter().all(|t| !t.trim().is_empty() && t.chars().count() <= 500) {
+    if items
+        .iter()
+        .all(|t| !t.trim().is_empty() && t.chars().count() <= 500)
+    {
         Ok(())
     } else {
         Err(validator::ValidationError::new("length")
@@ -221,16 +231,24 @@ pub fn check_new_consent(
     let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
 
     if consent.form == ConsentForm::Verbal && consent.documented_by.is_none() {
-        fail("$.documented_by", "a verbal consent must name who documented it");
+        fail(
+            "$.documented_by",
+            "a verbal consent must name who documented it",
+        );
     }
 
     let given = consent.outcome == ConsentOutcome::Given;
     if given {
         let from = *consent.valid_from.get_or_insert(today);
         match consent.valid_until {
-            None => fail("$.valid_until", "consent is time-limited: give the last day it applies"),
+            None => fail(
+                "$.valid_until",
+                "consent is time-limited: give the last day it applies",
+            ),
             Some(until) if until < from => fail("$.valid_until", "must not be before valid_from"),
-            Some(until) if until < today => fail("$.valid_until", "the consent has already expired"),
+            Some(until) if until < today => {
+                fail("$.valid_until", "the consent has already expired")
+            }
             Some(until) if (until - from).num_days() > MAX_CONSENT_DAYS => fail(
                 "$.valid_until",
                 "a consent may run at most three years; record a new consent to renew it",
@@ -238,13 +256,21 @@ pub fn check_new_consent(
             Some(_) => {}
         }
         if consent.covered_parties.is_empty() {
-            fail("$.covered_parties", "a given consent must name the units and actors it covers");
+            fail(
+                "$.covered_parties",
+                "a given consent must name the units and actors it covers",
+            );
         }
         let p = consent.permissions;
         if !(p.share_information || p.send_summons || p.establish_plan || p.involve_relatives) {
-            fail("$.permissions", "a given consent must permit at least one thing");
+            fail(
+                "$.permissions",
+                "a given consent must permit at least one thing",
+            );
         }
-    } else if !consent.covered_parties.is_empty() || consent.permissions != ConsentPermissions::default() {
+    } else if !consent.covered_parties.is_empty()
+        || consent.permissions != ConsentPermissions::default()
+    {
         fail("$.outcome", "a refusal covers no parties and permits nothing: leave covered_parties and permissions out");
     }
 
@@ -252,7 +278,10 @@ pub fn check_new_consent(
     for (i, party) in consent.covered_parties.iter_mut().enumerate() {
         let path = format!("$.covered_parties[{i}]");
         match (party.kind, party.hsa_id.as_deref()) {
-            (PartyKind::Unit, None) => fail(&format!("{path}.hsa_id"), "a unit is identified by its HSA-id"),
+            (PartyKind::Unit, None) => fail(
+                &format!("{path}.hsa_id"),
+                "a unit is identified by its HSA-id",
+            ),
             (_, Some(raw)) => match HsaId::parse(raw) {
                 Ok(id) => {
                     if !seen_units.insert(id.as_str().to_string()) {
@@ -303,7 +332,10 @@ fn check_givers(
                 match known {
                     Some((id, name)) => {
                         if !guardians_giving.insert(id.clone()) {
-                            fail(&format!("{path}.guardian_id"), "this guardian is listed twice");
+                            fail(
+                                &format!("{path}.guardian_id"),
+                                "this guardian is listed twice",
+                            );
                         }
                         giver.name = Some(name.clone());
                     }
@@ -319,7 +351,10 @@ fn check_givers(
                     fail(&format!("{path}.name"), "name the legal representative");
                 }
                 if giver.representative_kind.is_none() {
-                    fail(&format!("{path}.representative_kind"), "say which kind of legal representative");
+                    fail(
+                        &format!("{path}.representative_kind"),
+                        "say which kind of legal representative",
+                    );
                 }
             }
         }
@@ -333,7 +368,10 @@ fn check_givers(
         if subject.guardians.is_empty() {
             fail("$.givers", "the individual is a child: register their guardians first, then record the guardians' consent");
         } else if missing > 0 {
-            fail("$.givers", "the individual is a child: every registered guardian must give the consent");
+            fail(
+                "$.givers",
+                "the individual is a child: every registered guardian must give the consent",
+            );
         }
     }
 }
@@ -390,7 +428,10 @@ mod tests {
             documented_by: None,
             givers,
             covered_parties: vec![party()],
-            permissions: ConsentPermissions { share_information: true, ..Default::default() },
+            permissions: ConsentPermissions {
+                share_information: true,
+                ..Default::default()
+            },
             not_consented_to: vec![],
             valid_from: None,
             valid_until: Some(day(2027, 6, 1)),
@@ -399,27 +440,46 @@ mod tests {
     }
 
     fn giver(role: GiverRole) -> ConsentGiver {
-        ConsentGiver { role, guardian_id: None, name: None, representative_kind: None }
+        ConsentGiver {
+            role,
+            guardian_id: None,
+            name: None,
+            representative_kind: None,
+        }
     }
 
     fn fields(result: Result<(), Vec<FieldError>>) -> Vec<String> {
-        result.err().unwrap_or_default().into_iter().map(|e| e.field).collect()
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
     }
 
     #[test]
     fn an_adults_own_written_consent_passes_and_gets_defaults() {
         let id = adult();
-        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let subject = ConsentSubject {
+            identity_number: &id,
+            guardians: &[],
+        };
         let mut c = consent(vec![giver(GiverRole::Individual)]);
         assert_eq!(check_new_consent(&mut c, &subject, today()), Ok(()));
         assert_eq!(c.valid_from, Some(today()));
-        assert_eq!(c.covered_parties[0].hsa_id.as_deref(), Some("SE2321000016-PSY1"));
+        assert_eq!(
+            c.covered_parties[0].hsa_id.as_deref(),
+            Some("SE2321000016-PSY1")
+        );
     }
 
     #[test]
     fn consent_must_be_time_limited_documented_and_cover_someone() {
         let id = adult();
-        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let subject = ConsentSubject {
+            identity_number: &id,
+            guardians: &[],
+        };
         let mut c = consent(vec![giver(GiverRole::Individual)]);
         c.form = ConsentForm::Verbal;
         c.valid_until = None;
@@ -427,26 +487,53 @@ mod tests {
         c.permissions = ConsentPermissions::default();
         assert_eq!(
             fields(check_new_consent(&mut c, &subject, today())),
-            ["$.documented_by", "$.valid_until", "$.covered_parties", "$.permissions"]
+            [
+                "$.documented_by",
+                "$.valid_until",
+                "$.covered_parties",
+                "$.permissions"
+            ]
         );
         let mut c = consent(vec![giver(GiverRole::Individual)]);
         c.valid_until = Some(day(2030, 1, 1));
-        assert_eq!(fields(check_new_consent(&mut c, &subject, today())), ["$.valid_until"]);
+        assert_eq!(
+            fields(check_new_consent(&mut c, &subject, today())),
+            ["$.valid_until"]
+        );
     }
 
     #[test]
     fn a_childs_consent_needs_every_registered_guardian() {
         let id = child();
-        let guardians = [("g1".to_string(), "Anna".to_string()), ("g2".to_string(), "Bo".to_string())];
-        let subject = ConsentSubject { identity_number: &id, guardians: &guardians };
+        let guardians = [
+            ("g1".to_string(), "Anna".to_string()),
+            ("g2".to_string(), "Bo".to_string()),
+        ];
+        let subject = ConsentSubject {
+            identity_number: &id,
+            guardians: &guardians,
+        };
         let mut only_child = consent(vec![giver(GiverRole::Individual)]);
-        assert_eq!(fields(check_new_consent(&mut only_child, &subject, today())), ["$.givers"]);
+        assert_eq!(
+            fields(check_new_consent(&mut only_child, &subject, today())),
+            ["$.givers"]
+        );
 
-        let guardian = |id: &str| ConsentGiver { guardian_id: Some(id.into()), ..giver(GiverRole::Guardian) };
+        let guardian = |id: &str| ConsentGiver {
+            guardian_id: Some(id.into()),
+            ..giver(GiverRole::Guardian)
+        };
         let mut one = consent(vec![giver(GiverRole::Individual), guardian("g1")]);
-        assert_eq!(fields(check_new_consent(&mut one, &subject, today())), ["$.givers"]);
+        assert_eq!(
+            fields(check_new_consent(&mut one, &subject, today())),
+            ["$.givers"]
+        );
 
-        let mut both = consent(vec![giver(GiverRole::Individual), guardian("g1"), guardian("g2")]);
+        let mut both = consent(vec![
+            giver(GiverRole::Individual),
+            guardian("g1"),
+            guardian("g2"),
+        ]);
         assert_eq!(check_new_consent(&mut both, &subject, today()), Ok(()));
         assert_eq!(both.givers[2].name.as_deref(), Some("Bo"));
 
@@ -460,8 +547,14 @@ mod tests {
     #[test]
     fn guardians_do_not_consent_for_adults_but_representatives_do() {
         let id = adult();
-        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
-        let mut c = consent(vec![ConsentGiver { guardian_id: Some("g".into()), ..giver(GiverRole::Guardian) }]);
+        let subject = ConsentSubject {
+            identity_number: &id,
+            guardians: &[],
+        };
+        let mut c = consent(vec![ConsentGiver {
+            guardian_id: Some("g".into()),
+            ..giver(GiverRole::Guardian)
+        }]);
         assert_eq!(
             fields(check_new_consent(&mut c, &subject, today())),
             ["$.givers[0].role", "$.givers[0].guardian_id"]
@@ -482,10 +575,16 @@ mod tests {
     #[test]
     fn a_refusal_permits_nothing() {
         let id = adult();
-        let subject = ConsentSubject { identity_number: &id, guardians: &[] };
+        let subject = ConsentSubject {
+            identity_number: &id,
+            guardians: &[],
+        };
         let mut c = consent(vec![giver(GiverRole::Individual)]);
         c.outcome = ConsentOutcome::Refused;
-        assert_eq!(fields(check_new_consent(&mut c, &subject, today())), ["$.outcome"]);
+        assert_eq!(
+            fields(check_new_consent(&mut c, &subject, today())),
+            ["$.outcome"]
+        );
         c.covered_parties.clear();
         c.permissions = ConsentPermissions::default();
         c.valid_until = None;
@@ -498,8 +597,23 @@ mod tests {
         let active = |o, w, f, u| is_active(o, w, f, u, t);
         assert!(active(ConsentOutcome::Given, None, Some(t), Some(t)));
         assert!(!active(ConsentOutcome::Refused, None, Some(t), Some(t)));
-        assert!(!active(ConsentOutcome::Given, Some(Utc::now()), Some(t), Some(t)));
-        assert!(!active(ConsentOutcome::Given, None, Some(day(2026, 11, 23)), Some(day(2027, 1, 1))));
-        assert!(!active(ConsentOutcome::Given, None, Some(day(2026, 1, 1)), Some(day(2026, 11, 21))));
+        assert!(!active(
+            ConsentOutcome::Given,
+            Some(Utc::now()),
+            Some(t),
+            Some(t)
+        ));
+        assert!(!active(
+            ConsentOutcome::Given,
+            None,
+            Some(day(2026, 11, 23)),
+            Some(day(2027, 1, 1))
+        ));
+        assert!(!active(
+            ConsentOutcome::Given,
+            None,
+            Some(day(2026, 1, 1)),
+            Some(day(2026, 11, 21))
+        ));
     }
 }

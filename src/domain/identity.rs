@@ -47,9 +47,8 @@ impl IdentityNumber {
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err("expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC");
         }
-        let number = |range: std::ops::Range<usize>| -> u32 {
-            digits[range].parse().unwrap_or_default()
-        };
+        let number =
+            |range: std::ops::Range<usize>| -> u32 { digits[range].parse().unwrap_or_default() };
         let (year, month, day) = (number(0..4), number(4..6), number(6..8));
         let (kind, birth_day) = if day > 60 {
             (IdentityKind::Samordningsnummer, day - 60)
@@ -164,30 +163,55 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.as_str(), "191212121212");
         assert_eq!(a.kind(), IdentityKind::Personnummer);
-        assert_eq!(a.birth_date(), NaiveDate::from_ymd_opt(1912, 12, 12).unwrap());
+        assert_eq!(
+            a.birth_date(),
+            NaiveDate::from_ymd_opt(1912, 12, 12).unwrap()
+        );
     }
 
     #[test]
     fn accepts_a_samordningsnummer_with_the_check_digit_over_day_plus_60() {
         let s = IdentityNumber::parse("19701063-2391", today()).unwrap();
         assert_eq!(s.kind(), IdentityKind::Samordningsnummer);
-        assert_eq!(s.birth_date(), NaiveDate::from_ymd_opt(1970, 10, 3).unwrap());
+        assert_eq!(
+            s.birth_date(),
+            NaiveDate::from_ymd_opt(1970, 10, 3).unwrap()
+        );
     }
 
     #[test]
     fn rejects_wrong_check_digit_date_and_format() {
         let cases = [
             ("19121212-1213", "the check digit does not match"),
-            ("19120230-1219", "the date of birth is not a real calendar date"),
-            ("1212121212", "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC"),
-            ("19121212+1212", "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC"),
-            ("1912121A1212", "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC"),
+            (
+                "19120230-1219",
+                "the date of birth is not a real calendar date",
+            ),
+            (
+                "1212121212",
+                "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC",
+            ),
+            (
+                "19121212+1212",
+                "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC",
+            ),
+            (
+                "1912121A1212",
+                "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC",
+            ),
             ("30121212-1212", "the date of birth is out of range"),
             ("", "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC"),
-            ("1912121é212", "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC"),
+            (
+                "1912121é212",
+                "expected 12 digits as YYYYMMDDNNNC or YYYYMMDD-NNNC",
+            ),
         ];
         for (input, message) in cases {
-            assert_eq!(IdentityNumber::parse(input, today()).err(), Some(message), "{input}");
+            assert_eq!(
+                IdentityNumber::parse(input, today()).err(),
+                Some(message),
+                "{input}"
+            );
         }
     }
 
@@ -212,7 +236,14 @@ mod tests {
             HsaId::parse("se2321000016-abc1").unwrap().as_str(),
             "SE2321000016-ABC1"
         );
-        for bad in ["", "SE2321000016", "SE232100001-ABC1", "XX2321000016-ABC1", "SE2321000016-AB C", "SE2321000016-ABCDEFGHIJKLMNOPQRS"] {
+        for bad in [
+            "",
+            "SE2321000016",
+            "SE232100001-ABC1",
+            "XX2321000016-ABC1",
+            "SE2321000016-AB C",
+            "SE2321000016-ABCDEFGHIJKLMNOPQRS",
+        ] {
             assert!(HsaId::parse(bad).is_err(), "{bad}");
         }
     }

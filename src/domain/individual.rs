@@ -40,7 +40,10 @@ mod tests {
         let adult = IdentityNumber::parse("191212121212", today).unwrap();
         let child = IdentityNumber::parse("201205052382", today).unwrap();
         assert!(check_guardians(&child, &[None, Some(&adult)], today).is_empty());
-        assert_eq!(check_guardians(&adult, &[None], today)[0].field, "$.guardians");
+        assert_eq!(
+            check_guardians(&adult, &[None], today)[0].field,
+            "$.guardians"
+        );
         assert_eq!(
             check_guardians(&child, &[Some(&child)], today)[0].field,
             "$.guardians[0].identity_number"

@@ -23,7 +23,9 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
 /// `None` means the client accepts any version.
 pub fn ensure_version(expected: Option<i64>, current: i64) -> Result<(), crate::error::Error> {
     match expected {
-        Some(v) if v != current => Err(crate::error::Error::PreconditionFailed { current_version: current }),
+        Some(v) if v != current => Err(crate::error::Error::PreconditionFailed {
+            current_version: current,
+        }),
         _ => Ok(()),
     }
 }

@@ -136,7 +136,11 @@ pub fn on_consent_recorded(status: PlanStatus, given: bool) -> Result<Transition
             })
         }
     };
-    Ok(Transition { from: status, to, closing_reason })
+    Ok(Transition {
+        from: status,
+        to,
+        closing_reason,
+    })
 }
 
 /// Withdrawing consent ends the plan (DOMAIN: "withdrawal ends the plan").
@@ -159,13 +163,19 @@ mod tests {
         assert_eq!(t.to, PlanStatus::Consented);
         assert_eq!(t.closing_reason, None);
         // A further consent (e.g. an extension) keeps the plan consented.
-        assert_eq!(on_consent_recorded(PlanStatus::Consented, true).unwrap().to, PlanStatus::Consented);
+        assert_eq!(
+            on_consent_recorded(PlanStatus::Consented, true).unwrap().to,
+            PlanStatus::Consented
+        );
     }
 
     #[test]
     fn refusal_before_consent_refuses_the_plan_but_after_consent_must_be_a_withdrawal() {
         let t = on_consent_recorded(PlanStatus::NeedIdentified, false).unwrap();
-        assert_eq!((t.to, t.closing_reason), (PlanStatus::Refused, Some(ClosingReason::ConsentRefused)));
+        assert_eq!(
+            (t.to, t.closing_reason),
+            (PlanStatus::Refused, Some(ClosingReason::ConsentRefused))
+        );
         assert!(matches!(
             on_consent_recorded(PlanStatus::Consented, false),
             Err(Error::InvalidState { .. })
@@ -175,7 +185,10 @@ mod tests {
     #[test]
     fn withdrawal_closes_and_needs_a_consented_plan() {
         let t = on_consent_withdrawn(PlanStatus::Consented).unwrap();
-        assert_eq!((t.to, t.closing_reason), (PlanStatus::Closed, Some(ClosingReason::ConsentWithdrawn)));
+        assert_eq!(
+            (t.to, t.closing_reason),
+            (PlanStatus::Closed, Some(ClosingReason::ConsentWithdrawn))
+        );
         assert!(on_consent_withdrawn(PlanStatus::NeedIdentified).is_err());
     }
 
@@ -184,7 +197,11 @@ mod tests {
         for status in [PlanStatus::Closed, PlanStatus::Refused] {
             assert!(status.is_read_only());
             match status.ensure_allows(PlanAction::Update) {
-                Err(Error::InvalidState { current_state, allowed_actions, detail }) => {
+                Err(Error::InvalidState {
+                    current_state,
+                    allowed_actions,
+                    detail,
+                }) => {
                     assert_eq!(current_state, status.as_str());
                     assert!(allowed_actions.is_empty());
                     assert!(detail.contains("read-only"));
@@ -207,7 +224,10 @@ pub struct PlanDetails {
 
 /// A plan after in-patient care carries the time the patient was notified ready for discharge
 /// (utskrivningsklar): the 3-day summons deadline runs from it. Without a discharge there is none.
-pub fn check_details(details: &PlanDetails, now: chrono::DateTime<chrono::Utc>) -> Vec<crate::error::FieldError> {
+pub fn check_details(
+    details: &PlanDetails,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<crate::error::FieldError> {
     use crate::error::FieldError;
     let mut errors = Vec::new();
     match (details.follows_discharge, details.discharge_ready_at) {
@@ -226,7 +246,10 @@ pub fn check_details(details: &PlanDetails, now: chrono::DateTime<chrono::Utc>) 
         _ => {}
     }
     if details.need_reason.trim().is_empty() {
-        errors.push(FieldError::new("$.need_reason", "say why coordination is needed"));
+        errors.push(FieldError::new(
+            "$.need_reason",
+            "say why coordination is needed",
+        ));
     }
     errors
 }
@@ -251,7 +274,11 @@ mod details_tests {
         let now = Utc::now();
         assert!(check_details(&details(false, None), now).is_empty());
         assert!(check_details(&details(true, Some(now - Duration::hours(2))), now).is_empty());
-        for bad in [details(true, None), details(false, Some(now)), details(true, Some(now + Duration::days(1)))] {
+        for bad in [
+            details(true, None),
+            details(false, Some(now)),
+            details(true, Some(now + Duration::days(1))),
+        ] {
             assert_eq!(check_details(&bad, now)[0].field, "$.discharge_ready_at");
         }
     }

@@ -7,9 +7,9 @@ use crate::db::consents::{self as store, ConsentRecord, ConsentRow, GiverRow, Pa
 use crate::db::individuals as individual_store;
 use crate::db::DbConn;
 use crate::domain::consent::{check_new_consent, ConsentOutcome, ConsentSubject, NewConsent};
+use crate::domain::ensure_version;
 use crate::domain::identity::IdentityNumber;
 use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
-use crate::domain::ensure_version;
 use crate::error::{Error, Result};
 
 use super::plans::{load as load_plan, save as save_plan, status_of};
@@ -28,7 +28,8 @@ pub fn record_consent(
     now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let transition = on_consent_recorded(status_of(&plan)?, consent.outcome == ConsentOutcome::Given)?;
+    let transition =
+        on_consent_recorded(status_of(&plan)?, consent.outcome == ConsentOutcome::Given)?;
 
     let individual = individual_store::find(conn, &plan.individual_id)?
         .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
@@ -39,7 +40,10 @@ pub fn record_consent(
         .into_iter()
         .map(|g| (g.id, g.name))
         .collect();
-    let subject = ConsentSubject { identity_number: &identity_number, guardians: &guardians };
+    let subject = ConsentSubject {
+        identity_number: &identity_number,
+        guardians: &guardians,
+    };
     check_new_consent(&mut consent, &subject, today).map_err(Error::Validation)?;
 
     let at = naive(now);
@@ -95,17 +99,29 @@ pub fn record_consent(
             .collect(),
     };
     store::insert(conn, &record_)?;
-    record(conn, caller, at, Change {
-        event_type: "consent.recorded",
-        resource_type: "consent",
-        resource_id: &id,
-        plan_id: Some(&plan.id),
-        version: 1,
-        from_status: None,
-        to_status: Some(consent.outcome.as_str()),
-        reason: None,
-    })?;
-    save_plan(conn, caller, &mut plan, now, "plan.consent_recorded", Some(transition))?;
+    record(
+        conn,
+        caller,
+        at,
+        Change {
+            event_type: "consent.recorded",
+            resource_type: "consent",
+            resource_id: &id,
+            plan_id: Some(&plan.id),
+            version: 1,
+            from_status: None,
+            to_status: Some(consent.outcome.as_str()),
+            reason: None,
+        },
+    )?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        "plan.consent_recorded",
+        Some(transition),
+    )?;
     Ok(record_)
 }
 
@@ -162,17 +178,29 @@ pub fn withdraw(
 
     let at = naive(now);
     for (consent_id, version) in store::withdraw_all(conn, &plan.id, &reason, at)? {
-        record(conn, caller, at, Change {
-            event_type: "consent.withdrawn",
-            resource_type: "consent",
-            resource_id: &consent_id,
-            plan_id: Some(&plan.id),
-            version,
-            from_status: Some("given"),
-            to_status: Some("withdrawn"),
-            reason: None,
-        })?;
+        record(
+            conn,
+            caller,
+            at,
+            Change {
+                event_type: "consent.withdrawn",
+                resource_type: "consent",
+                resource_id: &consent_id,
+                plan_id: Some(&plan.id),
+                version,
+                from_status: Some("given"),
+                to_status: Some("withdrawn"),
+                reason: None,
+            },
+        )?;
     }
-    save_plan(conn, caller, &mut plan, now, "plan.closed", Some(transition))?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        "plan.closed",
+        Some(transition),
+    )?;
     store::find(conn, &plan.id, id)?.ok_or_else(not_found)
 }

@@ -8,7 +8,7 @@ use crate::db::DbConn;
 use crate::domain::identity::IdentityNumber;
 use crate::error::{Error, Result};
 
-use super::{new_id, naive, record, Change};
+use super::{naive, new_id, record, Change};
 
 /// An individual with their guardians.
 #[derive(Debug, Clone)]
@@ -53,7 +53,12 @@ fn guardian_rows(individual_id: &str, guardians: &[GuardianData]) -> Vec<Guardia
         .collect()
 }
 
-pub fn create(conn: &mut DbConn, caller: &Caller, data: IndividualData, now: DateTime<Utc>) -> Result<IndividualRecord> {
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    data: IndividualData,
+    now: DateTime<Utc>,
+) -> Result<IndividualRecord> {
     if store::find_by_identity_number(conn, data.identity_number.as_str())?.is_some() {
         return Err(duplicate());
     }
@@ -72,32 +77,48 @@ pub fn create(conn: &mut DbConn, caller: &Caller, data: IndividualData, now: Dat
     store::insert(conn, &row)?;
     let guardians = guardian_rows(&row.id, &data.guardians);
     store::replace_guardians(conn, &row.id, &guardians)?;
-    record(conn, caller, at, Change {
-        event_type: "individual.created",
-        resource_type: "individual",
-        resource_id: &row.id,
-        plan_id: None,
-        version: row.version,
-        from_status: None,
-        to_status: None,
-        reason: None,
-    })?;
-    Ok(IndividualRecord { individual: row, guardians })
+    record(
+        conn,
+        caller,
+        at,
+        Change {
+            event_type: "individual.created",
+            resource_type: "individual",
+            resource_id: &row.id,
+            plan_id: None,
+            version: row.version,
+            from_status: None,
+            to_status: None,
+            reason: None,
+        },
+    )?;
+    Ok(IndividualRecord {
+        individual: row,
+        guardians,
+    })
 }
 
 fn with_guardians(conn: &mut DbConn, individual: IndividualRow) -> Result<IndividualRecord> {
     let guardians = store::guardians_of(conn, &[&individual.id])?;
-    Ok(IndividualRecord { individual, guardians })
+    Ok(IndividualRecord {
+        individual,
+        guardians,
+    })
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<IndividualRecord> {
-    let individual = store::find(conn, id)?.ok_or_else(|| Error::NotFound("no individual has this id".into()))?;
+    let individual = store::find(conn, id)?
+        .ok_or_else(|| Error::NotFound("no individual has this id".into()))?;
     with_guardians(conn, individual)
 }
 
-pub fn find_by_identity_number(conn: &mut DbConn, number: &IdentityNumber) -> Result<IndividualRecord> {
-    let individual = store::find_by_identity_number(conn, number.as_str())?
-        .ok_or_else(|| Error::NotFound("no individual is registered with this identity number".into()))?;
+pub fn find_by_identity_number(
+    conn: &mut DbConn,
+    number: &IdentityNumber,
+) -> Result<IndividualRecord> {
+    let individual = store::find_by_identity_number(conn, number.as_str())?.ok_or_else(|| {
+        Error::NotFound("no individual is registered with this identity number".into())
+    })?;
     with_guardians(conn, individual)
 }
 
@@ -133,15 +154,23 @@ pub fn update(
     }
     let guardians = guardian_rows(&row.id, &data.guardians);
     store::replace_guardians(conn, &row.id, &guardians)?;
-    record(conn, caller, at, Change {
-        event_type: "individual.updated",
-        resource_type: "individual",
-        resource_id: &row.id,
-        plan_id: None,
-        version: row.version,
-        from_status: None,
-        to_status: None,
-        reason: None,
-    })?;
-    Ok(IndividualRecord { individual: row, guardians })
+    record(
+        conn,
+        caller,
+        at,
+        Change {
+            event_type: "individual.updated",
+            resource_type: "individual",
+            resource_id: &row.id,
+            plan_id: None,
+            version: row.version,
+            from_status: None,
+            to_status: None,
+            reason: None,
+        },
+    )?;
+    Ok(IndividualRecord {
+        individual: row,
+        guardians,
+    })
 }

@@ -50,7 +50,12 @@ pub struct Change<'a> {
     pub reason: Option<&'a str>,
 }
 
-pub fn record(conn: &mut DbConn, caller: &Caller, at: NaiveDateTime, change: Change<'_>) -> Result<()> {
+pub fn record(
+    conn: &mut DbConn,
+    caller: &Caller,
+    at: NaiveDateTime,
+    change: Change<'_>,
+) -> Result<()> {
     events::record(
         conn,
         &NewChangeEvent {

@@ -7,8 +7,8 @@ use crate::db::consents as consent_store;
 use crate::db::individuals as individual_store;
 use crate::db::plans::{self as store, PlanFilter, PlanRow};
 use crate::db::DbConn;
-use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::domain::ensure_version;
+use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::error::{Error, FieldError, Result};
 
 use super::{json_list, naive, new_id, record, Change};
@@ -44,7 +44,13 @@ pub fn create(
 ) -> Result<PlanRecord> {
     let mut errors = check_details(&details, now);
     if individual_store::find(conn, individual_id)?.is_none() {
-        errors.insert(0, FieldError::new("$.individual_id", "no individual has this id: register the individual first"));
+        errors.insert(
+            0,
+            FieldError::new(
+                "$.individual_id",
+                "no individual has this id: register the individual first",
+            ),
+        );
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
@@ -70,17 +76,25 @@ pub fn create(
         updated_at: at,
     };
     store::insert(conn, &plan)?;
-    record(conn, caller, at, Change {
-        event_type: "plan.created",
-        resource_type: "plan",
-        resource_id: &plan.id,
-        plan_id: Some(&plan.id),
-        version: plan.version,
-        from_status: None,
-        to_status: Some(PlanStatus::NeedIdentified.as_str()),
-        reason: None,
-    })?;
-    Ok(PlanRecord { plan, active_consent_until: None })
+    record(
+        conn,
+        caller,
+        at,
+        Change {
+            event_type: "plan.created",
+            resource_type: "plan",
+            resource_id: &plan.id,
+            plan_id: Some(&plan.id),
+            version: plan.version,
+            from_status: None,
+            to_status: Some(PlanStatus::NeedIdentified.as_str()),
+            reason: None,
+        },
+    )?;
+    Ok(PlanRecord {
+        plan,
+        active_consent_until: None,
+    })
 }
 
 pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Result<PlanRecord> {
@@ -89,7 +103,11 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Re
 }
 
 /// Adds the derived consent state to plans: one query for the whole page.
-fn with_consent_state(conn: &mut DbConn, plans: Vec<PlanRow>, today: NaiveDate) -> Result<Vec<PlanRecord>> {
+fn with_consent_state(
+    conn: &mut DbConn,
+    plans: Vec<PlanRow>,
+    today: NaiveDate,
+) -> Result<Vec<PlanRecord>> {
     let ids: Vec<&str> = plans.iter().map(|p| p.id.as_str()).collect();
     let active = consent_store::active_until(conn, &ids, today)?;
     Ok(plans
@@ -102,7 +120,10 @@ fn with_consent_state(conn: &mut DbConn, plans: Vec<PlanRow>, today: NaiveDate) 
                 .find(|(id, _)| *id == plan.id)
                 .map(|(_, until)| *until)
                 .filter(|_| open);
-            PlanRecord { plan, active_consent_until }
+            PlanRecord {
+                plan,
+                active_consent_until,
+            }
         })
         .collect())
 }
@@ -140,10 +161,13 @@ pub fn update(
     ensure_version(expected_version, current.version)?;
     let mut errors = check_details(&details, now);
     if individual_id != current.individual_id {
-        errors.insert(0, FieldError::new(
-            "$.individual_id",
-            "a plan's individual cannot change: open a new plan for the other individual",
-        ));
+        errors.insert(
+            0,
+            FieldError::new(
+                "$.individual_id",
+                "a plan's individual cannot change: open a new plan for the other individual",
+            ),
+        );
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
@@ -183,14 +207,19 @@ pub fn save(
     if !store::update(conn, plan)? {
         return Err(super::concurrent_update(plan.version));
     }
-    record(conn, caller, at, Change {
-        event_type,
-        resource_type: "plan",
-        resource_id: &plan.id,
-        plan_id: Some(&plan.id),
-        version: plan.version,
-        from_status: moved.map(|t| t.from.as_str()),
-        to_status: moved.map(|t| t.to.as_str()),
-        reason: moved.and_then(|t| t.closing_reason).map(|r| r.as_str()),
-    })
+    record(
+        conn,
+        caller,
+        at,
+        Change {
+            event_type,
+            resource_type: "plan",
+            resource_id: &plan.id,
+            plan_id: Some(&plan.id),
+            version: plan.version,
+            from_status: moved.map(|t| t.from.as_str()),
+            to_status: moved.map(|t| t.to.as_str()),
+            reason: moved.and_then(|t| t.closing_reason).map(|r| r.as_str()),
+        },
+    )
 }

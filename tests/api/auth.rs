@@ -27,23 +27,45 @@ fn claims(overrides: Value) -> Value {
 }
 
 fn hs256(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 async fn status_with(app: &TestApp, token: &str) -> Reply {
-    app.send(Method::GET, "/api/v1/plans", None, None, &[("authorization", &format!("Bearer {token}"))])
-        .await
+    app.send(
+        Method::GET,
+        "/api/v1/plans",
+        None,
+        None,
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await
 }
 
 async fn missing_and_malformed_tokens_are_401(app: TestApp) {
-    let reply = app.send(Method::GET, "/api/v1/plans", None, None, &[]).await.expect(401);
-    assert_eq!(reply.header("www-authenticate").as_deref(), Some("Bearer"));
-    app.send(Method::GET, "/api/v1/plans", None, None, &[("authorization", "Basic dXNlcjpwYXNz")])
+    let reply = app
+        .send(Method::GET, "/api/v1/plans", None, None, &[])
         .await
         .expect(401);
+    assert_eq!(reply.header("www-authenticate").as_deref(), Some("Bearer"));
+    app.send(
+        Method::GET,
+        "/api/v1/plans",
+        None,
+        None,
+        &[("authorization", "Basic dXNlcjpwYXNz")],
+    )
+    .await
+    .expect(401);
     status_with(&app, "not.a.jwt").await.expect(401);
     // Unknown routes under /api/v1 do not reveal themselves without a token either.
-    app.send(Method::GET, "/api/v1/nothing-here", None, None, &[]).await.expect(401);
+    app.send(Method::GET, "/api/v1/nothing-here", None, None, &[])
+        .await
+        .expect(401);
 }
 
 async fn every_bad_claim_is_refused(app: TestApp) {
@@ -56,24 +78,39 @@ async fn every_bad_claim_is_refused(app: TestApp) {
         ("no exp", json!({"exp": null}), "required claim"),
         ("no unit", json!({"unit": null}), "claims cannot be read"),
         ("unit not an HSA-id", json!({"unit": "ward 7"}), "HSA-id"),
-        ("unknown principal", json!({"principal": "county"}), "claims cannot be read"),
+        (
+            "unknown principal",
+            json!({"principal": "county"}),
+            "claims cannot be read",
+        ),
     ];
     for (case, overrides, detail) in cases {
-        let reply = status_with(&app, &hs256(&claims(overrides), SECRET)).await.expect(401);
+        let reply = status_with(&app, &hs256(&claims(overrides), SECRET))
+            .await
+            .expect(401);
         let got = reply.body["detail"].as_str().unwrap();
         assert!(got.contains(detail), "{case}: {got}");
     }
-    let reply = status_with(&app, &hs256(&claims(json!({})), "another-secret-another-secret-another")).await.expect(401);
+    let reply = status_with(
+        &app,
+        &hs256(&claims(json!({})), "another-secret-another-secret-another"),
+    )
+    .await
+    .expect(401);
     assert!(reply.body["detail"].as_str().unwrap().contains("signature"));
     // The valid token passes.
-    status_with(&app, &hs256(&claims(json!({})), SECRET)).await.expect(200);
+    status_with(&app, &hs256(&claims(json!({})), SECRET))
+        .await
+        .expect(200);
 }
 
 async fn alg_none_is_refused(app: TestApp) {
     use base64_url as b64;
     let header = b64::encode(br#"{"alg":"none","typ":"JWT"}"#);
     let body = b64::encode(claims(json!({})).to_string().as_bytes());
-    status_with(&app, &format!("{header}.{body}.")).await.expect(401);
+    status_with(&app, &format!("{header}.{body}."))
+        .await
+        .expect(401);
 }
 
 /// Tiny base64url (no padding), so the alg:none token is built by hand.
@@ -82,7 +119,10 @@ mod base64_url {
         const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
             for i in 0..=chunk.len() {
                 out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
             }
@@ -95,21 +135,37 @@ async fn a_missing_role_is_403(app: TestApp) {
     let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
     let read_only = reader();
     let reply = app
-        .post("/api/v1/plans", &read_only, json!({"individual_id": lisa["id"], "need_reason": "x"}))
+        .post(
+            "/api/v1/plans",
+            &read_only,
+            json!({"individual_id": lisa["id"], "need_reason": "x"}),
+        )
         .await
         .expect(403);
     assert!(reply.body["detail"].as_str().unwrap().contains("write"));
-    let nobody = Who { roles: vec![], ..reader() };
+    let nobody = Who {
+        roles: vec![],
+        ..reader()
+    };
     app.get("/api/v1/plans", &nobody).await.expect(403);
     // admin includes read and write
-    let admin = Who { roles: vec![Role::Admin], ..reader() };
+    let admin = Who {
+        roles: vec![Role::Admin],
+        ..reader()
+    };
     app.get("/api/v1/plans", &admin).await.expect(200);
 }
 
 async fn health_and_ready_need_no_token(app: TestApp) {
-    let health = app.send(Method::GET, "/health", None, None, &[]).await.expect(200);
+    let health = app
+        .send(Method::GET, "/health", None, None, &[])
+        .await
+        .expect(200);
     assert_eq!(health.body["status"], "ok");
-    let ready = app.send(Method::GET, "/ready", None, None, &[]).await.expect(200);
+    let ready = app
+        .send(Method::GET, "/ready", None, None, &[])
+        .await
+        .expect(200);
     assert_eq!(ready.body["status"], "ready");
 }
 
@@ -143,16 +199,26 @@ fn signed(algorithm: Algorithm, private_key: &str) -> String {
 #[actix_web::test]
 async fn rs256_tokens_verify_with_the_public_key() {
     let app = app_with_public_key("RS256", "rs256-public.pem").await;
-    status_with(&app, &signed(Algorithm::RS256, "rs256-private.pem")).await.expect(200);
+    status_with(&app, &signed(Algorithm::RS256, "rs256-private.pem"))
+        .await
+        .expect(200);
     // An ES256 token, or an HS256 token "signed" with the public key, is refused: alg is pinned.
-    status_with(&app, &signed(Algorithm::ES256, "es256-private.pem")).await.expect(401);
+    status_with(&app, &signed(Algorithm::ES256, "es256-private.pem"))
+        .await
+        .expect(401);
     let public_pem = std::fs::read_to_string(fixture("rs256-public.pem")).unwrap();
-    status_with(&app, &hs256(&claims(json!({})), &public_pem)).await.expect(401);
+    status_with(&app, &hs256(&claims(json!({})), &public_pem))
+        .await
+        .expect(401);
 }
 
 #[actix_web::test]
 async fn es256_tokens_verify_with_the_public_key() {
     let app = app_with_public_key("ES256", "es256-public.pem").await;
-    status_with(&app, &signed(Algorithm::ES256, "es256-private.pem")).await.expect(200);
-    status_with(&app, &signed(Algorithm::RS256, "rs256-private.pem")).await.expect(401);
+    status_with(&app, &signed(Algorithm::ES256, "es256-private.pem"))
+        .await
+        .expect(200);
+    status_with(&app, &signed(Algorithm::RS256, "rs256-private.pem"))
+        .await
+        .expect(401);
 }

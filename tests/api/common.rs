@@ -41,7 +41,9 @@ pub fn jwt_settings(key: JwtKeySetting) -> JwtSettings {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 type Call = Rc<dyn Fn(test::TestRequest) -> LocalBoxFuture<'static, ServiceResponse<BoxBody>>>;
@@ -70,15 +72,22 @@ impl TempPostgres {
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .expect("CREATE DATABASE");
-        TempPostgres { url: database_url(&admin_url, &name), admin_url, name }
+        TempPostgres {
+            url: database_url(&admin_url, &name),
+            admin_url,
+            name,
+        }
     }
 }
 
 impl Drop for TempPostgres {
     fn drop(&mut self) {
         if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut admin);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
         }
     }
 }
@@ -99,7 +108,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(String::from)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
     }
 
     pub fn etag(&self) -> String {
@@ -108,7 +120,12 @@ impl Reply {
 
     /// Asserts the status and that an error is problem+json.
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {:#}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {:#}",
+            self.body
+        );
         if status >= 400 {
             assert_problem(&self);
         }
@@ -119,7 +136,12 @@ impl Reply {
     pub fn error_fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -132,8 +154,15 @@ pub fn assert_problem(reply: &Reply) {
         reply.body
     );
     let b = &reply.body;
-    assert!(b["type"].is_string() && b["title"].is_string() && b["detail"].is_string(), "{b}");
-    assert_eq!(b["status"].as_u64(), Some(reply.status.as_u16() as u64), "{b}");
+    assert!(
+        b["type"].is_string() && b["title"].is_string() && b["detail"].is_string(),
+        "{b}"
+    );
+    assert_eq!(
+        b["status"].as_u64(),
+        Some(reply.status.as_u16() as u64),
+        "{b}"
+    );
 }
 
 /// A caller: unit, principal, roles.
@@ -145,15 +174,27 @@ pub struct Who {
 }
 
 pub fn region_writer() -> Who {
-    Who { unit: REGION_UNIT, principal: Principal::Region, roles: vec![Role::Read, Role::Write] }
+    Who {
+        unit: REGION_UNIT,
+        principal: Principal::Region,
+        roles: vec![Role::Read, Role::Write],
+    }
 }
 
 pub fn municipality_writer() -> Who {
-    Who { unit: MUNICIPALITY_UNIT, principal: Principal::Municipality, roles: vec![Role::Read, Role::Write] }
+    Who {
+        unit: MUNICIPALITY_UNIT,
+        principal: Principal::Municipality,
+        roles: vec![Role::Read, Role::Write],
+    }
 }
 
 pub fn reader() -> Who {
-    Who { unit: REGION_UNIT, principal: Principal::Region, roles: vec![Role::Read] }
+    Who {
+        unit: REGION_UNIT,
+        principal: Principal::Region,
+        roles: vec![Role::Read],
+    }
 }
 
 impl TestApp {
@@ -163,7 +204,10 @@ impl TestApp {
 
     /// A SQLite app with another token configuration (e.g. RS256 with a public key).
     pub async fn sqlite_with_jwt(jwt: JwtSettings) -> TestApp {
-        let path = std::env::temp_dir().join(format!("sip-test-{}.sqlite3", uuid::Uuid::new_v4().simple()));
+        let path = std::env::temp_dir().join(format!(
+            "sip-test-{}.sqlite3",
+            uuid::Uuid::new_v4().simple()
+        ));
         let db = Db::connect(path.to_str().unwrap(), 4).expect("a SQLite database");
         Self::start(db, Cleanup::SqliteFile(path), jwt).await
     }
@@ -180,7 +224,11 @@ impl TestApp {
     }
 
     async fn start(db: Db, cleanup: Cleanup, jwt: JwtSettings) -> TestApp {
-        TestApp { call: Self::service(db, &jwt).await, cleanup, jwt }
+        TestApp {
+            call: Self::service(db, &jwt).await,
+            cleanup,
+            jwt,
+        }
     }
 
     async fn service(db: Db, jwt: &JwtSettings) -> Call {
@@ -220,7 +268,9 @@ impl TestApp {
             req = req.insert_header((header::AUTHORIZATION, format!("Bearer {}", self.token(who))));
         }
         if let Some(body) = body {
-            req = req.insert_header((header::CONTENT_TYPE, "application/json")).set_payload(body.to_string());
+            req = req
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload(body.to_string());
         }
         for (name, value) in extra_headers {
             req = req.insert_header((*name, *value));
@@ -235,7 +285,11 @@ impl TestApp {
         let bytes = to_bytes(response.into_body()).await.unwrap_or_default();
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, uri: &str, who: &Who) -> Reply {
@@ -243,17 +297,25 @@ impl TestApp {
     }
 
     pub async fn post(&self, uri: &str, who: &Who, body: Value) -> Reply {
-        self.send(Method::POST, uri, Some(who), Some(&body), &[]).await
+        self.send(Method::POST, uri, Some(who), Some(&body), &[])
+            .await
     }
 
     pub async fn put(&self, uri: &str, who: &Who, body: Value, if_match: Option<&str>) -> Reply {
-        let headers: Vec<(&str, &str)> = if_match.map(|e| vec![("if-match", e)]).unwrap_or_default();
-        self.send(Method::PUT, uri, Some(who), Some(&body), &headers).await
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|e| vec![("if-match", e)]).unwrap_or_default();
+        self.send(Method::PUT, uri, Some(who), Some(&body), &headers)
+            .await
     }
 
     // --- Fixtures: the four cases of DOMAIN.md -------------------------------------------------
 
-    pub async fn individual(&self, identity_number: &str, given_name: &str, guardians: Value) -> Value {
+    pub async fn individual(
+        &self,
+        identity_number: &str,
+        given_name: &str,
+        guardians: Value,
+    ) -> Value {
         self.post(
             "/api/v1/individuals",
             &region_writer(),
@@ -286,7 +348,9 @@ impl TestApp {
 
     /// Lisa, 27: an adult's plan, in `need_identified`.
     pub async fn lisas_plan(&self) -> Value {
-        let lisa = self.individual(LISA_PNR, "Lisa", serde_json::json!([])).await;
+        let lisa = self
+            .individual(LISA_PNR, "Lisa", serde_json::json!([]))
+            .await;
         self.plan_for(lisa["id"].as_str().unwrap()).await
     }
 }

@@ -9,10 +9,22 @@ use crate::common::*;
 use crate::on_both_databases;
 
 async fn unknown_routes_and_methods(app: TestApp) {
-    app.send(Method::GET, "/nowhere", None, None, &[]).await.expect(404);
+    app.send(Method::GET, "/nowhere", None, None, &[])
+        .await
+        .expect(404);
     app.get("/api/v1/nowhere", &reader()).await.expect(404);
-    app.send(Method::DELETE, "/api/v1/plans", Some(&region_writer()), None, &[]).await.expect(405);
-    app.send(Method::POST, "/health", None, None, &[]).await.expect(405);
+    app.send(
+        Method::DELETE,
+        "/api/v1/plans",
+        Some(&region_writer()),
+        None,
+        &[],
+    )
+    .await
+    .expect(405);
+    app.send(Method::POST, "/health", None, None, &[])
+        .await
+        .expect(405);
 }
 
 async fn malformed_bodies_are_400_with_the_field(app: TestApp) {
@@ -24,7 +36,10 @@ async fn malformed_bodies_are_400_with_the_field(app: TestApp) {
             .insert_header(("content-type", "application/json"))
             .set_payload(body)
     };
-    let reply = app.send_request(raw("{\"identity_number\": ")).await.expect(400);
+    let reply = app
+        .send_request(raw("{\"identity_number\": "))
+        .await
+        .expect(400);
     assert_eq!(reply.body["type"], "/problems/bad-request");
     app.send_request(raw("")).await.expect(400);
     app.send_request(raw("[]")).await.expect(400);
@@ -38,7 +53,10 @@ async fn malformed_bodies_are_400_with_the_field(app: TestApp) {
         .await
         .expect(400);
     assert_eq!(reply.error_fields(), ["$.nickname"]);
-    assert!(reply.body["detail"].as_str().unwrap().contains("unknown field"));
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("unknown field"));
 
     let reply = app
         .post(
@@ -51,7 +69,11 @@ async fn malformed_bodies_are_400_with_the_field(app: TestApp) {
     assert_eq!(reply.error_fields(), ["$.guardians[0].name"]);
 
     let reply = app
-        .post("/api/v1/individuals", &who, json!({"given_name": "Lisa", "family_name": "T"}))
+        .post(
+            "/api/v1/individuals",
+            &who,
+            json!({"given_name": "Lisa", "family_name": "T"}),
+        )
         .await
         .expect(400);
     assert_eq!(reply.error_fields(), ["$.identity_number"]);
@@ -89,14 +111,26 @@ async fn bad_queries_and_ids(app: TestApp) {
     let reply = app.get("/api/v1/plans?limit=0", &r).await.expect(422);
     assert_eq!(reply.error_fields(), ["query.limit"]);
     app.get("/api/v1/plans?limit=201", &r).await.expect(422);
-    let reply = app.get("/api/v1/plans?cursor=yesterday", &r).await.expect(400);
+    let reply = app
+        .get("/api/v1/plans?cursor=yesterday", &r)
+        .await
+        .expect(400);
     assert_eq!(reply.error_fields(), ["query.cursor"]);
-    app.get("/api/v1/plans?status=dreaming", &r).await.expect(400);
-    let reply = app.get("/api/v1/plans?initiating_unit=ward7", &r).await.expect(422);
+    app.get("/api/v1/plans?status=dreaming", &r)
+        .await
+        .expect(400);
+    let reply = app
+        .get("/api/v1/plans?initiating_unit=ward7", &r)
+        .await
+        .expect(422);
     assert_eq!(reply.error_fields(), ["query.initiating_unit"]);
     app.get("/api/v1/plans/not-a-uuid", &r).await.expect(404);
-    app.get(&format!("/api/v1/plans/{}", uuid::Uuid::new_v4()), &r).await.expect(404);
-    app.get(&format!("/api/v1/individuals/{}", uuid::Uuid::new_v4()), &r).await.expect(404);
+    app.get(&format!("/api/v1/plans/{}", uuid::Uuid::new_v4()), &r)
+        .await
+        .expect(404);
+    app.get(&format!("/api/v1/individuals/{}", uuid::Uuid::new_v4()), &r)
+        .await
+        .expect(404);
 }
 
 on_both_databases!(

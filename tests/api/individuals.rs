@@ -22,7 +22,10 @@ async fn registering_stores_the_canonical_number(app: TestApp) {
     assert_eq!(lisa["version"], 1);
     assert_eq!(reply.etag(), "\"1\"");
     let location = reply.header("location").unwrap();
-    assert_eq!(location, format!("/api/v1/individuals/{}", lisa["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/api/v1/individuals/{}", lisa["id"].as_str().unwrap())
+    );
     let read = app.get(&location, &reader()).await.expect(200);
     assert_eq!(&read.body, lisa);
 }
@@ -55,12 +58,22 @@ async fn invalid_numbers_are_422_naming_the_field(app: TestApp) {
             .await
             .expect(422);
         assert_eq!(reply.error_fields(), ["$.identity_number"]);
-        assert!(reply.body["errors"][0]["message"].as_str().unwrap().contains(message), "{number}");
+        assert!(
+            reply.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(message),
+            "{number}"
+        );
         // The number itself is not echoed back.
         assert!(!reply.body.to_string().contains(number));
     }
     let reply = app
-        .post("/api/v1/individuals", &region_writer(), json!({"identity_number": LISA_PNR, "given_name": "", "family_name": "B"}))
+        .post(
+            "/api/v1/individuals",
+            &region_writer(),
+            json!({"identity_number": LISA_PNR, "given_name": "", "family_name": "B"}),
+        )
         .await
         .expect(422);
     assert_eq!(reply.error_fields(), ["$.given_name"]);
@@ -84,21 +97,37 @@ async fn one_individual_per_number(app: TestApp) {
 async fn search_by_number_in_the_body(app: TestApp) {
     let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
     let found = app
-        .post("/api/v1/individuals/search", &reader(), json!({"identity_number": "191212121212"}))
+        .post(
+            "/api/v1/individuals/search",
+            &reader(),
+            json!({"identity_number": "191212121212"}),
+        )
         .await
         .expect(200);
     assert_eq!(found.body["id"], lisa["id"]);
-    app.post("/api/v1/individuals/search", &reader(), json!({"identity_number": ERIK_PNR}))
-        .await
-        .expect(404);
-    app.post("/api/v1/individuals/search", &reader(), json!({"identity_number": "12"}))
-        .await
-        .expect(422);
+    app.post(
+        "/api/v1/individuals/search",
+        &reader(),
+        json!({"identity_number": ERIK_PNR}),
+    )
+    .await
+    .expect(404);
+    app.post(
+        "/api/v1/individuals/search",
+        &reader(),
+        json!({"identity_number": "12"}),
+    )
+    .await
+    .expect(422);
 }
 
 async fn guardians_belong_to_children(app: TestApp) {
     let alex = app
-        .individual(ALEX_PNR, "Alex", json!([{"name": "Maria"}, {"name": "Jonas", "identity_number": LISA_PNR}]))
+        .individual(
+            ALEX_PNR,
+            "Alex",
+            json!([{"name": "Maria"}, {"name": "Jonas", "identity_number": LISA_PNR}]),
+        )
         .await;
     assert_eq!(alex["guardians"].as_array().unwrap().len(), 2);
     assert_eq!(alex["guardians"][1]["identity_number"], "191212121212");
@@ -117,15 +146,24 @@ async fn updates_need_the_current_version(app: TestApp) {
     let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
     let uri = format!("/api/v1/individuals/{}", lisa["id"].as_str().unwrap());
     let change = json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "Married", "protected_identity": true});
-    app.put(&uri, &region_writer(), change.clone(), None).await.expect(428);
-    app.put(&uri, &region_writer(), change.clone(), Some("\"7\"")).await.expect(412);
-    let updated = app.put(&uri, &region_writer(), change.clone(), Some("\"1\"")).await.expect(200);
+    app.put(&uri, &region_writer(), change.clone(), None)
+        .await
+        .expect(428);
+    app.put(&uri, &region_writer(), change.clone(), Some("\"7\""))
+        .await
+        .expect(412);
+    let updated = app
+        .put(&uri, &region_writer(), change.clone(), Some("\"1\""))
+        .await
+        .expect(200);
     assert_eq!(updated.body["family_name"], "Married");
     assert_eq!(updated.body["protected_identity"], true);
     assert_eq!(updated.body["version"], 2);
     assert_eq!(updated.etag(), "\"2\"");
     // The old ETag is stale now.
-    app.put(&uri, &region_writer(), change, Some("\"1\"")).await.expect(412);
+    app.put(&uri, &region_writer(), change, Some("\"1\""))
+        .await
+        .expect(412);
 }
 
 on_both_databases!(

@@ -17,12 +17,21 @@ fn every_operation_documents_its_errors_as_problems() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
-            assert!(responses.contains_key("500"), "{method} {path} documents 500");
+            assert!(
+                responses.contains_key("500"),
+                "{method} {path} documents 500"
+            );
             if path.starts_with("/api/v1") {
                 for status in ["401", "403"] {
-                    assert!(responses.contains_key(status), "{method} {path} documents {status}");
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} documents {status}"
+                    );
                 }
-                assert!(op["security"].is_array(), "{method} {path} needs the bearer token");
+                assert!(
+                    op["security"].is_array(),
+                    "{method} {path} needs the bearer token"
+                );
             }
         }
     }

@@ -24,12 +24,18 @@ async fn opening_a_plan_starts_the_process(app: TestApp) {
     let plan = &reply.body;
     assert_eq!(plan["status"], "need_identified");
     assert_eq!(plan["allowed_actions"], json!(["update", "record_consent"]));
-    assert_eq!(plan["initiating_unit"], json!({"hsa_id": REGION_UNIT, "principal": "region"}));
+    assert_eq!(
+        plan["initiating_unit"],
+        json!({"hsa_id": REGION_UNIT, "principal": "region"})
+    );
     assert_eq!(plan["has_active_consent"], false);
     assert_eq!(plan["topics_to_avoid"], json!(["her brother's illness"]));
     assert_eq!(plan["follows_discharge"], false);
     assert_eq!(plan["version"], 1);
-    let read = app.get(&reply.header("location").unwrap(), &reader()).await.expect(200);
+    let read = app
+        .get(&reply.header("location").unwrap(), &reader())
+        .await
+        .expect(200);
     assert_eq!(&read.body, plan);
     assert_eq!(read.etag(), "\"1\"");
 }
@@ -49,12 +55,20 @@ async fn the_client_cannot_set_the_status(app: TestApp) {
 
 async fn a_plan_needs_a_registered_individual(app: TestApp) {
     let reply = app
-        .post("/api/v1/plans", &region_writer(), json!({"individual_id": uuid::Uuid::new_v4(), "need_reason": "x"}))
+        .post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": uuid::Uuid::new_v4(), "need_reason": "x"}),
+        )
         .await
         .expect(422);
     assert_eq!(reply.error_fields(), ["$.individual_id"]);
     let reply = app
-        .post("/api/v1/plans", &region_writer(), json!({"individual_id": "Lisa", "need_reason": "x"}))
+        .post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": "Lisa", "need_reason": "x"}),
+        )
         .await
         .expect(422);
     assert_eq!(reply.error_fields(), ["$.individual_id"]);
@@ -84,9 +98,13 @@ async fn a_plan_after_discharge_carries_the_discharge_time(app: TestApp) {
         .expect(201)
         .body;
     assert_eq!(plan["follows_discharge"], true);
-    let stored = chrono::DateTime::parse_from_rfc3339(plan["discharge_ready_at"].as_str().unwrap()).unwrap();
+    let stored =
+        chrono::DateTime::parse_from_rfc3339(plan["discharge_ready_at"].as_str().unwrap()).unwrap();
     let sent = chrono::DateTime::parse_from_rfc3339(&ready_at).unwrap();
-    assert!((stored - sent).num_microseconds().unwrap().abs() < 1, "kept to the microsecond");
+    assert!(
+        (stored - sent).num_microseconds().unwrap().abs() < 1,
+        "kept to the microsecond"
+    );
 }
 
 async fn lists_page_with_cursors_and_filter(app: TestApp) {
@@ -97,41 +115,90 @@ async fn lists_page_with_cursors_and_filter(app: TestApp) {
         ids.push(app.plan_for(individual["id"].as_str().unwrap()).await["id"].clone());
     }
     let other_unit_plan = app
-        .post("/api/v1/plans", &municipality_writer(), json!({"individual_id": erik["id"], "need_reason": "home care"}))
+        .post(
+            "/api/v1/plans",
+            &municipality_writer(),
+            json!({"individual_id": erik["id"], "need_reason": "home care"}),
+        )
         .await
         .expect(201)
         .body;
     ids.push(other_unit_plan["id"].clone());
 
-    let first = app.get("/api/v1/plans?limit=2", &reader()).await.expect(200).body;
-    let first_ids: Vec<_> = first["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
+    let first = app
+        .get("/api/v1/plans?limit=2", &reader())
+        .await
+        .expect(200)
+        .body;
+    let first_ids: Vec<_> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
     assert_eq!(first_ids, ids[..2]);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app.get(&format!("/api/v1/plans?limit=2&cursor={cursor}"), &reader()).await.expect(200).body;
-    let second_ids: Vec<_> = second["items"].as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
+    let second = app
+        .get(&format!("/api/v1/plans?limit=2&cursor={cursor}"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let second_ids: Vec<_> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
     assert_eq!(second_ids, ids[2..]);
-    assert!(second.get("next_cursor").is_none(), "the last page has no cursor");
+    assert!(
+        second.get("next_cursor").is_none(),
+        "the last page has no cursor"
+    );
 
     let lisas = app
-        .get(&format!("/api/v1/plans?individual_id={}", lisa["id"].as_str().unwrap()), &reader())
+        .get(
+            &format!(
+                "/api/v1/plans?individual_id={}",
+                lisa["id"].as_str().unwrap()
+            ),
+            &reader(),
+        )
         .await
         .expect(200)
         .body;
     assert_eq!(lisas["items"].as_array().unwrap().len(), 2);
     let municipal = app
-        .get(&format!("/api/v1/plans?initiating_unit={}", MUNICIPALITY_UNIT.to_lowercase()), &reader())
+        .get(
+            &format!(
+                "/api/v1/plans?initiating_unit={}",
+                MUNICIPALITY_UNIT.to_lowercase()
+            ),
+            &reader(),
+        )
         .await
         .expect(200)
         .body;
     assert_eq!(municipal["items"].as_array().unwrap().len(), 1);
     assert_eq!(municipal["items"][0]["id"], other_unit_plan["id"]);
-    let consented = app.get("/api/v1/plans?status=consented", &reader()).await.expect(200).body;
+    let consented = app
+        .get("/api/v1/plans?status=consented", &reader())
+        .await
+        .expect(200)
+        .body;
     assert!(consented["items"].as_array().unwrap().is_empty());
     let future = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
-    let recent = app.get(&format!("/api/v1/plans?updated_since={future}"), &reader()).await.expect(200).body;
+    let recent = app
+        .get(&format!("/api/v1/plans?updated_since={future}"), &reader())
+        .await
+        .expect(200)
+        .body;
     assert!(recent["items"].as_array().unwrap().is_empty());
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
-    let recent = app.get(&format!("/api/v1/plans?updated_since={past}"), &reader()).await.expect(200).body;
+    let recent = app
+        .get(&format!("/api/v1/plans?updated_since={past}"), &reader())
+        .await
+        .expect(200)
+        .body;
     assert_eq!(recent["items"].as_array().unwrap().len(), 4);
 }
 
@@ -143,18 +210,32 @@ async fn updates_need_if_match_and_keep_the_individual(app: TestApp) {
         "need_reason": "psychosis, substance use and housing",
         "what_matters": "to work",
     });
-    let reply = app.put(&uri, &region_writer(), change.clone(), None).await.expect(428);
+    let reply = app
+        .put(&uri, &region_writer(), change.clone(), None)
+        .await
+        .expect(428);
     assert_eq!(reply.body["type"], "/problems/if-match-required");
-    app.put(&uri, &region_writer(), change.clone(), Some("\"2\"")).await.expect(412);
-    let updated = app.put(&uri, &region_writer(), change.clone(), Some("W/\"1\"")).await.expect(200);
-    assert_eq!(updated.body["need_reason"], "psychosis, substance use and housing");
+    app.put(&uri, &region_writer(), change.clone(), Some("\"2\""))
+        .await
+        .expect(412);
+    let updated = app
+        .put(&uri, &region_writer(), change.clone(), Some("W/\"1\""))
+        .await
+        .expect(200);
+    assert_eq!(
+        updated.body["need_reason"],
+        "psychosis, substance use and housing"
+    );
     assert_eq!(updated.body["version"], 2);
     assert_eq!(updated.body["status"], "need_identified");
 
     let other = app.individual(ERIK_PNR, "Erik", json!([])).await;
     let mut moved = change.clone();
     moved["individual_id"] = other["id"].clone();
-    let reply = app.put(&uri, &region_writer(), moved, Some("\"2\"")).await.expect(422);
+    let reply = app
+        .put(&uri, &region_writer(), moved, Some("\"2\""))
+        .await
+        .expect(422);
     assert_eq!(reply.error_fields(), ["$.individual_id"]);
     // Nothing of the refused update was stored.
     let read = app.get(&uri, &reader()).await.expect(200);

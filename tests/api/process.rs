@@ -12,20 +12,36 @@ use crate::common::{TempPostgres, LISA_PNR};
 const BINARY: &str = env!("CARGO_BIN_EXE_sip-service");
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A minimal HTTP/1.1 exchange: (status, body).
-fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Option<(u16, String)> {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     if let Some(token) = token {
         request += &format!("Authorization: Bearer {token}\r\n");
     }
     let body = body.unwrap_or("");
     if !body.is_empty() {
-        request += &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+        request += &format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
     }
     request += "\r\n";
     request += body;
@@ -33,7 +49,10 @@ fn http(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -69,7 +88,11 @@ fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
     let server = Server { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
     while http(port, "GET", "/health", None, None).map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "the service did not come up: {}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "the service did not come up: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     server
@@ -77,18 +100,31 @@ fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
 
 fn token(data_dir: &Path) -> String {
     let output = Command::new(BINARY)
-        .args(["token", "--unit", "SE2321000016-ABC1", "--principal", "region", "--roles", "read,write"])
+        .args([
+            "token",
+            "--unit",
+            "SE2321000016-ABC1",
+            "--principal",
+            "region",
+            "--roles",
+            "read,write",
+        ])
         .env("DATA_DIR", data_dir)
         .env_remove("JWT_HS256_SECRET")
         .env_remove("JWT_PUBLIC_KEY_FILE")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
 
 fn serve_then_stop(database_url: Option<&str>) {
-    let data_dir = std::env::temp_dir().join(format!("sip-process-{}", uuid::Uuid::new_v4().simple()));
+    let data_dir =
+        std::env::temp_dir().join(format!("sip-process-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data_dir).unwrap();
     let log = data_dir.join("service.log");
     let mut server = start(&data_dir, database_url, &log);
@@ -105,32 +141,82 @@ fn serve_then_stop(database_url: Option<&str>) {
     let person = format!(
         r#"{{"identity_number":"{LISA_PNR}","given_name":"Lisa","family_name":"Hemligsson","protected_identity":true}}"#
     );
-    let (status, body) = http(port, "POST", "/api/v1/individuals", Some(&token), Some(&person)).unwrap();
+    let (status, body) = http(
+        port,
+        "POST",
+        "/api/v1/individuals",
+        Some(&token),
+        Some(&person),
+    )
+    .unwrap();
     assert_eq!(status, 201, "{body}");
-    let (status, _) = http(port, "POST", "/api/v1/individuals", Some(&token), Some(&person)).unwrap();
+    let (status, _) = http(
+        port,
+        "POST",
+        "/api/v1/individuals",
+        Some(&token),
+        Some(&person),
+    )
+    .unwrap();
     assert_eq!(status, 409);
     let search = r#"{"identity_number":"191212121212"}"#;
-    assert_eq!(http(port, "POST", "/api/v1/individuals/search", Some(&token), Some(search)).unwrap().0, 200);
-    let bad = r#"{"identity_number":"19121212-1213","given_name":"Lisa","family_name":"Hemligsson"}"#;
-    assert_eq!(http(port, "POST", "/api/v1/individuals", Some(&token), Some(bad)).unwrap().0, 422);
+    assert_eq!(
+        http(
+            port,
+            "POST",
+            "/api/v1/individuals/search",
+            Some(&token),
+            Some(search)
+        )
+        .unwrap()
+        .0,
+        200
+    );
+    let bad =
+        r#"{"identity_number":"19121212-1213","given_name":"Lisa","family_name":"Hemligsson"}"#;
+    assert_eq!(
+        http(port, "POST", "/api/v1/individuals", Some(&token), Some(bad))
+            .unwrap()
+            .0,
+        422
+    );
 
     // SIGTERM: the service stops gracefully and exits cleanly.
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let deadline = Instant::now() + Duration::from_secs(35);
     let exit = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the service did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the service did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(exit.success(), "exit status {exit:?}");
 
     let log_text = std::fs::read_to_string(&log).unwrap();
-    assert!(log_text.contains("POST /api/v1/individuals 201"), "the access log is written: {log_text}");
-    for secret in ["191212121212", "19121212-1212", "121212-1212", "Lisa", "Hemligsson"] {
-        assert!(!log_text.contains(secret), "personal data {secret:?} leaked into the log:\n{log_text}");
+    assert!(
+        log_text.contains("POST /api/v1/individuals 201"),
+        "the access log is written: {log_text}"
+    );
+    for secret in [
+        "191212121212",
+        "19121212-1212",
+        "121212-1212",
+        "Lisa",
+        "Hemligsson",
+    ] {
+        assert!(
+            !log_text.contains(secret),
+            "personal data {secret:?} leaked into the log:\n{log_text}"
+        );
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }

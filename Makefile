@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`.
+.PHONY: run test test-sqlite-only lint openapi openapi-check ci postgres clean
+
+CARGO ?= cargo
+VENV ?= .venv
+PYTHON ?= python3
+# The tests create and drop their own databases on this server.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export TEST_DATABASE_URL
+
+## Run the service on 127.0.0.1:8080 with an embedded SQLite database under ./data/.
+run:
+	$(CARGO) run --release
+
+## Run every test, against SQLite and PostgreSQL. Fails loudly when PostgreSQL is unreachable.
+test: postgres
+	$(CARGO) test --all-targets
+
+## Make sure the local PostgreSQL answers; start the local cluster when it is installed but stopped.
+postgres:
+	@pg_isready -q -d "$(TEST_DATABASE_URL)" 2>/dev/null || { \
+	  echo "PostgreSQL is not answering at $(TEST_DATABASE_URL); trying to start the local cluster"; \
+	  for v in $$(ls /etc/postgresql 2>/dev/null); do pg_ctlcluster --skip-systemctl-redirect $$v main start || true; done; \
+	  for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -d "$(TEST_DATABASE_URL)" && exit 0; sleep 1; done; \
+	  echo "PostgreSQL is required for the tests: set TEST_DATABASE_URL to a server you can create databases on"; exit 1; }
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+## Regenerate the committed OpenAPI document from the code.
+openapi:
+	$(CARGO) run --quiet -- openapi > openapi/openapi.json
+
+## Validate the committed OpenAPI document with an independent validator.
+openapi-check: $(VENV)/.installed
+	$(VENV)/bin/openapi-spec-validator openapi/openapi.json
+
+$(VENV)/.installed: tools/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+ci: lint test openapi-check
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)
