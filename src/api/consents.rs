@@ -1,13 +1,12 @@
 //! `/api/v1/plans/{plan_id}/consents`: the individual's consent (samtycke), or its documented refusal.
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::extract::{etag, IfMatch, Json};
+use super::extract::{created, ok, IfMatch, Json};
 use super::pagination::{self, page_of};
 use crate::auth::{Caller, Role};
 use crate::db::consents::ConsentRecord;
@@ -133,12 +132,6 @@ impl Consent {
             updated_at: c.updated_at.and_utc(),
         })
     }
-
-    fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
-        response
-            .insert_header((header::ETAG, etag(self.version)))
-            .json(self)
-    }
 }
 
 /// Withdraws consent (återkallat samtycke).
@@ -197,11 +190,7 @@ pub async fn create(
         .await?;
     let view = Consent::from_record(record, now.date_naive())?;
     let location = format!("/api/v1/plans/{}/consents/{}", view.plan_id, view.id);
-    Ok(view.respond(
-        HttpResponse::Created()
-            .insert_header((header::LOCATION, location))
-            .take(),
-    ))
+    Ok(created(location, view.version, &view))
 }
 
 /// List a plan's consents, oldest first.
@@ -259,10 +248,8 @@ pub async fn get(
     let record = db
         .read(move |c| service::get(c, &caller, &plan_id, &id))
         .await?;
-    Ok(
-        Consent::from_record(record, crate::domain::now().date_naive())?
-            .respond(HttpResponse::Ok()),
-    )
+    let view = Consent::from_record(record, crate::domain::now().date_naive())?;
+    Ok(ok(view.version, &view))
 }
 
 /// Withdraw consent: this ends the plan.
@@ -301,5 +288,6 @@ pub async fn withdraw(
     let record = db
         .write(move |c| service::withdraw(c, &caller, &plan_id, &id, expected, reason, now))
         .await?;
-    Ok(Consent::from_record(record, now.date_naive())?.respond(HttpResponse::Ok()))
+    let view = Consent::from_record(record, now.date_naive())?;
+    Ok(ok(view.version, &view))
 }

@@ -219,6 +219,25 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
+/// 200 with the resource and its ETag.
+pub fn ok<T: serde::Serialize>(version: i64, resource: &T) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(resource)
+}
+
+/// 201 with the new resource, its ETag and its URL.
+pub fn created<T: serde::Serialize>(
+    location: String,
+    version: i64,
+    resource: &T,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Created()
+        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::LOCATION, location))
+        .json(resource)
+}
+
 impl FromRequest for IfMatch {
     type Error = Error;
     type Future = std::future::Ready<Result<Self, Error>>;

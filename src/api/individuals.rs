@@ -1,13 +1,12 @@
 //! `/api/v1/individuals`: the people plans are for (den enskilde).
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::extract::{etag, IfMatch, Json};
+use super::extract::{created, ok, IfMatch, Json};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::identity::{IdentityKind, IdentityNumber};
@@ -176,12 +175,6 @@ impl Individual {
             updated_at: i.updated_at.and_utc(),
         })
     }
-
-    fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
-        response
-            .insert_header((header::ETAG, etag(self.version)))
-            .json(self)
-    }
 }
 
 /// Finds an individual by identity number; the number travels in the body, never in a URL.
@@ -217,11 +210,7 @@ pub async fn create(
         .await?;
     let view = Individual::from_record(record, now.date_naive())?;
     let location = format!("/api/v1/individuals/{}", view.id);
-    Ok(view.respond(
-        HttpResponse::Created()
-            .insert_header((header::LOCATION, location))
-            .take(),
-    ))
+    Ok(created(location, view.version, &view))
 }
 
 /// Read an individual.
@@ -242,10 +231,8 @@ pub async fn get(
     caller.require(Role::Read)?;
     let id = parse_id(&path, "individual")?;
     let record = db.read(move |c| service::get(c, &id)).await?;
-    Ok(
-        Individual::from_record(record, crate::domain::now().date_naive())?
-            .respond(HttpResponse::Ok()),
-    )
+    let view = Individual::from_record(record, crate::domain::now().date_naive())?;
+    Ok(ok(view.version, &view))
 }
 
 /// Replace an individual's details (`If-Match` required).
@@ -284,7 +271,8 @@ pub async fn update(
     let record = db
         .write(move |c| service::update(c, &caller, &id, expected, data, now))
         .await?;
-    Ok(Individual::from_record(record, now.date_naive())?.respond(HttpResponse::Ok()))
+    let view = Individual::from_record(record, now.date_naive())?;
+    Ok(ok(view.version, &view))
 }
 
 /// Find an individual by personnummer or samordningsnummer.
@@ -312,5 +300,6 @@ pub async fn search(
     let record = db
         .read(move |c| service::find_by_identity_number(c, &number))
         .await?;
-    Ok(Individual::from_record(record, today)?.respond(HttpResponse::Ok()))
+    let view = Individual::from_record(record, today)?;
+    Ok(ok(view.version, &view))
 }

@@ -1,13 +1,12 @@
 //! `/api/v1/plans`: coordinated individual plans (SIP).
 
-use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::extract::{etag, IfMatch, Json};
+use super::extract::{created, ok, IfMatch, Json};
 use super::pagination::{self, page_of};
 use crate::auth::{Caller, Role};
 use crate::db::plans::PlanFilter;
@@ -163,12 +162,6 @@ impl Plan {
             updated_at: p.updated_at.and_utc(),
         })
     }
-
-    fn respond(self, mut response: actix_web::HttpResponseBuilder) -> HttpResponse {
-        response
-            .insert_header((header::ETAG, etag(self.version)))
-            .json(self)
-    }
 }
 
 /// Filters and paging of the plan list.
@@ -245,11 +238,7 @@ pub async fn create(
         .await?;
     let view = Plan::from_record(record)?;
     let location = format!("/api/v1/plans/{}", view.id);
-    Ok(view.respond(
-        HttpResponse::Created()
-            .insert_header((header::LOCATION, location))
-            .take(),
-    ))
+    Ok(created(location, view.version, &view))
 }
 
 /// Read a plan.
@@ -273,7 +262,8 @@ pub async fn get(
     let record = db
         .read(move |c| service::get(c, &caller, &id, today))
         .await?;
-    Ok(Plan::from_record(record)?.respond(HttpResponse::Ok()))
+    let view = Plan::from_record(record)?;
+    Ok(ok(view.version, &view))
 }
 
 /// List plans, oldest first, a page at a time.
@@ -342,5 +332,6 @@ pub async fn update(
     let record = db
         .write(move |c| service::update(c, &caller, &id, &individual_id, expected, details, now))
         .await?;
-    Ok(Plan::from_record(record)?.respond(HttpResponse::Ok()))
+    let view = Plan::from_record(record)?;
+    Ok(ok(view.version, &view))
 }
