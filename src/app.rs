@@ -18,6 +18,8 @@ pub struct AppState {
     pub db: Db,
     pub verifier: web::Data<TokenVerifier>,
     pub max_body_bytes: usize,
+    /// The guidelines' deadlines, as configured for this region.
+    pub deadlines: crate::domain::process::Deadlines,
 }
 
 pub fn build_app(
@@ -35,6 +37,7 @@ pub fn build_app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(state.verifier.clone())
         .app_data(BodyLimit(state.max_body_bytes))
+        .app_data(web::Data::new(state.deadlines))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {

@@ -19,6 +19,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `WORKERS`, default: the number of cores.
     pub workers: Option<usize>,
+    /// `MEETING_DEADLINE_DAYS` (default 21) and `DISCHARGE_SUMMONS_DEADLINE_DAYS` (default 3).
+    pub deadlines: crate::domain::process::Deadlines,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +97,16 @@ impl Settings {
                 leeway_seconds: parsed("JWT_LEEWAY_SECONDS", 30u64)?,
             },
             max_body_bytes: parsed("MAX_BODY_BYTES", 256 * 1024usize)?,
+            deadlines: {
+                let defaults = crate::domain::process::Deadlines::default();
+                crate::domain::process::Deadlines {
+                    meeting_days: parsed("MEETING_DEADLINE_DAYS", defaults.meeting_days)?,
+                    discharge_summons_days: parsed(
+                        "DISCHARGE_SUMMONS_DEADLINE_DAYS",
+                        defaults.discharge_summons_days,
+                    )?,
+                }
+            },
             workers: match var("WORKERS") {
                 None => None,
                 Some(_) => Some(parsed("WORKERS", 1usize)?.max(1)),

@@ -52,6 +52,7 @@ fn serve() -> Result<(), String> {
         db,
         verifier,
         max_body_bytes: settings.max_body_bytes,
+        deadlines: settings.deadlines,
     };
     let mut server = HttpServer::new(move || build_app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM/SIGINT.

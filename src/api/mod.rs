@@ -1,11 +1,16 @@
 //! The HTTP surface: routes, the OpenAPI document, and the handlers (one file per resource).
 
 pub mod consents;
+pub mod content;
 pub mod extract;
 pub mod health;
 pub mod individuals;
+pub mod meetings;
 pub mod pagination;
 pub mod plans;
+pub mod records;
+pub mod summons;
+pub mod worklists;
 
 use actix_web::{middleware::from_fn, web, HttpResponse};
 use utoipa::openapi::path::Operation;
@@ -77,6 +82,98 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .post(consents::withdraw)
                     .default_service(method_not_allowed()),
             )
+            .service(
+                web::resource("/plans/{plan_id}/close")
+                    .post(meetings::close)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/document")
+                    .get(records::document)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/history")
+                    .get(records::history)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/revisions")
+                    .get(records::revisions)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/revisions/{revision}")
+                    .get(records::revision)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/revision")
+                    .post(meetings::complete_revision)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/summons")
+                    .get(summons::list)
+                    .post(summons::send)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource(
+                    "/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer",
+                )
+                .post(summons::answer)
+                .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/meeting")
+                    .get(meetings::get_meeting)
+                    .post(meetings::record_meeting)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/goals")
+                    .get(content::list_goals)
+                    .post(content::add_goal)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/goals/{item_id}")
+                    .put(content::update_goal)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/interventions")
+                    .get(content::list_interventions)
+                    .post(content::add_intervention)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/interventions/{item_id}")
+                    .put(content::update_intervention)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/interventions/{item_id}/status")
+                    .post(content::change_intervention_status)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/follow-ups")
+                    .get(meetings::list_follow_ups)
+                    .post(meetings::schedule_follow_up)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/plans/{plan_id}/follow-ups/{item_id}/record")
+                    .post(meetings::record_follow_up)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/worklists/{worklist}")
+                    .get(worklists::worklist)
+                    .default_service(method_not_allowed()),
+            )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(Error::RouteNotFound)
             })),
@@ -105,13 +202,46 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         consents::list,
         consents::get,
         consents::withdraw,
+        summons::send,
+        summons::list,
+        summons::answer,
+        meetings::record_meeting,
+        meetings::get_meeting,
+        content::add_goal,
+        content::list_goals,
+        content::update_goal,
+        content::add_intervention,
+        content::list_interventions,
+        content::update_intervention,
+        content::change_intervention_status,
+        meetings::schedule_follow_up,
+        meetings::list_follow_ups,
+        meetings::record_follow_up,
+        meetings::complete_revision,
+        meetings::close,
+        records::document,
+        records::history,
+        records::revisions,
+        records::revision,
+        worklists::worklist,
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::auth::Role)),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::auth::Role,
+        crate::service::worklists::Worklist,
+    )),
     modifiers(&CommonResponses),
     tags(
         (name = "individuals", description = "The people plans are for (den enskilde)"),
         (name = "plans", description = "Coordinated individual plans (SIP) and their lifecycle"),
         (name = "consents", description = "Consent (samtycke): given, refused, withdrawn"),
+        (name = "summons", description = "Summons (kallelse) to the SIP meeting and the recipients' answers"),
+        (name = "meeting", description = "The SIP meeting, which establishes the plan"),
+        (name = "goals", description = "The individual's goals (mål, delmål)"),
+        (name = "interventions", description = "Interventions (insatser): who does what, when"),
+        (name = "follow-ups", description = "Follow-ups (uppföljning) and their decisions"),
+        (name = "worklists", description = "What the caller's unit must act on"),
         (name = "operations", description = "Health and readiness probes (no token)"),
     )
 )]

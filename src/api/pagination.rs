@@ -28,18 +28,3 @@ pub fn cursor(cursor: Option<&str>) -> Result<Option<String>, Error> {
         })
         .transpose()
 }
-
-/// Declares a page type: the items and the cursor of the next page.
-macro_rules! page_of {
-    ($page:ident, $item:ty, $what:literal) => {
-        #[doc = concat!("One page of ", $what, ". Pass `next_cursor` as `cursor` to get the next page; it is absent on the last page.")]
-        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-        pub struct $page {
-            pub items: Vec<$item>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            #[schema(nullable = false)]
-            pub next_cursor: Option<String>,
-        }
-    };
-}
-pub(crate) use page_of;

@@ -1,22 +1,22 @@
 //! `/api/v1/plans`: coordinated individual plans (SIP).
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
-use super::pagination::{self, page_of};
+use super::pagination;
 use crate::auth::{Caller, Role};
 use crate::db::plans::PlanFilter;
 use crate::db::Db;
 use crate::domain::identity::HsaId;
-use crate::domain::plan::{ClosingReason, PlanAction, PlanDetails, PlanStatus};
-use crate::domain::Principal;
+use crate::domain::plan::{PlanDetails, PlanStatus};
 use crate::error::{Error, Result};
-use crate::service::plans::{self as service, PlanRecord};
-use crate::service::{naive, parse_id, parse_json_list};
+use crate::service::plans::{self as service};
+use crate::service::{naive, parse_id};
+use crate::views::plan::{Plan, PlanPage};
 
 /// A plan as opened or replaced (the whole representation; `individual_id` cannot change).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
@@ -79,88 +79,6 @@ impl PlanInput {
                     .map(crate::domain::truncate_to_micros),
             },
         ))
-    }
-}
-
-/// A unit identified by HSA-id, with its principal.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UnitRef {
-    #[schema(example = "SE2321000016-PSY1")]
-    pub hsa_id: String,
-    pub principal: Principal,
-}
-
-/// A coordinated individual plan.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Plan {
-    pub id: String,
-    pub individual_id: String,
-    /// The unit that initiated the plan (from its token).
-    pub initiating_unit: UnitRef,
-    /// The subject (person or system) that opened the plan.
-    pub created_by: String,
-    pub need_reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub what_matters: Option<String>,
-    pub topics_to_avoid: Vec<String>,
-    pub follows_discharge: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub discharge_ready_at: Option<DateTime<Utc>>,
-    pub status: PlanStatus,
-    /// What the current status allows; empty when the plan is read-only.
-    pub allowed_actions: Vec<PlanAction>,
-    /// Whether a given, unwithdrawn, unexpired consent covers today.
-    pub has_active_consent: bool,
-    /// The last day of the active consent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub active_consent_until: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub closing_reason: Option<ClosingReason>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub closing_note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub closed_at: Option<DateTime<Utc>>,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-page_of!(PlanPage, Plan, "plans");
-
-impl Plan {
-    pub fn from_record(record: PlanRecord) -> Result<Plan> {
-        let p = record.plan;
-        let status = service::status_of(&p)?;
-        Ok(Plan {
-            initiating_unit: UnitRef {
-                hsa_id: p.initiating_unit,
-                principal: Principal::parse(&p.initiating_principal).unwrap_or(Principal::Other),
-            },
-            allowed_actions: status.allowed_actions().to_vec(),
-            status,
-            has_active_consent: record.active_consent_until.is_some(),
-            active_consent_until: record.active_consent_until,
-            topics_to_avoid: parse_json_list(&p.topics_to_avoid),
-            closing_reason: p.closing_reason.as_deref().and_then(ClosingReason::parse),
-            id: p.id,
-            individual_id: p.individual_id,
-            created_by: p.created_by,
-            need_reason: p.need_reason,
-            what_matters: p.what_matters,
-            follows_discharge: p.follows_discharge,
-            discharge_ready_at: p.discharge_ready_at.map(|t| t.and_utc()),
-            closing_note: p.closing_note,
-            closed_at: p.closed_at.map(|t| t.and_utc()),
-            version: p.version,
-            created_at: p.created_at.and_utc(),
-            updated_at: p.updated_at.and_utc(),
-        })
     }
 }
 

@@ -203,3 +203,31 @@ pub fn withdraw_all(
         .execute(conn)?;
     Ok(ids.into_iter().map(|(id, v)| (id, v + 1)).collect())
 }
+
+/// The plan's consents that are active on `today`, with their parties.
+pub fn active_for_plan(
+    conn: &mut DbConn,
+    plan_id: &str,
+    today: NaiveDate,
+) -> Result<Vec<ConsentRecord>> {
+    let rows = consents::table
+        .filter(consents::plan_id.eq(plan_id))
+        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
+        .filter(consents::withdrawn_at.is_null())
+        .filter(consents::valid_from.le(today))
+        .filter(consents::valid_until.ge(today))
+        .order(consents::id)
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    with_details(conn, rows)
+}
+
+/// Every consent of a plan, oldest first, with details (for the whole-plan document).
+pub fn all_for_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<ConsentRecord>> {
+    let rows = consents::table
+        .filter(consents::plan_id.eq(plan_id))
+        .order(consents::id)
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    with_details(conn, rows)
+}

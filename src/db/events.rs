@@ -1,6 +1,6 @@
 //! The change log: every change, recorded once, in the same transaction as the change. It holds ids,
-//! types, versions and states — never personal data — and is the base of the plan history and of
-//! the coming change feed.
+//! types, versions, states and reason codes, plus an optional free-text note that only the plan's
+//! history shows. It is the base of the plan history and of the coming change feed.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -24,6 +24,9 @@ pub struct NewChangeEvent<'a> {
     pub subject: &'a str,
     pub unit: &'a str,
     pub occurred_at: NaiveDateTime,
+    /// Free text (e.g. why an intervention was cancelled): for the plan's history only, never for
+    /// the change feed.
+    pub note: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -41,6 +44,7 @@ pub struct ChangeEventRow {
     pub subject: String,
     pub unit: String,
     pub occurred_at: NaiveDateTime,
+    pub note: Option<String>,
 }
 
 pub fn record(conn: &mut DbConn, event: &NewChangeEvent<'_>) -> Result<()> {
@@ -50,11 +54,18 @@ pub fn record(conn: &mut DbConn, event: &NewChangeEvent<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The events of one plan in the order they happened.
-pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<ChangeEventRow>> {
+/// A page of one plan's events after `after_seq`.
+pub fn page_of_plan(
+    conn: &mut DbConn,
+    plan_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<ChangeEventRow>> {
     Ok(change_events::table
         .filter(change_events::plan_id.eq(plan_id))
+        .filter(change_events::seq.gt(after_seq))
         .order(change_events::seq)
+        .limit(limit)
         .select(ChangeEventRow::as_select())
         .load(conn)?)
 }

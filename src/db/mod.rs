@@ -3,9 +3,13 @@
 
 pub mod consents;
 pub mod events;
+pub mod goals;
 pub mod individuals;
+pub mod meetings;
 pub mod plans;
 pub mod schema;
+pub mod summons;
+pub mod worklists;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

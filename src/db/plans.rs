@@ -1,7 +1,7 @@
 //! Plans. Every read goes through [`visible_to`], the one place where the caller's access is
 //! decided in SQL, so a list or a lookup can never show a plan the caller may not see.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::plans;
@@ -30,6 +30,13 @@ pub struct PlanRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// 0 until the meeting establishes the plan; then 1, 2, … after each revision.
+    pub revision: i32,
+    pub next_follow_up_on: Option<NaiveDate>,
+    pub procedure_code: Option<String>,
+    pub responsible_principal: Option<String>,
+    pub coordinator_name: Option<String>,
+    pub coordinator_unit: Option<String>,
 }
 
 /// Filters of the plan list; all optional and combined with AND.

@@ -44,6 +44,12 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        revision -> Integer,
+        next_follow_up_on -> Nullable<Date>,
+        procedure_code -> Nullable<Text>,
+        responsible_principal -> Nullable<Text>,
+        coordinator_name -> Nullable<Text>,
+        coordinator_unit -> Nullable<Text>,
     }
 }
 
@@ -108,6 +114,164 @@ diesel::table! {
         subject -> Text,
         unit -> Text,
         occurred_at -> Timestamp,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    summons (id) {
+        id -> Text,
+        plan_id -> Text,
+        purpose -> Text,
+        questions -> Text,
+        meeting_at -> Timestamp,
+        meeting_place -> Text,
+        meeting_form -> Text,
+        support_person -> Nullable<Text>,
+        interpreter_language -> Nullable<Text>,
+        adaptations -> Nullable<Text>,
+        sent_at -> Timestamp,
+        sent_by -> Text,
+        sent_by_unit -> Text,
+        meeting_within_deadline -> Bool,
+        summons_within_discharge_deadline -> Nullable<Bool>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    summons_recipients (id) {
+        id -> Text,
+        summons_id -> Text,
+        plan_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        hsa_id -> Nullable<Text>,
+        name -> Text,
+        principal -> Text,
+        obligation -> Text,
+        answer_by -> Date,
+        response -> Nullable<Text>,
+        attendees -> Nullable<Text>,
+        substitute -> Nullable<Text>,
+        forwarded_from -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        answered_by -> Nullable<Text>,
+        attended -> Nullable<Bool>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        plan_id -> Text,
+        summons_id -> Text,
+        held_at -> Timestamp,
+        leader_name -> Text,
+        leader_unit -> Nullable<Text>,
+        secretary_name -> Text,
+        secretary_unit -> Nullable<Text>,
+        participants -> Text,
+        disagreements -> Nullable<Text>,
+        individual_agreed -> Bool,
+        individual_received_plan -> Bool,
+        sip_survey_offered -> Bool,
+        visible_in_1177 -> Bool,
+        held_within_deadline -> Bool,
+        procedure_code -> Text,
+        recorded_by -> Text,
+        recorded_by_unit -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    goals (id) {
+        id -> Text,
+        plan_id -> Text,
+        parent_id -> Nullable<Text>,
+        position -> Integer,
+        text -> Text,
+        measure -> Nullable<Text>,
+        target_date -> Nullable<Date>,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interventions (id) {
+        id -> Text,
+        plan_id -> Text,
+        position -> Integer,
+        description -> Text,
+        responsible_principal -> Text,
+        responsible_unit -> Nullable<Text>,
+        responsible_actor -> Nullable<Text>,
+        performer -> Nullable<Text>,
+        start_date -> Nullable<Date>,
+        frequency -> Nullable<Text>,
+        place -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        reviewed_in_revision -> Integer,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    intervention_goals (intervention_id, goal_id) {
+        intervention_id -> Text,
+        goal_id -> Text,
+    }
+}
+
+diesel::table! {
+    follow_ups (id) {
+        id -> Text,
+        plan_id -> Text,
+        scheduled_on -> Date,
+        place -> Text,
+        held_on -> Nullable<Date>,
+        goal_outcomes -> Nullable<Text>,
+        intervention_reviews -> Nullable<Text>,
+        new_circumstances -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        closing_reason -> Nullable<Text>,
+        recorded_by -> Nullable<Text>,
+        recorded_by_unit -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_revisions (plan_id, revision) {
+        plan_id -> Text,
+        revision -> Integer,
+        established_at -> Timestamp,
+        established_by -> Text,
+        document -> Text,
+    }
+}
+
+diesel::table! {
+    closure_notices (plan_id, position) {
+        plan_id -> Text,
+        position -> Integer,
+        hsa_id -> Nullable<Text>,
+        name -> Text,
+        principal -> Text,
     }
 }
 
@@ -116,6 +280,13 @@ diesel::joinable!(plans -> individuals (individual_id));
 diesel::joinable!(consents -> plans (plan_id));
 diesel::joinable!(consent_givers -> consents (consent_id));
 diesel::joinable!(consent_parties -> consents (consent_id));
+diesel::joinable!(summons -> plans (plan_id));
+diesel::joinable!(summons_recipients -> summons (summons_id));
+diesel::joinable!(meetings -> plans (plan_id));
+diesel::joinable!(goals -> plans (plan_id));
+diesel::joinable!(interventions -> plans (plan_id));
+diesel::joinable!(follow_ups -> plans (plan_id));
+diesel::joinable!(intervention_goals -> interventions (intervention_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     individuals,
@@ -125,4 +296,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_givers,
     consent_parties,
     change_events,
+    summons,
+    summons_recipients,
+    meetings,
+    goals,
+    interventions,
+    intervention_goals,
+    follow_ups,
+    plan_revisions,
+    closure_notices,
 );

@@ -123,10 +123,10 @@ pub struct ConsentGiver {
     pub representative_kind: Option<RepresentativeKind>,
 }
 
-/// A unit or other actor the consent covers.
+/// A unit (by HSA-id) or another actor: covered by a consent, or a recipient of a summons.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-pub struct ConsentParty {
+pub struct Party {
     pub kind: PartyKind,
     /// HSA-id; required for a `unit`.
     #[schema(example = "SE2321000016-PSY1", nullable = false)]
@@ -173,7 +173,7 @@ pub struct NewConsent {
     #[serde(default)]
     #[validate(length(max = 50), nested)]
     #[schema(max_items = 50)]
-    pub covered_parties: Vec<ConsentParty>,
+    pub covered_parties: Vec<Party>,
     #[serde(default)]
     pub permissions: ConsentPermissions,
     /// What the individual explicitly does not consent to.
@@ -412,8 +412,8 @@ mod tests {
         IdentityNumber::parse("201205052382", today()).unwrap()
     }
 
-    fn party() -> ConsentParty {
-        ConsentParty {
+    fn party() -> Party {
+        Party {
             kind: PartyKind::Unit,
             hsa_id: Some("se2321000016-psy1".into()),
             name: "Psykiatri".into(),

@@ -5,6 +5,7 @@ pub mod consent;
 pub mod identity;
 pub mod individual;
 pub mod plan;
+pub mod process;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -2,12 +2,16 @@
 //!
 //! | state | meaning | actions |
 //! |---|---|---|
-//! | `need_identified` | a need for coordination was seen; consent not yet recorded | `update`, `record_consent` (given → `consented`, refused → `refused`) |
-//! | `consented` | the individual (or guardian, representative) consented | `update`, `record_consent`, `withdraw_consent` (→ `closed`) |
+//! | `need_identified` | a need for coordination was seen; no consent yet | `update`, `record_consent` (given → `consented`, refused → `refused`), `close` |
+//! | `consented` | consent given; the meeting is prepared | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `send_summons` (→ `summoned`), `close` |
+//! | `summoned` | summons sent; waiting for answers and the meeting | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `send_summons`, `answer_summons`, `record_meeting` (→ `established`), `close` |
+//! | `established` | the plan applies: interventions are carried out and followed up | `update`, `record_consent`, `withdraw_consent`, `answer_summons`, `update_intervention_status`, `schedule_follow_up`, `record_follow_up` (continue; revise → `revising`; close → `closed`), `close` |
+//! | `revising` | a follow-up decided to revise: goals and interventions may change | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `update_intervention_status`, `complete_revision` (→ `established`), `close` |
 //! | `closed` | the plan no longer applies; read-only | — |
-//! | `refused` | the individual said no; the refusal is documented; read-only | — |
+//! | `refused` | the individual did not consent; the refusal is documented; read-only | — |
 //!
-//! Only the server moves the status: clients take actions, and this module decides.
+//! Withdrawing consent closes the plan from any open state. Only the server moves the status:
+//! clients take actions, and this module decides.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,8 +24,14 @@ use crate::error::Error;
 pub enum PlanStatus {
     /// Behov identifierat: a need for coordination was seen; consent is not yet recorded.
     NeedIdentified,
-    /// Samtycke inhämtat: consent was given; summons may be prepared.
+    /// Samtycke inhämtat: consent was given; the meeting is being prepared.
     Consented,
+    /// Kallad: summons sent; answers and the meeting are pending.
+    Summoned,
+    /// Upprättad: the meeting established the plan; it is carried out and followed up.
+    Established,
+    /// Under revidering: a follow-up decided to revise the plan.
+    Revising,
     /// Avslutad: the plan no longer applies (see `closing_reason`). Read-only.
     Closed,
     /// Samtycke nekat: the individual did not consent; the refusal is documented. Read-only.
@@ -31,6 +41,9 @@ pub enum PlanStatus {
 super::text_enum!(PlanStatus {
     NeedIdentified => "need_identified",
     Consented => "consented",
+    Summoned => "summoned",
+    Established => "established",
+    Revising => "revising",
     Closed => "closed",
     Refused => "refused",
 });
@@ -43,9 +56,9 @@ pub enum ClosingReason {
     GoalsMet,
     /// Coordination is no longer needed.
     CoordinationNoLongerNeeded,
-    /// The consent was withdrawn.
+    /// The consent was withdrawn (only through withdrawing the consent).
     ConsentWithdrawn,
-    /// A new plan replaces this one (e.g. the long-term goal changed).
+    /// A new plan replaces this one (e.g. the long-term goal changed much).
     ReplacedByNewPlan,
     /// Consent was refused; the plan never started (status `refused`).
     ConsentRefused,
@@ -62,6 +75,16 @@ super::text_enum!(ClosingReason {
     Other => "other",
 });
 
+impl ClosingReason {
+    /// Reasons a client may give when closing; the other two follow from consent actions.
+    pub fn is_chosen_by_client(self) -> bool {
+        !matches!(
+            self,
+            ClosingReason::ConsentWithdrawn | ClosingReason::ConsentRefused
+        )
+    }
+}
+
 /// What a client can ask of a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -69,20 +92,74 @@ pub enum PlanAction {
     Update,
     RecordConsent,
     WithdrawConsent,
+    EditContent,
+    SendSummons,
+    AnswerSummons,
+    RecordMeeting,
+    UpdateInterventionStatus,
+    ScheduleFollowUp,
+    RecordFollowUp,
+    CompleteRevision,
+    Close,
 }
 
 super::text_enum!(PlanAction {
     Update => "update",
     RecordConsent => "record_consent",
     WithdrawConsent => "withdraw_consent",
+    EditContent => "edit_content",
+    SendSummons => "send_summons",
+    AnswerSummons => "answer_summons",
+    RecordMeeting => "record_meeting",
+    UpdateInterventionStatus => "update_intervention_status",
+    ScheduleFollowUp => "schedule_follow_up",
+    RecordFollowUp => "record_follow_up",
+    CompleteRevision => "complete_revision",
+    Close => "close",
 });
 
 impl PlanStatus {
     pub fn allowed_actions(self) -> &'static [PlanAction] {
         use PlanAction::*;
         match self {
-            PlanStatus::NeedIdentified => &[Update, RecordConsent],
-            PlanStatus::Consented => &[Update, RecordConsent, WithdrawConsent],
+            PlanStatus::NeedIdentified => &[Update, RecordConsent, Close],
+            PlanStatus::Consented => &[
+                Update,
+                RecordConsent,
+                WithdrawConsent,
+                EditContent,
+                SendSummons,
+                Close,
+            ],
+            PlanStatus::Summoned => &[
+                Update,
+                RecordConsent,
+                WithdrawConsent,
+                EditContent,
+                SendSummons,
+                AnswerSummons,
+                RecordMeeting,
+                Close,
+            ],
+            PlanStatus::Established => &[
+                Update,
+                RecordConsent,
+                WithdrawConsent,
+                AnswerSummons,
+                UpdateInterventionStatus,
+                ScheduleFollowUp,
+                RecordFollowUp,
+                Close,
+            ],
+            PlanStatus::Revising => &[
+                Update,
+                RecordConsent,
+                WithdrawConsent,
+                EditContent,
+                UpdateInterventionStatus,
+                CompleteRevision,
+                Close,
+            ],
             PlanStatus::Closed | PlanStatus::Refused => &[],
         }
     }
@@ -101,15 +178,23 @@ impl PlanStatus {
         } else {
             format!("a plan in state {self} does not allow this")
         };
-        Err(Error::InvalidState {
-            detail: format!("cannot {}: {why}", action.as_str().replace('_', " ")),
+        Err(self.conflict(format!(
+            "cannot {}: {why}",
+            action.as_str().replace('_', " ")
+        )))
+    }
+
+    /// A 409 carrying this state and its allowed actions.
+    pub fn conflict(self, detail: String) -> Error {
+        Error::InvalidState {
+            detail,
             current_state: self.as_str().into(),
             allowed_actions: self
                 .allowed_actions()
                 .iter()
                 .map(|a| a.as_str().to_string())
                 .collect(),
-        })
+        }
     }
 }
 
@@ -140,6 +225,47 @@ pub fn on_consent_recorded(status: PlanStatus, given: bool) -> Result<Transition
         from: status,
         to,
         closing_reason,
+    })
+}
+
+/// Moves the plan along its process: `action` must be allowed, and the plan goes to `to`.
+pub fn transition(
+    status: PlanStatus,
+    action: PlanAction,
+    to: PlanStatus,
+) -> Result<Transition, Error> {
+    status.ensure_allows(action)?;
+    Ok(Transition {
+        from: status,
+        to,
+        closing_reason: None,
+    })
+}
+
+/// Closing by decision (at a follow-up or otherwise) needs one of the client's reasons, and a note
+/// when the reason is `other`.
+pub fn on_close(
+    status: PlanStatus,
+    reason: ClosingReason,
+    note: Option<&str>,
+) -> Result<Transition, Error> {
+    status.ensure_allows(PlanAction::Close)?;
+    if !reason.is_chosen_by_client() {
+        return Err(Error::validation(
+            "$.reason",
+            "consent_withdrawn and consent_refused follow from withdrawing or refusing consent; use those actions",
+        ));
+    }
+    if reason == ClosingReason::Other && note.is_none_or(|n| n.trim().is_empty()) {
+        return Err(Error::validation(
+            "$.note",
+            "closing for another reason needs a note saying why",
+        ));
+    }
+    Ok(Transition {
+        from: status,
+        to: PlanStatus::Closed,
+        closing_reason: Some(reason),
     })
 }
 
@@ -190,6 +316,41 @@ mod tests {
             (PlanStatus::Closed, Some(ClosingReason::ConsentWithdrawn))
         );
         assert!(on_consent_withdrawn(PlanStatus::NeedIdentified).is_err());
+    }
+
+    #[test]
+    fn withdrawal_is_possible_in_every_open_state_but_the_first() {
+        for status in [
+            PlanStatus::Consented,
+            PlanStatus::Summoned,
+            PlanStatus::Established,
+            PlanStatus::Revising,
+        ] {
+            assert_eq!(
+                on_consent_withdrawn(status).unwrap().to,
+                PlanStatus::Closed,
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn closing_needs_a_clients_reason_and_a_note_for_other() {
+        assert!(on_close(PlanStatus::Established, ClosingReason::GoalsMet, None).is_ok());
+        assert!(on_close(PlanStatus::Established, ClosingReason::Other, None).is_err());
+        assert!(on_close(
+            PlanStatus::Established,
+            ClosingReason::Other,
+            Some("moved abroad")
+        )
+        .is_ok());
+        assert!(on_close(
+            PlanStatus::Established,
+            ClosingReason::ConsentWithdrawn,
+            None
+        )
+        .is_err());
+        assert!(on_close(PlanStatus::Closed, ClosingReason::GoalsMet, None).is_err());
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub fn record_consent(
             from_status: None,
             to_status: Some(consent.outcome.as_str()),
             reason: None,
+            note: None,
         },
     )?;
     save_plan(
@@ -191,6 +192,7 @@ pub fn withdraw(
                 from_status: Some("given"),
                 to_status: Some("withdrawn"),
                 reason: None,
+                note: Some(&reason),
             },
         )?;
     }

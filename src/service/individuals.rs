@@ -90,6 +90,7 @@ pub fn create(
             from_status: None,
             to_status: None,
             reason: None,
+            note: None,
         },
     )?;
     Ok(IndividualRecord {
@@ -167,6 +168,7 @@ pub fn update(
             from_status: None,
             to_status: None,
             reason: None,
+            note: None,
         },
     )?;
     Ok(IndividualRecord {

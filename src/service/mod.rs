@@ -3,8 +3,12 @@
 //! extracts input, calls one of these, and renders the result.
 
 pub mod consents;
+pub mod content;
 pub mod individuals;
+pub mod meetings;
 pub mod plans;
+pub mod summons;
+pub mod worklists;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -48,6 +52,31 @@ pub struct Change<'a> {
     pub from_status: Option<&'a str>,
     pub to_status: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// Free text for the plan's history (e.g. why an intervention was cancelled).
+    pub note: Option<&'a str>,
+}
+
+impl<'a> Change<'a> {
+    /// A change of a resource under a plan, without a status move.
+    pub fn of(
+        event_type: &'a str,
+        resource_type: &'a str,
+        resource_id: &'a str,
+        plan_id: &'a str,
+        version: i64,
+    ) -> Self {
+        Change {
+            event_type,
+            resource_type,
+            resource_id,
+            plan_id: Some(plan_id),
+            version,
+            from_status: None,
+            to_status: None,
+            reason: None,
+            note: None,
+        }
+    }
 }
 
 pub fn record(
@@ -70,6 +99,7 @@ pub fn record(
             subject: &caller.subject,
             unit: caller.unit.as_str(),
             occurred_at: at,
+            note: change.note,
         },
     )
 }

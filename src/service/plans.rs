@@ -74,6 +74,12 @@ pub fn create(
         version: 1,
         created_at: at,
         updated_at: at,
+        revision: 0,
+        next_follow_up_on: None,
+        procedure_code: None,
+        responsible_principal: None,
+        coordinator_name: None,
+        coordinator_unit: None,
     };
     store::insert(conn, &plan)?;
     record(
@@ -89,6 +95,7 @@ pub fn create(
             from_status: None,
             to_status: Some(PlanStatus::NeedIdentified.as_str()),
             reason: None,
+            note: None,
         },
     )?;
     Ok(PlanRecord {
@@ -207,6 +214,9 @@ pub fn save(
     if !store::update(conn, plan)? {
         return Err(super::concurrent_update(plan.version));
     }
+    if moved.is_some_and(|t| t.to == PlanStatus::Closed) {
+        record_units_to_notify(conn, &plan.id)?;
+    }
     record(
         conn,
         caller,
@@ -220,6 +230,92 @@ pub fn save(
             from_status: moved.map(|t| t.from.as_str()),
             to_status: moved.map(|t| t.to.as_str()),
             reason: moved.and_then(|t| t.closing_reason).map(|r| r.as_str()),
+            note: None,
         },
     )
+}
+
+/// Everyone involved must learn that a closed plan no longer applies. Closing notifies nobody by
+/// itself yet (the change feed will), but records each unit and actor to tell: those the consents
+/// covered, the summons' recipients and the meeting's participating units.
+fn record_units_to_notify(conn: &mut DbConn, plan_id: &str) -> Result<()> {
+    use crate::db::meetings::{insert_closure_notices, meeting_of, ClosureNoticeRow};
+    let mut parties: Vec<(Option<String>, String, String)> = Vec::new();
+    for consent in consent_store::all_for_plan(conn, plan_id)? {
+        for p in consent.parties {
+            parties.push((p.hsa_id, p.name, p.principal));
+        }
+    }
+    for summons in crate::db::summons::of_plan(conn, plan_id)? {
+        for r in summons.recipients {
+            parties.push((r.hsa_id, r.name, r.principal));
+        }
+    }
+    if let Some(meeting) = meeting_of(conn, plan_id)? {
+        let participants: Vec<crate::domain::process::Participant> =
+            serde_json::from_str(&meeting.participants).unwrap_or_default();
+        for p in participants {
+            if let (Some(hsa_id), Some(principal)) = (p.hsa_id, p.principal) {
+                parties.push((Some(hsa_id), p.name, principal.as_str().to_string()));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<ClosureNoticeRow> = parties
+        .into_iter()
+        .filter(|(hsa_id, name, _)| {
+            seen.insert(hsa_id.clone().unwrap_or_else(|| name.trim().to_lowercase()))
+        })
+        .enumerate()
+        .map(|(i, (hsa_id, name, principal))| ClosureNoticeRow {
+            plan_id: plan_id.to_string(),
+            position: i as i32,
+            hsa_id,
+            name,
+            principal,
+        })
+        .collect();
+    insert_closure_notices(conn, &rows)
+}
+
+/// A page of the plan's history after `after_seq`, and the cursor of the next page.
+pub fn history(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<(Vec<crate::db::events::ChangeEventRow>, Option<String>)> {
+    let plan = load(conn, caller, plan_id)?;
+    let mut events = crate::db::events::page_of_plan(conn, &plan.id, after_seq, limit + 1)?;
+    let next = if events.len() as i64 > limit {
+        events.truncate(limit as usize);
+        events.last().map(|e| e.seq.to_string())
+    } else {
+        None
+    };
+    Ok((events, next))
+}
+
+/// The plan's revisions: number, time, who.
+pub fn revisions(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+) -> Result<Vec<(i32, chrono::NaiveDateTime, String)>> {
+    let plan = load(conn, caller, plan_id)?;
+    crate::db::meetings::revisions_of(conn, &plan.id)
+}
+
+/// What the plan said at `revision`, as the stored JSON document.
+pub fn revision(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    revision: i32,
+) -> Result<String> {
+    let plan = load(conn, caller, plan_id)?;
+    crate::db::meetings::revision(conn, &plan.id, revision)?
+        .map(|r| r.document)
+        .ok_or_else(|| Error::NotFound("this plan has no such revision".into()))
 }

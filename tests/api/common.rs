@@ -94,6 +94,7 @@ impl Drop for TempPostgres {
 
 pub struct TestApp {
     call: Call,
+    db: Db,
     cleanup: Cleanup,
     jwt: JwtSettings,
 }
@@ -225,10 +226,24 @@ impl TestApp {
 
     async fn start(db: Db, cleanup: Cleanup, jwt: JwtSettings) -> TestApp {
         TestApp {
-            call: Self::service(db, &jwt).await,
+            call: Self::service(db.clone(), &jwt).await,
+            db,
             cleanup,
             jwt,
         }
+    }
+
+    /// Runs SQL on the test's database: only to move recorded dates into the past, which the API
+    /// rightly refuses (a follow-up is always scheduled in the future).
+    pub async fn age(&self, sql: &'static str) {
+        use diesel::connection::SimpleConnection;
+        self.db
+            .write(move |c| {
+                c.batch_execute(sql)?;
+                Ok(())
+            })
+            .await
+            .expect("the SQL runs");
     }
 
     async fn service(db: Db, jwt: &JwtSettings) -> Call {
@@ -236,6 +251,7 @@ impl TestApp {
             db,
             verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
             max_body_bytes: 64 * 1024,
+            deadlines: Default::default(),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: test::TestRequest| {
@@ -346,11 +362,19 @@ impl TestApp {
         .body
     }
 
-    /// Lisa, 27: an adult's plan, in `need_identified`.
+    /// Lisa, 27: a new plan of hers, in `need_identified` (she is registered on first use).
     pub async fn lisas_plan(&self) -> Value {
-        let lisa = self
-            .individual(LISA_PNR, "Lisa", serde_json::json!([]))
+        let search = serde_json::json!({"identity_number": LISA_PNR});
+        let found = self
+            .post("/api/v1/individuals/search", &reader(), search)
             .await;
+        let lisa = match found.status.as_u16() {
+            200 => found.body,
+            _ => {
+                self.individual(LISA_PNR, "Lisa", serde_json::json!([]))
+                    .await
+            }
+        };
         self.plan_for(lisa["id"].as_str().unwrap()).await
     }
 }

@@ -45,7 +45,14 @@ async fn given_consent_moves_the_plan_to_consented(app: TestApp) {
     );
     assert_eq!(
         plan_now["allowed_actions"],
-        json!(["update", "record_consent", "withdraw_consent"])
+        json!([
+            "update",
+            "record_consent",
+            "withdraw_consent",
+            "edit_content",
+            "send_summons",
+            "close"
+        ])
     );
 
     let list = app

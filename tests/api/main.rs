@@ -6,6 +6,7 @@ mod auth;
 mod consents;
 mod errors;
 mod individuals;
+mod lifecycle;
 mod openapi;
 mod plans;
 mod process;

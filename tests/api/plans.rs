@@ -23,7 +23,10 @@ async fn opening_a_plan_starts_the_process(app: TestApp) {
         .expect(201);
     let plan = &reply.body;
     assert_eq!(plan["status"], "need_identified");
-    assert_eq!(plan["allowed_actions"], json!(["update", "record_consent"]));
+    assert_eq!(
+        plan["allowed_actions"],
+        json!(["update", "record_consent", "close"])
+    );
     assert_eq!(
         plan["initiating_unit"],
         json!({"hsa_id": REGION_UNIT, "principal": "region"})

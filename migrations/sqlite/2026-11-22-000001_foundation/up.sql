@@ -34,7 +34,7 @@ CREATE TABLE plans (
     topics_to_avoid      TEXT NOT NULL,
     follows_discharge    BOOLEAN NOT NULL,
     discharge_ready_at   TIMESTAMP,
-    status               TEXT NOT NULL CHECK (status IN ('need_identified', 'consented', 'closed', 'refused')),
+    status               TEXT NOT NULL CHECK (status IN ('need_identified', 'consented', 'summoned', 'established', 'revising', 'closed', 'refused')),
     closing_reason       TEXT CHECK (closing_reason IN ('goals_met', 'coordination_no_longer_needed', 'consent_withdrawn', 'replaced_by_new_plan', 'consent_refused', 'other')),
     closing_note         TEXT,
     closed_at            TIMESTAMP,

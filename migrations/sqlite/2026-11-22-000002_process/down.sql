@@ -1,0 +1,17 @@
+DROP TABLE closure_notices;
+DROP TABLE plan_revisions;
+DROP TABLE follow_ups;
+DROP TABLE intervention_goals;
+DROP TABLE interventions;
+DROP TABLE goals;
+DROP TABLE meetings;
+DROP TABLE summons_recipients;
+DROP TABLE summons;
+ALTER TABLE change_events DROP COLUMN note;
+DROP INDEX plans_next_follow_up_idx;
+ALTER TABLE plans DROP COLUMN coordinator_unit;
+ALTER TABLE plans DROP COLUMN coordinator_name;
+ALTER TABLE plans DROP COLUMN responsible_principal;
+ALTER TABLE plans DROP COLUMN procedure_code;
+ALTER TABLE plans DROP COLUMN next_follow_up_on;
+ALTER TABLE plans DROP COLUMN revision;

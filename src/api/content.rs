@@ -1,0 +1,254 @@
+//! `/api/v1/plans/{plan_id}/goals` and `/interventions`: the plan's content.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{created, ok, IfMatch, Json};
+use crate::auth::{Caller, Role};
+use crate::db::Db;
+use crate::domain::process::{GoalInput, InterventionInput, InterventionStatusChange};
+use crate::error::Result;
+use crate::service::{content as service, parse_id};
+use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
+
+/// The path of one item of a plan.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ItemPath {
+    /// The plan's id.
+    pub plan_id: String,
+    /// The item's id.
+    pub item_id: String,
+}
+
+impl ItemPath {
+    fn ids(&self, what: &str) -> Result<(String, String)> {
+        Ok((
+            parse_id(&self.plan_id, "plan")?,
+            parse_id(&self.item_id, what)?,
+        ))
+    }
+}
+
+/// Add a goal (a long-term goal, or a sub-goal with `parent_id`). Goals are kept in the order added.
+///
+/// While the plan is prepared (`consented`, `summoned`) or revised (`revising`).
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/goals", operation_id = "add_goal", tag = "goals",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    request_body = GoalInput,
+    responses(
+        (status = 201, description = "Added", body = Goal, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids changing its content", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add_goal(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Json<GoalInput>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let now = crate::domain::now();
+    let row = db
+        .write(move |c| service::add_goal(c, &caller, &plan_id, body.0, now))
+        .await?;
+    let view = Goal::from_row(row)?;
+    let location = format!("/api/v1/plans/{}/goals/{}", view.plan_id, view.id);
+    Ok(created(location, view.version, &view))
+}
+
+/// List a plan's goals in order.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/goals", operation_id = "list_goals", tag = "goals",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The goals", body = GoalList),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_goals(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let rows = db
+        .read(move |c| service::goals(c, &caller, &plan_id))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(Goal::from_row)
+        .collect::<Result<_>>()?;
+    Ok(HttpResponse::Ok().json(GoalList { items }))
+}
+
+/// Replace a goal's text, measure and target date (`If-Match` required; the parent cannot change).
+#[utoipa::path(
+    put, path = "/api/v1/plans/{plan_id}/goals/{item_id}", operation_id = "update_goal", tag = "goals",
+    params(ItemPath, ("If-Match" = String, Header, description = "The goal's ETag")),
+    request_body = GoalInput,
+    responses(
+        (status = 200, description = "Updated", body = Goal, headers(("ETag" = String))),
+        (status = 404, description = "No such plan or goal", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids changing its content", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The goal has changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_goal(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<ItemPath>,
+    if_match: IfMatch,
+    body: Json<GoalInput>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let (plan_id, id) = path.ids("goal")?;
+    let expected = if_match.required()?;
+    let now = crate::domain::now();
+    let row = db
+        .write(move |c| service::update_goal(c, &caller, &plan_id, &id, expected, body.0, now))
+        .await?;
+    let view = Goal::from_row(row)?;
+    Ok(ok(view.version, &view))
+}
+
+/// Add an intervention, linked to the goals it serves.
+///
+/// While the plan is prepared (`consented`, `summoned`) or revised (`revising`).
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/interventions", operation_id = "add_intervention", tag = "interventions",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    request_body = InterventionInput,
+    responses(
+        (status = 201, description = "Added", body = Intervention, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids changing its content", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add_intervention(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Json<InterventionInput>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let now = crate::domain::now();
+    let record = db
+        .write(move |c| service::add_intervention(c, &caller, &plan_id, body.0, now))
+        .await?;
+    let view = Intervention::from_record(record)?;
+    let location = format!("/api/v1/plans/{}/interventions/{}", view.plan_id, view.id);
+    Ok(created(location, view.version, &view))
+}
+
+/// List a plan's interventions in order.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/interventions", operation_id = "list_interventions", tag = "interventions",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The interventions", body = InterventionList),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_interventions(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let records = db
+        .read(move |c| service::interventions(c, &caller, &plan_id))
+        .await?;
+    let items = records
+        .into_iter()
+        .map(Intervention::from_record)
+        .collect::<Result<_>>()?;
+    Ok(HttpResponse::Ok().json(InterventionList { items }))
+}
+
+/// Replace a planned or ongoing intervention (`If-Match` required).
+#[utoipa::path(
+    put, path = "/api/v1/plans/{plan_id}/interventions/{item_id}", operation_id = "update_intervention", tag = "interventions",
+    params(ItemPath, ("If-Match" = String, Header, description = "The intervention's ETag")),
+    request_body = InterventionInput,
+    responses(
+        (status = 200, description = "Updated", body = Intervention, headers(("ETag" = String))),
+        (status = 404, description = "No such plan or intervention", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's or the intervention's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The intervention has changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_intervention(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<ItemPath>,
+    if_match: IfMatch,
+    body: Json<InterventionInput>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let (plan_id, id) = path.ids("intervention")?;
+    let expected = if_match.required()?;
+    let now = crate::domain::now();
+    let record = db
+        .write(move |c| {
+            service::update_intervention(c, &caller, &plan_id, &id, expected, body.0, now)
+        })
+        .await?;
+    let view = Intervention::from_record(record)?;
+    Ok(ok(view.version, &view))
+}
+
+/// Record an intervention's new status (ongoing, completed, cancelled or not carried out — the last
+/// two with a reason). The history keeps every earlier status.
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/interventions/{item_id}/status", operation_id = "change_intervention_status",
+    tag = "interventions",
+    params(ItemPath, ("If-Match" = Option<String>, Header, description = "The intervention's ETag (optional)")),
+    request_body = InterventionStatusChange,
+    responses(
+        (status = 200, description = "Recorded", body = Intervention, headers(("ETag" = String))),
+        (status = 404, description = "No such plan or intervention", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The intervention has changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A reason is missing, or the status is final", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn change_intervention_status(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<ItemPath>,
+    if_match: IfMatch,
+    body: Json<InterventionStatusChange>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let (plan_id, id) = path.ids("intervention")?;
+    let expected = if_match.optional();
+    let now = crate::domain::now();
+    let record = db
+        .write(move |c| {
+            service::change_intervention_status(c, &caller, &plan_id, &id, expected, body.0, now)
+        })
+        .await?;
+    let view = Intervention::from_record(record)?;
+    Ok(ok(view.version, &view))
+}

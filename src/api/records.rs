@@ -1,0 +1,155 @@
+//! The whole plan in one read, its history, and what it said at each revision.
+
+use actix_web::{http::header, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role};
+use crate::db::Db;
+use crate::error::{Error, FieldError, Result};
+use crate::service::{parse_id, plans as service};
+use crate::views::document::{PlanDocument, RevisionSummary};
+use crate::views::process::{HistoryEvent, HistoryPage};
+
+/// Read the whole plan in one request: the plan, the individual, consents, summons with answers,
+/// the meeting, goals, interventions, follow-ups and, once closed, the units to tell.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/document", operation_id = "get_plan_document", tag = "plans",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The whole plan", body = PlanDocument, headers(("ETag" = String, description = "The plan's version"))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn document(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let now = crate::domain::now();
+    let document = db
+        .read(move |c| crate::views::document::load(c, &caller, &plan_id, now))
+        .await?;
+    Ok(super::extract::ok(document.plan.version, &document))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The plan's history: every status change of the plan, its summons, goals and interventions, and
+/// every other change, in order — who, which unit, when, from, to, why. Never rewritten.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/history", operation_id = "get_plan_history", tag = "plans",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), HistoryQuery),
+    responses(
+        (status = 200, description = "One page of history", body = HistoryPage),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn history(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let limit = super::pagination::limit(query.limit)?;
+    let after = match query.cursor.as_deref() {
+        None => 0,
+        Some(c) => c.parse::<i64>().map_err(|_| Error::BadRequest {
+            detail: "query.cursor: not a cursor from this API".into(),
+            errors: vec![FieldError::new(
+                "query.cursor",
+                "not a cursor from this API",
+            )],
+        })?,
+    };
+    let (events, next_cursor) = db
+        .read(move |c| service::history(c, &caller, &plan_id, after, limit))
+        .await?;
+    let items = events.into_iter().map(HistoryEvent::from).collect();
+    Ok(HttpResponse::Ok().json(HistoryPage { items, next_cursor }))
+}
+
+/// The plan's revisions.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct RevisionList {
+    pub items: Vec<RevisionSummary>,
+}
+
+/// List the plan's revisions: the first is the plan the meeting established, each later one the
+/// plan after a revision.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/revisions", operation_id = "list_plan_revisions", tag = "plans",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The revisions", body = RevisionList),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revisions(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let rows = db
+        .read(move |c| service::revisions(c, &caller, &plan_id))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|(revision, at, by)| RevisionSummary {
+            revision,
+            established_at: at.and_utc(),
+            established_by: by,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(RevisionList { items }))
+}
+
+/// Read what the plan said at one revision, exactly as it was established.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/revisions/{revision}", operation_id = "get_plan_revision", tag = "plans",
+    params(
+        ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
+        ("revision" = i32, Path, description = "The revision number, from 1"),
+    ),
+    responses(
+        (status = 200, description = "The plan as it was", body = PlanDocument),
+        (status = 404, description = "No such plan or revision", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revision(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path.0, "plan")?;
+    let number: i32 = path
+        .1
+        .parse()
+        .map_err(|_| Error::NotFound("revisions are numbered from 1".into()))?;
+    let document = db
+        .read(move |c| service::revision(c, &caller, &plan_id, number))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .body(document))
+}

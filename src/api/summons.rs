@@ -1,0 +1,137 @@
+//! `/api/v1/plans/{plan_id}/summons`: summons (kallelse) to the SIP meeting, and the answers.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{created, ok, IfMatch, Json};
+use crate::auth::{Caller, Role};
+use crate::db::Db;
+use crate::domain::process::{Deadlines, NewSummons, SummonsAnswer};
+use crate::error::Result;
+use crate::service::{parse_id, summons as service};
+use crate::views::process::{Summons, SummonsList};
+
+/// The path of one recipient.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RecipientPath {
+    /// The plan's id.
+    pub plan_id: String,
+    /// The summons' id.
+    pub summons_id: String,
+    /// The recipient's id.
+    pub recipient_id: String,
+}
+
+/// Send a summons to the SIP meeting.
+///
+/// Only while the individual's active consent permits summons, and only to the units and actors it
+/// covers (422 names each one that is not). Units of a region or municipality are *summoned*, other
+/// actors *invited*. Whether the meeting lies within `MEETING_DEADLINE_DAYS` and, after a
+/// discharge, whether the summons went out within `DISCHARGE_SUMMONS_DEADLINE_DAYS` are recorded,
+/// not enforced. The plan moves to `summoned`.
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/summons", operation_id = "send_summons", tag = "summons",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    request_body = NewSummons,
+    responses(
+        (status = 201, description = "Sent", body = Summons, headers(("ETag" = String), ("Location" = String))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids it, or no active consent permits summons", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A recipient is not covered by the consent, or another rule is broken", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn send(
+    db: web::Data<Db>,
+    deadlines: web::Data<Deadlines>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Json<NewSummons>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let now = crate::domain::now();
+    let deadlines = **deadlines;
+    let record = db
+        .write(move |c| service::send(c, &caller, &plan_id, body.0, now, deadlines))
+        .await?;
+    let view = Summons::from_record(record)?;
+    let location = format!("/api/v1/plans/{}/summons/{}", view.plan_id, view.id);
+    Ok(created(location, view.version, &view))
+}
+
+/// List a plan's summons with their recipients and answers.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/summons", operation_id = "list_summons", tag = "summons",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The summons", body = SummonsList),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let records = db
+        .read(move |c| service::list(c, &caller, &plan_id))
+        .await?;
+    let items = records
+        .into_iter()
+        .map(Summons::from_record)
+        .collect::<Result<_>>()?;
+    Ok(HttpResponse::Ok().json(SummonsList { items }))
+}
+
+/// Answer a summons for one recipient: accept (naming who attends), decline (naming a substitute),
+/// or forward to another unit of the same principal, which becomes a recipient.
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer",
+    operation_id = "answer_summons", tag = "summons",
+    params(RecipientPath, ("If-Match" = Option<String>, Header, description = "The recipient's version (optional)")),
+    request_body = SummonsAnswer,
+    responses(
+        (status = 200, description = "The summons with the answer", body = Summons),
+        (status = 404, description = "No such plan, summons or recipient", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The recipient has changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The answer breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn answer(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<RecipientPath>,
+    if_match: IfMatch,
+    body: Json<SummonsAnswer>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let plan_id = parse_id(&path.plan_id, "plan")?;
+    let summons_id = parse_id(&path.summons_id, "summons")?;
+    let recipient_id = parse_id(&path.recipient_id, "recipient")?;
+    let now = crate::domain::now();
+    let expected = if_match.optional();
+    let record = db
+        .write(move |c| {
+            service::answer(
+                c,
+                &caller,
+                &plan_id,
+                &summons_id,
+                &recipient_id,
+                expected,
+                body.0,
+                now,
+            )
+        })
+        .await?;
+    let view = Summons::from_record(record)?;
+    Ok(ok(view.version, &view))
+}

@@ -1,0 +1,112 @@
+//! `/api/v1/worklists/{worklist}`: what the caller's unit must act on.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::pagination;
+use crate::auth::{Caller, Role};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::service::worklists::{self as service, Options, Worklist};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorklistQuery {
+    /// `unanswered-summons`: only recipients past their answer date (default false).
+    pub overdue_only: Option<bool>,
+    /// `expiring-consents`: consents ending within this many days (1 to 365, default 30).
+    #[param(minimum = 1, maximum = 365)]
+    pub within_days: Option<u32>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One thing to act on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorklistItem {
+    pub plan_id: String,
+    /// The date that passed or approaches (see the worklist).
+    pub due: NaiveDate,
+    /// Days past `due` (negative: days left).
+    pub days_overdue: i64,
+    /// `unanswered-summons`: the recipient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub recipient_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub recipient_name: Option<String>,
+    /// `expiring-consents`: the consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub consent_id: Option<String>,
+}
+
+crate::views::page_of!(WorklistPage, WorklistItem, "worklist items");
+
+/// A worklist of the caller's unit.
+#[utoipa::path(
+    get, path = "/api/v1/worklists/{worklist}", operation_id = "get_worklist", tag = "worklists",
+    params(("worklist" = Worklist, Path, description = "Which worklist"), WorklistQuery),
+    responses(
+        (status = 200, description = "One page of the worklist", body = WorklistPage),
+        (status = 404, description = "No such worklist", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn worklist(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<Worklist>,
+    query: web::Query<WorklistQuery>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let worklist = path.into_inner();
+    let within_days = query.within_days.unwrap_or(30);
+    if !(1..=365).contains(&within_days) {
+        return Err(Error::validation(
+            "query.within_days",
+            "must be between 1 and 365",
+        ));
+    }
+    let options = Options {
+        overdue_only: query.overdue_only.unwrap_or(false),
+        within_days: within_days.into(),
+    };
+    let limit = pagination::limit(query.limit)?;
+    let cursor = pagination::cursor(query.cursor.as_deref())?;
+    let now = crate::domain::now();
+    let (entries, next_cursor) = db
+        .read(move |c| {
+            service::list(
+                c,
+                &caller,
+                worklist,
+                &options,
+                cursor.as_deref(),
+                limit,
+                now,
+            )
+        })
+        .await?;
+    let today = now.date_naive();
+    let items = entries
+        .into_iter()
+        .map(|e| WorklistItem {
+            days_overdue: (today - e.due).num_days(),
+            plan_id: e.plan_id,
+            due: e.due,
+            recipient_id: e.recipient.as_ref().map(|r| r.0.clone()),
+            recipient_name: e.recipient.map(|r| r.1),
+            consent_id: e.consent_id,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(WorklistPage { items, next_cursor }))
+}

@@ -1,0 +1,157 @@
+//! Goals (mål, delmål) and interventions (insatser) with the goals they serve.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{goals, intervention_goals, interventions};
+use super::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = goals, treat_none_as_null = true)]
+pub struct GoalRow {
+    pub id: String,
+    pub plan_id: String,
+    pub parent_id: Option<String>,
+    pub position: i32,
+    pub text: String,
+    pub measure: Option<String>,
+    pub target_date: Option<NaiveDate>,
+    pub status: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = interventions, treat_none_as_null = true)]
+pub struct InterventionRow {
+    pub id: String,
+    pub plan_id: String,
+    pub position: i32,
+    pub description: String,
+    pub responsible_principal: String,
+    pub responsible_unit: Option<String>,
+    pub responsible_actor: Option<String>,
+    pub performer: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub frequency: Option<String>,
+    pub place: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// The plan revision that last decided this intervention belongs to the plan.
+    pub reviewed_in_revision: i32,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An intervention with the ids of the goals it serves.
+#[derive(Debug, Clone)]
+pub struct InterventionRecord {
+    pub intervention: InterventionRow,
+    pub goal_ids: Vec<String>,
+}
+
+pub fn insert_goal(conn: &mut DbConn, row: &GoalRow) -> Result<()> {
+    diesel::insert_into(goals::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_goal(conn: &mut DbConn, row: &GoalRow) -> Result<bool> {
+    let changed = diesel::update(
+        goals::table
+            .filter(goals::id.eq(&row.id))
+            .filter(goals::version.eq(row.version - 1)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// A plan's goals in their order.
+pub fn goals_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<GoalRow>> {
+    Ok(goals::table
+        .filter(goals::plan_id.eq(plan_id))
+        .order((goals::position, goals::id))
+        .select(GoalRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_intervention(conn: &mut DbConn, record: &InterventionRecord) -> Result<()> {
+    diesel::insert_into(interventions::table)
+        .values(&record.intervention)
+        .execute(conn)?;
+    link_goals(conn, &record.intervention.id, &record.goal_ids)
+}
+
+fn link_goals(conn: &mut DbConn, intervention_id: &str, goal_ids: &[String]) -> Result<()> {
+    for goal_id in goal_ids {
+        diesel::insert_into(intervention_goals::table)
+            .values((
+                intervention_goals::intervention_id.eq(intervention_id),
+                intervention_goals::goal_id.eq(goal_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Stores the intervention (and, with `goal_ids`, its goals) if its version is still the one before.
+pub fn update_intervention(
+    conn: &mut DbConn,
+    row: &InterventionRow,
+    goal_ids: Option<&[String]>,
+) -> Result<bool> {
+    let changed = diesel::update(
+        interventions::table
+            .filter(interventions::id.eq(&row.id))
+            .filter(interventions::version.eq(row.version - 1)),
+    )
+    .set(row)
+    .execute(conn)?;
+    if changed == 1 {
+        if let Some(goal_ids) = goal_ids {
+            diesel::delete(
+                intervention_goals::table.filter(intervention_goals::intervention_id.eq(&row.id)),
+            )
+            .execute(conn)?;
+            link_goals(conn, &row.id, goal_ids)?;
+        }
+    }
+    Ok(changed == 1)
+}
+
+/// A plan's interventions in their order, with their goals: two queries.
+pub fn interventions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<InterventionRecord>> {
+    let rows = interventions::table
+        .filter(interventions::plan_id.eq(plan_id))
+        .order((interventions::position, interventions::id))
+        .select(InterventionRow::as_select())
+        .load(conn)?;
+    let links: Vec<(String, String)> = intervention_goals::table
+        .inner_join(interventions::table)
+        .filter(interventions::plan_id.eq(plan_id))
+        .select((
+            intervention_goals::intervention_id,
+            intervention_goals::goal_id,
+        ))
+        .order((
+            intervention_goals::intervention_id,
+            intervention_goals::goal_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|intervention| InterventionRecord {
+            goal_ids: links
+                .iter()
+                .filter(|(i, _)| *i == intervention.id)
+                .map(|(_, g)| g.clone())
+                .collect(),
+            intervention,
+        })
+        .collect())
+}

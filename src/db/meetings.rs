@@ -1,0 +1,173 @@
+//! The SIP meeting, follow-ups, revisions and closure notices.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
+use super::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = meetings)]
+pub struct MeetingRow {
+    pub id: String,
+    pub plan_id: String,
+    pub summons_id: String,
+    pub held_at: NaiveDateTime,
+    pub leader_name: String,
+    pub leader_unit: Option<String>,
+    pub secretary_name: String,
+    pub secretary_unit: Option<String>,
+    /// JSON array of participants.
+    pub participants: String,
+    pub disagreements: Option<String>,
+    pub individual_agreed: bool,
+    pub individual_received_plan: bool,
+    pub sip_survey_offered: bool,
+    pub visible_in_1177: bool,
+    pub held_within_deadline: bool,
+    pub procedure_code: String,
+    pub recorded_by: String,
+    pub recorded_by_unit: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = follow_ups, treat_none_as_null = true)]
+pub struct FollowUpRow {
+    pub id: String,
+    pub plan_id: String,
+    pub scheduled_on: NaiveDate,
+    pub place: String,
+    pub held_on: Option<NaiveDate>,
+    /// JSON array of goal outcomes.
+    pub goal_outcomes: Option<String>,
+    /// JSON array of intervention reviews.
+    pub intervention_reviews: Option<String>,
+    pub new_circumstances: Option<String>,
+    pub decision: Option<String>,
+    pub closing_reason: Option<String>,
+    pub recorded_by: Option<String>,
+    pub recorded_by_unit: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plan_revisions)]
+pub struct RevisionRow {
+    pub plan_id: String,
+    pub revision: i32,
+    pub established_at: NaiveDateTime,
+    pub established_by: String,
+    /// The whole plan document as JSON, as it was established.
+    pub document: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = closure_notices)]
+pub struct ClosureNoticeRow {
+    pub plan_id: String,
+    pub position: i32,
+    pub hsa_id: Option<String>,
+    pub name: String,
+    pub principal: String,
+}
+
+pub fn insert_meeting(conn: &mut DbConn, row: &MeetingRow) -> Result<()> {
+    diesel::insert_into(meetings::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn meeting_of(conn: &mut DbConn, plan_id: &str) -> Result<Option<MeetingRow>> {
+    Ok(meetings::table
+        .filter(meetings::plan_id.eq(plan_id))
+        .select(MeetingRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<()> {
+    diesel::insert_into(follow_ups::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn update_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<bool> {
+    let changed = diesel::update(
+        follow_ups::table
+            .filter(follow_ups::id.eq(&row.id))
+            .filter(follow_ups::version.eq(row.version - 1)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// A plan's follow-ups by scheduled date.
+pub fn follow_ups_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<FollowUpRow>> {
+    Ok(follow_ups::table
+        .filter(follow_ups::plan_id.eq(plan_id))
+        .order((follow_ups::scheduled_on, follow_ups::id))
+        .select(FollowUpRow::as_select())
+        .load(conn)?)
+}
+
+/// The earliest follow-up not yet held: the plan's next follow-up date.
+pub fn next_follow_up_on(conn: &mut DbConn, plan_id: &str) -> Result<Option<NaiveDate>> {
+    Ok(follow_ups::table
+        .filter(follow_ups::plan_id.eq(plan_id))
+        .filter(follow_ups::held_on.is_null())
+        .select(diesel::dsl::min(follow_ups::scheduled_on))
+        .first(conn)?)
+}
+
+pub fn insert_revision(conn: &mut DbConn, row: &RevisionRow) -> Result<()> {
+    diesel::insert_into(plan_revisions::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The revisions of a plan: number and time, without the documents.
+pub fn revisions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<(i32, NaiveDateTime, String)>> {
+    Ok(plan_revisions::table
+        .filter(plan_revisions::plan_id.eq(plan_id))
+        .order(plan_revisions::revision)
+        .select((
+            plan_revisions::revision,
+            plan_revisions::established_at,
+            plan_revisions::established_by,
+        ))
+        .load(conn)?)
+}
+
+pub fn revision(conn: &mut DbConn, plan_id: &str, revision: i32) -> Result<Option<RevisionRow>> {
+    Ok(plan_revisions::table
+        .filter(plan_revisions::plan_id.eq(plan_id))
+        .filter(plan_revisions::revision.eq(revision))
+        .select(RevisionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_closure_notices(conn: &mut DbConn, rows: &[ClosureNoticeRow]) -> Result<()> {
+    for row in rows {
+        diesel::insert_into(closure_notices::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn closure_notices_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<ClosureNoticeRow>> {
+    Ok(closure_notices::table
+        .filter(closure_notices::plan_id.eq(plan_id))
+        .order(closure_notices::position)
+        .select(ClosureNoticeRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,127 @@
+//! Summons (kallelser) and their recipients.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{summons, summons_recipients};
+use super::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = summons)]
+pub struct SummonsRow {
+    pub id: String,
+    pub plan_id: String,
+    pub purpose: String,
+    /// JSON array of strings.
+    pub questions: String,
+    pub meeting_at: NaiveDateTime,
+    pub meeting_place: String,
+    pub meeting_form: String,
+    pub support_person: Option<String>,
+    pub interpreter_language: Option<String>,
+    pub adaptations: Option<String>,
+    pub sent_at: NaiveDateTime,
+    pub sent_by: String,
+    pub sent_by_unit: String,
+    pub meeting_within_deadline: bool,
+    pub summons_within_discharge_deadline: Option<bool>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = summons_recipients, treat_none_as_null = true)]
+pub struct RecipientRow {
+    pub id: String,
+    pub summons_id: String,
+    pub plan_id: String,
+    pub position: i32,
+    pub kind: String,
+    pub hsa_id: Option<String>,
+    pub name: String,
+    pub principal: String,
+    pub obligation: String,
+    pub answer_by: NaiveDate,
+    pub response: Option<String>,
+    /// JSON array of names.
+    pub attendees: Option<String>,
+    pub substitute: Option<String>,
+    pub forwarded_from: Option<String>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub answered_by: Option<String>,
+    pub attended: Option<bool>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A summons with its recipients in their order.
+#[derive(Debug, Clone)]
+pub struct SummonsRecord {
+    pub summons: SummonsRow,
+    pub recipients: Vec<RecipientRow>,
+}
+
+pub fn insert(conn: &mut DbConn, record: &SummonsRecord) -> Result<()> {
+    diesel::insert_into(summons::table)
+        .values(&record.summons)
+        .execute(conn)?;
+    for r in &record.recipients {
+        insert_recipient(conn, r)?;
+    }
+    Ok(())
+}
+
+pub fn insert_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<()> {
+    diesel::insert_into(summons_recipients::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores `row` if the stored version is still `row.version - 1`.
+pub fn update_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<bool> {
+    let changed = diesel::update(
+        summons_recipients::table
+            .filter(summons_recipients::id.eq(&row.id))
+            .filter(summons_recipients::version.eq(row.version - 1)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Every summons of a plan, oldest first, with their recipients: two queries.
+pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
+    let rows = summons::table
+        .filter(summons::plan_id.eq(plan_id))
+        .order(summons::id)
+        .select(SummonsRow::as_select())
+        .load(conn)?;
+    let mut recipients: HashMap<String, Vec<RecipientRow>> = HashMap::new();
+    for r in summons_recipients::table
+        .filter(summons_recipients::plan_id.eq(plan_id))
+        .order((summons_recipients::summons_id, summons_recipients::position))
+        .select(RecipientRow::as_select())
+        .load(conn)?
+    {
+        recipients.entry(r.summons_id.clone()).or_default().push(r);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|summons| SummonsRecord {
+            recipients: recipients.remove(&summons.id).unwrap_or_default(),
+            summons,
+        })
+        .collect())
+}
+
+pub fn find(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Option<SummonsRecord>> {
+    Ok(of_plan(conn, plan_id)?
+        .into_iter()
+        .find(|s| s.summons.id == id))
+}

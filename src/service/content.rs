@@ -1,0 +1,314 @@
+//! The plan's content: the individual's goals and the interventions that serve them.
+
+use chrono::{DateTime, Utc};
+
+use super::plans::{load as load_plan, save as save_plan, status_of};
+use super::{naive, new_id, record, Change};
+use crate::auth::Caller;
+use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
+use crate::db::DbConn;
+use crate::domain::ensure_version;
+use crate::domain::plan::PlanAction;
+use crate::domain::process::{
+    check_intervention, check_room, check_status_change, GoalInput, GoalStatus, InterventionInput,
+    InterventionStatus, InterventionStatusChange,
+};
+use crate::error::{Error, Result};
+
+fn goal_not_found() -> Error {
+    Error::NotFound("this plan has no goal with this id".into())
+}
+
+fn intervention_not_found() -> Error {
+    Error::NotFound("this plan has no intervention with this id".into())
+}
+
+pub fn add_goal(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    input: GoalInput,
+    now: DateTime<Utc>,
+) -> Result<GoalRow> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    let goals = store::goals_of(conn, &plan.id)?;
+    check_room(goals.len(), "goals")?;
+    if let Some(parent) = &input.parent_id {
+        if !goals
+            .iter()
+            .any(|g| &g.id == parent && g.parent_id.is_none())
+        {
+            return Err(Error::validation(
+                "$.parent_id",
+                "must be a long-term goal of this plan (sub-goals have no sub-goals)",
+            ));
+        }
+    }
+    let at = naive(now);
+    let goal = GoalRow {
+        id: new_id(),
+        plan_id: plan.id.clone(),
+        parent_id: input.parent_id,
+        position: goals.iter().map(|g| g.position).max().unwrap_or(-1) + 1,
+        text: input.text,
+        measure: input.measure,
+        target_date: input.target_date,
+        status: GoalStatus::Active.as_str().into(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    store::insert_goal(conn, &goal)?;
+    record(
+        conn,
+        caller,
+        at,
+        Change::of("goal.created", "goal", &goal.id, &plan.id, 1),
+    )?;
+    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    Ok(goal)
+}
+
+pub fn update_goal(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    goal_id: &str,
+    expected_version: Option<i64>,
+    input: GoalInput,
+    now: DateTime<Utc>,
+) -> Result<GoalRow> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    let mut goal = store::goals_of(conn, &plan.id)?
+        .into_iter()
+        .find(|g| g.id == goal_id)
+        .ok_or_else(goal_not_found)?;
+    ensure_version(expected_version, goal.version)?;
+    if input.parent_id != goal.parent_id {
+        return Err(Error::validation(
+            "$.parent_id",
+            "a goal's parent cannot change: add a new goal instead",
+        ));
+    }
+    let at = naive(now);
+    goal.text = input.text;
+    goal.measure = input.measure;
+    goal.target_date = input.target_date;
+    goal.version += 1;
+    goal.updated_at = at;
+    if !store::update_goal(conn, &goal)? {
+        return Err(super::concurrent_update(goal.version));
+    }
+    record(
+        conn,
+        caller,
+        at,
+        Change::of("goal.updated", "goal", &goal.id, &plan.id, goal.version),
+    )?;
+    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    Ok(goal)
+}
+
+fn goal_ids(conn: &mut DbConn, plan_id: &str) -> Result<Vec<String>> {
+    Ok(store::goals_of(conn, plan_id)?
+        .into_iter()
+        .map(|g| g.id)
+        .collect())
+}
+
+pub fn add_intervention(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    mut input: InterventionInput,
+    now: DateTime<Utc>,
+) -> Result<InterventionRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
+    let existing = store::interventions_of(conn, &plan.id)?;
+    check_room(existing.len(), "interventions")?;
+    let at = naive(now);
+    let record_ = InterventionRecord {
+        intervention: InterventionRow {
+            id: new_id(),
+            plan_id: plan.id.clone(),
+            position: existing
+                .iter()
+                .map(|i| i.intervention.position)
+                .max()
+                .unwrap_or(-1)
+                + 1,
+            description: input.description,
+            responsible_principal: input.responsible.as_str().into(),
+            responsible_unit: input.responsible_unit,
+            responsible_actor: input.responsible_actor,
+            performer: input.performer,
+            start_date: input.start_date,
+            frequency: input.frequency,
+            place: input.place,
+            status: InterventionStatus::Planned.as_str().into(),
+            status_reason: None,
+            // Added to the revision being prepared: it needs no carry-over review.
+            reviewed_in_revision: plan.revision + 1,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        },
+        goal_ids: input.goal_ids,
+    };
+    store::insert_intervention(conn, &record_)?;
+    let id = &record_.intervention.id;
+    let mut change = Change::of("intervention.created", "intervention", id, &plan.id, 1);
+    change.to_status = Some(InterventionStatus::Planned.as_str());
+    record(conn, caller, at, change)?;
+    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    Ok(record_)
+}
+
+fn load_intervention(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<InterventionRecord> {
+    store::interventions_of(conn, plan_id)?
+        .into_iter()
+        .find(|i| i.intervention.id == id)
+        .ok_or_else(intervention_not_found)
+}
+
+pub fn status_of_intervention(row: &InterventionRow) -> Result<InterventionStatus> {
+    InterventionStatus::parse(&row.status)
+        .ok_or_else(|| Error::Internal(format!("intervention {} has an unknown status", row.id)))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn update_intervention(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    id: &str,
+    expected_version: Option<i64>,
+    mut input: InterventionInput,
+    now: DateTime<Utc>,
+) -> Result<InterventionRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    let mut current = load_intervention(conn, &plan.id, id)?;
+    ensure_version(expected_version, current.intervention.version)?;
+    let status = status_of_intervention(&current.intervention)?;
+    if !status.is_open() {
+        return Err(Error::InvalidState {
+            detail: format!(
+                "the intervention is {status}: only a planned or ongoing intervention can change"
+            ),
+            current_state: status.as_str().into(),
+            allowed_actions: vec![],
+        });
+    }
+    check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
+    let at = naive(now);
+    let row = &mut current.intervention;
+    row.description = input.description;
+    row.responsible_principal = input.responsible.as_str().into();
+    row.responsible_unit = input.responsible_unit;
+    row.responsible_actor = input.responsible_actor;
+    row.performer = input.performer;
+    row.start_date = input.start_date;
+    row.frequency = input.frequency;
+    row.place = input.place;
+    row.version += 1;
+    row.updated_at = at;
+    current.goal_ids = input.goal_ids;
+    if !store::update_intervention(conn, &current.intervention, Some(&current.goal_ids))? {
+        return Err(super::concurrent_update(current.intervention.version));
+    }
+    let row = &current.intervention;
+    record(
+        conn,
+        caller,
+        at,
+        Change::of(
+            "intervention.updated",
+            "intervention",
+            &row.id,
+            &plan.id,
+            row.version,
+        ),
+    )?;
+    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    Ok(current)
+}
+
+/// Records a new status of an intervention; the history keeps every earlier one.
+pub fn change_intervention_status(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    id: &str,
+    expected_version: Option<i64>,
+    change: InterventionStatusChange,
+    now: DateTime<Utc>,
+) -> Result<InterventionRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::UpdateInterventionStatus)?;
+    let mut current = load_intervention(conn, &plan.id, id)?;
+    ensure_version(expected_version, current.intervention.version)?;
+    let from = status_of_intervention(&current.intervention)?;
+    check_status_change(from, &change).map_err(Error::Validation)?;
+    set_intervention_status(
+        conn,
+        caller,
+        &plan.id,
+        &mut current.intervention,
+        change.status,
+        change.reason,
+        now,
+    )?;
+    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    Ok(current)
+}
+
+/// Moves an intervention to `status` and records the move with its reason.
+pub fn set_intervention_status(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    row: &mut InterventionRow,
+    status: InterventionStatus,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let from = row.status.clone();
+    let at = naive(now);
+    row.status = status.as_str().into();
+    row.status_reason = reason;
+    row.version += 1;
+    row.updated_at = at;
+    if !store::update_intervention(conn, row, None)? {
+        return Err(super::concurrent_update(row.version));
+    }
+    let mut change = Change::of(
+        "intervention.status_changed",
+        "intervention",
+        &row.id,
+        plan_id,
+        row.version,
+    );
+    change.from_status = Some(&from);
+    change.to_status = Some(status.as_str());
+    change.note = row.status_reason.as_deref();
+    record(conn, caller, at, change)
+}
+
+pub fn goals(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<GoalRow>> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    store::goals_of(conn, &plan.id)
+}
+
+pub fn interventions(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+) -> Result<Vec<InterventionRecord>> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    store::interventions_of(conn, &plan.id)
+}

@@ -1,0 +1,438 @@
+//! The meeting that establishes the plan, follow-ups, revision and closure.
+
+use chrono::{DateTime, Utc};
+
+use super::content::{set_intervention_status, status_of_intervention};
+use super::plans::{get as get_plan, load as load_plan, save as save_plan, status_of, PlanRecord};
+use super::summons::coverage;
+use super::{naive, new_id, record, Change};
+use crate::auth::Caller;
+use crate::db::goals as content_store;
+use crate::db::meetings::{self as store, FollowUpRow, MeetingRow};
+use crate::db::plans::PlanRow;
+use crate::db::summons as summons_store;
+use crate::db::DbConn;
+use crate::domain::ensure_version;
+use crate::domain::plan::{on_close, transition, ClosingReason, PlanAction, PlanStatus};
+use crate::domain::process::{
+    check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Deadlines, Decision,
+    FollowUpRecord, FollowUpSlot, GoalStatus, InterventionStatus, MeetingContext, NewMeeting,
+    Response, RevisionCompletion,
+};
+use crate::error::{Error, Result};
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn new_follow_up(plan_id: &str, slot: &FollowUpSlot, now: DateTime<Utc>) -> FollowUpRow {
+    let at = naive(now);
+    FollowUpRow {
+        id: new_id(),
+        plan_id: plan_id.to_string(),
+        scheduled_on: slot.date,
+        place: slot.place.clone(),
+        held_on: None,
+        goal_outcomes: None,
+        intervention_reviews: None,
+        new_circumstances: None,
+        decision: None,
+        closing_reason: None,
+        recorded_by: None,
+        recorded_by_unit: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn schedule(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan: &mut PlanRow,
+    slot: &FollowUpSlot,
+    now: DateTime<Utc>,
+) -> Result<FollowUpRow> {
+    let row = new_follow_up(&plan.id, slot, now);
+    store::insert_follow_up(conn, &row)?;
+    record(
+        conn,
+        caller,
+        naive(now),
+        Change::of("follow_up.scheduled", "follow_up", &row.id, &plan.id, 1),
+    )?;
+    plan.next_follow_up_on = store::next_follow_up_on(conn, &plan.id)?;
+    Ok(row)
+}
+
+/// Records the SIP meeting: this establishes the plan (procedure code AU124, or AU125 after a
+/// discharge) once the law's minimum content is there.
+pub fn record_meeting(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    mut input: NewMeeting,
+    now: DateTime<Utc>,
+    deadlines: Deadlines,
+) -> Result<PlanRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let status = status_of(&plan)?;
+    status.ensure_allows(PlanAction::RecordMeeting)?;
+    if !coverage(conn, &plan.id, now.date_naive())?.permits_establishing {
+        return Err(status.conflict(
+            "the plan can be established only while the individual's active consent permits it (establish_plan)".into(),
+        ));
+    }
+    let summons = summons_store::find(conn, &plan.id, &input.summons_id)?
+        .ok_or_else(|| Error::validation("$.summons_id", "not a summons of this plan"))?;
+    let interventions = content_store::interventions_of(conn, &plan.id)?;
+    let standing = interventions
+        .iter()
+        .filter(|i| {
+            status_of_intervention(&i.intervention)
+                .is_ok_and(|s| s != InterventionStatus::Cancelled)
+        })
+        .count();
+    let expected: Vec<String> = summons
+        .recipients
+        .iter()
+        .filter(|r| r.response.as_deref() != Some(Response::Forwarded.as_str()))
+        .map(|r| r.id.clone())
+        .collect();
+    let context = MeetingContext {
+        interventions: standing,
+        expected_recipients: &expected,
+        summons_sent_at: summons.summons.sent_at.and_utc(),
+        follows_discharge: plan.follows_discharge,
+    };
+    let held_within_deadline =
+        check_meeting(&mut input, &context, now, deadlines).map_err(Error::Validation)?;
+
+    let at = naive(now);
+    let code = procedure_code(context.follows_discharge);
+    let meeting = MeetingRow {
+        id: new_id(),
+        plan_id: plan.id.clone(),
+        summons_id: summons.summons.id.clone(),
+        held_at: naive(crate::domain::truncate_to_micros(input.held_at)),
+        leader_name: input.leader.name.clone(),
+        leader_unit: input.leader.hsa_id.clone(),
+        secretary_name: input.secretary.name.clone(),
+        secretary_unit: input.secretary.hsa_id.clone(),
+        participants: json(&input.participants),
+        disagreements: input.disagreements.clone(),
+        individual_agreed: input.individual_agreed,
+        individual_received_plan: input.individual_received_plan,
+        sip_survey_offered: input.sip_survey_offered,
+        visible_in_1177: input.visible_in_1177,
+        held_within_deadline,
+        procedure_code: code.into(),
+        recorded_by: caller.subject.clone(),
+        recorded_by_unit: caller.unit.as_str().into(),
+        created_at: at,
+    };
+    store::insert_meeting(conn, &meeting)?;
+    record(
+        conn,
+        caller,
+        at,
+        Change::of("meeting.recorded", "meeting", &meeting.id, &plan.id, 1),
+    )?;
+
+    for attendance in &input.attendance {
+        if let Some(r) = summons
+            .recipients
+            .iter()
+            .find(|r| r.id == attendance.recipient_id)
+        {
+            let mut r = r.clone();
+            r.attended = Some(attendance.attended);
+            r.version += 1;
+            r.updated_at = at;
+            if !summons_store::update_recipient(conn, &r)? {
+                return Err(super::concurrent_update(r.version));
+            }
+            // A summoned unit recorded absent is a deviation in the guidelines' sense: this event
+            // and the recipient row hold what the deviation report needs.
+            let mut change = Change::of(
+                "summons.attendance_recorded",
+                "summons_recipient",
+                &r.id,
+                &plan.id,
+                r.version,
+            );
+            change.to_status = Some(if attendance.attended {
+                "attended"
+            } else {
+                "absent"
+            });
+            change.reason = Some(r.obligation.as_str());
+            record(conn, caller, at, change)?;
+        }
+    }
+
+    plan.revision = 1;
+    plan.procedure_code = Some(code.into());
+    plan.responsible_principal = Some(input.responsible_principal.as_str().into());
+    plan.coordinator_name = Some(input.coordinator.name.clone());
+    plan.coordinator_unit = Some(input.coordinator.hsa_id.clone());
+    schedule(conn, caller, &mut plan, &input.first_follow_up, now)?;
+    let moved = transition(status, PlanAction::RecordMeeting, PlanStatus::Established)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        "plan.established",
+        Some(moved),
+    )?;
+    crate::views::document::snapshot(conn, caller, &plan, now)?;
+    get_plan(conn, caller, &plan.id, now.date_naive())
+}
+
+/// Schedules a further follow-up of an established plan.
+pub fn schedule_follow_up(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    slot: FollowUpSlot,
+    now: DateTime<Utc>,
+) -> Result<FollowUpRow> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::ScheduleFollowUp)?;
+    if slot.date <= now.date_naive() {
+        return Err(Error::validation(
+            "$.date",
+            "a follow-up is scheduled in the future",
+        ));
+    }
+    crate::domain::process::check_room(store::follow_ups_of(conn, &plan.id)?.len(), "follow-ups")?;
+    let row = schedule(conn, caller, &mut plan, &slot, now)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        "plan.follow_up_scheduled",
+        None,
+    )?;
+    Ok(row)
+}
+
+/// Records a held follow-up (AW010): goal outcomes, intervention reviews, and the decision to
+/// continue, revise or close.
+pub fn record_follow_up(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    follow_up_id: &str,
+    expected_version: Option<i64>,
+    input: FollowUpRecord,
+    now: DateTime<Utc>,
+) -> Result<FollowUpRow> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let status = status_of(&plan)?;
+    status.ensure_allows(PlanAction::RecordFollowUp)?;
+    let mut follow_up = store::follow_ups_of(conn, &plan.id)?
+        .into_iter()
+        .find(|f| f.id == follow_up_id)
+        .ok_or_else(|| Error::NotFound("this plan has no follow-up with this id".into()))?;
+    if follow_up.held_on.is_some() {
+        return Err(Error::InvalidState {
+            detail: "this follow-up is already recorded; schedule a new one".into(),
+            current_state: "held".into(),
+            allowed_actions: vec![],
+        });
+    }
+    ensure_version(expected_version, follow_up.version)?;
+    let goals = content_store::goals_of(conn, &plan.id)?;
+    let open_goals: Vec<String> = goals
+        .iter()
+        .filter(|g| GoalStatus::parse(&g.status).is_some_and(GoalStatus::is_open))
+        .map(|g| g.id.clone())
+        .collect();
+    let open_interventions: Vec<String> = content_store::interventions_of(conn, &plan.id)?
+        .into_iter()
+        .filter(|i| status_of_intervention(&i.intervention).is_ok_and(InterventionStatus::is_open))
+        .map(|i| i.intervention.id)
+        .collect();
+    let today = now.date_naive();
+    check_follow_up(&input, &open_goals, &open_interventions, today).map_err(Error::Validation)?;
+    let moved = match input.decision {
+        Decision::Continue => None,
+        Decision::Revise => Some(transition(
+            status,
+            PlanAction::RecordFollowUp,
+            PlanStatus::Revising,
+        )?),
+        Decision::Close => {
+            let reason = input.closing_reason.unwrap_or(ClosingReason::Other);
+            plan.closing_note = input.closing_note.clone();
+            Some(on_close(status, reason, input.closing_note.as_deref())?)
+        }
+    };
+
+    let at = naive(now);
+    for outcome in &input.goal_outcomes {
+        if let Some(goal) = goals.iter().find(|g| g.id == outcome.goal_id) {
+            let mut goal = goal.clone();
+            let from = goal.status.clone();
+            goal.status = outcome.outcome.status().as_str().into();
+            goal.version += 1;
+            goal.updated_at = at;
+            if !content_store::update_goal(conn, &goal)? {
+                return Err(super::concurrent_update(goal.version));
+            }
+            let mut change = Change::of(
+                "goal.outcome_recorded",
+                "goal",
+                &goal.id,
+                &plan.id,
+                goal.version,
+            );
+            change.from_status = Some(&from);
+            change.to_status = Some(&goal.status);
+            record(conn, caller, at, change)?;
+        }
+    }
+    follow_up.held_on = Some(input.held_on);
+    follow_up.goal_outcomes = Some(json(&input.goal_outcomes));
+    follow_up.intervention_reviews = Some(json(&input.intervention_reviews));
+    follow_up.new_circumstances = input.new_circumstances.clone();
+    follow_up.decision = Some(input.decision.as_str().into());
+    follow_up.closing_reason = input.closing_reason.map(|r| r.as_str().into());
+    follow_up.recorded_by = Some(caller.subject.clone());
+    follow_up.recorded_by_unit = Some(caller.unit.as_str().into());
+    follow_up.version += 1;
+    follow_up.updated_at = at;
+    if !store::update_follow_up(conn, &follow_up)? {
+        return Err(super::concurrent_update(follow_up.version));
+    }
+    let mut change = Change::of(
+        "follow_up.recorded",
+        "follow_up",
+        &follow_up.id,
+        &plan.id,
+        follow_up.version,
+    );
+    change.to_status = Some(input.decision.as_str());
+    record(conn, caller, at, change)?;
+    plan.next_follow_up_on = store::next_follow_up_on(conn, &plan.id)?;
+    if let (Decision::Continue, Some(next)) = (input.decision, &input.next_follow_up) {
+        schedule(conn, caller, &mut plan, next, now)?;
+    }
+    save_plan(conn, caller, &mut plan, now, "plan.followed_up", moved)?;
+    Ok(follow_up)
+}
+
+/// Completes a revision: each intervention open when it began is carried over or cancelled with a
+/// reason, the next follow-up is set, and the revised plan is established as a new revision.
+pub fn complete_revision(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    input: RevisionCompletion,
+    now: DateTime<Utc>,
+) -> Result<PlanRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let status = status_of(&plan)?;
+    status.ensure_allows(PlanAction::CompleteRevision)?;
+    let interventions = content_store::interventions_of(conn, &plan.id)?;
+    let open: Vec<_> = interventions
+        .into_iter()
+        .filter(|i| status_of_intervention(&i.intervention).is_ok_and(InterventionStatus::is_open))
+        .collect();
+    let to_review: Vec<String> = open
+        .iter()
+        .filter(|i| i.intervention.reviewed_in_revision <= plan.revision)
+        .map(|i| i.intervention.id.clone())
+        .collect();
+    let cancelled = input
+        .intervention_decisions
+        .iter()
+        .filter(|d| d.decision == CarryOver::Cancel)
+        .count();
+    let open_after = open.len().saturating_sub(cancelled);
+    check_revision(&input, &to_review, open_after, now.date_naive()).map_err(Error::Validation)?;
+
+    let at = naive(now);
+    for decision in &input.intervention_decisions {
+        let Some(found) = open
+            .iter()
+            .find(|i| i.intervention.id == decision.intervention_id)
+        else {
+            continue;
+        };
+        let mut row = found.intervention.clone();
+        match decision.decision {
+            CarryOver::CarryOver => {
+                row.reviewed_in_revision = plan.revision + 1;
+                row.version += 1;
+                row.updated_at = at;
+                if !content_store::update_intervention(conn, &row, None)? {
+                    return Err(super::concurrent_update(row.version));
+                }
+                let mut change = Change::of(
+                    "intervention.carried_over",
+                    "intervention",
+                    &row.id,
+                    &plan.id,
+                    row.version,
+                );
+                change.reason = Some("revision");
+                record(conn, caller, at, change)?;
+            }
+            CarryOver::Cancel => {
+                row.reviewed_in_revision = plan.revision + 1;
+                set_intervention_status(
+                    conn,
+                    caller,
+                    &plan.id,
+                    &mut row,
+                    InterventionStatus::Cancelled,
+                    decision.reason.clone(),
+                    now,
+                )?;
+            }
+        }
+    }
+    schedule(conn, caller, &mut plan, &input.next_follow_up, now)?;
+    plan.revision += 1;
+    let moved = transition(
+        status,
+        PlanAction::CompleteRevision,
+        PlanStatus::Established,
+    )?;
+    save_plan(conn, caller, &mut plan, now, "plan.revised", Some(moved))?;
+    crate::views::document::snapshot(conn, caller, &plan, now)?;
+    get_plan(conn, caller, &plan.id, now.date_naive())
+}
+
+/// Closes the plan by decision, with a reason.
+pub fn close(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    expected_version: Option<i64>,
+    reason: ClosingReason,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<PlanRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let moved = on_close(status_of(&plan)?, reason, note.as_deref())?;
+    ensure_version(expected_version, plan.version)?;
+    plan.closing_note = note;
+    save_plan(conn, caller, &mut plan, now, "plan.closed", Some(moved))?;
+    get_plan(conn, caller, &plan.id, now.date_naive())
+}
+
+pub fn follow_ups(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<FollowUpRow>> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    store::follow_ups_of(conn, &plan.id)
+}
+
+pub fn meeting(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<MeetingRow> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    store::meeting_of(conn, &plan.id)?
+        .ok_or_else(|| Error::NotFound("no meeting has been recorded for this plan".into()))
+}

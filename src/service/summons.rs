@@ -1,0 +1,226 @@
+//! Sending summons and recording the recipients' answers.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::plans::{load as load_plan, save as save_plan, status_of};
+use super::{json_list, naive, new_id, record, Change};
+use crate::auth::Caller;
+use crate::db::consents as consent_store;
+use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow};
+use crate::db::DbConn;
+use crate::domain::consent::PartyKind;
+use crate::domain::plan::{transition, PlanAction, PlanStatus};
+use crate::domain::process::{
+    check_answer, check_summons, Coverage, Deadlines, NewSummons, Obligation, RecipientState,
+    Response, SummonsAnswer,
+};
+use crate::domain::{ensure_version, Principal};
+use crate::error::{Error, Result};
+
+/// What the plan's active consents cover today.
+pub fn coverage(conn: &mut DbConn, plan_id: &str, today: NaiveDate) -> Result<Coverage> {
+    let mut coverage = Coverage::default();
+    for consent in consent_store::active_for_plan(conn, plan_id, today)? {
+        coverage.permits_summons |= consent.consent.permits_summons;
+        coverage.permits_establishing |= consent.consent.permits_establishing;
+        for party in consent.parties {
+            match party.hsa_id {
+                Some(hsa_id) => coverage.units.insert(hsa_id),
+                None => coverage.actors.insert(party.name.trim().to_lowercase()),
+            };
+        }
+    }
+    Ok(coverage)
+}
+
+pub fn send(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    mut input: NewSummons,
+    now: DateTime<Utc>,
+    deadlines: Deadlines,
+) -> Result<SummonsRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    let status = status_of(&plan)?;
+    status.ensure_allows(PlanAction::SendSummons)?;
+    let coverage = coverage(conn, &plan.id, now.date_naive())?;
+    if !coverage.permits_summons {
+        return Err(status.conflict(
+            "summons can be sent only while the individual's active consent permits it (send_summons): record a consent first".into(),
+        ));
+    }
+    crate::domain::process::check_room(store::of_plan(conn, &plan.id)?.len(), "summons")?;
+    let discharge = plan
+        .discharge_ready_at
+        .map(|t| t.and_utc())
+        .filter(|_| plan.follows_discharge);
+    let facts = check_summons(&mut input, &coverage, discharge, now, deadlines)
+        .map_err(Error::Validation)?;
+
+    let at = naive(now);
+    let id = new_id();
+    let recipients = input
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RecipientRow {
+            id: new_id(),
+            summons_id: id.clone(),
+            plan_id: plan.id.clone(),
+            position: i as i32,
+            kind: r.kind.as_str().into(),
+            hsa_id: r.hsa_id.clone(),
+            name: r.name.clone(),
+            principal: r.principal.as_str().into(),
+            obligation: Obligation::of(r.principal).as_str().into(),
+            answer_by: facts.answer_by,
+            response: None,
+            attendees: None,
+            substitute: None,
+            forwarded_from: None,
+            answered_at: None,
+            answered_by: None,
+            attended: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        })
+        .collect();
+    let summons = SummonsRecord {
+        summons: SummonsRow {
+            id: id.clone(),
+            plan_id: plan.id.clone(),
+            purpose: input.purpose,
+            questions: json_list(&input.questions),
+            meeting_at: naive(crate::domain::truncate_to_micros(input.meeting.starts_at)),
+            meeting_place: input.meeting.place,
+            meeting_form: input.meeting.form.as_str().into(),
+            support_person: input.support_person,
+            interpreter_language: input.interpreter_language,
+            adaptations: input.adaptations,
+            sent_at: at,
+            sent_by: caller.subject.clone(),
+            sent_by_unit: caller.unit.as_str().into(),
+            meeting_within_deadline: facts.meeting_within_deadline,
+            summons_within_discharge_deadline: facts.summons_within_discharge_deadline,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        },
+        recipients,
+    };
+    store::insert(conn, &summons)?;
+    record(
+        conn,
+        caller,
+        at,
+        Change::of("summons.sent", "summons", &id, &plan.id, 1),
+    )?;
+    let moved = transition(status, PlanAction::SendSummons, PlanStatus::Summoned)?;
+    save_plan(conn, caller, &mut plan, now, "plan.summoned", Some(moved))?;
+    Ok(summons)
+}
+
+fn not_found() -> Error {
+    Error::NotFound("this plan has no summons with this id".into())
+}
+
+/// Records a recipient's answer. A forward adds the named unit as a new recipient.
+#[allow(clippy::too_many_arguments)]
+pub fn answer(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &str,
+    summons_id: &str,
+    recipient_id: &str,
+    expected_version: Option<i64>,
+    mut input: SummonsAnswer,
+    now: DateTime<Utc>,
+) -> Result<SummonsRecord> {
+    let mut plan = load_plan(conn, caller, plan_id)?;
+    status_of(&plan)?.ensure_allows(PlanAction::AnswerSummons)?;
+    let summons = store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)?;
+    let mut recipient = summons
+        .recipients
+        .iter()
+        .find(|r| r.id == recipient_id)
+        .cloned()
+        .ok_or_else(|| Error::NotFound("this summons has no recipient with this id".into()))?;
+    ensure_version(expected_version, recipient.version)?;
+    let state = RecipientState {
+        principal: Principal::parse(&recipient.principal).unwrap_or(Principal::Other),
+        current_response: recipient.response.as_deref().and_then(Response::parse),
+        hsa_id: recipient.hsa_id.as_deref(),
+    };
+    let coverage = coverage(conn, &plan.id, now.date_naive())?;
+    check_answer(&mut input, &state, &coverage).map_err(Error::Validation)?;
+
+    let at = naive(now);
+    recipient.response = Some(input.response.as_str().into());
+    recipient.attendees = (!input.attendees.is_empty()).then(|| json_list(&input.attendees));
+    recipient.substitute = input.substitute;
+    recipient.answered_at = Some(at);
+    recipient.answered_by = Some(caller.subject.clone());
+    recipient.version += 1;
+    recipient.updated_at = at;
+    if !store::update_recipient(conn, &recipient)? {
+        return Err(super::concurrent_update(recipient.version));
+    }
+    let mut change = Change::of(
+        "summons.answered",
+        "summons_recipient",
+        &recipient.id,
+        &plan.id,
+        recipient.version,
+    );
+    change.to_status = Some(input.response.as_str());
+    record(conn, caller, at, change)?;
+    if let Some(unit) = input.forward_to {
+        let forwarded = RecipientRow {
+            id: new_id(),
+            position: summons
+                .recipients
+                .iter()
+                .map(|r| r.position)
+                .max()
+                .unwrap_or(0)
+                + 1,
+            kind: PartyKind::Unit.as_str().into(),
+            hsa_id: unit.hsa_id,
+            name: unit.name,
+            obligation: Obligation::of(unit.principal).as_str().into(),
+            response: None,
+            attendees: None,
+            substitute: None,
+            forwarded_from: Some(recipient.id.clone()),
+            answered_at: None,
+            answered_by: None,
+            attended: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            ..recipient.clone()
+        };
+        store::insert_recipient(conn, &forwarded)?;
+        record(
+            conn,
+            caller,
+            at,
+            Change::of(
+                "summons.forwarded",
+                "summons_recipient",
+                &forwarded.id,
+                &plan.id,
+                1,
+            ),
+        )?;
+    }
+    save_plan(conn, caller, &mut plan, now, "plan.summons_answered", None)?;
+    store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)
+}
+
+pub fn list(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<SummonsRecord>> {
+    let plan = load_plan(conn, caller, plan_id)?;
+    store::of_plan(conn, &plan.id)
+}

@@ -1,0 +1,427 @@
+//! Summons, the meeting, goals, interventions, follow-ups and history as the API shows them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::events::ChangeEventRow;
+use crate::db::goals::{GoalRow, InterventionRecord};
+use crate::db::meetings::{FollowUpRow, MeetingRow};
+use crate::db::summons::{RecipientRow, SummonsRecord};
+use crate::domain::consent::PartyKind;
+use crate::domain::plan::ClosingReason;
+use crate::domain::process::{
+    Decision, GoalOutcome, GoalStatus, InterventionReview, InterventionStatus, MeetingForm,
+    Obligation, Participant, Response, ResponsibleParty,
+};
+use crate::domain::Principal;
+use crate::error::{Error, Result};
+use crate::service::parse_json_list;
+
+fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
+    value.ok_or_else(|| Error::Internal(format!("a stored {what} is unknown")))
+}
+
+/// A recipient of a summons and their answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Recipient {
+    pub id: String,
+    pub kind: PartyKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub hsa_id: Option<String>,
+    pub name: String,
+    pub principal: Principal,
+    /// `summoned` (a region's or municipality's unit, obliged to come) or `invited`.
+    pub obligation: Obligation,
+    pub answer_by: NaiveDate,
+    /// Absent until the recipient answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub response: Option<Response>,
+    pub attendees: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub substitute: Option<String>,
+    /// The recipient that forwarded the summons to this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub forwarded_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Recorded after the meeting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub attended: Option<bool>,
+    pub version: i64,
+}
+
+impl Recipient {
+    pub fn from_row(r: RecipientRow) -> Result<Recipient> {
+        Ok(Recipient {
+            kind: stored(PartyKind::parse(&r.kind), "recipient kind")?,
+            principal: stored(Principal::parse(&r.principal), "principal")?,
+            obligation: stored(Obligation::parse(&r.obligation), "obligation")?,
+            response: r.response.as_deref().and_then(Response::parse),
+            attendees: r
+                .attendees
+                .as_deref()
+                .map(parse_json_list)
+                .unwrap_or_default(),
+            answered_at: r.answered_at.map(|t| t.and_utc()),
+            id: r.id,
+            hsa_id: r.hsa_id,
+            name: r.name,
+            answer_by: r.answer_by,
+            substitute: r.substitute,
+            forwarded_from: r.forwarded_from,
+            attended: r.attended,
+            version: r.version,
+        })
+    }
+}
+
+/// A summons to the SIP meeting, with its recipients.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Summons {
+    pub id: String,
+    pub plan_id: String,
+    pub purpose: String,
+    pub questions: Vec<String>,
+    pub meeting_at: DateTime<Utc>,
+    pub meeting_place: String,
+    pub meeting_form: MeetingForm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub support_person: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub interpreter_language: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub adaptations: Option<String>,
+    pub sent_at: DateTime<Utc>,
+    pub sent_by_unit: String,
+    /// The meeting is planned within the deadline (`MEETING_DEADLINE_DAYS` after the summons).
+    pub meeting_within_deadline: bool,
+    /// After a discharge: the summons went out within `DISCHARGE_SUMMONS_DEADLINE_DAYS` of the
+    /// discharge-ready notice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub summons_within_discharge_deadline: Option<bool>,
+    pub recipients: Vec<Recipient>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Summons {
+    pub fn from_record(record: SummonsRecord) -> Result<Summons> {
+        let s = record.summons;
+        Ok(Summons {
+            meeting_form: stored(MeetingForm::parse(&s.meeting_form), "meeting form")?,
+            questions: parse_json_list(&s.questions),
+            recipients: record
+                .recipients
+                .into_iter()
+                .map(Recipient::from_row)
+                .collect::<Result<_>>()?,
+            meeting_at: s.meeting_at.and_utc(),
+            sent_at: s.sent_at.and_utc(),
+            created_at: s.created_at.and_utc(),
+            id: s.id,
+            plan_id: s.plan_id,
+            purpose: s.purpose,
+            meeting_place: s.meeting_place,
+            support_person: s.support_person,
+            interpreter_language: s.interpreter_language,
+            adaptations: s.adaptations,
+            sent_by_unit: s.sent_by_unit,
+            meeting_within_deadline: s.meeting_within_deadline,
+            summons_within_discharge_deadline: s.summons_within_discharge_deadline,
+            version: s.version,
+        })
+    }
+}
+
+/// A person with their unit (leader, secretary).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Person {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub hsa_id: Option<String>,
+}
+
+/// The SIP meeting that established the plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Meeting {
+    pub id: String,
+    pub summons_id: String,
+    pub held_at: DateTime<Utc>,
+    pub leader: Person,
+    pub secretary: Person,
+    pub participants: Vec<Participant>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub disagreements: Option<String>,
+    pub individual_agreed: bool,
+    pub individual_received_plan: bool,
+    pub sip_survey_offered: bool,
+    pub visible_in_1177: bool,
+    /// Held within `MEETING_DEADLINE_DAYS` of the summons.
+    pub held_within_deadline: bool,
+    /// `AU124`, or `AU125` after a discharge.
+    pub procedure_code: String,
+    pub recorded_by_unit: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Meeting {
+    pub fn from_row(m: MeetingRow) -> Meeting {
+        Meeting {
+            participants: serde_json::from_str(&m.participants).unwrap_or_default(),
+            leader: Person {
+                name: m.leader_name,
+                hsa_id: m.leader_unit,
+            },
+            secretary: Person {
+                name: m.secretary_name,
+                hsa_id: m.secretary_unit,
+            },
+            held_at: m.held_at.and_utc(),
+            created_at: m.created_at.and_utc(),
+            id: m.id,
+            summons_id: m.summons_id,
+            disagreements: m.disagreements,
+            individual_agreed: m.individual_agreed,
+            individual_received_plan: m.individual_received_plan,
+            sip_survey_offered: m.sip_survey_offered,
+            visible_in_1177: m.visible_in_1177,
+            held_within_deadline: m.held_within_deadline,
+            procedure_code: m.procedure_code,
+            recorded_by_unit: m.recorded_by_unit,
+        }
+    }
+}
+
+/// A goal of the individual's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Goal {
+    pub id: String,
+    pub plan_id: String,
+    /// The long-term goal this is a sub-goal of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub parent_id: Option<String>,
+    /// Order among the plan's goals.
+    pub position: i32,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub measure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub target_date: Option<NaiveDate>,
+    pub status: GoalStatus,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Goal {
+    pub fn from_row(g: GoalRow) -> Result<Goal> {
+        Ok(Goal {
+            status: stored(GoalStatus::parse(&g.status), "goal status")?,
+            created_at: g.created_at.and_utc(),
+            updated_at: g.updated_at.and_utc(),
+            id: g.id,
+            plan_id: g.plan_id,
+            parent_id: g.parent_id,
+            position: g.position,
+            text: g.text,
+            measure: g.measure,
+            target_date: g.target_date,
+            version: g.version,
+        })
+    }
+}
+
+/// An intervention.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Intervention {
+    pub id: String,
+    pub plan_id: String,
+    pub position: i32,
+    pub description: String,
+    pub goal_ids: Vec<String>,
+    pub responsible: ResponsibleParty,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub responsible_unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub responsible_actor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub performer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub start_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub frequency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub place: Option<String>,
+    pub status: InterventionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub status_reason: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Intervention {
+    pub fn from_record(record: InterventionRecord) -> Result<Intervention> {
+        let i = record.intervention;
+        Ok(Intervention {
+            responsible: stored(
+                ResponsibleParty::parse(&i.responsible_principal),
+                "responsible party",
+            )?,
+            status: stored(InterventionStatus::parse(&i.status), "intervention status")?,
+            goal_ids: record.goal_ids,
+            created_at: i.created_at.and_utc(),
+            updated_at: i.updated_at.and_utc(),
+            id: i.id,
+            plan_id: i.plan_id,
+            position: i.position,
+            description: i.description,
+            responsible_unit: i.responsible_unit,
+            responsible_actor: i.responsible_actor,
+            performer: i.performer,
+            start_date: i.start_date,
+            frequency: i.frequency,
+            place: i.place,
+            status_reason: i.status_reason,
+            version: i.version,
+        })
+    }
+}
+
+/// A follow-up: scheduled, then held (procedure code AW010).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUp {
+    pub id: String,
+    pub plan_id: String,
+    pub scheduled_on: NaiveDate,
+    pub place: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub held_on: Option<NaiveDate>,
+    pub goal_outcomes: Vec<GoalOutcome>,
+    pub intervention_reviews: Vec<InterventionReview>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub new_circumstances: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub decision: Option<Decision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub closing_reason: Option<ClosingReason>,
+    /// `AW010` once held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub procedure_code: Option<String>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FollowUp {
+    pub fn from_row(f: FollowUpRow) -> FollowUp {
+        FollowUp {
+            goal_outcomes: f
+                .goal_outcomes
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+            intervention_reviews: f
+                .intervention_reviews
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+            decision: f.decision.as_deref().and_then(Decision::parse),
+            closing_reason: f.closing_reason.as_deref().and_then(ClosingReason::parse),
+            procedure_code: f.held_on.map(|_| "AW010".to_string()),
+            created_at: f.created_at.and_utc(),
+            updated_at: f.updated_at.and_utc(),
+            id: f.id,
+            plan_id: f.plan_id,
+            scheduled_on: f.scheduled_on,
+            place: f.place,
+            held_on: f.held_on,
+            new_circumstances: f.new_circumstances,
+            version: f.version,
+        }
+    }
+}
+
+/// One recorded change of the plan or of something in it. Never rewritten.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEvent {
+    /// Strictly increasing over the whole service.
+    pub seq: i64,
+    #[schema(example = "intervention.status_changed")]
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The resource's version after the change.
+    pub version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub from_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub to_status: Option<String>,
+    /// A reason code (e.g. a closing reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub reason: Option<String>,
+    /// Why, in words (e.g. why an intervention was cancelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub note: Option<String>,
+    /// Who: the token's subject and unit.
+    pub subject: String,
+    pub unit: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<ChangeEventRow> for HistoryEvent {
+    fn from(e: ChangeEventRow) -> Self {
+        HistoryEvent {
+            seq: e.seq,
+            event_type: e.event_type,
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
+            version: e.version,
+            from_status: e.from_status,
+            to_status: e.to_status,
+            reason: e.reason,
+            note: e.note,
+            subject: e.subject,
+            unit: e.unit,
+            occurred_at: e.occurred_at.and_utc(),
+        }
+    }
+}
+
+super::page_of!(HistoryPage, HistoryEvent, "history events");
+super::list_of!(SummonsList, Summons, "summons");
+super::list_of!(GoalList, Goal, "goals");
+super::list_of!(InterventionList, Intervention, "interventions");
+super::list_of!(FollowUpList, FollowUp, "follow-ups");

@@ -1,0 +1,1074 @@
+//! The SIP process through HTTP: summons, meeting, goals, interventions, follow-ups, revision and
+//! closure — and every step the guidelines forbid, refused with a reason.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::on_both_databases;
+
+const SCHOOL: &str = "Rosendalsskolan";
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+fn plan_uri(plan: &Value, rest: &str) -> String {
+    format!("/api/v1/plans/{}{rest}", id(plan))
+}
+
+fn days(n: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(n)).to_string()
+}
+
+fn summons_body(recipients: Value) -> Value {
+    json!({
+        "purpose": "To get going with work training",
+        "questions": ["Who supports Lisa in the mornings?", "When can work training start?"],
+        "meeting": {"starts_at": (Utc::now() + Duration::days(7)).to_rfc3339(), "place": "Vårdcentralen Söder", "form": "premises"},
+        "support_person": "Her sister",
+        "recipients": recipients,
+    })
+}
+
+fn region_and_municipality() -> Value {
+    json!([
+        {"kind": "unit", "hsa_id": REGION_UNIT, "name": "Psykiatrisk öppenvård", "principal": "region"},
+        {"kind": "unit", "hsa_id": MUNICIPALITY_UNIT, "name": "Socialtjänsten", "principal": "municipality"},
+        {"kind": "actor", "name": "Arbetsförmedlingen", "principal": "other"}
+    ])
+}
+
+fn person(name: &str, hsa_id: &str, principal: &str) -> Value {
+    json!({"name": name, "hsa_id": hsa_id, "principal": principal})
+}
+
+fn meeting_body(summons: &Value, attended: bool) -> Value {
+    let attendance: Vec<Value> = summons["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["response"] != "forwarded")
+        .map(|r| json!({"recipient_id": r["id"], "attended": attended}))
+        .collect();
+    json!({
+        "summons_id": summons["id"],
+        "held_at": Utc::now().to_rfc3339(),
+        "leader": person("Anna Lind", REGION_UNIT, "region"),
+        "secretary": person("Bo Ek", MUNICIPALITY_UNIT, "municipality"),
+        "participants": [
+            person("Anna Lind", REGION_UNIT, "region"),
+            person("Bo Ek", MUNICIPALITY_UNIT, "municipality"),
+            {"name": "Lisa", "role": "the individual"}
+        ],
+        "attendance": attendance,
+        "coordinator": person("Anna Lind", REGION_UNIT, "region"),
+        "responsible_principal": "municipality",
+        "disagreements": "Who pays for the transport to work training",
+        "individual_agreed": true,
+        "individual_received_plan": true,
+        "sip_survey_offered": true,
+        "visible_in_1177": true,
+        "first_follow_up": {"date": days(60), "place": "Vårdcentralen Söder"},
+    })
+}
+
+async fn add_goal(app: &TestApp, plan: &Value, text: &str, parent: Option<&str>) -> Value {
+    let mut body = json!({"text": text, "measure": "days a week", "target_date": days(90)});
+    if let Some(parent) = parent {
+        body["parent_id"] = json!(parent);
+    }
+    app.post(&plan_uri(plan, "/goals"), &region_writer(), body)
+        .await
+        .expect(201)
+        .body
+}
+
+async fn add_intervention(app: &TestApp, plan: &Value, body: Value) -> Value {
+    app.post(&plan_uri(plan, "/interventions"), &region_writer(), body)
+        .await
+        .expect(201)
+        .body
+}
+
+fn region_intervention(goal_ids: Value) -> Value {
+    json!({
+        "description": "Case manager meets Lisa weekly",
+        "goal_ids": goal_ids,
+        "responsible": "region",
+        "responsible_unit": REGION_UNIT,
+        "performer": "Anna Lind",
+        "start_date": days(7),
+        "frequency": "weekly",
+        "place": "Lisa's home"
+    })
+}
+
+fn municipality_intervention() -> Value {
+    json!({"description": "Housing support three times a week", "responsible": "municipality", "responsible_unit": MUNICIPALITY_UNIT, "frequency": "3 times a week"})
+}
+
+async fn consented_plan(app: &TestApp) -> Value {
+    let plan = app.lisas_plan().await;
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    plan
+}
+
+async fn summoned_plan(app: &TestApp) -> (Value, Value) {
+    let plan = consented_plan(app).await;
+    add_intervention(app, &plan, region_intervention(json!([]))).await;
+    let summons = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(201)
+        .body;
+    (plan, summons)
+}
+
+async fn established_plan(app: &TestApp) -> Value {
+    let (plan, summons) = summoned_plan(app).await;
+    app.post(
+        &plan_uri(&plan, "/meeting"),
+        &region_writer(),
+        meeting_body(&summons, true),
+    )
+    .await
+    .expect(200);
+    plan
+}
+
+async fn status_of(app: &TestApp, plan: &Value) -> Value {
+    app.get(&plan_uri(plan, ""), &reader())
+        .await
+        .expect(200)
+        .body
+}
+
+/// Lisa, 27: from the need to closure, as the guidelines describe it.
+async fn a_whole_adult_plan_from_need_to_closure(app: TestApp) {
+    let plan = consented_plan(&app).await;
+    let goal = add_goal(&app, &plan, "Lisa gets going with work training", None).await;
+    let sub = add_goal(
+        &app,
+        &plan,
+        "Lisa gets up and ready in the morning",
+        Some(id(&goal)),
+    )
+    .await;
+    assert_eq!(sub["parent_id"], goal["id"]);
+    assert_eq!(sub["position"], 1);
+    let case_manager = add_intervention(&app, &plan, region_intervention(json!([id(&sub)]))).await;
+    assert_eq!(case_manager["goal_ids"], json!([id(&sub)]));
+    let housing = add_intervention(&app, &plan, municipality_intervention()).await;
+    let work = add_intervention(
+        &app,
+        &plan,
+        json!({"description": "Work-training place", "responsible": "other", "responsible_actor": "Arbetsförmedlingen", "goal_ids": [id(&goal)]}),
+    )
+    .await;
+
+    // Summons: region and municipality units are summoned, Arbetsförmedlingen invited.
+    let reply = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(201);
+    let summons = reply.body;
+    let obligations: Vec<_> = summons["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["obligation"].clone())
+        .collect();
+    assert_eq!(
+        obligations,
+        [json!("summoned"), json!("summoned"), json!("invited")]
+    );
+    assert_eq!(summons["meeting_within_deadline"], true);
+    assert!(summons.get("summons_within_discharge_deadline").is_none());
+    assert_eq!(status_of(&app, &plan).await["status"], "summoned");
+
+    // The summoning unit sees who has not answered.
+    let open = app
+        .get("/api/v1/worklists/unanswered-summons", &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(open["items"].as_array().unwrap().len(), 3);
+
+    let recipient = |i: usize| {
+        format!(
+            "{}/summons/{}/recipients/{}/answer",
+            plan_uri(&plan, ""),
+            id(&summons),
+            summons["recipients"][i]["id"].as_str().unwrap()
+        )
+    };
+    app.post(
+        &recipient(0),
+        &region_writer(),
+        json!({"response": "accepted", "attendees": ["Anna Lind"]}),
+    )
+    .await
+    .expect(200);
+    let reply = app
+        .post(
+            &recipient(1),
+            &municipality_writer(),
+            json!({"response": "declined"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.substitute"]);
+    app.post(
+        &recipient(1),
+        &municipality_writer(),
+        json!({"response": "declined", "substitute": "Bo Ek"}),
+    )
+    .await
+    .expect(200);
+    let answered = app
+        .post(
+            &recipient(2),
+            &region_writer(),
+            json!({"response": "accepted", "attendees": ["Eva, arbetsförmedlare"]}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(answered["recipients"][1]["substitute"], "Bo Ek");
+    let open = app
+        .get("/api/v1/worklists/unanswered-summons", &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert!(open["items"].as_array().unwrap().is_empty());
+
+    // The meeting establishes the plan.
+    let established = app
+        .post(
+            &plan_uri(&plan, "/meeting"),
+            &region_writer(),
+            meeting_body(&answered, true),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(established["status"], "established");
+    assert_eq!(established["revision"], 1);
+    assert_eq!(established["procedure_code"], "AU124");
+    assert_eq!(established["responsible_principal"], "municipality");
+    assert_eq!(
+        established["coordinator"],
+        json!({"name": "Anna Lind", "hsa_id": REGION_UNIT})
+    );
+    assert_eq!(established["next_follow_up_on"], days(60));
+    let meeting = app
+        .get(&plan_uri(&plan, "/meeting"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(meeting["held_within_deadline"], true);
+    // Content is fixed once established: changes go through a revision.
+    app.post(
+        &plan_uri(&plan, "/goals"),
+        &region_writer(),
+        json!({"text": "more"}),
+    )
+    .await
+    .expect(409);
+
+    // Carrying out the plan: statuses change and the history keeps each.
+    let status_uri = |i: &Value| format!("{}/interventions/{}/status", plan_uri(&plan, ""), id(i));
+    app.post(
+        &status_uri(&case_manager),
+        &region_writer(),
+        json!({"status": "ongoing"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &status_uri(&housing),
+        &region_writer(),
+        json!({"status": "ongoing"}),
+    )
+    .await
+    .expect(200);
+    let reply = app
+        .post(
+            &status_uri(&work),
+            &region_writer(),
+            json!({"status": "not_carried_out"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.reason"]);
+    let not_done = app
+        .post(
+            &status_uri(&work),
+            &region_writer(),
+            json!({"status": "not_carried_out", "reason": "no place available"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(not_done["status_reason"], "no place available");
+
+    // First follow-up: every open goal and intervention is accounted for; continue.
+    let follow_ups = app
+        .get(&plan_uri(&plan, "/follow-ups"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let first = follow_ups["items"][0].clone();
+    let record = format!("{}/follow-ups/{}/record", plan_uri(&plan, ""), id(&first));
+    let reply = app
+        .post(&record, &region_writer(), json!({"held_on": days(0), "decision": "continue", "next_follow_up": {"date": days(120), "place": "Video"}}))
+        .await
+        .expect(422);
+    assert_eq!(
+        reply.error_fields(),
+        ["$.goal_outcomes", "$.intervention_reviews"]
+    );
+    let outcome = json!({
+        "held_on": days(0),
+        "goal_outcomes": [{"goal_id": id(&goal), "outcome": "partly_fulfilled"}, {"goal_id": id(&sub), "outcome": "fulfilled"}],
+        "intervention_reviews": [
+            {"intervention_id": id(&case_manager), "carried_out": true, "effect": "Lisa is up four days a week"},
+            {"intervention_id": id(&housing), "carried_out": true}
+        ],
+        "new_circumstances": "Lisa has moved",
+        "decision": "continue",
+        "next_follow_up": {"date": days(120), "place": "Video"}
+    });
+    let held = app
+        .post(&record, &region_writer(), outcome.clone())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(held["procedure_code"], "AW010");
+    app.post(&record, &region_writer(), outcome)
+        .await
+        .expect(409);
+    let now = status_of(&app, &plan).await;
+    assert_eq!(now["next_follow_up_on"], days(120));
+    let goals = app
+        .get(&plan_uri(&plan, "/goals"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(goals["items"][1]["status"], "fulfilled");
+
+    // Second follow-up: the goals are met; close.
+    let follow_ups = app
+        .get(&plan_uri(&plan, "/follow-ups"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let second = follow_ups["items"][1].clone();
+    let closing = json!({
+        "held_on": days(0),
+        "goal_outcomes": [{"goal_id": id(&goal), "outcome": "fulfilled"}],
+        "intervention_reviews": [
+            {"intervention_id": id(&case_manager), "carried_out": true},
+            {"intervention_id": id(&housing), "carried_out": true}
+        ],
+        "decision": "close",
+        "closing_reason": "goals_met"
+    });
+    app.post(
+        &format!("{}/follow-ups/{}/record", plan_uri(&plan, ""), id(&second)),
+        &region_writer(),
+        closing,
+    )
+    .await
+    .expect(200);
+    let closed = status_of(&app, &plan).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["closing_reason"], "goals_met");
+    assert_eq!(closed["allowed_actions"], json!([]));
+
+    // The whole plan in one read, with everyone who must learn it has closed.
+    let document = app
+        .get(&plan_uri(&plan, "/document"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(document["individual"]["given_name"], "Lisa");
+    assert_eq!(document["goals"].as_array().unwrap().len(), 2);
+    assert_eq!(document["interventions"].as_array().unwrap().len(), 3);
+    assert_eq!(document["follow_ups"].as_array().unwrap().len(), 2);
+    let notified: Vec<_> = document["units_to_notify"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].clone())
+        .collect();
+    assert_eq!(
+        notified,
+        [
+            json!("Psykiatrisk öppenvård"),
+            json!("Socialtjänsten"),
+            json!("Arbetsförmedlingen")
+        ]
+    );
+
+    // A closed plan is read-only.
+    app.post(
+        &plan_uri(&plan, "/summons"),
+        &region_writer(),
+        summons_body(region_and_municipality()),
+    )
+    .await
+    .expect(409);
+    app.post(
+        &status_uri(&housing),
+        &region_writer(),
+        json!({"status": "completed"}),
+    )
+    .await
+    .expect(409);
+    let reply = app
+        .post(
+            &plan_uri(&plan, "/close"),
+            &region_writer(),
+            json!({"reason": "goals_met"}),
+        )
+        .await
+        .expect(409);
+    assert_eq!(reply.body["current_state"], "closed");
+
+    // The history keeps every status change, in order, with who and why.
+    let history = app
+        .get(&plan_uri(&plan, "/history?limit=200"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let plan_moves: Vec<_> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource_type"] == "plan" && e.get("to_status").is_some())
+        .map(|e| e["to_status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        plan_moves,
+        [
+            "need_identified",
+            "consented",
+            "summoned",
+            "established",
+            "closed"
+        ]
+    );
+    let not_carried_out = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["to_status"] == "not_carried_out")
+        .unwrap();
+    assert_eq!(not_carried_out["from_status"], "planned");
+    assert_eq!(not_carried_out["note"], "no place available");
+    assert_eq!(not_carried_out["unit"], REGION_UNIT);
+}
+
+/// Alex, 14: both guardians consent; the school is invited.
+async fn a_childs_plan_with_guardian_consent(app: TestApp) {
+    let alex = app
+        .individual(
+            ALEX_PNR,
+            "Alex",
+            json!([{"name": "Maria"}, {"name": "Jonas"}]),
+        )
+        .await;
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": alex["id"], "need_reason": "ADHD and school absence", "topics_to_avoid": ["the parents' separation"]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let mut consent = lisas_consent();
+    consent["givers"] = json!([
+        {"role": "individual"},
+        {"role": "guardian", "guardian_id": alex["guardians"][0]["id"]},
+        {"role": "guardian", "guardian_id": alex["guardians"][1]["id"]}
+    ]);
+    consent["covered_parties"][2] = json!({"kind": "actor", "name": SCHOOL, "principal": "other"});
+    app.post(&plan_uri(&plan, "/consents"), &region_writer(), consent)
+        .await
+        .expect(201);
+    add_intervention(&app, &plan, region_intervention(json!([]))).await;
+    let recipients = json!([
+        {"kind": "unit", "hsa_id": REGION_UNIT, "name": "BUP", "principal": "region"},
+        {"kind": "unit", "hsa_id": MUNICIPALITY_UNIT, "name": "Socialtjänsten", "principal": "municipality"},
+        {"kind": "actor", "name": SCHOOL, "principal": "other"}
+    ]);
+    let summons = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(recipients),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(summons["recipients"][2]["obligation"], "invited");
+    let established = app
+        .post(
+            &plan_uri(&plan, "/meeting"),
+            &region_writer(),
+            meeting_body(&summons, true),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(established["status"], "established");
+}
+
+/// Karin, 84: ready for discharge; the summons deadline is 3 days, the procedure code AU125.
+async fn a_plan_after_discharge(app: TestApp) {
+    let karin = app.individual("19420317-0289", "Karin", json!([])).await;
+    let mut plans = Vec::new();
+    for hours_ago in [24, 4 * 24] {
+        let plan = app
+            .post(
+                "/api/v1/plans",
+                &region_writer(),
+                json!({
+                    "individual_id": karin["id"],
+                    "need_reason": "hip fracture; home care and home-health nursing",
+                    "follows_discharge": true,
+                    "discharge_ready_at": (Utc::now() - Duration::hours(hours_ago)).to_rfc3339()
+                }),
+            )
+            .await
+            .expect(201)
+            .body;
+        app.post(
+            &plan_uri(&plan, "/consents"),
+            &region_writer(),
+            lisas_consent(),
+        )
+        .await
+        .expect(201);
+        add_intervention(&app, &plan, municipality_intervention()).await;
+        let summons = app
+            .post(
+                &plan_uri(&plan, "/summons"),
+                &region_writer(),
+                summons_body(region_and_municipality()),
+            )
+            .await
+            .expect(201)
+            .body;
+        plans.push((plan, summons));
+    }
+    assert_eq!(plans[0].1["summons_within_discharge_deadline"], true);
+    assert_eq!(
+        plans[1].1["summons_within_discharge_deadline"], false,
+        "a late summons is recorded, not refused"
+    );
+    let (plan, summons) = &plans[1];
+    let established = app
+        .post(
+            &plan_uri(plan, "/meeting"),
+            &region_writer(),
+            meeting_body(summons, true),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(established["procedure_code"], "AU125");
+}
+
+async fn summons_need_consent_covering_every_recipient(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let reply = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(409);
+    assert_eq!(reply.body["current_state"], "need_identified");
+
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    let outside = json!([
+        {"kind": "unit", "hsa_id": REGION_UNIT, "name": "Psykiatri", "principal": "region"},
+        {"kind": "unit", "hsa_id": "SE2321000016-BUP9", "name": "BUP Väst", "principal": "region"},
+        {"kind": "actor", "name": "Försäkringskassan", "principal": "other"}
+    ]);
+    let reply = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(outside),
+        )
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.recipients[1]", "$.recipients[2]"]);
+    assert!(reply.body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("BUP Väst"));
+    assert_eq!(
+        status_of(&app, &plan).await["status"],
+        "consented",
+        "nothing was sent"
+    );
+
+    // A consent that does not permit summons does not open the way either.
+    let plan = app.plan_for(plan["individual_id"].as_str().unwrap()).await;
+    let mut consent = lisas_consent();
+    consent["permissions"] = json!({"share_information": true});
+    app.post(&plan_uri(&plan, "/consents"), &region_writer(), consent)
+        .await
+        .expect(201);
+    let reply = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(409);
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("send_summons"));
+}
+
+async fn forwarding_a_summons_adds_the_right_unit(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let mut consent = lisas_consent();
+    consent["covered_parties"].as_array_mut().unwrap().push(json!({"kind": "unit", "hsa_id": "SE2321000016-VC01", "name": "Vårdcentralen", "principal": "region"}));
+    app.post(&plan_uri(&plan, "/consents"), &region_writer(), consent)
+        .await
+        .expect(201);
+    let summons = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(201)
+        .body;
+    let answer = format!(
+        "{}/summons/{}/recipients/{}/answer",
+        plan_uri(&plan, ""),
+        id(&summons),
+        summons["recipients"][0]["id"].as_str().unwrap()
+    );
+    let wrong_principal = json!({"response": "forwarded", "forward_to": {"kind": "unit", "hsa_id": MUNICIPALITY_UNIT, "name": "Soc", "principal": "municipality"}});
+    let reply = app
+        .post(&answer, &region_writer(), wrong_principal)
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.forward_to"]);
+    let forward = json!({"response": "forwarded", "forward_to": {"kind": "unit", "hsa_id": "SE2321000016-VC01", "name": "Vårdcentralen", "principal": "region"}});
+    let after = app
+        .post(&answer, &region_writer(), forward.clone())
+        .await
+        .expect(200)
+        .body;
+    let recipients = after["recipients"].as_array().unwrap();
+    assert_eq!(recipients.len(), 4);
+    assert_eq!(recipients[3]["hsa_id"], "SE2321000016-VC01");
+    assert_eq!(recipients[3]["obligation"], "summoned");
+    assert_eq!(recipients[3]["forwarded_from"], recipients[0]["id"]);
+    app.post(
+        &answer,
+        &region_writer(),
+        json!({"response": "accepted", "attendees": ["x"]}),
+    )
+    .await
+    .expect(422);
+}
+
+async fn the_meeting_checks_the_laws_minimum_content(app: TestApp) {
+    let plan = consented_plan(&app).await;
+    let summons = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(201)
+        .body;
+    let meeting = meeting_body(&summons, true);
+
+    let mut same = meeting.clone();
+    same["secretary"] = person("anna  LIND", MUNICIPALITY_UNIT, "municipality");
+    let reply = app
+        .post(&plan_uri(&plan, "/meeting"), &region_writer(), same)
+        .await
+        .expect(422);
+    assert!(reply
+        .error_fields()
+        .contains(&"$.secretary.name".to_string()));
+
+    let mut past = meeting.clone();
+    past["first_follow_up"]["date"] = json!(days(0));
+    let reply = app
+        .post(&plan_uri(&plan, "/meeting"), &region_writer(), past)
+        .await
+        .expect(422);
+    assert!(reply
+        .error_fields()
+        .contains(&"$.first_follow_up.date".to_string()));
+
+    let mut missing = meeting.clone();
+    missing.as_object_mut().unwrap().remove("first_follow_up");
+    let reply = app
+        .post(&plan_uri(&plan, "/meeting"), &region_writer(), missing)
+        .await
+        .expect(400);
+    assert_eq!(reply.error_fields(), ["$.first_follow_up"]);
+
+    // No intervention yet, no municipality unit among the participants, an attendance missing.
+    let mut thin = meeting.clone();
+    thin["participants"] = json!([person("Anna Lind", REGION_UNIT, "region")]);
+    thin["attendance"].as_array_mut().unwrap().pop();
+    thin["responsible_principal"] = json!("other");
+    let reply = app
+        .post(&plan_uri(&plan, "/meeting"), &region_writer(), thin)
+        .await
+        .expect(422);
+    assert_eq!(
+        reply.error_fields(),
+        [
+            "$.participants",
+            "$.responsible_principal",
+            "plan.interventions",
+            "$.attendance"
+        ]
+    );
+    assert_eq!(
+        status_of(&app, &plan).await["status"],
+        "summoned",
+        "nothing was established"
+    );
+
+    // With an intervention it establishes; a summoned unit recorded absent is kept for deviations.
+    add_intervention(&app, &plan, region_intervention(json!([]))).await;
+    let mut absent = meeting.clone();
+    absent["attendance"][0]["attended"] = json!(false);
+    app.post(&plan_uri(&plan, "/meeting"), &region_writer(), absent)
+        .await
+        .expect(200);
+    let summons_now = app
+        .get(&plan_uri(&plan, "/summons"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(summons_now["items"][0]["recipients"][0]["attended"], false);
+    assert_eq!(summons_now["items"][0]["recipients"][1]["attended"], true);
+    app.post(&plan_uri(&plan, "/meeting"), &region_writer(), meeting)
+        .await
+        .expect(409);
+}
+
+async fn withdrawal_closes_the_plan_in_every_state(app: TestApp) {
+    async fn withdraw(app: &TestApp, plan: &Value) {
+        let consents = app
+            .get(&plan_uri(plan, "/consents"), &reader())
+            .await
+            .expect(200)
+            .body;
+        let uri = format!(
+            "{}/consents/{}/withdraw",
+            plan_uri(plan, ""),
+            id(&consents["items"][0])
+        );
+        app.post(
+            &uri,
+            &region_writer(),
+            json!({"reason": "does not want it any more"}),
+        )
+        .await
+        .expect(200);
+        let after = status_of(app, plan).await;
+        assert_eq!(
+            (after["status"].as_str(), after["closing_reason"].as_str()),
+            (Some("closed"), Some("consent_withdrawn"))
+        );
+        let document = app
+            .get(&plan_uri(plan, "/document"), &reader())
+            .await
+            .expect(200)
+            .body;
+        assert!(!document["units_to_notify"].as_array().unwrap().is_empty());
+    }
+    let consented = consented_plan(&app).await;
+    withdraw(&app, &consented).await;
+    let (summoned, _) = summoned_plan(&app).await;
+    withdraw(&app, &summoned).await;
+    let established = established_plan(&app).await;
+    withdraw(&app, &established).await;
+    let revising = established_plan(&app).await;
+    revise(&app, &revising).await;
+    assert_eq!(status_of(&app, &revising).await["status"], "revising");
+    withdraw(&app, &revising).await;
+}
+
+/// Records the first follow-up of an established plan with the decision to revise.
+async fn revise(app: &TestApp, plan: &Value) {
+    let follow_ups = app
+        .get(&plan_uri(plan, "/follow-ups"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let interventions = app
+        .get(&plan_uri(plan, "/interventions"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let reviews: Vec<Value> = interventions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "planned" || i["status"] == "ongoing")
+        .map(|i| json!({"intervention_id": i["id"], "carried_out": true}))
+        .collect();
+    let record = format!(
+        "{}/follow-ups/{}/record",
+        plan_uri(plan, ""),
+        id(&follow_ups["items"][0])
+    );
+    app.post(
+        &record,
+        &region_writer(),
+        json!({"held_on": days(0), "intervention_reviews": reviews, "decision": "revise"}),
+    )
+    .await
+    .expect(200);
+}
+
+/// Erik, 71: followed up, revised once (an intervention cancelled with a reason), then closed when
+/// he moves to a nursing home. What the plan said before the revision can be read back.
+async fn a_revision_keeps_the_history(app: TestApp) {
+    let plan = established_plan(&app).await;
+    let old = app
+        .get(&plan_uri(&plan, "/interventions"), &reader())
+        .await
+        .expect(200)
+        .body["items"][0]
+        .clone();
+    revise(&app, &plan).await;
+    let new = add_intervention(&app, &plan, municipality_intervention()).await;
+
+    let revision = plan_uri(&plan, "/revision");
+    let next = json!({"date": days(90), "place": "Home"});
+    let reply = app
+        .post(&revision, &region_writer(), json!({"next_follow_up": next}))
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.intervention_decisions"]);
+    let cancel_without_reason = json!({"intervention_decisions": [{"intervention_id": old["id"], "decision": "cancel"}], "next_follow_up": next});
+    let reply = app
+        .post(&revision, &region_writer(), cancel_without_reason)
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.intervention_decisions[0].reason"]);
+    let revised = app
+        .post(
+            &revision,
+            &region_writer(),
+            json!({"intervention_decisions": [{"intervention_id": old["id"], "decision": "cancel", "reason": "replaced by home care"}], "next_follow_up": next}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(revised["status"], "established");
+    assert_eq!(revised["revision"], 2);
+    assert_eq!(revised["next_follow_up_on"], days(90));
+
+    let revisions = app
+        .get(&plan_uri(&plan, "/revisions"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(revisions["items"].as_array().unwrap().len(), 2);
+    let first = app
+        .get(&plan_uri(&plan, "/revisions/1"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["plan"]["revision"], 1);
+    assert_eq!(first["interventions"].as_array().unwrap().len(), 1);
+    assert_eq!(first["interventions"][0]["status"], "planned");
+    let second = app
+        .get(&plan_uri(&plan, "/revisions/2"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let statuses: Vec<_> = second["interventions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].clone(), i["status"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (old["id"].clone(), json!("cancelled")),
+            (new["id"].clone(), json!("planned"))
+        ]
+    );
+    app.get(&plan_uri(&plan, "/revisions/3"), &reader())
+        .await
+        .expect(404);
+
+    let closed = app
+        .post(
+            &plan_uri(&plan, "/close"),
+            &region_writer(),
+            json!({"reason": "other"}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(closed.error_fields(), ["$.note"]);
+    let closed = app
+        .post(
+            &plan_uri(&plan, "/close"),
+            &region_writer(),
+            json!({"reason": "coordination_no_longer_needed", "note": "moved to a nursing home"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(closed["closing_note"], "moved to a nursing home");
+}
+
+async fn worklists_show_what_is_late(app: TestApp) {
+    // A follow-up date that has passed.
+    let plan = established_plan(&app).await;
+    app.age("UPDATE plans SET next_follow_up_on = '2020-01-01'")
+        .await;
+    let overdue = app
+        .get("/api/v1/worklists/overdue-follow-ups", &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(overdue["items"][0]["plan_id"], plan["id"]);
+    assert!(overdue["items"][0]["days_overdue"].as_i64().unwrap() > 300);
+    let other_unit = app
+        .get(
+            "/api/v1/worklists/overdue-follow-ups",
+            &municipality_writer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(other_unit["items"].as_array().unwrap().is_empty());
+
+    // A meeting day that passed while the plan is still only summoned; unanswered summons.
+    let (summoned, _) = summoned_plan(&app).await;
+    let waiting = app
+        .get(
+            "/api/v1/worklists/unanswered-summons?overdue_only=true",
+            &region_writer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(waiting["items"].as_array().unwrap().is_empty());
+    app.age("UPDATE summons SET meeting_at = '2020-01-01 10:00:00'; UPDATE summons_recipients SET answer_by = '2019-12-30'").await;
+    let without = app
+        .get("/api/v1/worklists/meetings-without-plan", &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(without["items"][0]["plan_id"], summoned["id"]);
+    let late = app
+        .get(
+            "/api/v1/worklists/unanswered-summons?overdue_only=true&limit=2",
+            &region_writer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(late["items"].as_array().unwrap().len(), 2);
+    let cursor = late["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!(
+                "/api/v1/worklists/unanswered-summons?overdue_only=true&limit=2&cursor={cursor}"
+            ),
+            &region_writer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+
+    // Consents that end soon.
+    let soon = app.lisas_plan().await;
+    let mut consent = lisas_consent();
+    consent["valid_until"] = json!(days(10));
+    app.post(&plan_uri(&soon, "/consents"), &region_writer(), consent)
+        .await
+        .expect(201);
+    let expiring = app
+        .get(
+            "/api/v1/worklists/expiring-consents?within_days=14",
+            &region_writer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    let ids: Vec<_> = expiring["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["plan_id"].clone())
+        .collect();
+    assert_eq!(ids, [soon["id"].clone()]);
+    assert_eq!(expiring["items"][0]["days_overdue"], -10);
+    app.get(
+        "/api/v1/worklists/expiring-consents?within_days=0",
+        &region_writer(),
+    )
+    .await
+    .expect(422);
+    app.get("/api/v1/worklists/everything", &region_writer())
+        .await
+        .expect(404);
+}
+
+on_both_databases!(
+    a_whole_adult_plan_from_need_to_closure,
+    a_childs_plan_with_guardian_consent,
+    a_plan_after_discharge,
+    summons_need_consent_covering_every_recipient,
+    forwarding_a_summons_adds_the_right_unit,
+    the_meeting_checks_the_laws_minimum_content,
+    withdrawal_closes_the_plan_in_every_state,
+    a_revision_keeps_the_history,
+    worklists_show_what_is_late,
+);
