@@ -396,6 +396,7 @@ pub struct Coordinator {
 /// A date and place for a follow-up.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"date": "2027-02-03", "place": "Vårdcentralen Söder"}))]
 pub struct FollowUpSlot {
     pub date: NaiveDate,
     #[validate(length(min = 1, max = 500))]
@@ -415,6 +416,29 @@ pub struct Attendance {
 /// The SIP meeting, recorded after it was held. Recording it establishes the plan.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "summons_id": "019a8b3c-6e00-7f10-8a4b-3c2d1e0f9a8b",
+    "held_at": "2026-12-03T09:00:00Z",
+    "leader": {"name": "Anna Lind", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
+    "secretary": {"name": "Bo Ek", "hsa_id": "SE2120001314-SOC1", "principal": "municipality"},
+    "participants": [
+        {"name": "Anna Lind", "role": "case manager", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
+        {"name": "Bo Ek", "role": "social worker", "hsa_id": "SE2120001314-SOC1", "principal": "municipality"},
+        {"name": "Lisa", "role": "the individual"}
+    ],
+    "attendance": [
+        {"recipient_id": "019a8b3c-6e01-7f10-8a4b-3c2d1e0f9a8b", "attended": true},
+        {"recipient_id": "019a8b3c-6e02-7f10-8a4b-3c2d1e0f9a8b", "attended": false}
+    ],
+    "coordinator": {"name": "Anna Lind", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
+    "responsible_principal": "municipality",
+    "disagreements": "Who pays for the transport to work training",
+    "individual_agreed": true,
+    "individual_received_plan": true,
+    "sip_survey_offered": true,
+    "visible_in_1177": true,
+    "first_follow_up": {"date": "2027-02-03", "place": "Vårdcentralen Söder"}
+}))]
 pub struct NewMeeting {
     /// The summons the meeting was held on.
     #[schema(format = Uuid)]
@@ -880,6 +904,16 @@ super::text_enum!(Decision { Continue => "continue", Revise => "revise", Close =
 /// A held follow-up (uppföljning; procedure code AW010).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "held_on": "2027-02-03",
+    "goal_outcomes": [{"goal_id": "019a8b3c-7000-7f10-8a4b-3c2d1e0f9a8b", "outcome": "partly_fulfilled"}],
+    "intervention_reviews": [
+        {"intervention_id": "019a8b3c-7100-7f10-8a4b-3c2d1e0f9a8b", "carried_out": true, "effect": "Lisa is up four days a week"}
+    ],
+    "new_circumstances": "Lisa has moved to her own flat",
+    "decision": "continue",
+    "next_follow_up": {"date": "2027-05-03", "place": "Video"}
+}))]
 pub struct FollowUpRecord {
     pub held_on: NaiveDate,
     /// How each open goal went.
@@ -1029,6 +1063,13 @@ pub struct InterventionDecision {
 /// cancelled with a reason — none is silently left behind.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "intervention_decisions": [
+        {"intervention_id": "019a8b3c-7100-7f10-8a4b-3c2d1e0f9a8b", "decision": "carry_over"},
+        {"intervention_id": "019a8b3c-7101-7f10-8a4b-3c2d1e0f9a8b", "decision": "cancel", "reason": "Replaced by home care"}
+    ],
+    "next_follow_up": {"date": "2027-05-03", "place": "The nursing home"}
+}))]
 pub struct RevisionCompletion {
     #[serde(default)]
     #[validate(length(max = 100), nested)]
