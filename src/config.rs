@@ -19,7 +19,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `WORKERS`, default: the number of cores.
     pub workers: Option<usize>,
-    /// `MEETING_DEADLINE_DAYS` (default 21) and `DISCHARGE_SUMMONS_DEADLINE_DAYS` (default 3).
+    /// `MEETING_DEADLINE_DAYS` (default 21), `DISCHARGE_SUMMONS_DEADLINE_DAYS` (default 3) and
+    /// `DEVIATION_FEEDBACK_DAYS` (default 60).
     pub deadlines: crate::domain::process::Deadlines,
 }
 
@@ -104,6 +105,10 @@ impl Settings {
                     discharge_summons_days: parsed(
                         "DISCHARGE_SUMMONS_DEADLINE_DAYS",
                         defaults.discharge_summons_days,
+                    )?,
+                    deviation_feedback_days: parsed(
+                        "DEVIATION_FEEDBACK_DAYS",
+                        defaults.deviation_feedback_days,
                     )?,
                 }
             },

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use super::extract::{created, ok, IfMatch, Json};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
-use crate::domain::process::{GoalInput, InterventionInput, InterventionStatusChange};
+use crate::domain::process::{Deadlines, GoalInput, InterventionInput, InterventionStatusChange};
 use crate::error::Result;
 use crate::service::{content as service, parse_id};
 use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
@@ -235,6 +235,7 @@ pub async fn update_intervention(
 )]
 pub async fn change_intervention_status(
     db: web::Data<Db>,
+    deadlines: web::Data<Deadlines>,
     caller: Caller,
     path: web::Path<ItemPath>,
     if_match: IfMatch,
@@ -244,9 +245,19 @@ pub async fn change_intervention_status(
     let (plan_id, id) = path.ids("intervention")?;
     let expected = if_match.optional();
     let now = crate::domain::now();
+    let feedback_days = deadlines.deviation_feedback_days;
     let record = db
         .write(move |c| {
-            service::change_intervention_status(c, &caller, &plan_id, &id, expected, body.0, now)
+            service::change_intervention_status(
+                c,
+                &caller,
+                &plan_id,
+                &id,
+                expected,
+                body.0,
+                now,
+                feedback_days,
+            )
         })
         .await?;
     let view = Intervention::from_record(record)?;

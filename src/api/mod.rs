@@ -2,6 +2,7 @@
 
 pub mod consents;
 pub mod content;
+pub mod deviations;
 pub mod extract;
 pub mod health;
 pub mod individuals;
@@ -9,6 +10,7 @@ pub mod meetings;
 pub mod pagination;
 pub mod plans;
 pub mod records;
+pub mod reports;
 pub mod summons;
 pub mod worklists;
 
@@ -170,6 +172,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(method_not_allowed()),
             )
             .service(
+                web::resource("/deviations")
+                    .get(deviations::list)
+                    .post(deviations::report)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/deviations/{deviation_id}")
+                    .get(deviations::get)
+                    .put(deviations::update)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/deviations/{deviation_id}/confirm")
+                    .post(deviations::confirm)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/deviations/{deviation_id}/dismiss")
+                    .post(deviations::dismiss)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/deviations/{deviation_id}/investigate")
+                    .post(deviations::investigate)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/deviations/{deviation_id}/feedback")
+                    .post(deviations::feedback)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/deviations/{deviation_id}/close")
+                    .post(deviations::close)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/reports/plans")
+                    .get(reports::plans)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/reports/deviations")
+                    .get(reports::deviations)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/reports/indicators")
+                    .get(reports::indicators)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
                 web::resource("/worklists/{worklist}")
                     .get(worklists::worklist)
                     .default_service(method_not_allowed()),
@@ -224,12 +278,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         records::revisions,
         records::revision,
         worklists::worklist,
+        deviations::report,
+        deviations::list,
+        deviations::get,
+        deviations::update,
+        deviations::confirm,
+        deviations::dismiss,
+        deviations::investigate,
+        deviations::feedback,
+        deviations::close,
+        reports::plans,
+        reports::deviations,
+        reports::indicators,
     ),
     components(schemas(
         crate::error::Problem,
         crate::error::FieldError,
         crate::auth::Role,
         crate::service::worklists::Worklist,
+        deviations::DeviationRole,
     )),
     modifiers(&CommonResponses),
     tags(
@@ -242,6 +309,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "interventions", description = "Interventions (insatser): who does what, when"),
         (name = "follow-ups", description = "Follow-ups (uppföljning) and their decisions"),
         (name = "worklists", description = "What the caller's unit must act on"),
+        (name = "deviations", description = "Deviations (avvikelser): reported, filed automatically, investigated, closed"),
+        (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
         (name = "operations", description = "Health and readiness probes (no token)"),
     )
 )]

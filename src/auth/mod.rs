@@ -19,16 +19,18 @@ use crate::domain::identity::HsaId;
 use crate::domain::Principal;
 use crate::error::Error;
 
-/// What a caller may do. `admin` includes `read` and `write`.
+/// What a caller may do. `admin` includes `read`, `write` and `report`; `report` alone grants the
+/// aggregated reports and no plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Read,
     Write,
     Admin,
+    Report,
 }
 
-crate::domain::text_enum!(Role { Read => "read", Write => "write", Admin => "admin" });
+crate::domain::text_enum!(Role { Read => "read", Write => "write", Admin => "admin", Report => "report" });
 
 /// The claims this service reads and the token command writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,11 +2,13 @@
 //! (production). Query modules take `&mut DbConn` so they compose into one transaction.
 
 pub mod consents;
+pub mod deviations;
 pub mod events;
 pub mod goals;
 pub mod individuals;
 pub mod meetings;
 pub mod plans;
+pub mod reports;
 pub mod schema;
 pub mod summons;
 pub mod worklists;

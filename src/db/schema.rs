@@ -283,6 +283,7 @@ diesel::joinable!(consent_parties -> consents (consent_id));
 diesel::joinable!(summons -> plans (plan_id));
 diesel::joinable!(summons_recipients -> summons (summons_id));
 diesel::joinable!(meetings -> plans (plan_id));
+diesel::joinable!(meetings -> summons (summons_id));
 diesel::joinable!(goals -> plans (plan_id));
 diesel::joinable!(interventions -> plans (plan_id));
 diesel::joinable!(follow_ups -> plans (plan_id));
@@ -305,4 +306,38 @@ diesel::allow_tables_to_appear_in_same_query!(
     follow_ups,
     plan_revisions,
     closure_notices,
+    deviations,
 );
+
+diesel::table! {
+    deviations (id) {
+        id -> Text,
+        category -> Text,
+        status -> Text,
+        source -> Text,
+        source_key -> Nullable<Text>,
+        reporting_unit -> Text,
+        reporting_principal -> Text,
+        concerned_unit -> Nullable<Text>,
+        concerned_name -> Nullable<Text>,
+        concerned_principal -> Text,
+        plan_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        description -> Text,
+        system_level -> Bool,
+        temporary_division -> Nullable<Text>,
+        feedback_due -> Date,
+        feedback -> Nullable<Text>,
+        feedback_at -> Nullable<Timestamp>,
+        analysis -> Nullable<Text>,
+        action_taken -> Nullable<Text>,
+        dismissal_reason -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(deviations -> plans (plan_id));

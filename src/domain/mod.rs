@@ -2,7 +2,9 @@
 //! Every rule the server enforces lives here, so it is found in one place and unit-tested.
 
 pub mod consent;
+pub mod deviation;
 pub mod identity;
+pub mod indicators;
 pub mod individual;
 pub mod plan;
 pub mod process;

@@ -24,6 +24,8 @@ pub struct Deadlines {
     /// After in-patient care the summons goes out within this many days of the notice that the
     /// patient is ready for discharge (lag 2017:612: 3).
     pub discharge_summons_days: i64,
+    /// The unit a deviation concerns gives feedback within this many days (default 60).
+    pub deviation_feedback_days: i64,
 }
 
 impl Default for Deadlines {
@@ -31,6 +33,7 @@ impl Default for Deadlines {
         Deadlines {
             meeting_days: 21,
             discharge_summons_days: 3,
+            deviation_feedback_days: 60,
         }
     }
 }

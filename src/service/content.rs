@@ -2,17 +2,21 @@
 
 use chrono::{DateTime, Utc};
 
+use super::deviations::{file_automatically, Automatic};
 use super::plans::{load as load_plan, save as save_plan, status_of};
 use super::{naive, new_id, record, Change};
 use crate::auth::Caller;
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
 use crate::db::DbConn;
+use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
 use crate::domain::plan::PlanAction;
+use crate::domain::process::ResponsibleParty;
 use crate::domain::process::{
     check_intervention, check_room, check_status_change, GoalInput, GoalStatus, InterventionInput,
     InterventionStatus, InterventionStatusChange,
 };
+use crate::domain::Principal;
 use crate::error::{Error, Result};
 
 fn goal_not_found() -> Error {
@@ -239,6 +243,7 @@ pub fn update_intervention(
 }
 
 /// Records a new status of an intervention; the history keeps every earlier one.
+#[allow(clippy::too_many_arguments)]
 pub fn change_intervention_status(
     conn: &mut DbConn,
     caller: &Caller,
@@ -247,6 +252,7 @@ pub fn change_intervention_status(
     expected_version: Option<i64>,
     change: InterventionStatusChange,
     now: DateTime<Utc>,
+    feedback_days: i64,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
     status_of(&plan)?.ensure_allows(PlanAction::UpdateInterventionStatus)?;
@@ -263,8 +269,56 @@ pub fn change_intervention_status(
         change.reason,
         now,
     )?;
+    if change.status == InterventionStatus::NotCarriedOut {
+        file_not_carried_out(
+            conn,
+            caller,
+            &plan,
+            &current.intervention,
+            now,
+            feedback_days,
+        )?;
+    }
     save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
     Ok(current)
+}
+
+/// An agreed intervention not carried out is a deviation (intervention_not_carried_out), filed for
+/// the unit that runs the plan to confirm or dismiss. What the individual does themself is not.
+fn file_not_carried_out(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan: &crate::db::plans::PlanRow,
+    intervention: &InterventionRow,
+    now: DateTime<Utc>,
+    feedback_days: i64,
+) -> Result<()> {
+    let concerned_principal = match ResponsibleParty::parse(&intervention.responsible_principal) {
+        Some(ResponsibleParty::Region) => Principal::Region,
+        Some(ResponsibleParty::Municipality) => Principal::Municipality,
+        Some(ResponsibleParty::Other) => Principal::Other,
+        Some(ResponsibleParty::Individual) | None => return Ok(()),
+    };
+    let deviation = Automatic {
+        category: Category::InterventionNotCarriedOut,
+        source_key: format!("not_carried_out:{}", intervention.id),
+        reporting_unit: &plan.initiating_unit,
+        reporting_principal: Principal::parse(&plan.initiating_principal)
+            .unwrap_or(Principal::Other),
+        concerned_unit: intervention.responsible_unit.clone(),
+        concerned_name: intervention.responsible_actor.clone(),
+        concerned_principal,
+        plan_id: &plan.id,
+        description: format!(
+            "The agreed intervention \"{}\" was not carried out: {}",
+            intervention.description,
+            intervention
+                .status_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        ),
+    };
+    file_automatically(conn, caller, deviation, now, feedback_days)
 }
 
 /// Moves an intervention to `status` and records the move with its reason.

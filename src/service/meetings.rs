@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::content::{set_intervention_status, status_of_intervention};
+use super::deviations::{file_automatically, Automatic};
 use super::plans::{get as get_plan, load as load_plan, save as save_plan, status_of, PlanRecord};
 use super::summons::coverage;
 use super::{naive, new_id, record, Change};
@@ -12,13 +13,15 @@ use crate::db::meetings::{self as store, FollowUpRow, MeetingRow};
 use crate::db::plans::PlanRow;
 use crate::db::summons as summons_store;
 use crate::db::DbConn;
+use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
 use crate::domain::plan::{on_close, transition, ClosingReason, PlanAction, PlanStatus};
 use crate::domain::process::{
     check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Deadlines, Decision,
     FollowUpRecord, FollowUpSlot, GoalStatus, InterventionStatus, MeetingContext, NewMeeting,
-    Response, RevisionCompletion,
+    Obligation, Response, RevisionCompletion,
 };
+use crate::domain::Principal;
 use crate::error::{Error, Result};
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -168,6 +171,17 @@ pub fn record_meeting(
             });
             change.reason = Some(r.obligation.as_str());
             record(conn, caller, at, change)?;
+            if !attendance.attended && r.obligation == Obligation::Summoned.as_str() {
+                file_absence(
+                    conn,
+                    caller,
+                    &plan,
+                    &r,
+                    meeting.held_at.date(),
+                    now,
+                    deadlines,
+                )?;
+            }
         }
     }
 
@@ -188,6 +202,41 @@ pub fn record_meeting(
     )?;
     crate::views::document::snapshot(conn, caller, &plan, now)?;
     get_plan(conn, caller, &plan.id, now.date_naive())
+}
+
+/// A summoned unit that did not come is a deviation (summoned_unit_absent), filed for the unit that
+/// runs the plan to confirm or dismiss.
+fn file_absence(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan: &PlanRow,
+    recipient: &crate::db::summons::RecipientRow,
+    day: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    deadlines: Deadlines,
+) -> Result<()> {
+    let deviation = Automatic {
+        category: Category::SummonedUnitAbsent,
+        source_key: format!("absent:{}", recipient.id),
+        reporting_unit: &plan.initiating_unit,
+        reporting_principal: Principal::parse(&plan.initiating_principal)
+            .unwrap_or(Principal::Other),
+        concerned_unit: recipient.hsa_id.clone(),
+        concerned_name: Some(recipient.name.clone()),
+        concerned_principal: Principal::parse(&recipient.principal).unwrap_or(Principal::Other),
+        plan_id: &plan.id,
+        description: format!(
+            "{} was summoned to the SIP meeting on {day} and did not attend",
+            recipient.name
+        ),
+    };
+    file_automatically(
+        conn,
+        caller,
+        deviation,
+        now,
+        deadlines.deviation_feedback_days,
+    )
 }
 
 /// Schedules a further follow-up of an established plan.

@@ -4,9 +4,11 @@
 
 pub mod consents;
 pub mod content;
+pub mod deviations;
 pub mod individuals;
 pub mod meetings;
 pub mod plans;
+pub mod reports;
 pub mod summons;
 pub mod worklists;
 

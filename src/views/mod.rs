@@ -3,6 +3,7 @@
 //! of queries.
 
 pub mod consent;
+pub mod deviation;
 pub mod document;
 pub mod individual;
 pub mod plan;

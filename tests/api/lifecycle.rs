@@ -9,19 +9,19 @@ use crate::on_both_databases;
 
 const SCHOOL: &str = "Rosendalsskolan";
 
-fn id(v: &Value) -> &str {
+pub(crate) fn id(v: &Value) -> &str {
     v["id"].as_str().unwrap()
 }
 
-fn plan_uri(plan: &Value, rest: &str) -> String {
+pub(crate) fn plan_uri(plan: &Value, rest: &str) -> String {
     format!("/api/v1/plans/{}{rest}", id(plan))
 }
 
-fn days(n: i64) -> String {
+pub(crate) fn days(n: i64) -> String {
     (Utc::now().date_naive() + Duration::days(n)).to_string()
 }
 
-fn summons_body(recipients: Value) -> Value {
+pub(crate) fn summons_body(recipients: Value) -> Value {
     json!({
         "purpose": "To get going with work training",
         "questions": ["Who supports Lisa in the mornings?", "When can work training start?"],
@@ -31,7 +31,7 @@ fn summons_body(recipients: Value) -> Value {
     })
 }
 
-fn region_and_municipality() -> Value {
+pub(crate) fn region_and_municipality() -> Value {
     json!([
         {"kind": "unit", "hsa_id": REGION_UNIT, "name": "Psykiatrisk öppenvård", "principal": "region"},
         {"kind": "unit", "hsa_id": MUNICIPALITY_UNIT, "name": "Socialtjänsten", "principal": "municipality"},
@@ -39,11 +39,11 @@ fn region_and_municipality() -> Value {
     ])
 }
 
-fn person(name: &str, hsa_id: &str, principal: &str) -> Value {
+pub(crate) fn person(name: &str, hsa_id: &str, principal: &str) -> Value {
     json!({"name": name, "hsa_id": hsa_id, "principal": principal})
 }
 
-fn meeting_body(summons: &Value, attended: bool) -> Value {
+pub(crate) fn meeting_body(summons: &Value, attended: bool) -> Value {
     let attendance: Vec<Value> = summons["recipients"]
         .as_array()
         .unwrap()
@@ -84,14 +84,14 @@ async fn add_goal(app: &TestApp, plan: &Value, text: &str, parent: Option<&str>)
         .body
 }
 
-async fn add_intervention(app: &TestApp, plan: &Value, body: Value) -> Value {
+pub(crate) async fn add_intervention(app: &TestApp, plan: &Value, body: Value) -> Value {
     app.post(&plan_uri(plan, "/interventions"), &region_writer(), body)
         .await
         .expect(201)
         .body
 }
 
-fn region_intervention(goal_ids: Value) -> Value {
+pub(crate) fn region_intervention(goal_ids: Value) -> Value {
     json!({
         "description": "Case manager meets Lisa weekly",
         "goal_ids": goal_ids,
@@ -104,11 +104,11 @@ fn region_intervention(goal_ids: Value) -> Value {
     })
 }
 
-fn municipality_intervention() -> Value {
+pub(crate) fn municipality_intervention() -> Value {
     json!({"description": "Housing support three times a week", "responsible": "municipality", "responsible_unit": MUNICIPALITY_UNIT, "frequency": "3 times a week"})
 }
 
-async fn consented_plan(app: &TestApp) -> Value {
+pub(crate) async fn consented_plan(app: &TestApp) -> Value {
     let plan = app.lisas_plan().await;
     app.post(
         &plan_uri(&plan, "/consents"),
@@ -120,7 +120,7 @@ async fn consented_plan(app: &TestApp) -> Value {
     plan
 }
 
-async fn summoned_plan(app: &TestApp) -> (Value, Value) {
+pub(crate) async fn summoned_plan(app: &TestApp) -> (Value, Value) {
     let plan = consented_plan(app).await;
     add_intervention(app, &plan, region_intervention(json!([]))).await;
     let summons = app
@@ -135,7 +135,7 @@ async fn summoned_plan(app: &TestApp) -> (Value, Value) {
     (plan, summons)
 }
 
-async fn established_plan(app: &TestApp) -> Value {
+pub(crate) async fn established_plan(app: &TestApp) -> Value {
     let (plan, summons) = summoned_plan(app).await;
     app.post(
         &plan_uri(&plan, "/meeting"),
@@ -147,7 +147,7 @@ async fn established_plan(app: &TestApp) -> Value {
     plan
 }
 
-async fn status_of(app: &TestApp, plan: &Value) -> Value {
+pub(crate) async fn status_of(app: &TestApp, plan: &Value) -> Value {
     app.get(&plan_uri(plan, ""), &reader())
         .await
         .expect(200)

@@ -4,6 +4,7 @@ mod common;
 
 mod auth;
 mod consents;
+mod deviations;
 mod errors;
 mod individuals;
 mod lifecycle;

@@ -1,0 +1,379 @@
+//! `/api/v1/deviations`: deviations (avvikelser), seen by the reporting and the concerned unit.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{created, ok, IfMatch, Json};
+use super::pagination;
+use crate::auth::{Caller, Role};
+use crate::db::deviations::DeviationFilter;
+use crate::db::Db;
+use crate::domain::deviation::{Category, DeviationStatus, NewDeviation};
+use crate::domain::process::Deadlines;
+use crate::error::{Error, Result};
+use crate::service::deviations::{self as service, Step};
+use crate::service::parse_id;
+use crate::views::deviation::{Deviation, DeviationPage};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeviationQuery {
+    pub status: Option<DeviationStatus>,
+    pub category: Option<Category>,
+    /// `reported`: those your unit reported; `concerned`: those that concern your unit.
+    pub role: Option<DeviationRole>,
+    #[param(format = Uuid)]
+    pub plan_id: Option<String>,
+    /// Only open deviations whose feedback is overdue.
+    pub feedback_late: Option<bool>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The caller's part in a deviation.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviationRole {
+    Reported,
+    Concerned,
+}
+
+/// Text a step records: a dismissal's reason, the concerned unit's feedback.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct StepText {
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub text: String,
+}
+
+/// Closing a deviation: the local analysis and the action taken.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct DeviationClosure {
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub analysis: String,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub action_taken: String,
+}
+
+/// What the reporting unit may change while a deviation is open.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct DeviationUpdate {
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub description: String,
+    pub system_level: bool,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000, nullable = false)]
+    pub temporary_division: Option<String>,
+}
+
+/// Report a deviation. Your unit (from the token) is the reporting unit.
+#[utoipa::path(
+    post, path = "/api/v1/deviations", operation_id = "report_deviation", tag = "deviations",
+    request_body = NewDeviation,
+    responses(
+        (status = 201, description = "Reported", body = Deviation, headers(("ETag" = String), ("Location" = String))),
+        (status = 422, description = "A value breaks a rule (e.g. the category needs a plan your unit can see)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn report(
+    db: web::Data<Db>,
+    deadlines: web::Data<Deadlines>,
+    caller: Caller,
+    body: Json<NewDeviation>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let now = crate::domain::now();
+    let days = deadlines.deviation_feedback_days;
+    let row = db
+        .write(move |c| service::report(c, &caller, body.0, now, days))
+        .await?;
+    let view = Deviation::from_row(row, now)?;
+    Ok(created(
+        format!("/api/v1/deviations/{}", view.id),
+        view.version,
+        &view,
+    ))
+}
+
+/// List the deviations your unit reported or that concern it.
+#[utoipa::path(
+    get, path = "/api/v1/deviations", operation_id = "list_deviations", tag = "deviations",
+    params(DeviationQuery),
+    responses((status = 200, description = "One page of deviations", body = DeviationPage)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Caller,
+    query: web::Query<DeviationQuery>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let now = crate::domain::now();
+    let plan_id = match &query.plan_id {
+        None => None,
+        Some(id) => Some(
+            parse_id(id, "plan")
+                .map_err(|_| Error::validation("query.plan_id", "must be a UUID"))?,
+        ),
+    };
+    let filter = DeviationFilter {
+        status: query.status.map(|s| s.as_str().to_string()),
+        category: query.category.map(|c| c.as_str().to_string()),
+        reported_by_me: query.role.map(|r| matches!(r, DeviationRole::Reported)),
+        plan_id,
+        feedback_missing_before: query
+            .feedback_late
+            .unwrap_or(false)
+            .then(|| now.date_naive()),
+    };
+    let limit = pagination::limit(query.limit)?;
+    let cursor = pagination::cursor(query.cursor.as_deref())?;
+    let (rows, next_cursor) = db
+        .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| Deviation::from_row(r, now))
+        .collect::<Result<_>>()?;
+    Ok(HttpResponse::Ok().json(DeviationPage { items, next_cursor }))
+}
+
+/// Read a deviation (your unit reported it or it concerns your unit).
+#[utoipa::path(
+    get, path = "/api/v1/deviations/{deviation_id}", operation_id = "get_deviation", tag = "deviations",
+    params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
+    responses(
+        (status = 200, description = "The deviation", body = Deviation, headers(("ETag" = String))),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let id = parse_id(&path, "deviation")?;
+    let row = db.read(move |c| service::get(c, &caller, &id)).await?;
+    let view = Deviation::from_row(row, crate::domain::now())?;
+    Ok(ok(view.version, &view))
+}
+
+async fn step(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: &str,
+    if_match: IfMatch,
+    step: Step,
+) -> Result<HttpResponse> {
+    caller.require(Role::Write)?;
+    let id = parse_id(id, "deviation")?;
+    let expected = match step {
+        Step::Update { .. } => if_match.required()?,
+        _ => if_match.optional(),
+    };
+    let now = crate::domain::now();
+    let row = db
+        .write(move |c| service::act(c, &caller, &id, expected, step, now))
+        .await?;
+    let view = Deviation::from_row(row, now)?;
+    Ok(ok(view.version, &view))
+}
+
+/// Change an open deviation's description, system-level flag and temporary division of
+/// responsibility (reporting unit; `If-Match` required).
+#[utoipa::path(
+    put, path = "/api/v1/deviations/{deviation_id}", operation_id = "update_deviation", tag = "deviations",
+    params(
+        ("deviation_id" = String, Path, format = Uuid, description = "The deviation's id"),
+        ("If-Match" = String, Header, description = "The deviation's ETag"),
+    ),
+    request_body = DeviationUpdate,
+    responses(
+        (status = 200, description = "Updated", body = Deviation, headers(("ETag" = String))),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The deviation is closed or dismissed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The deviation has changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<DeviationUpdate>,
+) -> Result<HttpResponse> {
+    let DeviationUpdate {
+        description,
+        system_level,
+        temporary_division,
+    } = body.0;
+    step(
+        db,
+        caller,
+        &path,
+        if_match,
+        Step::Update {
+            description,
+            system_level,
+            temporary_division,
+        },
+    )
+    .await
+}
+
+/// Confirm a deviation the service filed automatically (reporting unit): `suggested` → `reported`.
+#[utoipa::path(
+    post, path = "/api/v1/deviations/{deviation_id}/confirm", operation_id = "confirm_deviation", tag = "deviations",
+    params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
+    responses(
+        (status = 200, description = "Confirmed", body = Deviation),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn confirm(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse> {
+    step(db, caller, &path, if_match, Step::Confirm).await
+}
+
+/// Dismiss a suggested deviation, with the reason (reporting unit): `suggested` → `dismissed`.
+#[utoipa::path(
+    post, path = "/api/v1/deviations/{deviation_id}/dismiss", operation_id = "dismiss_deviation", tag = "deviations",
+    params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
+    request_body = StepText,
+    responses(
+        (status = 200, description = "Dismissed", body = Deviation),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn dismiss(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<StepText>,
+) -> Result<HttpResponse> {
+    step(
+        db,
+        caller,
+        &path,
+        if_match,
+        Step::Dismiss {
+            reason: body.0.text,
+        },
+    )
+    .await
+}
+
+/// Start the investigation (either unit): `reported` → `under_investigation`.
+#[utoipa::path(
+    post, path = "/api/v1/deviations/{deviation_id}/investigate", operation_id = "investigate_deviation", tag = "deviations",
+    params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
+    responses(
+        (status = 200, description = "Under investigation", body = Deviation),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn investigate(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+) -> Result<HttpResponse> {
+    step(db, caller, &path, if_match, Step::Investigate).await
+}
+
+/// Give the feedback the concerned unit owes (concerned unit only).
+#[utoipa::path(
+    post, path = "/api/v1/deviations/{deviation_id}/feedback", operation_id = "give_deviation_feedback", tag = "deviations",
+    params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
+    request_body = StepText,
+    responses(
+        (status = 200, description = "Recorded", body = Deviation),
+        (status = 403, description = "Your unit is not the concerned unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn feedback(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<StepText>,
+) -> Result<HttpResponse> {
+    step(
+        db,
+        caller,
+        &path,
+        if_match,
+        Step::Feedback {
+            feedback: body.0.text,
+        },
+    )
+    .await
+}
+
+/// Close the deviation with the analysis and the action taken (reporting unit).
+#[utoipa::path(
+    post, path = "/api/v1/deviations/{deviation_id}/close", operation_id = "close_deviation", tag = "deviations",
+    params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
+    request_body = DeviationClosure,
+    responses(
+        (status = 200, description = "Closed", body = Deviation),
+        (status = 403, description = "Your unit is not the reporting unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn close(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: Json<DeviationClosure>,
+) -> Result<HttpResponse> {
+    let DeviationClosure {
+        analysis,
+        action_taken,
+    } = body.0;
+    step(
+        db,
+        caller,
+        &path,
+        if_match,
+        Step::Close {
+            analysis,
+            action_taken,
+        },
+    )
+    .await
+}

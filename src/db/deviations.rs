@@ -1,0 +1,147 @@
+//! Deviations. Every read is for one unit: it sees the deviations it reported or that concern it.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::deviations;
+use super::{DbConn, MultiBackend};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = deviations, treat_none_as_null = true)]
+pub struct DeviationRow {
+    pub id: String,
+    pub category: String,
+    pub status: String,
+    pub source: String,
+    pub source_key: Option<String>,
+    pub reporting_unit: String,
+    pub reporting_principal: String,
+    pub concerned_unit: Option<String>,
+    pub concerned_name: Option<String>,
+    pub concerned_principal: String,
+    pub plan_id: Option<String>,
+    pub occurred_at: NaiveDateTime,
+    pub description: String,
+    pub system_level: bool,
+    pub temporary_division: Option<String>,
+    pub feedback_due: NaiveDate,
+    pub feedback: Option<String>,
+    pub feedback_at: Option<NaiveDateTime>,
+    pub analysis: Option<String>,
+    pub action_taken: Option<String>,
+    pub dismissal_reason: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub created_by: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Filters of the deviation list.
+#[derive(Debug, Default, Clone)]
+pub struct DeviationFilter {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    /// Only those the unit reported (`Some(true)`) or that concern it (`Some(false)`).
+    pub reported_by_me: Option<bool>,
+    pub plan_id: Option<String>,
+    /// Only those whose feedback is due before this day and not given.
+    pub feedback_missing_before: Option<NaiveDate>,
+}
+
+/// The deviations `unit` may see: it reported them or they concern it.
+fn visible_to(unit: &str) -> deviations::BoxedQuery<'static, MultiBackend> {
+    deviations::table
+        .filter(
+            deviations::reporting_unit
+                .eq(unit.to_string())
+                .or(deviations::concerned_unit.eq(unit.to_string())),
+        )
+        .into_boxed()
+}
+
+pub fn insert(conn: &mut DbConn, row: &DeviationRow) -> Result<()> {
+    diesel::insert_into(deviations::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn exists_for_source(conn: &mut DbConn, source_key: &str) -> Result<bool> {
+    let n: i64 = deviations::table
+        .filter(deviations::source_key.eq(source_key))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<DeviationRow>> {
+    Ok(visible_to(unit)
+        .filter(deviations::id.eq(id.to_string()))
+        .select(DeviationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn update(conn: &mut DbConn, row: &DeviationRow) -> Result<bool> {
+    let changed = diesel::update(
+        deviations::table
+            .filter(deviations::id.eq(&row.id))
+            .filter(deviations::version.eq(row.version - 1)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    unit: &str,
+    filter: &DeviationFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeviationRow>> {
+    let mut query = visible_to(unit);
+    if let Some(status) = &filter.status {
+        query = query.filter(deviations::status.eq(status.clone()));
+    }
+    if let Some(category) = &filter.category {
+        query = query.filter(deviations::category.eq(category.clone()));
+    }
+    match filter.reported_by_me {
+        Some(true) => query = query.filter(deviations::reporting_unit.eq(unit.to_string())),
+        Some(false) => query = query.filter(deviations::concerned_unit.eq(unit.to_string())),
+        None => {}
+    }
+    if let Some(plan_id) = &filter.plan_id {
+        query = query.filter(deviations::plan_id.eq(plan_id.clone()));
+    }
+    if let Some(day) = filter.feedback_missing_before {
+        query = query
+            .filter(deviations::feedback_at.is_null())
+            .filter(deviations::feedback_due.lt(day))
+            .filter(deviations::status.eq_any(["reported", "under_investigation"]));
+    }
+    if let Some(after) = cursor {
+        query = query.filter(deviations::id.gt(after.to_string()));
+    }
+    Ok(query
+        .order(deviations::id)
+        .limit(limit)
+        .select(DeviationRow::as_select())
+        .load(conn)?)
+}
+
+/// Every deviation that occurred in the period (for the reports; no personal data leaves them).
+pub fn occurred_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<DeviationRow>> {
+    Ok(deviations::table
+        .filter(deviations::occurred_at.ge(from))
+        .filter(deviations::occurred_at.lt(to))
+        .select(DeviationRow::as_select())
+        .load(conn)?)
+}

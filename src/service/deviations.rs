@@ -1,0 +1,297 @@
+//! Reporting deviations, filing them automatically from the process, and moving them to closure.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{naive, new_id, record, Change};
+use crate::auth::Caller;
+use crate::db::deviations::{self as store, DeviationFilter, DeviationRow};
+use crate::db::DbConn;
+use crate::domain::deviation::{Category, DeviationAction, DeviationStatus, NewDeviation, Parties};
+use crate::domain::identity::HsaId;
+use crate::domain::{ensure_version, Principal};
+use crate::error::{Error, FieldError, Result};
+
+fn not_found() -> Error {
+    Error::NotFound("no deviation with this id is visible to your unit".into())
+}
+
+fn status_of(row: &DeviationRow) -> Result<DeviationStatus> {
+    DeviationStatus::parse(&row.status)
+        .ok_or_else(|| Error::Internal(format!("deviation {} has an unknown status", row.id)))
+}
+
+fn record_change(
+    conn: &mut DbConn,
+    caller: &Caller,
+    row: &DeviationRow,
+    event: &str,
+    from: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    record(
+        conn,
+        caller,
+        naive(now),
+        Change {
+            event_type: event,
+            resource_type: "deviation",
+            resource_id: &row.id,
+            plan_id: row.plan_id.as_deref(),
+            version: row.version,
+            from_status: from,
+            to_status: Some(&row.status),
+            reason: Some(&row.category),
+            note: None,
+        },
+    )
+}
+
+/// A deviation filed by the service itself from what the process recorded.
+pub struct Automatic<'a> {
+    pub category: Category,
+    /// The event it is filed for: the same event recorded twice files one deviation.
+    pub source_key: String,
+    pub reporting_unit: &'a str,
+    pub reporting_principal: Principal,
+    pub concerned_unit: Option<String>,
+    pub concerned_name: Option<String>,
+    pub concerned_principal: Principal,
+    pub plan_id: &'a str,
+    pub description: String,
+}
+
+/// Files a suggested deviation unless one was already filed for the same event.
+pub fn file_automatically(
+    conn: &mut DbConn,
+    caller: &Caller,
+    deviation: Automatic<'_>,
+    now: DateTime<Utc>,
+    feedback_days: i64,
+) -> Result<()> {
+    if store::exists_for_source(conn, &deviation.source_key)? {
+        return Ok(());
+    }
+    let at = naive(now);
+    let row = DeviationRow {
+        id: new_id(),
+        category: deviation.category.as_str().into(),
+        status: DeviationStatus::Suggested.as_str().into(),
+        source: "automatic".into(),
+        source_key: Some(deviation.source_key),
+        reporting_unit: deviation.reporting_unit.into(),
+        reporting_principal: deviation.reporting_principal.as_str().into(),
+        concerned_unit: deviation.concerned_unit,
+        concerned_name: deviation.concerned_name,
+        concerned_principal: deviation.concerned_principal.as_str().into(),
+        plan_id: Some(deviation.plan_id.into()),
+        occurred_at: at,
+        description: deviation.description,
+        system_level: false,
+        temporary_division: None,
+        feedback_due: now.date_naive() + Duration::days(feedback_days),
+        feedback: None,
+        feedback_at: None,
+        analysis: None,
+        action_taken: None,
+        dismissal_reason: None,
+        closed_at: None,
+        created_by: caller.subject.clone(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    store::insert(conn, &row)?;
+    record_change(conn, caller, &row, "deviation.filed", None, now)
+}
+
+/// A unit reports a deviation.
+pub fn report(
+    conn: &mut DbConn,
+    caller: &Caller,
+    input: NewDeviation,
+    now: DateTime<Utc>,
+    feedback_days: i64,
+) -> Result<DeviationRow> {
+    let mut errors = Vec::new();
+    let concerned_unit = match input.concerned_unit.as_deref().map(HsaId::parse) {
+        None => None,
+        Some(Ok(id)) => Some(id.into_string()),
+        Some(Err(m)) => {
+            errors.push(FieldError::new("$.concerned_unit", m));
+            None
+        }
+    };
+    if concerned_unit.as_deref() == Some(caller.unit.as_str()) {
+        errors.push(FieldError::new(
+            "$.concerned_unit",
+            "a unit does not report a deviation concerning itself",
+        ));
+    }
+    if input.occurred_at > now + Duration::minutes(5) {
+        errors.push(FieldError::new(
+            "$.occurred_at",
+            "a deviation is reported after it happened",
+        ));
+    }
+    let plan_id = match &input.plan_id {
+        None if input.category.needs_plan() => {
+            errors.push(FieldError::new(
+                "$.plan_id",
+                format!("a {} deviation names the plan", input.category),
+            ));
+            None
+        }
+        None => None,
+        Some(id) => {
+            match super::parse_id(id, "plan").and_then(|id| super::plans::load(conn, caller, &id)) {
+                Ok(plan) => Some(plan.id),
+                Err(_) => {
+                    errors.push(FieldError::new(
+                        "$.plan_id",
+                        "no plan with this id is visible to your unit",
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let at = naive(now);
+    let row = DeviationRow {
+        id: new_id(),
+        category: input.category.as_str().into(),
+        status: DeviationStatus::Reported.as_str().into(),
+        source: "manual".into(),
+        source_key: None,
+        reporting_unit: caller.unit.as_str().into(),
+        reporting_principal: caller.principal.as_str().into(),
+        concerned_unit,
+        concerned_name: None,
+        concerned_principal: input.concerned_principal.as_str().into(),
+        plan_id,
+        occurred_at: naive(crate::domain::truncate_to_micros(input.occurred_at)),
+        description: input.description,
+        system_level: input.system_level,
+        temporary_division: input.temporary_division,
+        feedback_due: now.date_naive() + Duration::days(feedback_days),
+        feedback: None,
+        feedback_at: None,
+        analysis: None,
+        action_taken: None,
+        dismissal_reason: None,
+        closed_at: None,
+        created_by: caller.subject.clone(),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    store::insert(conn, &row)?;
+    record_change(conn, caller, &row, "deviation.reported", None, now)?;
+    Ok(row)
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<DeviationRow> {
+    store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &DeviationFilter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<DeviationRow>, Option<String>)> {
+    let mut rows = store::list(conn, caller.unit.as_str(), filter, cursor, limit + 1)?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// One step of a deviation, with what the step records.
+pub enum Step {
+    Confirm,
+    Dismiss {
+        reason: String,
+    },
+    Investigate,
+    Feedback {
+        feedback: String,
+    },
+    Close {
+        analysis: String,
+        action_taken: String,
+    },
+    Update {
+        description: String,
+        system_level: bool,
+        temporary_division: Option<String>,
+    },
+}
+
+pub fn act(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    expected_version: Option<i64>,
+    step: Step,
+    now: DateTime<Utc>,
+) -> Result<DeviationRow> {
+    let mut row = get(conn, caller, id)?;
+    let unit = caller.unit.as_str();
+    let parties = Parties {
+        reporting: row.reporting_unit == unit,
+        concerned: row.concerned_unit.as_deref() == Some(unit),
+    };
+    let action = match &step {
+        Step::Confirm => DeviationAction::Confirm,
+        Step::Dismiss { .. } => DeviationAction::Dismiss,
+        Step::Investigate => DeviationAction::Investigate,
+        Step::Feedback { .. } => DeviationAction::GiveFeedback,
+        Step::Close { .. } => DeviationAction::Close,
+        Step::Update { .. } => DeviationAction::Update,
+    };
+    let from = status_of(&row)?;
+    let to = from.apply(action, parties)?;
+    ensure_version(expected_version, row.version)?;
+    let at = naive(now);
+    match step {
+        Step::Dismiss { reason } => row.dismissal_reason = Some(reason),
+        Step::Feedback { feedback } => {
+            row.feedback = Some(feedback);
+            row.feedback_at = Some(at);
+        }
+        Step::Close {
+            analysis,
+            action_taken,
+        } => {
+            row.analysis = Some(analysis);
+            row.action_taken = Some(action_taken);
+            row.closed_at = Some(at);
+        }
+        Step::Update {
+            description,
+            system_level,
+            temporary_division,
+        } => {
+            row.description = description;
+            row.system_level = system_level;
+            row.temporary_division = temporary_division;
+        }
+        Step::Confirm | Step::Investigate => {}
+    }
+    row.status = to.as_str().into();
+    row.version += 1;
+    row.updated_at = at;
+    if !store::update(conn, &row)? {
+        return Err(super::concurrent_update(row.version));
+    }
+    let event = format!("deviation.{action}");
+    record_change(conn, caller, &row, &event, Some(from.as_str()), now)?;
+    Ok(row)
+}
