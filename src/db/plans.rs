@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::schema::plans;
 use super::{DbConn, MultiBackend};
 use crate::auth::Caller;
+use crate::domain::consent::ConsentOutcome;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -48,10 +49,32 @@ pub struct PlanFilter {
     pub updated_since: Option<NaiveDateTime>,
 }
 
-/// The plans `caller` may see. Today every authenticated unit with the read role sees every plan;
-/// consent-based visibility (a later issue) narrows this query, and only this one.
-fn visible_to(_caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
-    plans::table.into_boxed()
+/// The plans `caller` may see: those its unit initiated, and those an active consent covers its
+/// unit in (given, not withdrawn, valid today). Summons go only to covered units, so recipients see
+/// the plan exactly while the consent covers them. Withdrawn or expired consent removes access at
+/// once; the initiating unit keeps it, to the documented refusal or withdrawal too. This is the one
+/// place plan access is decided: every lookup and list goes through it.
+fn visible_to(caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
+    use super::schema::{consent_parties, consents};
+    let unit = caller.unit.as_str().to_string();
+    // "Today" in UTC, as everywhere else that consent validity is decided.
+    let today = chrono::Utc::now().date_naive();
+    let covered = consents::table
+        .inner_join(consent_parties::table)
+        .filter(consents::plan_id.eq(plans::id))
+        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
+        .filter(consents::withdrawn_at.is_null())
+        .filter(consents::valid_from.le(today))
+        .filter(consents::valid_until.ge(today))
+        .filter(consent_parties::hsa_id.eq(unit.clone()))
+        .select(consents::id);
+    plans::table
+        .filter(
+            plans::initiating_unit
+                .eq(unit)
+                .or(diesel::dsl::exists(covered)),
+        )
+        .into_boxed()
 }
 
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {

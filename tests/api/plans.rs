@@ -127,6 +127,23 @@ async fn lists_page_with_cursors_and_filter(app: TestApp) {
         .expect(201)
         .body;
     ids.push(other_unit_plan["id"].clone());
+    // A unit sees the plans it initiated, and those an active consent covers it in: before the
+    // consent the region does not see the municipality's plan, after it does.
+    let before = app.get("/api/v1/plans", &reader()).await.expect(200).body;
+    assert_eq!(before["items"].as_array().unwrap().len(), 3);
+    app.get(
+        &format!("/api/v1/plans/{}", other_unit_plan["id"].as_str().unwrap()),
+        &reader(),
+    )
+    .await
+    .expect(404);
+    let consents = format!(
+        "/api/v1/plans/{}/consents",
+        other_unit_plan["id"].as_str().unwrap()
+    );
+    app.post(&consents, &municipality_writer(), lisas_consent())
+        .await
+        .expect(201);
 
     let first = app
         .get("/api/v1/plans?limit=2", &reader())
@@ -188,7 +205,14 @@ async fn lists_page_with_cursors_and_filter(app: TestApp) {
         .await
         .expect(200)
         .body;
-    assert!(consented["items"].as_array().unwrap().is_empty());
+    assert_eq!(consented["items"].as_array().unwrap().len(), 1);
+    assert_eq!(consented["items"][0]["id"], other_unit_plan["id"]);
+    let outsider = Who {
+        unit: "SE2321000016-XYZ9",
+        ..reader()
+    };
+    let nothing = app.get("/api/v1/plans", &outsider).await.expect(200).body;
+    assert!(nothing["items"].as_array().unwrap().is_empty());
     let future = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let recent = app
         .get(&format!("/api/v1/plans?updated_since={future}"), &reader())

@@ -1,0 +1,195 @@
+//! Access by consent: a unit outside the individual's consent learns nothing of a plan — not even
+//! that it exists. The test walks the OpenAPI document, so a new route under a plan cannot be
+//! missed; request bodies are the document's own examples, so each write reaches the access check.
+
+use actix_web::http::Method;
+use serde_json::{json, Value};
+use sip::auth::Role;
+use sip::domain::Principal;
+
+use crate::common::*;
+use crate::lifecycle::*;
+use crate::on_both_databases;
+
+fn outsider() -> Who {
+    Who {
+        unit: "SE2321000016-XYZ9",
+        principal: Principal::Region,
+        roles: vec![Role::Read, Role::Write],
+    }
+}
+
+fn example_body(doc: &Value, operation: &Value) -> Option<Value> {
+    let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+    let name = schema["$ref"].as_str()?.rsplit('/').next()?;
+    let example = &doc["components"]["schemas"][name]["example"];
+    assert!(
+        example.is_object(),
+        "the request schema {name} needs an example in the OpenAPI document"
+    );
+    Some(example.clone())
+}
+
+async fn a_unit_outside_the_consent_gets_404_on_every_plan_route(app: TestApp) {
+    let plan = established_plan(&app).await;
+    let first = |list: Value| list["items"][0]["id"].as_str().unwrap_or("").to_string();
+    let consent = first(
+        app.get(&plan_uri(&plan, "/consents"), &reader())
+            .await
+            .expect(200)
+            .body,
+    );
+    let summons = app
+        .get(&plan_uri(&plan, "/summons"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let summons_id = first(summons.clone());
+    let recipient = summons["items"][0]["recipients"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let follow_up = first(
+        app.get(&plan_uri(&plan, "/follow-ups"), &reader())
+            .await
+            .expect(200)
+            .body,
+    );
+
+    let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.contains("{plan_id}") {
+            continue;
+        }
+        let uri = path
+            .replace("{plan_id}", id(&plan))
+            .replace("{consent_id}", &consent)
+            .replace("{summons_id}", &summons_id)
+            .replace("{recipient_id}", &recipient)
+            .replace("{item_id}", &follow_up)
+            .replace("{revision}", "1");
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = example_body(&doc, operation);
+            let reply = app
+                .send(
+                    method.clone(),
+                    &uri,
+                    Some(&outsider()),
+                    body.as_ref(),
+                    &[("if-match", "*")],
+                )
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                404,
+                "{method} {path} answered an outsider: {}",
+                reply.body
+            );
+            assert_problem(&reply);
+            assert!(
+                !reply.body.to_string().contains(id(&plan)),
+                "{method} {path} echoes the plan id"
+            );
+            if method == Method::GET {
+                // The initiating unit reads the same route.
+                app.send(method, &uri, Some(&reader()), None, &[])
+                    .await
+                    .expect(200);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "walked {checked} operations");
+
+    // Lists and worklists show the outsider nothing either.
+    for list in [
+        "/api/v1/plans",
+        "/api/v1/deviations",
+        "/api/v1/worklists/unanswered-summons",
+    ] {
+        let reply = app.get(list, &outsider()).await.expect(200);
+        assert!(reply.body["items"].as_array().unwrap().is_empty(), "{list}");
+    }
+    let search = format!(
+        "/api/v1/plans?individual_id={}",
+        plan["individual_id"].as_str().unwrap()
+    );
+    assert!(
+        app.get(&search, &outsider()).await.expect(200).body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
+    let plan = consented_plan(&app).await;
+    // The municipality unit is covered by the consent: it reads the plan.
+    app.get(&plan_uri(&plan, ""), &municipality_writer())
+        .await
+        .expect(200);
+    let list = app
+        .get("/api/v1/plans", &municipality_writer())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    // An expired consent removes access at once.
+    app.age("UPDATE consents SET valid_until = '2020-01-01'")
+        .await;
+    app.get(&plan_uri(&plan, ""), &municipality_writer())
+        .await
+        .expect(404);
+    assert!(app
+        .get("/api/v1/plans", &municipality_writer())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The initiating unit keeps access.
+    app.get(&plan_uri(&plan, ""), &region_writer())
+        .await
+        .expect(200);
+
+    // Withdrawal too: the covered unit loses access, the initiating unit keeps the record.
+    let plan = consented_plan(&app).await;
+    app.get(&plan_uri(&plan, ""), &municipality_writer())
+        .await
+        .expect(200);
+    let consents = app
+        .get(&plan_uri(&plan, "/consents"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let withdraw = format!(
+        "{}/consents/{}/withdraw",
+        plan_uri(&plan, ""),
+        consents["items"][0]["id"].as_str().unwrap()
+    );
+    app.post(
+        &withdraw,
+        &region_writer(),
+        json!({"reason": "no longer wants it"}),
+    )
+    .await
+    .expect(200);
+    app.get(&plan_uri(&plan, ""), &municipality_writer())
+        .await
+        .expect(404);
+    let kept = app
+        .get(&plan_uri(&plan, "/consents"), &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert!(kept["items"][0]["withdrawn_at"].is_string());
+}
+
+on_both_databases!(
+    a_unit_outside_the_consent_gets_404_on_every_plan_route,
+    access_follows_the_consent_and_ends_with_it,
+);
