@@ -2,7 +2,10 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger};
+use actix_web::middleware::{
+    from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger, Next,
+};
+use actix_web::HttpMessage;
 use actix_web::{http::header, web, App, HttpResponse};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -56,12 +59,16 @@ pub fn build_app(
         .wrap(
             DefaultHeaders::new()
                 .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::X_FRAME_OPTIONS, "DENY"))
+                .add((header::REFERRER_POLICY, "no-referrer"))
+                // Responses carry personal data: no cache on the way may keep them.
                 .add((header::CACHE_CONTROL, "no-store")),
         )
+        .wrap(from_fn(request_id))
         // Method and path only (`%U` has no query string): query strings and bodies may carry
         // personal data, so they are never logged.
         .wrap(
-            Logger::new("%{method}xi %U %s %Dms")
+            Logger::new("%{method}xi %U %s %Dms request_id=%{x-request-id}o")
                 .custom_request_replace("method", |req| req.method().to_string())
                 .log_target("sip::access"),
         )
@@ -97,4 +104,36 @@ fn problem_fallback<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, replacement).map_into_right_body(),
     ))
+}
+
+/// The id of one request: the client's `X-Request-Id` when it is a sane token (so a journal system
+/// can trace its own calls), otherwise a new UUID. Echoed in the response and in the access log.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    const NAME: &str = "x-request-id";
+    let id = req
+        .headers()
+        .get(NAME)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(String::from)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.call(req).await?;
+    if let Ok(value) = header::HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(NAME), value);
+    }
+    Ok(response)
 }

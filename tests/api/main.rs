@@ -7,6 +7,7 @@ mod auth;
 mod consents;
 mod deviations;
 mod errors;
+mod hardening;
 mod individuals;
 mod lifecycle;
 mod openapi;

@@ -231,3 +231,47 @@ fn the_binary_serves_keeps_personal_data_out_of_logs_and_stops_on_sigterm_postgr
     let database = TempPostgres::create();
     serve_then_stop(Some(&database.url));
 }
+
+/// An acknowledged write survives `kill -9` of the server (SQLite: WAL with synchronous=FULL).
+#[test]
+fn an_acknowledged_write_survives_kill_9() {
+    let data_dir = std::env::temp_dir().join(format!("sip-kill-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log = data_dir.join("service.log");
+    let mut server = start(&data_dir, None, &log);
+    let token = token(&data_dir);
+    let person = format!(
+        r#"{{"identity_number":"{LISA_PNR}","given_name":"Lisa","family_name":"Testsson"}}"#
+    );
+    let (status, _) = http(
+        server.port,
+        "POST",
+        "/api/v1/individuals",
+        Some(&token),
+        Some(&person),
+    )
+    .unwrap();
+    assert_eq!(status, 201);
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let _ = server.child.wait();
+    drop(server);
+
+    let restarted = start(&data_dir, None, &log);
+    let search = r#"{"identity_number":"191212121212"}"#;
+    let (status, body) = http(
+        restarted.port,
+        "POST",
+        "/api/v1/individuals/search",
+        Some(&token),
+        Some(search),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "the write was lost: {body}");
+    drop(restarted);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -1,0 +1,92 @@
+//! Hardening: headers on every response, request ids, and no lost update under concurrent writers.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::common::*;
+use crate::on_both_databases;
+
+async fn every_response_has_security_headers_and_a_request_id(app: TestApp) {
+    for reply in [
+        app.send(Method::GET, "/health", None, None, &[]).await,
+        app.send(Method::GET, "/api/v1/plans", None, None, &[])
+            .await,
+        app.get("/api/v1/plans", &reader()).await,
+        app.send(Method::GET, "/nowhere", None, None, &[]).await,
+    ] {
+        assert_eq!(
+            reply.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(reply.header("x-frame-options").as_deref(), Some("DENY"));
+        assert_eq!(reply.header("cache-control").as_deref(), Some("no-store"));
+        let id = reply.header("x-request-id").expect("a request id");
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    }
+    let traced = app
+        .send(
+            Method::GET,
+            "/health",
+            None,
+            None,
+            &[("x-request-id", "journal-42.a")],
+        )
+        .await;
+    assert_eq!(
+        traced.header("x-request-id").as_deref(),
+        Some("journal-42.a")
+    );
+    let odd = app
+        .send(
+            Method::GET,
+            "/health",
+            None,
+            None,
+            &[("x-request-id", "no spaces; please")],
+        )
+        .await;
+    assert_ne!(
+        odd.header("x-request-id").as_deref(),
+        Some("no spaces; please")
+    );
+}
+
+async fn two_updates_with_the_same_version_one_wins(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let uri = format!("/api/v1/plans/{}", plan["id"].as_str().unwrap());
+    let change =
+        |reason: &str| json!({"individual_id": plan["individual_id"], "need_reason": reason});
+    let (a, b) = futures_util::future::join(
+        app.put(
+            &uri,
+            &region_writer(),
+            change("first writer"),
+            Some("\"1\""),
+        ),
+        app.put(
+            &uri,
+            &region_writer(),
+            change("second writer"),
+            Some("\"1\""),
+        ),
+    )
+    .await;
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [200, 412],
+        "exactly one wins: {} / {}",
+        a.body,
+        b.body
+    );
+    let stored = app.get(&uri, &reader()).await.expect(200).body;
+    assert_eq!(stored["version"], 2);
+    let winner = if a.status.as_u16() == 200 { &a } else { &b };
+    assert_eq!(stored["need_reason"], winner.body["need_reason"]);
+}
+
+on_both_databases!(
+    every_response_has_security_headers_and_a_request_id,
+    two_updates_with_the_same_version_one_wins,
+);
