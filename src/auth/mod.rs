@@ -69,6 +69,20 @@ pub struct Caller {
 }
 
 impl Caller {
+    pub fn new(
+        subject: impl Into<String>,
+        unit: HsaId,
+        principal: Principal,
+        roles: &[Role],
+    ) -> Caller {
+        Caller {
+            subject: subject.into(),
+            unit,
+            principal,
+            roles: roles.iter().copied().collect(),
+        }
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role) || self.roles.contains(&Role::Admin)
     }
@@ -178,13 +192,9 @@ impl TokenVerifier {
         if claims.sub.trim().is_empty() {
             return Err(Error::Unauthorized("the token's sub claim is empty".into()));
         }
-        Ok(Caller {
-            subject: claims.sub,
-            unit,
-            principal: claims.principal,
-            // Unknown roles are ignored, so an identity provider can carry roles of other systems.
-            roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
-        })
+        // Unknown roles are ignored, so an identity provider can carry roles of other systems.
+        let roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
+        Ok(Caller::new(claims.sub, unit, claims.principal, &roles))
     }
 }
 

@@ -258,6 +258,7 @@ pub fn change_intervention_status(
     status_of(&plan)?.ensure_allows(PlanAction::UpdateInterventionStatus)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(expected_version, current.intervention.version)?;
+    crate::policy::may_change_intervention_status(caller, &plan, &current.intervention)?;
     let from = status_of_intervention(&current.intervention)?;
     check_status_change(from, &change).map_err(Error::Validation)?;
     set_intervention_status(

@@ -282,6 +282,7 @@ pub fn record_follow_up(
     let mut plan = load_plan(conn, caller, plan_id)?;
     let status = status_of(&plan)?;
     status.ensure_allows(PlanAction::RecordFollowUp)?;
+    crate::policy::may_follow_up(caller, &plan)?;
     let mut follow_up = store::follow_ups_of(conn, &plan.id)?
         .into_iter()
         .find(|f| f.id == follow_up_id)
@@ -386,6 +387,7 @@ pub fn complete_revision(
     let mut plan = load_plan(conn, caller, plan_id)?;
     let status = status_of(&plan)?;
     status.ensure_allows(PlanAction::CompleteRevision)?;
+    crate::policy::may_follow_up(caller, &plan)?;
     let interventions = content_store::interventions_of(conn, &plan.id)?;
     let open: Vec<_> = interventions
         .into_iter()

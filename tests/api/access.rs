@@ -189,7 +189,81 @@ async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
     assert!(kept["items"][0]["withdrawn_at"].is_string());
 }
 
+/// Only the responsible unit or the coordinator's unit records an intervention's status; only the
+/// coordinator's unit records follow-ups — other units the consent covers read, but do not.
+async fn finer_rules_for_interventions_and_follow_ups(app: TestApp) {
+    let plan = consented_plan(&app).await;
+    let region = add_intervention(&app, &plan, region_intervention(json!([]))).await;
+    let housing = add_intervention(&app, &plan, municipality_intervention()).await;
+    let summons = app
+        .post(
+            &plan_uri(&plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &plan_uri(&plan, "/meeting"),
+        &region_writer(),
+        meeting_body(&summons, true),
+    )
+    .await
+    .expect(200);
+
+    let status = |i: &Value| format!("{}/interventions/{}/status", plan_uri(&plan, ""), id(i));
+    let reply = app
+        .post(
+            &status(&region),
+            &municipality_writer(),
+            json!({"status": "ongoing"}),
+        )
+        .await
+        .expect(403);
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("responsible unit"));
+    app.post(
+        &status(&housing),
+        &municipality_writer(),
+        json!({"status": "ongoing"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &status(&region),
+        &region_writer(),
+        json!({"status": "ongoing"}),
+    )
+    .await
+    .expect(200);
+
+    let follow_ups = app
+        .get(&plan_uri(&plan, "/follow-ups"), &municipality_writer())
+        .await
+        .expect(200)
+        .body;
+    let record = format!(
+        "{}/follow-ups/{}/record",
+        plan_uri(&plan, ""),
+        id(&follow_ups["items"][0])
+    );
+    let reviews = json!([
+        {"intervention_id": region["id"], "carried_out": true},
+        {"intervention_id": housing["id"], "carried_out": true}
+    ]);
+    let body = json!({"held_on": days(0), "intervention_reviews": reviews, "decision": "continue",
+                      "next_follow_up": {"date": days(90), "place": "Video"}});
+    app.post(&record, &municipality_writer(), body.clone())
+        .await
+        .expect(403);
+    app.post(&record, &region_writer(), body).await.expect(200);
+}
+
 on_both_databases!(
     a_unit_outside_the_consent_gets_404_on_every_plan_route,
     access_follows_the_consent_and_ends_with_it,
+    finer_rules_for_interventions_and_follow_ups,
 );
