@@ -39,8 +39,12 @@ pub struct JwtSettings {
 pub enum JwtKeySetting {
     /// `JWT_HS256_SECRET`: a shared secret (development, tests).
     Hs256Secret(String),
-    /// `JWT_PUBLIC_KEY_FILE` (PEM) with `JWT_ALGORITHM` = `RS256` or `ES256` (production).
-    PublicKeyPem { algorithm: String, path: PathBuf },
+    /// `JWT_PUBLIC_KEY_FILE` with `JWT_ALGORITHM` = `RS256` or `ES256` (production): one PEM file,
+    /// or for key rotation several as `kid=path,kid=path` (tokens then name their key in `kid`).
+    PublicKeys {
+        algorithm: String,
+        keys: Vec<(Option<String>, PathBuf)>,
+    },
     /// Neither is set: a development secret is created in `DATA_DIR/dev-signing-key`.
     DevelopmentKeyFile(PathBuf),
 }
@@ -79,9 +83,9 @@ impl Settings {
                 if !matches!(algorithm.as_str(), "RS256" | "ES256") {
                     return Err("JWT_ALGORITHM must be RS256 or ES256".into());
                 }
-                JwtKeySetting::PublicKeyPem {
+                JwtKeySetting::PublicKeys {
                     algorithm,
-                    path: path.into(),
+                    keys: public_keys(&path)?,
                 }
             }
             (None, None) => JwtKeySetting::DevelopmentKeyFile(data_dir.join("dev-signing-key")),
@@ -118,4 +122,20 @@ impl Settings {
             },
         })
     }
+}
+
+/// `path`, or `kid=path,kid=path` for several keys during a rotation.
+fn public_keys(setting: &str) -> Result<Vec<(Option<String>, PathBuf)>, String> {
+    if !setting.contains('=') {
+        return Ok(vec![(None, PathBuf::from(setting.trim()))]);
+    }
+    setting
+        .split(',')
+        .map(|entry| match entry.split_once('=') {
+            Some((kid, path)) if !kid.trim().is_empty() && !path.trim().is_empty() => {
+                Ok((Some(kid.trim().to_string()), PathBuf::from(path.trim())))
+            }
+            _ => Err(format!("JWT_PUBLIC_KEY_FILE: {entry:?} is not kid=path")),
+        })
+        .collect()
 }

@@ -124,39 +124,50 @@ impl FromRequest for Caller {
     }
 }
 
-/// Verifies tokens against the configured key, issuer and audience.
+/// Verifies tokens against the configured keys, issuer and audience. Several public keys can be
+/// configured at once, each with its key id (`kid`), so an identity provider can rotate its keys
+/// without a moment when valid tokens are refused.
 pub struct TokenVerifier {
-    key: DecodingKey,
+    /// (kid, key): a key without a kid is the only key and verifies tokens without a `kid`.
+    keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
 }
 
 impl TokenVerifier {
     pub fn new(settings: &JwtSettings) -> Result<TokenVerifier, String> {
-        let (algorithm, key) = match &settings.key {
+        let (algorithm, keys) = match &settings.key {
             JwtKeySetting::Hs256Secret(secret) => (
                 Algorithm::HS256,
-                DecodingKey::from_secret(secret.as_bytes()),
+                vec![(None, DecodingKey::from_secret(secret.as_bytes()))],
             ),
             JwtKeySetting::DevelopmentKeyFile(path) => {
                 let secret = development_secret(path)?;
                 (
                     Algorithm::HS256,
-                    DecodingKey::from_secret(secret.as_bytes()),
+                    vec![(None, DecodingKey::from_secret(secret.as_bytes()))],
                 )
             }
-            JwtKeySetting::PublicKeyPem { algorithm, path } => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    format!("cannot read JWT_PUBLIC_KEY_FILE {}: {e}", path.display())
-                })?;
-                let (algorithm, key) = if algorithm == "RS256" {
-                    (Algorithm::RS256, DecodingKey::from_rsa_pem(&pem))
+            JwtKeySetting::PublicKeys { algorithm, keys } => {
+                let algorithm = if algorithm == "RS256" {
+                    Algorithm::RS256
                 } else {
-                    (Algorithm::ES256, DecodingKey::from_ec_pem(&pem))
+                    Algorithm::ES256
                 };
-                let key = key.map_err(|e| {
-                    format!("JWT_PUBLIC_KEY_FILE is not a {algorithm:?} public key: {e}")
-                })?;
-                (algorithm, key)
+                let mut loaded = Vec::new();
+                for (kid, path) in keys {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        format!("cannot read the JWT public key {}: {e}", path.display())
+                    })?;
+                    let key = match algorithm {
+                        Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+                        _ => DecodingKey::from_ec_pem(&pem),
+                    }
+                    .map_err(|e| {
+                        format!("{} is not a {algorithm:?} public key: {e}", path.display())
+                    })?;
+                    loaded.push((kid.clone(), key));
+                }
+                (algorithm, loaded)
             }
         };
         let mut validation = Validation::new(algorithm);
@@ -166,12 +177,27 @@ impl TokenVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = settings.leeway_seconds;
-        Ok(TokenVerifier { key, validation })
+        Ok(TokenVerifier { keys, validation })
+    }
+
+    /// The key for the token's `kid`; a token without one needs a single configured key.
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, Error> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| Error::Unauthorized("the token's header cannot be read".into()))?;
+        let found = match header.kid.as_deref() {
+            Some(kid) => self.keys.iter().find(|(k, _)| k.as_deref() == Some(kid)),
+            None if self.keys.len() == 1 => self.keys.first(),
+            None => None,
+        };
+        found.map(|(_, key)| key).ok_or_else(|| {
+            Error::Unauthorized("the token's key id (kid) is not one of the configured keys".into())
+        })
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, Error> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<VerifiedClaims>(token, &self.key, &self.validation)
+        let key = self.key_for(token)?;
+        let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, &self.validation)
             .map_err(|e| {
                 let why = match e.kind() {
                     ErrorKind::ExpiredSignature => "the token has expired",
@@ -281,7 +307,7 @@ pub fn mint_token(
     let secret = match &settings.key {
         JwtKeySetting::Hs256Secret(secret) => secret.clone(),
         JwtKeySetting::DevelopmentKeyFile(path) => development_secret(path)?,
-        JwtKeySetting::PublicKeyPem { .. } => {
+        JwtKeySetting::PublicKeys { .. } => {
             return Err("with JWT_PUBLIC_KEY_FILE the identity provider issues tokens; this command signs only with the development key or JWT_HS256_SECRET".into())
         }
     };

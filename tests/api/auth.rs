@@ -180,9 +180,9 @@ on_both_databases!(
 // --- Public-key algorithms (production); the database does not matter here. ---------------------
 
 async fn app_with_public_key(algorithm: &str, public_key: &str) -> TestApp {
-    TestApp::sqlite_with_jwt(jwt_settings(JwtKeySetting::PublicKeyPem {
+    TestApp::sqlite_with_jwt(jwt_settings(JwtKeySetting::PublicKeys {
         algorithm: algorithm.into(),
-        path: fixture(public_key),
+        keys: vec![(None, fixture(public_key))],
     }))
     .await
 }
@@ -219,6 +219,66 @@ async fn es256_tokens_verify_with_the_public_key() {
         .await
         .expect(200);
     status_with(&app, &signed(Algorithm::RS256, "rs256-private.pem"))
+        .await
+        .expect(401);
+}
+
+fn signed_with_kid(private_key: &str, kid: Option<&str>) -> String {
+    let pem = std::fs::read(fixture(private_key)).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = kid.map(String::from);
+    jsonwebtoken::encode(
+        &header,
+        &claims(json!({})),
+        &EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Key rotation: several public keys at once, each chosen by the token's `kid`.
+#[actix_web::test]
+async fn keys_rotate_by_kid() {
+    let app = TestApp::sqlite_with_jwt(jwt_settings(JwtKeySetting::PublicKeys {
+        algorithm: "RS256".into(),
+        keys: vec![
+            (Some("2026-a".into()), fixture("rs256-public.pem")),
+            (Some("2026-b".into()), fixture("rs256b-public.pem")),
+        ],
+    }))
+    .await;
+    status_with(&app, &signed_with_kid("rs256-private.pem", Some("2026-a")))
+        .await
+        .expect(200);
+    status_with(&app, &signed_with_kid("rs256b-private.pem", Some("2026-b")))
+        .await
+        .expect(200);
+    let reply = status_with(&app, &signed_with_kid("rs256-private.pem", Some("2026-b")))
+        .await
+        .expect(401);
+    assert!(reply.body["detail"].as_str().unwrap().contains("signature"));
+    let reply = status_with(&app, &signed_with_kid("rs256-private.pem", Some("2025-x")))
+        .await
+        .expect(401);
+    assert!(reply.body["detail"].as_str().unwrap().contains("kid"));
+    status_with(&app, &signed_with_kid("rs256-private.pem", None))
+        .await
+        .expect(401);
+}
+
+/// Clock skew: `exp` and `nbf` are checked with the configured leeway.
+#[actix_web::test]
+async fn the_leeway_tolerates_clock_skew_and_no_more() {
+    let mut settings = jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into()));
+    settings.leeway_seconds = 60;
+    let app = TestApp::sqlite_with_jwt(settings).await;
+    let now = chrono::Utc::now().timestamp();
+    status_with(&app, &hs256(&claims(json!({"exp": now - 30})), SECRET))
+        .await
+        .expect(200);
+    status_with(&app, &hs256(&claims(json!({"nbf": now + 30})), SECRET))
+        .await
+        .expect(200);
+    status_with(&app, &hs256(&claims(json!({"exp": now - 120})), SECRET))
         .await
         .expect(401);
 }
