@@ -23,7 +23,13 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The guidelines' deadlines, as configured for this region.
     pub deadlines: crate::domain::process::Deadlines,
+    /// Browser origins of third-party frontends allowed to call the API (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
+
+/// The origins CORS allows.
+#[derive(Debug, Clone)]
+pub struct CorsOrigins(pub Vec<String>);
 
 pub fn build_app(
     state: AppState,
@@ -41,6 +47,7 @@ pub fn build_app(
         .app_data(state.verifier.clone())
         .app_data(BodyLimit(state.max_body_bytes))
         .app_data(web::Data::new(state.deadlines))
+        .app_data(web::Data::new(CorsOrigins(state.cors_origins.clone())))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {
@@ -64,6 +71,7 @@ pub fn build_app(
                 // Responses carry personal data: no cache on the way may keep them.
                 .add((header::CACHE_CONTROL, "no-store")),
         )
+        .wrap(from_fn(cors))
         .wrap(from_fn(request_id))
         // Method and path only (`%U` has no query string): query strings and bodies may carry
         // personal data, so they are never logged.
@@ -136,4 +144,61 @@ async fn request_id(
             .insert(header::HeaderName::from_static(NAME), value);
     }
     Ok(response)
+}
+
+/// CORS for third-party frontends: only the configured origins get the headers that let a browser
+/// read responses; a preflight from any other origin is refused. Preflights are answered here,
+/// before authentication, as browsers send them without the token.
+async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let allowed = req
+        .app_data::<web::Data<CorsOrigins>>()
+        .and_then(|origins| {
+            let origin = req.headers().get(header::ORIGIN)?.to_str().ok()?;
+            origins
+                .0
+                .iter()
+                .any(|o| o == origin)
+                .then(|| origin.to_string())
+        });
+    let preflight = req.method() == actix_web::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let response = match &allowed {
+            Some(origin) => HttpResponse::NoContent()
+                .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    "GET, POST, PUT, OPTIONS",
+                ))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    "Authorization, Content-Type, Accept, If-Match, X-Request-Id",
+                ))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+                .insert_header((header::VARY, "Origin"))
+                .finish(),
+            None => actix_web::ResponseError::error_response(&Error::Forbidden(
+                "this origin may not call the API: it is not in CORS_ALLOWED_ORIGINS".into(),
+            )),
+        };
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let mut response = next.call(req).await?;
+    if let Some(origin) = allowed {
+        let headers = response.headers_mut();
+        if let Ok(value) = header::HeaderValue::from_str(&origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        }
+        headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::HeaderValue::from_static("ETag, Location, X-Request-Id"),
+        );
+    }
+    Ok(response.map_into_left_body())
 }

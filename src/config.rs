@@ -19,6 +19,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `WORKERS`, default: the number of cores.
     pub workers: Option<usize>,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated browser origins (e.g. `https://sip.region.se`) allowed
+    /// to call the API; none by default.
+    pub cors_origins: Vec<String>,
     /// `MEETING_DEADLINE_DAYS` (default 21), `DISCHARGE_SUMMONS_DEADLINE_DAYS` (default 3) and
     /// `DEVIATION_FEEDBACK_DAYS` (default 60).
     pub deadlines: crate::domain::process::Deadlines,
@@ -116,6 +119,14 @@ impl Settings {
                     )?,
                 }
             },
+            cors_origins: var("CORS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             workers: match var("WORKERS") {
                 None => None,
                 Some(_) => Some(parsed("WORKERS", 1usize)?.max(1)),

@@ -53,6 +53,7 @@ fn serve() -> Result<(), String> {
         verifier,
         max_body_bytes: settings.max_body_bytes,
         deadlines: settings.deadlines,
+        cors_origins: settings.cors_origins.clone(),
     };
     let mut server = HttpServer::new(move || build_app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM/SIGINT.

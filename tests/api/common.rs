@@ -28,6 +28,9 @@ pub const ERIK_PNR: &str = "195309011913";
 /// A child born 2012-05-05 (Alex, 14).
 pub const ALEX_PNR: &str = "20120505-2382";
 
+/// The one browser origin the test app allows.
+pub const CORS_ORIGIN: &str = "https://frontend.example";
+
 pub const REGION_UNIT: &str = "SE2321000016-PSY1";
 pub const MUNICIPALITY_UNIT: &str = "SE2120001314-SOC1";
 
@@ -252,6 +255,7 @@ impl TestApp {
             verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
             max_body_bytes: 64 * 1024,
             deadlines: Default::default(),
+            cors_origins: vec![CORS_ORIGIN.to_string()],
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: test::TestRequest| {

@@ -86,7 +86,61 @@ async fn two_updates_with_the_same_version_one_wins(app: TestApp) {
     assert_eq!(stored["need_reason"], winner.body["need_reason"]);
 }
 
+async fn cors_lets_only_the_configured_origins_in(app: TestApp) {
+    async fn preflight(app: &TestApp, origin: &str) -> Reply {
+        let headers = [
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "authorization"),
+        ];
+        app.send(Method::OPTIONS, "/api/v1/plans", None, None, &headers)
+            .await
+    }
+    let ok = preflight(&app, CORS_ORIGIN).await;
+    assert_eq!(ok.status.as_u16(), 204);
+    assert_eq!(
+        ok.header("access-control-allow-origin").as_deref(),
+        Some(CORS_ORIGIN)
+    );
+    assert!(ok
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("If-Match"));
+    preflight(&app, "https://evil.example").await.expect(403);
+
+    let reply = app
+        .send(
+            Method::GET,
+            "/api/v1/plans",
+            Some(&reader()),
+            None,
+            &[("origin", CORS_ORIGIN)],
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        reply.header("access-control-allow-origin").as_deref(),
+        Some(CORS_ORIGIN)
+    );
+    assert!(reply
+        .header("access-control-expose-headers")
+        .unwrap()
+        .contains("ETag"));
+    let other = app
+        .send(
+            Method::GET,
+            "/api/v1/plans",
+            Some(&reader()),
+            None,
+            &[("origin", "https://evil.example")],
+        )
+        .await
+        .expect(200);
+    assert!(other.header("access-control-allow-origin").is_none());
+}
+
 on_both_databases!(
+    cors_lets_only_the_configured_origins_in,
     every_response_has_security_headers_and_a_request_id,
     two_updates_with_the_same_version_one_wins,
 );
