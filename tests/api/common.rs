@@ -53,7 +53,7 @@ type Call = Rc<dyn Fn(test::TestRequest) -> LocalBoxFuture<'static, ServiceRespo
 
 enum Cleanup {
     SqliteFile(PathBuf),
-    Postgres(#[allow(dead_code)] TempPostgres),
+    Postgres(TempPostgres),
 }
 
 /// A PostgreSQL database of its own for one test, dropped afterwards. The server is at
@@ -79,6 +79,28 @@ impl TempPostgres {
             url: database_url(&admin_url, &name),
             admin_url,
             name,
+        }
+    }
+}
+
+impl TempPostgres {
+    /// Cuts every connection to the database and refuses new ones (`false`), or lets them in again.
+    pub fn set_reachable(&self, reachable: bool) {
+        let mut admin =
+            diesel::PgConnection::establish(&self.admin_url).expect("the admin connection");
+        diesel::sql_query(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS {reachable}",
+            self.name
+        ))
+        .execute(&mut admin)
+        .expect("ALTER DATABASE");
+        if !reachable {
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                self.name
+            ))
+            .execute(&mut admin)
+            .expect("terminate connections");
         }
     }
 }
@@ -233,6 +255,14 @@ impl TestApp {
             db,
             cleanup,
             jwt,
+        }
+    }
+
+    /// The PostgreSQL database of a `postgres()` app.
+    pub fn postgres_database(&self) -> Option<&TempPostgres> {
+        match &self.cleanup {
+            Cleanup::Postgres(database) => Some(database),
+            Cleanup::SqliteFile(_) => None,
         }
     }
 

@@ -144,3 +144,29 @@ on_both_databases!(
     every_response_has_security_headers_and_a_request_id,
     two_updates_with_the_same_version_one_wins,
 );
+
+/// When the database cannot be reached the API answers 503 problem+json and `/ready` fails; when it
+/// comes back, the service recovers without a restart.
+#[actix_web::test]
+async fn an_unreachable_database_is_503_and_the_service_recovers() {
+    let app = TestApp::postgres().await;
+    app.get("/api/v1/plans", &reader()).await.expect(200);
+    let database = app.postgres_database().unwrap();
+
+    database.set_reachable(false);
+    let reply = app.get("/api/v1/plans", &reader()).await.expect(503);
+    assert_eq!(reply.body["type"], "/problems/unavailable");
+    assert!(reply.header("retry-after").is_some());
+    app.send(Method::GET, "/ready", None, None, &[])
+        .await
+        .expect(503);
+    app.send(Method::GET, "/health", None, None, &[])
+        .await
+        .expect(200);
+
+    database.set_reachable(true);
+    app.get("/api/v1/plans", &reader()).await.expect(200);
+    app.send(Method::GET, "/ready", None, None, &[])
+        .await
+        .expect(200);
+}
