@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test test-sqlite-only lint openapi openapi-check ci postgres clean
+.PHONY: run test lint openapi openapi-check fuzz ci postgres clean
 
 CARGO ?= cargo
 VENV ?= .venv
@@ -36,12 +36,16 @@ openapi:
 openapi-check: $(VENV)/.installed
 	$(VENV)/bin/openapi-spec-validator openapi/openapi.json
 
+## Fuzz the running service against its OpenAPI document (schemathesis, bounded in time).
+fuzz: $(VENV)/.installed
+	VENV=$(VENV) tools/fuzz.sh
+
 $(VENV)/.installed: tools/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 
-ci: lint test openapi-check
+ci: lint test openapi-check fuzz
 
 clean:
 	$(CARGO) clean

@@ -349,6 +349,7 @@ impl Modify for CommonResponses {
             ("Unauthorized", "The token is missing, malformed, expired, not yet valid, for another audience or issuer, or badly signed"),
             ("Forbidden", "The token lacks the role the operation needs"),
             ("PayloadTooLarge", "The body exceeds the size limit"),
+            ("ValidationFailed", "A value breaks a rule; `errors` names each field by its JSON path"),
             ("UnsupportedMediaType", "The body is not application/json"),
             ("ServiceUnavailable", "The database is unreachable or busy; retry later"),
             ("InternalError", "A fault of the service (never caused by the request); it is logged"),
@@ -378,6 +379,9 @@ impl Modify for CommonResponses {
                 }
                 if has_body || has_params {
                     add("400", "BadRequest");
+                }
+                if has_body || has_params {
+                    add("422", "ValidationFailed");
                 }
                 if has_body {
                     add("413", "PayloadTooLarge");
