@@ -139,13 +139,8 @@ pub fn list(
     limit: i64,
 ) -> Result<(Vec<ConsentRecord>, Option<String>)> {
     let plan = load_plan(conn, caller, plan_id)?;
-    let mut items = store::list_for_plan(conn, &plan.id, cursor, limit + 1)?;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|c| c.consent.id.clone())
-    } else {
-        None
-    };
+    let items = store::list_for_plan(conn, &plan.id, cursor, limit + 1)?;
+    let (items, next) = super::page(items, limit, |c| c.consent.id.clone());
     Ok((items, next))
 }
 

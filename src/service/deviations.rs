@@ -203,13 +203,8 @@ pub fn list(
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<DeviationRow>, Option<String>)> {
-    let mut rows = store::list(conn, caller.unit.as_str(), filter, cursor, limit + 1)?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id.clone())
-    } else {
-        None
-    };
+    let rows = store::list(conn, caller.unit.as_str(), filter, cursor, limit + 1)?;
+    let (rows, next) = super::page(rows, limit, |r| r.id.clone());
     Ok((rows, next))
 }
 

@@ -106,6 +106,22 @@ pub fn record(
     )
 }
 
+/// Cuts a list fetched with `limit + 1` rows to one page, and gives the next page's cursor (the
+/// last row's key) when there is more.
+pub fn page<T>(
+    mut items: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        let next = items.last().map(&cursor_of);
+        (items, next)
+    } else {
+        (items, None)
+    }
+}
+
 /// A lost race with a concurrent writer that passed the same version check.
 pub fn concurrent_update(current_version: i64) -> Error {
     Error::PreconditionFailed { current_version }

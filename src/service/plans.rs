@@ -144,13 +144,8 @@ pub fn list(
     limit: i64,
     today: NaiveDate,
 ) -> Result<(Vec<PlanRecord>, Option<String>)> {
-    let mut plans = store::list(conn, caller, filter, cursor, limit + 1)?;
-    let next = if plans.len() as i64 > limit {
-        plans.truncate(limit as usize);
-        plans.last().map(|p| p.id.clone())
-    } else {
-        None
-    };
+    let plans = store::list(conn, caller, filter, cursor, limit + 1)?;
+    let (plans, next) = super::page(plans, limit, |p| p.id.clone());
     Ok((with_consent_state(conn, plans, today)?, next))
 }
 
@@ -287,13 +282,8 @@ pub fn history(
     limit: i64,
 ) -> Result<(Vec<crate::db::events::ChangeEventRow>, Option<String>)> {
     let plan = load(conn, caller, plan_id)?;
-    let mut events = crate::db::events::page_of_plan(conn, &plan.id, after_seq, limit + 1)?;
-    let next = if events.len() as i64 > limit {
-        events.truncate(limit as usize);
-        events.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
+    let events = crate::db::events::page_of_plan(conn, &plan.id, after_seq, limit + 1)?;
+    let (events, next) = super::page(events, limit, |e| e.seq.to_string());
     Ok((events, next))
 }
 

@@ -44,7 +44,7 @@ pub fn list(
     let unit = caller.unit.as_str();
     let today = now.date_naive();
     let page = limit + 1;
-    let mut entries = match worklist {
+    let entries = match worklist {
         Worklist::OverdueFollowUps => store::overdue_follow_ups(conn, unit, today, cursor, page)?,
         Worklist::UnansweredSummons => {
             let due = options.overdue_only.then(|| today - Duration::days(1));
@@ -58,11 +58,6 @@ pub fn list(
             store::expiring_consents(conn, unit, today, until, cursor, page)?
         }
     };
-    let next = if entries.len() as i64 > limit {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| e.key.clone())
-    } else {
-        None
-    };
+    let (entries, next) = super::page(entries, limit, |e| e.key.clone());
     Ok((entries, next))
 }
