@@ -138,6 +138,15 @@ async fn request_id(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.call(req).await?;
+    // Our faults and an unreachable database are logged here, with the request id; details never
+    // hold request data (see `Error`).
+    if let Some(error) = response.response().error() {
+        match response.status().as_u16() {
+            500..=502 | 504.. => log::error!("request_id={id} {error}"),
+            503 => log::warn!("request_id={id} {error}"),
+            _ => {}
+        }
+    }
     if let Ok(value) = header::HeaderValue::from_str(&id) {
         response
             .headers_mut()

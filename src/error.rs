@@ -257,11 +257,8 @@ impl ResponseError for Error {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Error::Internal(d) => log::error!("internal error: {d}"),
-            Error::Unavailable(d) => log::warn!("unavailable: {d}"),
-            _ => {}
-        }
+        // Faults are logged by the request-id middleware (`app::request_id`), which sees this error
+        // on the response and writes it with the request's id.
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
