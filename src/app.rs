@@ -25,6 +25,8 @@ pub struct AppState {
     pub deadlines: crate::domain::process::Deadlines,
     /// Browser origins of third-party frontends allowed to call the API (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// The access-log writer.
+    pub audit: crate::audit::AuditLog,
 }
 
 /// The origins CORS allows.
@@ -48,6 +50,7 @@ pub fn build_app(
         .app_data(BodyLimit(state.max_body_bytes))
         .app_data(web::Data::new(state.deadlines))
         .app_data(web::Data::new(CorsOrigins(state.cors_origins.clone())))
+        .app_data(web::Data::new(state.audit.clone()))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {

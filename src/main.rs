@@ -49,11 +49,12 @@ fn serve() -> Result<(), String> {
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     log::info!("database: {:?}", db.backend());
     let state = AppState {
-        db,
+        db: db.clone(),
         verifier,
         max_body_bytes: settings.max_body_bytes,
         deadlines: settings.deadlines,
         cors_origins: settings.cors_origins.clone(),
+        audit: sip::audit::AuditLog::start(db.clone()),
     };
     let mut server = HttpServer::new(move || build_app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM/SIGINT.

@@ -7,6 +7,7 @@ use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
 use super::pagination;
+use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::deviations::DeviationFilter;
 use crate::db::Db;
@@ -144,11 +145,24 @@ pub async fn list(
     let (rows, next_cursor) = db
         .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit))
         .await?;
-    let items = rows
+    let items: Vec<Deviation> = rows
         .into_iter()
         .map(|r| Deviation::from_row(r, now))
         .collect::<Result<_>>()?;
-    Ok(HttpResponse::Ok().json(DeviationPage { items, next_cursor }))
+    let read = AuditTargets(
+        items
+            .iter()
+            .map(|d: &Deviation| Target {
+                resource_type: "deviations",
+                resource_id: Some(d.id.clone()),
+                plan_id: d.plan_id.clone(),
+                individual_id: None,
+            })
+            .collect(),
+    );
+    let mut response = HttpResponse::Ok().json(DeviationPage { items, next_cursor });
+    response.extensions_mut().insert(read);
+    Ok(response)
 }
 
 /// Read a deviation (your unit reported it or it concerns your unit).

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
+use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::identity::IdentityNumber;
@@ -232,5 +233,12 @@ pub async fn search(
         .read(move |c| service::find_by_identity_number(c, &number))
         .await?;
     let view = Individual::from_record(record, today)?;
-    Ok(ok(view.version, &view))
+    let mut response = ok(view.version, &view);
+    response.extensions_mut().insert(AuditTargets(vec![Target {
+        resource_type: "individuals",
+        resource_id: Some(view.id.clone()),
+        plan_id: None,
+        individual_id: Some(view.id.clone()),
+    }]));
+    Ok(response)
 }

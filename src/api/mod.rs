@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, the OpenAPI document, and the handlers (one file per resource).
 
+pub mod audit;
 pub mod consents;
 pub mod content;
 pub mod deviations;
@@ -39,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/api/v1")
+            .wrap(from_fn(crate::audit::record_access))
             .wrap(from_fn(crate::auth::authenticate))
             .service(
                 web::resource("/individuals")
@@ -224,6 +226,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(method_not_allowed()),
             )
             .service(
+                web::resource("/audit-events")
+                    .get(audit::list)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
                 web::resource("/worklists/{worklist}")
                     .get(worklists::worklist)
                     .default_service(method_not_allowed()),
@@ -290,6 +297,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         reports::plans,
         reports::deviations,
         reports::indicators,
+        audit::list,
     ),
     components(schemas(
         crate::error::Problem,
@@ -311,6 +319,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "worklists", description = "What the caller's unit must act on"),
         (name = "deviations", description = "Deviations (avvikelser): reported, filed automatically, investigated, closed"),
         (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
+        (name = "audit", description = "The access log: who read or changed whose data (role `audit`)"),
         (name = "operations", description = "Health and readiness probes (no token)"),
     )
 )]

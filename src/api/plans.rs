@@ -8,6 +8,7 @@ use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
 use super::pagination;
+use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::plans::PlanFilter;
 use crate::db::Db;
@@ -211,7 +212,20 @@ pub async fn list(
         .into_iter()
         .map(Plan::from_record)
         .collect::<Result<Vec<_>>>()?;
-    Ok(HttpResponse::Ok().json(PlanPage { items, next_cursor }))
+    let read = AuditTargets(
+        items
+            .iter()
+            .map(|p: &Plan| Target {
+                resource_type: "plans",
+                resource_id: Some(p.id.clone()),
+                plan_id: Some(p.id.clone()),
+                individual_id: Some(p.individual_id.clone()),
+            })
+            .collect(),
+    );
+    let mut response = HttpResponse::Ok().json(PlanPage { items, next_cursor });
+    response.extensions_mut().insert(read);
+    Ok(response)
 }
 
 /// Replace a plan's details (`If-Match` required).

@@ -4,6 +4,7 @@ use actix_web::{http::header, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::error::{Error, FieldError, Result};
@@ -33,7 +34,14 @@ pub async fn document(
     let document = db
         .read(move |c| crate::views::document::load(c, &caller, &plan_id, now))
         .await?;
-    Ok(super::extract::ok(document.plan.version, &document))
+    let mut response = super::extract::ok(document.plan.version, &document);
+    response.extensions_mut().insert(AuditTargets(vec![Target {
+        resource_type: "individuals",
+        resource_id: Some(document.individual.id.clone()),
+        plan_id: Some(document.plan.id.clone()),
+        individual_id: Some(document.individual.id.clone()),
+    }]));
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -19,18 +19,30 @@ use crate::domain::identity::HsaId;
 use crate::domain::Principal;
 use crate::error::Error;
 
-/// What a caller may do. `admin` includes `read`, `write` and `report`; `report` alone grants the
-/// aggregated reports and no plan.
+/// What a caller may do. `admin` includes every other role; `report` alone grants the aggregated
+/// reports and no plan, `audit` the access log and no plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Read,
     Write,
     Admin,
+    /// The aggregated reports only.
     Report,
+    /// The access log only.
+    Audit,
+    /// Bulk import (reserved for the import endpoint).
+    Import,
 }
 
-crate::domain::text_enum!(Role { Read => "read", Write => "write", Admin => "admin", Report => "report" });
+crate::domain::text_enum!(Role {
+    Read => "read",
+    Write => "write",
+    Admin => "admin",
+    Report => "report",
+    Audit => "audit",
+    Import => "import",
+});
 
 /// The claims this service reads and the token command writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +75,8 @@ struct VerifiedClaims {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub subject: String,
+    /// The request's id (`X-Request-Id`), for the access log.
+    pub request_id: String,
     pub unit: HsaId,
     pub principal: Principal,
     roles: HashSet<Role>,
@@ -77,6 +91,7 @@ impl Caller {
     ) -> Caller {
         Caller {
             subject: subject.into(),
+            request_id: String::new(),
             unit,
             principal,
             roles: roles.iter().copied().collect(),
@@ -232,7 +247,10 @@ pub async fn authenticate(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     match verify_request(&req) {
-        Ok(caller) => {
+        Ok(mut caller) => {
+            if let Some(id) = req.extensions().get::<crate::app::RequestId>() {
+                caller.request_id = id.0.clone();
+            }
             req.extensions_mut().insert(caller);
             Ok(next.call(req).await?.map_into_left_body())
         }

@@ -1,6 +1,7 @@
 //! Persistence: one diesel code path over SQLite (embedded, the default) and PostgreSQL
 //! (production). Query modules take `&mut DbConn` so they compose into one transaction.
 
+pub mod audit;
 pub mod consents;
 pub mod deviations;
 pub mod events;
@@ -177,22 +178,24 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` in one write transaction: on any error nothing is stored.
+    /// Runs `f` in one write transaction on a blocking thread: on any error nothing is stored.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.sqlite_writer.clone();
-        actix_web::web::block(move || {
-            let _turn = writer
-                .as_ref()
-                .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut conn = pool.get()?;
-            conn.transaction(|c| f(c))
-        })
-        .await?
+        let db = self.clone();
+        actix_web::web::block(move || db.write_now(f)).await?
+    }
+
+    /// The same, on the calling thread (for threads of our own, such as the access-log writer).
+    pub fn write_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        let _turn = self
+            .sqlite_writer
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut conn = self.pool.get()?;
+        conn.transaction(|c| f(c))
     }
 
     /// Whether the database answers (for `/ready`).

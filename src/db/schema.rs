@@ -307,6 +307,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_revisions,
     closure_notices,
     deviations,
+    audit_events,
 );
 
 diesel::table! {
@@ -341,3 +342,21 @@ diesel::table! {
 }
 
 diesel::joinable!(deviations -> plans (plan_id));
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        subject -> Text,
+        unit -> Text,
+        principal -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        plan_id -> Nullable<Text>,
+        individual_id -> Nullable<Text>,
+        result -> Text,
+        status -> Integer,
+        request_id -> Text,
+    }
+}

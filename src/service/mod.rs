@@ -2,6 +2,7 @@
 //! domain rules need, apply the rules, persist, and record the change — so a handler only
 //! extracts input, calls one of these, and renders the result.
 
+pub mod audit;
 pub mod consents;
 pub mod content;
 pub mod deviations;
@@ -81,12 +82,32 @@ impl<'a> Change<'a> {
     }
 }
 
+/// Records a change in the change log and, as a write of personal data, in the access log — both
+/// in the transaction of the change itself.
 pub fn record(
     conn: &mut DbConn,
     caller: &Caller,
     at: NaiveDateTime,
     change: Change<'_>,
 ) -> Result<()> {
+    crate::db::audit::insert(
+        conn,
+        &crate::db::audit::NewAuditEvent {
+            occurred_at: at,
+            subject: caller.subject.clone(),
+            unit: caller.unit.as_str().to_string(),
+            principal: caller.principal.as_str().to_string(),
+            action: change.event_type.to_string(),
+            resource_type: change.resource_type.to_string(),
+            resource_id: Some(change.resource_id.to_string()),
+            plan_id: change.plan_id.map(String::from),
+            individual_id: (change.resource_type == "individual")
+                .then(|| change.resource_id.to_string()),
+            result: "allowed".into(),
+            status: 200,
+            request_id: caller.request_id.clone(),
+        },
+    )?;
     events::record(
         conn,
         &NewChangeEvent {

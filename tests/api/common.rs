@@ -258,6 +258,18 @@ impl TestApp {
         }
     }
 
+    /// Runs SQL on the test's database and says whether the database accepted it.
+    pub async fn try_sql(&self, sql: &'static str) -> bool {
+        use diesel::connection::SimpleConnection;
+        self.db
+            .write(move |c| {
+                c.batch_execute(sql)?;
+                Ok(())
+            })
+            .await
+            .is_ok()
+    }
+
     /// The PostgreSQL database of a `postgres()` app.
     pub fn postgres_database(&self) -> Option<&TempPostgres> {
         match &self.cleanup {
@@ -281,11 +293,12 @@ impl TestApp {
 
     async fn service(db: Db, jwt: &JwtSettings) -> Call {
         let state = AppState {
-            db,
+            db: db.clone(),
             verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
             max_body_bytes: 64 * 1024,
             deadlines: Default::default(),
             cors_origins: vec![CORS_ORIGIN.to_string()],
+            audit: sip::audit::AuditLog::start(db.clone()),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: test::TestRequest| {

@@ -1,0 +1,183 @@
+//! `/api/v1/audit-events`: the access log, for the `audit` role — who read or changed whose data.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role};
+use crate::db::audit::{AuditEventRow, AuditFilter};
+use crate::db::Db;
+use crate::error::{Error, FieldError, Result};
+use crate::service::{audit as service, naive, parse_id};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Everything read or written about this individual: their own record and all their plans.
+    #[param(format = Uuid)]
+    pub individual_id: Option<String>,
+    /// Only this subject's accesses.
+    pub subject: Option<String>,
+    /// Only this unit's accesses (HSA-id).
+    pub unit: Option<String>,
+    /// From this time (included).
+    pub from: Option<DateTime<Utc>>,
+    /// Until this time (excluded).
+    pub to: Option<DateTime<Utc>>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One access to personal data, or a denied attempt. Never changed or deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    /// Strictly increasing.
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: String,
+    pub unit: String,
+    pub principal: String,
+    /// `read`, a change's event type (e.g. `plan.created`), or the method of a denied attempt.
+    pub action: String,
+    pub resource_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub resource_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub plan_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub individual_id: Option<String>,
+    /// `allowed` or `denied`.
+    pub result: String,
+    /// The HTTP status answered (writes recorded with their change: 200).
+    pub status: i32,
+    pub request_id: String,
+}
+
+impl From<AuditEventRow> for AuditEvent {
+    fn from(r: AuditEventRow) -> Self {
+        AuditEvent {
+            id: r.id,
+            occurred_at: r.occurred_at.and_utc(),
+            subject: r.subject,
+            unit: r.unit,
+            principal: r.principal,
+            action: r.action,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            plan_id: r.plan_id,
+            individual_id: r.individual_id,
+            result: r.result,
+            status: r.status,
+            request_id: r.request_id,
+        }
+    }
+}
+
+crate::views::page_of!(AuditPage, AuditEvent, "access-log events");
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+fn csv(events: &[AuditEvent]) -> String {
+    let mut out = String::from(
+        "id,occurred_at,subject,unit,principal,action,resource_type,resource_id,plan_id,individual_id,result,status,request_id\r\n",
+    );
+    for e in events {
+        let cells = [
+            e.id.to_string(),
+            e.occurred_at.to_rfc3339(),
+            e.subject.clone(),
+            e.unit.clone(),
+            e.principal.clone(),
+            e.action.clone(),
+            e.resource_type.clone(),
+            e.resource_id.clone().unwrap_or_default(),
+            e.plan_id.clone().unwrap_or_default(),
+            e.individual_id.clone().unwrap_or_default(),
+            e.result.clone(),
+            e.status.to_string(),
+            e.request_id.clone(),
+        ];
+        out += &cells
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",");
+        out += "\r\n";
+    }
+    out
+}
+
+/// Query the access log (role `audit`): by individual ("who has read this person's data"), by
+/// subject, by unit, by period; oldest first, paged; CSV with `Accept: text/csv`.
+#[utoipa::path(
+    get, path = "/api/v1/audit-events", operation_id = "list_audit_events", tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of the access log", content((AuditPage = "application/json"), (String = "text/csv"))),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Caller,
+    query: web::Query<AuditQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    caller.require(Role::Audit)?;
+    let individual_id = match &query.individual_id {
+        None => None,
+        Some(id) => Some(
+            parse_id(id, "individual")
+                .map_err(|_| Error::validation("query.individual_id", "must be a UUID"))?,
+        ),
+    };
+    let filter = AuditFilter {
+        individual_id,
+        subject: query.subject.clone(),
+        unit: query.unit.as_deref().map(|u| u.trim().to_ascii_uppercase()),
+        from: query.from.map(naive),
+        to: query.to.map(naive),
+    };
+    let limit = super::pagination::limit(query.limit)?;
+    let after = match query.cursor.as_deref() {
+        None => 0,
+        Some(c) => c.parse::<i64>().map_err(|_| Error::BadRequest {
+            detail: "query.cursor: not a cursor from this API".into(),
+            errors: vec![FieldError::new(
+                "query.cursor",
+                "not a cursor from this API",
+            )],
+        })?,
+    };
+    let (rows, next_cursor) = db
+        .read(move |c| service::list(c, &filter, after, limit))
+        .await?;
+    let items: Vec<AuditEvent> = rows.into_iter().map(AuditEvent::from).collect();
+    let wants_csv = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/csv"));
+    Ok(if wants_csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(csv(&items))
+    } else {
+        HttpResponse::Ok().json(AuditPage { items, next_cursor })
+    })
+}

@@ -1,0 +1,223 @@
+//! The access log: every read and write of personal data, and every denied attempt, is recorded —
+//! who (subject, unit, principal), when, what (action, resource, plan, individual), the result and
+//! the request id — as Swedish patient-data law asks of journal systems.
+//!
+//! - Writes are recorded in the same transaction as the change (`service::record`).
+//! - Reads and denials are recorded here, by a middleware on `/api/v1`, before the response leaves:
+//!   a dedicated writer thread takes every record waiting and stores them in one transaction (group
+//!   commit), so a burst of concurrent reads costs one fsync, not one each. If the log cannot be
+//!   written, the read is refused with 503 rather than answered unlogged.
+
+use std::sync::mpsc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{http::Method, web, HttpMessage, ResponseError};
+
+use crate::auth::Caller;
+use crate::db::audit::{insert, NewAuditEvent};
+use crate::db::Db;
+use crate::error::Error;
+
+/// What a response read that its path does not name: a list's plans, a search's individual.
+#[derive(Debug, Clone, Default)]
+pub struct AuditTargets(pub Vec<Target>);
+
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub resource_type: &'static str,
+    pub resource_id: Option<String>,
+    pub plan_id: Option<String>,
+    pub individual_id: Option<String>,
+}
+
+struct Batch {
+    events: Vec<NewAuditEvent>,
+    done: mpsc::SyncSender<bool>,
+}
+
+/// The handle requests use to record reads; cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    sender: mpsc::Sender<Batch>,
+}
+
+/// How many waiting records one commit takes at most.
+const GROUP_LIMIT: usize = 1024;
+
+impl AuditLog {
+    /// Starts the writer thread.
+    pub fn start(db: Db) -> AuditLog {
+        let (sender, receiver) = mpsc::channel::<Batch>();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                while let Ok(first) = receiver.recv() {
+                    let mut batches = vec![first];
+                    while batches.len() < GROUP_LIMIT {
+                        match receiver.try_recv() {
+                            Ok(batch) => batches.push(batch),
+                            Err(_) => break,
+                        }
+                    }
+                    let stored = db
+                        .write_now(|c| {
+                            for event in batches.iter().flat_map(|b| &b.events) {
+                                insert(c, event)?;
+                            }
+                            Ok(())
+                        })
+                        .is_ok();
+                    if !stored {
+                        log::error!(
+                            "the access log could not be written; {} request(s) refused",
+                            batches.len()
+                        );
+                    }
+                    for batch in batches {
+                        let _ = batch.done.send(stored);
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
+        AuditLog { sender }
+    }
+
+    /// Stores `events` and returns once they are committed.
+    pub async fn record(&self, events: Vec<NewAuditEvent>) -> Result<(), Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let sender = self.sender.clone();
+        let stored = web::block(move || {
+            let (done, wait) = mpsc::sync_channel(1);
+            sender.send(Batch { events, done }).is_ok() && wait.recv().unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        if stored {
+            Ok(())
+        } else {
+            Err(Error::Unavailable(
+                "the access log cannot be written, so the request is refused".into(),
+            ))
+        }
+    }
+}
+
+/// One access record for `caller`.
+pub fn event(caller: &Caller, action: &str, status: u16, target: Target) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: crate::domain::now().naive_utc(),
+        subject: caller.subject.clone(),
+        unit: caller.unit.as_str().to_string(),
+        principal: caller.principal.as_str().to_string(),
+        action: action.to_string(),
+        resource_type: target.resource_type.to_string(),
+        resource_id: target.resource_id,
+        plan_id: target.plan_id,
+        individual_id: target.individual_id,
+        result: if status < 400 { "allowed" } else { "denied" }.to_string(),
+        status: i32::from(status),
+        request_id: caller.request_id.clone(),
+    }
+}
+
+/// The resource a route names: its pattern's last segment without ids (`plans`, `goals`, …).
+fn resource_of(pattern: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "individuals",
+        "search",
+        "plans",
+        "consents",
+        "withdraw",
+        "summons",
+        "answer",
+        "meeting",
+        "goals",
+        "interventions",
+        "status",
+        "follow-ups",
+        "record",
+        "revision",
+        "revisions",
+        "close",
+        "document",
+        "history",
+        "deviations",
+        "confirm",
+        "dismiss",
+        "investigate",
+        "feedback",
+        "reports",
+        "indicators",
+        "worklists",
+        "audit-events",
+    ];
+    pattern
+        .rsplit('/')
+        .find(|s| !s.starts_with('{') && !s.is_empty())
+        .and_then(|s| KNOWN.iter().find(|k| **k == s).copied())
+        .unwrap_or("other")
+}
+
+/// Middleware on `/api/v1` (inside authentication): records reads and denied attempts before the
+/// response is sent. Successful writes are recorded by the change itself, in its transaction.
+pub async fn record_access(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let caller = req.extensions().get::<Caller>().cloned();
+    let log = req.app_data::<web::Data<AuditLog>>().cloned();
+    let response = next.call(req).await?;
+    // The route is known only after the scope has routed the request.
+    let routed = response.request();
+    let pattern = routed.match_pattern().unwrap_or_else(|| routed.path().to_string());
+    let is_read = routed.method() == Method::GET || pattern.ends_with("/individuals/search");
+    let param = |name: &str| routed.match_info().get(name).map(String::from);
+    let (plan_id, individual_id) = (param("plan_id"), param("individual_id"));
+    let last_id = ["consent_id", "recipient_id", "item_id", "deviation_id", "summons_id", "revision"]
+        .iter()
+        .find_map(|n| param(n))
+        .or_else(|| plan_id.clone())
+        .or_else(|| individual_id.clone());
+    let action = if is_read { "read".to_string() } else { routed.method().as_str().to_lowercase() };
+    let status = response.status().as_u16();
+    let denied = matches!(status, 403 | 404);
+    let (Some(caller), Some(log)) = (caller, log) else {
+        return Ok(response.map_into_left_body());
+    };
+    if !(denied || (is_read && status < 400)) {
+        return Ok(response.map_into_left_body());
+    }
+    let resource_type = resource_of(&pattern);
+    let mut events = vec![event(
+        &caller,
+        &action,
+        status,
+        Target {
+            resource_type,
+            resource_id: last_id,
+            plan_id,
+            individual_id,
+        },
+    )];
+    if let Some(targets) = response.response().extensions().get::<AuditTargets>() {
+        events.extend(
+            targets
+                .0
+                .iter()
+                .cloned()
+                .map(|t| event(&caller, &action, status, t)),
+        );
+    }
+    match log.record(events).await {
+        Ok(()) => Ok(response.map_into_left_body()),
+        Err(error) => {
+            let (request, _) = response.into_parts();
+            Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The access log (`audit_events`): appended to, never changed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{audit_events, plans};
+use super::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent {
+    pub occurred_at: NaiveDateTime,
+    pub subject: String,
+    pub unit: String,
+    pub principal: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub plan_id: Option<String>,
+    pub individual_id: Option<String>,
+    /// `allowed` or `denied`.
+    pub result: String,
+    pub status: i32,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEventRow {
+    pub id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub subject: String,
+    pub unit: String,
+    pub principal: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub plan_id: Option<String>,
+    pub individual_id: Option<String>,
+    pub result: String,
+    pub status: i32,
+    pub request_id: String,
+}
+
+pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Filters of the audit query; all optional and combined with AND.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    /// Everything read or written about this individual: their own record and their plans.
+    pub individual_id: Option<String>,
+    pub subject: Option<String>,
+    pub unit: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditEventRow>> {
+    let mut query = audit_events::table
+        .filter(audit_events::id.gt(after))
+        .into_boxed();
+    if let Some(individual) = &filter.individual_id {
+        let their_plans = plans::table
+            .filter(plans::individual_id.eq(individual.clone()))
+            .select(plans::id.nullable());
+        query = query.filter(
+            audit_events::individual_id
+                .eq(individual.clone())
+                .or(audit_events::plan_id.eq_any(their_plans)),
+        );
+    }
+    if let Some(subject) = &filter.subject {
+        query = query.filter(audit_events::subject.eq(subject.clone()));
+    }
+    if let Some(unit) = &filter.unit {
+        query = query.filter(audit_events::unit.eq(unit.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::occurred_at.lt(to));
+    }
+    Ok(query
+        .order(audit_events::id)
+        .limit(limit)
+        .select(AuditEventRow::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,194 @@
+//! The access log: reads, writes and denied attempts are recorded before the answer leaves, the
+//! log is append-only, and the audit role can ask who has read a person's data.
+
+use actix_web::http::Method;
+use serde_json::{json, Value};
+use sip::auth::Role;
+use sip::domain::Principal;
+
+use crate::common::*;
+use crate::on_both_databases;
+
+fn auditor() -> Who {
+    Who {
+        unit: "SE2321000016-AUD1",
+        principal: Principal::Region,
+        roles: vec![Role::Audit],
+    }
+}
+
+fn outsider() -> Who {
+    Who {
+        unit: "SE2321000016-XYZ9",
+        principal: Principal::Region,
+        roles: vec![Role::Read, Role::Write],
+    }
+}
+
+async fn events_about(app: &TestApp, individual_id: &str) -> Vec<Value> {
+    let reply = app
+        .get(
+            &format!("/api/v1/audit-events?individual_id={individual_id}&limit=200"),
+            &auditor(),
+        )
+        .await
+        .expect(200);
+    reply.body["items"].as_array().unwrap().clone()
+}
+
+async fn reads_writes_and_denials_are_logged(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let lisa = plan["individual_id"].as_str().unwrap().to_string();
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let read = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/plans/{plan_id}"),
+            Some(&reader()),
+            None,
+            &[("x-request-id", "journal-read-1")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        read.header("x-request-id").as_deref(),
+        Some("journal-read-1")
+    );
+    app.get(&format!("/api/v1/plans/{plan_id}"), &outsider())
+        .await
+        .expect(404);
+    app.get("/api/v1/plans", &reader()).await.expect(200);
+    app.post(
+        "/api/v1/individuals/search",
+        &reader(),
+        json!({"identity_number": LISA_PNR}),
+    )
+    .await
+    .expect(200);
+
+    let events = events_about(&app, &lisa).await;
+    let find = |pred: &dyn Fn(&Value) -> bool| events.iter().find(|e| pred(e)).cloned();
+    let created = find(&|e| e["action"] == "individual.created").expect("the registration");
+    assert_eq!(created["individual_id"], json!(lisa));
+    let opened = find(&|e| e["action"] == "plan.created").expect("the plan's creation");
+    assert_eq!(
+        (opened["plan_id"].as_str(), opened["unit"].as_str()),
+        (Some(plan_id.as_str()), Some(REGION_UNIT))
+    );
+    let the_read = find(&|e| e["request_id"] == "journal-read-1").expect("the read");
+    assert_eq!(
+        (the_read["action"].as_str(), the_read["result"].as_str()),
+        (Some("read"), Some("allowed"))
+    );
+    assert_eq!(the_read["plan_id"], json!(plan_id));
+    assert_eq!(the_read["subject"], "tester");
+    let denied = find(&|e| e["result"] == "denied").expect("the outsider's attempt");
+    assert_eq!(
+        (denied["unit"].as_str(), denied["status"].as_i64()),
+        (Some("SE2321000016-XYZ9"), Some(404))
+    );
+    assert!(
+        find(&|e| e["resource_type"] == "plans"
+            && e["action"] == "read"
+            && e["request_id"] != "journal-read-1")
+        .is_some(),
+        "the list read"
+    );
+    assert!(
+        find(&|e| e["resource_type"] == "individuals" && e["action"] == "read").is_some(),
+        "the search"
+    );
+    // Nobody else's data is in Lisa's log.
+    let erik = app.individual(ERIK_PNR, "Erik", json!([])).await;
+    assert!(events_about(&app, &lisa)
+        .await
+        .iter()
+        .all(|e| e["individual_id"] != erik["id"]));
+}
+
+async fn the_log_is_for_the_audit_role_and_append_only(app: TestApp) {
+    app.lisas_plan().await;
+    app.get("/api/v1/audit-events", &reader()).await.expect(403);
+    app.get("/api/v1/plans", &auditor()).await.expect(403);
+    let by_unit = app
+        .get(
+            &format!("/api/v1/audit-events?unit={REGION_UNIT}&limit=2"),
+            &auditor(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(by_unit["items"].as_array().unwrap().len(), 2);
+    let cursor = by_unit["next_cursor"].as_str().unwrap();
+    let next = app
+        .get(
+            &format!("/api/v1/audit-events?unit={REGION_UNIT}&limit=2&cursor={cursor}"),
+            &auditor(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(next["items"][0]["id"].as_i64() > by_unit["items"][1]["id"].as_i64());
+    let none = app
+        .get("/api/v1/audit-events?subject=nobody", &auditor())
+        .await
+        .expect(200)
+        .body;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    let later = app
+        .get(&format!("/api/v1/audit-events?from={future}"), &auditor())
+        .await
+        .expect(200)
+        .body;
+    assert!(later["items"].as_array().unwrap().is_empty());
+
+    let csv = app
+        .send(
+            Method::GET,
+            "/api/v1/audit-events?limit=5",
+            Some(&auditor()),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await
+        .expect(200);
+    let text = csv.body.as_str().unwrap().to_string();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("id,occurred_at,subject,unit"));
+    assert!(lines.len() > 1);
+
+    assert!(
+        !app.try_sql("UPDATE audit_events SET subject = 'someone else'")
+            .await,
+        "UPDATE must be refused"
+    );
+    assert!(
+        !app.try_sql("DELETE FROM audit_events").await,
+        "DELETE must be refused"
+    );
+    assert!(app.try_sql("SELECT COUNT(*) FROM audit_events").await);
+}
+
+/// Concurrent reads are each logged before they are answered (the writer commits them together).
+async fn concurrent_reads_are_all_logged(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let uri = format!("/api/v1/plans/{}", plan["id"].as_str().unwrap());
+    let who = reader();
+    let reads: Vec<_> = (0..12).map(|_| app.get(&uri, &who)).collect();
+    for reply in futures_util::future::join_all(reads).await {
+        reply.expect(200);
+    }
+    let events = events_about(&app, plan["individual_id"].as_str().unwrap()).await;
+    let logged = events
+        .iter()
+        .filter(|e| e["action"] == "read" && e["resource_type"] == "plans")
+        .count();
+    assert_eq!(logged, 12);
+}
+
+on_both_databases!(
+    reads_writes_and_denials_are_logged,
+    the_log_is_for_the_audit_role_and_append_only,
+    concurrent_reads_are_all_logged,
+);
