@@ -174,16 +174,29 @@ pub async fn record_access(
     let response = next.call(req).await?;
     // The route is known only after the scope has routed the request.
     let routed = response.request();
-    let pattern = routed.match_pattern().unwrap_or_else(|| routed.path().to_string());
+    let pattern = routed
+        .match_pattern()
+        .unwrap_or_else(|| routed.path().to_string());
     let is_read = routed.method() == Method::GET || pattern.ends_with("/individuals/search");
     let param = |name: &str| routed.match_info().get(name).map(String::from);
     let (plan_id, individual_id) = (param("plan_id"), param("individual_id"));
-    let last_id = ["consent_id", "recipient_id", "item_id", "deviation_id", "summons_id", "revision"]
-        .iter()
-        .find_map(|n| param(n))
-        .or_else(|| plan_id.clone())
-        .or_else(|| individual_id.clone());
-    let action = if is_read { "read".to_string() } else { routed.method().as_str().to_lowercase() };
+    let last_id = [
+        "consent_id",
+        "recipient_id",
+        "item_id",
+        "deviation_id",
+        "summons_id",
+        "revision",
+    ]
+    .iter()
+    .find_map(|n| param(n))
+    .or_else(|| plan_id.clone())
+    .or_else(|| individual_id.clone());
+    let action = if is_read {
+        "read".to_string()
+    } else {
+        routed.method().as_str().to_lowercase()
+    };
     let status = response.status().as_u16();
     let denied = matches!(status, 403 | 404);
     let (Some(caller), Some(log)) = (caller, log) else {

@@ -162,7 +162,7 @@ pub async fn get(
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let id = parse_id(&path, "individual")?;
-    let record = db.read(move |c| service::get(c, &id)).await?;
+    let record = db.read(move |c| service::get(c, &caller, &id)).await?;
     let view = Individual::from_record(record, crate::domain::now().date_naive())?;
     Ok(ok(view.version, &view))
 }
@@ -230,7 +230,7 @@ pub async fn search(
     let number = IdentityNumber::parse(&body.0.identity_number, today)
         .map_err(|m| Error::validation("$.identity_number", m))?;
     let record = db
-        .read(move |c| service::find_by_identity_number(c, &number))
+        .read(move |c| service::find_by_identity_number(c, &caller, &number))
         .await?;
     let view = Individual::from_record(record, today)?;
     let mut response = ok(view.version, &view);

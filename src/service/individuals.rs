@@ -107,19 +107,55 @@ fn with_guardians(conn: &mut DbConn, individual: IndividualRow) -> Result<Indivi
     })
 }
 
-pub fn get(conn: &mut DbConn, id: &str) -> Result<IndividualRecord> {
+/// The individual, for a caller whose access was decided elsewhere (e.g. through their plan).
+pub fn load(conn: &mut DbConn, id: &str) -> Result<IndividualRecord> {
     let individual = store::find(conn, id)?
         .ok_or_else(|| Error::NotFound("no individual has this id".into()))?;
     with_guardians(conn, individual)
 }
 
+/// Protected identity (skyddad identitet): such a person's record is shown only to units that see
+/// one of their plans; to every other unit it does not exist.
+fn ensure_may_see(
+    conn: &mut DbConn,
+    caller: &Caller,
+    individual: &IndividualRow,
+    missing: &str,
+) -> Result<()> {
+    if !individual.protected_identity {
+        return Ok(());
+    }
+    let theirs = crate::db::plans::PlanFilter {
+        individual_id: Some(individual.id.clone()),
+        ..Default::default()
+    };
+    if crate::db::plans::list(conn, caller, &theirs, None, 1)?.is_empty() {
+        Err(Error::NotFound(missing.into()))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<IndividualRecord> {
+    let record = load(conn, id)?;
+    ensure_may_see(
+        conn,
+        caller,
+        &record.individual,
+        "no individual has this id",
+    )?;
+    Ok(record)
+}
+
 pub fn find_by_identity_number(
     conn: &mut DbConn,
+    caller: &Caller,
     number: &IdentityNumber,
 ) -> Result<IndividualRecord> {
-    let individual = store::find_by_identity_number(conn, number.as_str())?.ok_or_else(|| {
-        Error::NotFound("no individual is registered with this identity number".into())
-    })?;
+    const MISSING: &str = "no individual is registered with this identity number";
+    let individual = store::find_by_identity_number(conn, number.as_str())?
+        .ok_or_else(|| Error::NotFound(MISSING.into()))?;
+    ensure_may_see(conn, caller, &individual, MISSING)?;
     with_guardians(conn, individual)
 }
 
@@ -132,7 +168,7 @@ pub fn update(
     data: IndividualData,
     now: DateTime<Utc>,
 ) -> Result<IndividualRecord> {
-    let current = get(conn, id)?.individual;
+    let current = get(conn, caller, id)?.individual;
     crate::domain::ensure_version(expected_version, current.version)?;
     if data.identity_number.as_str() != current.identity_number
         && store::find_by_identity_number(conn, data.identity_number.as_str())?.is_some()

@@ -53,7 +53,7 @@ pub fn load(
 ) -> Result<PlanDocument> {
     let today = now.date_naive();
     let plan = plans::get(conn, caller, plan_id, today)?;
-    let individual = individuals::get(conn, &plan.plan.individual_id)?;
+    let individual = individuals::load(conn, &plan.plan.individual_id)?;
     let id = plan.plan.id.clone();
     Ok(PlanDocument {
         plan: Plan::from_record(plan)?,

@@ -262,7 +262,53 @@ async fn finer_rules_for_interventions_and_follow_ups(app: TestApp) {
     app.post(&record, &region_writer(), body).await.expect(200);
 }
 
+/// Skyddad identitet: the person's record exists only for units that see one of their plans.
+async fn a_protected_identity_is_shown_only_to_units_that_see_a_plan(app: TestApp) {
+    let body = json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "Skyddad", "protected_identity": true});
+    let lisa = app
+        .post("/api/v1/individuals", &region_writer(), body)
+        .await
+        .expect(201)
+        .body;
+    let uri = format!("/api/v1/individuals/{}", id(&lisa));
+    let search = json!({"identity_number": LISA_PNR});
+    app.get(&uri, &region_writer()).await.expect(404);
+    let hidden = app
+        .post(
+            "/api/v1/individuals/search",
+            &municipality_writer(),
+            search.clone(),
+        )
+        .await
+        .expect(404);
+    assert!(!hidden.body.to_string().contains("Skyddad"));
+
+    let plan = app.plan_for(id(&lisa)).await;
+    app.get(&uri, &region_writer()).await.expect(200);
+    app.post(
+        "/api/v1/individuals/search",
+        &region_writer(),
+        search.clone(),
+    )
+    .await
+    .expect(200);
+    app.get(&uri, &municipality_writer()).await.expect(404);
+
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    app.get(&uri, &municipality_writer()).await.expect(200);
+    app.post("/api/v1/individuals/search", &municipality_writer(), search)
+        .await
+        .expect(200);
+}
+
 on_both_databases!(
+    a_protected_identity_is_shown_only_to_units_that_see_a_plan,
     a_unit_outside_the_consent_gets_404_on_every_plan_route,
     access_follows_the_consent_and_ends_with_it,
     finer_rules_for_interventions_and_follow_ups,
