@@ -144,6 +144,8 @@ async fn guardians_belong_to_children(app: TestApp) {
 
 async fn updates_need_the_current_version(app: TestApp) {
     let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
+    // Her plan lets the unit keep seeing her once her identity becomes protected.
+    app.plan_for(lisa["id"].as_str().unwrap()).await;
     let uri = format!("/api/v1/individuals/{}", lisa["id"].as_str().unwrap());
     let change = json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "Married", "protected_identity": true});
     app.put(&uri, &region_writer(), change.clone(), None)
