@@ -48,6 +48,7 @@ pub enum DeviationRole {
 /// Text a step records: a dismissal's reason, the concerned unit's feedback.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "We have changed our routine for answering summons"}))]
 pub struct StepText {
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]
@@ -57,6 +58,7 @@ pub struct StepText {
 /// Closing a deviation: the local analysis and the action taken.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"analysis": "The summons reached the wrong unit", "action_taken": "The unit register is updated"}))]
 pub struct DeviationClosure {
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]
@@ -69,6 +71,11 @@ pub struct DeviationClosure {
 /// What the reporting unit may change while a deviation is open.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "description": "The principals disagree on who pays for transport",
+    "system_level": true,
+    "temporary_division": "The region pays until the dispute is settled"
+}))]
 pub struct DeviationUpdate {
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000)]

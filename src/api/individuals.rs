@@ -112,6 +112,7 @@ impl IndividualInput {
 /// Finds an individual by identity number; the number travels in the body, never in a URL.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"identity_number": "19121212-1212"}))]
 pub struct IndividualSearch {
     #[schema(example = "19121212-1212")]
     pub identity_number: String,

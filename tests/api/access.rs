@@ -313,3 +313,91 @@ on_both_databases!(
     access_follows_the_consent_and_ends_with_it,
     finer_rules_for_interventions_and_follow_ups,
 );
+
+/// Every `/api/v1` operation checks the caller's role: a valid token without any role gets 403
+/// everywhere. Walks the OpenAPI document (example bodies, required query parameters filled in), so
+/// a new endpoint that forgets its role check fails here.
+#[actix_web::test]
+async fn every_operation_checks_the_role() {
+    let app = TestApp::sqlite().await;
+    let nobody = Who {
+        roles: vec![],
+        ..reader()
+    };
+    let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let some_id = uuid::Uuid::new_v4().to_string();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        let mut uri = path
+            .replace("{worklist}", "overdue-follow-ups")
+            .replace("{revision}", "1");
+        while let (Some(start), Some(end)) = (uri.find('{'), uri.find('}')) {
+            uri.replace_range(start..=end, &some_id);
+        }
+        if path.starts_with("/api/v1/reports/") {
+            uri += "?from=2026-01-01&to=2026-01-31";
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = example_body(&doc, operation);
+            let reply = app
+                .send(
+                    method.clone(),
+                    &uri,
+                    Some(&nobody),
+                    body.as_ref(),
+                    &[("if-match", "*")],
+                )
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                403,
+                "{method} {path}: {}",
+                reply.body
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "walked {checked} operations");
+}
+
+/// Every array has a count limit and every text a length limit (422 naming the field).
+#[actix_web::test]
+async fn input_limits_name_the_field() {
+    let app = TestApp::sqlite().await;
+    let guardians: Vec<Value> = (0..5)
+        .map(|i| json!({"name": format!("Guardian {i}")}))
+        .collect();
+    let reply = app
+        .post(
+            "/api/v1/individuals",
+            &region_writer(),
+            json!({"identity_number": ALEX_PNR, "given_name": "Alex", "family_name": "T", "guardians": guardians}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.guardians"]);
+    let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
+    let reply = app
+        .post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": lisa["id"], "need_reason": "x".repeat(4001)}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.need_reason"]);
+    let topics: Vec<String> = (0..21).map(|i| format!("topic {i}")).collect();
+    let reply = app
+        .post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": lisa["id"], "need_reason": "x", "topics_to_avoid": topics}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(reply.error_fields(), ["$.topics_to_avoid"]);
+}
