@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::identity::HsaId;
 use super::Principal;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -215,6 +216,44 @@ pub struct NewDeviation {
     pub temporary_division: Option<String>,
 }
 
+/// The rules of a reported deviation: the concerned unit is a real HSA-id and not the reporter's
+/// own, it has already happened, and a deviation about a plan's process names the plan. Returns the
+/// normalised concerned unit and every broken rule.
+pub fn check_new_deviation(
+    input: &NewDeviation,
+    reporting_unit: &str,
+    now: DateTime<Utc>,
+) -> (Option<String>, Vec<FieldError>) {
+    let mut errors = Vec::new();
+    let concerned_unit = match input.concerned_unit.as_deref().map(HsaId::parse) {
+        None => None,
+        Some(Ok(id)) => Some(id.into_string()),
+        Some(Err(m)) => {
+            errors.push(FieldError::new("$.concerned_unit", m));
+            None
+        }
+    };
+    if concerned_unit.as_deref() == Some(reporting_unit) {
+        errors.push(FieldError::new(
+            "$.concerned_unit",
+            "a unit does not report a deviation concerning itself",
+        ));
+    }
+    if input.occurred_at > now + chrono::Duration::minutes(5) {
+        errors.push(FieldError::new(
+            "$.occurred_at",
+            "a deviation is reported after it happened",
+        ));
+    }
+    if input.plan_id.is_none() && input.category.needs_plan() {
+        errors.push(FieldError::new(
+            "$.plan_id",
+            format!("a {} deviation names the plan", input.category),
+        ));
+    }
+    (concerned_unit, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +316,25 @@ mod tests {
             Some(at("2026-12-05T10:00:00Z")),
             at("2027-01-01T00:00:00Z")
         ));
+    }
+
+    #[test]
+    fn a_reported_deviation_is_checked_whole() {
+        let now = Utc::now();
+        let input = NewDeviation {
+            category: Category::PlanNotGiven,
+            concerned_unit: Some("se2321000016-rep1".into()),
+            concerned_principal: Principal::Region,
+            plan_id: None,
+            occurred_at: now + chrono::Duration::days(1),
+            description: "x".into(),
+            system_level: false,
+            temporary_division: None,
+        };
+        let (unit, errors) = check_new_deviation(&input, "SE2321000016-REP1", now);
+        assert_eq!(unit.as_deref(), Some("SE2321000016-REP1"));
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["$.concerned_unit", "$.occurred_at", "$.plan_id"]);
     }
 
     #[test]

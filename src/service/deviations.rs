@@ -6,8 +6,9 @@ use super::{naive, new_id, record, Change};
 use crate::auth::Caller;
 use crate::db::deviations::{self as store, DeviationFilter, DeviationRow};
 use crate::db::DbConn;
-use crate::domain::deviation::{Category, DeviationAction, DeviationStatus, NewDeviation, Parties};
-use crate::domain::identity::HsaId;
+use crate::domain::deviation::{
+    check_new_deviation, Category, DeviationAction, DeviationStatus, NewDeviation, Parties,
+};
 use crate::domain::{ensure_version, Principal};
 use crate::error::{Error, FieldError, Result};
 
@@ -112,35 +113,9 @@ pub fn report(
     now: DateTime<Utc>,
     feedback_days: i64,
 ) -> Result<DeviationRow> {
-    let mut errors = Vec::new();
-    let concerned_unit = match input.concerned_unit.as_deref().map(HsaId::parse) {
-        None => None,
-        Some(Ok(id)) => Some(id.into_string()),
-        Some(Err(m)) => {
-            errors.push(FieldError::new("$.concerned_unit", m));
-            None
-        }
-    };
-    if concerned_unit.as_deref() == Some(caller.unit.as_str()) {
-        errors.push(FieldError::new(
-            "$.concerned_unit",
-            "a unit does not report a deviation concerning itself",
-        ));
-    }
-    if input.occurred_at > now + Duration::minutes(5) {
-        errors.push(FieldError::new(
-            "$.occurred_at",
-            "a deviation is reported after it happened",
-        ));
-    }
+    let (concerned_unit, mut errors) = check_new_deviation(&input, caller.unit.as_str(), now);
+    // The domain decides whether a plan must be named; here only whether the caller sees it.
     let plan_id = match &input.plan_id {
-        None if input.category.needs_plan() => {
-            errors.push(FieldError::new(
-                "$.plan_id",
-                format!("a {} deviation names the plan", input.category),
-            ));
-            None
-        }
         None => None,
         Some(id) => {
             match super::parse_id(id, "plan").and_then(|id| super::plans::load(conn, caller, &id)) {
