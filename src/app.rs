@@ -27,6 +27,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// The access-log writer.
     pub audit: crate::audit::AuditLog,
+    /// How long the change feed serves events.
+    pub feed: crate::service::feed::FeedSettings,
 }
 
 /// The origins CORS allows.
@@ -51,6 +53,7 @@ pub fn build_app(
         .app_data(web::Data::new(state.deadlines))
         .app_data(web::Data::new(CorsOrigins(state.cors_origins.clone())))
         .app_data(web::Data::new(state.audit.clone()))
+        .app_data(web::Data::new(state.feed))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {

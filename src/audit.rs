@@ -155,6 +155,7 @@ fn resource_of(pattern: &str) -> &'static str {
         "indicators",
         "worklists",
         "audit-events",
+        "events",
     ];
     pattern
         .rsplit('/')

@@ -25,6 +25,8 @@ pub struct Settings {
     /// `MEETING_DEADLINE_DAYS` (default 21), `DISCHARGE_SUMMONS_DEADLINE_DAYS` (default 3) and
     /// `DEVIATION_FEEDBACK_DAYS` (default 60).
     pub deadlines: crate::domain::process::Deadlines,
+    /// `FEED_RETENTION_DAYS` (default 30): how far back the change feed serves events.
+    pub feed: crate::service::feed::FeedSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +120,13 @@ impl Settings {
                         defaults.deviation_feedback_days,
                     )?,
                 }
+            },
+            feed: crate::service::feed::FeedSettings {
+                retention_days: parsed(
+                    "FEED_RETENTION_DAYS",
+                    crate::service::feed::FeedSettings::default().retention_days,
+                )?
+                .max(1),
             },
             cors_origins: var("CORS_ALLOWED_ORIGINS")
                 .map(|v| {

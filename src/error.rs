@@ -61,6 +61,10 @@ pub struct Problem {
     /// For a state conflict: the actions the current state allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
+    /// For 410 from the change feed: the feed position to continue from (`after=`) once you have
+    /// re-read your plans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -88,6 +92,11 @@ pub enum Error {
         detail: String,
         current_state: String,
         allowed_actions: Vec<String>,
+    },
+    /// What was asked for is no longer kept (a change-feed position past the retention window).
+    Gone {
+        detail: String,
+        resume_after: i64,
     },
     /// `If-Match` does not match the current version.
     PreconditionFailed {
@@ -150,6 +159,7 @@ impl Error {
                 "invalid-state",
                 "The current state forbids this action",
             ),
+            Gone { .. } => (StatusCode::GONE, "gone", "No longer available"),
             PreconditionFailed { .. } => (
                 StatusCode::PRECONDITION_FAILED,
                 "stale-version",
@@ -199,6 +209,7 @@ impl Error {
             errors: Vec::new(),
             current_state: None,
             allowed_actions: None,
+            resume_after: None,
         };
         problem.detail = match self {
             BadRequest { detail, errors } => {
@@ -224,6 +235,13 @@ impl Error {
             } => {
                 problem.current_state = Some(current_state.clone());
                 problem.allowed_actions = Some(allowed_actions.clone());
+                detail.clone()
+            }
+            Gone {
+                detail,
+                resume_after,
+            } => {
+                problem.resume_after = Some(*resume_after);
                 detail.clone()
             }
             PreconditionFailed { current_version } => format!(

@@ -55,6 +55,7 @@ fn serve() -> Result<(), String> {
         deadlines: settings.deadlines,
         cors_origins: settings.cors_origins.clone(),
         audit: sip::audit::AuditLog::start(db.clone()),
+        feed: settings.feed,
     };
     let mut server = HttpServer::new(move || build_app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM/SIGINT.

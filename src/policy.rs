@@ -3,7 +3,10 @@
 //! `db::plans::visible_to`, which every plan lookup and list passes through. The finer rules of the
 //! process are here, pure and unit-tested, and the services call them before they change anything.
 
+use std::collections::HashSet;
+
 use crate::auth::Caller;
+use crate::db::events::ChangeEventRow;
 use crate::db::goals::InterventionRow;
 use crate::db::plans::PlanRow;
 use crate::error::Error;
@@ -44,6 +47,42 @@ pub fn may_follow_up(caller: &Caller, plan: &PlanRow) -> Result<(), Error> {
         Err(Error::Forbidden(
             "only the coordinator's unit records follow-ups and revisions of the plan".into(),
         ))
+    }
+}
+
+/// What one unit may see of a batch of recorded changes, gathered for the whole batch at once
+/// (`service::feed`): the ids among them that the access rules of plans and deviations let it see.
+#[derive(Debug, Default)]
+pub struct EventAccess {
+    /// Plans the unit sees (it initiated them, or an active consent covers it).
+    pub plans: HashSet<String>,
+    /// Closed plans that name the unit among those to tell of the closing.
+    pub notified_of_closing: HashSet<String>,
+    /// Individuals with a plan the unit sees.
+    pub individuals: HashSet<String>,
+    /// Deviations the unit reported or that concern it.
+    pub deviations: HashSet<String>,
+}
+
+impl EventAccess {
+    /// A unit sees a change of:
+    /// - a deviation, when it reported it or the deviation concerns it (as it sees deviations);
+    /// - an individual, when it sees one of their plans — so a protected identity never shows;
+    /// - a plan or anything in it, when it sees the plan now. The closing of a plan also reaches
+    ///   every unit to tell of it, although withdrawn consent ended their access in the same step:
+    ///   everyone involved must learn that the plan no longer applies.
+    pub fn allows(&self, event: &ChangeEventRow) -> bool {
+        match (event.resource_type.as_str(), event.plan_id.as_deref()) {
+            ("deviation", _) => self.deviations.contains(&event.resource_id),
+            ("individual", _) => self.individuals.contains(&event.resource_id),
+            (_, Some(plan)) => {
+                self.plans.contains(plan)
+                    || (event.resource_type == "plan"
+                        && event.to_status.as_deref() == Some("closed")
+                        && self.notified_of_closing.contains(plan))
+            }
+            (_, None) => false,
+        }
     }
 }
 
@@ -90,6 +129,58 @@ mod tests {
             coordinator_name: None,
             coordinator_unit: coordinator.map(String::from),
         }
+    }
+
+    fn event(
+        resource_type: &str,
+        id: &str,
+        plan: Option<&str>,
+        to: Option<&str>,
+    ) -> ChangeEventRow {
+        let at = chrono::Utc::now().naive_utc();
+        ChangeEventRow {
+            seq: 1,
+            event_type: format!("{resource_type}.changed"),
+            resource_type: resource_type.into(),
+            resource_id: id.into(),
+            plan_id: plan.map(String::from),
+            version: 1,
+            from_status: None,
+            to_status: to.map(String::from),
+            reason: None,
+            subject: "t".into(),
+            unit: "SE2321000016-INI1".into(),
+            occurred_at: at,
+            note: None,
+            position: Some(1),
+            recorded_at: at,
+        }
+    }
+
+    #[test]
+    fn events_follow_the_access_rules_of_what_they_concern() {
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+        let access = EventAccess {
+            plans: set(&["seen"]),
+            notified_of_closing: set(&["withdrawn"]),
+            individuals: set(&["lisa"]),
+            deviations: set(&["mine"]),
+        };
+        assert!(access.allows(&event("goal", "g", Some("seen"), None)));
+        assert!(!access.allows(&event("goal", "g", Some("other"), None)));
+        // The closing reaches a unit to tell; nothing else of that plan does.
+        assert!(access.allows(&event(
+            "plan",
+            "withdrawn",
+            Some("withdrawn"),
+            Some("closed")
+        )));
+        assert!(!access.allows(&event("consent", "c", Some("withdrawn"), Some("withdrawn"))));
+        assert!(access.allows(&event("individual", "lisa", None, None)));
+        assert!(!access.allows(&event("individual", "protected", None, None)));
+        // A deviation about a visible plan is still seen only by its parties.
+        assert!(access.allows(&event("deviation", "mine", Some("other"), None)));
+        assert!(!access.allows(&event("deviation", "theirs", Some("seen"), None)));
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod consents;
 pub mod content;
 pub mod deviations;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod individuals;
@@ -231,6 +232,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(method_not_allowed()),
             )
             .service(
+                web::resource("/events")
+                    .get(events::feed)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
                 web::resource("/worklists/{worklist}")
                     .get(worklists::worklist)
                     .default_service(method_not_allowed()),
@@ -298,12 +304,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         reports::deviations,
         reports::indicators,
         audit::list,
+        events::feed,
     ),
     components(schemas(
         crate::error::Problem,
         crate::error::FieldError,
         crate::auth::Role,
         crate::service::worklists::Worklist,
+        crate::domain::events::EventType,
         deviations::DeviationRole,
     )),
     modifiers(&CommonResponses),
@@ -320,6 +328,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "deviations", description = "Deviations (avvikelser): reported, filed automatically, investigated, closed"),
         (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
         (name = "audit", description = "The access log: who read or changed whose data (role `audit`)"),
+        (name = "events", description = "The change feed: every change, in commit order, for systems that must not miss one"),
         (name = "operations", description = "Health and readiness probes (no token)"),
     )
 )]

@@ -145,3 +145,14 @@ pub fn occurred_between(
         .select(DeviationRow::as_select())
         .load(conn)?)
 }
+
+/// Of the deviations `ids`, those `unit` may see.
+pub fn visible_ids(conn: &mut DbConn, unit: &str, ids: &[&str]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(visible_to(unit)
+        .filter(deviations::id.eq_any(ids.iter().map(|id| id.to_string())))
+        .select(deviations::id)
+        .load(conn)?)
+}

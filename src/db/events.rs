@@ -1,6 +1,10 @@
 //! The change log: every change, recorded once, in the same transaction as the change. It holds ids,
 //! types, versions, states and reason codes, plus an optional free-text note that only the plan's
-//! history shows. It is the base of the plan history and of the coming change feed.
+//! history shows. It is the plan history, and — read in feed position order — the change feed.
+//!
+//! `seq` is the row's id, taken at insert. `position` is the feed position, given by the database
+//! in commit order (see the `feed` migrations): a reader that asks for the positions after the last
+//! one it saw never misses an event, even while writers commit concurrently.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -23,10 +27,13 @@ pub struct NewChangeEvent<'a> {
     pub reason: Option<&'a str>,
     pub subject: &'a str,
     pub unit: &'a str,
+    /// When the change happened.
     pub occurred_at: NaiveDateTime,
     /// Free text (e.g. why an intervention was cancelled): for the plan's history only, never for
     /// the change feed.
     pub note: Option<&'a str>,
+    /// When it was recorded (wall clock): the feed's retention counts from here.
+    pub recorded_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -45,6 +52,16 @@ pub struct ChangeEventRow {
     pub unit: String,
     pub occurred_at: NaiveDateTime,
     pub note: Option<String>,
+    /// Set at commit; every committed event has one.
+    pub position: Option<i64>,
+    pub recorded_at: NaiveDateTime,
+}
+
+impl ChangeEventRow {
+    /// The feed position (0 only for an event of the reading transaction itself, not yet committed).
+    pub fn position(&self) -> i64 {
+        self.position.unwrap_or(0)
+    }
 }
 
 pub fn record(conn: &mut DbConn, event: &NewChangeEvent<'_>) -> Result<()> {
@@ -54,18 +71,60 @@ pub fn record(conn: &mut DbConn, event: &NewChangeEvent<'_>) -> Result<()> {
     Ok(())
 }
 
-/// A page of one plan's events after `after_seq`.
+/// A page of one plan's events after the feed position `after`.
 pub fn page_of_plan(
     conn: &mut DbConn,
     plan_id: &str,
-    after_seq: i64,
+    after: i64,
     limit: i64,
 ) -> Result<Vec<ChangeEventRow>> {
     Ok(change_events::table
         .filter(change_events::plan_id.eq(plan_id))
-        .filter(change_events::seq.gt(after_seq))
-        .order(change_events::seq)
+        .filter(change_events::position.gt(after))
+        .order(change_events::position)
         .limit(limit)
         .select(ChangeEventRow::as_select())
         .load(conn)?)
+}
+
+/// Up to `limit` events after the feed position `after`, in feed order, whoever may see them.
+pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<ChangeEventRow>> {
+    Ok(change_events::table
+        .filter(change_events::position.gt(after))
+        .order(change_events::position)
+        .limit(limit)
+        .select(ChangeEventRow::as_select())
+        .load(conn)?)
+}
+
+/// The latest feed position (0 before the first event).
+pub fn head(conn: &mut DbConn) -> Result<i64> {
+    Ok(change_events::table
+        .select(diesel::dsl::max(change_events::position))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
+/// The feed position of the first event after `after`, and when it was recorded.
+pub fn next_after(conn: &mut DbConn, after: i64) -> Result<Option<(i64, NaiveDateTime)>> {
+    Ok(change_events::table
+        .filter(change_events::position.gt(after))
+        .order(change_events::position)
+        .select((
+            change_events::position.assume_not_null(),
+            change_events::recorded_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// The oldest position still recorded at or after `cutoff` (the start of the retention window).
+pub fn first_recorded_since(conn: &mut DbConn, cutoff: NaiveDateTime) -> Result<Option<i64>> {
+    Ok(change_events::table
+        .filter(change_events::recorded_at.ge(cutoff))
+        .order(change_events::recorded_at)
+        .select(change_events::position)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
 }

@@ -171,3 +171,16 @@ pub fn closure_notices_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<Closur
         .select(ClosureNoticeRow::as_select())
         .load(conn)?)
 }
+
+/// Of the closed plans `plan_ids`, those that name `unit` among the units to tell of the closing.
+pub fn notifying(conn: &mut DbConn, unit: &str, plan_ids: &[&str]) -> Result<Vec<String>> {
+    if plan_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(closure_notices::table
+        .filter(closure_notices::hsa_id.eq(unit))
+        .filter(closure_notices::plan_id.eq_any(plan_ids.iter().map(|id| id.to_string())))
+        .select(closure_notices::plan_id)
+        .distinct()
+        .load(conn)?)
+}

@@ -102,6 +102,9 @@ pub struct Db {
     /// SQLite allows one writer at a time; taking this lock before a write transaction means a
     /// transaction never has to upgrade its read snapshot to a write lock and fail with "busy".
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Counts the write transactions this process has committed: long-polling feed readers and the
+    /// webhook dispatcher wait on it instead of polling the database.
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Db {
@@ -131,6 +134,7 @@ impl Db {
             pool,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            commits: Arc::new(tokio::sync::watch::Sender::new(0)),
         };
         db.migrate()?;
         Ok(db)
@@ -195,7 +199,17 @@ impl Db {
             .as_ref()
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.pool.get()?;
-        conn.transaction(|c| f(c))
+        let result = conn.transaction(|c| f(c));
+        if result.is_ok() {
+            self.commits.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        result
+    }
+
+    /// A receiver that is told of every write this process commits. Writes of other processes
+    /// (other instances on one PostgreSQL database) are not seen here: waiters poll as well.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// Whether the database answers (for `/ready`).

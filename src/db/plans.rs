@@ -134,3 +134,30 @@ pub fn list(
         .select(PlanRow::as_select())
         .load(conn)?)
 }
+
+/// Of the plans `ids`, those `caller` may see (one query for a whole set, e.g. a feed page).
+pub fn visible_ids(conn: &mut DbConn, caller: &Caller, ids: &[&str]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(visible_to(caller)
+        .filter(plans::id.eq_any(ids.iter().map(|id| id.to_string())))
+        .select(plans::id)
+        .load(conn)?)
+}
+
+/// Of the individuals `ids`, those with a plan `caller` may see.
+pub fn individuals_with_visible_plan(
+    conn: &mut DbConn,
+    caller: &Caller,
+    ids: &[&str],
+) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(visible_to(caller)
+        .filter(plans::individual_id.eq_any(ids.iter().map(|id| id.to_string())))
+        .select(plans::individual_id)
+        .distinct()
+        .load(conn)?)
+}

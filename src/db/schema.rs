@@ -115,6 +115,9 @@ diesel::table! {
         unit -> Text,
         occurred_at -> Timestamp,
         note -> Nullable<Text>,
+        /// The feed position: commit order (set by the database at commit).
+        position -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod consent;
 pub mod deviation;
+pub mod events;
 pub mod identity;
 pub mod indicators;
 pub mod individual;

@@ -8,6 +8,7 @@ use crate::db::individuals as individual_store;
 use crate::db::DbConn;
 use crate::domain::consent::{check_new_consent, ConsentOutcome, ConsentSubject, NewConsent};
 use crate::domain::ensure_version;
+use crate::domain::events::EventType;
 use crate::domain::identity::IdentityNumber;
 use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
 use crate::error::{Error, Result};
@@ -104,7 +105,7 @@ pub fn record_consent(
         caller,
         at,
         Change {
-            event_type: "consent.recorded",
+            event_type: EventType::ConsentRecorded,
             resource_type: "consent",
             resource_id: &id,
             plan_id: Some(&plan.id),
@@ -120,7 +121,7 @@ pub fn record_consent(
         caller,
         &mut plan,
         now,
-        "plan.consent_recorded",
+        EventType::PlanConsentRecorded,
         Some(transition),
     )?;
     Ok(record_)
@@ -179,7 +180,7 @@ pub fn withdraw(
             caller,
             at,
             Change {
-                event_type: "consent.withdrawn",
+                event_type: EventType::ConsentWithdrawn,
                 resource_type: "consent",
                 resource_id: &consent_id,
                 plan_id: Some(&plan.id),
@@ -196,7 +197,7 @@ pub fn withdraw(
         caller,
         &mut plan,
         now,
-        "plan.closed",
+        EventType::PlanClosed,
         Some(transition),
     )?;
     store::find(conn, &plan.id, id)?.ok_or_else(not_found)

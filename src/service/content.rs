@@ -10,6 +10,7 @@ use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionR
 use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
+use crate::domain::events::EventType;
 use crate::domain::plan::PlanAction;
 use crate::domain::process::ResponsibleParty;
 use crate::domain::process::{
@@ -68,9 +69,16 @@ pub fn add_goal(
         conn,
         caller,
         at,
-        Change::of("goal.created", "goal", &goal.id, &plan.id, 1),
+        Change::of(EventType::GoalCreated, "goal", &goal.id, &plan.id, 1),
     )?;
-    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanContentChanged,
+        None,
+    )?;
     Ok(goal)
 }
 
@@ -109,9 +117,22 @@ pub fn update_goal(
         conn,
         caller,
         at,
-        Change::of("goal.updated", "goal", &goal.id, &plan.id, goal.version),
+        Change::of(
+            EventType::GoalUpdated,
+            "goal",
+            &goal.id,
+            &plan.id,
+            goal.version,
+        ),
     )?;
-    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanContentChanged,
+        None,
+    )?;
     Ok(goal)
 }
 
@@ -165,10 +186,23 @@ pub fn add_intervention(
     };
     store::insert_intervention(conn, &record_)?;
     let id = &record_.intervention.id;
-    let mut change = Change::of("intervention.created", "intervention", id, &plan.id, 1);
+    let mut change = Change::of(
+        EventType::InterventionCreated,
+        "intervention",
+        id,
+        &plan.id,
+        1,
+    );
     change.to_status = Some(InterventionStatus::Planned.as_str());
     record(conn, caller, at, change)?;
-    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanContentChanged,
+        None,
+    )?;
     Ok(record_)
 }
 
@@ -231,14 +265,21 @@ pub fn update_intervention(
         caller,
         at,
         Change::of(
-            "intervention.updated",
+            EventType::InterventionUpdated,
             "intervention",
             &row.id,
             &plan.id,
             row.version,
         ),
     )?;
-    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanContentChanged,
+        None,
+    )?;
     Ok(current)
 }
 
@@ -280,7 +321,14 @@ pub fn change_intervention_status(
             feedback_days,
         )?;
     }
-    save_plan(conn, caller, &mut plan, now, "plan.content_changed", None)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanContentChanged,
+        None,
+    )?;
     Ok(current)
 }
 
@@ -342,7 +390,7 @@ pub fn set_intervention_status(
         return Err(super::concurrent_update(row.version));
     }
     let mut change = Change::of(
-        "intervention.status_changed",
+        EventType::InterventionStatusChanged,
         "intervention",
         &row.id,
         plan_id,

@@ -9,6 +9,7 @@ use crate::db::DbConn;
 use crate::domain::deviation::{
     check_new_deviation, Category, DeviationAction, DeviationStatus, NewDeviation, Parties,
 };
+use crate::domain::events::EventType;
 use crate::domain::{ensure_version, Principal};
 use crate::error::{Error, FieldError, Result};
 
@@ -25,7 +26,7 @@ fn record_change(
     conn: &mut DbConn,
     caller: &Caller,
     row: &DeviationRow,
-    event: &str,
+    event: EventType,
     from: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -102,7 +103,7 @@ pub fn file_automatically(
         updated_at: at,
     };
     store::insert(conn, &row)?;
-    record_change(conn, caller, &row, "deviation.filed", None, now)
+    record_change(conn, caller, &row, EventType::DeviationFiled, None, now)
 }
 
 /// A unit reports a deviation.
@@ -163,7 +164,7 @@ pub fn report(
         updated_at: at,
     };
     store::insert(conn, &row)?;
-    record_change(conn, caller, &row, "deviation.reported", None, now)?;
+    record_change(conn, caller, &row, EventType::DeviationReported, None, now)?;
     Ok(row)
 }
 
@@ -261,7 +262,7 @@ pub fn act(
     if !store::update(conn, &row)? {
         return Err(super::concurrent_update(row.version));
     }
-    let event = format!("deviation.{action}");
-    record_change(conn, caller, &row, &event, Some(from.as_str()), now)?;
+    let event = EventType::of_deviation_action(action);
+    record_change(conn, caller, &row, event, Some(from.as_str()), now)?;
     Ok(row)
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::Caller;
 use crate::db::individuals::{self as store, GuardianRow, IndividualRow};
 use crate::db::DbConn;
+use crate::domain::events::EventType;
 use crate::domain::identity::IdentityNumber;
 use crate::error::{Error, Result};
 
@@ -82,7 +83,7 @@ pub fn create(
         caller,
         at,
         Change {
-            event_type: "individual.created",
+            event_type: EventType::IndividualCreated,
             resource_type: "individual",
             resource_id: &row.id,
             plan_id: None,
@@ -196,7 +197,7 @@ pub fn update(
         caller,
         at,
         Change {
-            event_type: "individual.updated",
+            event_type: EventType::IndividualUpdated,
             resource_type: "individual",
             resource_id: &row.id,
             plan_id: None,

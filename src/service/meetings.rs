@@ -15,6 +15,7 @@ use crate::db::summons as summons_store;
 use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
+use crate::domain::events::EventType;
 use crate::domain::plan::{on_close, transition, ClosingReason, PlanAction, PlanStatus};
 use crate::domain::process::{
     check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Deadlines, Decision,
@@ -62,7 +63,13 @@ fn schedule(
         conn,
         caller,
         naive(now),
-        Change::of("follow_up.scheduled", "follow_up", &row.id, &plan.id, 1),
+        Change::of(
+            EventType::FollowUpScheduled,
+            "follow_up",
+            &row.id,
+            &plan.id,
+            1,
+        ),
     )?;
     plan.next_follow_up_on = store::next_follow_up_on(conn, &plan.id)?;
     Ok(row)
@@ -139,7 +146,13 @@ pub fn record_meeting(
         conn,
         caller,
         at,
-        Change::of("meeting.recorded", "meeting", &meeting.id, &plan.id, 1),
+        Change::of(
+            EventType::MeetingRecorded,
+            "meeting",
+            &meeting.id,
+            &plan.id,
+            1,
+        ),
     )?;
 
     for attendance in &input.attendance {
@@ -158,7 +171,7 @@ pub fn record_meeting(
             // A summoned unit recorded absent is a deviation in the guidelines' sense: this event
             // and the recipient row hold what the deviation report needs.
             let mut change = Change::of(
-                "summons.attendance_recorded",
+                EventType::SummonsAttendanceRecorded,
                 "summons_recipient",
                 &r.id,
                 &plan.id,
@@ -197,7 +210,7 @@ pub fn record_meeting(
         caller,
         &mut plan,
         now,
-        "plan.established",
+        EventType::PlanEstablished,
         Some(moved),
     )?;
     crate::views::document::snapshot(conn, caller, &plan, now)?;
@@ -262,7 +275,7 @@ pub fn schedule_follow_up(
         caller,
         &mut plan,
         now,
-        "plan.follow_up_scheduled",
+        EventType::PlanFollowUpScheduled,
         None,
     )?;
     Ok(row)
@@ -334,7 +347,7 @@ pub fn record_follow_up(
                 return Err(super::concurrent_update(goal.version));
             }
             let mut change = Change::of(
-                "goal.outcome_recorded",
+                EventType::GoalOutcomeRecorded,
                 "goal",
                 &goal.id,
                 &plan.id,
@@ -359,7 +372,7 @@ pub fn record_follow_up(
         return Err(super::concurrent_update(follow_up.version));
     }
     let mut change = Change::of(
-        "follow_up.recorded",
+        EventType::FollowUpRecorded,
         "follow_up",
         &follow_up.id,
         &plan.id,
@@ -371,7 +384,14 @@ pub fn record_follow_up(
     if let (Decision::Continue, Some(next)) = (input.decision, &input.next_follow_up) {
         schedule(conn, caller, &mut plan, next, now)?;
     }
-    save_plan(conn, caller, &mut plan, now, "plan.followed_up", moved)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanFollowedUp,
+        moved,
+    )?;
     Ok(follow_up)
 }
 
@@ -424,7 +444,7 @@ pub fn complete_revision(
                     return Err(super::concurrent_update(row.version));
                 }
                 let mut change = Change::of(
-                    "intervention.carried_over",
+                    EventType::InterventionCarriedOver,
                     "intervention",
                     &row.id,
                     &plan.id,
@@ -454,7 +474,14 @@ pub fn complete_revision(
         PlanAction::CompleteRevision,
         PlanStatus::Established,
     )?;
-    save_plan(conn, caller, &mut plan, now, "plan.revised", Some(moved))?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanRevised,
+        Some(moved),
+    )?;
     crate::views::document::snapshot(conn, caller, &plan, now)?;
     get_plan(conn, caller, &plan.id, now.date_naive())
 }
@@ -473,7 +500,14 @@ pub fn close(
     let moved = on_close(status_of(&plan)?, reason, note.as_deref())?;
     ensure_version(expected_version, plan.version)?;
     plan.closing_note = note;
-    save_plan(conn, caller, &mut plan, now, "plan.closed", Some(moved))?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanClosed,
+        Some(moved),
+    )?;
     get_plan(conn, caller, &plan.id, now.date_naive())
 }
 

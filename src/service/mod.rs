@@ -6,6 +6,7 @@ pub mod audit;
 pub mod consents;
 pub mod content;
 pub mod deviations;
+pub mod feed;
 pub mod individuals;
 pub mod meetings;
 pub mod plans;
@@ -18,6 +19,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use crate::auth::Caller;
 use crate::db::events::{self, NewChangeEvent};
 use crate::db::DbConn;
+use crate::domain::events::EventType;
 use crate::error::{Error, Result};
 
 /// A new time-ordered id (UUIDv7): ids sort in creation order, which cursors rely on.
@@ -47,7 +49,7 @@ pub fn parse_json_list(text: &str) -> Vec<String> {
 
 /// One change of a resource, as the change log records it.
 pub struct Change<'a> {
-    pub event_type: &'a str,
+    pub event_type: EventType,
     pub resource_type: &'a str,
     pub resource_id: &'a str,
     pub plan_id: Option<&'a str>,
@@ -62,7 +64,7 @@ pub struct Change<'a> {
 impl<'a> Change<'a> {
     /// A change of a resource under a plan, without a status move.
     pub fn of(
-        event_type: &'a str,
+        event_type: EventType,
         resource_type: &'a str,
         resource_id: &'a str,
         plan_id: &'a str,
@@ -83,21 +85,23 @@ impl<'a> Change<'a> {
 }
 
 /// Records a change in the change log and, as a write of personal data, in the access log — both
-/// in the transaction of the change itself.
+/// in the transaction of the change itself. `at` is when the change happened (an import replays
+/// changes of the past); the access log and the feed's retention use the wall clock.
 pub fn record(
     conn: &mut DbConn,
     caller: &Caller,
     at: NaiveDateTime,
     change: Change<'_>,
 ) -> Result<()> {
+    let recorded_at = crate::domain::now().naive_utc();
     crate::db::audit::insert(
         conn,
         &crate::db::audit::NewAuditEvent {
-            occurred_at: at,
+            occurred_at: recorded_at,
             subject: caller.subject.clone(),
             unit: caller.unit.as_str().to_string(),
             principal: caller.principal.as_str().to_string(),
-            action: change.event_type.to_string(),
+            action: change.event_type.as_str().to_string(),
             resource_type: change.resource_type.to_string(),
             resource_id: Some(change.resource_id.to_string()),
             plan_id: change.plan_id.map(String::from),
@@ -111,7 +115,7 @@ pub fn record(
     events::record(
         conn,
         &NewChangeEvent {
-            event_type: change.event_type,
+            event_type: change.event_type.as_str(),
             resource_type: change.resource_type,
             resource_id: change.resource_id,
             plan_id: change.plan_id,
@@ -123,6 +127,7 @@ pub fn record(
             unit: caller.unit.as_str(),
             occurred_at: at,
             note: change.note,
+            recorded_at,
         },
     )
 }

@@ -8,6 +8,7 @@ use crate::db::individuals as individual_store;
 use crate::db::plans::{self as store, PlanFilter, PlanRow};
 use crate::db::DbConn;
 use crate::domain::ensure_version;
+use crate::domain::events::EventType;
 use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::error::{Error, FieldError, Result};
 
@@ -87,7 +88,7 @@ pub fn create(
         caller,
         at,
         Change {
-            event_type: "plan.created",
+            event_type: EventType::PlanCreated,
             resource_type: "plan",
             resource_id: &plan.id,
             plan_id: Some(&plan.id),
@@ -180,7 +181,7 @@ pub fn update(
     plan.topics_to_avoid = json_list(&details.topics_to_avoid);
     plan.follows_discharge = details.follows_discharge;
     plan.discharge_ready_at = details.discharge_ready_at.map(naive);
-    save(conn, caller, &mut plan, now, "plan.updated", None)?;
+    save(conn, caller, &mut plan, now, EventType::PlanUpdated, None)?;
     get(conn, caller, id, now.date_naive())
 }
 
@@ -192,7 +193,7 @@ pub fn save(
     caller: &Caller,
     plan: &mut PlanRow,
     now: DateTime<Utc>,
-    event_type: &str,
+    event_type: EventType,
     transition: Option<Transition>,
 ) -> Result<()> {
     let at = naive(now);
@@ -273,17 +274,17 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &str) -> Result<()> {
     insert_closure_notices(conn, &rows)
 }
 
-/// A page of the plan's history after `after_seq`, and the cursor of the next page.
+/// A page of the plan's history after the feed position `after`, and the cursor of the next page.
 pub fn history(
     conn: &mut DbConn,
     caller: &Caller,
     plan_id: &str,
-    after_seq: i64,
+    after: i64,
     limit: i64,
 ) -> Result<(Vec<crate::db::events::ChangeEventRow>, Option<String>)> {
     let plan = load(conn, caller, plan_id)?;
-    let events = crate::db::events::page_of_plan(conn, &plan.id, after_seq, limit + 1)?;
-    let (events, next) = super::page(events, limit, |e| e.seq.to_string());
+    let events = crate::db::events::page_of_plan(conn, &plan.id, after, limit + 1)?;
+    let (events, next) = super::page(events, limit, |e| e.position().to_string());
     Ok((events, next))
 }
 

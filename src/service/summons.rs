@@ -9,6 +9,7 @@ use crate::db::consents as consent_store;
 use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow};
 use crate::db::DbConn;
 use crate::domain::consent::PartyKind;
+use crate::domain::events::EventType;
 use crate::domain::plan::{transition, PlanAction, PlanStatus};
 use crate::domain::process::{
     check_answer, check_summons, Coverage, Deadlines, NewSummons, Obligation, RecipientState,
@@ -115,10 +116,17 @@ pub fn send(
         conn,
         caller,
         at,
-        Change::of("summons.sent", "summons", &id, &plan.id, 1),
+        Change::of(EventType::SummonsSent, "summons", &id, &plan.id, 1),
     )?;
     let moved = transition(status, PlanAction::SendSummons, PlanStatus::Summoned)?;
-    save_plan(conn, caller, &mut plan, now, "plan.summoned", Some(moved))?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanSummoned,
+        Some(moved),
+    )?;
     Ok(summons)
 }
 
@@ -168,7 +176,7 @@ pub fn answer(
         return Err(super::concurrent_update(recipient.version));
     }
     let mut change = Change::of(
-        "summons.answered",
+        EventType::SummonsAnswered,
         "summons_recipient",
         &recipient.id,
         &plan.id,
@@ -208,7 +216,7 @@ pub fn answer(
             caller,
             at,
             Change::of(
-                "summons.forwarded",
+                EventType::SummonsForwarded,
                 "summons_recipient",
                 &forwarded.id,
                 &plan.id,
@@ -216,7 +224,14 @@ pub fn answer(
             ),
         )?;
     }
-    save_plan(conn, caller, &mut plan, now, "plan.summons_answered", None)?;
+    save_plan(
+        conn,
+        caller,
+        &mut plan,
+        now,
+        EventType::PlanSummonsAnswered,
+        None,
+    )?;
     store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)
 }
 

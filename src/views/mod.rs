@@ -5,6 +5,7 @@
 pub mod consent;
 pub mod deviation;
 pub mod document;
+pub mod feed;
 pub mod individual;
 pub mod plan;
 pub mod process;

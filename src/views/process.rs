@@ -373,7 +373,8 @@ impl FollowUp {
 /// One recorded change of the plan or of something in it. Never rewritten.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEvent {
-    /// Strictly increasing over the whole service.
+    /// The event's position in the change feed (`GET /api/v1/events`): strictly increasing over
+    /// the whole service, in the order the changes were committed.
     pub seq: i64,
     #[schema(example = "intervention.status_changed")]
     pub event_type: String,
@@ -404,7 +405,7 @@ pub struct HistoryEvent {
 impl From<ChangeEventRow> for HistoryEvent {
     fn from(e: ChangeEventRow) -> Self {
         HistoryEvent {
-            seq: e.seq,
+            seq: e.position(),
             event_type: e.event_type,
             resource_type: e.resource_type,
             resource_id: e.resource_id,

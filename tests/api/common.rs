@@ -299,6 +299,7 @@ impl TestApp {
             deadlines: Default::default(),
             cors_origins: vec![CORS_ORIGIN.to_string()],
             audit: sip::audit::AuditLog::start(db.clone()),
+            feed: Default::default(),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: test::TestRequest| {

@@ -8,6 +8,7 @@ mod auth;
 mod consents;
 mod deviations;
 mod errors;
+mod feed;
 mod hardening;
 mod individuals;
 mod lifecycle;

@@ -1,0 +1,9 @@
+DROP TRIGGER change_events_position ON change_events;
+DROP FUNCTION change_events_assign_position();
+DROP INDEX change_events_recorded_idx;
+DROP INDEX change_events_plan_idx;
+CREATE INDEX change_events_plan_idx ON change_events (plan_id, seq);
+DROP INDEX change_events_position_idx;
+DROP SEQUENCE change_events_position_seq;
+ALTER TABLE change_events DROP COLUMN recorded_at;
+ALTER TABLE change_events DROP COLUMN position;

@@ -1,0 +1,439 @@
+//! The change feed: every change once, in commit order, to the units that may see it — also while
+//! many writers commit at once, and on PostgreSQL when transactions commit in the opposite order of
+//! the one they started in.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+use sip::auth::Role;
+use sip::domain::Principal;
+
+use crate::common::*;
+use crate::lifecycle::*;
+use crate::on_both_databases;
+
+fn outsider() -> Who {
+    Who {
+        unit: "SE2321000016-XYZ9",
+        principal: Principal::Region,
+        roles: vec![Role::Read, Role::Write],
+    }
+}
+
+/// Reads the feed from `after` until caught up, `limit` at a time, checking each page's promises.
+pub(crate) async fn read_feed(
+    app: &TestApp,
+    who: &Who,
+    after: i64,
+    limit: u32,
+) -> (Vec<Value>, i64) {
+    let mut events = Vec::new();
+    let mut after = after;
+    loop {
+        let page = app
+            .get(&format!("/api/v1/events?after={after}&limit={limit}"), who)
+            .await
+            .expect(200)
+            .body;
+        let items = page["items"].as_array().unwrap().clone();
+        let next = page["next_after"].as_i64().unwrap();
+        assert!(items.len() <= limit as usize);
+        assert!(next >= after, "the feed never moves back");
+        if let Some(last) = items.last() {
+            assert!(next >= last["seq"].as_i64().unwrap());
+        }
+        let done = items.is_empty() && next >= page["head"].as_i64().unwrap();
+        events.extend(items);
+        after = next;
+        if done {
+            return (events, after);
+        }
+    }
+}
+
+fn seqs(events: &[Value]) -> Vec<i64> {
+    events.iter().map(|e| e["seq"].as_i64().unwrap()).collect()
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect()
+}
+
+fn assert_strictly_increasing(seqs: &[i64]) {
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seq must be strictly increasing: {seqs:?}"
+    );
+}
+
+async fn every_change_is_one_event_in_order_with_ids_and_no_personal_data(app: TestApp) {
+    let plan = established_plan(&app).await;
+    let (events, next) = read_feed(&app, &reader(), 0, 1000).await;
+    let kinds = types(&events);
+    assert_eq!(kinds[0], "individual.created");
+    assert_eq!(kinds[1], "plan.created");
+    for expected in [
+        "consent.recorded",
+        "plan.consent_recorded",
+        "intervention.created",
+        "summons.sent",
+        "plan.summoned",
+        "meeting.recorded",
+        "summons.attendance_recorded",
+        "follow_up.scheduled",
+        "plan.established",
+    ] {
+        assert!(kinds.contains(&expected), "{expected} in {kinds:?}");
+    }
+    assert_strictly_increasing(&seqs(&events));
+    assert_eq!(next, *seqs(&events).last().unwrap());
+
+    // Ids, versions and codes: the plan's last event carries its current version and status.
+    let current = status_of(&app, &plan).await;
+    let established = events
+        .iter()
+        .rfind(|e| e["event_type"] == "plan.established")
+        .unwrap();
+    assert_eq!(established["resource_id"], plan["id"]);
+    assert_eq!(established["plan_id"], plan["id"]);
+    assert_eq!(established["version"], current["version"]);
+    assert_eq!(established["from_status"], "summoned");
+    assert_eq!(established["to_status"], "established");
+    assert_eq!(established["unit"], REGION_UNIT);
+    let text = serde_json::to_string(&events).unwrap();
+    for personal in [
+        LISA_PNR,
+        "191212121212",
+        "Lisa",
+        "Testsson",
+        "Anna Lind",
+        "tester",
+    ] {
+        assert!(
+            !text.contains(personal),
+            "the feed must not carry {personal:?}"
+        );
+    }
+
+    // The plan's history shows the same positions.
+    let history = app
+        .get(&plan_uri(&plan, "/history?limit=200"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let of_plan: Vec<i64> = events
+        .iter()
+        .filter(|e| e["plan_id"] == plan["id"])
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs(history["items"].as_array().unwrap()), of_plan);
+
+    // Caught up: nothing after the last position; small pages give the same events.
+    let page = app
+        .get(&format!("/api/v1/events?after={next}"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(page["items"], json!([]));
+    assert_eq!(page["next_after"], json!(next));
+    assert_eq!(page["head"], json!(next));
+    let (paged, _) = read_feed(&app, &reader(), 0, 3).await;
+    assert_eq!(seqs(&paged), seqs(&events));
+
+    // Bad positions, limits and waits are named.
+    for (query, field) in [
+        ("after=-1", "query.after"),
+        ("limit=0", "query.limit"),
+        ("limit=1001", "query.limit"),
+        ("wait=31", "query.wait"),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/events?{query}"), &reader())
+            .await
+            .expect(422);
+        assert_eq!(reply.error_fields(), vec![field.to_string()]);
+    }
+    app.get("/api/v1/events?after=soon", &reader())
+        .await
+        .expect(400);
+    app.get("/api/v1/events?since=1", &reader())
+        .await
+        .expect(400);
+    let no_roles = Who {
+        roles: vec![Role::Report],
+        ..reader()
+    };
+    app.get("/api/v1/events", &no_roles).await.expect(403);
+}
+
+async fn a_unit_sees_the_events_the_access_rules_let_it_see(app: TestApp) {
+    // Before any consent the municipality unit sees nothing of Lisa or her plan.
+    let plan = app.lisas_plan().await;
+    let (events, _) = read_feed(&app, &municipality_writer(), 0, 100).await;
+    assert!(events.is_empty(), "{events:?}");
+
+    // The consent covers it: it now sees the plan's events, from before the consent too, and Lisa.
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    let (events, after_consent) = read_feed(&app, &municipality_writer(), 0, 100).await;
+    let kinds = types(&events);
+    assert!(kinds.contains(&"individual.created"), "{kinds:?}");
+    assert!(kinds.contains(&"plan.created"), "{kinds:?}");
+    assert!(kinds.contains(&"plan.consent_recorded"), "{kinds:?}");
+
+    // A deviation is seen by its parties only, though the plan is visible to others.
+    let deviation = app
+        .post(
+            "/api/v1/deviations",
+            &region_writer(),
+            json!({
+                "category": "other",
+                "concerned_unit": "SE2321000016-XYZ9",
+                "concerned_principal": "region",
+                "occurred_at": chrono::Utc::now().to_rfc3339(),
+                "description": "a deviation between two region units",
+                "plan_id": plan["id"],
+            }),
+        )
+        .await
+        .expect(201)
+        .body;
+    let (mine, _) = read_feed(&app, &region_writer(), after_consent, 100).await;
+    assert_eq!(types(&mine), vec!["deviation.reported"]);
+    assert_eq!(mine[0]["resource_id"], deviation["id"]);
+    let (theirs, _) = read_feed(&app, &outsider(), 0, 100).await;
+    assert_eq!(types(&theirs), vec!["deviation.reported"]);
+    let (covered, after_deviation) =
+        read_feed(&app, &municipality_writer(), after_consent, 100).await;
+    assert!(covered.is_empty(), "{covered:?}");
+
+    // Withdrawal ends the municipality's access in the same step, yet it learns of the closing.
+    let consent = app
+        .get(&plan_uri(&plan, "/consents"), &reader())
+        .await
+        .expect(200)
+        .body["items"][0]
+        .clone();
+    app.post(
+        &plan_uri(
+            &plan,
+            &format!("/consents/{}/withdraw", consent["id"].as_str().unwrap()),
+        ),
+        &region_writer(),
+        json!({"reason": "Lisa no longer wants a plan"}),
+    )
+    .await
+    .expect(200);
+    let (told, _) = read_feed(&app, &municipality_writer(), after_deviation, 100).await;
+    assert_eq!(types(&told), vec!["plan.closed"], "{told:?}");
+    assert_eq!(told[0]["reason"], "consent_withdrawn");
+    let (all, _) = read_feed(&app, &region_writer(), after_deviation, 100).await;
+    assert_eq!(
+        types(&all),
+        vec!["consent.withdrawn", "plan.closed"],
+        "the initiating unit keeps access"
+    );
+}
+
+async fn a_protected_identity_never_shows_in_the_feed_of_a_unit_without_their_plan(app: TestApp) {
+    let protected = app
+        .post(
+            "/api/v1/individuals",
+            &region_writer(),
+            json!({
+                "identity_number": ERIK_PNR,
+                "given_name": "Erik",
+                "family_name": "Testsson",
+                "protected_identity": true
+            }),
+        )
+        .await
+        .expect(201)
+        .body;
+    let (events, _) = read_feed(&app, &outsider(), 0, 100).await;
+    assert!(events.is_empty());
+    // The registering unit sees the person once it has a plan of theirs.
+    let (before, _) = read_feed(&app, &region_writer(), 0, 100).await;
+    assert!(before.is_empty(), "{before:?}");
+    app.plan_for(protected["id"].as_str().unwrap()).await;
+    let (after, _) = read_feed(&app, &region_writer(), 0, 100).await;
+    assert_eq!(types(&after), vec!["individual.created", "plan.created"]);
+}
+
+async fn a_reader_behind_the_retention_window_is_told_to_resynchronise(app: TestApp) {
+    let plan = consented_plan(&app).await;
+    app.age("UPDATE change_events SET recorded_at = '2020-01-01 00:00:00'")
+        .await;
+    let reply = app
+        .get("/api/v1/events?after=0", &reader())
+        .await
+        .expect(410);
+    let resume = reply.body["resume_after"].as_i64().unwrap();
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("re-read your plans"));
+    let head = app.get("/api/v1/events?limit=1", &reader()).await;
+    assert_eq!(head.status.as_u16(), 410);
+
+    // From where it is told to resume, it gets what happens next.
+    let etag = format!("\"{}\"", status_of(&app, &plan).await["version"]);
+    app.put(
+        &plan_uri(&plan, ""),
+        &region_writer(),
+        json!({
+            "individual_id": plan["individual_id"],
+            "need_reason": "needs from psychiatry, social services and the employment service",
+        }),
+        Some(&etag),
+    )
+    .await
+    .expect(200);
+    let (events, _) = read_feed(&app, &reader(), resume, 100).await;
+    assert_eq!(types(&events), vec!["plan.updated"]);
+}
+
+async fn long_polling_answers_as_soon_as_an_event_arrives(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let (_, head) = read_feed(&app, &reader(), 0, 100).await;
+
+    // Nothing new: a short wait answers empty, caught up.
+    let idle = app
+        .get(&format!("/api/v1/events?after={head}&wait=1"), &reader())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(idle["items"], json!([]));
+
+    // A change during a long wait is answered at once, not at the end of the 25 seconds: the
+    // request could only return it early.
+    let started = std::time::Instant::now();
+    let uri = format!("/api/v1/events?after={head}&wait=25");
+    let who = reader();
+    let waiting = app.get(&uri, &who);
+    let change = async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.post(
+            &plan_uri(&plan, "/consents"),
+            &region_writer(),
+            lisas_consent(),
+        )
+        .await
+        .expect(201);
+    };
+    let (page, ()) = futures_util::future::join(waiting, change).await;
+    let page = page.expect(200).body;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the long poll should answer when the event arrives, not at its deadline"
+    );
+    let kinds = types(page["items"].as_array().unwrap());
+    assert_eq!(kinds, vec!["consent.recorded", "plan.consent_recorded"]);
+}
+
+/// Many writers commit at once while a reader follows the feed: it sees every event exactly once.
+async fn a_reader_following_the_feed_misses_nothing_while_many_writers_commit(app: TestApp) {
+    let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
+    let lisa_id = lisa["id"].as_str().unwrap().to_string();
+    let writers = futures_util::future::join_all((0..24).map(|_| {
+        let app = &app;
+        let lisa_id = lisa_id.clone();
+        async move {
+            let plan = app.plan_for(&lisa_id).await;
+            app.post(
+                &plan_uri(&plan, "/consents"),
+                &region_writer(),
+                lisas_consent(),
+            )
+            .await
+            .expect(201);
+        }
+    }));
+    let reader_task = async {
+        let mut seen = Vec::new();
+        let mut after = 0;
+        for _ in 0..400 {
+            let page = app
+                .get(&format!("/api/v1/events?after={after}&limit=7"), &reader())
+                .await
+                .expect(200)
+                .body;
+            seen.extend(page["items"].as_array().unwrap().iter().cloned());
+            after = page["next_after"].as_i64().unwrap();
+            actix_web::rt::task::yield_now().await;
+        }
+        (seen, after)
+    };
+    let (_, (mut seen, after)) = futures_util::future::join(writers, reader_task).await;
+    let (rest, _) = read_feed(&app, &reader(), after, 50).await;
+    seen.extend(rest);
+    let seen_seqs = seqs(&seen);
+    assert_strictly_increasing(&seen_seqs);
+    // Every event recorded (Lisa, and 24 plans × created, consent, plan consented) reached the
+    // reader exactly once.
+    let (all, _) = read_feed(&app, &reader(), 0, 1000).await;
+    assert_eq!(all.len(), 1 + 24 * 3);
+    assert_eq!(seen_seqs, seqs(&all));
+    let distinct: HashSet<i64> = seen_seqs.iter().copied().collect();
+    assert_eq!(distinct.len(), seen_seqs.len());
+}
+
+on_both_databases!(
+    every_change_is_one_event_in_order_with_ids_and_no_personal_data,
+    a_unit_sees_the_events_the_access_rules_let_it_see,
+    a_protected_identity_never_shows_in_the_feed_of_a_unit_without_their_plan,
+    a_reader_behind_the_retention_window_is_told_to_resynchronise,
+    long_polling_answers_as_soon_as_an_event_arrives,
+    a_reader_following_the_feed_misses_nothing_while_many_writers_commit,
+);
+
+/// On PostgreSQL a transaction that started first can commit last. The feed must then put its
+/// event after the ones already read, not before them where the reader has already passed.
+#[actix_web::test]
+async fn postgres_a_transaction_that_commits_late_is_not_missed() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = TestApp::postgres().await;
+    let plan = app.lisas_plan().await;
+    let (_, start) = read_feed(&app, &reader(), 0, 100).await;
+
+    // A writer starts, records its change, and is slow to commit.
+    let url = app.postgres_database().unwrap().url.clone();
+    let mut slow = diesel::PgConnection::establish(&url).unwrap();
+    let plan_id = plan["id"].as_str().unwrap();
+    let insert = format!(
+        "BEGIN; INSERT INTO change_events (event_type, resource_type, resource_id, plan_id, version, \
+         subject, unit, occurred_at, recorded_at) VALUES ('plan.updated', 'plan', '{plan_id}', \
+         '{plan_id}', 99, 'slow-writer', '{REGION_UNIT}', now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc');"
+    );
+    slow.batch_execute(&insert).unwrap();
+
+    // Meanwhile another writer commits, and the reader moves past its event.
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    let (fast, after_fast) = read_feed(&app, &reader(), start, 100).await;
+    assert_eq!(
+        types(&fast),
+        vec!["consent.recorded", "plan.consent_recorded"]
+    );
+
+    // The slow writer commits: its event comes after what the reader has seen, so it is not lost.
+    slow.batch_execute("COMMIT;").unwrap();
+    let (late, _) = read_feed(&app, &reader(), after_fast, 100).await;
+    assert_eq!(types(&late), vec!["plan.updated"]);
+    assert_eq!(late[0]["version"], 99);
+    assert!(late[0]["seq"].as_i64().unwrap() > after_fast);
+}
