@@ -29,6 +29,8 @@ pub struct AppState {
     pub audit: crate::audit::AuditLog,
     /// How long the change feed serves events.
     pub feed: crate::service::feed::FeedSettings,
+    /// Where webhooks may be delivered (the dispatcher itself runs beside the app, see `main`).
+    pub webhooks: crate::domain::webhook::WebhookSettings,
 }
 
 /// The origins CORS allows.
@@ -54,6 +56,7 @@ pub fn build_app(
         .app_data(web::Data::new(CorsOrigins(state.cors_origins.clone())))
         .app_data(web::Data::new(state.audit.clone()))
         .app_data(web::Data::new(state.feed))
+        .app_data(web::Data::new(state.webhooks.clone()))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {
@@ -188,7 +191,7 @@ async fn cors(
                 .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
                 .insert_header((
                     header::ACCESS_CONTROL_ALLOW_METHODS,
-                    "GET, POST, PUT, OPTIONS",
+                    "GET, POST, PUT, DELETE, OPTIONS",
                 ))
                 .insert_header((
                     header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -156,6 +156,11 @@ fn resource_of(pattern: &str) -> &'static str {
         "worklists",
         "audit-events",
         "events",
+        "subscriptions",
+        "pause",
+        "resume",
+        "rotate-secret",
+        "deliveries",
     ];
     pattern
         .rsplit('/')
@@ -186,6 +191,7 @@ pub async fn record_access(
         "recipient_id",
         "item_id",
         "deviation_id",
+        "subscription_id",
         "summons_id",
         "revision",
     ]

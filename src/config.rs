@@ -27,6 +27,8 @@ pub struct Settings {
     pub deadlines: crate::domain::process::Deadlines,
     /// `FEED_RETENTION_DAYS` (default 30): how far back the change feed serves events.
     pub feed: crate::service::feed::FeedSettings,
+    /// `WEBHOOK_*`: where webhooks may go, and how failed deliveries are retried.
+    pub webhooks: crate::domain::webhook::WebhookSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -128,20 +130,46 @@ impl Settings {
                 )?
                 .max(1),
             },
-            cors_origins: var("CORS_ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            webhooks: webhook_settings()?,
+            cors_origins: list("CORS_ALLOWED_ORIGINS"),
             workers: match var("WORKERS") {
                 None => None,
                 Some(_) => Some(parsed("WORKERS", 1usize)?.max(1)),
             },
         })
     }
+}
+
+fn webhook_settings() -> Result<crate::domain::webhook::WebhookSettings, String> {
+    use std::time::Duration;
+    let defaults = crate::domain::webhook::WebhookSettings::default();
+    let seconds = |name: &str, default: Duration| -> Result<Duration, String> {
+        Ok(Duration::from_secs(parsed(name, default.as_secs())?.max(1)))
+    };
+    Ok(crate::domain::webhook::WebhookSettings {
+        allowed_hosts: list("WEBHOOK_ALLOWED_HOSTS"),
+        retry_base: seconds("WEBHOOK_RETRY_BASE_SECONDS", defaults.retry_base)?,
+        retry_max: seconds("WEBHOOK_RETRY_MAX_SECONDS", defaults.retry_max)?,
+        pause_after_failures: parsed(
+            "WEBHOOK_PAUSE_AFTER_FAILURES",
+            defaults.pause_after_failures,
+        )?
+        .max(1),
+        timeout: seconds("WEBHOOK_TIMEOUT_SECONDS", defaults.timeout)?,
+        ..defaults
+    })
+}
+
+/// A comma-separated list.
+fn list(name: &str) -> Vec<String> {
+    var(name)
+        .map(|v| {
+            v.split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `path`, or `kid=path,kid=path` for several keys during a rotation.

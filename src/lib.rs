@@ -15,3 +15,4 @@ pub mod error;
 pub mod policy;
 pub mod service;
 pub mod views;
+pub mod webhooks;

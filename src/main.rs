@@ -56,7 +56,11 @@ fn serve() -> Result<(), String> {
         cors_origins: settings.cors_origins.clone(),
         audit: sip::audit::AuditLog::start(db.clone()),
         feed: settings.feed,
+        webhooks: settings.webhooks.clone(),
     };
+    // Delivers webhooks until the server stops; dropping it gives back its subscriptions.
+    let _dispatcher =
+        sip::webhooks::Dispatcher::start(db.clone(), settings.webhooks.clone(), settings.feed);
     let mut server = HttpServer::new(move || build_app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM/SIGINT.
         .shutdown_timeout(30);

@@ -9,7 +9,8 @@ bin=target/debug/sip-service
 port=${FUZZ_PORT:-18089}
 cargo build --quiet
 data=$(mktemp -d)
-DATA_DIR="$data" BIND_ADDRESS="127.0.0.1:$port" RUST_LOG=warn "$bin" >"$data/service.log" 2>&1 &
+# Webhooks the fuzzer subscribes may only go to this machine: no traffic leaves 127.0.0.1.
+DATA_DIR="$data" BIND_ADDRESS="127.0.0.1:$port" WEBHOOK_ALLOWED_HOSTS=127.0.0.1 RUST_LOG=warn "$bin" >"$data/service.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do

@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod plans;
 pub mod records;
 pub mod reports;
+pub mod subscriptions;
 pub mod summons;
 pub mod worklists;
 
@@ -237,6 +238,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(method_not_allowed()),
             )
             .service(
+                web::resource("/subscriptions")
+                    .get(subscriptions::list)
+                    .post(subscriptions::create)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/subscriptions/{subscription_id}")
+                    .get(subscriptions::get)
+                    .put(subscriptions::update)
+                    .delete(subscriptions::delete)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/subscriptions/{subscription_id}/pause")
+                    .post(subscriptions::pause)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/subscriptions/{subscription_id}/resume")
+                    .post(subscriptions::resume)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/subscriptions/{subscription_id}/rotate-secret")
+                    .post(subscriptions::rotate_secret)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/subscriptions/{subscription_id}/deliveries")
+                    .get(subscriptions::deliveries)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
                 web::resource("/worklists/{worklist}")
                     .get(worklists::worklist)
                     .default_service(method_not_allowed()),
@@ -305,6 +339,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         reports::indicators,
         audit::list,
         events::feed,
+        subscriptions::create,
+        subscriptions::list,
+        subscriptions::get,
+        subscriptions::update,
+        subscriptions::delete,
+        subscriptions::pause,
+        subscriptions::resume,
+        subscriptions::rotate_secret,
+        subscriptions::deliveries,
     ),
     components(schemas(
         crate::error::Problem,
@@ -312,6 +355,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         crate::auth::Role,
         crate::service::worklists::Worklist,
         crate::domain::events::EventType,
+        crate::views::webhook::WebhookPayload,
         deviations::DeviationRole,
     )),
     modifiers(&CommonResponses),
@@ -329,6 +373,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
         (name = "audit", description = "The access log: who read or changed whose data (role `audit`)"),
         (name = "events", description = "The change feed: every change, in commit order, for systems that must not miss one"),
+        (name = "webhooks", description = "Subscriptions: the change feed POSTed to a unit's endpoint, signed, retried, logged (the body is `WebhookPayload`)"),
         (name = "operations", description = "Health and readiness probes (no token)"),
     )
 )]

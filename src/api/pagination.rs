@@ -28,3 +28,15 @@ pub fn cursor(cursor: Option<&str>) -> Result<Option<String>, Error> {
         })
         .transpose()
 }
+
+/// A cursor that is a position (the history's and the delivery log's): a number from a previous page.
+pub fn position_cursor(cursor: Option<&str>) -> Result<Option<i64>, Error> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| Error::BadRequest {
+                detail: "query.cursor: not a cursor from this API; pass next_cursor of the previous page".into(),
+                errors: vec![FieldError::new("query.cursor", "not a cursor from this API")],
+            })
+        })
+        .transpose()
+}

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Result};
 use crate::service::{parse_id, plans as service};
 use crate::views::document::{PlanDocument, RevisionSummary};
 use crate::views::process::{HistoryEvent, HistoryPage};
@@ -75,16 +75,7 @@ pub async fn history(
     caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let limit = super::pagination::limit(query.limit)?;
-    let after = match query.cursor.as_deref() {
-        None => 0,
-        Some(c) => c.parse::<i64>().map_err(|_| Error::BadRequest {
-            detail: "query.cursor: not a cursor from this API".into(),
-            errors: vec![FieldError::new(
-                "query.cursor",
-                "not a cursor from this API",
-            )],
-        })?,
-    };
+    let after = super::pagination::position_cursor(query.cursor.as_deref())?.unwrap_or(0);
     let (events, next_cursor) = db
         .read(move |c| service::history(c, &caller, &plan_id, after, limit))
         .await?;

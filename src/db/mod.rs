@@ -12,6 +12,7 @@ pub mod plans;
 pub mod reports;
 pub mod schema;
 pub mod summons;
+pub mod webhooks;
 pub mod worklists;
 
 use std::sync::{Arc, Mutex};
@@ -102,8 +103,8 @@ pub struct Db {
     /// SQLite allows one writer at a time; taking this lock before a write transaction means a
     /// transaction never has to upgrade its read snapshot to a write lock and fail with "busy".
     sqlite_writer: Option<Arc<Mutex<()>>>,
-    /// Counts the write transactions this process has committed: long-polling feed readers and the
-    /// webhook dispatcher wait on it instead of polling the database.
+    /// Counts the requests' write transactions this process has committed: long-polling feed
+    /// readers and the webhook dispatcher wait on it instead of polling the database.
     commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
@@ -174,12 +175,14 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            conn.transaction(|c| f(c))
-        })
-        .await?
+        let db = self.clone();
+        actix_web::web::block(move || db.read_now(f)).await?
+    }
+
+    /// The same, on the calling thread (for threads of our own, such as the webhook dispatcher).
+    pub fn read_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        conn.transaction(|c| f(c))
     }
 
     /// Runs `f` in one write transaction on a blocking thread: on any error nothing is stored.
@@ -189,7 +192,14 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.write_now(f)).await?
+        let result = actix_web::web::block(move || db.write_now(f)).await?;
+        if result.is_ok() {
+            // A request's change is committed: wake the feed's long-polling readers and the
+            // webhook dispatcher. (The access log and the dispatcher write through `write_now`,
+            // which stays quiet: their writes are no news to them.)
+            self.commits.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        result
     }
 
     /// The same, on the calling thread (for threads of our own, such as the access-log writer).
@@ -199,14 +209,10 @@ impl Db {
             .as_ref()
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.pool.get()?;
-        let result = conn.transaction(|c| f(c));
-        if result.is_ok() {
-            self.commits.send_modify(|n| *n = n.wrapping_add(1));
-        }
-        result
+        conn.transaction(|c| f(c))
     }
 
-    /// A receiver that is told of every write this process commits. Writes of other processes
+    /// A receiver that is told of every request's write this process commits. Writes of other processes
     /// (other instances on one PostgreSQL database) are not seen here: waiters poll as well.
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
         self.commits.subscribe()

@@ -198,6 +198,12 @@ impl EventSelection {
         }
     }
 
+    /// A selection as stored, checked when it was made: a pattern that names no type (any more)
+    /// simply matches nothing.
+    pub fn stored(patterns: Vec<String>) -> EventSelection {
+        EventSelection(patterns)
+    }
+
     pub fn patterns(&self) -> &[String] {
         &self.0
     }

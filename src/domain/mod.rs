@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod individual;
 pub mod plan;
 pub mod process;
+pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -93,7 +93,7 @@ pub fn page(
 
 /// 410 when the next event after `after` has left the retention window: the reader missed events
 /// it can no longer get, and must re-read its plans before it continues from the head.
-fn ensure_retained(
+pub fn ensure_retained(
     conn: &mut DbConn,
     after: i64,
     head: i64,

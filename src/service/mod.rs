@@ -12,6 +12,7 @@ pub mod meetings;
 pub mod plans;
 pub mod reports;
 pub mod summons;
+pub mod webhooks;
 pub mod worklists;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

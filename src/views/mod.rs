@@ -9,6 +9,7 @@ pub mod feed;
 pub mod individual;
 pub mod plan;
 pub mod process;
+pub mod webhook;
 
 /// Declares a page type: the items and the cursor of the next page.
 macro_rules! page_of {

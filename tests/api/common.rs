@@ -270,6 +270,14 @@ impl TestApp {
             .is_ok()
     }
 
+    /// Starts a webhook dispatcher on this app's database (stopped when dropped), as `main` does.
+    pub fn start_webhooks(
+        &self,
+        settings: sip::domain::webhook::WebhookSettings,
+    ) -> sip::webhooks::Dispatcher {
+        sip::webhooks::Dispatcher::start(self.db.clone(), settings, Default::default())
+    }
+
     /// The PostgreSQL database of a `postgres()` app.
     pub fn postgres_database(&self) -> Option<&TempPostgres> {
         match &self.cleanup {
@@ -300,6 +308,7 @@ impl TestApp {
             cors_origins: vec![CORS_ORIGIN.to_string()],
             audit: sip::audit::AuditLog::start(db.clone()),
             feed: Default::default(),
+            webhooks: Default::default(),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: test::TestRequest| {
@@ -489,4 +498,24 @@ macro_rules! on_both_databases {
             )+
         }
     };
+}
+
+/// Polls `check` until it yields a value, for up to 30 seconds: for work done in the background
+/// (webhook deliveries). A wait, not a timing assertion: a slow machine only waits longer.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }

@@ -15,3 +15,4 @@ mod lifecycle;
 mod openapi;
 mod plans;
 mod process;
+mod webhooks;
