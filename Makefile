@@ -3,6 +3,7 @@
 
 CARGO ?= cargo
 VENV ?= .venv
+FHIR_VENV ?= .venv-fhir
 PYTHON ?= python3
 # The tests create and drop their own databases on this server.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -13,8 +14,9 @@ run:
 	$(CARGO) run --release
 
 ## Run every test, against SQLite and PostgreSQL. Fails loudly when PostgreSQL is unreachable.
-test: postgres
-	$(CARGO) test --all-targets
+## The FHIR tests check every bundle with an independent FHIR R4 library, installed here.
+test: postgres $(FHIR_VENV)/.installed
+	FHIR_VALIDATOR_PYTHON=$(abspath $(FHIR_VENV))/bin/python $(CARGO) test --all-targets
 
 ## Make sure the local PostgreSQL answers; start the local cluster when it is installed but stopped.
 postgres:
@@ -45,8 +47,13 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 
+$(FHIR_VENV)/.installed: tools/fhir-requirements.txt
+	$(PYTHON) -m venv $(FHIR_VENV)
+	$(FHIR_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/fhir-requirements.txt
+	touch $@
+
 ci: lint test openapi-check fuzz
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(FHIR_VENV)

@@ -145,6 +145,7 @@ fn resource_of(pattern: &str) -> &'static str {
         "revisions",
         "close",
         "document",
+        "fhir",
         "history",
         "deviations",
         "confirm",

@@ -99,6 +99,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(method_not_allowed()),
             )
             .service(
+                web::resource("/plans/{plan_id}/fhir")
+                    .get(records::fhir)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
                 web::resource("/plans/{plan_id}/history")
                     .get(records::history)
                     .default_service(method_not_allowed()),
@@ -321,6 +326,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         meetings::complete_revision,
         meetings::close,
         records::document,
+        records::fhir,
         records::history,
         records::revisions,
         records::revision,

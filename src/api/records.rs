@@ -35,13 +35,56 @@ pub async fn document(
         .read(move |c| crate::views::document::load(c, &caller, &plan_id, now))
         .await?;
     let mut response = super::extract::ok(document.plan.version, &document);
-    response.extensions_mut().insert(AuditTargets(vec![Target {
+    response.extensions_mut().insert(read_of(&document));
+    Ok(response)
+}
+
+/// Read the whole plan as a FHIR R4 Bundle.
+///
+/// For national services and FHIR-speaking journal systems: `CarePlan` (category `SIP` of Inera's
+/// TypeOfCarePlan), the `Patient` (personnummer `urn:oid:1.2.752.129.2.1.3.1`, samordningsnummer
+/// `urn:oid:1.2.752.129.2.1.3.3`), `CareTeam`, `Goal`s with their achievement from follow-ups,
+/// interventions as `ServiceRequest`s referenced from `CarePlan.activity`, `Consent`s, the meeting
+/// and its summons as `Appointment`s, and an `Organization` per unit (HSA-id
+/// `urn:oid:1.2.752.129.2.1.4.1`). The README maps each field.
+#[utoipa::path(
+    get, path = "/api/v1/plans/{plan_id}/fhir", operation_id = "get_plan_fhir", tag = "plans",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan as a FHIR R4 Bundle", body = crate::views::fhir::FhirBundle, content_type = "application/fhir+json",
+         headers(("ETag" = String, description = "The plan's version"))),
+        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn fhir(
+    db: web::Data<Db>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    caller.require(Role::Read)?;
+    let plan_id = parse_id(&path, "plan")?;
+    let now = crate::domain::now();
+    let document = db
+        .read(move |c| crate::views::document::load(c, &caller, &plan_id, now))
+        .await?;
+    let bundle = crate::views::fhir::bundle(&document);
+    let mut response = HttpResponse::Ok()
+        .insert_header((header::ETAG, super::extract::etag(document.plan.version)))
+        .content_type(crate::views::fhir::MEDIA_TYPE)
+        .json(bundle);
+    response.extensions_mut().insert(read_of(&document));
+    Ok(response)
+}
+
+/// What reading a whole plan reads: the individual's data, in the plan.
+fn read_of(document: &PlanDocument) -> AuditTargets {
+    AuditTargets(vec![Target {
         resource_type: "individuals",
         resource_id: Some(document.individual.id.clone()),
         plan_id: Some(document.plan.id.clone()),
         individual_id: Some(document.individual.id.clone()),
-    }]));
-    Ok(response)
+    }])
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -6,6 +6,7 @@ pub mod consent;
 pub mod deviation;
 pub mod document;
 pub mod feed;
+pub mod fhir;
 pub mod individual;
 pub mod plan;
 pub mod process;

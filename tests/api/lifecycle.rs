@@ -73,7 +73,12 @@ pub(crate) fn meeting_body(summons: &Value, attended: bool) -> Value {
     })
 }
 
-async fn add_goal(app: &TestApp, plan: &Value, text: &str, parent: Option<&str>) -> Value {
+pub(crate) async fn add_goal(
+    app: &TestApp,
+    plan: &Value,
+    text: &str,
+    parent: Option<&str>,
+) -> Value {
     let mut body = json!({"text": text, "measure": "days a week", "target_date": days(90)});
     if let Some(parent) = parent {
         body["parent_id"] = json!(parent);

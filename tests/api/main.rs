@@ -9,6 +9,7 @@ mod consents;
 mod deviations;
 mod errors;
 mod feed;
+mod fhir;
 mod hardening;
 mod individuals;
 mod lifecycle;
