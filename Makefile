@@ -1,9 +1,11 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test lint openapi openapi-check fuzz ci postgres clean
+.PHONY: run test lint openapi openapi-check lint-openapi clients fuzz ci postgres clean
 
 CARGO ?= cargo
 VENV ?= .venv
 FHIR_VENV ?= .venv-fhir
+NODE_TOOLS = tools/clients/node_modules/.installed
+CLIENTS = target/clients
 PYTHON ?= python3
 # The tests create and drop their own databases on this server.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -38,6 +40,24 @@ openapi:
 openapi-check: $(VENV)/.installed
 	$(VENV)/bin/openapi-spec-validator openapi/openapi.json
 
+## Lint the OpenAPI document with Redocly's recommended rules (tools/clients/redocly.yaml).
+lint-openapi: $(NODE_TOOLS)
+	cd tools/clients && npx redocly lint ../../openapi/openapi.json --config redocly.yaml
+
+## Generate a Python client and TypeScript types from the OpenAPI document, type-check a frontend's
+## use of the types, and drive the running service with the Python client (tools/clients/smoke.py).
+clients: $(VENV)/.installed $(NODE_TOOLS)
+	rm -rf $(CLIENTS) && mkdir -p $(CLIENTS)/python $(CLIENTS)/typescript
+	$(VENV)/bin/openapi-python-client generate --path openapi/openapi.json --meta none \
+	  --config tools/clients/python-client.yaml --output-path $(CLIENTS)/python/sip_client
+	cd tools/clients && npx openapi-typescript ../../openapi/openapi.json -o ../../$(CLIENTS)/typescript/sip.d.ts
+	cd tools/clients && npx tsc -p tsconfig.json
+	PYTHONPATH=$(CLIENTS)/python tools/with-service.sh $(VENV)/bin/python tools/clients/smoke.py
+
+$(NODE_TOOLS): tools/clients/package.json tools/clients/package-lock.json
+	cd tools/clients && npm ci --no-audit --no-fund
+	touch $@
+
 ## Fuzz the running service against its OpenAPI document (schemathesis, bounded in time).
 fuzz: $(VENV)/.installed
 	VENV=$(VENV) tools/fuzz.sh
@@ -52,8 +72,8 @@ $(FHIR_VENV)/.installed: tools/fhir-requirements.txt
 	$(FHIR_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/fhir-requirements.txt
 	touch $@
 
-ci: lint test openapi-check fuzz
+ci: lint test openapi-check lint-openapi clients fuzz
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(FHIR_VENV)
+	rm -rf $(VENV) $(FHIR_VENV) tools/clients/node_modules

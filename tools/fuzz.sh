@@ -5,32 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
-bin=target/debug/sip-service
-port=${FUZZ_PORT:-18089}
-cargo build --quiet
-data=$(mktemp -d)
-# Webhooks the fuzzer subscribes may only go to this machine: no traffic leaves 127.0.0.1.
-DATA_DIR="$data" BIND_ADDRESS="127.0.0.1:$port" WEBHOOK_ALLOWED_HOSTS=127.0.0.1 RUST_LOG=warn "$bin" >"$data/service.log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.2
-done
-token=$(DATA_DIR="$data" "$bin" token --unit SE2321000016-FUZ1 --principal region --roles read,write,admin,report)
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
 set +e
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/api-docs/openapi.json" \
-  --url "http://127.0.0.1:$port" \
-  --header "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --phases examples,coverage,fuzzing \
-  --max-time "${FUZZ_SECONDS:-60}" \
-  --seed 1 \
-  --workers 2 \
-  --warnings off 2>&1 | tee "$data/fuzz.out"
+SIP_ROLES=read,write,admin,report SIP_UNIT=SE2321000016-FUZ1 tools/with-service.sh bash -c '
+  "$0/bin/schemathesis" run "$SIP_URL/api-docs/openapi.json" \
+    --url "$SIP_URL" \
+    --header "Authorization: Bearer $SIP_TOKEN" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --phases examples,coverage,fuzzing \
+    --max-time "${FUZZ_SECONDS:-60}" \
+    --seed 1 \
+    --workers 2 \
+    --warnings off' "$venv" 2>&1 | tee "$out"
 code=${PIPESTATUS[0]}
 set -e
-if [ "$code" -ne 0 ] && ! grep -q '^Failures:' "$data/fuzz.out" && grep -q 'Runtime Error' "$data/fuzz.out"; then
+if [ "$code" -ne 0 ] && ! grep -q '^Failures:' "$out" && grep -q 'Runtime Error' "$out"; then
   # A fault inside the fuzzer itself (seen: hypothesis parsing its own lambdas under CPython 3.11.7),
   # not a finding about the service: every generated case passed, so the run counts.
   echo "fuzz: schemathesis had an internal error (above); it found no failure in the service"

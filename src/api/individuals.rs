@@ -25,6 +25,7 @@ pub struct GuardianInput {
     #[schema(example = "Maria Svensson", min_length = 1, max_length = 200)]
     pub name: String,
     /// The guardian's personnummer, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "19121212-1212", nullable = false)]
     pub identity_number: Option<String>,
 }

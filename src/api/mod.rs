@@ -358,13 +358,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     components(schemas(
         crate::error::Problem,
         crate::error::FieldError,
-        crate::auth::Role,
         crate::service::worklists::Worklist,
         crate::domain::events::EventType,
         crate::views::webhook::WebhookPayload,
         deviations::DeviationRole,
     )),
-    modifiers(&CommonResponses),
+    modifiers(&CommonResponses, &Document),
     tags(
         (name = "individuals", description = "The people plans are for (den enskilde)"),
         (name = "plans", description = "Coordinated individual plans (SIP) and their lifecycle"),
@@ -460,6 +459,85 @@ impl Modify for CommonResponses {
                 add("503", "ServiceUnavailable");
             }
         }
+    }
+}
+
+/// What the document says beyond its operations: where the API is, its license by SPDX id, that the
+/// probes need no token, and the webhook a subscribed endpoint receives (OpenAPI 3.1 `webhooks`).
+struct Document;
+
+impl Modify for Document {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{
+            HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+        };
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::openapi::{
+            LicenseBuilder, ObjectBuilder, PathsBuilder, Required, ServerBuilder, Type,
+        };
+        openapi.servers = Some(vec![ServerBuilder::new()
+            .url("/")
+            .description(Some("the service that serves this document"))
+            .build()]);
+        openapi.info.license = Some(
+            LicenseBuilder::new()
+                .name("MIT OR Apache-2.0")
+                .identifier(Some("MIT OR Apache-2.0"))
+                .build(),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") {
+                if let Some(get) = item.get.as_mut() {
+                    get.security = Some(Vec::new());
+                }
+            }
+        }
+        let header = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build()
+        };
+        let delivery = OperationBuilder::new()
+            .operation_id(Some("receive_change_event"))
+            .tag("webhooks")
+            .summary(Some("An event, POSTed to a subscription's url"))
+            .description(Some(
+                "What your endpoint receives for each event of a subscription (see `POST /api/v1/subscriptions`). \
+                 Verify `X-SIP-Signature` — `t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" with the subscription's secret>` — \
+                 and refuse a `t` more than five minutes old. Answer 2xx quickly. Deliveries are at least once, in feed order: \
+                 skip an `event.seq` you have handled. Any other answer, or none within `WEBHOOK_TIMEOUT_SECONDS`, is retried \
+                 with doubling waits; later deliveries wait behind it.",
+            ))
+            .parameter(header("X-SIP-Signature", "`t=<unix seconds>,v1=<hex HMAC-SHA256>`"))
+            .parameter(header("X-SIP-Delivery", "The delivery's id (the same at every attempt)"))
+            .parameter(header("X-SIP-Event-Seq", "The event's position in the change feed"))
+            .parameter(header("X-SIP-Event-Type", "The event's type"))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("WebhookPayload"))),
+                    )
+                    .build(),
+            ))
+            // No OpenAPI security scheme: the receiver authenticates the sender by the signature.
+            .securities(Some(Vec::<utoipa::openapi::security::SecurityRequirement>::new()))
+            .response("2XX", Response::new("Received: the delivery is done"))
+            .response(
+                "default",
+                Response::new("Not received: the delivery is retried, and the subscription paused after too many failures"),
+            )
+            .build();
+        openapi.webhooks = Some(
+            PathsBuilder::new()
+                .path("changeEvent", PathItem::new(HttpMethod::Post, delivery))
+                .build(),
+        );
     }
 }
 

@@ -38,6 +38,7 @@ pub struct PlanInput {
     #[schema(min_length = 1, max_length = 4000)]
     pub need_reason: String,
     /// "Vad är viktigt för dig?" — the long-term goal in the individual's own words.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000, nullable = false)]
     pub what_matters: Option<String>,
@@ -54,6 +55,7 @@ pub struct PlanInput {
     pub follows_discharge: bool,
     /// When the patient was notified ready for discharge (utskrivningsklar); required with
     /// `follows_discharge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub discharge_ready_at: Option<DateTime<Utc>>,
 }

@@ -111,14 +111,17 @@ pub struct ConsentPermissions {
 pub struct ConsentGiver {
     pub role: GiverRole,
     /// For `guardian`: the id of one of the individual's registered guardians.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub guardian_id: Option<String>,
     /// For `legal_representative`: the representative's name. For `guardian`, the server fills in
     /// the registered guardian's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub name: Option<String>,
     /// For `legal_representative`: the kind of representation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub representative_kind: Option<RepresentativeKind>,
 }
@@ -129,6 +132,7 @@ pub struct ConsentGiver {
 pub struct Party {
     pub kind: PartyKind,
     /// HSA-id; required for a `unit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "SE2321000016-PSY1", nullable = false)]
     pub hsa_id: Option<String>,
     #[validate(length(min = 1, max = 200))]
@@ -162,6 +166,7 @@ pub struct NewConsent {
     pub outcome: ConsentOutcome,
     pub form: ConsentForm,
     /// Who documented a verbal consent or a refusal (name and role, e.g. "Kim Berg, kurator").
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub documented_by: Option<String>,
@@ -185,12 +190,15 @@ pub struct NewConsent {
     #[schema(max_items = 20)]
     pub not_consented_to: Vec<String>,
     /// First day the consent applies; defaults to today. Required with `valid_until` when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub valid_from: Option<NaiveDate>,
     /// Last day the consent applies (consent is time-limited). Required when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub valid_until: Option<NaiveDate>,
     /// Free text, e.g. the reason for a refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000, nullable = false)]
     pub note: Option<String>,

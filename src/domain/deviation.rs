@@ -195,12 +195,14 @@ pub fn feedback_late(due: NaiveDate, given_at: Option<DateTime<Utc>>, now: DateT
 pub struct NewDeviation {
     pub category: Category,
     /// The unit it concerns (HSA-id), if a unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub concerned_unit: Option<String>,
     /// The principal it concerns.
     pub concerned_principal: Principal,
     /// The plan it concerns; required except for `sip_not_initiated`, `individual_treated_badly`,
     /// `guideline_not_followed` and `other`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Uuid, nullable = false)]
     pub plan_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
@@ -211,6 +213,7 @@ pub struct NewDeviation {
     #[serde(default)]
     pub system_level: bool,
     /// A temporary division of responsibility agreed while a dispute between principals is solved.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000, nullable = false)]
     pub temporary_division: Option<String>,

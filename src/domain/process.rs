@@ -159,18 +159,22 @@ pub struct NewSummons {
     pub questions: Vec<String>,
     #[validate(nested)]
     pub meeting: MeetingSlot,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub support_person: Option<String>,
     /// The language, when an interpreter is needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub interpreter_language: Option<String>,
     /// Other communicative, cognitive or physical adaptations.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000, nullable = false)]
     pub adaptations: Option<String>,
     /// The day by which each recipient must answer; defaults to two days before the meeting.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub answer_by: Option<NaiveDate>,
     /// Units and other actors; each must be covered by the individual's consent.
@@ -288,10 +292,12 @@ pub struct SummonsAnswer {
     #[schema(max_items = 10)]
     pub attendees: Vec<String>,
     /// For `declined`: the substitute who comes instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub substitute: Option<String>,
     /// For `forwarded`: the unit of the same principal that is the right one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(nested)]
     #[schema(nullable = false)]
     pub forward_to: Option<Party>,
@@ -374,12 +380,15 @@ pub struct Participant {
     #[schema(example = "Anna Lind", min_length = 1, max_length = 200)]
     pub name: String,
     /// Their role, e.g. "case manager", "the individual", "sister".
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub role: Option<String>,
     /// The unit they represent, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "SE2321000016-PSY1", nullable = false)]
     pub hsa_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub principal: Option<Principal>,
 }
@@ -467,6 +476,7 @@ pub struct NewMeeting {
     /// Huvudansvarig huvudman: `region` or `municipality`.
     pub responsible_principal: Principal,
     /// What the parties did not agree on.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000, nullable = false)]
     pub disagreements: Option<String>,
@@ -659,12 +669,15 @@ pub struct GoalInput {
     #[schema(min_length = 1, max_length = 2000)]
     pub text: String,
     /// How it is measured (SMART: measurable).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000, nullable = false)]
     pub measure: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub target_date: Option<NaiveDate>,
     /// The long-term goal this is a sub-goal of. Cannot change after creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Uuid, nullable = false)]
     pub parent_id: Option<String>,
 }
@@ -746,21 +759,27 @@ pub struct InterventionInput {
     pub goal_ids: Vec<String>,
     pub responsible: ResponsibleParty,
     /// The responsible unit (HSA-id): required for a region or municipality.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub responsible_unit: Option<String>,
     /// The responsible actor's name, for `other` without an HSA-id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub responsible_actor: Option<String>,
     /// Who performs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub performer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub start_date: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub frequency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500, nullable = false)]
     pub place: Option<String>,
@@ -816,6 +835,7 @@ pub fn check_intervention(
 pub struct InterventionStatusChange {
     pub status: InterventionStatus,
     /// Required for `cancelled` and `not_carried_out`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000, nullable = false)]
     pub reason: Option<String>,
@@ -886,6 +906,7 @@ pub struct InterventionReview {
     pub intervention_id: String,
     pub carried_out: bool,
     /// What effect it had.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000, nullable = false)]
     pub effect: Option<String>,
@@ -929,17 +950,21 @@ pub struct FollowUpRecord {
     #[validate(length(max = 100), nested)]
     #[schema(max_items = 100)]
     pub intervention_reviews: Vec<InterventionReview>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 4000))]
     #[schema(min_length = 1, max_length = 4000, nullable = false)]
     pub new_circumstances: Option<String>,
     pub decision: Decision,
     /// Required to continue.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(nested)]
     #[schema(nullable = false)]
     pub next_follow_up: Option<FollowUpSlot>,
     /// Required to close.
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub closing_reason: Option<ClosingReason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000, nullable = false)]
     pub closing_note: Option<String>,
@@ -1057,6 +1082,7 @@ pub struct InterventionDecision {
     #[schema(format = Uuid)]
     pub intervention_id: String,
     pub decision: CarryOver,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000, nullable = false)]
     pub reason: Option<String>,

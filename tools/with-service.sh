@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs a command against a freshly started service: builds it, starts it on 127.0.0.1 with an empty
+# SQLite database of its own, and exports SIP_URL and SIP_TOKEN (a token of unit SIP_UNIT with the
+# roles SIP_ROLES) to the command. The service is stopped afterwards; its log is printed if the
+# command fails. Traffic stays on 127.0.0.1: webhooks may go nowhere else.
+#   usage: tools/with-service.sh COMMAND [ARGS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=target/debug/sip-service
+port=${SIP_PORT:-18089}
+cargo build --quiet
+data=$(mktemp -d)
+DATA_DIR="$data" BIND_ADDRESS="127.0.0.1:$port" WEBHOOK_ALLOWED_HOSTS=127.0.0.1 RUST_LOG=warn \
+  "$bin" >"$data/service.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.2
+done
+SIP_URL="http://127.0.0.1:$port"
+SIP_TOKEN=$(DATA_DIR="$data" "$bin" token --unit "${SIP_UNIT:-SE2321000016-CLI1}" --principal region \
+  --roles "${SIP_ROLES:-read,write}")
+export SIP_URL SIP_TOKEN
+set +e
+"$@"
+code=$?
+set -e
+if [ "$code" -ne 0 ]; then
+  echo "--- service log ---"
+  cat "$data/service.log"
+fi
+exit "$code"
