@@ -110,7 +110,9 @@ fn problem_fallback<B: MessageBody + 'static>(
         404 => Error::RouteNotFound,
         405 => Error::MethodNotAllowed,
         413 => Error::PayloadTooLarge { limit: 0 },
-        415 => Error::UnsupportedMediaType,
+        415 => Error::UnsupportedMediaType {
+            expected: "application/json",
+        },
         400..=499 => Error::bad_request(status.canonical_reason().unwrap_or("bad request")),
         503 => Error::Unavailable("the service is unavailable".into()),
         _ => Error::Internal(format!("unhandled status {status}")),

@@ -162,6 +162,8 @@ fn resource_of(pattern: &str) -> &'static str {
         "resume",
         "rotate-secret",
         "deliveries",
+        "imports",
+        "records",
     ];
     pattern
         .rsplit('/')
@@ -193,6 +195,7 @@ pub async fn record_access(
         "item_id",
         "deviation_id",
         "subscription_id",
+        "import_id",
         "summons_id",
         "revision",
     ]

@@ -107,7 +107,10 @@ pub enum Error {
     PayloadTooLarge {
         limit: usize,
     },
-    UnsupportedMediaType,
+    /// The body is not of the media type the operation reads.
+    UnsupportedMediaType {
+        expected: &'static str,
+    },
     NotAcceptable,
     /// The database cannot be reached or is overloaded.
     Unavailable(String),
@@ -175,7 +178,7 @@ impl Error {
                 "payload-too-large",
                 "The request body is too large",
             ),
-            UnsupportedMediaType => (
+            UnsupportedMediaType { .. } => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
@@ -251,7 +254,7 @@ impl Error {
                 "send If-Match with the ETag from your last read, so that no update is lost".into()
             }
             PayloadTooLarge { limit } => format!("the body exceeds the limit of {limit} bytes"),
-            UnsupportedMediaType => "send the body as application/json".into(),
+            UnsupportedMediaType { expected } => format!("send the body as {expected}"),
             NotAcceptable => "this resource is available as application/json".into(),
             Internal(_) => "an internal error occurred; it has been logged".into(),
         };

@@ -48,6 +48,11 @@ fn serve() -> Result<(), String> {
     let verifier = web::Data::new(TokenVerifier::new(&settings.jwt)?);
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     log::info!("database: {:?}", db.backend());
+    match db.write_now(|c| sip::service::imports::fail_stalled(c, sip::domain::now())) {
+        Ok(0) => {}
+        Ok(n) => log::warn!("{n} import(s) stopped with the service before: marked failed"),
+        Err(e) => log::warn!("cannot check for imports stopped with the service: {e}"),
+    }
     let state = AppState {
         db: db.clone(),
         verifier,

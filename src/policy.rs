@@ -24,12 +24,16 @@ fn is_coordinating(caller: &Caller, plan: &PlanRow) -> bool {
 }
 
 /// Only the unit responsible for an intervention, or the coordinator's unit, records its status.
+/// (The bulk import replays what the source system recorded, by whichever unit recorded it.)
 pub fn may_change_intervention_status(
     caller: &Caller,
     plan: &PlanRow,
     intervention: &InterventionRow,
 ) -> Result<(), Error> {
-    if unit_is(caller, intervention.responsible_unit.as_deref()) || is_coordinating(caller, plan) {
+    if caller.is_import_agent()
+        || unit_is(caller, intervention.responsible_unit.as_deref())
+        || is_coordinating(caller, plan)
+    {
         Ok(())
     } else {
         Err(Error::Forbidden(
@@ -39,9 +43,10 @@ pub fn may_change_intervention_status(
     }
 }
 
-/// Only the coordinator's unit records follow-ups and completes revisions.
+/// Only the coordinator's unit records follow-ups and completes revisions (the bulk import replays
+/// them as the source system recorded them).
 pub fn may_follow_up(caller: &Caller, plan: &PlanRow) -> Result<(), Error> {
-    if is_coordinating(caller, plan) {
+    if caller.is_import_agent() || is_coordinating(caller, plan) {
         Ok(())
     } else {
         Err(Error::Forbidden(

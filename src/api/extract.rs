@@ -55,7 +55,9 @@ where
                 return Err(Error::PayloadTooLarge { limit });
             }
             if !content_type_ok {
-                return Err(Error::UnsupportedMediaType);
+                return Err(Error::UnsupportedMediaType {
+                    expected: "application/json",
+                });
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {

@@ -1,8 +1,7 @@
 //! `/api/v1/individuals`: the people plans are for (den enskilde).
 
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -11,104 +10,11 @@ use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::identity::IdentityNumber;
-use crate::domain::individual::check_guardians;
-use crate::error::{Error, FieldError, Result};
-use crate::service::individuals::{self as service, GuardianData, IndividualData};
+use crate::domain::individual::IndividualInput;
+use crate::error::{Error, Result};
+use crate::service::individuals as service;
 use crate::service::parse_id;
 use crate::views::individual::Individual;
-
-/// A guardian (vårdnadshavare) of a child.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct GuardianInput {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(example = "Maria Svensson", min_length = 1, max_length = 200)]
-    pub name: String,
-    /// The guardian's personnummer, if known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "19121212-1212", nullable = false)]
-    pub identity_number: Option<String>,
-}
-
-/// An individual as registered or updated (the whole representation).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "identity_number": "19121212-1212",
-    "given_name": "Lisa",
-    "family_name": "Testsson",
-    "protected_identity": false
-}))]
-pub struct IndividualInput {
-    /// Personnummer or samordningsnummer: `YYYYMMDDNNNC` or `YYYYMMDD-NNNC`, with a valid date and
-    /// check digit. Stored without the hyphen.
-    #[schema(example = "19121212-1212")]
-    pub identity_number: String,
-    #[validate(length(min = 1, max = 100))]
-    #[schema(example = "Lisa", min_length = 1, max_length = 100)]
-    pub given_name: String,
-    #[validate(length(min = 1, max = 100))]
-    #[schema(example = "Testsson", min_length = 1, max_length = 100)]
-    pub family_name: String,
-    /// Skyddad identitet: name and identity number are then never shown in lists.
-    #[serde(default)]
-    pub protected_identity: bool,
-    /// Guardians of a child under 18 (they consent for the child).
-    #[serde(default)]
-    #[validate(length(max = 4), nested)]
-    #[schema(max_items = 4)]
-    pub guardians: Vec<GuardianInput>,
-}
-
-impl IndividualInput {
-    /// Validates the identity numbers and the guardian rule: the one conversion from the wire to
-    /// the domain.
-    fn into_data(self, today: NaiveDate) -> Result<IndividualData> {
-        let mut errors = Vec::new();
-        let identity_number = IdentityNumber::parse(&self.identity_number, today)
-            .map_err(|m| errors.push(FieldError::new("$.identity_number", m)))
-            .ok();
-        let mut guardians = Vec::new();
-        for (i, g) in self.guardians.into_iter().enumerate() {
-            let number = match g
-                .identity_number
-                .as_deref()
-                .map(|n| IdentityNumber::parse(n, today))
-            {
-                None => None,
-                Some(Ok(n)) => Some(n),
-                Some(Err(m)) => {
-                    errors.push(FieldError::new(
-                        format!("$.guardians[{i}].identity_number"),
-                        m,
-                    ));
-                    None
-                }
-            };
-            guardians.push(GuardianData {
-                name: g.name,
-                identity_number: number,
-            });
-        }
-        if let Some(n) = &identity_number {
-            let numbers: Vec<_> = guardians
-                .iter()
-                .map(|g| g.identity_number.as_ref())
-                .collect();
-            errors.extend(check_guardians(n, &numbers, today));
-        }
-        match identity_number {
-            Some(identity_number) if errors.is_empty() => Ok(IndividualData {
-                identity_number,
-                given_name: self.given_name,
-                family_name: self.family_name,
-                protected_identity: self.protected_identity,
-                guardians,
-            }),
-            _ => Err(Error::Validation(errors)),
-        }
-    }
-}
 
 /// Finds an individual by identity number; the number travels in the body, never in a URL.
 #[derive(Debug, Deserialize, ToSchema, Validate)]

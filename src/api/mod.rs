@@ -7,6 +7,7 @@ pub mod deviations;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod imports;
 pub mod individuals;
 pub mod meetings;
 pub mod pagination;
@@ -243,6 +244,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(method_not_allowed()),
             )
             .service(
+                web::resource("/imports")
+                    .get(imports::list)
+                    .post(imports::create)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/imports/{import_id}")
+                    .get(imports::get)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
+                web::resource("/imports/{import_id}/records")
+                    .get(imports::records)
+                    .post(imports::upload)
+                    .default_service(method_not_allowed()),
+            )
+            .service(
                 web::resource("/subscriptions")
                     .get(subscriptions::list)
                     .post(subscriptions::create)
@@ -354,6 +372,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         subscriptions::resume,
         subscriptions::rotate_secret,
         subscriptions::deliveries,
+        imports::create,
+        imports::upload,
+        imports::get,
+        imports::list,
+        imports::records,
     ),
     components(schemas(
         crate::error::Problem,
@@ -378,6 +401,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
         (name = "audit", description = "The access log: who read or changed whose data (role `audit`)"),
         (name = "events", description = "The change feed: every change, in commit order, for systems that must not miss one"),
+        (name = "imports", description = "Bulk import of existing plans from a source system, NDJSON, idempotent (role `import`)"),
         (name = "webhooks", description = "Subscriptions: the change feed POSTed to a unit's endpoint, signed, retried, logged (the body is `WebhookPayload`)"),
         (name = "operations", description = "Health and readiness probes (no token)"),
     )

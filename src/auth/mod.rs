@@ -80,6 +80,8 @@ pub struct Caller {
     pub unit: HsaId,
     pub principal: Principal,
     roles: HashSet<Role>,
+    /// Set only by the bulk import, never by a token: see [`Caller::for_import`].
+    import_agent: bool,
 }
 
 impl Caller {
@@ -95,7 +97,34 @@ impl Caller {
             unit,
             principal,
             roles: roles.iter().copied().collect(),
+            import_agent: false,
         }
+    }
+
+    /// The bulk import, replaying a plan of a source system as `unit` did it there. It writes with
+    /// the importer's identity (subject) for the access log, under the process rules like anyone,
+    /// but the source system has already decided who could see and do what: it finds the plans it
+    /// imports whatever the consent says today, and the per-unit policies (who records follow-ups)
+    /// do not apply. Only the import service makes one; no token can.
+    pub fn for_import(
+        importer: &Caller,
+        unit: HsaId,
+        principal: Principal,
+        request_id: String,
+    ) -> Caller {
+        Caller {
+            subject: importer.subject.clone(),
+            request_id,
+            unit,
+            principal,
+            roles: [Role::Write].into_iter().collect(),
+            import_agent: true,
+        }
+    }
+
+    /// Whether this is the bulk import acting for a unit (see [`Caller::for_import`]).
+    pub fn is_import_agent(&self) -> bool {
+        self.import_agent
     }
 
     pub fn has(&self, role: Role) -> bool {

@@ -6,6 +6,7 @@ pub mod consents;
 pub mod deviations;
 pub mod events;
 pub mod goals;
+pub mod imports;
 pub mod individuals;
 pub mod meetings;
 pub mod plans;
@@ -210,6 +211,33 @@ impl Db {
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.pool.get()?;
         conn.transaction(|c| f(c))
+    }
+
+    /// Runs `f` as a write would, then rolls everything back: a dry run (an import that only checks
+    /// its records). `f`'s own result is returned, success or failure.
+    pub fn rehearse_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        /// Carries `f`'s result out of a transaction that is made to fail, so it is rolled back.
+        enum Rehearsal<T> {
+            Done(Result<T>),
+            Database(diesel::result::Error),
+        }
+        impl<T> From<diesel::result::Error> for Rehearsal<T> {
+            fn from(e: diesel::result::Error) -> Self {
+                Rehearsal::Database(e)
+            }
+        }
+        let _turn = self
+            .sqlite_writer
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut conn = self.pool.get()?;
+        match conn.transaction(|c| Err::<(), _>(Rehearsal::Done(f(c)))) {
+            Err(Rehearsal::Done(result)) => result,
+            Err(Rehearsal::Database(e)) => Err(e.into()),
+            Ok(()) => Err(crate::error::Error::Internal(
+                "a rehearsal committed".into(),
+            )),
+        }
     }
 
     /// A receiver that is told of every request's write this process commits. Writes of other processes

@@ -92,6 +92,15 @@ pub fn find(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Option<PlanR
         .optional()?)
 }
 
+/// A plan by id whoever asks: for the bulk import, which reaches its plans by its own keys.
+pub fn find_for_import(conn: &mut DbConn, id: &str) -> Result<Option<PlanRow>> {
+    Ok(plans::table
+        .filter(plans::id.eq(id.to_string()))
+        .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Stores `row` if the stored version is still `row.version - 1`; false when someone else won.
 pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
     let changed = diesel::update(

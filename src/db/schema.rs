@@ -423,3 +423,52 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(subscriptions, webhook_deliveries, webhook_attempts);
+
+diesel::table! {
+    imports (id) {
+        id -> Text,
+        source_system -> Text,
+        dry_run -> Bool,
+        status -> Text,
+        failure -> Nullable<Text>,
+        unit -> Text,
+        principal -> Text,
+        created_by -> Text,
+        lines_read -> BigInt,
+        created_count -> BigInt,
+        updated_count -> BigInt,
+        unchanged_count -> BigInt,
+        failed_count -> BigInt,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    import_records (import_id, line) {
+        import_id -> Text,
+        line -> BigInt,
+        external_id -> Nullable<Text>,
+        outcome -> Text,
+        plan_id -> Nullable<Text>,
+        errors -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    import_keys (source_system, kind, external_id) {
+        source_system -> Text,
+        kind -> Text,
+        external_id -> Text,
+        resource_id -> Text,
+        plan_id -> Nullable<Text>,
+        fingerprint -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(import_records -> imports (import_id));
+diesel::allow_tables_to_appear_in_same_query!(imports, import_records, import_keys);

@@ -5,6 +5,7 @@ pub mod consent;
 pub mod deviation;
 pub mod events;
 pub mod identity;
+pub mod import;
 pub mod indicators;
 pub mod individual;
 pub mod plan;

@@ -7,6 +7,7 @@ pub mod consents;
 pub mod content;
 pub mod deviations;
 pub mod feed;
+pub mod imports;
 pub mod individuals;
 pub mod meetings;
 pub mod plans;

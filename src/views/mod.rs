@@ -7,6 +7,7 @@ pub mod deviation;
 pub mod document;
 pub mod feed;
 pub mod fhir;
+pub mod import;
 pub mod individual;
 pub mod plan;
 pub mod process;

@@ -11,6 +11,7 @@ mod errors;
 mod feed;
 mod fhir;
 mod hardening;
+mod imports;
 mod individuals;
 mod lifecycle;
 mod openapi;

@@ -1,0 +1,228 @@
+//! Imports, their per-line report, and the keys that map a source system's ids to ours.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{import_keys, import_records, imports};
+use super::DbConn;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = imports)]
+pub struct ImportRow {
+    pub id: String,
+    pub source_system: String,
+    pub dry_run: bool,
+    pub status: String,
+    pub failure: Option<String>,
+    pub unit: String,
+    pub principal: String,
+    pub created_by: String,
+    pub lines_read: i64,
+    pub created_count: i64,
+    pub updated_count: i64,
+    pub unchanged_count: i64,
+    pub failed_count: i64,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a batch of lines added to an import's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub lines: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = import_records)]
+pub struct RecordRow {
+    pub import_id: String,
+    pub line: i64,
+    pub external_id: Option<String>,
+    pub outcome: String,
+    pub plan_id: Option<String>,
+    /// JSON array of `{field, message}`.
+    pub errors: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = import_keys)]
+pub struct KeyRow {
+    pub source_system: String,
+    pub kind: String,
+    pub external_id: String,
+    pub resource_id: String,
+    pub plan_id: Option<String>,
+    pub fingerprint: String,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &ImportRow) -> Result<()> {
+    diesel::insert_into(imports::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The import `id` of `unit`.
+pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<ImportRow>> {
+    Ok(imports::table
+        .filter(imports::id.eq(id))
+        .filter(imports::unit.eq(unit))
+        .select(ImportRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    unit: &str,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ImportRow>> {
+    let mut query = imports::table.filter(imports::unit.eq(unit)).into_boxed();
+    if let Some(after) = cursor {
+        query = query.filter(imports::id.gt(after.to_string()));
+    }
+    Ok(query
+        .order(imports::id)
+        .limit(limit)
+        .select(ImportRow::as_select())
+        .load(conn)?)
+}
+
+/// Moves an import from `from` to `to` (a new version); false when it is not in `from`.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: &str,
+    from: &str,
+    to: &str,
+    failure: Option<&str>,
+    at: NaiveDateTime,
+) -> Result<bool> {
+    let started = (to == "running").then_some(at);
+    let finished = matches!(to, "completed" | "failed").then_some(at);
+    let changed = diesel::update(
+        imports::table
+            .filter(imports::id.eq(id))
+            .filter(imports::status.eq(from)),
+    )
+    .set((
+        imports::status.eq(to),
+        imports::failure.eq(failure),
+        imports::version.eq(imports::version + 1),
+        imports::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if changed == 1 {
+        if let Some(started) = started {
+            diesel::update(imports::table.filter(imports::id.eq(id)))
+                .set(imports::started_at.eq(started))
+                .execute(conn)?;
+        }
+        if let Some(finished) = finished {
+            diesel::update(imports::table.filter(imports::id.eq(id)))
+                .set(imports::finished_at.eq(finished))
+                .execute(conn)?;
+        }
+    }
+    Ok(changed == 1)
+}
+
+/// Adds a batch's counts to an import (progress, readable while it runs).
+pub fn add_counts(conn: &mut DbConn, id: &str, counts: Counts, at: NaiveDateTime) -> Result<()> {
+    diesel::update(imports::table.filter(imports::id.eq(id)))
+        .set((
+            imports::lines_read.eq(imports::lines_read + counts.lines),
+            imports::created_count.eq(imports::created_count + counts.created),
+            imports::updated_count.eq(imports::updated_count + counts.updated),
+            imports::unchanged_count.eq(imports::unchanged_count + counts.unchanged),
+            imports::failed_count.eq(imports::failed_count + counts.failed),
+            imports::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_record(conn: &mut DbConn, row: &RecordRow) -> Result<()> {
+    diesel::insert_into(import_records::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One page of an import's report, in line order.
+pub fn records(
+    conn: &mut DbConn,
+    import_id: &str,
+    outcome: Option<&str>,
+    after_line: i64,
+    limit: i64,
+) -> Result<Vec<RecordRow>> {
+    let mut query = import_records::table
+        .filter(import_records::import_id.eq(import_id))
+        .filter(import_records::line.gt(after_line))
+        .into_boxed();
+    if let Some(outcome) = outcome {
+        query = query.filter(import_records::outcome.eq(outcome.to_string()));
+    }
+    Ok(query
+        .order(import_records::line)
+        .limit(limit)
+        .select(RecordRow::as_select())
+        .load(conn)?)
+}
+
+pub fn key(
+    conn: &mut DbConn,
+    source: &str,
+    kind: &str,
+    external_id: &str,
+) -> Result<Option<KeyRow>> {
+    Ok(import_keys::table
+        .filter(import_keys::source_system.eq(source))
+        .filter(import_keys::kind.eq(kind))
+        .filter(import_keys::external_id.eq(external_id))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores a key, or moves an existing one to the new resource and fingerprint.
+pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
+    let changed = diesel::update(
+        import_keys::table
+            .filter(import_keys::source_system.eq(&row.source_system))
+            .filter(import_keys::kind.eq(&row.kind))
+            .filter(import_keys::external_id.eq(&row.external_id)),
+    )
+    .set((
+        import_keys::resource_id.eq(&row.resource_id),
+        import_keys::plan_id.eq(&row.plan_id),
+        import_keys::fingerprint.eq(&row.fingerprint),
+        import_keys::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        diesel::insert_into(import_keys::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Imports still marked running that have not moved since `before`: their service stopped.
+pub fn stalled(conn: &mut DbConn, before: NaiveDateTime) -> Result<Vec<String>> {
+    Ok(imports::table
+        .filter(imports::status.eq("running"))
+        .filter(imports::updated_at.lt(before))
+        .select(imports::id)
+        .load(conn)?)
+}

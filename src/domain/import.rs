@@ -1,0 +1,768 @@
+//! Bulk import of existing plans: the record (one NDJSON line: one plan with everything in it), the
+//! rules of its shape, and the order in which its steps happened.
+//!
+//! A record nests the API's own request bodies — `NewConsent`, `GoalInput`, `InterventionInput`,
+//! `NewSummons`, `SummonsAnswer`, `NewMeeting`, `FollowUpRecord`, `RevisionCompletion` — so an
+//! integrator who knows the API knows the format. Inside a record every id field holds the source
+//! system's own id (`external_id`) of what it refers to: `GoalInput.parent_id`,
+//! `InterventionInput.goal_ids`, `NewMeeting.summons_id`, the goal and intervention ids of a
+//! follow-up and of a revision. A recipient (in answers and attendance) is named by its HSA-id, or
+//! an actor by its name; a guardian who consents by their identity number or name.
+//!
+//! The service replays a record through the same use cases as the API, in the order its steps
+//! happened, each at its own time ([`timeline`]): every process rule applies as if the plan had
+//! been kept here from the start.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::consent::NewConsent;
+use super::individual::IndividualInput;
+use super::plan::ClosingReason;
+use super::process::{
+    Decision, FollowUpRecord, GoalInput, InterventionInput, InterventionStatusChange, NewMeeting,
+    NewSummons, RevisionCompletion, SummonsAnswer,
+};
+use super::Principal;
+use crate::error::FieldError;
+
+/// A source system's own id.
+fn external_id_fits(id: &str) -> Result<(), validator::ValidationError> {
+    if id.trim().is_empty() || id.chars().count() > 200 {
+        Err(validator::ValidationError::new("length")
+            .with_message("an external id is 1 to 200 characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// One plan, with everything in it, as a source system kept it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "external_id": "cosmic-sip-4711",
+    "individual": {"external_id": "pat-1001", "details": {"identity_number": "19121212-1212", "given_name": "Lisa", "family_name": "Testsson"}},
+    "plan": {
+        "opened_at": "2026-01-12T09:00:00Z",
+        "initiating_unit": {"hsa_id": "SE2321000016-PSY1", "principal": "region"},
+        "need_reason": "Psychosis and substance use: needs from psychiatry and social services at once",
+        "what_matters": "To get going with work training"
+    },
+    "consents": [{
+        "external_id": "c-1",
+        "recorded_at": "2026-01-14T10:00:00Z",
+        "consent": {
+            "outcome": "given", "form": "written", "givers": [{"role": "individual"}],
+            "covered_parties": [
+                {"kind": "unit", "hsa_id": "SE2321000016-PSY1", "name": "Psykiatrisk öppenvård", "principal": "region"},
+                {"kind": "unit", "hsa_id": "SE2120001314-SOC1", "name": "Socialtjänsten", "principal": "municipality"}
+            ],
+            "permissions": {"share_information": true, "send_summons": true, "establish_plan": true},
+            "valid_from": "2026-01-14", "valid_until": "2027-01-13"
+        }
+    }],
+    "goals": [{"external_id": "g-1", "goal": {"text": "Lisa gets up and ready in the morning", "measure": "days a week"}}],
+    "interventions": [{
+        "external_id": "i-1",
+        "intervention": {"description": "Case manager meets Lisa weekly", "goal_ids": ["g-1"], "responsible": "region", "responsible_unit": "SE2321000016-PSY1", "frequency": "weekly"},
+        "status_history": [{"at": "2026-02-10T08:00:00Z", "change": {"status": "ongoing"}}]
+    }],
+    "summons": [{
+        "external_id": "s-1",
+        "sent_at": "2026-01-15T09:00:00Z",
+        "summons": {
+            "purpose": "To get going with work training", "questions": ["Who supports Lisa in the mornings?"],
+            "meeting": {"starts_at": "2026-02-02T09:00:00Z", "place": "Vårdcentralen Söder", "form": "premises"},
+            "recipients": [
+                {"kind": "unit", "hsa_id": "SE2321000016-PSY1", "name": "Psykiatrisk öppenvård", "principal": "region"},
+                {"kind": "unit", "hsa_id": "SE2120001314-SOC1", "name": "Socialtjänsten", "principal": "municipality"}
+            ]
+        },
+        "answers": [{"recipient": "SE2120001314-SOC1", "answered_at": "2026-01-20T13:00:00Z", "answer": {"response": "accepted", "attendees": ["Bo Ek"]}}]
+    }],
+    "meeting": {
+        "summons_id": "s-1", "held_at": "2026-02-02T09:00:00Z",
+        "leader": {"name": "Anna Lind", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
+        "secretary": {"name": "Bo Ek", "hsa_id": "SE2120001314-SOC1", "principal": "municipality"},
+        "participants": [
+            {"name": "Anna Lind", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
+            {"name": "Bo Ek", "hsa_id": "SE2120001314-SOC1", "principal": "municipality"}
+        ],
+        "attendance": [{"recipient_id": "SE2321000016-PSY1", "attended": true}, {"recipient_id": "SE2120001314-SOC1", "attended": true}],
+        "coordinator": {"name": "Anna Lind", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
+        "responsible_principal": "municipality",
+        "individual_agreed": true, "individual_received_plan": true, "sip_survey_offered": true, "visible_in_1177": true,
+        "first_follow_up": {"date": "2026-05-04", "place": "Vårdcentralen Söder"}
+    },
+    "follow_ups": [{"external_id": "f-1"}]
+}))]
+pub struct ImportRecord {
+    /// The plan's id in the source system.
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    #[validate(nested)]
+    pub individual: ImportIndividual,
+    #[validate(nested)]
+    pub plan: ImportPlan,
+    /// Consents and refusals, in any order (they are replayed by `recorded_at`).
+    #[serde(default)]
+    #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
+    pub consents: Vec<ImportConsent>,
+    #[serde(default)]
+    #[validate(length(max = 200), nested)]
+    #[schema(max_items = 200)]
+    pub goals: Vec<ImportGoal>,
+    #[serde(default)]
+    #[validate(length(max = 200), nested)]
+    #[schema(max_items = 200)]
+    pub interventions: Vec<ImportIntervention>,
+    #[serde(default)]
+    #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
+    pub summons: Vec<ImportSummons>,
+    /// The meeting that established the plan; `summons_id` names its summons' `external_id`, and
+    /// each `attendance[].recipient_id` a recipient's HSA-id (an actor's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(nested)]
+    #[schema(nullable = false)]
+    pub meeting: Option<NewMeeting>,
+    /// The follow-ups, in order: the first is the one the meeting scheduled (`first_follow_up`),
+    /// each next one the one its predecessor scheduled (`next_follow_up` of a record that
+    /// continues, or of the revision). Only the last may be not yet held.
+    #[serde(default)]
+    #[validate(length(max = 100), nested)]
+    #[schema(max_items = 100)]
+    pub follow_ups: Vec<ImportFollowUp>,
+    /// The plan was closed by decision (a follow-up's decision to close needs no closing here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(nested)]
+    #[schema(nullable = false)]
+    pub closing: Option<ImportClosing>,
+}
+
+/// The individual, by the source system's id; registered if new, linked by identity number if
+/// already registered, updated if their details changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportIndividual {
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    #[validate(nested)]
+    pub details: IndividualInput,
+}
+
+/// A unit with its principal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportUnit {
+    #[schema(example = "SE2321000016-PSY1")]
+    pub hsa_id: String,
+    pub principal: Principal,
+}
+
+/// The plan as opened.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportPlan {
+    /// When the need was identified and the plan opened.
+    pub opened_at: DateTime<Utc>,
+    /// The unit that initiated the plan: it keeps access to it.
+    pub initiating_unit: ImportUnit,
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
+    pub need_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000, nullable = false)]
+    pub what_matters: Option<String>,
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "super::consent::each_text_fits"))]
+    #[schema(max_items = 20)]
+    pub topics_to_avoid: Vec<String>,
+    #[serde(default)]
+    pub follows_discharge: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub discharge_ready_at: Option<DateTime<Utc>>,
+}
+
+/// A consent or refusal, and its withdrawal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConsent {
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    pub recorded_at: DateTime<Utc>,
+    /// A guardian giving it is named by `guardian_id` = the guardian's identity number or name.
+    #[validate(nested)]
+    pub consent: NewConsent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(nested)]
+    #[schema(nullable = false)]
+    pub withdrawal: Option<ImportWithdrawal>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportWithdrawal {
+    pub at: DateTime<Utc>,
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
+}
+
+/// A goal; `goal.parent_id` is the long-term goal's `external_id`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportGoal {
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    #[validate(nested)]
+    pub goal: GoalInput,
+    /// Added during a revision: the revision it belongs to (2 for the first). Absent: part of the
+    /// plan as first established.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 2, max = 1000))]
+    #[schema(minimum = 2, maximum = 1000, nullable = false)]
+    pub added_in_revision: Option<i32>,
+}
+
+/// An intervention; `intervention.goal_ids` are goals' `external_id`s.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportIntervention {
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    #[validate(nested)]
+    pub intervention: InterventionInput,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 2, max = 1000))]
+    #[schema(minimum = 2, maximum = 1000, nullable = false)]
+    pub added_in_revision: Option<i32>,
+    /// Its status changes after the plan was established, in order.
+    #[serde(default)]
+    #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
+    pub status_history: Vec<ImportStatusChange>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportStatusChange {
+    pub at: DateTime<Utc>,
+    #[validate(nested)]
+    pub change: InterventionStatusChange,
+}
+
+/// A summons and the recipients' answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSummons {
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    pub sent_at: DateTime<Utc>,
+    #[validate(nested)]
+    pub summons: NewSummons,
+    #[serde(default)]
+    #[validate(length(max = 40), nested)]
+    #[schema(max_items = 40)]
+    pub answers: Vec<ImportAnswer>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportAnswer {
+    /// The recipient's HSA-id, or an actor's name.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub recipient: String,
+    pub answered_at: DateTime<Utc>,
+    #[validate(nested)]
+    pub answer: SummonsAnswer,
+}
+
+/// A follow-up of the chain; without `record` it is scheduled and not yet held.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportFollowUp {
+    #[validate(custom(function = "external_id_fits"))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub external_id: String,
+    /// The held follow-up; goal and intervention ids are `external_id`s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(nested)]
+    #[schema(nullable = false)]
+    pub record: Option<FollowUpRecord>,
+    /// For a decision to revise: the completed revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(nested)]
+    #[schema(nullable = false)]
+    pub revision: Option<ImportRevision>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRevision {
+    pub completed_at: DateTime<Utc>,
+    /// Intervention ids are `external_id`s.
+    #[validate(nested)]
+    pub completion: RevisionCompletion,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ImportClosing {
+    pub closed_at: DateTime<Utc>,
+    pub reason: ClosingReason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000, nullable = false)]
+    pub note: Option<String>,
+}
+
+/// What a record asks, step by step, in the order it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    OpenPlan,
+    Consent(usize),
+    Goal(usize),
+    Intervention(usize),
+    Summons(usize),
+    Answer(usize, usize),
+    Meeting,
+    StatusChange(usize, usize),
+    FollowUp(usize),
+    CompleteRevision(usize),
+    Withdrawal(usize),
+    Close,
+}
+
+impl Step {
+    /// The JSON path, in the record, of what the step replays: a rule it breaks is reported there.
+    pub fn path(self) -> String {
+        match self {
+            Step::OpenPlan => "$.plan".into(),
+            Step::Consent(i) => format!("$.consents[{i}].consent"),
+            Step::Goal(i) => format!("$.goals[{i}].goal"),
+            Step::Intervention(i) => format!("$.interventions[{i}].intervention"),
+            Step::Summons(i) => format!("$.summons[{i}].summons"),
+            Step::Answer(s, a) => format!("$.summons[{s}].answers[{a}].answer"),
+            Step::Meeting => "$.meeting".into(),
+            Step::StatusChange(i, n) => format!("$.interventions[{i}].status_history[{n}].change"),
+            Step::FollowUp(f) => format!("$.follow_ups[{f}].record"),
+            Step::CompleteRevision(f) => format!("$.follow_ups[{f}].revision.completion"),
+            Step::Withdrawal(i) => format!("$.consents[{i}].withdrawal"),
+            Step::Close => "$.closing".into(),
+        }
+    }
+}
+
+/// A step and when it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timed {
+    pub at: DateTime<Utc>,
+    pub step: Step,
+}
+
+/// The day a follow-up was held, as a time: noon UTC, after a meeting held the same morning.
+pub fn held_time(day: chrono::NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default())
+        .and_utc()
+}
+
+/// The record's steps in the order they happened: by time, and at the same time in the process's
+/// own order (a consent before the content it permits, answers after their summons, …). Goals and
+/// interventions of the plan as first established are added when the first consent was recorded;
+/// those of a revision when it was completed.
+pub fn timeline(record: &ImportRecord) -> Vec<Timed> {
+    let mut steps: Vec<(DateTime<Utc>, u8, Timed)> = Vec::new();
+    let mut push =
+        |at: DateTime<Utc>, rank: u8, step: Step| steps.push((at, rank, Timed { at, step }));
+    push(record.plan.opened_at, 0, Step::OpenPlan);
+    let content_at = record
+        .consents
+        .iter()
+        .map(|c| c.recorded_at)
+        .min()
+        .unwrap_or(record.plan.opened_at);
+    for (i, c) in record.consents.iter().enumerate() {
+        push(c.recorded_at, 1, Step::Consent(i));
+        if let Some(w) = &c.withdrawal {
+            push(w.at, 12, Step::Withdrawal(i));
+        }
+    }
+    // Revision r (2, 3, …) is completed by the (r-1)th follow-up that decides to revise.
+    let revisions: Vec<(usize, DateTime<Utc>)> = record
+        .follow_ups
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.record
+                .as_ref()
+                .is_some_and(|r| r.decision == Decision::Revise)
+        })
+        .filter_map(|(i, f)| f.revision.as_ref().map(|r| (i, r.completed_at)))
+        .collect();
+    let content_time = |revision: Option<i32>| match revision {
+        None | Some(1) => Some((content_at, 2)),
+        Some(r) => revisions
+            .get(usize::try_from(r - 2).ok()?)
+            .map(|(_, at)| (*at, 10)),
+    };
+    for (i, g) in record.goals.iter().enumerate() {
+        if let Some((at, rank)) = content_time(g.added_in_revision) {
+            push(at, rank, Step::Goal(i));
+        }
+    }
+    for (i, item) in record.interventions.iter().enumerate() {
+        if let Some((at, rank)) = content_time(item.added_in_revision) {
+            push(at, rank + 1, Step::Intervention(i));
+        }
+        for (n, change) in item.status_history.iter().enumerate() {
+            push(change.at, 8, Step::StatusChange(i, n));
+        }
+    }
+    for (s, summons) in record.summons.iter().enumerate() {
+        push(summons.sent_at, 4, Step::Summons(s));
+        for (a, answer) in summons.answers.iter().enumerate() {
+            push(answer.answered_at, 5, Step::Answer(s, a));
+        }
+    }
+    if let Some(meeting) = &record.meeting {
+        push(meeting.held_at, 6, Step::Meeting);
+    }
+    for (f, item) in record.follow_ups.iter().enumerate() {
+        if let Some(held) = &item.record {
+            push(held_time(held.held_on), 9, Step::FollowUp(f));
+        }
+        if let Some(revision) = &item.revision {
+            push(revision.completed_at, 11, Step::CompleteRevision(f));
+        }
+    }
+    if let Some(closing) = &record.closing {
+        push(closing.closed_at, 13, Step::Close);
+    }
+    steps.sort_by_key(|(at, rank, _)| (*at, *rank));
+    steps.into_iter().map(|(_, _, t)| t).collect()
+}
+
+/// The record's own shape: unique external ids, references that resolve inside it, and a follow-up
+/// chain that can have happened. The process rules themselves are checked by replaying it.
+pub fn check_record(record: &ImportRecord) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut unique = |kind: &str, ids: Vec<&str>| {
+        let mut seen = HashSet::new();
+        for (i, id) in ids.into_iter().enumerate() {
+            if !seen.insert(id) {
+                errors.push(FieldError::new(
+                    format!("$.{kind}[{i}].external_id"),
+                    "this external id is used twice in the record",
+                ));
+            }
+        }
+    };
+    unique(
+        "consents",
+        record
+            .consents
+            .iter()
+            .map(|c| c.external_id.as_str())
+            .collect(),
+    );
+    unique(
+        "goals",
+        record
+            .goals
+            .iter()
+            .map(|g| g.external_id.as_str())
+            .collect(),
+    );
+    unique(
+        "interventions",
+        record
+            .interventions
+            .iter()
+            .map(|i| i.external_id.as_str())
+            .collect(),
+    );
+    unique(
+        "summons",
+        record
+            .summons
+            .iter()
+            .map(|s| s.external_id.as_str())
+            .collect(),
+    );
+    unique(
+        "follow_ups",
+        record
+            .follow_ups
+            .iter()
+            .map(|f| f.external_id.as_str())
+            .collect(),
+    );
+
+    let goals: HashSet<&str> = record
+        .goals
+        .iter()
+        .map(|g| g.external_id.as_str())
+        .collect();
+    let interventions: HashSet<&str> = record
+        .interventions
+        .iter()
+        .map(|i| i.external_id.as_str())
+        .collect();
+    for (i, g) in record.goals.iter().enumerate() {
+        if let Some(parent) = &g.goal.parent_id {
+            if !goals.contains(parent.as_str()) {
+                errors.push(unknown(format!("$.goals[{i}].goal.parent_id"), "goal"));
+            }
+        }
+    }
+    for (i, item) in record.interventions.iter().enumerate() {
+        for (j, goal) in item.intervention.goal_ids.iter().enumerate() {
+            if !goals.contains(goal.as_str()) {
+                errors.push(unknown(
+                    format!("$.interventions[{i}].intervention.goal_ids[{j}]"),
+                    "goal",
+                ));
+            }
+        }
+    }
+    for (s, summons) in record.summons.iter().enumerate() {
+        for (a, answer) in summons.answers.iter().enumerate() {
+            if !names_recipient(&summons.summons, &answer.recipient) {
+                errors.push(unknown(
+                    format!("$.summons[{s}].answers[{a}].recipient"),
+                    "recipient of the summons",
+                ));
+            }
+        }
+    }
+    if let Some(meeting) = &record.meeting {
+        match record
+            .summons
+            .iter()
+            .find(|s| s.external_id == meeting.summons_id)
+        {
+            None => errors.push(unknown("$.meeting.summons_id".into(), "summons")),
+            Some(summons) => {
+                for (i, a) in meeting.attendance.iter().enumerate() {
+                    if !names_recipient(&summons.summons, &a.recipient_id)
+                        && !summons.answers.iter().any(|ans| {
+                            ans.answer.forward_to.as_ref().is_some_and(|to| {
+                                to.hsa_id.as_deref() == Some(a.recipient_id.as_str())
+                            })
+                        })
+                    {
+                        errors.push(unknown(
+                            format!("$.meeting.attendance[{i}].recipient_id"),
+                            "recipient of the summons",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let last = record.follow_ups.len().saturating_sub(1);
+    for (f, item) in record.follow_ups.iter().enumerate() {
+        let path = format!("$.follow_ups[{f}]");
+        match &item.record {
+            None if f < last => errors.push(FieldError::new(
+                format!("{path}.record"),
+                "only the last follow-up may be not yet held: each one before it scheduled the next",
+            )),
+            None if item.revision.is_some() => errors.push(FieldError::new(
+                format!("{path}.revision"),
+                "a revision follows a held follow-up that decided to revise",
+            )),
+            None => {}
+            Some(held) => {
+                for (j, o) in held.goal_outcomes.iter().enumerate() {
+                    if !goals.contains(o.goal_id.as_str()) {
+                        errors.push(unknown(format!("{path}.record.goal_outcomes[{j}].goal_id"), "goal"));
+                    }
+                }
+                for (j, r) in held.intervention_reviews.iter().enumerate() {
+                    if !interventions.contains(r.intervention_id.as_str()) {
+                        errors.push(unknown(format!("{path}.record.intervention_reviews[{j}].intervention_id"), "intervention"));
+                    }
+                }
+                match (held.decision, &item.revision) {
+                    (Decision::Revise, None) if f < last => errors.push(FieldError::new(
+                        format!("{path}.revision"),
+                        "the decision to revise is followed by the completed revision, which schedules the next follow-up",
+                    )),
+                    (Decision::Revise, _) => {}
+                    (_, Some(_)) => errors.push(FieldError::new(
+                        format!("{path}.revision"),
+                        "only a follow-up that decides to revise has a revision",
+                    )),
+                    (Decision::Close, None) if f < last => errors.push(FieldError::new(
+                        format!("{path}.record.decision"),
+                        "a follow-up that closes the plan is the last",
+                    )),
+                    _ => {}
+                }
+                if let Some(revision) = &item.revision {
+                    for (j, d) in revision.completion.intervention_decisions.iter().enumerate() {
+                        if !interventions.contains(d.intervention_id.as_str()) {
+                            errors.push(unknown(
+                                format!("{path}.revision.completion.intervention_decisions[{j}].intervention_id"),
+                                "intervention",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !record.follow_ups.is_empty() && record.meeting.is_none() {
+        errors.push(FieldError::new(
+            "$.follow_ups",
+            "follow-ups come after the meeting that established the plan",
+        ));
+    }
+    let revisions = record
+        .follow_ups
+        .iter()
+        .filter(|f| f.revision.is_some())
+        .count() as i32;
+    let beyond = |r: Option<i32>| r.is_some_and(|r| r > revisions + 1);
+    for (i, g) in record.goals.iter().enumerate() {
+        if beyond(g.added_in_revision) {
+            errors.push(FieldError::new(
+                format!("$.goals[{i}].added_in_revision"),
+                "the record has no such revision",
+            ));
+        }
+    }
+    for (i, item) in record.interventions.iter().enumerate() {
+        if beyond(item.added_in_revision) {
+            errors.push(FieldError::new(
+                format!("$.interventions[{i}].added_in_revision"),
+                "the record has no such revision",
+            ));
+        }
+    }
+    errors
+}
+
+fn unknown(path: String, what: &str) -> FieldError {
+    FieldError::new(
+        path,
+        format!("names no {what} of this record (use its external_id)"),
+    )
+}
+
+/// Whether `name` (an HSA-id, or an actor's name) is one of the summons' recipients.
+pub fn names_recipient(summons: &NewSummons, name: &str) -> bool {
+    summons
+        .recipients
+        .iter()
+        .any(|r| is_party(r.hsa_id.as_deref(), &r.name, name))
+}
+
+/// A party named by its HSA-id (any case), or, without one, by its name.
+pub fn is_party(hsa_id: Option<&str>, party_name: &str, name: &str) -> bool {
+    match hsa_id {
+        Some(hsa) => hsa.eq_ignore_ascii_case(name.trim()),
+        None => party_name.trim().eq_ignore_ascii_case(name.trim()),
+    }
+}
+
+/// A stable digest of what was imported, to tell a changed record (or part) from the same again.
+pub fn fingerprint<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> ImportRecord {
+        let doc = <ImportRecord as utoipa::PartialSchema>::schema();
+        let json = serde_json::to_value(doc).unwrap();
+        serde_json::from_value(json["example"].clone()).expect("the documented example parses")
+    }
+
+    #[test]
+    fn the_documented_example_is_a_sound_record() {
+        let record = example();
+        assert!(record.validate().is_ok());
+        assert_eq!(check_record(&record), vec![]);
+    }
+
+    #[test]
+    fn steps_run_in_the_order_they_happened() {
+        let record = example();
+        let steps: Vec<Step> = timeline(&record).into_iter().map(|t| t.step).collect();
+        assert_eq!(
+            steps,
+            vec![
+                Step::OpenPlan,
+                Step::Consent(0),
+                Step::Goal(0),
+                Step::Intervention(0),
+                Step::Summons(0),
+                Step::Answer(0, 0),
+                Step::Meeting,
+                Step::StatusChange(0, 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn references_must_resolve_inside_the_record() {
+        let mut record = example();
+        record.interventions[0].intervention.goal_ids = vec!["g-9".into()];
+        record.meeting.as_mut().unwrap().summons_id = "s-9".into();
+        record.goals.push(record.goals[0].clone());
+        let fields: Vec<String> = check_record(&record).into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "$.goals[1].external_id",
+                "$.interventions[0].intervention.goal_ids[0]",
+                "$.meeting.summons_id",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_follow_up_chain_must_be_possible() {
+        let mut record = example();
+        record.follow_ups.push(ImportFollowUp {
+            external_id: "f-2".into(),
+            record: None,
+            revision: None,
+        });
+        let fields: Vec<String> = check_record(&record).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["$.follow_ups[0].record"]);
+    }
+
+    #[test]
+    fn fingerprints_tell_changes_apart() {
+        let record = example();
+        let mut changed = record.clone();
+        changed.plan.need_reason.push('!');
+        assert_eq!(fingerprint(&record), fingerprint(&record.clone()));
+        assert_ne!(fingerprint(&record), fingerprint(&changed));
+    }
+}

@@ -1,0 +1,334 @@
+//! The import runner: reads an NDJSON upload as it streams in, a batch of lines at a time, and
+//! imports each record in a transaction of its own (`service::imports::import_record`). Nothing
+//! of the file is held beyond the batch being imported; the counts and the per-line report are
+//! committed after each batch, so they can be read while the import runs.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use validator::Validate;
+
+use crate::auth::Caller;
+use crate::db::imports::RecordRow;
+use crate::db::Db;
+use crate::domain::import::{check_record, fingerprint, timeline, ImportRecord};
+use crate::domain::process::Deadlines;
+use crate::error::{Error, FieldError, Result};
+use crate::service::imports::{self as service, ImportContext, Imported, RecordOutcome};
+
+/// The longest line (one plan) read; a longer one is reported and skipped.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// How many lines are imported between two commits of the report.
+pub const BATCH_LINES: usize = 50;
+
+/// Cuts a byte stream into lines, whatever the chunks. A line longer than the limit is not kept:
+/// it is returned as `Err` with its number once its end is found.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    buffer: Vec<u8>,
+    line: i64,
+    overlong: bool,
+}
+
+/// A line of the upload: its number (from 1) and its bytes, or the error it already has.
+pub type Line = (i64, std::result::Result<Vec<u8>, FieldError>);
+
+impl LineSplitter {
+    /// The lines completed by `chunk`.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            self.take(&rest[..end]);
+            if let Some(line) = self.complete() {
+                lines.push(line);
+            }
+            rest = &rest[end + 1..];
+        }
+        self.take(rest);
+        lines
+    }
+
+    /// The last line, when the file does not end with a newline.
+    pub fn finish(&mut self) -> Option<Line> {
+        if self.buffer.is_empty() && !self.overlong {
+            return None;
+        }
+        self.complete()
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        if self.overlong {
+            return;
+        }
+        if self.buffer.len() + bytes.len() > MAX_LINE_BYTES {
+            self.overlong = true;
+            self.buffer = Vec::new();
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+    }
+
+    fn complete(&mut self) -> Option<Line> {
+        self.line += 1;
+        let bytes = std::mem::take(&mut self.buffer);
+        if std::mem::replace(&mut self.overlong, false) {
+            return Some((
+                self.line,
+                Err(FieldError::new(
+                    "$",
+                    format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+                )),
+            ));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return None; // a blank line is no record
+        }
+        Some((self.line, Ok(bytes)))
+    }
+}
+
+/// One import's run over its records.
+pub struct Runner {
+    db: Db,
+    import_id: String,
+    source: String,
+    dry_run: bool,
+    importer: Caller,
+    deadlines: Deadlines,
+    /// The individuals this import has met: the first line that names one decides their details
+    /// for the whole import (a later line that differs is reported), so importing the same file
+    /// again gives the same result. Hashes only: 16 bytes an individual.
+    individuals: HashMap<u64, (u64, i64)>,
+}
+
+fn hash(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Runner {
+    pub fn new(
+        db: Db,
+        import: &crate::db::imports::ImportRow,
+        importer: Caller,
+        deadlines: Deadlines,
+    ) -> Runner {
+        Runner {
+            db,
+            import_id: import.id.clone(),
+            source: import.source_system.clone(),
+            dry_run: import.dry_run,
+            importer,
+            deadlines,
+            individuals: HashMap::new(),
+        }
+    }
+
+    /// Imports a batch of lines, each in its own transaction, then commits their report. Stops
+    /// with an error only when the database is unavailable (the caller fails the import).
+    pub fn run(&mut self, lines: Vec<Line>) -> Result<()> {
+        let mut report = Vec::with_capacity(lines.len());
+        for (line, bytes) in lines {
+            let (external_id, result) = match bytes {
+                Err(error) => (None, Err(vec![error])),
+                Ok(bytes) => self.one(line, &bytes)?,
+            };
+            report.push(match result {
+                Ok(imported) => RecordRow {
+                    import_id: self.import_id.clone(),
+                    line,
+                    external_id,
+                    outcome: imported.outcome.as_str().into(),
+                    plan_id: Some(imported.plan_id),
+                    errors: None,
+                },
+                Err(errors) => RecordRow {
+                    import_id: self.import_id.clone(),
+                    line,
+                    external_id,
+                    outcome: RecordOutcome::Failed.as_str().into(),
+                    plan_id: None,
+                    errors: Some(serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into())),
+                },
+            });
+        }
+        let now = crate::domain::now();
+        self.db
+            .write_now(|c| service::report(c, &self.import_id, &report, now))
+    }
+
+    /// One line: read it, check its shape, import it.
+    #[allow(clippy::type_complexity)]
+    fn one(
+        &mut self,
+        line: i64,
+        bytes: &[u8],
+    ) -> Result<(
+        Option<String>,
+        std::result::Result<Imported, Vec<FieldError>>,
+    )> {
+        let record: ImportRecord = match crate::api::extract::parse_json(bytes) {
+            Ok(record) => record,
+            Err(Error::BadRequest { detail, errors }) => {
+                let errors = if errors.is_empty() {
+                    vec![FieldError::new("$", detail)]
+                } else {
+                    errors
+                };
+                return Ok((external_id_of(bytes), Err(errors)));
+            }
+            Err(other) => return Err(other),
+        };
+        let external_id = Some(record.external_id.clone());
+        if let Err(e) = record.validate() {
+            return Ok((external_id, Err(crate::api::extract::field_errors(&e))));
+        }
+        let shape = check_record(&record);
+        if !shape.is_empty() {
+            return Ok((external_id, Err(shape)));
+        }
+        if let Some(conflict) = self.individual_conflict(&record, line) {
+            return Ok((external_id, Err(vec![conflict])));
+        }
+        let steps = timeline(&record);
+        let ctx = ImportContext {
+            import_id: &self.import_id,
+            source: &self.source,
+            importer: &self.importer,
+            deadlines: self.deadlines,
+            line,
+        };
+        let now = crate::domain::now();
+        let work =
+            |c: &mut crate::db::DbConn| service::import_record(c, &ctx, &record, &steps, now);
+        let result = if self.dry_run {
+            self.db.rehearse_now(work)
+        } else {
+            self.db.write_now(work)
+        };
+        match result {
+            Ok(imported) => Ok((external_id, Ok(imported))),
+            Err(e @ Error::Unavailable(_)) => Err(e),
+            Err(Error::Validation(errors)) => Ok((external_id, Err(errors))),
+            Err(Error::Internal(detail)) => {
+                log::error!("import {} line {line}: {detail}", self.import_id);
+                Ok((
+                    external_id,
+                    Err(vec![FieldError::new(
+                        "$",
+                        "the service failed on this record; the fault is logged",
+                    )]),
+                ))
+            }
+            Err(other) => Ok((
+                external_id,
+                Err(vec![FieldError::new("$", other.to_problem().detail)]),
+            )),
+        }
+    }
+
+    fn individual_conflict(&mut self, record: &ImportRecord, line: i64) -> Option<FieldError> {
+        let key = hash(&record.individual.external_id);
+        let print = hash(&fingerprint(&record.individual.details));
+        match self.individuals.get(&key) {
+            Some((first, first_line)) if *first != print => Some(FieldError::new(
+                "$.individual.details",
+                format!(
+                    "this individual's details differ from those on line {first_line} of the same import: one file gives one version of a person"
+                ),
+            )),
+            Some(_) => None,
+            None => {
+                self.individuals.insert(key, (print, line));
+                None
+            }
+        }
+    }
+}
+
+/// The top-level `external_id` of a line that is not a valid record — even of broken JSON, as far
+/// as it can be read — so the report names the record.
+fn external_id_of(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut depth = 0usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            '"' => {
+                let start = i + 1;
+                let mut end = start;
+                while let Some((j, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => {
+                            end = j;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let after = text[end + 1..].trim_start();
+                if depth == 1 && &text[start..end] == "external_id" && after.starts_with(':') {
+                    let value = after[1..].trim_start().strip_prefix('"')?;
+                    let id: String = value.chars().take_while(|c| *c != '"').take(200).collect();
+                    return Some(id);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_cut_whatever_the_chunks() {
+        let mut splitter = LineSplitter::default();
+        let mut lines = splitter.push(b"{\"a\":1}\n{\"b\"");
+        lines.extend(splitter.push(b":2}\n\n   \n{\"c\":3}"));
+        lines.extend(splitter.finish());
+        let got: Vec<(i64, Vec<u8>)> = lines.into_iter().map(|(n, l)| (n, l.unwrap())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, b"{\"a\":1}".to_vec()),
+                (2, b"{\"b\":2}".to_vec()),
+                (5, b"{\"c\":3}".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_line_still_names_its_record() {
+        assert_eq!(
+            external_id_of(
+                br#"{"individual": {"external_id": "p-1"}, "external_id": "sip-9", "plan": "#
+            ),
+            Some("sip-9".into())
+        );
+        assert_eq!(external_id_of(br#"{"plan": {"external_id": "x"}}"#), None);
+        assert_eq!(external_id_of(b"not json"), None);
+    }
+
+    #[test]
+    fn an_overlong_line_is_reported_and_the_next_one_read() {
+        let mut splitter = LineSplitter::default();
+        let long = vec![b'x'; MAX_LINE_BYTES + 1];
+        let mut lines = splitter.push(&long);
+        assert!(lines.is_empty());
+        lines.extend(splitter.push(b"xx\n{}\n"));
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].0, 1);
+        assert!(lines[0].1.is_err());
+        assert_eq!(lines[1], (2, Ok(b"{}".to_vec())));
+    }
+}
