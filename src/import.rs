@@ -199,10 +199,9 @@ impl Runner {
             importer: &self.importer,
             deadlines: self.deadlines,
             line,
+            now: crate::domain::now(),
         };
-        let now = crate::domain::now();
-        let work =
-            |c: &mut crate::db::DbConn| service::import_record(c, &ctx, &record, &steps, now);
+        let work = |c: &mut crate::db::DbConn| service::import_record(c, &ctx, &record, &steps);
         let result = if self.dry_run {
             self.db.rehearse_now(work)
         } else {

@@ -173,10 +173,11 @@ pub async fn upload(
             runner = run(runner, std::mem::take(&mut batch), &db, &import_id).await?;
         }
     }
+    // Complete lines received before a break land too; only a broken last line is dropped.
     if failure.is_none() {
         batch.extend(splitter.finish());
-        runner = run(runner, batch, &db, &import_id).await?;
     }
+    runner = run(runner, batch, &db, &import_id).await?;
     drop(runner);
     let finished = {
         let id = import_id.clone();

@@ -207,6 +207,9 @@ pub struct ImportContext<'a> {
     pub importer: &'a Caller,
     pub deadlines: Deadlines,
     pub line: i64,
+    /// The wall clock of this record's import: when keys are stored, and when a change of
+    /// something imported before is applied.
+    pub now: DateTime<Utc>,
 }
 
 impl ImportContext<'_> {
@@ -234,7 +237,6 @@ impl ImportContext<'_> {
         resource_id: &str,
         plan_id: Option<&str>,
         fingerprint: String,
-        now: DateTime<Utc>,
     ) -> Result<()> {
         store::put_key(
             conn,
@@ -245,7 +247,7 @@ impl ImportContext<'_> {
                 resource_id: resource_id.into(),
                 plan_id: plan_id.map(String::from),
                 fingerprint,
-                updated_at: naive(now),
+                updated_at: naive(self.now),
             },
         )
     }
@@ -314,7 +316,6 @@ pub fn import_record(
     ctx: &ImportContext<'_>,
     record: &ImportRecord,
     steps: &[Timed],
-    now: DateTime<Utc>,
 ) -> Result<Imported> {
     let whole = fingerprint(record);
     let previous = ctx.key(conn, "record", &record.external_id)?;
@@ -326,14 +327,13 @@ pub fn import_record(
     }
     let unit = &record.plan.initiating_unit;
     let initiator = ctx.acting(&unit.hsa_id, unit.principal)?;
-    let (individual_id, mut changed) = individual(conn, ctx, record, &initiator, now)?;
+    let (individual_id, mut changed) = individual(conn, ctx, record, &initiator)?;
     let mut replay = Replay {
         ctx,
         record,
         initiator,
         individual_id,
         plan_id: String::new(),
-        now,
     };
     for timed in steps {
         let applied = replay
@@ -349,7 +349,6 @@ pub fn import_record(
         &plan_id,
         Some(&plan_id),
         whole,
-        now,
     )?;
     let outcome = match (previous, changed) {
         (None, _) => RecordOutcome::Created,
@@ -365,9 +364,9 @@ fn individual(
     ctx: &ImportContext<'_>,
     record: &ImportRecord,
     caller: &Caller,
-    now: DateTime<Utc>,
 ) -> Result<(String, bool)> {
     const PATH: &str = "$.individual.details";
+    let now = ctx.now;
     let item = &record.individual;
     let print = fingerprint(&item.details);
     let key = ctx.key(conn, "individual", &item.external_id)?;
@@ -401,7 +400,7 @@ fn individual(
             (created.individual.id, true)
         }
     };
-    ctx.put(conn, "individual", &item.external_id, &id, None, print, now)?;
+    ctx.put(conn, "individual", &item.external_id, &id, None, print)?;
     Ok((id, changed))
 }
 
@@ -426,8 +425,6 @@ struct Replay<'a> {
     initiator: Caller,
     individual_id: String,
     plan_id: String,
-    /// Now: when a change of something imported before is applied.
-    now: DateTime<Utc>,
 }
 
 /// A recorded part of the process, which the process never changes afterwards.
@@ -728,15 +725,8 @@ impl Replay<'_> {
             None => {
                 let id = apply(self, conn)?;
                 let plan_id = self.plan_id.clone();
-                self.ctx.put(
-                    conn,
-                    kind,
-                    external_id,
-                    &id,
-                    Some(&plan_id),
-                    print,
-                    self.now,
-                )?;
+                self.ctx
+                    .put(conn, kind, external_id, &id, Some(&plan_id), print)?;
                 Ok(true)
             }
         }
@@ -790,7 +780,7 @@ impl Replay<'_> {
                     &self.individual_id,
                     None,
                     details,
-                    self.now,
+                    self.ctx.now,
                 )?;
                 self.ctx.put(
                     conn,
@@ -799,7 +789,6 @@ impl Replay<'_> {
                     &key.resource_id,
                     Some(&key.resource_id),
                     print,
-                    self.now,
                 )?;
                 Ok(true)
             }
@@ -809,7 +798,7 @@ impl Replay<'_> {
                 self.plan_id = created.plan.id;
                 let id = self.plan_id.clone();
                 self.ctx
-                    .put(conn, "plan", &external, &id, Some(&id), print, self.now)?;
+                    .put(conn, "plan", &external, &id, Some(&id), print)?;
                 Ok(true)
             }
         }
@@ -835,7 +824,7 @@ impl Replay<'_> {
                     &stored.resource_id,
                     None,
                     input,
-                    self.now,
+                    self.ctx.now,
                 )?;
                 let plan_id = self.plan_id.clone();
                 self.ctx.put(
@@ -845,22 +834,14 @@ impl Replay<'_> {
                     &stored.resource_id,
                     Some(&plan_id),
                     print,
-                    self.now,
                 )?;
                 Ok(true)
             }
             None => {
                 let goal = content::add_goal(conn, &self.initiator, &self.plan_id, input, at)?;
                 let plan_id = self.plan_id.clone();
-                self.ctx.put(
-                    conn,
-                    "goal",
-                    &key,
-                    &goal.id,
-                    Some(&plan_id),
-                    print,
-                    self.now,
-                )?;
+                self.ctx
+                    .put(conn, "goal", &key, &goal.id, Some(&plan_id), print)?;
                 Ok(true)
             }
         }
@@ -887,7 +868,7 @@ impl Replay<'_> {
                     &stored.resource_id,
                     None,
                     input,
-                    self.now,
+                    self.ctx.now,
                 )?;
                 let plan_id = self.plan_id.clone();
                 self.ctx.put(
@@ -897,7 +878,6 @@ impl Replay<'_> {
                     &stored.resource_id,
                     Some(&plan_id),
                     print,
-                    self.now,
                 )?;
                 Ok(true)
             }
@@ -912,7 +892,6 @@ impl Replay<'_> {
                     &added.intervention.id,
                     Some(&plan_id),
                     print,
-                    self.now,
                 )?;
                 Ok(true)
             }
@@ -994,7 +973,6 @@ impl Replay<'_> {
                 &open.id,
                 Some(&self.plan_id),
                 String::new(),
-                self.now,
             )?;
         }
         Ok(())

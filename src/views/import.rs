@@ -115,9 +115,8 @@ impl ImportedRecord {
             })
             .unwrap_or_default();
         Ok(ImportedRecord {
-            outcome: RecordOutcome::parse(&row.outcome).ok_or_else(|| {
-                Error::Internal(format!("an import record has an unknown outcome"))
-            })?,
+            outcome: RecordOutcome::parse(&row.outcome)
+                .ok_or_else(|| Error::Internal("an import record has an unknown outcome".into()))?,
             errors: errors
                 .into_iter()
                 .map(|(field, message)| FieldError::new(field, message))

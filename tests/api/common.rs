@@ -49,7 +49,7 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-type Call = Rc<dyn Fn(test::TestRequest) -> LocalBoxFuture<'static, ServiceResponse<BoxBody>>>;
+type Call = Rc<dyn Fn(actix_http::Request) -> LocalBoxFuture<'static, ServiceResponse<BoxBody>>>;
 
 enum Cleanup {
     SqliteFile(PathBuf),
@@ -311,10 +311,10 @@ impl TestApp {
             webhooks: Default::default(),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
-        Rc::new(move |req: test::TestRequest| {
+        Rc::new(move |req: actix_http::Request| {
             let service = service.clone();
             Box::pin(async move {
-                match service.call(req.to_request()).await {
+                match service.call(req).await {
                     Ok(response) => response.map_into_boxed_body(),
                     Err(e) => panic!("the service failed instead of answering: {e}"),
                 }
@@ -352,6 +352,11 @@ impl TestApp {
     }
 
     pub async fn send_request(&self, req: test::TestRequest) -> Reply {
+        self.send_raw(req.to_request()).await
+    }
+
+    /// Sends a request built by hand (e.g. with a body that streams in).
+    pub async fn send_raw(&self, req: actix_http::Request) -> Reply {
         let response = (self.call)(req).await;
         let status = response.status();
         let headers = response.headers().clone();

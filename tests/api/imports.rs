@@ -4,7 +4,7 @@
 
 use actix_web::http::Method;
 use actix_web::test;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sip::auth::Role;
 use sip::domain::Principal;
@@ -392,4 +392,334 @@ async fn a_file_of_plans_is_replayed_under_the_process_rules(app: TestApp) {
     assert_eq!(lisa["status"], "refused");
 }
 
-on_both_databases!(a_file_of_plans_is_replayed_under_the_process_rules,);
+async fn the_same_file_twice_changes_nothing_and_a_changed_record_updates(app: TestApp) {
+    let clock = Clock::began_days_ago(200);
+    let erik = eriks_record("sip-erik", ERIK_PNR, &clock);
+    let lisa = refused_record("sip-lisa", &clock);
+    let first = import(&app, &[erik.clone(), lisa.clone()]).await;
+    assert_eq!(counts(&first), (2, 0, 0, 0));
+    let plan_id = report(&app, &first, "").await[0]["plan_id"].clone();
+    let before = head(&app).await;
+
+    // The same file again: nothing changes, not even the change feed.
+    let again = import(&app, &[erik.clone(), lisa.clone()]).await;
+    assert_eq!(counts(&again), (0, 0, 2, 0));
+    assert_eq!(report(&app, &again, "").await[0]["plan_id"], plan_id);
+    assert_eq!(head(&app).await, before, "a repeated import writes nothing");
+
+    // A changed record updates what it imported, under the rules: the plan's details, and an
+    // intervention now completed.
+    let mut changed = erik.clone();
+    changed["plan"]["need_reason"] =
+        json!("Dementia and a fall: needs from primary care and home care");
+    changed["interventions"][0]["status_history"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"at": (Utc::now() - Duration::days(1)).to_rfc3339(), "change": {"status": "completed"}}));
+    let updated = import(&app, &[changed.clone(), lisa.clone()]).await;
+    assert_eq!(counts(&updated), (0, 1, 1, 0));
+    let plan = app
+        .get(
+            &format!("/api/v1/plans/{}/document", plan_id.as_str().unwrap()),
+            &reader(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        plan["plan"]["need_reason"],
+        "Dementia and a fall: needs from primary care and home care"
+    );
+    assert_eq!(plan["interventions"][0]["status"], "completed");
+    let (events, _) = crate::feed::read_feed(&app, &reader(), before, 100).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"plan.updated") && kinds.contains(&"intervention.status_changed"),
+        "{kinds:?}"
+    );
+    // … and again it is unchanged.
+    assert_eq!(
+        counts(&import(&app, &[changed.clone()]).await),
+        (0, 0, 1, 0)
+    );
+
+    // What the process never changes is refused, with where: a recorded consent …
+    let mut consent_changed = changed.clone();
+    consent_changed["plan"]["need_reason"] = json!("yet another reason");
+    consent_changed["consents"][0]["consent"]["valid_until"] = json!(clock.date(600));
+    let refused = import(&app, &[consent_changed]).await;
+    assert_eq!(counts(&refused), (0, 0, 0, 1));
+    let error = &report(&app, &refused, "").await[0]["errors"][0];
+    assert_eq!(error["field"], "$.consents[0].consent");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot change once recorded"));
+    // … and the record is stored nowhere: its new plan details did not land either.
+    let plan = app
+        .get(
+            &format!("/api/v1/plans/{}", plan_id.as_str().unwrap()),
+            &reader(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        plan["need_reason"],
+        "Dementia and a fall: needs from primary care and home care"
+    );
+
+    // … and content of an established plan changes only in a revision.
+    let mut goal_changed = changed.clone();
+    goal_changed["goals"][0]["goal"]["text"] = json!("Erik lives at home with his wife");
+    let refused = import(&app, &[goal_changed]).await;
+    let error = &report(&app, &refused, "").await[0]["errors"][0];
+    assert_eq!(error["field"], "$.goals[0].goal");
+    assert!(
+        error["message"].as_str().unwrap().contains("established"),
+        "{error}"
+    );
+
+    // A new plan for an individual already registered links to them.
+    let second_plan = refused_record("sip-lisa-2", &clock);
+    let linked = import(&app, &[second_plan]).await;
+    assert_eq!(counts(&linked), (1, 0, 0, 0));
+    let plans = app
+        .get(
+            &format!(
+                "/api/v1/plans?individual_id={}",
+                plan_of(&app, &first, 1).await["individual_id"]
+                    .as_str()
+                    .unwrap()
+            ),
+            &reader(),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(plans["items"].as_array().unwrap().len(), 2);
+}
+
+async fn plan_of(app: &TestApp, import: &Value, line: usize) -> Value {
+    let id = report(app, import, "").await[line]["plan_id"].clone();
+    app.get(
+        &format!("/api/v1/plans/{}", id.as_str().unwrap()),
+        &reader(),
+    )
+    .await
+    .expect(200)
+    .body
+}
+
+async fn a_dry_run_checks_every_record_and_stores_nothing(app: TestApp) {
+    let clock = Clock::began_days_ago(200);
+    let before = head(&app).await;
+    let mut bad = refused_record("sip-bad", &clock);
+    bad["consents"][0]["consent"]["documented_by"] = Value::Null;
+    let created = new_import(&app, true).await;
+    assert_eq!(created["dry_run"], true);
+    let finished = upload(
+        &app,
+        &created,
+        ndjson(&[eriks_record("sip-erik", ERIK_PNR, &clock), bad]),
+    )
+    .await
+    .expect(200)
+    .body;
+    assert_eq!(counts(&finished), (1, 0, 0, 1));
+    let failed = report(&app, &finished, "&outcome=failed").await;
+    assert_eq!(
+        failed[0]["errors"][0]["field"],
+        "$.consents[0].consent.documented_by"
+    );
+    assert_eq!(head(&app).await, before, "a dry run writes nothing");
+    let plans = app.get("/api/v1/plans", &reader()).await.expect(200).body;
+    assert_eq!(plans["items"], json!([]));
+    app.post(
+        "/api/v1/individuals/search",
+        &reader(),
+        json!({"identity_number": ERIK_PNR}),
+    )
+    .await
+    .expect(404);
+    // The real import after it lands the same.
+    assert_eq!(
+        counts(&import(&app, &[eriks_record("sip-erik", ERIK_PNR, &clock)]).await),
+        (1, 0, 0, 0)
+    );
+}
+
+async fn one_file_gives_one_version_of_a_person(app: TestApp) {
+    let clock = Clock::began_days_ago(100);
+    let lisa = refused_record("sip-1", &clock);
+    let mut renamed = refused_record("sip-2", &clock);
+    renamed["individual"]["details"]["given_name"] = json!("Elisabet");
+    let first = import(&app, &[lisa.clone(), renamed.clone()]).await;
+    assert_eq!(counts(&first), (1, 0, 0, 1));
+    let error = &report(&app, &first, "&outcome=failed").await[0]["errors"][0];
+    assert_eq!(error["field"], "$.individual.details");
+    assert!(error["message"].as_str().unwrap().contains("line 1"));
+    // The same file again gives the same answer: nothing flips.
+    assert_eq!(
+        counts(&import(&app, &[lisa, renamed.clone()]).await),
+        (0, 0, 1, 1)
+    );
+    // Alone, the new name is an update of the person.
+    assert_eq!(counts(&import(&app, &[renamed]).await), (1, 0, 0, 0));
+    let found = app
+        .post(
+            "/api/v1/individuals/search",
+            &reader(),
+            json!({"identity_number": LISA_PNR}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(found["given_name"], "Elisabet");
+}
+
+async fn imports_need_their_role_and_belong_to_their_unit(app: TestApp) {
+    app.post(
+        "/api/v1/imports",
+        &region_writer(),
+        json!({"source_system": "x"}),
+    )
+    .await
+    .expect(403);
+    app.post(
+        "/api/v1/imports",
+        &importer(),
+        json!({"source_system": "no spaces"}),
+    )
+    .await
+    .expect(422);
+    let created = new_import(&app, false).await;
+    let uri = format!("/api/v1/imports/{}", created["id"].as_str().unwrap());
+    let other = Who {
+        unit: "SE2120001314-IMP2",
+        principal: Principal::Municipality,
+        roles: vec![Role::Import],
+    };
+    app.get(&uri, &other).await.expect(404);
+    assert_eq!(
+        app.get("/api/v1/imports", &other).await.expect(200).body["items"],
+        json!([])
+    );
+    app.get(&uri, &importer()).await.expect(200);
+    let listed = app
+        .get("/api/v1/imports", &importer())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    // NDJSON only; the records once.
+    let req = test::TestRequest::default()
+        .method(Method::POST)
+        .uri(&format!("{uri}/records"))
+        .insert_header((
+            "authorization",
+            format!("Bearer {}", app.token(&importer())),
+        ))
+        .insert_header(("content-type", "application/json"))
+        .set_payload("[]");
+    let reply = app.send_request(req).await.expect(415);
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("application/x-ndjson"));
+    upload(&app, &created, String::new()).await.expect(200);
+    upload(&app, &created, String::new()).await.expect(409);
+    let nothing = app.get(&uri, &importer()).await.expect(200).body;
+    assert_eq!(nothing["status"], "completed");
+    assert_eq!(nothing["counts"]["lines_read"], 0);
+    // The import role reads no plan.
+    app.get("/api/v1/plans", &importer()).await.expect(403);
+}
+
+/// The file streams in: progress and the report can be read before it has all arrived.
+async fn progress_is_readable_while_the_records_stream_in(app: TestApp) {
+    let clock = Clock::began_days_ago(100);
+    let created = new_import(&app, false).await;
+    let uri = format!("/api/v1/imports/{}", created["id"].as_str().unwrap());
+    let (mut sender, payload) = actix_http::h1::Payload::create(false);
+    let request = test::TestRequest::default()
+        .method(Method::POST)
+        .uri(&format!("{uri}/records"))
+        .insert_header((
+            "authorization",
+            format!("Bearer {}", app.token(&importer())),
+        ))
+        .insert_header(("content-type", "application/x-ndjson"))
+        .to_request()
+        .replace_payload(actix_http::Payload::from(payload))
+        .0;
+    let batch = sip::import::BATCH_LINES;
+    let records: Vec<Value> = (0..batch + 10)
+        .map(|i| refused_record(&format!("sip-{i}"), &clock))
+        .collect();
+    let uploading = app.send_raw(request);
+    let feeding = async {
+        // A whole batch, in pieces that split lines.
+        let first = ndjson(&records[..batch]);
+        let (a, b) = first.as_bytes().split_at(first.len() / 2);
+        sender.feed_data(a.to_vec().into());
+        sender.feed_data(b.to_vec().into());
+        let running = eventually("the first batch to be reported", || async {
+            let now = app.get(&uri, &importer()).await.expect(200).body;
+            (now["counts"]["lines_read"].as_i64() == Some(batch as i64)).then_some(now)
+        })
+        .await;
+        assert_eq!(running["status"], "running");
+        assert_eq!(report(&app, &running, "").await.len(), batch);
+        sender.feed_data(ndjson(&records[batch..]).into());
+        sender.feed_eof();
+    };
+    let (finished, ()) = futures_util::future::join(uploading, feeding).await;
+    let finished = finished.expect(200).body;
+    assert_eq!(finished["status"], "completed");
+    // One individual, so one created plan per record after the first line registered her.
+    assert_eq!(finished["counts"]["lines_read"], (batch + 10) as i64);
+    assert_eq!(counts(&finished).0, (batch + 10) as i64);
+}
+
+/// An upload that breaks off fails the import, keeps what landed, and says so.
+async fn an_upload_that_breaks_off_keeps_what_landed(app: TestApp) {
+    let clock = Clock::began_days_ago(100);
+    let created = new_import(&app, false).await;
+    let uri = format!(
+        "/api/v1/imports/{}/records",
+        created["id"].as_str().unwrap()
+    );
+    let (mut sender, payload) = actix_http::h1::Payload::create(false);
+    let request = test::TestRequest::default()
+        .method(Method::POST)
+        .uri(&uri)
+        .insert_header((
+            "authorization",
+            format!("Bearer {}", app.token(&importer())),
+        ))
+        .insert_header(("content-type", "application/x-ndjson"))
+        .to_request()
+        .replace_payload(actix_http::Payload::from(payload))
+        .0;
+    sender.feed_data(ndjson(&[refused_record("sip-1", &clock)]).into());
+    sender.feed_data(b"{\"external_id\": \"sip-2\", \"pla".to_vec().into());
+    drop(sender);
+    let finished = app.send_raw(request).await.expect(200).body;
+    assert_eq!(finished["status"], "failed");
+    assert!(finished["failure"].as_str().unwrap().contains("broke off"));
+    assert_eq!(counts(&finished), (1, 0, 0, 0));
+}
+
+on_both_databases!(
+    a_file_of_plans_is_replayed_under_the_process_rules,
+    the_same_file_twice_changes_nothing_and_a_changed_record_updates,
+    a_dry_run_checks_every_record_and_stores_nothing,
+    one_file_gives_one_version_of_a_person,
+    imports_need_their_role_and_belong_to_their_unit,
+    progress_is_readable_while_the_records_stream_in,
+    an_upload_that_breaks_off_keeps_what_landed,
+);
