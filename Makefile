@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test lint openapi openapi-check lint-openapi clients fuzz ci postgres clean
+.PHONY: run test lint openapi openapi-check lint-openapi clients fuzz bench ci postgres clean
 
 CARGO ?= cargo
 VENV ?= .venv
@@ -61,6 +61,11 @@ $(NODE_TOOLS): tools/clients/package.json tools/clients/package-lock.json
 ## Fuzz the running service against its OpenAPI document (schemathesis, bounded in time).
 fuzz: $(VENV)/.installed
 	VENV=$(VENV) tools/fuzz.sh
+
+## Import 100,000 generated plans into a release build and follow the change feed over them,
+## printing the throughput of each (BENCH_PLANS to change the number; DATABASE_URL for PostgreSQL).
+bench:
+	tools/bench/run.sh
 
 $(VENV)/.installed: tools/requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,9 @@
 //! The import runner: reads an NDJSON upload as it streams in, a batch of lines at a time, and
-//! imports each record in a transaction of its own (`service::imports::import_record`). Nothing
-//! of the file is held beyond the batch being imported; the counts and the per-line report are
-//! committed after each batch, so they can be read while the import runs.
+//! imports each record in a transaction of its own (`service::imports::import_record`): a record
+//! that fails is rolled back alone and stored nowhere. A batch's records commit together with
+//! their report and counts — one commit (one disk sync) per batch, not per record, and the report
+//! always says what landed. Nothing of the file is held beyond the batch being imported, and the
+//! progress can be read while the import runs.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -126,14 +128,20 @@ impl Runner {
         }
     }
 
-    /// Imports a batch of lines, each in its own transaction, then commits their report. Stops
-    /// with an error only when the database is unavailable (the caller fails the import).
+    /// Imports a batch of lines, each in a transaction of its own, and commits them with their
+    /// report. Stops with an error only when the database is unavailable (the caller fails the
+    /// import; the batch is not stored).
     pub fn run(&mut self, lines: Vec<Line>) -> Result<()> {
+        let db = self.db.clone();
+        db.write_now(|conn| self.run_in(conn, lines))
+    }
+
+    fn run_in(&mut self, conn: &mut crate::db::DbConn, lines: Vec<Line>) -> Result<()> {
         let mut report = Vec::with_capacity(lines.len());
         for (line, bytes) in lines {
             let (external_id, result) = match bytes {
                 Err(error) => (None, Err(vec![error])),
-                Ok(bytes) => self.one(line, &bytes)?,
+                Ok(bytes) => self.one(conn, line, &bytes)?,
             };
             report.push(match result {
                 Ok(imported) => RecordRow {
@@ -154,15 +162,14 @@ impl Runner {
                 },
             });
         }
-        let now = crate::domain::now();
-        self.db
-            .write_now(|c| service::report(c, &self.import_id, &report, now))
+        service::report(conn, &self.import_id, &report, crate::domain::now())
     }
 
     /// One line: read it, check its shape, import it.
     #[allow(clippy::type_complexity)]
     fn one(
         &mut self,
+        conn: &mut crate::db::DbConn,
         line: i64,
         bytes: &[u8],
     ) -> Result<(
@@ -203,9 +210,9 @@ impl Runner {
         };
         let work = |c: &mut crate::db::DbConn| service::import_record(c, &ctx, &record, &steps);
         let result = if self.dry_run {
-            self.db.rehearse_now(work)
+            crate::db::rehearse(conn, work)
         } else {
-            self.db.write_now(work)
+            crate::db::nested(conn, work)
         };
         match result {
             Ok(imported) => Ok((external_id, Ok(imported))),

@@ -3,12 +3,14 @@
 # SQLite database of its own, and exports SIP_URL and SIP_TOKEN (a token of unit SIP_UNIT with the
 # roles SIP_ROLES) to the command. The service is stopped afterwards; its log is printed if the
 # command fails. Traffic stays on 127.0.0.1: webhooks may go nowhere else.
+# SIP_PROFILE=release runs the optimised build; DATABASE_URL, when set, is passed on.
 #   usage: tools/with-service.sh COMMAND [ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/debug/sip-service
+profile=${SIP_PROFILE:-debug}
+bin=target/$profile/sip-service
 port=${SIP_PORT:-18089}
-cargo build --quiet
+if [ "$profile" = release ]; then cargo build --quiet --release; else cargo build --quiet; fi
 data=$(mktemp -d)
 DATA_DIR="$data" BIND_ADDRESS="127.0.0.1:$port" WEBHOOK_ALLOWED_HOSTS=127.0.0.1 RUST_LOG=warn \
   "$bin" >"$data/service.log" 2>&1 &

@@ -213,33 +213,6 @@ impl Db {
         conn.transaction(|c| f(c))
     }
 
-    /// Runs `f` as a write would, then rolls everything back: a dry run (an import that only checks
-    /// its records). `f`'s own result is returned, success or failure.
-    pub fn rehearse_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
-        /// Carries `f`'s result out of a transaction that is made to fail, so it is rolled back.
-        enum Rehearsal<T> {
-            Done(Result<T>),
-            Database(diesel::result::Error),
-        }
-        impl<T> From<diesel::result::Error> for Rehearsal<T> {
-            fn from(e: diesel::result::Error) -> Self {
-                Rehearsal::Database(e)
-            }
-        }
-        let _turn = self
-            .sqlite_writer
-            .as_ref()
-            .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let mut conn = self.pool.get()?;
-        match conn.transaction(|c| Err::<(), _>(Rehearsal::Done(f(c)))) {
-            Err(Rehearsal::Done(result)) => result,
-            Err(Rehearsal::Database(e)) => Err(e.into()),
-            Ok(()) => Err(crate::error::Error::Internal(
-                "a rehearsal committed".into(),
-            )),
-        }
-    }
-
     /// A receiver that is told of every request's write this process commits. Writes of other processes
     /// (other instances on one PostgreSQL database) are not seen here: waiters poll as well.
     pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
@@ -253,5 +226,33 @@ impl Db {
             Ok(())
         })
         .await
+    }
+}
+
+/// Runs `f` in a transaction of its own inside the current one (a savepoint): on error only `f`'s
+/// writes are undone, and the surrounding transaction goes on.
+pub fn nested<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+    conn.transaction(f)
+}
+
+/// Runs `f` as [`nested`] does, then undoes its writes whatever the outcome: a dry run. `f`'s own
+/// result is returned, success or failure.
+pub fn rehearse<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+    /// Carries `f`'s result out of a transaction made to fail, so that it is rolled back.
+    enum Rehearsal<T> {
+        Done(Result<T>),
+        Database(diesel::result::Error),
+    }
+    impl<T> From<diesel::result::Error> for Rehearsal<T> {
+        fn from(e: diesel::result::Error) -> Self {
+            Rehearsal::Database(e)
+        }
+    }
+    match conn.transaction(|c| Err::<(), _>(Rehearsal::Done(f(c)))) {
+        Err(Rehearsal::Done(result)) => result,
+        Err(Rehearsal::Database(e)) => Err(e.into()),
+        Ok(()) => Err(crate::error::Error::Internal(
+            "a rehearsal committed".into(),
+        )),
     }
 }

@@ -1,4 +1,3 @@
-DROP TRIGGER change_events_position;
 DROP INDEX change_events_recorded_idx;
 DROP INDEX change_events_plan_idx;
 CREATE INDEX change_events_plan_idx ON change_events (plan_id, seq);

@@ -1,0 +1,1 @@
+DROP INDEX summons_recipients_plan_idx;
