@@ -2,11 +2,11 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
-use super::pagination;
+use super::pagination::{self, PageQuery};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::consent::NewConsent;
@@ -24,17 +24,6 @@ pub struct Withdrawal {
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ConsentListQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 /// Record a consent, or a documented refusal, for a plan.
@@ -77,7 +66,7 @@ pub async fn create(
 /// List a plan's consents, oldest first.
 #[utoipa::path(
     get, path = "/api/v1/plans/{plan_id}/consents", operation_id = "list_consents", tag = "consents",
-    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), ConsentListQuery),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), PageQuery),
     responses(
         (status = 200, description = "One page of consents", body = ConsentPage),
         (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -88,7 +77,7 @@ pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<ConsentListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{created, ok, Json};
-use super::pagination;
+use super::pagination::{self, PageQuery};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::process::Deadlines;
@@ -46,17 +46,6 @@ fn source_name(name: &str) -> std::result::Result<(), validator::ValidationError
         Err(validator::ValidationError::new("source_system")
             .with_message("letters, digits and . _ : - only".into()))
     }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ImportListQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -237,14 +226,14 @@ pub async fn get(
 /// List your unit's imports, oldest first.
 #[utoipa::path(
     get, path = "/api/v1/imports", operation_id = "list_imports", tag = "imports",
-    params(ImportListQuery),
+    params(PageQuery),
     responses((status = 200, description = "One page of imports", body = ImportPage)),
     security(("bearer" = []))
 )]
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<ImportListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Import)?;
     let limit = pagination::limit(query.limit)?;

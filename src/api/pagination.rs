@@ -1,6 +1,21 @@
 //! Cursor pagination shared by every list.
 
+use serde::Deserialize;
+use utoipa::IntoParams;
+
 use crate::error::{Error, FieldError};
+
+/// The query of a list that has nothing to filter: just its paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;

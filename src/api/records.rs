@@ -1,9 +1,9 @@
 //! The whole plan in one read, its history, and what it said at each revision.
 
 use actix_web::{http::header, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
+use super::pagination::PageQuery;
 use crate::audit::{AuditTargets, Target};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
@@ -87,22 +87,11 @@ fn read_of(document: &PlanDocument) -> AuditTargets {
     }])
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// The plan's history: every status change of the plan, its summons, goals and interventions, and
 /// every other change, in order — who, which unit, when, from, to, why. Never rewritten.
 #[utoipa::path(
     get, path = "/api/v1/plans/{plan_id}/history", operation_id = "get_plan_history", tag = "plans",
-    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), HistoryQuery),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), PageQuery),
     responses(
         (status = 200, description = "One page of history", body = HistoryPage),
         (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -113,7 +102,7 @@ pub async fn history(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<HistoryQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
-use super::pagination;
+use super::pagination::{self, PageQuery};
 use crate::auth::{Caller, Role};
 use crate::db::webhooks::SubscriptionRow;
 use crate::db::Db;
@@ -67,17 +67,6 @@ pub struct SubscriptionSettings {
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500, nullable = false)]
     pub description: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SubscriptionListQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -149,14 +138,14 @@ pub async fn create(
 /// List your unit's subscriptions.
 #[utoipa::path(
     get, path = "/api/v1/subscriptions", operation_id = "list_subscriptions", tag = "webhooks",
-    params(SubscriptionListQuery),
+    params(PageQuery),
     responses((status = 200, description = "One page of subscriptions", body = SubscriptionPage)),
     security(("bearer" = []))
 )]
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<SubscriptionListQuery>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let limit = pagination::limit(query.limit)?;

@@ -804,53 +804,53 @@ impl Replay<'_> {
         }
     }
 
+    /// A part of the plan's content (a goal, an intervention): added when it is new, updated when
+    /// it changed — where the plan's state allows a change of content, as through the API.
+    fn content(
+        &self,
+        conn: &mut DbConn,
+        kind: &str,
+        external_id: &str,
+        print: String,
+        update: impl FnOnce(&mut DbConn, &str) -> Result<()>,
+        add: impl FnOnce(&mut DbConn) -> Result<String>,
+    ) -> Result<bool> {
+        let key = self.scoped(external_id);
+        let id = match self.ctx.key(conn, kind, &key)? {
+            Some(stored) if stored.fingerprint == print => return Ok(false),
+            Some(stored) => {
+                update(conn, &stored.resource_id)?;
+                stored.resource_id
+            }
+            None => add(conn)?,
+        };
+        self.ctx
+            .put(conn, kind, &key, &id, Some(&self.plan_id), print)?;
+        Ok(true)
+    }
+
     fn goal(&mut self, conn: &mut DbConn, i: usize, at: DateTime<Utc>) -> Result<bool> {
         let item = &self.record.goals[i];
-        let key = self.scoped(&item.external_id);
-        let print = fingerprint(&item.goal);
         let mut input = item.goal.clone();
         if let Some(parent) = &item.goal.parent_id {
             input.parent_id = Some(self.id_of(conn, "goal", parent).map_err(|_| {
                 Error::validation("$.parent_id", "list a long-term goal before its sub-goals")
             })?);
         }
-        match self.ctx.key(conn, "goal", &key)? {
-            Some(stored) if stored.fingerprint == print => Ok(false),
-            Some(stored) => {
-                content::update_goal(
-                    conn,
-                    &self.initiator,
-                    &self.plan_id,
-                    &stored.resource_id,
-                    None,
-                    input,
-                    self.ctx.now,
-                )?;
-                let plan_id = self.plan_id.clone();
-                self.ctx.put(
-                    conn,
-                    "goal",
-                    &key,
-                    &stored.resource_id,
-                    Some(&plan_id),
-                    print,
-                )?;
-                Ok(true)
-            }
-            None => {
-                let goal = content::add_goal(conn, &self.initiator, &self.plan_id, input, at)?;
-                let plan_id = self.plan_id.clone();
-                self.ctx
-                    .put(conn, "goal", &key, &goal.id, Some(&plan_id), print)?;
-                Ok(true)
-            }
-        }
+        let (caller, plan, now) = (&self.initiator, &self.plan_id, self.ctx.now);
+        let changed = input.clone();
+        self.content(
+            conn,
+            "goal",
+            &item.external_id,
+            fingerprint(&item.goal),
+            |c, id| content::update_goal(c, caller, plan, id, None, changed, now).map(|_| ()),
+            |c| Ok(content::add_goal(c, caller, plan, input, at)?.id),
+        )
     }
 
     fn intervention(&mut self, conn: &mut DbConn, i: usize, at: DateTime<Utc>) -> Result<bool> {
         let item = &self.record.interventions[i];
-        let key = self.scoped(&item.external_id);
-        let print = fingerprint(&item.intervention);
         let mut input = item.intervention.clone();
         input.goal_ids = item
             .intervention
@@ -858,44 +858,22 @@ impl Replay<'_> {
             .iter()
             .map(|g| self.id_of(conn, "goal", g))
             .collect::<Result<_>>()?;
-        match self.ctx.key(conn, "intervention", &key)? {
-            Some(stored) if stored.fingerprint == print => Ok(false),
-            Some(stored) => {
-                content::update_intervention(
-                    conn,
-                    &self.initiator,
-                    &self.plan_id,
-                    &stored.resource_id,
-                    None,
-                    input,
-                    self.ctx.now,
-                )?;
-                let plan_id = self.plan_id.clone();
-                self.ctx.put(
-                    conn,
-                    "intervention",
-                    &key,
-                    &stored.resource_id,
-                    Some(&plan_id),
-                    print,
-                )?;
-                Ok(true)
-            }
-            None => {
-                let added =
-                    content::add_intervention(conn, &self.initiator, &self.plan_id, input, at)?;
-                let plan_id = self.plan_id.clone();
-                self.ctx.put(
-                    conn,
-                    "intervention",
-                    &key,
-                    &added.intervention.id,
-                    Some(&plan_id),
-                    print,
-                )?;
-                Ok(true)
-            }
-        }
+        let (caller, plan, now) = (&self.initiator, &self.plan_id, self.ctx.now);
+        let changed = input.clone();
+        self.content(
+            conn,
+            "intervention",
+            &item.external_id,
+            fingerprint(&item.intervention),
+            |c, id| {
+                content::update_intervention(c, caller, plan, id, None, changed, now).map(|_| ())
+            },
+            |c| {
+                Ok(content::add_intervention(c, caller, plan, input, at)?
+                    .intervention
+                    .id)
+            },
+        )
     }
 
     fn follow_up(&mut self, conn: &mut DbConn, f: usize, at: DateTime<Utc>) -> Result<bool> {
