@@ -110,7 +110,8 @@ pub struct ConsentPermissions {
 #[serde(deny_unknown_fields)]
 pub struct ConsentGiver {
     pub role: GiverRole,
-    /// For `guardian`: the id of one of the individual's registered guardians.
+    /// For `guardian`: the id of one of the individual's registered guardians (in an
+    /// `ImportRecord`: the guardian's identity number or name).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub guardian_id: Option<String>,

@@ -420,7 +420,7 @@ pub struct FollowUpSlot {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attendance {
-    #[schema(format = Uuid)]
+    /// The recipient's id (in an `ImportRecord`: its HSA-id, or an actor's name).
     pub recipient_id: String,
     pub attended: bool,
 }
@@ -452,8 +452,7 @@ pub struct Attendance {
     "first_follow_up": {"date": "2027-02-03", "place": "Vårdcentralen Söder"}
 }))]
 pub struct NewMeeting {
-    /// The summons the meeting was held on.
-    #[schema(format = Uuid)]
+    /// The id of the summons the meeting was held on (in an `ImportRecord`: the record's own `external_id` of it).
     pub summons_id: String,
     pub held_at: DateTime<Utc>,
     /// Mötesledare.
@@ -676,9 +675,10 @@ pub struct GoalInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub target_date: Option<NaiveDate>,
-    /// The long-term goal this is a sub-goal of. Cannot change after creation.
+    /// The id of the long-term goal this is a sub-goal of (in an `ImportRecord`: the record's own `external_id` of it). Cannot change after
+    /// creation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Uuid, nullable = false)]
+    #[schema(nullable = false)]
     pub parent_id: Option<String>,
 }
 
@@ -752,7 +752,7 @@ pub struct InterventionInput {
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
     pub description: String,
-    /// The goals it serves.
+    /// The ids of the goals it serves (in an `ImportRecord`: the record's own `external_id` of each).
     #[serde(default)]
     #[validate(length(max = 20))]
     #[schema(max_items = 20)]
@@ -894,7 +894,7 @@ impl GoalOutcomeValue {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoalOutcome {
-    #[schema(format = Uuid)]
+    /// The goal's id (in an `ImportRecord`: the record's own `external_id` of it).
     pub goal_id: String,
     pub outcome: GoalOutcomeValue,
 }
@@ -902,7 +902,7 @@ pub struct GoalOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct InterventionReview {
-    #[schema(format = Uuid)]
+    /// The intervention's id (in an `ImportRecord`: the record's own `external_id` of it).
     pub intervention_id: String,
     pub carried_out: bool,
     /// What effect it had.
@@ -1079,7 +1079,7 @@ pub enum CarryOver {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct InterventionDecision {
-    #[schema(format = Uuid)]
+    /// The intervention's id (in an `ImportRecord`: the record's own `external_id` of it).
     pub intervention_id: String,
     pub decision: CarryOver,
     #[serde(skip_serializing_if = "Option::is_none")]
