@@ -437,11 +437,16 @@ pub fn with_work(
     now: DateTime<Utc>,
 ) -> Result<Vec<SubscriptionRow>> {
     let head = feed::head(conn)?;
-    let mut busy = Vec::new();
-    for row in store::workable(conn, owner, naive(now), 100)? {
-        if row.after_position < head || !due(conn, &row, now, 1)?.is_empty() {
-            busy.push(row);
-        }
-    }
-    Ok(busy)
+    let rows = store::workable(conn, owner, naive(now), 100)?;
+    let pending = pending_counts(conn, &rows)?;
+    let at = naive(now);
+    Ok(rows
+        .into_iter()
+        .zip(pending)
+        .filter(|(row, pending)| {
+            let retry_due = row.next_attempt_at.is_none_or(|t| t <= at);
+            row.after_position < head || (*pending > 0 && retry_due)
+        })
+        .map(|(row, _)| row)
+        .collect())
 }
