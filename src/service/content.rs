@@ -7,6 +7,7 @@ use super::plans::{load as load_plan, save as save_plan, status_of};
 use super::{naive, new_id, record, Change};
 use crate::auth::Caller;
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
+use crate::db::plans::PlanRow;
 use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
@@ -19,6 +20,19 @@ use crate::domain::process::{
 };
 use crate::domain::Principal;
 use crate::error::{Error, Result};
+
+/// Records the change of a goal or intervention and, with it, the new version of the plan it
+/// belongs to: anything under a plan changes the plan.
+fn content_changed(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan: &mut PlanRow,
+    now: DateTime<Utc>,
+    change: Change<'_>,
+) -> Result<()> {
+    record(conn, caller, naive(now), change)?;
+    save_plan(conn, caller, plan, now, EventType::PlanContentChanged, None)
+}
 
 fn goal_not_found() -> Error {
     Error::NotFound("this plan has no goal with this id".into())
@@ -65,20 +79,8 @@ pub fn add_goal(
         updated_at: at,
     };
     store::insert_goal(conn, &goal)?;
-    record(
-        conn,
-        caller,
-        at,
-        Change::of(EventType::GoalCreated, "goal", &goal.id, &plan.id, 1),
-    )?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanContentChanged,
-        None,
-    )?;
+    let change = Change::of(EventType::GoalCreated, "goal", &goal.id, &goal.plan_id, 1);
+    content_changed(conn, caller, &mut plan, now, change)?;
     Ok(goal)
 }
 
@@ -113,26 +115,14 @@ pub fn update_goal(
     if !store::update_goal(conn, &goal)? {
         return Err(super::concurrent_update(goal.version));
     }
-    record(
-        conn,
-        caller,
-        at,
-        Change::of(
-            EventType::GoalUpdated,
-            "goal",
-            &goal.id,
-            &plan.id,
-            goal.version,
-        ),
-    )?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanContentChanged,
-        None,
-    )?;
+    let change = Change::of(
+        EventType::GoalUpdated,
+        "goal",
+        &goal.id,
+        &goal.plan_id,
+        goal.version,
+    );
+    content_changed(conn, caller, &mut plan, now, change)?;
     Ok(goal)
 }
 
@@ -190,19 +180,11 @@ pub fn add_intervention(
         EventType::InterventionCreated,
         "intervention",
         id,
-        &plan.id,
+        &record_.intervention.plan_id,
         1,
     );
     change.to_status = Some(InterventionStatus::Planned.as_str());
-    record(conn, caller, at, change)?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanContentChanged,
-        None,
-    )?;
+    content_changed(conn, caller, &mut plan, now, change)?;
     Ok(record_)
 }
 
@@ -260,26 +242,14 @@ pub fn update_intervention(
         return Err(super::concurrent_update(current.intervention.version));
     }
     let row = &current.intervention;
-    record(
-        conn,
-        caller,
-        at,
-        Change::of(
-            EventType::InterventionUpdated,
-            "intervention",
-            &row.id,
-            &plan.id,
-            row.version,
-        ),
-    )?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanContentChanged,
-        None,
-    )?;
+    let change = Change::of(
+        EventType::InterventionUpdated,
+        "intervention",
+        &row.id,
+        &row.plan_id,
+        row.version,
+    );
+    content_changed(conn, caller, &mut plan, now, change)?;
     Ok(current)
 }
 
