@@ -22,6 +22,12 @@ use crate::service::imports::{self as service, ImportContext, Imported, RecordOu
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// How many lines are imported between two commits of the report.
 pub const BATCH_LINES: usize = 50;
+/// How often a running import shows that the instance reading it is alive, however slowly its
+/// file arrives.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A running import without a heartbeat for this long has lost its instance: it is failed, and its
+/// source system can import again. Ten heartbeats, so a busy database does not end a live import.
+pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// Cuts a byte stream into lines, whatever the chunks. A line longer than the limit is not kept:
 /// it is returned as `Err` with its number once its end is found.

@@ -1,5 +1,7 @@
 //! `/api/v1/imports`: bulk import of existing plans from a source system (role `import`).
 
+use std::time::Instant;
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -13,7 +15,7 @@ use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
-use crate::import::{Line, LineSplitter, Runner, BATCH_LINES};
+use crate::import::{Line, LineSplitter, Runner, BATCH_LINES, HEARTBEAT};
 use crate::service::imports::{self as service, RecordOutcome};
 use crate::service::parse_id;
 use crate::views::import::{Import, ImportPage, ImportedRecord, ImportedRecordPage};
@@ -104,7 +106,8 @@ pub async fn create(
 /// can be read while it runs; this answers when the last line is imported. A record imported
 /// before and unchanged is `unchanged`; a changed one updates what it imported. In a dry run
 /// every record is checked the same way and nothing is stored. Records are taken once: a second
-/// upload to the same import answers 409.
+/// upload to the same import answers 409. One import of a source system runs at a time (dry runs
+/// too): while one runs, another of the same source answers 409 and waits for its records.
 #[utoipa::path(
     post, path = "/api/v1/imports/{import_id}/records", operation_id = "upload_import_records", tag = "imports",
     params(("import_id" = String, Path, format = Uuid, description = "The import's id")),
@@ -113,7 +116,7 @@ pub async fn create(
     responses(
         (status = 200, description = "Every line was read; `counts` and the report say how each went", body = Import),
         (status = 404, description = "Your unit has no such import", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "This import has received its records already", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This import has received its records already, or another import of its source system is running (send the records again once it has finished)", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -152,7 +155,23 @@ pub async fn upload(
     let mut splitter = LineSplitter::default();
     let mut batch: Vec<Line> = Vec::new();
     let mut failure = None;
-    while let Some(chunk) = payload.next().await {
+    let mut last_beat = Instant::now();
+    loop {
+        // Waiting for the next chunk is cut short for the heartbeat (`next` loses nothing when
+        // cut), so a slow upload never looks like a stopped instance.
+        let next = tokio::time::timeout(HEARTBEAT, payload.next()).await;
+        if last_beat.elapsed() >= HEARTBEAT {
+            if let Err(error) = heartbeat(&db, &import_id).await {
+                // Not fatal: the next beat or batch may get through before the import looks stalled.
+                log::warn!("import {import_id}: heartbeat not recorded: {error}");
+            }
+            last_beat = Instant::now();
+        }
+        let chunk = match next {
+            Err(_waited) => continue,
+            Ok(None) => break,
+            Ok(Some(chunk)) => chunk,
+        };
         let Ok(bytes) = chunk else {
             failure = Some("the upload broke off: what was imported stays; send the file again in a new import");
             break;
@@ -178,6 +197,14 @@ pub async fn upload(
     };
     let view = Import::from_row(finished)?;
     Ok(ok(view.version, &view))
+}
+
+/// Shows that this instance still reads the import. Written without waking the feed's readers:
+/// a heartbeat is no news to them.
+async fn heartbeat(db: &Db, import_id: &str) -> Result<()> {
+    let db = db.clone();
+    let id = import_id.to_string();
+    web::block(move || db.write_now(|c| service::mark_alive(c, &id, crate::domain::now()))).await?
 }
 
 /// Imports a batch on a blocking thread; when the database is unavailable, fails the import.

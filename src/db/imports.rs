@@ -28,6 +28,8 @@ pub struct ImportRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// While it runs: when the instance reading it last showed it is alive.
+    pub alive_at: Option<NaiveDateTime>,
 }
 
 /// What a batch of lines added to an import's counts.
@@ -124,7 +126,10 @@ pub fn set_status(
     if changed == 1 {
         if let Some(started) = started {
             diesel::update(imports::table.filter(imports::id.eq(id)))
-                .set(imports::started_at.eq(started))
+                .set((
+                    imports::started_at.eq(started),
+                    imports::alive_at.eq(started),
+                ))
                 .execute(conn)?;
         }
         if let Some(finished) = finished {
@@ -218,11 +223,38 @@ pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
     Ok(())
 }
 
-/// Imports still marked running that have not moved since `before`: their service stopped.
+/// Imports still marked running that have shown no sign of life since `before`: the instance
+/// reading them stopped.
 pub fn stalled(conn: &mut DbConn, before: NaiveDateTime) -> Result<Vec<String>> {
     Ok(imports::table
         .filter(imports::status.eq("running"))
-        .filter(imports::updated_at.lt(before))
+        .filter(
+            imports::alive_at.lt(before).or(imports::alive_at
+                .is_null()
+                .and(imports::updated_at.lt(before))),
+        )
         .select(imports::id)
         .load(conn)?)
+}
+
+/// The import of `source_system` that is running, if one is (there is at most one).
+pub fn running(conn: &mut DbConn, source_system: &str) -> Result<Option<ImportRow>> {
+    Ok(imports::table
+        .filter(imports::source_system.eq(source_system))
+        .filter(imports::status.eq("running"))
+        .select(ImportRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A running import's heartbeat: the instance reading it is alive.
+pub fn mark_alive(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<()> {
+    diesel::update(
+        imports::table
+            .filter(imports::id.eq(id))
+            .filter(imports::status.eq("running")),
+    )
+    .set(imports::alive_at.eq(at))
+    .execute(conn)?;
+    Ok(())
 }

@@ -444,6 +444,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        alive_at -> Nullable<Timestamp>,
     }
 }
 

@@ -103,6 +103,7 @@ pub fn create(
         version: 1,
         created_at: at,
         updated_at: at,
+        alive_at: None,
     };
     store::insert(conn, &row)?;
     Ok(row)
@@ -112,7 +113,10 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<ImportRow> {
     store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
-/// Starts reading an import's records: only once, from `awaiting_data`.
+/// Starts reading an import's records: only once, from `awaiting_data`, and only while no other
+/// import of the same source system runs — two imports of overlapping files at once would race for
+/// the same import keys. An import whose instance stopped (no heartbeat) is failed first, so a crash
+/// never blocks its source system.
 pub fn start(
     conn: &mut DbConn,
     caller: &Caller,
@@ -120,22 +124,60 @@ pub fn start(
     now: DateTime<Utc>,
 ) -> Result<ImportRow> {
     let row = get(conn, caller, id)?;
-    let from = ImportStatus::AwaitingData.as_str();
-    if !store::set_status(
+    if row.status != ImportStatus::AwaitingData.as_str() {
+        return Err(records_taken(row.status));
+    }
+    fail_stalled(conn, now)?;
+    if let Some(running) = store::running(conn, &row.source_system)? {
+        return Err(source_busy(&row.source_system, Some(&running)));
+    }
+    let moved = store::set_status(
         conn,
         &row.id,
-        from,
+        ImportStatus::AwaitingData.as_str(),
         ImportStatus::Running.as_str(),
         None,
         naive(now),
-    )? {
-        return Err(Error::InvalidState {
-            detail: "this import has already received its records: create a new import to send a file again".into(),
-            current_state: row.status,
-            allowed_actions: vec![],
-        });
+    );
+    match moved {
+        Ok(true) => get(conn, caller, id),
+        // Another upload to this import started in between.
+        Ok(false) => Err(records_taken(ImportStatus::Running.as_str().into())),
+        // Another import of the source started in between (the unique index on running imports).
+        Err(Error::Duplicate(_)) => Err(source_busy(&row.source_system, None)),
+        Err(other) => Err(other),
     }
-    get(conn, caller, id)
+}
+
+fn records_taken(current_state: String) -> Error {
+    Error::InvalidState {
+        detail:
+            "this import has already received its records: create a new import to send a file again"
+                .into(),
+        current_state,
+        allowed_actions: vec![],
+    }
+}
+
+/// The import waits: send its records again once the running one has finished. The running import
+/// is named (its id and unit: no personal data) so its owner can be found.
+fn source_busy(source_system: &str, running: Option<&ImportRow>) -> Error {
+    let which = running.map_or_else(
+        || "another import".to_string(),
+        |r| format!("import {} of unit {}", r.id, r.unit),
+    );
+    Error::InvalidState {
+        detail: format!(
+            "{which} is importing records of source system '{source_system}': one import of a source system runs at a time; send these records once it has finished"
+        ),
+        current_state: ImportStatus::AwaitingData.as_str().into(),
+        allowed_actions: vec!["upload_records".into()],
+    }
+}
+
+/// The heartbeat of a running import (see `crate::import::HEARTBEAT`).
+pub fn mark_alive(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<()> {
+    store::mark_alive(conn, id, naive(now))
 }
 
 /// Ends a running import: `completed`, or `failed` with the reason.
@@ -184,9 +226,10 @@ pub fn report(
     store::add_counts(conn, import_id, counts, naive(now))
 }
 
-/// Marks imports whose service stopped while they ran as failed, so nobody waits for them.
+/// Marks imports whose instance stopped while they ran (no heartbeat for `STALLED_AFTER`) as
+/// failed, so nobody waits for them and their source system can import again.
 pub fn fail_stalled(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize> {
-    let stalled = store::stalled(conn, naive(now - chrono::Duration::minutes(2)))?;
+    let stalled = store::stalled(conn, naive(now - crate::import::STALLED_AFTER))?;
     for id in &stalled {
         finish(
             conn,

@@ -174,18 +174,23 @@ pub(crate) fn ndjson(records: &[Value]) -> String {
 }
 
 pub(crate) async fn new_import(app: &TestApp, dry_run: bool) -> Value {
+    new_import_of(app, "cosmic-test", dry_run).await
+}
+
+async fn new_import_of(app: &TestApp, source_system: &str, dry_run: bool) -> Value {
     app.post(
         "/api/v1/imports",
         &importer(),
-        json!({"source_system": "cosmic-test", "dry_run": dry_run}),
+        json!({"source_system": source_system, "dry_run": dry_run}),
     )
     .await
     .expect(201)
     .body
 }
 
-pub(crate) async fn upload(app: &TestApp, import: &Value, body: String) -> Reply {
-    let req = test::TestRequest::default()
+/// A request to upload `import`'s records, without its body.
+fn upload_request(app: &TestApp, import: &Value) -> test::TestRequest {
+    test::TestRequest::default()
         .method(Method::POST)
         .uri(&format!(
             "/api/v1/imports/{}/records",
@@ -196,8 +201,24 @@ pub(crate) async fn upload(app: &TestApp, import: &Value, body: String) -> Reply
             format!("Bearer {}", app.token(&importer())),
         ))
         .insert_header(("content-type", "application/x-ndjson"))
-        .set_payload(body);
-    app.send_request(req).await
+}
+
+/// An upload of `import`'s records with the body `payload`, which the test feeds (and ends) through
+/// its sender.
+fn streamed_upload(
+    app: &TestApp,
+    import: &Value,
+    payload: actix_http::h1::Payload,
+) -> actix_http::Request {
+    upload_request(app, import)
+        .to_request()
+        .replace_payload(actix_http::Payload::from(payload))
+        .0
+}
+
+pub(crate) async fn upload(app: &TestApp, import: &Value, body: String) -> Reply {
+    app.send_request(upload_request(app, import).set_payload(body))
+        .await
 }
 
 /// Imports `records` in a new import; returns the finished import.
@@ -645,17 +666,7 @@ async fn progress_is_readable_while_the_records_stream_in(app: TestApp) {
     let created = new_import(&app, false).await;
     let uri = format!("/api/v1/imports/{}", created["id"].as_str().unwrap());
     let (mut sender, payload) = actix_http::h1::Payload::create(false);
-    let request = test::TestRequest::default()
-        .method(Method::POST)
-        .uri(&format!("{uri}/records"))
-        .insert_header((
-            "authorization",
-            format!("Bearer {}", app.token(&importer())),
-        ))
-        .insert_header(("content-type", "application/x-ndjson"))
-        .to_request()
-        .replace_payload(actix_http::Payload::from(payload))
-        .0;
+    let request = streamed_upload(&app, &created, payload);
     let batch = sip::import::BATCH_LINES;
     let records: Vec<Value> = (0..batch + 10)
         .map(|i| refused_record(&format!("sip-{i}"), &clock))
@@ -689,22 +700,8 @@ async fn progress_is_readable_while_the_records_stream_in(app: TestApp) {
 async fn an_upload_that_breaks_off_keeps_what_landed(app: TestApp) {
     let clock = Clock::began_days_ago(100);
     let created = new_import(&app, false).await;
-    let uri = format!(
-        "/api/v1/imports/{}/records",
-        created["id"].as_str().unwrap()
-    );
     let (mut sender, payload) = actix_http::h1::Payload::create(false);
-    let request = test::TestRequest::default()
-        .method(Method::POST)
-        .uri(&uri)
-        .insert_header((
-            "authorization",
-            format!("Bearer {}", app.token(&importer())),
-        ))
-        .insert_header(("content-type", "application/x-ndjson"))
-        .to_request()
-        .replace_payload(actix_http::Payload::from(payload))
-        .0;
+    let request = streamed_upload(&app, &created, payload);
     sender.feed_data(ndjson(&[refused_record("sip-1", &clock)]).into());
     sender.feed_data(b"{\"external_id\": \"sip-2\", \"pla".to_vec().into());
     drop(sender);
@@ -712,6 +709,81 @@ async fn an_upload_that_breaks_off_keeps_what_landed(app: TestApp) {
     assert_eq!(finished["status"], "failed");
     assert!(finished["failure"].as_str().unwrap().contains("broke off"));
     assert_eq!(counts(&finished), (1, 0, 0, 0));
+}
+
+/// Two imports of one source system never run at once (they would race for the same keys): the
+/// second waits with a 409 that names the running one, and takes its records once it has finished.
+/// Another source system imports meanwhile.
+async fn one_import_of_a_source_system_runs_at_a_time(app: TestApp) {
+    let clock = Clock::began_days_ago(100);
+    let first = new_import(&app, false).await;
+    let first_uri = format!("/api/v1/imports/{}", first["id"].as_str().unwrap());
+    let (mut sender, payload) = actix_http::h1::Payload::create(false);
+    let request = streamed_upload(&app, &first, payload);
+    let uploading = app.send_raw(request);
+    let meanwhile = async {
+        sender.feed_data(ndjson(&[refused_record("sip-1", &clock)]).into());
+        eventually("the first import to run", || async {
+            let now = app.get(&first_uri, &importer()).await.expect(200).body;
+            (now["status"] == "running").then_some(())
+        })
+        .await;
+        let second = new_import(&app, true).await;
+        let busy = upload(&app, &second, ndjson(&[refused_record("sip-2", &clock)]))
+            .await
+            .expect(409);
+        assert_problem(&busy);
+        let detail = busy.body["detail"].as_str().unwrap();
+        assert!(detail.contains(first["id"].as_str().unwrap()), "{detail}");
+        assert!(detail.contains("one import of a source system runs at a time"));
+        assert_eq!(busy.body["current_state"], "awaiting_data");
+        let other = new_import_of(&app, "other-journal", false).await;
+        let other = upload(&app, &other, ndjson(&[refused_record("sip-9", &clock)]))
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(other["status"], "completed");
+        sender.feed_eof();
+        second
+    };
+    let (finished, second) = futures_util::future::join(uploading, meanwhile).await;
+    assert_eq!(finished.expect(200).body["status"], "completed");
+    // The waiting import kept its place and takes its records now.
+    let second = upload(&app, &second, ndjson(&[refused_record("sip-2", &clock)]))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(second["status"], "completed");
+    assert_eq!(second["counts"]["lines_read"], 1);
+}
+
+/// An import whose instance stopped while it ran (no heartbeat for minutes) does not block its
+/// source system: the next import of the source fails it, with the reason, and runs. One that
+/// started long ago but still beats is left running.
+async fn an_import_left_by_a_stopped_instance_does_not_block_its_source(app: TestApp) {
+    let clock = Clock::began_days_ago(100);
+    let orphan = new_import(&app, false).await;
+    // Started long ago, its last heartbeat (far in the future, so never stale) says it is alive.
+    app.age(
+        "UPDATE imports SET status = 'running', started_at = '2026-01-01 08:00:00', \
+         updated_at = '2026-01-01 08:00:00', alive_at = '2999-01-01 08:00:00'",
+    )
+    .await;
+    let next = new_import(&app, false).await;
+    let record = ndjson(&[refused_record("sip-1", &clock)]);
+    upload(&app, &next, record.clone()).await.expect(409);
+    // Its instance stops: the heartbeats stop.
+    app.age("UPDATE imports SET alive_at = '2026-01-01 08:00:00' WHERE status = 'running'")
+        .await;
+    let next = upload(&app, &next, record).await.expect(200).body;
+    assert_eq!(next["status"], "completed");
+    let orphan_uri = format!("/api/v1/imports/{}", orphan["id"].as_str().unwrap());
+    let orphan = app.get(&orphan_uri, &importer()).await.expect(200).body;
+    assert_eq!(orphan["status"], "failed");
+    assert!(orphan["failure"]
+        .as_str()
+        .unwrap()
+        .contains("the service stopped"));
 }
 
 on_both_databases!(
@@ -722,4 +794,6 @@ on_both_databases!(
     imports_need_their_role_and_belong_to_their_unit,
     progress_is_readable_while_the_records_stream_in,
     an_upload_that_breaks_off_keeps_what_landed,
+    one_import_of_a_source_system_runs_at_a_time,
+    an_import_left_by_a_stopped_instance_does_not_block_its_source,
 );
