@@ -1,5 +1,6 @@
 //! `/api/v1/plans/{plan_id}/consents`: the individual's consent (samtycke), or its documented refusal.
 
+use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -58,7 +59,7 @@ pub async fn create(
     let record = db
         .write(move |c| service::record_consent(c, &caller, &plan_id, consent, now))
         .await?;
-    let view = Consent::from_record(record, now.date_naive())?;
+    let view = Consent::from_record(record, swedish_date(now))?;
     let location = format!("/api/v1/plans/{}/consents/{}", view.plan_id, view.id);
     Ok(created(location, view.version, &view))
 }
@@ -83,7 +84,7 @@ pub async fn list(
     let plan_id = parse_id(&path, "plan")?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
-    let today = crate::domain::now().date_naive();
+    let today = crate::domain::today();
     let (records, next_cursor) = db
         .read(move |c| service::list(c, &caller, &plan_id, cursor.as_deref(), limit))
         .await?;
@@ -118,7 +119,7 @@ pub async fn get(
     let record = db
         .read(move |c| service::get(c, &caller, &plan_id, &id))
         .await?;
-    let view = Consent::from_record(record, crate::domain::now().date_naive())?;
+    let view = Consent::from_record(record, crate::domain::today())?;
     Ok(ok(view.version, &view))
 }
 
@@ -158,6 +159,6 @@ pub async fn withdraw(
     let record = db
         .write(move |c| service::withdraw(c, &caller, &plan_id, &id, expected, reason, now))
         .await?;
-    let view = Consent::from_record(record, now.date_naive())?;
+    let view = Consent::from_record(record, swedish_date(now))?;
     Ok(ok(view.version, &view))
 }

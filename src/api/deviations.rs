@@ -1,5 +1,6 @@
 //! `/api/v1/deviations`: deviations (avvikelser), seen by the reporting and the concerned unit.
 
+use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -145,7 +146,7 @@ pub async fn list(
         feedback_missing_before: query
             .feedback_late
             .unwrap_or(false)
-            .then(|| now.date_naive()),
+            .then(|| swedish_date(now)),
     };
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;

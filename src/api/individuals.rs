@@ -1,5 +1,6 @@
 //! `/api/v1/individuals`: the people plans are for (den enskilde).
 
+use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -44,11 +45,11 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let now = crate::domain::now();
-    let data = body.0.into_data(now.date_naive())?;
+    let data = body.0.into_data(swedish_date(now))?;
     let record = db
         .write(move |c| service::create(c, &caller, data, now))
         .await?;
-    let view = Individual::from_record(record, now.date_naive())?;
+    let view = Individual::from_record(record, swedish_date(now))?;
     let location = format!("/api/v1/individuals/{}", view.id);
     Ok(created(location, view.version, &view))
 }
@@ -71,7 +72,7 @@ pub async fn get(
     caller.require(Role::Read)?;
     let id = parse_id(&path, "individual")?;
     let record = db.read(move |c| service::get(c, &caller, &id)).await?;
-    let view = Individual::from_record(record, crate::domain::now().date_naive())?;
+    let view = Individual::from_record(record, crate::domain::today())?;
     Ok(ok(view.version, &view))
 }
 
@@ -107,11 +108,11 @@ pub async fn update(
     let id = parse_id(&path, "individual")?;
     let expected = if_match.required()?;
     let now = crate::domain::now();
-    let data = body.0.into_data(now.date_naive())?;
+    let data = body.0.into_data(swedish_date(now))?;
     let record = db
         .write(move |c| service::update(c, &caller, &id, expected, data, now))
         .await?;
-    let view = Individual::from_record(record, now.date_naive())?;
+    let view = Individual::from_record(record, swedish_date(now))?;
     Ok(ok(view.version, &view))
 }
 
@@ -134,7 +135,7 @@ pub async fn search(
     body: Json<IndividualSearch>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
-    let today = crate::domain::now().date_naive();
+    let today = crate::domain::today();
     let number = IdentityNumber::parse(&body.0.identity_number, today)
         .map_err(|m| Error::validation("$.identity_number", m))?;
     let record = db

@@ -179,7 +179,7 @@ pub async fn get(
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let id = parse_id(&path, "plan")?;
-    let today = crate::domain::now().date_naive();
+    let today = crate::domain::today();
     let record = db
         .read(move |c| service::get(c, &caller, &id, today))
         .await?;
@@ -206,7 +206,7 @@ pub async fn list(
     let filter = query.filter()?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
-    let today = crate::domain::now().date_naive();
+    let today = crate::domain::today();
     let (records, next_cursor) = db
         .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit, today))
         .await?;

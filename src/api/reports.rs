@@ -273,7 +273,7 @@ pub async fn indicators(
     query: web::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let today = crate::domain::now().date_naive();
+    let today = crate::domain::today();
     run::<_, IndicatorReport, _>(db, caller, query, req, move |c, period| {
         service::quality_indicators(c, period, today)
     })

@@ -1,5 +1,6 @@
 //! `/api/v1/worklists/{worklist}`: what the caller's unit must act on.
 
+use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -96,7 +97,7 @@ pub async fn worklist(
             )
         })
         .await?;
-    let today = now.date_naive();
+    let today = swedish_date(now);
     let items = entries
         .into_iter()
         .map(|e| WorklistItem {

@@ -57,8 +57,8 @@ pub struct PlanFilter {
 fn visible_to(caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
     use super::schema::{consent_parties, consents};
     let unit = caller.unit.as_str().to_string();
-    // "Today" in UTC, as everywhere else that consent validity is decided.
-    let today = chrono::Utc::now().date_naive();
+    // "Today" in Sweden, as everywhere else that consent validity is decided.
+    let today = crate::domain::today();
     let covered = consents::table
         .inner_join(consent_parties::table)
         .filter(consents::plan_id.eq(plans::id))

@@ -143,7 +143,7 @@ pub fn meetings_without_plan(
         .map(|(id, at)| Entry {
             key: id.clone(),
             plan_id: id,
-            due: at.date(),
+            due: crate::domain::calendar::swedish_date_of(at),
             recipient: None,
             consent_id: None,
         })

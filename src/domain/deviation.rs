@@ -10,6 +10,7 @@
 //! | `under_investigation` | `give_feedback` (concerned unit), `close` → `closed` (reporting unit), `update` |
 //! | `closed`, `dismissed` | — |
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -176,8 +177,8 @@ impl DeviationStatus {
 /// Whether the concerned unit's feedback is late: not given by the day it was due (or given after).
 pub fn feedback_late(due: NaiveDate, given_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     match given_at {
-        Some(at) => at.date_naive() > due,
-        None => now.date_naive() > due,
+        Some(at) => swedish_date(at) > due,
+        None => swedish_date(now) > due,
     }
 }
 
@@ -307,8 +308,9 @@ mod tests {
     fn feedback_is_late_after_its_day() {
         let due = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let at = |d: &str| d.parse::<DateTime<Utc>>().unwrap();
-        assert!(!feedback_late(due, None, at("2026-12-01T23:00:00Z")));
-        assert!(feedback_late(due, None, at("2026-12-02T00:00:00Z")));
+        // The day ends at midnight in Sweden: 23:00 UTC in winter.
+        assert!(!feedback_late(due, None, at("2026-12-01T22:59:59Z")));
+        assert!(feedback_late(due, None, at("2026-12-01T23:00:00Z")));
         assert!(!feedback_late(
             due,
             Some(at("2026-11-30T10:00:00Z")),

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::calendar::swedish_midnight;
+
 /// A period of whole days, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -18,15 +20,10 @@ impl Period {
         self.from <= day && day <= self.to
     }
 
-    /// The first instant of `from` and the first instant after `to`.
+    /// The first instant of `from` and the first instant after `to`, both in Sweden (stored as UTC).
     pub fn bounds(&self) -> (NaiveDateTime, NaiveDateTime) {
-        let start = self.from.and_hms_opt(0, 0, 0).unwrap_or_default();
-        let end = self
-            .to
-            .succ_opt()
-            .unwrap_or(self.to)
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default();
+        let start = swedish_midnight(self.from);
+        let end = swedish_midnight(self.to.succ_opt().unwrap_or(self.to));
         (start, end)
     }
 }

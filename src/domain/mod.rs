@@ -1,6 +1,7 @@
 //! The SIP process rules. Pure: no I/O, no clock (the current time is passed in), no HTTP.
 //! Every rule the server enforces lives here, so it is found in one place and unit-tested.
 
+pub mod calendar;
 pub mod consent;
 pub mod deviation;
 pub mod events;
@@ -18,6 +19,11 @@ use chrono::{DateTime, SubsecRound, Utc};
 /// equals the value written on SQLite and PostgreSQL alike.
 pub fn now() -> DateTime<Utc> {
     truncate_to_micros(Utc::now())
+}
+
+/// Today's date in Sweden (see `calendar`): the day every date of the process is compared with.
+pub fn today() -> chrono::NaiveDate {
+    calendar::swedish_date(now())
 }
 
 /// A client's time at the precision both databases keep.

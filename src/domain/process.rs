@@ -2,6 +2,7 @@
 //! goals, interventions, follow-ups and revision. Each `check_*` function holds the rules of one
 //! step and returns every broken rule at once, with the JSON path of its field.
 
+use crate::domain::calendar::swedish_date;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -208,11 +209,11 @@ pub fn check_summons(
             "the meeting must lie in the future",
         ));
     }
-    let today = now.date_naive();
+    let today = swedish_date(now);
     let answer_by = summons
         .answer_by
-        .unwrap_or_else(|| (meeting_at.date_naive() - Duration::days(2)).max(today));
-    if answer_by < today || answer_by > meeting_at.date_naive() {
+        .unwrap_or_else(|| (swedish_date(meeting_at) - Duration::days(2)).max(today));
+    if answer_by < today || answer_by > swedish_date(meeting_at) {
         errors.push(FieldError::new(
             "$.answer_by",
             "must be between today and the day of the meeting",
@@ -570,7 +571,7 @@ pub fn check_meeting(
             "the responsible principal is the region or the municipality",
         ));
     }
-    if meeting.first_follow_up.date <= now.date_naive() {
+    if meeting.first_follow_up.date <= swedish_date(now) {
         errors.push(FieldError::new(
             "$.first_follow_up.date",
             "the first follow-up must lie in the future",
@@ -1245,7 +1246,7 @@ mod tests {
         .unwrap();
         assert!(facts.meeting_within_deadline);
         assert_eq!(facts.summons_within_discharge_deadline, None);
-        assert_eq!(facts.answer_by, (now() + Duration::days(8)).date_naive());
+        assert_eq!(facts.answer_by, swedish_date(now() + Duration::days(8)));
         let late = check_summons(
             &mut summons(30, psy()),
             &coverage(),
@@ -1370,7 +1371,7 @@ mod tests {
 
     #[test]
     fn a_follow_up_covers_every_open_goal_and_intervention() {
-        let today = now().date_naive();
+        let today = crate::domain::today();
         let record = FollowUpRecord {
             held_on: today,
             goal_outcomes: vec![GoalOutcome {
@@ -1399,7 +1400,7 @@ mod tests {
 
     #[test]
     fn a_revision_reviews_every_open_intervention() {
-        let today = now().date_naive();
+        let today = crate::domain::today();
         let completion = RevisionCompletion {
             intervention_decisions: vec![InterventionDecision {
                 intervention_id: "i1".into(),

@@ -1,5 +1,6 @@
 //! Recording consent (or its refusal) and withdrawing it.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Utc};
 
 use crate::auth::Caller;
@@ -34,7 +35,7 @@ pub fn record_consent(
 
     let individual = individual_store::find(conn, &plan.individual_id)?
         .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
-    let today = now.date_naive();
+    let today = swedish_date(now);
     let identity_number = IdentityNumber::parse(&individual.identity_number, today)
         .map_err(|_| Error::Internal("a stored identity number does not parse".into()))?;
     let guardians: Vec<(String, String)> = individual_store::guardians_of(conn, &[&individual.id])?

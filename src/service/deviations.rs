@@ -1,5 +1,6 @@
 //! Reporting deviations, filing them automatically from the process, and moving them to closure.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{naive, new_id, record, Change};
@@ -90,7 +91,7 @@ pub fn file_automatically(
         description: deviation.description,
         system_level: false,
         temporary_division: None,
-        feedback_due: now.date_naive() + Duration::days(feedback_days),
+        feedback_due: swedish_date(now) + Duration::days(feedback_days),
         feedback: None,
         feedback_at: None,
         analysis: None,
@@ -151,7 +152,7 @@ pub fn report(
         description: input.description,
         system_level: input.system_level,
         temporary_division: input.temporary_division,
-        feedback_due: now.date_naive() + Duration::days(feedback_days),
+        feedback_due: swedish_date(now) + Duration::days(feedback_days),
         feedback: None,
         feedback_at: None,
         analysis: None,

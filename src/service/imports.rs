@@ -12,6 +12,7 @@
 //! where the plan's state still allows it) or refused (what the process never changes: a recorded
 //! consent, a sent summons, a held meeting).
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Utc};
 
 use super::{consents, content, individuals, meetings, naive, new_id, plans, summons};
@@ -419,7 +420,7 @@ fn individual(
     let data = item
         .details
         .clone()
-        .into_data(now.date_naive())
+        .into_data(swedish_date(now))
         .map_err(|e| in_record(PATH, e))?;
     let existing = match &key {
         Some(key) => Some(individuals::load(conn, &key.resource_id)?),

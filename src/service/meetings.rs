@@ -1,5 +1,6 @@
 //! The meeting that establishes the plan, follow-ups, revision and closure.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Utc};
 
 use super::content::{set_intervention_status, status_of_intervention};
@@ -88,7 +89,7 @@ pub fn record_meeting(
     let mut plan = load_plan(conn, caller, plan_id)?;
     let status = status_of(&plan)?;
     status.ensure_allows(PlanAction::RecordMeeting)?;
-    if !coverage(conn, &plan.id, now.date_naive())?.permits_establishing {
+    if !coverage(conn, &plan.id, swedish_date(now))?.permits_establishing {
         return Err(status.conflict(
             "the plan can be established only while the individual's active consent permits it (establish_plan)".into(),
         ));
@@ -190,7 +191,7 @@ pub fn record_meeting(
                     caller,
                     &plan,
                     &r,
-                    meeting.held_at.date(),
+                    crate::domain::calendar::swedish_date_of(meeting.held_at),
                     now,
                     deadlines,
                 )?;
@@ -214,7 +215,7 @@ pub fn record_meeting(
         Some(moved),
     )?;
     crate::views::document::snapshot(conn, caller, &plan, now)?;
-    get_plan(conn, caller, &plan.id, now.date_naive())
+    get_plan(conn, caller, &plan.id, swedish_date(now))
 }
 
 /// A summoned unit that did not come is a deviation (summoned_unit_absent), filed for the unit that
@@ -262,7 +263,7 @@ pub fn schedule_follow_up(
 ) -> Result<FollowUpRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
     status_of(&plan)?.ensure_allows(PlanAction::ScheduleFollowUp)?;
-    if slot.date <= now.date_naive() {
+    if slot.date <= swedish_date(now) {
         return Err(Error::validation(
             "$.date",
             "a follow-up is scheduled in the future",
@@ -319,7 +320,7 @@ pub fn record_follow_up(
         .filter(|i| status_of_intervention(&i.intervention).is_ok_and(InterventionStatus::is_open))
         .map(|i| i.intervention.id)
         .collect();
-    let today = now.date_naive();
+    let today = swedish_date(now);
     check_follow_up(&input, &open_goals, &open_interventions, today).map_err(Error::Validation)?;
     let moved = match input.decision {
         Decision::Continue => None,
@@ -424,7 +425,7 @@ pub fn complete_revision(
         .filter(|d| d.decision == CarryOver::Cancel)
         .count();
     let open_after = open.len().saturating_sub(cancelled);
-    check_revision(&input, &to_review, open_after, now.date_naive()).map_err(Error::Validation)?;
+    check_revision(&input, &to_review, open_after, swedish_date(now)).map_err(Error::Validation)?;
 
     let at = naive(now);
     for decision in &input.intervention_decisions {
@@ -483,7 +484,7 @@ pub fn complete_revision(
         Some(moved),
     )?;
     crate::views::document::snapshot(conn, caller, &plan, now)?;
-    get_plan(conn, caller, &plan.id, now.date_naive())
+    get_plan(conn, caller, &plan.id, swedish_date(now))
 }
 
 /// Closes the plan by decision, with a reason.
@@ -508,7 +509,7 @@ pub fn close(
         EventType::PlanClosed,
         Some(moved),
     )?;
-    get_plan(conn, caller, &plan.id, now.date_naive())
+    get_plan(conn, caller, &plan.id, swedish_date(now))
 }
 
 pub fn follow_ups(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<FollowUpRow>> {

@@ -1,5 +1,6 @@
 //! Opening, reading, listing and updating plans.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::auth::Caller;
@@ -188,7 +189,7 @@ pub fn update(
     plan.follows_discharge = details.follows_discharge;
     plan.discharge_ready_at = details.discharge_ready_at.map(naive);
     save(conn, caller, &mut plan, now, EventType::PlanUpdated, None)?;
-    get(conn, caller, id, now.date_naive())
+    get(conn, caller, id, swedish_date(now))
 }
 
 /// Stores a changed plan with the next version, moving its status when `transition` says so, and

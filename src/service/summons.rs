@@ -1,5 +1,6 @@
 //! Sending summons and recording the recipients' answers.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::plans::{load as load_plan, save as save_plan, status_of};
@@ -45,7 +46,7 @@ pub fn send(
     let mut plan = load_plan(conn, caller, plan_id)?;
     let status = status_of(&plan)?;
     status.ensure_allows(PlanAction::SendSummons)?;
-    let coverage = coverage(conn, &plan.id, now.date_naive())?;
+    let coverage = coverage(conn, &plan.id, swedish_date(now))?;
     if !coverage.permits_summons {
         return Err(status.conflict(
             "summons can be sent only while the individual's active consent permits it (send_summons): record a consent first".into(),
@@ -161,7 +162,7 @@ pub fn answer(
         current_response: recipient.response.as_deref().and_then(Response::parse),
         hsa_id: recipient.hsa_id.as_deref(),
     };
-    let coverage = coverage(conn, &plan.id, now.date_naive())?;
+    let coverage = coverage(conn, &plan.id, swedish_date(now))?;
     check_answer(&mut input, &state, &coverage).map_err(Error::Validation)?;
 
     let at = naive(now);

@@ -1,6 +1,7 @@
 //! A unit's worklists: follow-ups overdue, summons unanswered, meetings without an established
 //! plan, consents about to expire.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::auth::Caller;
@@ -42,7 +43,7 @@ pub fn list(
     now: DateTime<Utc>,
 ) -> Result<(Vec<Entry>, Option<String>)> {
     let unit = caller.unit.as_str();
-    let today = now.date_naive();
+    let today = swedish_date(now);
     let page = limit + 1;
     let entries = match worklist {
         Worklist::OverdueFollowUps => store::overdue_follow_ups(conn, unit, today, cursor, page)?,

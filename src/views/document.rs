@@ -2,6 +2,7 @@
 //! and as the record of what the plan said at each revision. Loaded in a fixed number of queries,
 //! whatever the plan holds.
 
+use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -51,7 +52,7 @@ pub fn load(
     plan_id: &str,
     now: DateTime<Utc>,
 ) -> Result<PlanDocument> {
-    let today = now.date_naive();
+    let today = swedish_date(now);
     let plan = plans::get(conn, caller, plan_id, today)?;
     let individual = individuals::load(conn, &plan.plan.individual_id)?;
     let id = plan.plan.id.clone();

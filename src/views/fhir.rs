@@ -2,6 +2,7 @@
 //! systems. A pure projection of [`PlanDocument`]: it reads nothing and invents nothing — what the
 //! plan does not record is left out. The mapping, field by field, is in the README.
 
+use crate::domain::calendar::swedish_date;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -432,8 +433,8 @@ fn goal(goal: &Goal, doc: &PlanDocument, patient_id: &str) -> Value {
         "category": [text(if goal.parent_id.is_some() { "delmål" } else { "långsiktigt mål" })],
         "description": text(&goal.text),
         "subject": reference(patient_id),
-        "startDate": date(goal.created_at.date_naive()),
-        "statusDate": date(goal.updated_at.date_naive()),
+        "startDate": date(swedish_date(goal.created_at)),
+        "statusDate": date(swedish_date(goal.updated_at)),
     });
     let mut target = Map::new();
     if let Some(measure) = &goal.measure {
@@ -686,7 +687,7 @@ fn appointment(
         "description": s.purpose,
         "start": instant(start),
         "end": instant(start),
-        "created": date(s.sent_at.date_naive()),
+        "created": date(swedish_date(s.sent_at)),
         "comment": s.questions.join("\n"),
         "participant": participants,
     });

@@ -443,7 +443,7 @@ impl TestApp {
 
 /// A consent Lisa gives herself, covering a region and a municipality unit and Arbetsförmedlingen.
 pub fn lisas_consent() -> Value {
-    let today = chrono::Utc::now().date_naive();
+    let today = sip::domain::today();
     serde_json::json!({
         "outcome": "given",
         "form": "written",

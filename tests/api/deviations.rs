@@ -247,7 +247,7 @@ async fn late_feedback_is_visible(app: TestApp) {
     let due =
         chrono::NaiveDate::parse_from_str(created["feedback_due"].as_str().unwrap(), "%Y-%m-%d")
             .unwrap();
-    assert_eq!(due, Utc::now().date_naive() + Duration::days(60));
+    assert_eq!(due, sip::domain::today() + Duration::days(60));
     let late = app
         .get("/api/v1/deviations?feedback_late=true", &reporter())
         .await

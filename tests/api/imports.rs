@@ -26,8 +26,7 @@ pub(crate) struct Clock(DateTime<Utc>);
 impl Clock {
     pub(crate) fn began_days_ago(days: i64) -> Clock {
         Clock(
-            (Utc::now() - Duration::days(days))
-                .date_naive()
+            (sip::domain::today() - Duration::days(days))
                 .and_hms_opt(9, 0, 0)
                 .unwrap()
                 .and_utc(),

@@ -18,7 +18,7 @@ pub(crate) fn plan_uri(plan: &Value, rest: &str) -> String {
 }
 
 pub(crate) fn days(n: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(n)).to_string()
+    (sip::domain::today() + Duration::days(n)).to_string()
 }
 
 pub(crate) fn summons_body(recipients: Value) -> Value {
