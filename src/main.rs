@@ -47,6 +47,7 @@ fn serve() -> Result<(), String> {
     let settings = Settings::from_env()?;
     let verifier = web::Data::new(TokenVerifier::new(&settings.jwt)?);
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
+    db.listen_to_other_instances(&settings.database_url)?;
     log::info!("database: {:?}", db.backend());
     match db.write_now(|c| sip::service::imports::fail_stalled(c, sip::domain::now())) {
         Ok(0) => {}

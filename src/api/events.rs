@@ -16,10 +16,6 @@ use crate::views::feed::{FeedEvent, FeedPage};
 const MAX_LIMIT: u32 = 1000;
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_WAIT_SECONDS: u32 = 30;
-/// While waiting, the feed is read again at least this often: commits of this process wake the
-/// wait at once, those of other instances of the service (sharing a PostgreSQL database) are seen
-/// within this time.
-const POLL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -122,7 +118,9 @@ pub async fn feed(
             }));
         }
         after = page.next_after;
-        let step = remaining.min(POLL);
+        // A commit this process hears of wakes the wait at once; the poll catches the rest (see
+        // `Db::poll_interval`).
+        let step = remaining.min(db.poll_interval());
         if let Ok(Err(_closed)) = actix_web::rt::time::timeout(step, commits.changed()).await {
             actix_web::rt::time::sleep(step).await;
         }

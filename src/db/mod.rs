@@ -8,6 +8,7 @@ pub mod events;
 pub mod goals;
 pub mod imports;
 pub mod individuals;
+mod listener;
 pub mod meetings;
 pub mod plans;
 pub mod reports;
@@ -16,6 +17,7 @@ pub mod summons;
 pub mod webhooks;
 pub mod worklists;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -107,7 +109,15 @@ pub struct Db {
     /// Counts the requests' write transactions this process has committed: long-polling feed
     /// readers and the webhook dispatcher wait on it instead of polling the database.
     commits: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Whether other instances' commits are heard (`listen_to_other_instances`).
+    hearing_others: Arc<AtomicBool>,
 }
+
+/// How often waiters look for commits they were not woken for: other instances' commits and the
+/// writes that do not signal (imports, the dispatcher) — at once while the PostgreSQL listener
+/// hears them all, so then only as a safety net.
+const POLL_UNHEARD: Duration = Duration::from_millis(500);
+const POLL_SAFETY_NET: Duration = Duration::from_secs(5);
 
 impl Db {
     /// Connects, and applies the backend's embedded migrations.
@@ -137,6 +147,7 @@ impl Db {
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             commits: Arc::new(tokio::sync::watch::Sender::new(0)),
+            hearing_others: Arc::new(AtomicBool::new(false)),
         };
         db.migrate()?;
         Ok(db)
@@ -167,6 +178,33 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// PostgreSQL: starts a thread that hears the commits of every instance sharing the database
+    /// (and of this process's own quiet writers) and wakes this process's waiters for them. It
+    /// stops when the last handle of this `Db` is dropped. Nothing to do on SQLite, which serves
+    /// one process.
+    pub fn listen_to_other_instances(&self, url: &str) -> std::result::Result<(), String> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let url = url.to_string();
+        let commits = Arc::downgrade(&self.commits);
+        let hearing = self.hearing_others.clone();
+        std::thread::Builder::new()
+            .name("feed-listener".into())
+            .spawn(move || listener::run(url, commits, hearing))
+            .map(|_| ())
+            .map_err(|e| format!("cannot start the feed listener: {e}"))
+    }
+
+    /// How often a waiter must look for commits it may not be woken for.
+    pub fn poll_interval(&self) -> Duration {
+        if self.hearing_others.load(Ordering::SeqCst) {
+            POLL_SAFETY_NET
+        } else {
+            POLL_UNHEARD
+        }
     }
 
     /// Runs `f` in a read transaction on a blocking thread (never on the async workers), so all its

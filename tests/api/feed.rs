@@ -437,3 +437,44 @@ async fn postgres_a_transaction_that_commits_late_is_not_missed() {
     assert_eq!(late[0]["version"], 99);
     assert!(late[0]["seq"].as_i64().unwrap() > after_fast);
 }
+
+/// On PostgreSQL several instances share the database: a commit of one wakes the waiters of every
+/// other (LISTEN/NOTIFY), also after the listener's connection was cut and came back.
+#[actix_web::test]
+async fn postgres_another_instances_commit_wakes_this_ones_waiters() {
+    let app = TestApp::postgres().await;
+    let database = app.postgres_database().unwrap();
+    let other = sip::db::Db::connect(&database.url, 2).expect("a second instance's database");
+    other.listen_to_other_instances(&database.url).unwrap();
+    let hearing =
+        || async { (other.poll_interval() > std::time::Duration::from_secs(1)).then_some(()) };
+    eventually("the other instance to listen", hearing).await;
+    let mut woken = other.commits();
+    woken.borrow_and_update();
+    let plan = app.lisas_plan().await;
+    eventually("the other instance to hear the commit", || async {
+        woken.has_changed().unwrap().then_some(())
+    })
+    .await;
+
+    // The connection is cut: the listener notices, polls meanwhile, and listens again.
+    database.set_reachable(false);
+    eventually("the listener to notice the cut", || async {
+        (other.poll_interval() < std::time::Duration::from_secs(1)).then_some(())
+    })
+    .await;
+    database.set_reachable(true);
+    eventually("the other instance to listen again", hearing).await;
+    woken.borrow_and_update();
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    eventually("the other instance to hear the next commit", || async {
+        woken.has_changed().unwrap().then_some(())
+    })
+    .await;
+}
