@@ -26,6 +26,8 @@ pub struct AuditTargets(pub Vec<Target>);
 
 #[derive(Debug, Clone, Default)]
 pub struct Target {
+    /// The action to record instead of the request's own (e.g. a denied search's match).
+    pub action: Option<&'static str>,
     pub resource_type: &'static str,
     pub resource_id: Option<String>,
     pub plan_id: Option<String>,
@@ -114,7 +116,7 @@ pub fn event(caller: &Caller, action: &str, status: u16, target: Target) -> NewA
         subject: caller.subject.clone(),
         unit: caller.unit.as_str().to_string(),
         principal: caller.principal.as_str().to_string(),
-        action: action.to_string(),
+        action: target.action.unwrap_or(action).to_string(),
         resource_type: target.resource_type.to_string(),
         resource_id: target.resource_id,
         plan_id: target.plan_id,
@@ -222,6 +224,7 @@ pub async fn record_access(
         &action,
         status,
         Target {
+            action: None,
             resource_type,
             resource_id: last_id,
             plan_id,

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use crate::auth::Caller;
 use crate::db::events::ChangeEventRow;
 use crate::db::goals::InterventionRow;
+use crate::db::individuals::IndividualRow;
 use crate::db::plans::PlanRow;
+use crate::db::DbConn;
 use crate::error::Error;
 
 fn unit_is(caller: &Caller, unit: Option<&str>) -> bool {
@@ -55,6 +57,35 @@ pub fn may_follow_up(caller: &Caller, plan: &PlanRow) -> Result<(), Error> {
     }
 }
 
+/// Whether `individual`'s record is restricted: a person with protected identity (skyddad
+/// identitet), or a unit's own registration of such a person's number. A restricted record exists
+/// only for those who may see it ([`may_see_individual`]); everyone may see the others.
+pub fn is_restricted(individual: &IndividualRow) -> bool {
+    individual.protected_identity || individual.duplicate_of.is_some()
+}
+
+/// **The visibility rule of an individual**, asked by every operation that takes one — by id in a
+/// path, a body or a query, or by identity number. A restricted record is seen by the unit that
+/// registered it and by units that see one of the person's plans (and by the bulk import, which
+/// works for the source system); for every other unit it does not exist, and the answer is the
+/// one for an unknown id. So only units that may already see her open a plan for her.
+pub fn may_see_individual(
+    conn: &mut DbConn,
+    caller: &Caller,
+    individual: &IndividualRow,
+) -> Result<bool, Error> {
+    if !is_restricted(individual)
+        || caller.is_import_agent()
+        || individual.registered_by_unit.as_deref() == Some(caller.unit.as_str())
+    {
+        return Ok(true);
+    }
+    Ok(
+        !crate::db::plans::individuals_with_visible_plan(conn, caller, &[&individual.id])?
+            .is_empty(),
+    )
+}
+
 /// What one unit may see of a batch of recorded changes, gathered for the whole batch at once
 /// (`service::feed`): the ids among them that the access rules of plans and deviations let it see.
 #[derive(Debug, Default)]
@@ -63,7 +94,7 @@ pub struct EventAccess {
     pub plans: HashSet<String>,
     /// Closed plans that name the unit among those to tell of the closing.
     pub notified_of_closing: HashSet<String>,
-    /// Individuals with a plan the unit sees.
+    /// Individuals the unit registered or with a plan the unit sees.
     pub individuals: HashSet<String>,
     /// Deviations the unit reported or that concern it.
     pub deviations: HashSet<String>,
@@ -72,7 +103,8 @@ pub struct EventAccess {
 impl EventAccess {
     /// A unit sees a change of:
     /// - a deviation, when it reported it or the deviation concerns it (as it sees deviations);
-    /// - an individual, when it sees one of their plans — so a protected identity never shows;
+    /// - an individual, when it registered them or sees one of their plans — so a protected
+    ///   identity never shows to anyone else;
     /// - a plan or anything in it, when it sees the plan now. The closing of a plan also reaches
     ///   every unit to tell of it, although withdrawn consent ended their access in the same step:
     ///   everyone involved must learn that the plan no longer applies.

@@ -124,6 +124,13 @@ fn csv(events: &[AuditEvent]) -> String {
 
 /// Query the access log (role `audit`): by individual ("who has read this person's data"), by
 /// subject, by unit, by period; oldest first, paged; CSV with `Accept: text/csv`.
+///
+/// **Log follow-up is per organisation** (vårdgivare or municipality), as Swedish patient-data law
+/// has it: an `audit` caller sees the accesses made by the units of its own organisation — the
+/// part of the HSA-id before the hyphen, `SE2321000016` in `SE2321000016-PSY1` — and nothing
+/// else, whichever filters it gives. Another organisation's accesses to the same individual or
+/// plan are its own auditors' to follow up. (The individual's own log extract, across
+/// organisations, is a separate operation.)
 #[utoipa::path(
     get, path = "/api/v1/audit-events", operation_id = "list_audit_events", tag = "audit",
     params(AuditQuery),
@@ -147,6 +154,7 @@ pub async fn list(
         ),
     };
     let filter = AuditFilter {
+        organisation: caller.unit.organisation().to_string(),
         individual_id,
         subject: query.subject.clone(),
         unit: query.unit.as_deref().map(|u| u.trim().to_ascii_uppercase()),

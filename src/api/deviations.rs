@@ -161,6 +161,7 @@ pub async fn list(
         items
             .iter()
             .map(|d: &Deviation| Target {
+                action: None,
                 resource_type: "deviations",
                 resource_id: Some(d.id.clone()),
                 plan_id: d.plan_id.clone(),

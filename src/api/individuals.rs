@@ -26,14 +26,25 @@ pub struct IndividualSearch {
     pub identity_number: String,
 }
 
+fn not_registered() -> Error {
+    Error::NotFound("no individual is registered with this identity number".into())
+}
+
 /// Register an individual.
+///
+/// A number that is already registered answers 409 when your unit may see the record that has
+/// it (find it with the search). A person with protected identity (skyddad identitet) is seen
+/// only by the unit that registered her and units that see one of her plans; for every other
+/// unit she does not exist, on every operation. Registering her number from such a unit answers
+/// 201, exactly as for a number nobody has: the unit gets a record of its own, which no other unit
+/// sees unless it sees one of that record's plans, and the attempt is written in her access log.
 #[utoipa::path(
     post, path = "/api/v1/individuals", operation_id = "create_individual", tag = "individuals",
     request_body = IndividualInput,
     responses(
         (status = 201, description = "Registered", body = Individual,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new individual's URL"))),
-        (status = 409, description = "An individual with this identity number exists", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An individual your unit may see has this identity number", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid identity number, or guardians for an adult", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -55,6 +66,9 @@ pub async fn create(
 }
 
 /// Read an individual.
+///
+/// A person with protected identity is shown only to the unit that registered her and units that
+/// see one of her plans; to any other unit this answers 404, as for an id that does not exist.
 #[utoipa::path(
     get, path = "/api/v1/individuals/{individual_id}", operation_id = "get_individual", tag = "individuals",
     params(("individual_id" = String, Path, format = Uuid, description = "The individual's id")),
@@ -119,6 +133,8 @@ pub async fn update(
 /// Find an individual by personnummer or samordningsnummer.
 ///
 /// A POST, so that the identity number never appears in a URL, a proxy log or a browser history.
+/// A person with protected identity whom your unit may not see is not found (404, as for a number
+/// nobody has); the denied search is written in her access log.
 #[utoipa::path(
     post, path = "/api/v1/individuals/search", operation_id = "search_individual", tag = "individuals",
     request_body = IndividualSearch,
@@ -138,16 +154,31 @@ pub async fn search(
     let today = crate::domain::today();
     let number = IdentityNumber::parse(&body.0.identity_number, today)
         .map_err(|m| Error::validation("$.identity_number", m))?;
-    let record = db
+    let found = db
         .read(move |c| service::find_by_identity_number(c, &caller, &number))
         .await?;
-    let view = Individual::from_record(record, today)?;
-    let mut response = ok(view.version, &view);
-    response.extensions_mut().insert(AuditTargets(vec![Target {
-        resource_type: "individuals",
-        resource_id: Some(view.id.clone()),
-        plan_id: None,
-        individual_id: Some(view.id.clone()),
-    }]));
+    // The access log records the read — or the denied search, under the person the caller was not
+    // let see, so that "who has tried to find me" can be answered.
+    let (mut response, individual_id, action) = match found {
+        service::Search::Found(record) => {
+            let view = Individual::from_record(*record, today)?;
+            let id = view.id.clone();
+            (ok(view.version, &view), Some(id), None)
+        }
+        service::Search::NotFound { hidden } => (
+            actix_web::ResponseError::error_response(&not_registered()),
+            hidden,
+            Some(crate::db::audit::SEARCH_DENIED),
+        ),
+    };
+    if let Some(id) = individual_id {
+        response.extensions_mut().insert(AuditTargets(vec![Target {
+            action,
+            resource_type: "individuals",
+            resource_id: Some(id.clone()),
+            plan_id: None,
+            individual_id: Some(id),
+        }]));
+    }
     Ok(response)
 }

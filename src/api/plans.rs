@@ -136,6 +136,12 @@ impl PlanListQuery {
 /// Open a plan for an individual.
 ///
 /// The plan starts in `need_identified`; the caller's unit (from the token) is the initiating unit.
+///
+/// Anyone may open a plan for an individual it may see. For a person with protected identity
+/// (skyddad identitet) that is the unit that registered her and the units that see one of her
+/// plans (the initiating unit, and units an active consent covers): any of them may start a second
+/// plan for her. To every other unit her id is unknown: 422 on `$.individual_id`, word for word
+/// the answer for an id that does not exist.
 #[utoipa::path(
     post, path = "/api/v1/plans", operation_id = "create_plan", tag = "plans",
     request_body = PlanInput,
@@ -218,6 +224,7 @@ pub async fn list(
         items
             .iter()
             .map(|p: &Plan| Target {
+                action: None,
                 resource_type: "plans",
                 resource_id: Some(p.id.clone()),
                 plan_id: Some(p.id.clone()),

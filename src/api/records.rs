@@ -80,6 +80,7 @@ pub async fn fhir(
 /// What reading a whole plan reads: the individual's data, in the plan.
 fn read_of(document: &PlanDocument) -> AuditTargets {
     AuditTargets(vec![Target {
+        action: None,
         resource_type: "individuals",
         resource_id: Some(document.individual.id.clone()),
         plan_id: Some(document.plan.id.clone()),

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{audit_events, plans};
+use super::schema::{audit_events, individuals, plans};
 use super::DbConn;
 use crate::error::Result;
 
@@ -50,9 +50,20 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
     Ok(())
 }
 
-/// Filters of the audit query; all optional and combined with AND.
+/// A unit searched for, or registered, the identity number of a person hidden from it (protected
+/// identity). Recorded under her, so that "who has tried to find me" can be answered — and shown
+/// to the auditors of the organisation that registered her, not to the searching organisation's,
+/// whose staff must not learn through the log which person the number belongs to.
+pub const SEARCH_DENIED: &str = "search_denied";
+pub const REGISTER_DENIED: &str = "register_denied";
+const HIDDEN_MATCHES: [&str; 2] = [SEARCH_DENIED, REGISTER_DENIED];
+
+/// Filters of the audit query, combined with AND; all but the organisation optional.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
+    /// Only accesses made by units of this organisation (`SE` + organisation number): an
+    /// organisation follows up its own staff's accesses, and sees no other organisation's.
+    pub organisation: String,
     /// Everything read or written about this individual: their own record and their plans.
     pub individual_id: Option<String>,
     pub subject: Option<String>,
@@ -67,8 +78,20 @@ pub fn list(
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditEventRow>> {
+    let own_units = format!("{}-%", filter.organisation);
+    let registered_here = individuals::table
+        .filter(individuals::registered_by_unit.like(own_units.clone()))
+        .select(individuals::id.nullable());
     let mut query = audit_events::table
         .filter(audit_events::id.gt(after))
+        .filter(
+            audit_events::unit
+                .like(own_units)
+                .and(audit_events::action.ne_all(HIDDEN_MATCHES))
+                .or(audit_events::action
+                    .eq_any(HIDDEN_MATCHES)
+                    .and(audit_events::individual_id.eq_any(registered_here))),
+        )
         .into_boxed();
     if let Some(individual) = &filter.individual_id {
         let their_plans = plans::table

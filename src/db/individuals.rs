@@ -19,6 +19,11 @@ pub struct IndividualRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The unit that registered the individual (unknown for some records older than this column).
+    pub registered_by_unit: Option<String>,
+    /// Set on a unit's own registration of a number whose record was hidden from that unit (a
+    /// person with protected identity): the record it duplicates. Never shown to a client.
+    pub duplicate_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -46,12 +51,38 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<IndividualRow>> {
         .optional()?)
 }
 
+/// The record of an identity number that is nobody's own registration (at most one).
 pub fn find_by_identity_number(conn: &mut DbConn, number: &str) -> Result<Option<IndividualRow>> {
     Ok(individuals::table
         .filter(individuals::identity_number.eq(number))
+        .filter(individuals::duplicate_of.is_null())
         .select(IndividualRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Every record of an identity number: the one that is nobody's own registration first, then the
+/// units' own registrations.
+pub fn registrations_of_number(conn: &mut DbConn, number: &str) -> Result<Vec<IndividualRow>> {
+    let mut rows: Vec<IndividualRow> = individuals::table
+        .filter(individuals::identity_number.eq(number))
+        .order(individuals::id)
+        .select(IndividualRow::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|r| r.duplicate_of.is_some());
+    Ok(rows)
+}
+
+/// Of the individuals `ids`, those `unit` registered.
+pub fn registered_by(conn: &mut DbConn, unit: &str, ids: &[&str]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(individuals::table
+        .filter(individuals::id.eq_any(ids))
+        .filter(individuals::registered_by_unit.eq(unit))
+        .select(individuals::id)
+        .load(conn)?)
 }
 
 /// Stores `row` if the stored version is still `row.version - 1`; false when someone else won.

@@ -12,6 +12,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        registered_by_unit -> Nullable<Text>,
+        duplicate_of -> Nullable<Text>,
     }
 }
 

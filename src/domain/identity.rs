@@ -146,6 +146,13 @@ impl HsaId {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// The organisation the unit belongs to: `SE` and the care provider's or municipality's
+    /// organisation number, the part before the hyphen (`SE2321000016` of `SE2321000016-PSY1`).
+    /// Log follow-up is done per organisation, for its own staff.
+    pub fn organisation(&self) -> &str {
+        &self.0[..12]
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +235,12 @@ mod tests {
     fn debug_output_hides_the_number() {
         let n = IdentityNumber::parse("191212121212", today()).unwrap();
         assert!(!format!("{n:?}").contains("1212"));
+    }
+
+    #[test]
+    fn an_hsa_ids_organisation_is_the_part_before_the_hyphen() {
+        let unit = HsaId::parse("se2321000016-psy1").unwrap();
+        assert_eq!(unit.organisation(), "SE2321000016");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! | `closed` | the plan no longer applies; read-only | — |
 //! | `refused` | the individual did not consent; the refusal is documented; read-only | — |
 //!
-//! Withdrawing consent closes the plan from any open state. Only the server moves the status:
+//! A consent recorded as given moves a new plan to `consented`; in every later open state it is a
+//! renewal or extension and keeps the plan where it is. Withdrawing consent closes the plan from
+//! any open state. The table is [`next_status`]; the list above is tested against it pair by pair. Only the server moves the status:
 //! clients take actions, and this module decides.
 
 use serde::{Deserialize, Serialize};
@@ -118,50 +120,107 @@ super::text_enum!(PlanAction {
     Close => "close",
 });
 
-impl PlanStatus {
-    pub fn allowed_actions(self) -> &'static [PlanAction] {
-        use PlanAction::*;
+/// One step of the process, as finely as the lifecycle tells them apart: the API's actions, with
+/// the outcome of a consent and the decision of a follow-up made explicit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Update,
+    GiveConsent,
+    RefuseConsent,
+    WithdrawConsent,
+    EditContent,
+    SendSummons,
+    AnswerSummons,
+    RecordMeeting,
+    UpdateInterventionStatus,
+    ScheduleFollowUp,
+    FollowUpContinues,
+    FollowUpRevises,
+    FollowUpCloses,
+    CompleteRevision,
+    Close,
+}
+
+impl Step {
+    pub const ALL: [Step; 15] = [
+        Step::Update,
+        Step::GiveConsent,
+        Step::RefuseConsent,
+        Step::WithdrawConsent,
+        Step::EditContent,
+        Step::SendSummons,
+        Step::AnswerSummons,
+        Step::RecordMeeting,
+        Step::UpdateInterventionStatus,
+        Step::ScheduleFollowUp,
+        Step::FollowUpContinues,
+        Step::FollowUpRevises,
+        Step::FollowUpCloses,
+        Step::CompleteRevision,
+        Step::Close,
+    ];
+
+    /// The action a client takes for this step (what `allowed_actions` names).
+    pub fn action(self) -> PlanAction {
         match self {
-            PlanStatus::NeedIdentified => &[Update, RecordConsent, Close],
-            PlanStatus::Consented => &[
-                Update,
-                RecordConsent,
-                WithdrawConsent,
-                EditContent,
-                SendSummons,
-                Close,
-            ],
-            PlanStatus::Summoned => &[
-                Update,
-                RecordConsent,
-                WithdrawConsent,
-                EditContent,
-                SendSummons,
-                AnswerSummons,
-                RecordMeeting,
-                Close,
-            ],
-            PlanStatus::Established => &[
-                Update,
-                RecordConsent,
-                WithdrawConsent,
-                AnswerSummons,
-                UpdateInterventionStatus,
-                ScheduleFollowUp,
-                RecordFollowUp,
-                Close,
-            ],
-            PlanStatus::Revising => &[
-                Update,
-                RecordConsent,
-                WithdrawConsent,
-                EditContent,
-                UpdateInterventionStatus,
-                CompleteRevision,
-                Close,
-            ],
-            PlanStatus::Closed | PlanStatus::Refused => &[],
+            Step::Update => PlanAction::Update,
+            Step::GiveConsent | Step::RefuseConsent => PlanAction::RecordConsent,
+            Step::WithdrawConsent => PlanAction::WithdrawConsent,
+            Step::EditContent => PlanAction::EditContent,
+            Step::SendSummons => PlanAction::SendSummons,
+            Step::AnswerSummons => PlanAction::AnswerSummons,
+            Step::RecordMeeting => PlanAction::RecordMeeting,
+            Step::UpdateInterventionStatus => PlanAction::UpdateInterventionStatus,
+            Step::ScheduleFollowUp => PlanAction::ScheduleFollowUp,
+            Step::FollowUpContinues | Step::FollowUpRevises | Step::FollowUpCloses => {
+                PlanAction::RecordFollowUp
+            }
+            Step::CompleteRevision => PlanAction::CompleteRevision,
+            Step::Close => PlanAction::Close,
         }
+    }
+}
+
+/// **The lifecycle table**: the status a plan in `status` has after `step`, or `None` when the
+/// step is not allowed there. Every use case and the import ask this one function (through
+/// [`apply`]); none of them picks a status itself. Steps that are not a move keep the status:
+/// a renewed consent, for one, extends access and leaves the plan where it is.
+pub fn next_status(status: PlanStatus, step: Step) -> Option<PlanStatus> {
+    use PlanStatus::*;
+    use Step as S;
+    let next = match (status, step) {
+        (Closed | Refused, _) => return None,
+        (_, S::Update) => status,
+        (_, S::Close) => Closed,
+        (NeedIdentified, S::GiveConsent) => Consented,
+        (NeedIdentified, S::RefuseConsent) => Refused,
+        (_, S::GiveConsent) => status,
+        (NeedIdentified, S::WithdrawConsent) => return None,
+        (_, S::WithdrawConsent) => Closed,
+        (Consented | Summoned | Revising, S::EditContent) => status,
+        (Consented | Summoned, S::SendSummons) => Summoned,
+        (Summoned | Established, S::AnswerSummons) => status,
+        (Summoned, S::RecordMeeting) => Established,
+        (Established | Revising, S::UpdateInterventionStatus) => status,
+        (Established, S::ScheduleFollowUp | S::FollowUpContinues) => status,
+        (Established, S::FollowUpRevises) => Revising,
+        (Established, S::FollowUpCloses) => Closed,
+        (Revising, S::CompleteRevision) => Established,
+        _ => return None,
+    };
+    Some(next)
+}
+
+impl PlanStatus {
+    /// The actions the table allows in this state, in the order of [`Step::ALL`].
+    pub fn allowed_actions(self) -> Vec<PlanAction> {
+        let mut actions = Vec::new();
+        for step in Step::ALL {
+            if next_status(self, step).is_some() && !actions.contains(&step.action()) {
+                actions.push(step.action());
+            }
+        }
+        actions
     }
 
     pub fn is_read_only(self) -> bool {
@@ -206,20 +265,27 @@ pub struct Transition {
     pub closing_reason: Option<ClosingReason>,
 }
 
-/// Recording a consent's outcome. A refusal is documented before the process starts (step 1 of
-/// the guidelines); once consent has been given, the individual says no by withdrawing it.
-pub fn on_consent_recorded(status: PlanStatus, given: bool) -> Result<Transition, Error> {
-    status.ensure_allows(PlanAction::RecordConsent)?;
-    let (to, closing_reason) = match (status, given) {
-        (_, true) => (PlanStatus::Consented, None),
-        (PlanStatus::NeedIdentified, false) => (PlanStatus::Refused, Some(ClosingReason::ConsentRefused)),
-        (_, false) => {
-            return Err(Error::InvalidState {
-                detail: "consent has already been given for this plan: to record that the individual no longer consents, withdraw the consent".into(),
-                current_state: status.as_str().into(),
-                allowed_actions: status.allowed_actions().iter().map(|a| a.as_str().into()).collect(),
-            })
-        }
+/// Takes `step` on a plan in `status`, as the lifecycle table says, or refuses with a 409 that
+/// names the allowed actions. The closing reason of the steps that close by themselves is set
+/// here; a closing by decision gets its reason from [`on_close`].
+pub fn apply(status: PlanStatus, step: Step) -> Result<Transition, Error> {
+    let Some(to) = next_status(status, step) else {
+        status.ensure_allows(step.action())?;
+        // The action is allowed here, but not with this outcome.
+        return Err(match step {
+            Step::RefuseConsent => status.conflict(
+                "consent has already been given for this plan: to record that the individual no longer consents, withdraw the consent".into(),
+            ),
+            _ => status.conflict(format!(
+                "cannot {} this way in state {status}",
+                step.action().as_str().replace('_', " ")
+            )),
+        });
+    };
+    let closing_reason = match step {
+        Step::RefuseConsent => Some(ClosingReason::ConsentRefused),
+        Step::WithdrawConsent => Some(ClosingReason::ConsentWithdrawn),
+        _ => None,
     };
     Ok(Transition {
         from: status,
@@ -228,28 +294,29 @@ pub fn on_consent_recorded(status: PlanStatus, given: bool) -> Result<Transition
     })
 }
 
-/// Moves the plan along its process: `action` must be allowed, and the plan goes to `to`.
-pub fn transition(
-    status: PlanStatus,
-    action: PlanAction,
-    to: PlanStatus,
-) -> Result<Transition, Error> {
-    status.ensure_allows(action)?;
-    Ok(Transition {
-        from: status,
-        to,
-        closing_reason: None,
-    })
+/// Recording a consent's outcome. A refusal is documented before the process starts (step 1 of
+/// the guidelines); once consent has been given, the individual says no by withdrawing it. A
+/// renewed or extended consent keeps the plan where it is.
+pub fn on_consent_recorded(status: PlanStatus, given: bool) -> Result<Transition, Error> {
+    apply(
+        status,
+        if given {
+            Step::GiveConsent
+        } else {
+            Step::RefuseConsent
+        },
+    )
 }
 
 /// Closing by decision (at a follow-up or otherwise) needs one of the client's reasons, and a note
 /// when the reason is `other`.
 pub fn on_close(
     status: PlanStatus,
+    step: Step,
     reason: ClosingReason,
     note: Option<&str>,
 ) -> Result<Transition, Error> {
-    status.ensure_allows(PlanAction::Close)?;
+    let moved = apply(status, step)?;
     if !reason.is_chosen_by_client() {
         return Err(Error::validation(
             "$.reason",
@@ -263,20 +330,14 @@ pub fn on_close(
         ));
     }
     Ok(Transition {
-        from: status,
-        to: PlanStatus::Closed,
         closing_reason: Some(reason),
+        ..moved
     })
 }
 
 /// Withdrawing consent ends the plan (DOMAIN: "withdrawal ends the plan").
 pub fn on_consent_withdrawn(status: PlanStatus) -> Result<Transition, Error> {
-    status.ensure_allows(PlanAction::WithdrawConsent)?;
-    Ok(Transition {
-        from: status,
-        to: PlanStatus::Closed,
-        closing_reason: Some(ClosingReason::ConsentWithdrawn),
-    })
+    apply(status, Step::WithdrawConsent)
 }
 
 #[cfg(test)]
@@ -336,21 +397,156 @@ mod tests {
 
     #[test]
     fn closing_needs_a_clients_reason_and_a_note_for_other() {
-        assert!(on_close(PlanStatus::Established, ClosingReason::GoalsMet, None).is_ok());
-        assert!(on_close(PlanStatus::Established, ClosingReason::Other, None).is_err());
-        assert!(on_close(
+        let close = |status, reason, note| on_close(status, Step::Close, reason, note);
+        assert!(close(PlanStatus::Established, ClosingReason::GoalsMet, None).is_ok());
+        assert!(close(PlanStatus::Established, ClosingReason::Other, None).is_err());
+        assert!(close(
             PlanStatus::Established,
             ClosingReason::Other,
             Some("moved abroad")
         )
         .is_ok());
-        assert!(on_close(
+        assert!(close(
             PlanStatus::Established,
             ClosingReason::ConsentWithdrawn,
             None
         )
         .is_err());
-        assert!(on_close(PlanStatus::Closed, ClosingReason::GoalsMet, None).is_err());
+        assert!(close(PlanStatus::Closed, ClosingReason::GoalsMet, None).is_err());
+    }
+
+    /// The lifecycle as documented at the top of this module, written out pair by pair: `=` keeps
+    /// the status, a status is where the step leads, `-` is refused. Every (status, step) pair of
+    /// the table is checked against it, so a change of the table is a change of this test.
+    #[test]
+    fn the_table_is_the_documented_lifecycle_for_every_status_and_step() {
+        use PlanStatus::*;
+        // Steps in the order of Step::ALL:
+        // update, give, refuse, withdraw, edit, summon, answer, meeting, intervention status,
+        // schedule follow-up, follow-up continue / revise / close, complete revision, close.
+        let expected: [(PlanStatus, [&str; 15]); 7] = [
+            (
+                NeedIdentified,
+                [
+                    "=",
+                    "consented",
+                    "refused",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "closed",
+                ],
+            ),
+            (
+                Consented,
+                [
+                    "=", "=", "-", "closed", "=", "summoned", "-", "-", "-", "-", "-", "-", "-",
+                    "-", "closed",
+                ],
+            ),
+            (
+                Summoned,
+                [
+                    "=",
+                    "=",
+                    "-",
+                    "closed",
+                    "=",
+                    "=",
+                    "=",
+                    "established",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "closed",
+                ],
+            ),
+            (
+                Established,
+                [
+                    "=", "=", "-", "closed", "-", "-", "=", "-", "=", "=", "=", "revising",
+                    "closed", "-", "closed",
+                ],
+            ),
+            (
+                Revising,
+                [
+                    "=",
+                    "=",
+                    "-",
+                    "closed",
+                    "=",
+                    "-",
+                    "-",
+                    "-",
+                    "=",
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    "established",
+                    "closed",
+                ],
+            ),
+            (Closed, ["-"; 15]),
+            (Refused, ["-"; 15]),
+        ];
+        assert_eq!(expected.len(), PlanStatus::ALL.len());
+        for (status, row) in expected {
+            for (step, want) in Step::ALL.into_iter().zip(row) {
+                let got = match next_status(status, step) {
+                    None => "-".to_string(),
+                    Some(to) if to == status => "=".to_string(),
+                    Some(to) => to.as_str().to_string(),
+                };
+                assert_eq!(got, want, "{status} / {step:?}");
+                // apply() answers as the table does, refusing with the allowed actions.
+                match (apply(status, step), want) {
+                    (
+                        Err(Error::InvalidState {
+                            allowed_actions,
+                            current_state,
+                            ..
+                        }),
+                        "-",
+                    ) => {
+                        assert_eq!(current_state, status.as_str());
+                        let allowed: Vec<String> = status
+                            .allowed_actions()
+                            .iter()
+                            .map(|a| a.as_str().to_string())
+                            .collect();
+                        assert_eq!(allowed_actions, allowed);
+                    }
+                    (Ok(t), w) if w != "-" => assert_eq!(t.from, status),
+                    (other, _) => panic!("{status} / {step:?}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_renewed_consent_keeps_the_plan_where_it_is() {
+        for status in [
+            PlanStatus::Consented,
+            PlanStatus::Summoned,
+            PlanStatus::Established,
+            PlanStatus::Revising,
+        ] {
+            let t = on_consent_recorded(status, true).unwrap();
+            assert_eq!((t.from, t.to), (status, status));
+        }
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub fn ensure_retained(
     }
 }
 
-/// Everything the access rules need to decide on `events`, in four queries whatever their number.
+/// Everything the access rules need to decide on `events`, in five queries whatever their number.
 pub fn access_to(
     conn: &mut DbConn,
     caller: &Caller,
@@ -154,6 +154,11 @@ pub fn access_to(
             .collect(),
         individuals: plans::individuals_with_visible_plan(conn, caller, &of_type("individual"))?
             .into_iter()
+            .chain(crate::db::individuals::registered_by(
+                conn,
+                unit,
+                &of_type("individual"),
+            )?)
             .collect(),
         deviations: deviations::visible_ids(conn, unit, &of_type("deviation"))?
             .into_iter()

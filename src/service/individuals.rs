@@ -54,15 +54,19 @@ fn guardian_rows(individual_id: &str, guardians: &[GuardianData]) -> Vec<Guardia
         .collect()
 }
 
+/// Registers an individual. A number already registered is a 409 when the caller may see the
+/// record that has it (it finds it with the search). When that record is hidden from the caller —
+/// a person with protected identity — the caller is told exactly what it is told for a new number:
+/// the registration succeeds, as a record of the caller's own that is not linked to hers for
+/// anyone else, and the attempt is written in her access log. So nothing the caller receives
+/// distinguishes "a protected person has this number" from "nobody has it".
 pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
     data: IndividualData,
     now: DateTime<Utc>,
 ) -> Result<IndividualRecord> {
-    if store::find_by_identity_number(conn, data.identity_number.as_str())?.is_some() {
-        return Err(duplicate());
-    }
+    let hidden = hidden_record_of_number(conn, caller, &data.identity_number, None)?;
     let at = naive(now);
     let row = IndividualRow {
         id: new_id(),
@@ -74,6 +78,8 @@ pub fn create(
         version: 1,
         created_at: at,
         updated_at: at,
+        registered_by_unit: Some(caller.unit.as_str().to_string()),
+        duplicate_of: hidden.clone(),
     };
     store::insert(conn, &row)?;
     let guardians = guardian_rows(&row.id, &data.guardians);
@@ -94,10 +100,57 @@ pub fn create(
             note: None,
         },
     )?;
+    if let Some(theirs) = hidden {
+        record_hidden_match(conn, caller, &theirs, 201)?;
+    }
     Ok(IndividualRecord {
         individual: row,
         guardians,
     })
+}
+
+/// Before `number` is stored on a record (other than `except`): 409 when the caller may see a
+/// record that has it; the id of the record that has it when that one is hidden from the caller
+/// (the new record becomes the caller's own registration); none when nobody has it.
+fn hidden_record_of_number(
+    conn: &mut DbConn,
+    caller: &Caller,
+    number: &IdentityNumber,
+    except: Option<&str>,
+) -> Result<Option<String>> {
+    let mut hidden = None;
+    for row in store::registrations_of_number(conn, number.as_str())? {
+        if Some(row.id.as_str()) == except {
+            continue;
+        }
+        if crate::policy::may_see_individual(conn, caller, &row)? {
+            return Err(duplicate());
+        }
+        if row.duplicate_of.is_none() {
+            hidden = Some(row.id);
+        }
+    }
+    Ok(hidden)
+}
+
+/// Writes in a hidden person's access log that a unit asked for her number without being let see
+/// her (a search or a registration), so that "who has tried to find me" can be answered.
+fn record_hidden_match(
+    conn: &mut DbConn,
+    caller: &Caller,
+    individual_id: &str,
+    status: u16,
+) -> Result<()> {
+    let target = crate::audit::Target {
+        action: Some(crate::db::audit::REGISTER_DENIED),
+        resource_type: "individuals",
+        resource_id: Some(individual_id.to_string()),
+        plan_id: None,
+        individual_id: Some(individual_id.to_string()),
+    };
+    let mut event = crate::audit::event(caller, "register", status, target);
+    event.result = "denied".into();
+    crate::db::audit::insert(conn, &event)
 }
 
 fn with_guardians(conn: &mut DbConn, individual: IndividualRow) -> Result<IndividualRecord> {
@@ -115,49 +168,63 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<IndividualRecord> {
     with_guardians(conn, individual)
 }
 
-/// Protected identity (skyddad identitet): such a person's record is shown only to units that see
-/// one of their plans; to every other unit it does not exist.
-fn ensure_may_see(
-    conn: &mut DbConn,
-    caller: &Caller,
-    individual: &IndividualRow,
-    missing: &str,
-) -> Result<()> {
-    if !individual.protected_identity || caller.is_import_agent() {
-        return Ok(());
-    }
-    let theirs = crate::db::plans::PlanFilter {
-        individual_id: Some(individual.id.clone()),
-        ..Default::default()
-    };
-    if crate::db::plans::list(conn, caller, &theirs, None, 1)?.is_empty() {
-        Err(Error::NotFound(missing.into()))
-    } else {
-        Ok(())
-    }
-}
-
+/// The individual if the caller may see them (`policy::may_see_individual`), else the answer for
+/// an id that does not exist.
 pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<IndividualRecord> {
     let record = load(conn, id)?;
-    ensure_may_see(
-        conn,
-        caller,
-        &record.individual,
-        "no individual has this id",
-    )?;
+    if !crate::policy::may_see_individual(conn, caller, &record.individual)? {
+        return Err(Error::NotFound("no individual has this id".into()));
+    }
     Ok(record)
 }
 
+/// Whether an individual id names someone the caller may see: for an operation that takes the id
+/// in a body or a query, which answers for a hidden person exactly as for an unknown id.
+pub fn is_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<bool> {
+    match store::find(conn, id)? {
+        Some(row) => crate::policy::may_see_individual(conn, caller, &row),
+        None => Ok(false),
+    }
+}
+
+/// What a search by identity number found.
+#[derive(Debug)]
+pub enum Search {
+    Found(Box<IndividualRecord>),
+    /// Nobody the caller may see has the number; `hidden` is the record it would have found had it
+    /// been let see it (the caller is told 404 either way; the access log records the attempt
+    /// under that record, with the denial).
+    NotFound {
+        hidden: Option<String>,
+    },
+}
+
+/// Finds the record of an identity number the caller may see: the one that is nobody's own
+/// registration when the caller may see it, else one the caller may see among the units' own
+/// registrations (its own first).
 pub fn find_by_identity_number(
     conn: &mut DbConn,
     caller: &Caller,
     number: &IdentityNumber,
-) -> Result<IndividualRecord> {
-    const MISSING: &str = "no individual is registered with this identity number";
-    let individual = store::find_by_identity_number(conn, number.as_str())?
-        .ok_or_else(|| Error::NotFound(MISSING.into()))?;
-    ensure_may_see(conn, caller, &individual, MISSING)?;
-    with_guardians(conn, individual)
+) -> Result<Search> {
+    let mut rows = store::registrations_of_number(conn, number.as_str())?;
+    let own = caller.unit.as_str();
+    rows.sort_by_key(|r| {
+        (
+            r.duplicate_of.is_some(),
+            r.registered_by_unit.as_deref() != Some(own),
+        )
+    });
+    let mut hidden = None;
+    for row in rows {
+        if crate::policy::may_see_individual(conn, caller, &row)? {
+            return Ok(Search::Found(Box::new(with_guardians(conn, row)?)));
+        }
+        if row.duplicate_of.is_none() {
+            hidden = Some(row.id);
+        }
+    }
+    Ok(Search::NotFound { hidden })
 }
 
 /// Replaces the individual's details; `expected_version` from `If-Match`.
@@ -171,11 +238,23 @@ pub fn update(
 ) -> Result<IndividualRecord> {
     let current = get(conn, caller, id)?.individual;
     crate::domain::ensure_version(expected_version, current.version)?;
-    if data.identity_number.as_str() != current.identity_number
-        && store::find_by_identity_number(conn, data.identity_number.as_str())?.is_some()
-    {
-        return Err(duplicate());
-    }
+    // A new number is checked as a registration is: taken by someone the caller sees, 409; taken
+    // by a hidden person, this record becomes the caller's own registration of it.
+    let (duplicate_of, registered_by_unit) =
+        if data.identity_number.as_str() == current.identity_number {
+            (
+                current.duplicate_of.clone(),
+                current.registered_by_unit.clone(),
+            )
+        } else {
+            match hidden_record_of_number(conn, caller, &data.identity_number, Some(&current.id))? {
+                Some(theirs) => {
+                    record_hidden_match(conn, caller, &theirs, 200)?;
+                    (Some(theirs), Some(caller.unit.as_str().to_string()))
+                }
+                None => (None, current.registered_by_unit.clone()),
+            }
+        };
     let at = naive(now);
     let row = IndividualRow {
         identity_number: data.identity_number.as_str().to_string(),
@@ -185,6 +264,8 @@ pub fn update(
         protected_identity: data.protected_identity,
         version: current.version + 1,
         updated_at: at,
+        registered_by_unit,
+        duplicate_of,
         ..current
     };
     if !store::update(conn, &row)? {

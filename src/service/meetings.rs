@@ -17,7 +17,7 @@ use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
 use crate::domain::events::EventType;
-use crate::domain::plan::{on_close, transition, ClosingReason, PlanAction, PlanStatus};
+use crate::domain::plan::{apply, on_close, ClosingReason, PlanAction, Step};
 use crate::domain::process::{
     check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Deadlines, Decision,
     FollowUpRecord, FollowUpSlot, GoalStatus, InterventionStatus, MeetingContext, NewMeeting,
@@ -205,7 +205,7 @@ pub fn record_meeting(
     plan.coordinator_name = Some(input.coordinator.name.clone());
     plan.coordinator_unit = Some(input.coordinator.hsa_id.clone());
     schedule(conn, caller, &mut plan, &input.first_follow_up, now)?;
-    let moved = transition(status, PlanAction::RecordMeeting, PlanStatus::Established)?;
+    let moved = apply(status, Step::RecordMeeting)?;
     save_plan(
         conn,
         caller,
@@ -323,16 +323,17 @@ pub fn record_follow_up(
     let today = swedish_date(now);
     check_follow_up(&input, &open_goals, &open_interventions, today).map_err(Error::Validation)?;
     let moved = match input.decision {
-        Decision::Continue => None,
-        Decision::Revise => Some(transition(
-            status,
-            PlanAction::RecordFollowUp,
-            PlanStatus::Revising,
-        )?),
+        Decision::Continue => apply(status, Step::FollowUpContinues)?,
+        Decision::Revise => apply(status, Step::FollowUpRevises)?,
         Decision::Close => {
             let reason = input.closing_reason.unwrap_or(ClosingReason::Other);
             plan.closing_note = input.closing_note.clone();
-            Some(on_close(status, reason, input.closing_note.as_deref())?)
+            on_close(
+                status,
+                Step::FollowUpCloses,
+                reason,
+                input.closing_note.as_deref(),
+            )?
         }
     };
 
@@ -391,7 +392,7 @@ pub fn record_follow_up(
         &mut plan,
         now,
         EventType::PlanFollowedUp,
-        moved,
+        Some(moved),
     )?;
     Ok(follow_up)
 }
@@ -470,11 +471,7 @@ pub fn complete_revision(
     }
     schedule(conn, caller, &mut plan, &input.next_follow_up, now)?;
     plan.revision += 1;
-    let moved = transition(
-        status,
-        PlanAction::CompleteRevision,
-        PlanStatus::Established,
-    )?;
+    let moved = apply(status, Step::CompleteRevision)?;
     save_plan(
         conn,
         caller,
@@ -498,7 +495,7 @@ pub fn close(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let moved = on_close(status_of(&plan)?, reason, note.as_deref())?;
+    let moved = on_close(status_of(&plan)?, Step::Close, reason, note.as_deref())?;
     ensure_version(expected_version, plan.version)?;
     plan.closing_note = note;
     save_plan(

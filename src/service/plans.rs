@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::auth::Caller;
 use crate::db::consents as consent_store;
-use crate::db::individuals as individual_store;
 use crate::db::plans::{self as store, PlanFilter, PlanRow};
 use crate::db::DbConn;
 use crate::domain::ensure_version;
@@ -51,7 +50,9 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut errors = check_details(&details, now);
-    if individual_store::find(conn, individual_id)?.is_none() {
+    // A hidden person (protected identity) is answered for exactly as an unknown id: only units
+    // that may already see her open a plan for her.
+    if !super::individuals::is_visible(conn, caller, individual_id)? {
         errors.insert(
             0,
             FieldError::new(

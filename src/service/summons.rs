@@ -11,7 +11,7 @@ use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow}
 use crate::db::DbConn;
 use crate::domain::consent::PartyKind;
 use crate::domain::events::EventType;
-use crate::domain::plan::{transition, PlanAction, PlanStatus};
+use crate::domain::plan::{apply, PlanAction, Step};
 use crate::domain::process::{
     check_answer, check_summons, Coverage, Deadlines, NewSummons, Obligation, RecipientState,
     Response, SummonsAnswer,
@@ -119,7 +119,7 @@ pub fn send(
         at,
         Change::of(EventType::SummonsSent, "summons", &id, &plan.id, 1),
     )?;
-    let moved = transition(status, PlanAction::SendSummons, PlanStatus::Summoned)?;
+    let moved = apply(status, Step::SendSummons)?;
     save_plan(
         conn,
         caller,

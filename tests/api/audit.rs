@@ -187,8 +187,88 @@ async fn concurrent_reads_are_all_logged(app: TestApp) {
     assert_eq!(logged, 12);
 }
 
+/// Log follow-up is per organisation: each organisation's auditor sees exactly the accesses its
+/// own units made, whatever filter it asks with, and never another organisation's.
+async fn each_organisation_audits_its_own_units_only(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let plan_id = plan["id"].as_str().unwrap();
+    let lisa = plan["individual_id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/plans/{plan_id}/consents"),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    // Both organisations read the plan; a unit of a third reads nothing but tries.
+    app.get(&format!("/api/v1/plans/{plan_id}"), &reader())
+        .await
+        .expect(200);
+    app.get(&format!("/api/v1/plans/{plan_id}"), &municipality_writer())
+        .await
+        .expect(200);
+    let region_auditor = auditor();
+    let municipality_auditor = Who {
+        unit: "SE2120001314-REV1",
+        principal: Principal::Municipality,
+        roles: vec![Role::Audit],
+    };
+    for (who, organisation) in [
+        (&region_auditor, "SE2321000016-"),
+        (&municipality_auditor, "SE2120001314-"),
+    ] {
+        for query in [
+            String::new(),
+            format!("individual_id={lisa}"),
+            format!("unit={REGION_UNIT}"),
+            format!("unit={MUNICIPALITY_UNIT}"),
+        ] {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut uri = format!("/api/v1/audit-events?limit=200&{query}");
+                if let Some(c) = &cursor {
+                    uri += &format!("&cursor={c}");
+                }
+                let page = app.get(&uri, who).await.expect(200).body;
+                seen.extend(page["items"].as_array().unwrap().iter().cloned());
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_string()),
+                    None => break,
+                }
+            }
+            assert!(
+                seen.iter()
+                    .all(|e| e["unit"].as_str().unwrap().starts_with(organisation)),
+                "{organisation} {query}: {seen:?}"
+            );
+            let own_unit_asked = query.is_empty()
+                || query.starts_with("individual_id")
+                || query.contains(&organisation[..12]);
+            assert_eq!(!seen.is_empty(), own_unit_asked, "{organisation} {query}");
+        }
+        // The CSV export follows the same rule.
+        let csv = app
+            .send(
+                Method::GET,
+                "/api/v1/audit-events?limit=200",
+                Some(who),
+                None,
+                &[("accept", "text/csv")],
+            )
+            .await
+            .expect(200);
+        for line in csv.body.as_str().unwrap().split("\r\n").skip(1) {
+            if let Some(unit) = line.split(',').nth(3) {
+                assert!(unit.starts_with(organisation), "{line}");
+            }
+        }
+    }
+}
+
 on_both_databases!(
     reads_writes_and_denials_are_logged,
+    each_organisation_audits_its_own_units_only,
     the_log_is_for_the_audit_role_and_append_only,
     concurrent_reads_are_all_logged,
 );

@@ -260,12 +260,26 @@ async fn a_protected_identity_never_shows_in_the_feed_of_a_unit_without_their_pl
         .body;
     let (events, _) = read_feed(&app, &outsider(), 0, 100).await;
     assert!(events.is_empty());
-    // The registering unit sees the person once it has a plan of theirs.
+    // The registering unit sees her from the start; another unit once it sees a plan of hers.
     let (before, _) = read_feed(&app, &region_writer(), 0, 100).await;
-    assert!(before.is_empty(), "{before:?}");
-    app.plan_for(protected["id"].as_str().unwrap()).await;
+    assert_eq!(types(&before), vec!["individual.created"]);
+    let plan = app.plan_for(protected["id"].as_str().unwrap()).await;
     let (after, _) = read_feed(&app, &region_writer(), 0, 100).await;
     assert_eq!(types(&after), vec!["individual.created", "plan.created"]);
+    let (still_nothing, _) = read_feed(&app, &municipality_writer(), 0, 100).await;
+    assert!(still_nothing.is_empty(), "{still_nothing:?}");
+    app.post(
+        &format!("/api/v1/plans/{}/consents", plan["id"].as_str().unwrap()),
+        &region_writer(),
+        lisas_consent(),
+    )
+    .await
+    .expect(201);
+    let (covered, _) = read_feed(&app, &municipality_writer(), 0, 100).await;
+    assert!(
+        types(&covered).contains(&"individual.created"),
+        "{covered:?}"
+    );
 }
 
 async fn a_reader_behind_the_retention_window_is_told_to_resynchronise(app: TestApp) {

@@ -841,6 +841,46 @@ async fn withdrawal_closes_the_plan_in_every_state(app: TestApp) {
     withdraw(&app, &revising).await;
 }
 
+/// A renewed consent (the worklist of expiring consents invites one) keeps the plan in its state in
+/// every open state, and extends access: the plan's status never moves backwards.
+async fn renewing_a_consent_keeps_the_plan_where_it_is(app: TestApp) {
+    async fn renew(app: &TestApp, plan: &Value, expected: &str) {
+        assert_eq!(status_of(app, plan).await["status"], expected);
+        let mut renewal = lisas_consent();
+        renewal["valid_until"] =
+            json!((sip::domain::today() + chrono::Duration::days(700)).to_string());
+        app.post(&plan_uri(plan, "/consents"), &region_writer(), renewal)
+            .await
+            .expect(201);
+        let after = status_of(app, plan).await;
+        assert_eq!(after["status"], expected, "a renewal in {expected}");
+        let until = (sip::domain::today() + chrono::Duration::days(700)).to_string();
+        assert_eq!(after["active_consent_until"].as_str(), Some(until.as_str()));
+        // The history shows no status change for the renewal.
+        let history = app
+            .get(&plan_uri(plan, "/history?limit=200"), &reader())
+            .await
+            .expect(200)
+            .body;
+        let moves_back = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["to_status"] == "consented")
+            .count();
+        assert!(moves_back <= 1, "{expected}: {history:#}");
+    }
+    let consented = consented_plan(&app).await;
+    renew(&app, &consented, "consented").await;
+    let (summoned, _) = summoned_plan(&app).await;
+    renew(&app, &summoned, "summoned").await;
+    let established = established_plan(&app).await;
+    renew(&app, &established, "established").await;
+    let revising = established_plan(&app).await;
+    revise(&app, &revising).await;
+    renew(&app, &revising, "revising").await;
+}
+
 /// Records the first follow-up of an established plan with the decision to revise.
 async fn revise(app: &TestApp, plan: &Value) {
     let follow_ups = app
@@ -1074,6 +1114,7 @@ on_both_databases!(
     forwarding_a_summons_adds_the_right_unit,
     the_meeting_checks_the_laws_minimum_content,
     withdrawal_closes_the_plan_in_every_state,
+    renewing_a_consent_keeps_the_plan_where_it_is,
     a_revision_keeps_the_history,
     worklists_show_what_is_late,
 );

@@ -17,4 +17,5 @@ mod lifecycle;
 mod openapi;
 mod plans;
 mod process;
+mod protected;
 mod webhooks;

@@ -98,12 +98,12 @@ fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
     server
 }
 
-fn token(data_dir: &Path) -> String {
+fn token(data_dir: &Path, unit: &str) -> String {
     let output = Command::new(BINARY)
         .args([
             "token",
             "--unit",
-            "SE2321000016-ABC1",
+            unit,
             "--principal",
             "region",
             "--roles",
@@ -129,7 +129,8 @@ fn serve_then_stop(database_url: Option<&str>) {
     let log = data_dir.join("service.log");
     let mut server = start(&data_dir, database_url, &log);
     let port = server.port;
-    let token = token(&data_dir);
+    let other_unit = token(&data_dir, "SE2120001314-SOC1");
+    let token = token(&data_dir, "SE2321000016-ABC1");
 
     assert_eq!(http(port, "GET", "/ready", None, None).unwrap().0, 200);
     let (status, _) = http(port, "GET", "/docs/", None, None).unwrap();
@@ -159,14 +160,14 @@ fn serve_then_stop(database_url: Option<&str>) {
     )
     .unwrap();
     assert_eq!(status, 409);
-    // A protected identity is not found by a unit that sees none of the person's plans; the number
-    // in the search body still must not reach the log.
+    // A protected identity is not found by another unit that sees none of the person's plans; the
+    // number in the search body still must not reach the log.
     let search = r#"{"identity_number":"191212121212"}"#;
     let (status, _) = http(
         port,
         "POST",
         "/api/v1/individuals/search",
-        Some(&token),
+        Some(&other_unit),
         Some(search),
     )
     .unwrap();
@@ -238,7 +239,7 @@ fn an_acknowledged_write_survives_kill_9() {
     std::fs::create_dir_all(&data_dir).unwrap();
     let log = data_dir.join("service.log");
     let mut server = start(&data_dir, None, &log);
-    let token = token(&data_dir);
+    let token = token(&data_dir, "SE2321000016-ABC1");
     let person = format!(
         r#"{{"identity_number":"{LISA_PNR}","given_name":"Lisa","family_name":"Testsson"}}"#
     );

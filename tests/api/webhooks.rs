@@ -22,9 +22,9 @@ use crate::on_both_databases;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Received {
@@ -43,15 +43,15 @@ impl Received {
 
 /// A minimal HTTP endpoint on 127.0.0.1: records each request and answers with the status it is
 /// told to.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
     stop: Arc<AtomicBool>,
 }
 
 impl Receiver {
-    fn start(status: u16) -> Receiver {
+    pub(crate) fn start(status: u16) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}/hooks/sip", listener.local_addr().unwrap());
@@ -79,7 +79,7 @@ impl Receiver {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
@@ -145,7 +145,7 @@ fn serve(mut stream: TcpStream, received: &Mutex<Vec<Received>>, status: u16) {
 }
 
 /// Deliveries fast enough for a test: retries after 50 ms, doubling to 200 ms.
-fn quick(pause_after_failures: u32) -> WebhookSettings {
+pub(crate) fn quick(pause_after_failures: u32) -> WebhookSettings {
     WebhookSettings {
         retry_base: Duration::from_millis(50),
         retry_max: Duration::from_millis(200),
@@ -157,7 +157,7 @@ fn quick(pause_after_failures: u32) -> WebhookSettings {
     }
 }
 
-async fn subscribe(app: &TestApp, who: &Who, url: &str, event_types: Value) -> Value {
+pub(crate) async fn subscribe(app: &TestApp, who: &Who, url: &str, event_types: Value) -> Value {
     app.post(
         "/api/v1/subscriptions",
         who,
@@ -168,7 +168,7 @@ async fn subscribe(app: &TestApp, who: &Who, url: &str, event_types: Value) -> V
     .body
 }
 
-fn sub_uri(subscription: &Value, rest: &str) -> String {
+pub(crate) fn sub_uri(subscription: &Value, rest: &str) -> String {
     format!(
         "/api/v1/subscriptions/{}{rest}",
         subscription["id"].as_str().unwrap()
