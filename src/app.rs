@@ -2,9 +2,7 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{
-    from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Logger, Next,
-};
+use actix_web::middleware::{from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::HttpMessage;
 use actix_web::{http::header, web, App, HttpResponse};
 use utoipa::OpenApi;
@@ -82,13 +80,28 @@ pub fn build_app(
         )
         .wrap(from_fn(cors))
         .wrap(from_fn(request_id))
-        // Method and path only (`%U` has no query string): query strings and bodies may carry
-        // personal data, so they are never logged.
-        .wrap(
-            Logger::new("%{method}xi %U %s %Dms request_id=%{x-request-id}o")
-                .custom_request_replace("method", |req| req.method().to_string())
-                .log_target("sip::access"),
-        )
+}
+
+/// Framework modules whose debug and trace lines quote the request — its path (which holds ids a
+/// client sent), header values or the text of a parse error. No log line may repeat what a client
+/// sent, so these are held at `warn` whatever `RUST_LOG` asks; the service's own lines say what
+/// they need with the route's pattern and the request id.
+const QUOTES_THE_REQUEST: &[&str] = &[
+    "actix_http::h1",
+    "actix_web::types",
+    "actix_web::request_data",
+    "actix_web::middleware::logger",
+    "actix_web::handler",
+];
+
+/// The service's logger: `RUST_LOG` (default `info`), with [`QUOTES_THE_REQUEST`] held at `warn`.
+pub fn init_logging() {
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    for module in QUOTES_THE_REQUEST {
+        builder.filter_module(module, log::LevelFilter::Warn);
+    }
+    let _ = builder.try_init();
 }
 
 /// A last safety net: an error response that did not come from our [`Error`] (a framework default)
@@ -148,7 +161,19 @@ async fn request_id(
         .map(String::from)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
     let mut response = next.call(req).await?;
+    // One access line per request: the method, the route's pattern (never the path: its ids are
+    // what the client sent), the status and the time taken. Query strings and bodies are never
+    // logged.
+    log::info!(
+        target: "sip::access",
+        "{method} {} {} {}ms request_id={id}",
+        response.request().match_pattern().as_deref().unwrap_or("(no route)"),
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
     // Our faults and an unreachable database are logged here, with the request id; details never
     // hold request data (see `Error`).
     if let Some(error) = response.response().error() {

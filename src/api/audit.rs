@@ -142,7 +142,7 @@ fn csv(events: &[AuditEvent]) -> String {
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<AuditQuery>,
+    query: super::extract::Query<AuditQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     caller.require(Role::Audit)?;

@@ -78,7 +78,7 @@ pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;

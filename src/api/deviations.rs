@@ -127,7 +127,7 @@ pub async fn report(
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<DeviationQuery>,
+    query: super::extract::Query<DeviationQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let now = crate::domain::now();

@@ -94,7 +94,7 @@ pub async fn feed(
     db: web::Data<Db>,
     settings: web::Data<FeedSettings>,
     caller: Caller,
-    query: web::Query<FeedQuery>,
+    query: super::extract::Query<FeedQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let (mut after, limit, wait) = query.checked()?;

@@ -86,15 +86,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        // serde names a missing field in its message, one level below the path (an unknown field
-        // is already the last segment of the path).
-        let field = quoted_field(&message)
-            .filter(|_| message.starts_with("missing field"))
-            .map(|name| join_path(&path, name))
+        let raw = e.inner().to_string();
+        let path = known_path(e.path(), &raw);
+        let field = missing_field(&raw)
+            .map(|name| join_path(&path, &name))
             .unwrap_or_else(|| join_path(&path, ""));
-        let message = without_position(&message);
+        let message = without_client_value(&raw);
         Error::BadRequest {
             detail: format!("{field}: {message}"),
             errors: vec![FieldError::new(field, message)],
@@ -106,10 +103,116 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
-fn quoted_field(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let end = start + message[start..].find('`')?;
-    Some(&message[start..end])
+/// The path to the fault as serde_path_to_error found it (`givers[0].name`). An unknown field is
+/// named when its name looks like a field name (a letter, then letters, digits or `_`, at most 64);
+/// any other key is the client's text like a value, so the path stops at the object it is in,
+/// and the message lists the fields expected there.
+fn known_path(path: &serde_path_to_error::Path, message: &str) -> String {
+    use serde_path_to_error::Segment;
+    fn is_field_name(key: &str) -> bool {
+        key.len() <= 64
+            && key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+    let mut segments: Vec<&Segment> = path.iter().collect();
+    if message.starts_with("unknown field") {
+        if let Some(Segment::Map { key }) = segments.last() {
+            if !is_field_name(key) {
+                segments.pop();
+            }
+        }
+    }
+    let mut out = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Seq { index } => out += &format!("[{index}]"),
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out += key;
+            }
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out += variant;
+            }
+            Segment::Unknown => out += ".?",
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out
+    }
+}
+
+/// serde names a missing field in its message, one level below the path (an unknown field is
+/// already the last segment of the path).
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// serde's message without what the client sent. serde quotes the offending value
+/// (``invalid type: integer `199104122388`, expected a string``); a problem detail and a log line
+/// must never repeat it, so only the kind of fault and what was expected (which comes from our
+/// types) are kept. A message of a form not known here may carry the value: it becomes
+/// "invalid value".
+pub fn without_client_value(message: &str) -> String {
+    // Messages that carry no value of the client's: syntax faults (serde_json), missing or duplicate
+    // fields (a name from our types), and the date-time parser's faults (chrono).
+    const VALUE_FREE: &[&str] = &[
+        "missing field",
+        "duplicate field",
+        "EOF while parsing",
+        "expected ",
+        "invalid escape",
+        "invalid number",
+        "number out of range",
+        "invalid unicode code point",
+        "control character",
+        "key must be",
+        "lone leading surrogate",
+        "trailing comma",
+        "trailing characters",
+        "unexpected end of hex escape",
+        "recursion limit exceeded",
+        "float key must be finite",
+        "invalid digit found in string",
+        "cannot parse integer from empty string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+        "invalid float literal",
+        "input contains invalid characters",
+        "premature end of input",
+        "input is out of range",
+        "trailing input",
+        "input is not enough for unique date and time",
+        "no possible date and time matching input",
+        "bad or unsupported format string",
+    ];
+    // Messages of the form "<fault>: <the client's value>, expected <ours>".
+    const WITH_VALUE: &[(&str, &str)] = &[
+        ("invalid type", "invalid type"),
+        ("invalid value", "invalid value"),
+        ("invalid length", "invalid length"),
+        ("unknown variant", "unknown value"),
+        ("unknown field", "unknown field"),
+    ];
+    let message = without_position(message);
+    if VALUE_FREE.iter().any(|p| message.starts_with(p)) {
+        return message;
+    }
+    let Some((_, fault)) = WITH_VALUE.iter().find(|(p, _)| message.starts_with(p)) else {
+        return "invalid value".into();
+    };
+    // What was expected comes last and from our types; the client's value stands before it.
+    match message.rfind(", expected ") {
+        Some(i) => format!("{fault}, {}", &message[i + 2..]),
+        None => fault.to_string(),
+    }
 }
 
 /// `$.givers[0].name` from serde_path_to_error's `givers[0]` and `name`.
@@ -264,26 +367,49 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// Configures the built-in path and query extractors to answer with our problems: an id that is
-/// not a UUID cannot name a resource (404); a malformed query string is the client's mistake (400).
+/// A query string, deserialised strictly and naming the parameter at fault (`query.limit`) —
+/// never its value.
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let message = e.inner().to_string();
+        let name = missing_field(&message).or_else(|| {
+            let path = known_path(e.path(), &message);
+            (path != ".").then_some(path)
+        });
+        let field = name.map_or_else(|| "query".to_string(), |n| format!("query.{n}"));
+        let message = without_client_value(&message);
+        Error::BadRequest {
+            detail: format!("the query string is malformed: {field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    })
+}
+
+/// Configures the built-in path extractor to answer with our problems: an id that is not a UUID
+/// cannot name a resource (404).
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|_, _| {
         Error::NotFound("no resource has this id (ids are UUIDs)".into()).into()
-    }))
-    .app_data(web::QueryConfig::default().error_handler(|err, _| {
-        let message = without_position(&err.to_string());
-        let message = message
-            .strip_prefix("Query deserialize error: ")
-            .unwrap_or(&message)
-            .to_string();
-        let field = quoted_field(&message)
-            .map(|name| format!("query.{name}"))
-            .unwrap_or_else(|| "query".into());
-        Error::BadRequest {
-            detail: format!("the query string is malformed: {message}"),
-            errors: vec![FieldError::new(field, message)],
-        }
-        .into()
     }));
 }
 
@@ -322,9 +448,75 @@ mod tests {
             field_of(r#"{"items":[{"name":"a","extra":1}]}"#),
             "$.items[0].extra"
         );
+        // A key that is no field name is the client's text: the path names the object it is in.
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"a","19121212-1212":1}]}"#),
+            "$.items[0]"
+        );
         assert_eq!(field_of(r#"{"items":[{}]}"#), "$.items[0].name");
         assert_eq!(field_of(r#"{}"#), "$.items");
         assert!(field_of(r#"[1]"#).starts_with('$'));
+    }
+
+    #[test]
+    fn errors_never_repeat_the_clients_value() {
+        let marker = "ZQX-1991-04-12";
+        for body in [
+            r#"{"items":[{"name":199104122388}]}"#.to_string(),
+            format!(r#"{{"items":"{marker}"}}"#),
+            format!(r#"{{"items":[{{"name":["{marker}"]}}]}}"#),
+            format!(r#"{{"items":[{{"name":"a", "{marker}":1}}]}}"#),
+            format!(r#"{{"items":[], "x": "{marker}""#),
+        ] {
+            match parse_json::<Outer>(body.as_bytes()) {
+                Err(Error::BadRequest { detail, errors }) => {
+                    let text = format!("{detail} {errors:?}");
+                    assert!(!text.contains("199104122388"), "{text}");
+                    assert!(!text.contains("1991-04-12"), "{text}");
+                }
+                other => panic!("expected a bad request, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            without_client_value("invalid type: string \"a, expected b\", expected a number"),
+            "invalid type, expected a number"
+        );
+        assert_eq!(
+            without_client_value("unknown variant `secret`, expected one of `a`, `b`"),
+            "unknown value, expected one of `a`, `b`"
+        );
+        assert_eq!(
+            without_client_value("something new: secret"),
+            "invalid value"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Params {
+        limit: Option<u32>,
+        status: Option<crate::domain::plan::PlanStatus>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter_and_not_its_value() {
+        for (query, field) in [
+            ("limit=ZQX991", "query.limit"),
+            ("status=ZQX991", "query.status"),
+            ("colour=ZQX991", "query.colour"),
+            ("ZQX991-x=1", "query"),
+        ] {
+            match parse_query::<Params>(query) {
+                Err(Error::BadRequest { detail, errors }) => {
+                    assert_eq!(errors[0].field, field, "{query}");
+                    assert!(!detail.contains("ZQX991"), "{detail}");
+                    assert!(!errors[0].message.contains("ZQX991"));
+                }
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        assert_eq!(parse_query::<Params>("limit=5").unwrap().limit, Some(5));
     }
 
     #[test]

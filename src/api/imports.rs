@@ -260,7 +260,7 @@ pub async fn get(
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<PageQuery>,
+    query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Import)?;
     let limit = pagination::limit(query.limit)?;
@@ -294,7 +294,7 @@ pub async fn records(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<RecordListQuery>,
+    query: super::extract::Query<RecordListQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Import)?;
     let id = parse_id(&path, "import")?;

@@ -206,7 +206,7 @@ pub async fn get(
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<PlanListQuery>,
+    query: super::extract::Query<PlanListQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let filter = query.filter()?;

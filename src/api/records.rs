@@ -103,7 +103,7 @@ pub async fn history(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;

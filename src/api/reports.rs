@@ -176,7 +176,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
 async fn run<T, R, F>(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<ReportQuery>,
+    query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
     f: F,
 ) -> Result<HttpResponse>
@@ -214,7 +214,7 @@ where
 pub async fn plans(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<ReportQuery>,
+    query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     run::<_, PlanReport, _>(db, caller, query, req, service::plan_counts).await
@@ -234,7 +234,7 @@ pub async fn plans(
 pub async fn deviations(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<ReportQuery>,
+    query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     run::<_, DeviationReport, _>(db, caller, query, req, service::deviation_counts).await
@@ -270,7 +270,7 @@ pub async fn deviations(
 pub async fn indicators(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<ReportQuery>,
+    query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
     let today = crate::domain::today();

@@ -145,7 +145,7 @@ pub async fn create(
 pub async fn list(
     db: web::Data<Db>,
     caller: Caller,
-    query: web::Query<PageQuery>,
+    query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let limit = pagination::limit(query.limit)?;
@@ -372,7 +372,7 @@ pub async fn deliveries(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<DeliveryListQuery>,
+    query: super::extract::Query<DeliveryListQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let id = parse_id(&path, "subscription")?;

@@ -66,7 +66,7 @@ pub async fn worklist(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<Worklist>,
-    query: web::Query<WorklistQuery>,
+    query: super::extract::Query<WorklistQuery>,
 ) -> Result<HttpResponse> {
     caller.require(Role::Read)?;
     let worklist = path.into_inner();

@@ -183,7 +183,8 @@ impl EventSelection {
             if !known {
                 errors.push((
                     i,
-                    format!("{pattern:?} is not an event type nor `<resource>.*` of one (see the EventType schema)"),
+                    "not an event type nor `<resource>.*` of one (see the EventType schema)"
+                        .to_string(),
                 ));
             } else if kept.iter().any(|k| k == pattern) {
                 errors.push((i, "this event type is listed twice".into()));

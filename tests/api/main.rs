@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod consents;
 mod deviations;
+mod echo;
 mod errors;
 mod feed;
 mod fhir;

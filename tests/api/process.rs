@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{TempPostgres, LISA_PNR};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_sip-service");
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_sip-service");
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -20,28 +20,44 @@ fn free_port() -> u16 {
 }
 
 /// A minimal HTTP/1.1 exchange: (status, body).
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: Option<&str>,
 ) -> Option<(u16, String)> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = Vec::new();
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth.as_str()));
+    }
+    if body.is_some_and(|b| !b.is_empty()) {
+        headers.push(("Content-Type", "application/json"));
+    }
+    http_with(port, method, path, &headers, body).map(|(status, _, body)| (status, body))
+}
+
+/// An HTTP/1.1 exchange with the headers given: (status, response head, body).
+pub(crate) fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Option<(u16, String, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request += &format!("Authorization: Bearer {token}\r\n");
+    for (name, value) in headers {
+        request += &format!("{name}: {value}\r\n");
     }
     let body = body.unwrap_or("");
     if !body.is_empty() {
-        request += &format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        request += &format!("Content-Length: {}\r\n", body.len());
     }
     request += "\r\n";
     request += body;
@@ -49,16 +65,16 @@ fn http(
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
-    let body = response
+    let (head, body) = response
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
+        .map(|(h, b)| (h.to_string(), b.to_string()))
         .unwrap_or_default();
-    Some((status, body))
+    Some((status, head, body))
 }
 
-struct Server {
-    child: Child,
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
 impl Drop for Server {
@@ -68,7 +84,7 @@ impl Drop for Server {
     }
 }
 
-fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
+pub(crate) fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
     let port = free_port();
     let mut command = Command::new(BINARY);
     command
@@ -98,7 +114,11 @@ fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
     server
 }
 
-fn token(data_dir: &Path, unit: &str) -> String {
+pub(crate) fn token(data_dir: &Path, unit: &str) -> String {
+    token_with_roles(data_dir, unit, "read,write")
+}
+
+pub(crate) fn token_with_roles(data_dir: &Path, unit: &str, roles: &str) -> String {
     let output = Command::new(BINARY)
         .args([
             "token",
@@ -107,7 +127,7 @@ fn token(data_dir: &Path, unit: &str) -> String {
             "--principal",
             "region",
             "--roles",
-            "read,write",
+            roles,
         ])
         .env("DATA_DIR", data_dir)
         .env_remove("JWT_HS256_SECRET")
