@@ -22,6 +22,13 @@ const SEND_STEP: i64 = 20;
 /// The longest error text kept in the delivery log.
 const MAX_ERROR_CHARS: usize = 300;
 
+/// Hooks into a dispatcher's work, for tests that need it to misbehave (none in the service).
+#[derive(Clone, Default)]
+pub struct DispatcherHooks {
+    /// Called before each delivery is taken: a test stalls a dispatcher mid-round here.
+    pub before_each_delivery: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
 /// A running dispatcher. Dropping it stops the thread and gives back its leases, so another
 /// instance (or the next start) takes over at once.
 pub struct Dispatcher {
@@ -31,6 +38,15 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn start(db: Db, settings: WebhookSettings, feed: FeedSettings) -> Dispatcher {
+        Self::start_with(db, settings, feed, DispatcherHooks::default())
+    }
+
+    pub fn start_with(
+        db: Db,
+        settings: WebhookSettings,
+        feed: FeedSettings,
+        hooks: DispatcherHooks,
+    ) -> Dispatcher {
         let stop = Arc::new(AtomicBool::new(false));
         let owner = format!("dispatcher:{}", uuid::Uuid::new_v4());
         let worker = Worker {
@@ -40,6 +56,7 @@ impl Dispatcher {
             feed,
             owner,
             stop: stop.clone(),
+            hooks,
         };
         let thread = std::thread::Builder::new()
             .name("webhook-dispatcher".into())
@@ -82,6 +99,7 @@ struct Worker {
     feed: FeedSettings,
     owner: String,
     stop: Arc<AtomicBool>,
+    hooks: DispatcherHooks,
 }
 
 impl Worker {
@@ -143,17 +161,45 @@ impl Worker {
             else {
                 continue;
             };
-            let due = self
-                .db
-                .read_now(|c| service::due(c, &subscription, now, SEND_STEP))?;
-            for delivery in due {
+            // Each delivery is taken under a renewed lease and recorded only while it still holds:
+            // a dispatcher that stalls past its lease stops, and the one that took over goes on.
+            for _ in 0..SEND_STEP {
+                if self.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Some(hook) = &self.hooks.before_each_delivery {
+                    hook();
+                }
+                let now = crate::domain::now();
+                let Some((subscription, delivery)) = self.db.write_now(|c| {
+                    service::next_to_send(c, &subscription.id, &self.owner, now, &self.settings)
+                })?
+                else {
+                    break;
+                };
                 worked = true;
                 let outcome = self.send(&subscription, &delivery);
-                let go_on = self.db.write_now(|c| {
-                    service::record_attempt(c, &subscription.id, delivery, &outcome, &self.settings)
+                let recorded = self.db.write_now(|c| {
+                    service::record_attempt(
+                        c,
+                        &subscription.id,
+                        &self.owner,
+                        delivery,
+                        &outcome,
+                        &self.settings,
+                    )
                 })?;
-                if !go_on || self.stop.load(Ordering::SeqCst) {
-                    break;
+                match recorded {
+                    Some(true) => {}
+                    Some(false) => break,
+                    None => {
+                        log::warn!(
+                            "webhook dispatcher: lost subscription {} to another dispatcher mid-round; \
+                             the attempt is not recorded and the new holder sends it again",
+                            subscription.id
+                        );
+                        break;
+                    }
                 }
             }
         }

@@ -52,6 +52,15 @@ pub struct WebhookSettings {
     pub idle_poll: Duration,
 }
 
+impl WebhookSettings {
+    /// How long a dispatcher holds a subscription for one delivery: the lease, and at least twice
+    /// the longest a send may take, so that a send and its recording never outlive the lease they
+    /// were made under (the lease is renewed before every delivery).
+    pub fn hold(&self) -> Duration {
+        self.lease.max(self.timeout * 2)
+    }
+}
+
 impl Default for WebhookSettings {
     fn default() -> Self {
         WebhookSettings {
@@ -196,6 +205,17 @@ mod tests {
         assert!(Endpoint::parse("http://127.0.0.1:1/", &allowed).is_ok());
         assert!(Endpoint::parse("https://region.se.evil.example/", &allowed).is_err());
         assert!(Endpoint::parse("https://evil.example/", &allowed).is_err());
+    }
+
+    #[test]
+    fn a_delivery_is_held_for_at_least_twice_its_timeout() {
+        let defaults = WebhookSettings::default();
+        assert_eq!(defaults.hold(), Duration::from_secs(60));
+        let slow = WebhookSettings {
+            timeout: Duration::from_secs(45),
+            ..WebhookSettings::default()
+        };
+        assert_eq!(slow.hold(), Duration::from_secs(90));
     }
 
     #[test]

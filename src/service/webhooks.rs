@@ -334,17 +334,44 @@ pub fn take_and_queue(
     Ok(Some(row))
 }
 
-/// The deliveries to send now, oldest first: none while a failure's backoff runs.
-pub fn due(
+/// The next delivery to send of subscription `id`, oldest first, taken under this dispatcher's
+/// lease — renewed here for long enough to cover the send and its recording
+/// ([`WebhookSettings::hold`]). None when another dispatcher holds the subscription, when it is
+/// not active, while a failure's backoff runs, or when nothing is pending. Read afresh before every
+/// send, so a dispatcher that lost the subscription and got it back never sends from a stale list.
+pub fn next_to_send(
     conn: &mut DbConn,
-    row: &SubscriptionRow,
+    id: &str,
+    owner: &str,
     now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<DeliveryRow>> {
-    if row.next_attempt_at.is_some_and(|t| t > naive(now)) {
-        return Ok(Vec::new());
+    settings: &WebhookSettings,
+) -> Result<Option<(SubscriptionRow, DeliveryRow)>> {
+    let at = naive(now);
+    if !hold(conn, id, owner, at, settings)? {
+        return Ok(None);
     }
-    store::pending(conn, &row.id, limit)
+    let Some(row) = store::get(conn, id)? else {
+        return Ok(None);
+    };
+    if row.status != SubscriptionStatus::Active.as_str()
+        || row.next_attempt_at.is_some_and(|t| t > at)
+    {
+        return Ok(None);
+    }
+    Ok(store::pending(conn, id, 1)?.pop().map(|d| (row, d)))
+}
+
+/// Takes or renews `owner`'s lease on subscription `id` for one delivery; false when another
+/// dispatcher holds it.
+fn hold(
+    conn: &mut DbConn,
+    id: &str,
+    owner: &str,
+    at: chrono::NaiveDateTime,
+    settings: &WebhookSettings,
+) -> Result<bool> {
+    let hold = Duration::from_std(settings.hold()).unwrap_or(Duration::seconds(60));
+    store::claim(conn, id, owner, at, at + hold)
 }
 
 /// What became of one attempt.
@@ -364,14 +391,26 @@ impl Outcome {
 
 /// Records an attempt in the delivery log and what follows from it: the delivery is done, or the
 /// subscription waits (doubling) before the next attempt, and pauses after too many failures.
-/// Returns whether the next delivery may be sent right away.
+/// Returns whether the next delivery may be sent right away — or `None`, recording nothing, when
+/// `owner` no longer holds the subscription (it stalled past its lease and another dispatcher took
+/// over, which sends the delivery again: receivers deduplicate by `X-SIP-Delivery`).
 pub fn record_attempt(
     conn: &mut DbConn,
     subscription_id: &str,
+    owner: &str,
     mut delivery: DeliveryRow,
     outcome: &Outcome,
     settings: &WebhookSettings,
-) -> Result<bool> {
+) -> Result<Option<bool>> {
+    if !hold(
+        conn,
+        subscription_id,
+        owner,
+        naive(crate::domain::now()),
+        settings,
+    )? {
+        return Ok(None);
+    }
     let at = naive(outcome.attempted_at);
     let succeeded = outcome.succeeded();
     store::insert_attempt(
@@ -397,11 +436,11 @@ pub fn record_attempt(
     }
     store::update_delivery(conn, &delivery)?;
     let Some(subscription) = store::get(conn, subscription_id)? else {
-        return Ok(false);
+        return Ok(Some(false));
     };
     if succeeded {
         store::succeeded(conn, subscription_id, at)?;
-        return Ok(true);
+        return Ok(Some(true));
     }
     let failures = u32::try_from(subscription.consecutive_failures).unwrap_or(0) + 1;
     let wait = Duration::from_std(backoff(failures, settings)).unwrap_or(Duration::hours(1));
@@ -421,7 +460,7 @@ pub fn record_attempt(
             at,
         )?;
     }
-    Ok(false)
+    Ok(Some(false))
 }
 
 /// Gives back the subscriptions a stopping dispatcher holds.

@@ -278,6 +278,15 @@ impl TestApp {
         sip::webhooks::Dispatcher::start(self.db.clone(), settings, Default::default())
     }
 
+    /// Starts a webhook dispatcher with hooks into its work (e.g. one that stalls mid-round).
+    pub fn start_webhooks_with(
+        &self,
+        settings: sip::domain::webhook::WebhookSettings,
+        hooks: sip::webhooks::DispatcherHooks,
+    ) -> sip::webhooks::Dispatcher {
+        sip::webhooks::Dispatcher::start_with(self.db.clone(), settings, Default::default(), hooks)
+    }
+
     /// The PostgreSQL database of a `postgres()` app.
     pub fn postgres_database(&self) -> Option<&TempPostgres> {
         match &self.cleanup {

@@ -52,6 +52,11 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     pub(crate) fn start(status: u16) -> Receiver {
+        Self::start_slow(status, Duration::ZERO)
+    }
+
+    /// A receiver that takes `delay` to answer each request.
+    pub(crate) fn start_slow(status: u16, delay: Duration) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}/hooks/sip", listener.local_addr().unwrap());
@@ -62,7 +67,10 @@ impl Receiver {
         std::thread::spawn(move || {
             while !st.load(Ordering::SeqCst) {
                 match listener.accept() {
-                    Ok((stream, _)) => serve(stream, &r, s.load(Ordering::SeqCst)),
+                    Ok((stream, _)) => {
+                        std::thread::sleep(delay);
+                        serve(stream, &r, s.load(Ordering::SeqCst))
+                    }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
@@ -680,7 +688,74 @@ async fn a_subscription_gets_only_what_its_unit_may_see(app: TestApp) {
     assert_eq!(receiver.received().len(), 2);
 }
 
+/// Two dispatchers share the database. The first stalls mid-round for longer than its lease; the
+/// second takes the subscription over. The first must not go on sending from what it had taken,
+/// nor record an attempt under the lease it lost: the receiver gets every event once, in order.
+async fn a_dispatcher_that_stalls_mid_round_hands_over_without_duplicates(app: TestApp) {
+    use std::sync::atomic::AtomicUsize;
+    // A receiver slow enough that the second dispatcher is still sending when the first wakes.
+    let receiver = Receiver::start_slow(200, Duration::from_millis(150));
+    subscribe(&app, &region_writer(), &receiver.url, json!([])).await;
+    let plan = app.lisas_plan().await;
+    for i in 0..18 {
+        let current = app
+            .get(&plan_uri(&plan, ""), &region_writer())
+            .await
+            .expect(200);
+        app.put(
+            &plan_uri(&plan, ""),
+            &region_writer(),
+            json!({
+                "individual_id": plan["individual_id"],
+                "need_reason": format!("needs from both principals ({i})"),
+            }),
+            Some(&current.etag()),
+        )
+        .await
+        .expect(200);
+    }
+    let (events, _) = crate::feed::read_feed(&app, &region_writer(), 0, 100).await;
+    assert!(events.len() >= 20, "{}", events.len());
+
+    let settings = WebhookSettings {
+        lease: Duration::from_millis(500),
+        timeout: Duration::from_secs(1),
+        ..quick(5)
+    };
+    assert_eq!(settings.hold(), Duration::from_secs(2));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let woke = Arc::new(AtomicBool::new(false));
+    let (stalls, wakes) = (calls.clone(), woke.clone());
+    let hooks = sip::webhooks::DispatcherHooks {
+        before_each_delivery: Some(Arc::new(move || {
+            // Before the third delivery of the first round: stall past the lease it holds.
+            if stalls.fetch_add(1, Ordering::SeqCst) == 2 {
+                std::thread::sleep(Duration::from_millis(2500));
+                wakes.store(true, Ordering::SeqCst);
+            }
+        })),
+    };
+    let _stalling = app.start_webhooks_with(settings.clone(), hooks);
+    receiver.wait_for(2).await;
+    let _other = app.start_webhooks(settings);
+    receiver.wait_for(events.len()).await;
+    // Time for the stalled one to wake and for anything sent twice to arrive.
+    eventually("the stalled dispatcher to wake", || async {
+        woke.load(Ordering::SeqCst).then_some(())
+    })
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
+    let seqs: Vec<i64> = receiver
+        .received()
+        .iter()
+        .map(|d| d.header("X-SIP-Event-Seq").parse().unwrap())
+        .collect();
+    let expected: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, expected, "every event once, in feed order");
+}
+
 on_both_databases!(
+    a_dispatcher_that_stalls_mid_round_hands_over_without_duplicates,
     subscriptions_are_a_units_own_and_their_endpoints_are_checked,
     events_are_delivered_signed_in_feed_order,
     a_failing_endpoint_is_retried_then_paused_and_resumed_without_loss,
