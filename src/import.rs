@@ -243,7 +243,7 @@ impl Runner {
 
     fn individual_conflict(&mut self, record: &ImportRecord, line: i64) -> Option<FieldError> {
         let key = hash(&record.individual.external_id);
-        let print = hash(&fingerprint(&record.individual.details));
+        let print = hash(&fingerprint(&record.individual.details).into_string());
         match self.individuals.get(&key) {
             Some((first, first_line)) if *first != print => Some(FieldError::new(
                 "$.individual.details",

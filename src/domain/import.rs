@@ -684,12 +684,80 @@ pub fn is_party(hsa_id: Option<&str>, party_name: &str, name: &str) -> bool {
 }
 
 /// A stable digest of what was imported, to tell a changed record (or part) from the same again.
-pub fn fingerprint<T: Serialize>(value: &T) -> String {
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    Sha256::digest(&json)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// What an import key remembers of what was imported, to tell an unchanged record from a changed
+/// one when a file is imported again.
+///
+/// Version 2 (`v2:` + SHA-256) hashes a canonical form: object keys sorted, and absent values left
+/// out — `null`, `false`, `""`, `[]` and `{}`, the defaults of optional fields. So a record format
+/// that grows a field, or reorders its fields, still fingerprints an unchanged record the same.
+/// Version 1 (a bare SHA-256 of the serialized record, the keys stored before version 2) still
+/// matches an unchanged record in the format it was made with; new keys are always version 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    current: String,
+    legacy: String,
+}
+
+const FINGERPRINT_VERSION: &str = "v2:";
+
+impl Fingerprint {
+    /// Whether a stored fingerprint, of either version, is of this content.
+    pub fn matches(&self, stored: &str) -> bool {
+        stored == self.current || stored == self.legacy
+    }
+
+    /// The version-2 form, to store.
+    pub fn into_string(self) -> String {
+        self.current
+    }
+}
+
+pub fn fingerprint<T: Serialize>(value: &T) -> Fingerprint {
+    let hex = |bytes: &[u8]| -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let raw = serde_json::to_vec(value).unwrap_or_default();
+    let canonical = serde_json::to_value(value)
+        .ok()
+        .and_then(canonical)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    Fingerprint {
+        current: format!("{FINGERPRINT_VERSION}{}", hex(canonical.as_bytes())),
+        legacy: hex(&raw),
+    }
+}
+
+/// `value` with object keys sorted and absent values dropped (None when it is absent itself).
+fn canonical(value: serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(false) => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Array(items) if items.is_empty() => None,
+        // Items keep their places (an absent item becomes null): positions carry meaning.
+        Value::Array(items) => Some(Value::Array(
+            items
+                .into_iter()
+                .map(|item| canonical(item).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map
+                .into_iter()
+                .filter_map(|(k, v)| canonical(v).map(|v| (k, v)))
+                .collect();
+            if entries.is_empty() {
+                return None;
+            }
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Some(Value::Object(entries.into_iter().collect()))
+        }
+        other => Some(other),
+    }
 }
 
 #[cfg(test)]
@@ -764,5 +832,60 @@ mod tests {
         changed.plan.need_reason.push('!');
         assert_eq!(fingerprint(&record), fingerprint(&record.clone()));
         assert_ne!(fingerprint(&record), fingerprint(&changed));
+        let stored = fingerprint(&record).into_string();
+        assert!(stored.starts_with("v2:"));
+        assert!(!fingerprint(&changed).matches(&stored));
+    }
+
+    /// A consent as it was, and the same consent type after it grew optional fields.
+    #[derive(Serialize)]
+    struct ConsentBefore {
+        outcome: &'static str,
+        note: Option<&'static str>,
+    }
+
+    #[derive(Serialize)]
+    struct ConsentAfter {
+        scope: Option<&'static str>,
+        outcome: &'static str,
+        note: Option<&'static str>,
+        languages: Vec<&'static str>,
+        by_video: bool,
+    }
+
+    #[test]
+    fn an_unchanged_record_keeps_its_fingerprint_when_the_format_grows() {
+        let before = ConsentBefore {
+            outcome: "given",
+            note: None,
+        };
+        let after = ConsentAfter {
+            scope: None,
+            outcome: "given",
+            note: None,
+            languages: vec![],
+            by_video: false,
+        };
+        let stored = fingerprint(&before).into_string();
+        assert!(fingerprint(&after).matches(&stored));
+        // A field that is given is a change.
+        let given = ConsentAfter {
+            scope: Some("all"),
+            ..after
+        };
+        assert!(!fingerprint(&given).matches(&stored));
+    }
+
+    #[test]
+    fn a_fingerprint_stored_before_versioning_still_matches_the_unchanged_record() {
+        let record = example();
+        let version_1: String = Sha256::digest(serde_json::to_vec(&record).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(fingerprint(&record).matches(&version_1));
+        let mut changed = record.clone();
+        changed.plan.need_reason.push('!');
+        assert!(!fingerprint(&changed).matches(&version_1));
     }
 }

@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::db::imports::{self as store, Counts, ImportRow, KeyRow, RecordRow};
 use crate::db::DbConn;
 use crate::domain::identity::HsaId;
-use crate::domain::import::{fingerprint, is_party, ImportRecord, Step, Timed};
+use crate::domain::import::{fingerprint, is_party, Fingerprint, ImportRecord, Step, Timed};
 use crate::domain::plan::PlanDetails;
 use crate::domain::process::{Attendance, Deadlines};
 use crate::domain::Principal;
@@ -363,7 +363,7 @@ pub fn import_record(
 ) -> Result<Imported> {
     let whole = fingerprint(record);
     let previous = ctx.key(conn, "record", &record.external_id)?;
-    if let Some(previous) = previous.as_ref().filter(|k| k.fingerprint == whole) {
+    if let Some(previous) = previous.as_ref().filter(|k| whole.matches(&k.fingerprint)) {
         return Ok(Imported {
             outcome: RecordOutcome::Unchanged,
             plan_id: previous.resource_id.clone(),
@@ -392,7 +392,7 @@ pub fn import_record(
         &record.external_id,
         &plan_id,
         Some(&plan_id),
-        whole,
+        whole.into_string(),
     )?;
     let outcome = match (previous, changed) {
         (None, _) => RecordOutcome::Created,
@@ -414,7 +414,7 @@ fn individual(
     let item = &record.individual;
     let print = fingerprint(&item.details);
     let key = ctx.key(conn, "individual", &item.external_id)?;
-    if let Some(key) = key.as_ref().filter(|k| k.fingerprint == print) {
+    if let Some(key) = key.as_ref().filter(|k| print.matches(&k.fingerprint)) {
         return Ok((key.resource_id.clone(), false));
     }
     let data = item
@@ -444,7 +444,14 @@ fn individual(
             (created.individual.id, true)
         }
     };
-    ctx.put(conn, "individual", &item.external_id, &id, None, print)?;
+    ctx.put(
+        conn,
+        "individual",
+        &item.external_id,
+        &id,
+        None,
+        print.into_string(),
+    )?;
     Ok((id, changed))
 }
 
@@ -758,19 +765,25 @@ impl Replay<'_> {
         conn: &mut DbConn,
         kind: &str,
         external_id: &str,
-        print: String,
+        print: Fingerprint,
         what: &str,
         apply: impl FnOnce(&mut Self, &mut DbConn) -> Result<String>,
     ) -> Result<bool> {
         let external_id = &self.scoped(external_id);
         match self.ctx.key(conn, kind, external_id)? {
-            Some(key) if key.fingerprint == print => Ok(false),
+            Some(key) if print.matches(&key.fingerprint) => Ok(false),
             Some(_) => Err(fixed(what)),
             None => {
                 let id = apply(self, conn)?;
                 let plan_id = self.plan_id.clone();
-                self.ctx
-                    .put(conn, kind, external_id, &id, Some(&plan_id), print)?;
+                self.ctx.put(
+                    conn,
+                    kind,
+                    external_id,
+                    &id,
+                    Some(&plan_id),
+                    print.into_string(),
+                )?;
                 Ok(true)
             }
         }
@@ -804,7 +817,7 @@ impl Replay<'_> {
         let print = fingerprint(plan);
         let external = self.record.external_id.clone();
         match self.ctx.key(conn, "plan", &external)? {
-            Some(key) if key.fingerprint == print => {
+            Some(key) if print.matches(&key.fingerprint) => {
                 self.plan_id = key.resource_id;
                 Ok(false)
             }
@@ -832,7 +845,7 @@ impl Replay<'_> {
                     &external,
                     &key.resource_id,
                     Some(&key.resource_id),
-                    print,
+                    print.into_string(),
                 )?;
                 Ok(true)
             }
@@ -842,7 +855,7 @@ impl Replay<'_> {
                 self.plan_id = created.plan.id;
                 let id = self.plan_id.clone();
                 self.ctx
-                    .put(conn, "plan", &external, &id, Some(&id), print)?;
+                    .put(conn, "plan", &external, &id, Some(&id), print.into_string())?;
                 Ok(true)
             }
         }
@@ -855,21 +868,27 @@ impl Replay<'_> {
         conn: &mut DbConn,
         kind: &str,
         external_id: &str,
-        print: String,
+        print: Fingerprint,
         update: impl FnOnce(&mut DbConn, &str) -> Result<()>,
         add: impl FnOnce(&mut DbConn) -> Result<String>,
     ) -> Result<bool> {
         let key = self.scoped(external_id);
         let id = match self.ctx.key(conn, kind, &key)? {
-            Some(stored) if stored.fingerprint == print => return Ok(false),
+            Some(stored) if print.matches(&stored.fingerprint) => return Ok(false),
             Some(stored) => {
                 update(conn, &stored.resource_id)?;
                 stored.resource_id
             }
             None => add(conn)?,
         };
-        self.ctx
-            .put(conn, kind, &key, &id, Some(&self.plan_id), print)?;
+        self.ctx.put(
+            conn,
+            kind,
+            &key,
+            &id,
+            Some(&self.plan_id),
+            print.into_string(),
+        )?;
         Ok(true)
     }
 

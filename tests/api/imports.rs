@@ -785,7 +785,34 @@ async fn an_import_left_by_a_stopped_instance_does_not_block_its_source(app: Tes
         .contains("the service stopped"));
 }
 
+/// Keys stored before fingerprints were versioned (a bare hash of the record as serialized then)
+/// still recognise an unchanged record: importing the same file again changes nothing.
+async fn a_fingerprint_stored_before_versioning_still_counts_as_unchanged(app: TestApp) {
+    use sha2::{Digest, Sha256};
+    let clock = Clock::began_days_ago(200);
+    let erik = eriks_record("sip-erik", ERIK_PNR, &clock);
+    assert_eq!(counts(&import(&app, std::slice::from_ref(&erik)).await), (1, 0, 0, 0));
+    let record: sip::domain::import::ImportRecord = serde_json::from_value(erik.clone()).unwrap();
+    let version_1: String = Sha256::digest(serde_json::to_vec(&record).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stored: &'static str = Box::leak(
+        format!("UPDATE import_keys SET fingerprint = '{version_1}' WHERE kind = 'record'")
+            .into_boxed_str(),
+    );
+    app.age(stored).await;
+    // The parts' keys no longer match anything: only the whole record's old key can tell that
+    // nothing changed.
+    app.age("UPDATE import_keys SET fingerprint = 'v2:other' WHERE kind <> 'record'")
+        .await;
+    let before = head(&app).await;
+    assert_eq!(counts(&import(&app, &[erik]).await), (0, 0, 1, 0));
+    assert_eq!(head(&app).await, before, "nothing is written");
+}
+
 on_both_databases!(
+    a_fingerprint_stored_before_versioning_still_counts_as_unchanged,
     a_file_of_plans_is_replayed_under_the_process_rules,
     the_same_file_twice_changes_nothing_and_a_changed_record_updates,
     a_dry_run_checks_every_record_and_stores_nothing,
