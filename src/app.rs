@@ -121,7 +121,9 @@ fn problem_fallback<B: MessageBody + 'static>(
     let status = response.status();
     let error = match status.as_u16() {
         404 => Error::RouteNotFound,
-        405 => Error::MethodNotAllowed,
+        405 => Error::MethodNotAllowed {
+            allow: crate::api::allowed_methods(response.request().match_pattern().as_deref()),
+        },
         413 => Error::PayloadTooLarge { limit: 0 },
         415 => Error::UnsupportedMediaType {
             expected: "application/json",

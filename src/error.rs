@@ -61,8 +61,8 @@ pub struct Problem {
     /// For a state conflict: the actions the current state allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
-    /// For 410 from the change feed: the feed position to continue from (`after=`) once you have
-    /// re-read your plans.
+    /// From the change feed: for 410, the position to continue from (`after=`) once you have
+    /// re-read your plans; for a position beyond the head (422), the real head.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_after: Option<i64>,
 }
@@ -84,7 +84,10 @@ pub enum Error {
     NotFound(String),
     /// Unknown route.
     RouteNotFound,
-    MethodNotAllowed,
+    /// The route exists but not with this method; `allow` lists the methods it has (RFC 9110).
+    MethodNotAllowed {
+        allow: String,
+    },
     /// The resource already exists (e.g. a second individual with one identity number).
     Duplicate(String),
     /// The resource's state forbids the action.
@@ -97,6 +100,12 @@ pub enum Error {
     Gone {
         detail: String,
         resume_after: i64,
+    },
+    /// A change-feed position beyond the feed's head: the reader's position is wrong (mistyped,
+    /// or restored from a backup of another database); it would miss every event until the feed
+    /// passed it.
+    AheadOfFeed {
+        head: i64,
     },
     /// `If-Match` does not match the current version.
     PreconditionFailed {
@@ -151,7 +160,7 @@ impl Error {
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             RouteNotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            MethodNotAllowed => (
+            MethodNotAllowed { .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
@@ -163,6 +172,11 @@ impl Error {
                 "The current state forbids this action",
             ),
             Gone { .. } => (StatusCode::GONE, "gone", "No longer available"),
+            AheadOfFeed { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "feed-position-ahead",
+                "The position is beyond the feed's head",
+            ),
             PreconditionFailed { .. } => (
                 StatusCode::PRECONDITION_FAILED,
                 "stale-version",
@@ -230,7 +244,10 @@ impl Error {
                 d.clone()
             }
             RouteNotFound => "no such route; the API lives under /api/v1 (see /docs)".into(),
-            MethodNotAllowed => "this route does not accept that method".into(),
+            MethodNotAllowed { allow } if !allow.is_empty() => {
+                format!("this route accepts {allow}")
+            }
+            MethodNotAllowed { .. } => "this route does not accept that method".into(),
             InvalidState {
                 detail,
                 current_state,
@@ -246,6 +263,15 @@ impl Error {
             } => {
                 problem.resume_after = Some(*resume_after);
                 detail.clone()
+            }
+            AheadOfFeed { head } => {
+                problem.resume_after = Some(*head);
+                let message = format!(
+                    "beyond the feed's head, {head}: no event has this position yet; \
+                     check the position you kept (continue from {head} to get only new events)"
+                );
+                problem.errors = vec![FieldError::new("query.after", message.clone())];
+                format!("query.after: {message}")
             }
             PreconditionFailed { current_version } => format!(
                 "If-Match does not match the current version {current_version}: read the resource again and retry"
@@ -286,7 +312,9 @@ impl ResponseError for Error {
             Error::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Error::MethodNotAllowed => {}
+            Error::MethodNotAllowed { allow } if !allow.is_empty() => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
             Error::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }

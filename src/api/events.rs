@@ -81,12 +81,17 @@ impl FeedQuery {
 ///
 /// **Retention.** The feed serves events for `FEED_RETENTION_DAYS` (30 by default). A reader that
 /// falls further behind gets 410 with `resume_after`: re-read your plans, then continue from there.
+///
+/// **A position beyond the head** (mistyped, or kept from another database) is never answered as
+/// "caught up": it is 422 on `query.after`, with the real head in `resume_after`. `head` in a page
+/// is always the feed's real head.
 #[utoipa::path(
     get, path = "/api/v1/events", operation_id = "read_change_feed", tag = "events",
     params(FeedQuery),
     responses(
         (status = 200, description = "The next events your unit may see", body = FeedPage),
         (status = 410, description = "The events after `after` have left the retention window: resynchronise from the plans, then continue with `resume_after`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`after` is beyond the feed's head (the head is in `resume_after`), or another parameter breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

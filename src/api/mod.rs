@@ -27,10 +27,42 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::Error;
 
-/// Registers every route. Each path is one `web::resource` so a wrong method answers 405.
+/// The methods the OpenAPI document gives the route `pattern` (`/api/v1/plans/{plan_id}`), for
+/// the `Allow` header of a 405: the document is the one list of what each route accepts.
+pub fn allowed_methods(pattern: Option<&str>) -> String {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static METHODS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    let methods = METHODS.get_or_init(|| {
+        let doc: serde_json::Value =
+            serde_json::from_str(&openapi_json()).unwrap_or(serde_json::Value::Null);
+        let mut out = HashMap::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let names: Vec<String> = ["get", "put", "post", "delete", "patch"]
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(|m| m.to_uppercase())
+                .collect();
+            out.insert(path.clone(), names.join(", "));
+        }
+        out
+    });
+    pattern
+        .and_then(|p| methods.get(p))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Registers every route. Each path is one `web::resource` so a wrong method answers 405, with
+/// `Allow` naming the methods the route has.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let method_not_allowed =
-        || web::to(|| async { Err::<HttpResponse, _>(Error::MethodNotAllowed) });
+    let method_not_allowed = || {
+        web::to(|req: actix_web::HttpRequest| async move {
+            Err::<HttpResponse, _>(Error::MethodNotAllowed {
+                allow: allowed_methods(req.match_pattern().as_deref()),
+            })
+        })
+    };
     cfg.service(
         web::resource("/health")
             .get(health::health)

@@ -62,6 +62,9 @@ pub fn page(
     settings: FeedSettings,
 ) -> Result<FeedPage> {
     let head = store::head(conn)?;
+    if after > head {
+        return Err(Error::AheadOfFeed { head });
+    }
     ensure_retained(conn, after, head, now, settings)?;
     let mut events = Vec::new();
     let mut cursor = after;

@@ -25,6 +25,32 @@ async fn unknown_routes_and_methods(app: TestApp) {
     app.send(Method::POST, "/health", None, None, &[])
         .await
         .expect(405);
+    // Every route of the document answers a method it lacks with 405 and `Allow` listing the
+    // methods it has (RFC 9110), for a caller with a token and for one without.
+    let doc: serde_json::Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let some_id = uuid::Uuid::new_v4().to_string();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let methods: Vec<String> = ["get", "put", "post", "delete", "patch"]
+            .iter()
+            .filter(|m| item.get(**m).is_some())
+            .map(|m| m.to_uppercase())
+            .collect();
+        let mut uri = path
+            .replace("{worklist}", "overdue-follow-ups")
+            .replace("{revision}", "1");
+        while let (Some(start), Some(end)) = (uri.find('{'), uri.find('}')) {
+            uri.replace_range(start..=end, &some_id);
+        }
+        let reply = app
+            .send(Method::PATCH, &uri, Some(&region_writer()), None, &[])
+            .await
+            .expect(405);
+        assert_eq!(
+            reply.header("allow").as_deref(),
+            Some(methods.join(", ").as_str()),
+            "{path}"
+        );
+    }
 }
 
 async fn malformed_bodies_are_400_with_the_field(app: TestApp) {

@@ -143,6 +143,24 @@ async fn every_change_is_one_event_in_order_with_ids_and_no_personal_data(app: T
     let (paged, _) = read_feed(&app, &reader(), 0, 3).await;
     assert_eq!(seqs(&paged), seqs(&events));
 
+    // A position beyond the head is never "caught up": 422 naming the real head, also while
+    // waiting (long polling would otherwise wait for events the reader then skips).
+    for query in [
+        format!("after={}", next + 1),
+        "after=999999999999&wait=2".into(),
+    ] {
+        let ahead = app
+            .get(&format!("/api/v1/events?{query}"), &reader())
+            .await
+            .expect(422);
+        assert_eq!(ahead.error_fields(), ["query.after"]);
+        assert_eq!(ahead.body["resume_after"], json!(next));
+        assert!(ahead.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&next.to_string()));
+    }
+
     // Bad positions, limits and waits are named.
     for (query, field) in [
         ("after=-1", "query.after"),

@@ -791,7 +791,10 @@ async fn a_fingerprint_stored_before_versioning_still_counts_as_unchanged(app: T
     use sha2::{Digest, Sha256};
     let clock = Clock::began_days_ago(200);
     let erik = eriks_record("sip-erik", ERIK_PNR, &clock);
-    assert_eq!(counts(&import(&app, std::slice::from_ref(&erik)).await), (1, 0, 0, 0));
+    assert_eq!(
+        counts(&import(&app, std::slice::from_ref(&erik)).await),
+        (1, 0, 0, 0)
+    );
     let record: sip::domain::import::ImportRecord = serde_json::from_value(erik.clone()).unwrap();
     let version_1: String = Sha256::digest(serde_json::to_vec(&record).unwrap())
         .iter()
