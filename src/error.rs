@@ -32,6 +32,11 @@ impl FieldError {
     }
 }
 
+crate::schema::string_schema!(
+    /// An action of a resource's lifecycle, e.g. `send_summons`.
+    ActionName, 1, 64, Some("^[a-z_]+$"), "an action, e.g. `send_summons`"
+);
+
 /// The error body of every failed request (RFC 9457 problem details).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -60,6 +65,7 @@ pub struct Problem {
     pub current_state: Option<String>,
     /// For a state conflict: the actions the current state allows.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<ActionName>>)]
     pub allowed_actions: Option<Vec<String>>,
     /// From the change feed: for 410, the position to continue from (`after=`) once you have
     /// re-read your plans; for a position beyond the head (422), the real head.

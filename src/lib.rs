@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod policy;
+mod schema;
 pub mod service;
 pub mod views;
 pub mod webhooks;

@@ -20,8 +20,10 @@ pub struct AuditQuery {
     #[param(format = Uuid)]
     pub individual_id: Option<String>,
     /// Only this subject's accesses.
+    #[param(max_length = 200)]
     pub subject: Option<String>,
     /// Only this unit's accesses (HSA-id).
+    #[param(max_length = 31)]
     pub unit: Option<String>,
     /// From this time (included).
     pub from: Option<DateTime<Utc>>,
@@ -31,6 +33,7 @@ pub struct AuditQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -153,6 +156,17 @@ pub async fn list(
                 .map_err(|_| Error::validation("query.individual_id", "must be a UUID"))?,
         ),
     };
+    let too_long = [
+        ("query.subject", query.subject.as_deref(), 200),
+        ("query.unit", query.unit.as_deref(), 31),
+    ]
+    .into_iter()
+    .filter(|(_, value, max)| value.is_some_and(|v| v.chars().count() > *max))
+    .map(|(field, _, max)| FieldError::new(field, format!("at most {max} characters")))
+    .collect::<Vec<_>>();
+    if !too_long.is_empty() {
+        return Err(Error::Validation(too_long));
+    }
     let filter = AuditFilter {
         organisation: caller.unit.organisation().to_string(),
         individual_id,

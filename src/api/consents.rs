@@ -132,7 +132,7 @@ pub async fn get(
     params(
         ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
         ("consent_id" = String, Path, format = Uuid, description = "The consent's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the consent you read (optional)"),
+        ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the consent you read (optional)"),
     ),
     request_body = Withdrawal,
     responses(
@@ -153,7 +153,7 @@ pub async fn withdraw(
     caller.require(Role::Write)?;
     let plan_id = parse_id(&path.0, "plan")?;
     let id = parse_id(&path.1, "consent")?;
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     let reason = body.0.reason;
     let now = crate::domain::now();
     let record = db

@@ -17,8 +17,10 @@ use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
 #[into_params(parameter_in = Path)]
 pub struct ItemPath {
     /// The plan's id.
+    #[param(format = Uuid)]
     pub plan_id: String,
     /// The item's id.
+    #[param(format = Uuid)]
     pub item_id: String,
 }
 
@@ -93,7 +95,7 @@ pub async fn list_goals(
 /// Replace a goal's text, measure and target date (`If-Match` required; the parent cannot change).
 #[utoipa::path(
     put, path = "/api/v1/plans/{plan_id}/goals/{item_id}", operation_id = "update_goal", tag = "goals",
-    params(ItemPath, ("If-Match" = String, Header, description = "The goal's ETag")),
+    params(ItemPath, ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The goal's ETag")),
     request_body = GoalInput,
     responses(
         (status = 200, description = "Updated", body = Goal, headers(("ETag" = String))),
@@ -185,7 +187,7 @@ pub async fn list_interventions(
 /// Replace a planned or ongoing intervention (`If-Match` required).
 #[utoipa::path(
     put, path = "/api/v1/plans/{plan_id}/interventions/{item_id}", operation_id = "update_intervention", tag = "interventions",
-    params(ItemPath, ("If-Match" = String, Header, description = "The intervention's ETag")),
+    params(ItemPath, ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The intervention's ETag")),
     request_body = InterventionInput,
     responses(
         (status = 200, description = "Updated", body = Intervention, headers(("ETag" = String))),
@@ -222,7 +224,7 @@ pub async fn update_intervention(
 #[utoipa::path(
     post, path = "/api/v1/plans/{plan_id}/interventions/{item_id}/status", operation_id = "change_intervention_status",
     tag = "interventions",
-    params(ItemPath, ("If-Match" = Option<String>, Header, description = "The intervention's ETag (optional)")),
+    params(ItemPath, ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The intervention's ETag (optional)")),
     request_body = InterventionStatusChange,
     responses(
         (status = 200, description = "Recorded", body = Intervention, headers(("ETag" = String))),
@@ -243,7 +245,7 @@ pub async fn change_intervention_status(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let (plan_id, id) = path.ids("intervention")?;
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     let now = crate::domain::now();
     let feedback_days = deadlines.deviation_feedback_days;
     let record = db

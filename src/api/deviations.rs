@@ -35,6 +35,7 @@ pub struct DeviationQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -207,7 +208,7 @@ async fn step(
     let id = parse_id(id, "deviation")?;
     let expected = match step {
         Step::Update { .. } => if_match.required()?,
-        _ => if_match.optional(),
+        _ => if_match.optional()?,
     };
     let now = crate::domain::now();
     let row = db
@@ -223,7 +224,7 @@ async fn step(
     put, path = "/api/v1/deviations/{deviation_id}", operation_id = "update_deviation", tag = "deviations",
     params(
         ("deviation_id" = String, Path, format = Uuid, description = "The deviation's id"),
-        ("If-Match" = String, Header, description = "The deviation's ETag"),
+        ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The deviation's ETag"),
     ),
     request_body = DeviationUpdate,
     responses(

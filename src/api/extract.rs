@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use crate::domain::Versions;
 use crate::error::{Error, FieldError};
 
 /// The largest accepted request body, in bytes (the `MAX_BODY_BYTES` setting).
@@ -247,7 +248,15 @@ pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
             match kind {
                 ValidationErrorsKind::Field(list) => {
                     for e in list {
-                        out.push(FieldError::new(path.clone(), describe(e)));
+                        // A rule over a list's items names each item at fault.
+                        match e.params.get("items").and_then(|v| v.as_array()) {
+                            Some(items) => {
+                                for i in items.iter().filter_map(|i| i.as_u64()) {
+                                    out.push(FieldError::new(format!("{path}[{i}]"), describe(e)));
+                                }
+                            }
+                            None => out.push(FieldError::new(path.clone(), describe(e))),
+                        }
                     }
                 }
                 ValidationErrorsKind::Struct(inner) => walk(inner, &path, out),
@@ -285,36 +294,92 @@ fn describe(e: &validator::ValidationError) -> String {
     }
 }
 
-/// The version a client read (from `If-Match`), for optimistic concurrency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The syntax of `If-Match` (RFC 9110): `*`, or a comma-separated list of entity tags, strong
+/// (`"3"`) or weak (`W/"3"`).
+pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#;
+
+/// What a client's `If-Match` says, for optimistic concurrency (RFC 9110 section 13.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {
     Absent,
     /// `*`: any current version.
     Any,
-    Version(i64),
-    /// Present but not one of our ETags: it can never match.
-    Unmatchable,
+    /// A list of entity tags: the current version must be one of them. Compared strongly, so a
+    /// weak tag never matches; a tag we never issued matches nothing.
+    Tags(Versions),
+    /// Not `*` nor a list of entity tags (an empty value among them).
+    Malformed,
 }
 
 impl IfMatch {
-    /// The version an update must find, or 428 when the client sent no `If-Match`.
-    pub fn required(self) -> Result<Option<i64>, Error> {
+    /// The versions an update must find, or 428 when the client sent no `If-Match`.
+    pub fn required(self) -> Result<Option<Versions>, Error> {
         match self {
             IfMatch::Absent => Err(Error::PreconditionRequired),
-            other => Ok(other.expected()),
+            other => other.optional(),
         }
     }
 
     /// For actions where `If-Match` is optional.
-    pub fn optional(self) -> Option<i64> {
-        self.expected()
+    pub fn optional(self) -> Result<Option<Versions>, Error> {
+        match self {
+            IfMatch::Absent | IfMatch::Any => Ok(None),
+            IfMatch::Tags(versions) => Ok(Some(versions)),
+            IfMatch::Malformed => Err(Error::BadRequest {
+                detail: "header.If-Match: expected * or a list of entity tags such as \"3\"".into(),
+                errors: vec![FieldError::new(
+                    "header.If-Match",
+                    "expected * or a list of entity tags such as \"3\"",
+                )],
+            }),
+        }
     }
 
-    fn expected(self) -> Option<i64> {
-        match self {
-            IfMatch::Absent | IfMatch::Any => None,
-            IfMatch::Version(v) => Some(v),
-            IfMatch::Unmatchable => Some(-1),
+    /// Reads the header's value: `*`, or entity tags separated by commas. An entity tag is an
+    /// optional `W/` and an opaque tag in double quotes (which may itself hold commas).
+    pub fn parse(value: &str) -> IfMatch {
+        let value = value.trim();
+        if value == "*" {
+            return IfMatch::Any;
+        }
+        let mut versions = Vec::new();
+        let mut rest = value;
+        let mut tags = 0;
+        loop {
+            rest = rest.trim_start_matches([' ', '\t']);
+            if rest.is_empty() {
+                break;
+            }
+            let weak = rest.starts_with("W/");
+            if weak {
+                rest = &rest[2..];
+            }
+            let Some(quoted) = rest.strip_prefix('"') else {
+                return IfMatch::Malformed;
+            };
+            let Some(end) = quoted.find('"') else {
+                return IfMatch::Malformed;
+            };
+            let opaque = &quoted[..end];
+            tags += 1;
+            if !weak {
+                if let Ok(version) = opaque.parse::<i64>() {
+                    if etag(version) == format!("\"{opaque}\"") {
+                        versions.push(version);
+                    }
+                }
+            }
+            rest = quoted[end + 1..].trim_start_matches([' ', '\t']);
+            match rest.strip_prefix(',') {
+                Some(after) => rest = after,
+                None if rest.is_empty() => break,
+                None => return IfMatch::Malformed,
+            }
+        }
+        if tags == 0 {
+            IfMatch::Malformed
+        } else {
+            IfMatch::Tags(Versions(versions))
         }
     }
 }
@@ -348,20 +413,19 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let value = match req.headers().get(header::IF_MATCH) {
-            None => IfMatch::Absent,
-            Some(v) => {
-                let text = v.to_str().unwrap_or("").trim();
-                if text == "*" {
-                    IfMatch::Any
-                } else {
-                    text.trim_start_matches("W/")
-                        .strip_prefix('"')
-                        .and_then(|t| t.strip_suffix('"'))
-                        .and_then(|t| t.parse().ok())
-                        .map_or(IfMatch::Unmatchable, IfMatch::Version)
-                }
-            }
+        // Several `If-Match` fields form one list (RFC 9110 section 5.3); a value that is not
+        // text is malformed.
+        let fields: Vec<Option<&str>> = req
+            .headers()
+            .get_all(header::IF_MATCH)
+            .map(|v| v.to_str().ok())
+            .collect();
+        let value = if fields.is_empty() {
+            IfMatch::Absent
+        } else if fields.iter().any(Option::is_none) {
+            IfMatch::Malformed
+        } else {
+            IfMatch::parse(&fields.into_iter().flatten().collect::<Vec<_>>().join(", "))
         };
         std::future::ready(Ok(value))
     }
@@ -520,14 +584,35 @@ mod tests {
     }
 
     #[test]
-    fn if_match_versions() {
+    fn if_match_follows_rfc_9110() {
         assert!(matches!(
             IfMatch::Absent.required(),
             Err(Error::PreconditionRequired)
         ));
         assert_eq!(IfMatch::Any.required().unwrap(), None);
-        assert_eq!(IfMatch::Version(2).optional(), Some(2));
-        assert_eq!(IfMatch::Unmatchable.optional(), Some(-1));
-        assert_eq!(IfMatch::Absent.optional(), None);
+        assert_eq!(IfMatch::Absent.optional().unwrap(), None);
+        let tags = |value: &str| match IfMatch::parse(value) {
+            IfMatch::Tags(Versions(v)) => Some(v),
+            _ => None,
+        };
+        assert_eq!(IfMatch::parse(" * "), IfMatch::Any);
+        assert_eq!(tags("\"2\""), Some(vec![2]));
+        // Strong comparison: a weak tag never matches.
+        assert_eq!(tags("W/\"2\""), Some(vec![]));
+        // A list matches when any tag in it does.
+        assert_eq!(tags("\"1\", W/\"4\" ,\"3\""), Some(vec![1, 3]));
+        // Tags we never issue match nothing, commas inside tags included.
+        assert_eq!(tags("\"a,b\", \"07\""), Some(vec![]));
+        for malformed in ["", "  ", "2", "\"2", "\"2\" \"3\"", "*, \"2\"", ","] {
+            assert_eq!(
+                IfMatch::parse(malformed),
+                IfMatch::Malformed,
+                "{malformed:?}"
+            );
+            assert!(matches!(
+                IfMatch::parse(malformed).optional(),
+                Err(Error::BadRequest { .. })
+            ));
+        }
     }
 }

@@ -22,7 +22,8 @@ use crate::views::individual::Individual;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"identity_number": "19121212-1212"}))]
 pub struct IndividualSearch {
-    #[schema(example = "19121212-1212")]
+    /// Personnummer or samordningsnummer, with or without the hyphen.
+    #[schema(example = "19121212-1212", pattern = "^[0-9]{8}-?[0-9]{4}$")]
     pub identity_number: String,
 }
 
@@ -98,7 +99,7 @@ pub async fn get(
     put, path = "/api/v1/individuals/{individual_id}", operation_id = "update_individual", tag = "individuals",
     params(
         ("individual_id" = String, Path, format = Uuid, description = "The individual's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version you read"),
+        ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read"),
     ),
     request_body = IndividualInput,
     responses(

@@ -153,7 +153,7 @@ pub async fn list_follow_ups(
 #[utoipa::path(
     post, path = "/api/v1/plans/{plan_id}/follow-ups/{item_id}/record", operation_id = "record_follow_up",
     tag = "follow-ups",
-    params(ItemPath, ("If-Match" = Option<String>, Header, description = "The follow-up's ETag (optional)")),
+    params(ItemPath, ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The follow-up's ETag (optional)")),
     request_body = FollowUpRecord,
     responses(
         (status = 200, description = "Recorded", body = FollowUp, headers(("ETag" = String))),
@@ -174,7 +174,7 @@ pub async fn record_follow_up(
     caller.require(Role::Write)?;
     let plan_id = parse_id(&path.plan_id, "plan")?;
     let id = parse_id(&path.item_id, "follow-up")?;
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     let now = crate::domain::now();
     let row = db
         .write(move |c| service::record_follow_up(c, &caller, &plan_id, &id, expected, body.0, now))
@@ -220,7 +220,7 @@ pub async fn complete_revision(
     post, path = "/api/v1/plans/{plan_id}/close", operation_id = "close_plan", tag = "plans",
     params(
         ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
-        ("If-Match" = Option<String>, Header, description = "The plan's ETag (optional)"),
+        ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The plan's ETag (optional)"),
     ),
     request_body = PlanClosure,
     responses(
@@ -241,7 +241,7 @@ pub async fn close(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     let now = crate::domain::now();
     let PlanClosure { reason, note } = body.0;
     let record = db

@@ -14,6 +14,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     pub cursor: Option<String>,
 }
 

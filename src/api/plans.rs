@@ -48,7 +48,7 @@ pub struct PlanInput {
         length(max = 20),
         custom(function = "crate::domain::consent::each_text_fits")
     )]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<crate::domain::consent::ShortText>)]
     pub topics_to_avoid: Vec<String>,
     /// The plan follows a discharge from in-patient care (lag 2017:612).
     #[serde(default)]
@@ -96,6 +96,11 @@ pub struct PlanListQuery {
     #[param(format = Uuid)]
     pub individual_id: Option<String>,
     /// Only plans initiated by this unit (HSA-id).
+    #[param(
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub initiating_unit: Option<String>,
     /// Only plans changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
@@ -103,6 +108,7 @@ pub struct PlanListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -245,7 +251,7 @@ pub async fn list(
     put, path = "/api/v1/plans/{plan_id}", operation_id = "update_plan", tag = "plans",
     params(
         ("plan_id" = String, Path, format = Uuid, description = "The plan's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version you read"),
+        ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read"),
     ),
     request_body = PlanInput,
     responses(

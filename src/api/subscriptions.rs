@@ -37,7 +37,7 @@ pub struct NewSubscription {
     /// Event types (see the `EventType` schema) or `<resource>.*`; empty or absent: every type.
     #[serde(default)]
     #[validate(length(max = 50))]
-    #[schema(max_items = 50)]
+    #[schema(max_items = 50, value_type = Vec<crate::domain::events::EventTypeName>)]
     pub event_types: Vec<String>,
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500, nullable = false)]
@@ -62,7 +62,7 @@ pub struct SubscriptionSettings {
     pub url: String,
     #[serde(default)]
     #[validate(length(max = 50))]
-    #[schema(max_items = 50)]
+    #[schema(max_items = 50, value_type = Vec<crate::domain::events::EventTypeName>)]
     pub event_types: Vec<String>,
     #[validate(length(min = 1, max = 500))]
     #[schema(min_length = 1, max_length = 500, nullable = false)]
@@ -79,6 +79,7 @@ pub struct DeliveryListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(max_length = 200)]
     pub cursor: Option<String>,
 }
 
@@ -194,7 +195,7 @@ pub async fn get(
     put, path = "/api/v1/subscriptions/{subscription_id}", operation_id = "update_subscription", tag = "webhooks",
     params(
         ("subscription_id" = String, Path, format = Uuid, description = "The subscription's id"),
-        ("If-Match" = String, Header, description = "The ETag of the version you read"),
+        ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read"),
     ),
     request_body = SubscriptionSettings,
     responses(
@@ -227,7 +228,7 @@ async fn act(
     db: web::Data<Db>,
     caller: Caller,
     id: String,
-    expected: Option<i64>,
+    expected: Option<crate::domain::Versions>,
     change: Change,
 ) -> Result<HttpResponse> {
     let now = crate::domain::now();
@@ -244,7 +245,7 @@ async fn act(
     post, path = "/api/v1/subscriptions/{subscription_id}/pause", operation_id = "pause_subscription", tag = "webhooks",
     params(
         ("subscription_id" = String, Path, format = Uuid, description = "The subscription's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the version you read (optional)"),
+        ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read (optional)"),
     ),
     responses(
         (status = 200, description = "Paused", body = Subscription, headers(("ETag" = String, description = "The new version"))),
@@ -261,7 +262,7 @@ pub async fn pause(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
-    act(db, caller, id, if_match.optional(), Change::Pause).await
+    act(db, caller, id, if_match.optional()?, Change::Pause).await
 }
 
 /// Resume a paused subscription: the waiting deliveries are sent, then the events since.
@@ -269,7 +270,7 @@ pub async fn pause(
     post, path = "/api/v1/subscriptions/{subscription_id}/resume", operation_id = "resume_subscription", tag = "webhooks",
     params(
         ("subscription_id" = String, Path, format = Uuid, description = "The subscription's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the version you read (optional)"),
+        ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read (optional)"),
     ),
     responses(
         (status = 200, description = "Active again", body = Subscription, headers(("ETag" = String, description = "The new version"))),
@@ -286,7 +287,7 @@ pub async fn resume(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
-    act(db, caller, id, if_match.optional(), Change::Resume).await
+    act(db, caller, id, if_match.optional()?, Change::Resume).await
 }
 
 /// Give the subscription a new signing secret (shown only in this answer); deliveries are signed
@@ -295,7 +296,7 @@ pub async fn resume(
     post, path = "/api/v1/subscriptions/{subscription_id}/rotate-secret", operation_id = "rotate_subscription_secret", tag = "webhooks",
     params(
         ("subscription_id" = String, Path, format = Uuid, description = "The subscription's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the version you read (optional)"),
+        ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read (optional)"),
     ),
     responses(
         (status = 200, description = "The new secret; keep it", body = SubscriptionWithSecret, headers(("ETag" = String, description = "The new version"))),
@@ -312,7 +313,7 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     let now = crate::domain::now();
     let row = db
         .write(move |c| service::change(c, &caller, &id, expected, Change::RotateSecret, now))
@@ -334,7 +335,7 @@ pub async fn rotate_secret(
     delete, path = "/api/v1/subscriptions/{subscription_id}", operation_id = "delete_subscription", tag = "webhooks",
     params(
         ("subscription_id" = String, Path, format = Uuid, description = "The subscription's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the version you read (optional)"),
+        ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The ETag of the version you read (optional)"),
     ),
     responses(
         (status = 204, description = "Deleted"),
@@ -351,7 +352,7 @@ pub async fn delete(
 ) -> Result<HttpResponse> {
     caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     db.write(move |c| service::delete(c, &caller, &id, expected))
         .await?;
     Ok(HttpResponse::NoContent().finish())

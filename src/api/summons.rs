@@ -17,10 +17,13 @@ use crate::views::process::{Summons, SummonsList};
 #[into_params(parameter_in = Path)]
 pub struct RecipientPath {
     /// The plan's id.
+    #[param(format = Uuid)]
     pub plan_id: String,
     /// The summons' id.
+    #[param(format = Uuid)]
     pub summons_id: String,
     /// The recipient's id.
+    #[param(format = Uuid)]
     pub recipient_id: String,
 }
 
@@ -94,7 +97,7 @@ pub async fn list(
 #[utoipa::path(
     post, path = "/api/v1/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer",
     operation_id = "answer_summons", tag = "summons",
-    params(RecipientPath, ("If-Match" = Option<String>, Header, description = "The recipient's version (optional)")),
+    params(RecipientPath, ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The recipient's version (optional)")),
     request_body = SummonsAnswer,
     responses(
         (status = 200, description = "The summons with the answer", body = Summons),
@@ -117,7 +120,7 @@ pub async fn answer(
     let summons_id = parse_id(&path.summons_id, "summons")?;
     let recipient_id = parse_id(&path.recipient_id, "recipient")?;
     let now = crate::domain::now();
-    let expected = if_match.optional();
+    let expected = if_match.optional()?;
     let record = db
         .write(move |c| {
             service::answer(

@@ -113,7 +113,8 @@ pub struct ConsentGiver {
     /// For `guardian`: the id of one of the individual's registered guardians (in an
     /// `ImportRecord`: the guardian's identity number or name).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[validate(length(min = 1, max = 200))]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub guardian_id: Option<String>,
     /// For `legal_representative`: the representative's name. For `guardian`, the server fills in
     /// the registered guardian's name.
@@ -134,7 +135,13 @@ pub struct Party {
     pub kind: PartyKind,
     /// HSA-id; required for a `unit`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "SE2321000016-PSY1", nullable = false)]
+    #[schema(
+        example = "SE2321000016-PSY1",
+        nullable = false,
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub hsa_id: Option<String>,
     #[validate(length(min = 1, max = 200))]
     #[schema(
@@ -188,7 +195,7 @@ pub struct NewConsent {
         length(max = 20),
         custom(function = "crate::domain::consent::each_text_fits")
     )]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<ShortText>)]
     pub not_consented_to: Vec<String>,
     /// First day the consent applies; defaults to today. Required with `valid_until` when given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -205,18 +212,33 @@ pub struct NewConsent {
     pub note: Option<String>,
 }
 
-/// Each item of a list of short texts: 1–500 characters.
+/// Each item of a list of short texts: 1–500 characters, not blank (the `ShortText` schema).
+/// The error carries the positions of the items at fault, so the problem names each one
+/// (`$.topics_to_avoid[2]`).
 pub fn each_text_fits(items: &[String]) -> Result<(), validator::ValidationError> {
-    if items
+    let at_fault: Vec<usize> = items
         .iter()
-        .all(|t| !t.trim().is_empty() && t.chars().count() <= 500)
-    {
-        Ok(())
-    } else {
-        Err(validator::ValidationError::new("length")
-            .with_message("each item must be 1 to 500 characters".into()))
+        .enumerate()
+        .filter(|(_, t)| t.trim().is_empty() || t.chars().count() > SHORT_TEXT_MAX)
+        .map(|(i, _)| i)
+        .collect();
+    if at_fault.is_empty() {
+        return Ok(());
     }
+    let mut error = validator::ValidationError::new("length")
+        .with_message(format!("must be 1 to {SHORT_TEXT_MAX} characters, not blank").into());
+    error.add_param("items".into(), &at_fault);
+    Err(error)
 }
+
+/// The longest item of a list of short texts.
+pub const SHORT_TEXT_MAX: usize = 500;
+
+crate::schema::string_schema!(
+    /// One item of a list of short texts (questions, topics to avoid, what is not consented to,
+    /// attendees), checked by [`each_text_fits`].
+    ShortText, 1, SHORT_TEXT_MAX, None, "1 to 500 characters, not blank"
+);
 
 /// The individual a consent is for, as far as the rules need them.
 pub struct ConsentSubject<'a> {

@@ -197,7 +197,12 @@ pub struct NewDeviation {
     pub category: Category,
     /// The unit it concerns (HSA-id), if a unit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(
+        nullable = false,
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub concerned_unit: Option<String>,
     /// The principal it concerns.
     pub concerned_principal: Principal,

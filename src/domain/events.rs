@@ -3,6 +3,12 @@
 //! read the same events. Events carry ids, versions and codes — never personal data.
 
 use serde::{Deserialize, Serialize};
+
+crate::schema::string_schema!(
+    /// An event type of the `EventType` schema, or `<resource>.*` for all of one resource's.
+    EventTypeName, 3, 64, Some("^[a-z_]+\\.([a-z_]+|\\*)$"),
+    "an event type (see the EventType schema) or `<resource>.*`"
+);
 use utoipa::ToSchema;
 
 use super::deviation::DeviationAction;

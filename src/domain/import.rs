@@ -163,7 +163,12 @@ pub struct ImportIndividual {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportUnit {
-    #[schema(example = "SE2321000016-PSY1")]
+    #[schema(
+        example = "SE2321000016-PSY1",
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub hsa_id: String,
     pub principal: Principal,
 }
@@ -185,7 +190,7 @@ pub struct ImportPlan {
     pub what_matters: Option<String>,
     #[serde(default)]
     #[validate(length(max = 20), custom(function = "super::consent::each_text_fits"))]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<super::consent::ShortText>)]
     pub topics_to_avoid: Vec<String>,
     #[serde(default)]
     pub follows_discharge: bool,

@@ -43,7 +43,11 @@ pub struct GuardianInput {
     pub name: String,
     /// The guardian's personnummer, if known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "19121212-1212", nullable = false)]
+    #[schema(
+        example = "19121212-1212",
+        nullable = false,
+        pattern = "^[0-9]{8}-?[0-9]{4}$"
+    )]
     pub identity_number: Option<String>,
 }
 
@@ -59,7 +63,7 @@ pub struct GuardianInput {
 pub struct IndividualInput {
     /// Personnummer or samordningsnummer: `YYYYMMDDNNNC` or `YYYYMMDD-NNNC`, with a valid date and
     /// check digit. Stored without the hyphen.
-    #[schema(example = "19121212-1212")]
+    #[schema(example = "19121212-1212", pattern = "^[0-9]{8}-?[0-9]{4}$")]
     pub identity_number: String,
     #[validate(length(min = 1, max = 100))]
     #[schema(example = "Lisa", min_length = 1, max_length = 100)]

@@ -15,6 +15,34 @@ pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
+use crate::schema::string_schema;
+
+/// The longest reference to another item of the request (a goal's id, or in an import the
+/// record's own key for it).
+pub const REFERENCE_MAX: usize = 100;
+
+string_schema!(
+    /// A reference to another item: its id, or in an `ImportRecord` the record's own key for it.
+    Reference, 1, REFERENCE_MAX, None, "an id (in an import record: the record's own key), 1 to 100 characters"
+);
+
+/// Each reference of a list is 1–100 characters; the error names the items at fault.
+pub fn each_reference_fits(items: &[String]) -> Result<(), validator::ValidationError> {
+    let at_fault: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_empty() || r.chars().count() > REFERENCE_MAX)
+        .map(|(i, _)| i)
+        .collect();
+    if at_fault.is_empty() {
+        return Ok(());
+    }
+    let mut error = validator::ValidationError::new("length")
+        .with_message(format!("must be 1 to {REFERENCE_MAX} characters").into());
+    error.add_param("items".into(), &at_fault);
+    Err(error)
+}
+
 /// The current time at the precision both databases keep (microseconds), so a value read back
 /// equals the value written on SQLite and PostgreSQL alike.
 pub fn now() -> DateTime<Utc> {
@@ -33,14 +61,25 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Optimistic concurrency: 412 unless the stored version is the one the client read (`If-Match`).
 /// `None` means the client accepts any version.
-pub fn ensure_version(expected: Option<i64>, current: i64) -> Result<(), crate::error::Error> {
+pub fn ensure_version(
+    expected: &Option<Versions>,
+    current: i64,
+) -> Result<(), crate::error::Error> {
     match expected {
-        Some(v) if v != current => Err(crate::error::Error::PreconditionFailed {
-            current_version: current,
-        }),
+        Some(versions) if !versions.0.contains(&current) => {
+            Err(crate::error::Error::PreconditionFailed {
+                current_version: current,
+            })
+        }
         _ => Ok(()),
     }
 }
+
+/// The versions an `If-Match` accepts: the current one must be one of them (RFC 9110's strong
+/// comparison over the listed entity tags). Empty when no listed tag can be one of ours (a weak
+/// tag, or a tag we never issued): then nothing matches.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Versions(pub Vec<i64>);
 
 /// The responsible authority (huvudman): a `region` (health care), a `municipality` (kommun: social
 /// services, municipal health care, school) or `other` (e.g. Arbetsförmedlingen, Försäkringskassan).

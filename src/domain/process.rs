@@ -156,7 +156,7 @@ pub struct NewSummons {
     pub purpose: String,
     /// The questions the meeting must answer (frågeställningar), so those summoned can prepare.
     #[validate(length(min = 1, max = 20), custom(function = "each_text_fits"))]
-    #[schema(min_items = 1, max_items = 20)]
+    #[schema(min_items = 1, max_items = 20, value_type = Vec<super::consent::ShortText>)]
     pub questions: Vec<String>,
     #[validate(nested)]
     pub meeting: MeetingSlot,
@@ -290,7 +290,7 @@ pub struct SummonsAnswer {
     /// For `accepted`: who will attend.
     #[serde(default)]
     #[validate(length(max = 10), custom(function = "each_text_fits"))]
-    #[schema(max_items = 10)]
+    #[schema(max_items = 10, value_type = Vec<super::consent::ShortText>)]
     pub attendees: Vec<String>,
     /// For `declined`: the substitute who comes instead.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -387,7 +387,13 @@ pub struct Participant {
     pub role: Option<String>,
     /// The unit they represent, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "SE2321000016-PSY1", nullable = false)]
+    #[schema(
+        example = "SE2321000016-PSY1",
+        nullable = false,
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub hsa_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -401,7 +407,12 @@ pub struct Coordinator {
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Anna Lind", min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(example = "SE2321000016-PSY1")]
+    #[schema(
+        example = "SE2321000016-PSY1",
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub hsa_id: String,
     pub principal: Principal,
 }
@@ -418,10 +429,12 @@ pub struct FollowUpSlot {
 }
 
 /// A recipient's attendance at the meeting.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct Attendance {
     /// The recipient's id (in an `ImportRecord`: its HSA-id, or an actor's name).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub recipient_id: String,
     pub attended: bool,
 }
@@ -454,6 +467,8 @@ pub struct Attendance {
 }))]
 pub struct NewMeeting {
     /// The id of the summons the meeting was held on (in an `ImportRecord`: the record's own `external_id` of it).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub summons_id: String,
     pub held_at: DateTime<Utc>,
     /// Mötesledare.
@@ -469,7 +484,7 @@ pub struct NewMeeting {
     /// Whether each recipient of the summons came.
     #[serde(default)]
     #[schema(max_items = 60)]
-    #[validate(length(max = 60))]
+    #[validate(length(max = 60), nested)]
     pub attendance: Vec<Attendance>,
     #[validate(nested)]
     pub coordinator: Coordinator,
@@ -679,7 +694,8 @@ pub struct GoalInput {
     /// The id of the long-term goal this is a sub-goal of (in an `ImportRecord`: the record's own `external_id` of it). Cannot change after
     /// creation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[validate(length(min = 1, max = 200))]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
     pub parent_id: Option<String>,
 }
 
@@ -755,13 +771,18 @@ pub struct InterventionInput {
     pub description: String,
     /// The ids of the goals it serves (in an `ImportRecord`: the record's own `external_id` of each).
     #[serde(default)]
-    #[validate(length(max = 20))]
-    #[schema(max_items = 20)]
+    #[validate(length(max = 20), custom(function = "super::each_reference_fits"))]
+    #[schema(max_items = 20, value_type = Vec<super::Reference>)]
     pub goal_ids: Vec<String>,
     pub responsible: ResponsibleParty,
     /// The responsible unit (HSA-id): required for a region or municipality.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(
+        nullable = false,
+        pattern = "^[Ss][Ee][0-9]{10}-[A-Za-z0-9]+$",
+        min_length = 14,
+        max_length = 31
+    )]
     pub responsible_unit: Option<String>,
     /// The responsible actor's name, for `other` without an HSA-id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -892,10 +913,12 @@ impl GoalOutcomeValue {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct GoalOutcome {
     /// The goal's id (in an `ImportRecord`: the record's own `external_id` of it).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub goal_id: String,
     pub outcome: GoalOutcomeValue,
 }
@@ -904,6 +927,8 @@ pub struct GoalOutcome {
 #[serde(deny_unknown_fields)]
 pub struct InterventionReview {
     /// The intervention's id (in an `ImportRecord`: the record's own `external_id` of it).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub intervention_id: String,
     pub carried_out: bool,
     /// What effect it had.
@@ -943,7 +968,7 @@ pub struct FollowUpRecord {
     pub held_on: NaiveDate,
     /// How each open goal went.
     #[serde(default)]
-    #[validate(length(max = 100))]
+    #[validate(length(max = 100), nested)]
     #[schema(max_items = 100)]
     pub goal_outcomes: Vec<GoalOutcome>,
     /// Whether each open intervention was carried out, and its effect.
@@ -1081,6 +1106,8 @@ pub enum CarryOver {
 #[serde(deny_unknown_fields)]
 pub struct InterventionDecision {
     /// The intervention's id (in an `ImportRecord`: the record's own `external_id` of it).
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub intervention_id: String,
     pub decision: CarryOver,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -153,7 +153,7 @@ pub fn withdraw(
     caller: &Caller,
     plan_id: &str,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     reason: String,
     now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
@@ -171,7 +171,7 @@ pub fn withdraw(
             allowed_actions: vec![],
         });
     }
-    ensure_version(expected_version, target.consent.version)?;
+    ensure_version(&expected_version, target.consent.version)?;
     let transition = on_consent_withdrawn(status_of(&plan)?)?;
 
     let at = naive(now);

@@ -89,7 +89,7 @@ pub fn update_goal(
     caller: &Caller,
     plan_id: &str,
     goal_id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     input: GoalInput,
     now: DateTime<Utc>,
 ) -> Result<GoalRow> {
@@ -99,7 +99,7 @@ pub fn update_goal(
         .into_iter()
         .find(|g| g.id == goal_id)
         .ok_or_else(goal_not_found)?;
-    ensure_version(expected_version, goal.version)?;
+    ensure_version(&expected_version, goal.version)?;
     if input.parent_id != goal.parent_id {
         return Err(Error::validation(
             "$.parent_id",
@@ -206,14 +206,14 @@ pub fn update_intervention(
     caller: &Caller,
     plan_id: &str,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     mut input: InterventionInput,
     now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
     status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
-    ensure_version(expected_version, current.intervention.version)?;
+    ensure_version(&expected_version, current.intervention.version)?;
     let status = status_of_intervention(&current.intervention)?;
     if !status.is_open() {
         return Err(Error::InvalidState {
@@ -260,7 +260,7 @@ pub fn change_intervention_status(
     caller: &Caller,
     plan_id: &str,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     change: InterventionStatusChange,
     now: DateTime<Utc>,
     feedback_days: i64,
@@ -268,7 +268,7 @@ pub fn change_intervention_status(
     let mut plan = load_plan(conn, caller, plan_id)?;
     status_of(&plan)?.ensure_allows(PlanAction::UpdateInterventionStatus)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
-    ensure_version(expected_version, current.intervention.version)?;
+    ensure_version(&expected_version, current.intervention.version)?;
     crate::policy::may_change_intervention_status(caller, &plan, &current.intervention)?;
     let from = status_of_intervention(&current.intervention)?;
     check_status_change(from, &change).map_err(Error::Validation)?;

@@ -210,7 +210,7 @@ pub fn act(
     conn: &mut DbConn,
     caller: &Caller,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     step: Step,
     now: DateTime<Utc>,
 ) -> Result<DeviationRow> {
@@ -230,7 +230,7 @@ pub fn act(
     };
     let from = status_of(&row)?;
     let to = from.apply(action, parties)?;
-    ensure_version(expected_version, row.version)?;
+    ensure_version(&expected_version, row.version)?;
     let at = naive(now);
     match step {
         Step::Dismiss { reason } => row.dismissal_reason = Some(reason),

@@ -232,12 +232,12 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     data: IndividualData,
     now: DateTime<Utc>,
 ) -> Result<IndividualRecord> {
     let current = get(conn, caller, id)?.individual;
-    crate::domain::ensure_version(expected_version, current.version)?;
+    crate::domain::ensure_version(&expected_version, current.version)?;
     // A new number is checked as a registration is: taken by someone the caller sees, 409; taken
     // by a hidden person, this record becomes the caller's own registration of it.
     let (duplicate_of, registered_by_unit) =

@@ -289,7 +289,7 @@ pub fn record_follow_up(
     caller: &Caller,
     plan_id: &str,
     follow_up_id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     input: FollowUpRecord,
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
@@ -308,7 +308,7 @@ pub fn record_follow_up(
             allowed_actions: vec![],
         });
     }
-    ensure_version(expected_version, follow_up.version)?;
+    ensure_version(&expected_version, follow_up.version)?;
     let goals = content_store::goals_of(conn, &plan.id)?;
     let open_goals: Vec<String> = goals
         .iter()
@@ -489,14 +489,14 @@ pub fn close(
     conn: &mut DbConn,
     caller: &Caller,
     plan_id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     reason: ClosingReason,
     note: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
     let moved = on_close(status_of(&plan)?, Step::Close, reason, note.as_deref())?;
-    ensure_version(expected_version, plan.version)?;
+    ensure_version(&expected_version, plan.version)?;
     plan.closing_note = note;
     save_plan(
         conn,

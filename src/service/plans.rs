@@ -163,13 +163,13 @@ pub fn update(
     caller: &Caller,
     id: &str,
     individual_id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     details: PlanDetails,
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let current = load(conn, caller, id)?;
     status_of(&current)?.ensure_allows(PlanAction::Update)?;
-    ensure_version(expected_version, current.version)?;
+    ensure_version(&expected_version, current.version)?;
     let mut errors = check_details(&details, now);
     if individual_id != current.individual_id {
         errors.insert(

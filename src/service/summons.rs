@@ -143,7 +143,7 @@ pub fn answer(
     plan_id: &str,
     summons_id: &str,
     recipient_id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     mut input: SummonsAnswer,
     now: DateTime<Utc>,
 ) -> Result<SummonsRecord> {
@@ -156,7 +156,7 @@ pub fn answer(
         .find(|r| r.id == recipient_id)
         .cloned()
         .ok_or_else(|| Error::NotFound("this summons has no recipient with this id".into()))?;
-    ensure_version(expected_version, recipient.version)?;
+    ensure_version(&expected_version, recipient.version)?;
     let state = RecipientState {
         principal: Principal::parse(&recipient.principal).unwrap_or(Principal::Other),
         current_response: recipient.response.as_deref().and_then(Response::parse),

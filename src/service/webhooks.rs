@@ -149,12 +149,12 @@ pub fn change(
     conn: &mut DbConn,
     caller: &Caller,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<SubscriptionRow> {
     let mut row = get(conn, caller, id)?;
-    ensure_version(expected_version, row.version)?;
+    ensure_version(&expected_version, row.version)?;
     let at = naive(now);
     match change {
         Change::Settings(spec) => {
@@ -189,10 +189,10 @@ pub fn delete(
     conn: &mut DbConn,
     caller: &Caller,
     id: &str,
-    expected_version: Option<i64>,
+    expected_version: Option<crate::domain::Versions>,
 ) -> Result<()> {
     let row = get(conn, caller, id)?;
-    ensure_version(expected_version, row.version)?;
+    ensure_version(&expected_version, row.version)?;
     store::delete(conn, &row.id)
 }
 

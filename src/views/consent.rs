@@ -34,6 +34,7 @@ pub struct Consent {
     pub givers: Vec<ConsentGiver>,
     pub covered_parties: Vec<Party>,
     pub permissions: ConsentPermissions,
+    #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
     pub not_consented_to: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]

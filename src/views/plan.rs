@@ -32,6 +32,7 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub what_matters: Option<String>,
+    #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
     pub topics_to_avoid: Vec<String>,
     pub follows_discharge: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

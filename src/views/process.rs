@@ -39,6 +39,7 @@ pub struct Recipient {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub response: Option<Response>,
+    #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
     pub attendees: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -88,6 +89,7 @@ pub struct Summons {
     pub id: String,
     pub plan_id: String,
     pub purpose: String,
+    #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
     pub questions: Vec<String>,
     pub meeting_at: DateTime<Utc>,
     pub meeting_place: String,
@@ -254,6 +256,7 @@ pub struct Intervention {
     pub plan_id: String,
     pub position: i32,
     pub description: String,
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub goal_ids: Vec<String>,
     pub responsible: ResponsibleParty,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -20,7 +20,7 @@ pub struct Subscription {
     pub unit: String,
     pub url: String,
     /// The event types delivered (names or `<resource>.*`); empty: every type.
-    #[schema(value_type = Vec<String>, example = json!(["plan.*", "intervention.status_changed"]))]
+    #[schema(value_type = Vec<crate::domain::events::EventTypeName>, example = json!(["plan.*", "intervention.status_changed"]))]
     pub event_types: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]

@@ -393,6 +393,20 @@ async fn input_limits_name_the_field() {
         .await
         .expect(422);
     assert_eq!(reply.error_fields(), ["$.need_reason"]);
+    // A rule over a list's items names each item at fault, and says nothing of its text.
+    let reply = app
+        .post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": lisa["id"], "need_reason": "x", "topics_to_avoid": ["fine", " ", "y".repeat(501), "fine too"]}),
+        )
+        .await
+        .expect(422);
+    assert_eq!(
+        reply.error_fields(),
+        ["$.topics_to_avoid[1]", "$.topics_to_avoid[2]"]
+    );
+    assert!(!reply.body.to_string().contains("yyyy"));
     let topics: Vec<String> = (0..21).map(|i| format!("topic {i}")).collect();
     let reply = app
         .post(

@@ -62,3 +62,93 @@ fn every_reference_in_the_document_resolves() {
         assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
     }
 }
+
+/// Every text a client sends has its limit in the document: each string, and each item of a
+/// list of strings, in every request body (nested schemas included) and query parameter declares
+/// a `maxLength`, an `enum`, a `format` or a `pattern` — the limits the server enforces, so a
+/// generated client and a validator know them too.
+#[test]
+fn every_string_a_client_sends_declares_its_limit() {
+    use serde_json::Value;
+    let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let limited = |s: &Value| {
+        ["maxLength", "enum", "format", "pattern", "const"]
+            .iter()
+            .any(|k| s.get(*k).is_some())
+    };
+    fn is_string(s: &Value) -> bool {
+        s["type"] == "string"
+            || s["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&"string".into()))
+    }
+    let mut missing = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<(String, Value)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for content in op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                stack.push((format!("{method} {path}"), content.1["schema"].clone()));
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let schema = &param["schema"];
+                if is_string(schema) && !limited(schema) {
+                    missing.push(format!("{method} {path} ?{}", param["name"]));
+                }
+            }
+        }
+    }
+    while let Some((at, schema)) = stack.pop() {
+        if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+            if seen.insert(name.to_string()) {
+                stack.push((name.to_string(), schemas[name].clone()));
+            }
+            continue;
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            for alt in schema[key].as_array().into_iter().flatten() {
+                stack.push((at.clone(), alt.clone()));
+            }
+        }
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            let item = &property["items"];
+            for (what, s) in [(field.clone(), property), (format!("{field}[]"), item)] {
+                if is_string(s) && !limited(s) {
+                    missing.push(format!("{at}.{what}"));
+                }
+                if s.is_object() {
+                    stack.push((format!("{at}.{what}"), s.clone()));
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 20, "walked {} schemas", seen.len());
+    assert!(missing.is_empty(), "no declared limit: {missing:#?}");
+}
+
+/// Every `If-Match` of the document states the one syntax the server reads.
+#[test]
+fn every_if_match_states_the_syntax_the_server_reads() {
+    let doc: serde_json::Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["name"] == "If-Match" {
+                    seen += 1;
+                    assert_eq!(
+                        param["schema"]["pattern"].as_str(),
+                        Some(sip::api::extract::IF_MATCH_PATTERN),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen > 10);
+}

@@ -245,8 +245,25 @@ async fn updates_need_if_match_and_keep_the_individual(app: TestApp) {
     app.put(&uri, &region_writer(), change.clone(), Some("\"2\""))
         .await
         .expect(412);
+    // RFC 9110: If-Match compares strongly, so a weak tag never matches; an empty or malformed
+    // value is the client's mistake, named; a list matches when any of its tags does.
+    app.put(&uri, &region_writer(), change.clone(), Some("W/\"1\""))
+        .await
+        .expect(412);
+    for malformed in ["", "1", "\"1"] {
+        let reply = app
+            .put(&uri, &region_writer(), change.clone(), Some(malformed))
+            .await
+            .expect(400);
+        assert_eq!(reply.error_fields(), ["header.If-Match"], "{malformed:?}");
+    }
     let updated = app
-        .put(&uri, &region_writer(), change.clone(), Some("W/\"1\""))
+        .put(
+            &uri,
+            &region_writer(),
+            change.clone(),
+            Some("\"7\", W/\"1\", \"1\""),
+        )
         .await
         .expect(200);
     assert_eq!(
