@@ -53,10 +53,10 @@ pub struct AuditEvent {
     #[schema(nullable = false)]
     pub resource_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub plan_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub individual_id: Option<String>,
     /// `allowed` or `denied`.
     pub result: String,

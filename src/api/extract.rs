@@ -86,22 +86,59 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let raw = e.inner().to_string();
-        let path = known_path(e.path(), &raw);
-        let field = missing_field(&raw)
-            .map(|name| join_path(&path, &name))
-            .unwrap_or_else(|| join_path(&path, ""));
-        let message = without_client_value(&raw);
-        Error::BadRequest {
-            detail: format!("{field}: {message}"),
-            errors: vec![FieldError::new(field, message)],
-        }
-    })?;
+    let json: serde_json::Value =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| parse_error(&e))?;
     deserializer
         .end()
         .map_err(|_| Error::bad_request("unexpected data after the JSON value"))?;
-    Ok(value)
+    // One rule for every body: a field that has no value is left out; `null` is never a value
+    // (as in our answers, which leave out what has no value).
+    if let Some(at) = first_null(&json, String::from("$")) {
+        return Err(Error::BadRequest {
+            detail: format!("{at}: null is not a value here; leave the field out"),
+            errors: vec![FieldError::new(
+                at,
+                "null is not a value here; leave the field out",
+            )],
+        });
+    }
+    serde_path_to_error::deserialize(json).map_err(|e| parse_error(&e))
+}
+
+/// A JSON fault as a problem: the path to it and what was expected, never the client's value.
+fn parse_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> Error {
+    let raw = e.inner().to_string();
+    let path = known_path(e.path(), &raw);
+    let field = missing_field(&raw)
+        .map(|name| join_path(&path, &name))
+        .unwrap_or_else(|| join_path(&path, ""));
+    let message = without_client_value(&raw);
+    Error::BadRequest {
+        detail: format!("{field}: {message}"),
+        errors: vec![FieldError::new(field, message)],
+    }
+}
+
+/// The JSON path of the first `null` in `value`.
+fn first_null(value: &serde_json::Value, at: String) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Some(at),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| first_null(item, format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            // A key that is no field name is the client's text: the path stops at its object.
+            let path = if is_field_name(key) {
+                format!("{at}.{key}")
+            } else {
+                at.clone()
+            };
+            first_null(item, path)
+        }),
+        _ => None,
+    }
 }
 
 /// The path to the fault as serde_path_to_error found it (`givers[0].name`). An unknown field is
@@ -110,11 +147,6 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 /// and the message lists the fields expected there.
 fn known_path(path: &serde_path_to_error::Path, message: &str) -> String {
     use serde_path_to_error::Segment;
-    fn is_field_name(key: &str) -> bool {
-        key.len() <= 64
-            && key.starts_with(|c: char| c.is_ascii_alphabetic())
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    }
     let mut segments: Vec<&Segment> = path.iter().collect();
     if message.starts_with("unknown field") {
         if let Some(Segment::Map { key }) = segments.last() {
@@ -147,6 +179,14 @@ fn known_path(path: &serde_path_to_error::Path, message: &str) -> String {
     } else {
         out
     }
+}
+
+/// Whether a key the client sent looks like a field name (a letter, then letters, digits or `_`,
+/// at most 64): only such a key is named in a path; any other is the client's text, like a value.
+fn is_field_name(key: &str) -> bool {
+    key.len() <= 64
+        && key.starts_with(|c: char| c.is_ascii_alphabetic())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// serde names a missing field in its message, one level below the path (an unknown field is

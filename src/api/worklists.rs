@@ -32,6 +32,7 @@ pub struct WorklistQuery {
 /// One thing to act on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorklistItem {
+    #[schema(format = Uuid)]
     pub plan_id: String,
     /// The date that passed or approaches (see the worklist).
     pub due: NaiveDate,
@@ -39,14 +40,14 @@ pub struct WorklistItem {
     pub days_overdue: i64,
     /// `unanswered-summons`: the recipient.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub recipient_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub recipient_name: Option<String>,
     /// `expiring-consents`: the consent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub consent_id: Option<String>,
 }
 

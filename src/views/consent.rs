@@ -24,7 +24,9 @@ pub struct RecordedBy {
 /// A recorded consent or refusal.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Consent {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub plan_id: String,
     pub outcome: ConsentOutcome,
     pub form: ConsentForm,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// A deviation (avvikelse).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Deviation {
+    #[schema(format = Uuid)]
     pub id: String,
     pub category: Category,
     pub status: DeviationStatus,
@@ -32,7 +33,7 @@ pub struct Deviation {
     pub concerned_principal: Principal,
     /// The plan it concerns: its id only; the plan's data stays behind the plan's own access rules.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub plan_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub description: String,

@@ -31,10 +31,11 @@ pub struct FeedEvent {
     /// `individual`, `plan`, `consent`, `summons`, `summons_recipient`, `meeting`, `goal`,
     /// `intervention`, `follow_up` or `deviation`.
     pub resource_type: String,
+    #[schema(format = Uuid)]
     pub resource_id: String,
     /// The plan the resource belongs to (absent for an individual).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub plan_id: Option<String>,
     /// The resource's version after the change (compare with its ETag).
     pub version: i64,

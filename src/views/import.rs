@@ -23,6 +23,7 @@ pub struct ImportCounts {
 /// A bulk import of plans from a source system: its status, and how its records went so far.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Import {
+    #[schema(format = Uuid)]
     pub id: String,
     /// The system the records come from: external ids are that system's.
     pub source_system: String,
@@ -90,7 +91,7 @@ pub struct ImportedRecord {
     pub outcome: RecordOutcome,
     /// The plan the record is (in a dry run: would be) — our id for the source system's plan.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub plan_id: Option<String>,
     /// For a failed record: each rule it breaks, by the JSON path in the record.
     pub errors: Vec<FieldError>,

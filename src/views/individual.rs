@@ -10,6 +10,7 @@ use crate::service::individuals::IndividualRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Guardian {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,6 +34,7 @@ pub struct Guardian {
     "updated_at": "2026-11-22T10:00:00Z"
 }))]
 pub struct Individual {
+    #[schema(format = Uuid)]
     pub id: String,
     /// Canonical form: 12 digits.
     pub identity_number: String,

@@ -22,7 +22,9 @@ pub struct UnitRef {
 /// A coordinated individual plan.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Plan {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub individual_id: String,
     /// The unit that initiated the plan (from its token).
     pub initiating_unit: UnitRef,

@@ -25,6 +25,7 @@ fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
 /// A recipient of a summons and their answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Recipient {
+    #[schema(format = Uuid)]
     pub id: String,
     pub kind: PartyKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,7 +87,9 @@ impl Recipient {
 /// A summons to the SIP meeting, with its recipients.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Summons {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub plan_id: String,
     pub purpose: String,
     #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
@@ -158,7 +161,9 @@ pub struct Person {
 /// The SIP meeting that established the plan.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Meeting {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub summons_id: String,
     pub held_at: DateTime<Utc>,
     pub leader: Person,
@@ -210,11 +215,13 @@ impl Meeting {
 /// A goal of the individual's.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Goal {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub plan_id: String,
     /// The long-term goal this is a sub-goal of.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(format = Uuid, nullable = false)]
     pub parent_id: Option<String>,
     /// Order among the plan's goals.
     pub position: i32,
@@ -252,7 +259,9 @@ impl Goal {
 /// An intervention.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Intervention {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub plan_id: String,
     pub position: i32,
     pub description: String,
@@ -317,7 +326,9 @@ impl Intervention {
 /// A follow-up: scheduled, then held (procedure code AW010).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FollowUp {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub plan_id: String,
     pub scheduled_on: NaiveDate,
     pub place: String,
@@ -382,6 +393,7 @@ pub struct HistoryEvent {
     #[schema(example = "intervention.status_changed")]
     pub event_type: String,
     pub resource_type: String,
+    #[schema(format = Uuid)]
     pub resource_id: String,
     /// The resource's version after the change.
     pub version: i64,

@@ -15,6 +15,7 @@ use crate::service::parse_json_list;
 /// A unit's subscription to the change feed: its events are POSTed to `url` as they happen.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Subscription {
+    #[schema(format = Uuid)]
     pub id: String,
     /// The subscribing unit (from its token): the events delivered are those it may see.
     pub unit: String,
@@ -126,6 +127,7 @@ impl From<AttemptRow> for Attempt {
 /// One event queued for a subscription, with its latest attempts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Delivery {
+    #[schema(format = Uuid)]
     pub id: String,
     /// The event's `seq` in the change feed.
     pub event_seq: i64,
@@ -181,7 +183,9 @@ page_of!(DeliveryPage, Delivery, "deliveries, newest first");
 /// deliveries are at least once, in feed order per subscription.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookPayload {
+    #[schema(format = Uuid)]
     pub delivery_id: String,
+    #[schema(format = Uuid)]
     pub subscription_id: String,
     pub event: FeedEvent,
 }

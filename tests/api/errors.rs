@@ -128,6 +128,33 @@ async fn wrong_media_type_and_oversized_bodies(app: TestApp) {
     .expect(413);
 }
 
+/// `null` is never a value: absent means not given, in every body, and the answer names the
+/// field — an optional one, a required one, or an item of a list.
+async fn null_is_refused_everywhere_naming_the_field(app: TestApp) {
+    let who = region_writer();
+    for (body, field) in [
+        (
+            json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "T", "guardians": null}),
+            "$.guardians",
+        ),
+        (
+            json!({"identity_number": null, "given_name": "Lisa", "family_name": "T"}),
+            "$.identity_number",
+        ),
+        (
+            json!({"identity_number": ALEX_PNR, "given_name": "Alex", "family_name": "T", "guardians": [{"name": "G", "identity_number": null}]}),
+            "$.guardians[0].identity_number",
+        ),
+    ] {
+        let reply = app
+            .post("/api/v1/individuals", &who, body)
+            .await
+            .expect(400);
+        assert_eq!(reply.error_fields(), [field]);
+        assert!(reply.body["detail"].as_str().unwrap().contains("null"));
+    }
+}
+
 async fn bad_queries_and_ids(app: TestApp) {
     let r = reader();
     let reply = app.get("/api/v1/plans?limit=abc", &r).await.expect(400);
@@ -162,6 +189,7 @@ async fn bad_queries_and_ids(app: TestApp) {
 
 on_both_databases!(
     unknown_routes_and_methods,
+    null_is_refused_everywhere_naming_the_field,
     malformed_bodies_are_400_with_the_field,
     wrong_media_type_and_oversized_bodies,
     bad_queries_and_ids,
