@@ -34,7 +34,7 @@ pub struct WorklistQuery {
 pub struct WorklistItem {
     #[schema(format = Uuid)]
     pub plan_id: String,
-    /// The date that passed or approaches (see the worklist).
+    /// The day that passed or approaches (each worklist's `due` is in the operation's table).
     pub due: NaiveDate,
     /// Days past `due` (negative: days left).
     pub days_overdue: i64,
@@ -53,7 +53,18 @@ pub struct WorklistItem {
 
 crate::views::page_of!(WorklistPage, WorklistItem, "worklist items");
 
-/// A worklist of the caller's unit.
+/// A worklist of the caller's unit: what it must act on, paged in the order the items arose.
+///
+/// Each list is the unit's own — the unit in the token — and shows only plans it may see.
+///
+/// | worklist | whose list | an item is | `due` is |
+/// |---|---|---|---|
+/// | `overdue-follow-ups` | the unit that initiated the plan and the coordinator's unit | an established or revising plan whose next follow-up day has passed with no follow-up held | the missed follow-up day |
+/// | `unanswered-summons` | the unit that sent the summons | a recipient (`recipient_id`, `recipient_name`) of a plan still `summoned` that has not answered; with `overdue_only=true` only those past their answer day | the day to answer by |
+/// | `meetings-without-plan` | the unit that initiated the plan | a plan still `summoned` whose meeting time has passed (the meeting is not recorded) | the meeting day |
+/// | `expiring-consents` | the unit that initiated the plan | an active consent (`consent_id`) of an open plan ending within `within_days` (default 30): renew it by recording a new consent, which keeps the plan in its state | the consent's last day |
+///
+/// `days_overdue` is today (in Sweden) minus `due`: positive when late, negative for days left.
 #[utoipa::path(
     get, path = "/api/v1/worklists/{worklist}", operation_id = "get_worklist", tag = "worklists",
     params(("worklist" = Worklist, Path, description = "Which worklist"), WorklistQuery),

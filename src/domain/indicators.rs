@@ -33,6 +33,13 @@ pub type Group = (String, String);
 
 pub const ALL: &str = "all";
 
+/// A report's rows with the total (`principal` "all") after the groups, as the document says;
+/// otherwise in the order given (the groups sorted by principal and unit).
+pub fn totals_last<T>(mut rows: Vec<T>, principal: impl Fn(&T) -> &str) -> Vec<T> {
+    rows.sort_by_key(|row| principal(row) == ALL);
+    rows
+}
+
 /// A meeting that established a plan, held in the period.
 #[derive(Debug, Clone)]
 pub struct MeetingFact {
@@ -98,7 +105,7 @@ fn share(indicator: &str, facts: impl Iterator<Item = (Group, bool)>) -> Vec<Fig
             entry.0 += u64::from(counts);
         }
     }
-    groups
+    let figures = groups
         .into_iter()
         .map(|((principal, unit), (num, den))| Figure {
             indicator: indicator.into(),
@@ -108,7 +115,8 @@ fn share(indicator: &str, facts: impl Iterator<Item = (Group, bool)>) -> Vec<Fig
             denominator: den,
             value: (den > 0).then(|| num as f64 / den as f64),
         })
-        .collect()
+        .collect();
+    totals_last(figures, |f| &f.principal)
 }
 
 /// The median of a list of numbers (the mean of the middle two for an even count).
@@ -134,7 +142,7 @@ fn medians(indicator: &str, facts: impl Iterator<Item = (Group, f64)>) -> Vec<Fi
             .or_default()
             .push(value);
     }
-    groups
+    let figures = groups
         .into_iter()
         .map(|((principal, unit), values)| Figure {
             indicator: indicator.into(),
@@ -144,7 +152,8 @@ fn medians(indicator: &str, facts: impl Iterator<Item = (Group, f64)>) -> Vec<Fi
             denominator: values.len() as u64,
             value: median(values),
         })
-        .collect()
+        .collect();
+    totals_last(figures, |f| &f.principal)
 }
 
 /// The quality indicators for a period. `today` decides which follow-ups are due.
@@ -215,6 +224,15 @@ pub fn indicators(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_total_row_comes_after_the_groups() {
+        let rows = vec!["all", "municipality", "region", "all", "other"];
+        assert_eq!(
+            totals_last(rows, |r| r),
+            vec!["municipality", "region", "other", "all", "all"]
+        );
+    }
 
     fn day(d: &str) -> NaiveDate {
         d.parse().unwrap()

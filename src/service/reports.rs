@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use crate::db::{deviations, reports as store, DbConn};
 use crate::domain::deviation::DeviationStatus;
-use crate::domain::indicators::{indicators, median, Figure, Period, ALL};
+use crate::domain::indicators::{indicators, median, totals_last, Figure, Period, ALL};
 use crate::error::Result;
 
 /// Plans established (AU124, AU125) and followed up (AW010) in the period, by the plan's
@@ -45,7 +45,9 @@ pub fn plan_counts(conn: &mut DbConn, period: Period) -> Result<Vec<PlanCounts>>
     for group in store::follow_ups_held(conn, period)? {
         bump(group, &|c| c.followed_up_aw010 += 1);
     }
-    Ok(groups.into_values().collect())
+    Ok(totals_last(groups.into_values().collect(), |c| {
+        &c.principal
+    }))
 }
 
 /// Deviations that occurred in the period, by the principal and unit they concern and category.
@@ -108,13 +110,14 @@ pub fn deviation_counts(conn: &mut DbConn, period: Period) -> Result<Vec<Deviati
             }
         }
     }
-    Ok(groups
+    let rows = groups
         .into_values()
         .map(|(mut counts, days)| {
             counts.median_days_to_close = median(days);
             counts
         })
-        .collect())
+        .collect();
+    Ok(totals_last(rows, |c: &DeviationCounts| &c.principal))
 }
 
 /// The quality indicators for the period.

@@ -498,6 +498,8 @@ async fn reports_match_a_fixture_computed_by_hand(app: TestApp) {
     );
     let all = rows(&plans).iter().find(|r| r["unit"] == "all").unwrap();
     assert_eq!(all["principal"], "all");
+    // The total comes last, as the document says.
+    assert_eq!(rows(&plans).last().unwrap()["principal"], "all");
 
     let report = app
         .get(
@@ -593,6 +595,7 @@ async fn reports_match_a_fixture_computed_by_hand(app: TestApp) {
         .await
         .expect(200)
         .body;
+    assert_eq!(rows(&deviations).last().unwrap()["principal"], "all");
     let absent = rows(&deviations)
         .iter()
         .find(|r| r["unit"] == MUNICIPALITY_UNIT && r["category"] == "summoned_unit_absent")
