@@ -347,8 +347,8 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Error::Unavailable(
                 "the database could not serialise concurrent writes; retry".into(),
             ),
-            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Error::Unavailable("the database connection was closed".into())
+            D::DatabaseError(kind, info) if connection_lost(kind, info.message()) => {
+                Error::Unavailable("the connection to the database was lost; retry".into())
             }
             D::DatabaseError(kind, info) => {
                 let message = info.message();
@@ -358,9 +358,41 @@ impl From<diesel::result::Error> for Error {
                     Error::Internal(format!("database error {kind:?}: {}", message))
                 }
             }
+            // A transaction whose connection died cannot be rolled back or committed: the loss,
+            // not a fault of ours.
+            D::RollbackErrorOnCommit { commit_error, .. } => Error::from(*commit_error),
+            D::BrokenTransactionManager | D::RollbackTransaction => {
+                Error::Unavailable("the database connection broke during the request; retry".into())
+            }
             other => Error::Internal(format!("database error: {other}")),
         }
     }
+}
+
+/// Whether an error means the connection to the database is gone — a restart, a terminated
+/// session (PostgreSQL's 57P0x), any connection exception (class 08) — so the answer is 503 with
+/// `Retry-After`, never 500. diesel keeps the SQLSTATE to itself; libpq's messages for these are
+/// fixed texts.
+fn connection_lost(kind: diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    const LOST: &[&str] = &[
+        "no connection to the server",
+        "server closed the connection",
+        "terminating connection",
+        "connection to server",
+        "could not receive data from server",
+        "could not send data to server",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "SSL connection has been closed",
+        "connection pointer is NULL",
+        "lost synchronization with server",
+    ];
+    matches!(kind, K::ClosedConnection)
+        || (matches!(kind, K::UnableToSendCommand | K::Unknown)
+            && LOST.iter().any(|text| message.contains(text)))
 }
 
 impl From<diesel::r2d2::PoolError> for Error {
@@ -376,3 +408,53 @@ impl From<actix_web::error::BlockingError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as D};
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::from(D::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    #[test]
+    fn every_loss_of_the_database_is_503() {
+        for (kind, message) in [
+            (
+                DatabaseErrorKind::UnableToSendCommand,
+                "no connection to the server\n",
+            ),
+            (DatabaseErrorKind::ClosedConnection, "anything"),
+            (
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "server closed the connection unexpectedly",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "FATAL:  the database system is shutting down",
+            ),
+        ] {
+            assert!(
+                matches!(database_error(kind, message), Error::Unavailable(_)),
+                "{kind:?} {message}"
+            );
+        }
+        assert!(matches!(
+            Error::from(D::BrokenTransactionManager),
+            Error::Unavailable(_)
+        ));
+        // A protocol fault that is not a lost connection stays ours.
+        assert!(matches!(
+            database_error(
+                DatabaseErrorKind::UnableToSendCommand,
+                "too many bind parameters"
+            ),
+            Error::Internal(_)
+        ));
+    }
+}

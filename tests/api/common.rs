@@ -105,6 +105,23 @@ impl TempPostgres {
     }
 }
 
+impl TempPostgres {
+    /// A function that terminates every session connected to the database (as an administrator's
+    /// `pg_terminate_backend` or a crashed server would), leaving new connections allowed; for use
+    /// from another thread.
+    pub fn terminator(&self) -> impl Fn() + Send + 'static {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        move || {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url) {
+                let _ = diesel::sql_query(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .execute(&mut admin);
+            }
+        }
+    }
+}
+
 impl Drop for TempPostgres {
     fn drop(&mut self) {
         if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {

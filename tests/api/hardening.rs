@@ -170,3 +170,61 @@ async fn an_unreachable_database_is_503_and_the_service_recovers() {
         .await
         .expect(200);
 }
+
+/// Sessions terminated every few milliseconds while reads and writes run concurrently: every
+/// answer is a success or a 503 with `Retry-After` — a lost connection is never a 500 — and the
+/// service serves again afterwards without a restart.
+#[actix_web::test]
+async fn terminated_connections_under_load_are_503_never_500() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let app = TestApp::postgres().await;
+    let plan = app.lisas_plan().await;
+    let plan_uri = format!("/api/v1/plans/{}", plan["id"].as_str().unwrap());
+    let terminate = app.postgres_database().unwrap().terminator();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let terminator = std::thread::spawn(move || {
+        while !stopping.load(Ordering::SeqCst) {
+            terminate();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    });
+    let (mut ok, mut unavailable) = (0, 0);
+    for round in 0..40 {
+        let search = json!({"identity_number": LISA_PNR});
+        let reg = json!({"identity_number": LISA_PNR, "given_name": "L", "family_name": "T"});
+        let document = format!("{plan_uri}/document");
+        let requests: Vec<(Method, &str, Option<serde_json::Value>)> = vec![
+            (Method::GET, plan_uri.as_str(), None),
+            (Method::GET, "/api/v1/plans?limit=5", None),
+            (Method::POST, "/api/v1/individuals/search", Some(search)),
+            (Method::GET, document.as_str(), None),
+            (Method::POST, "/api/v1/individuals", Some(reg)),
+            (Method::GET, "/api/v1/events?limit=5", None),
+        ];
+        let writer = region_writer();
+        let sent = requests.iter().map(|(method, uri, body)| {
+            app.send(method.clone(), uri, Some(&writer), body.as_ref(), &[])
+        });
+        for reply in futures_util::future::join_all(sent).await {
+            match reply.status.as_u16() {
+                200..=299 | 409 => ok += 1,
+                503 => {
+                    assert!(reply.header("retry-after").is_some(), "round {round}");
+                    assert_problem(&reply);
+                    unavailable += 1;
+                }
+                other => panic!("round {round}: {other} {:#}", reply.body),
+            }
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    terminator.join().unwrap();
+    assert!(ok + unavailable == 240, "{ok} {unavailable}");
+    // Served again, without a restart.
+    eventually("the service to serve again", || async {
+        (app.get(&plan_uri, &reader()).await.status.as_u16() == 200).then_some(())
+    })
+    .await;
+}
