@@ -79,7 +79,32 @@ pub fn build_app(
                 .add((header::CACHE_CONTROL, "no-store")),
         )
         .wrap(from_fn(cors))
+        .wrap(from_fn(limit_headers))
         .wrap(from_fn(request_id))
+}
+
+/// The most header bytes a request may carry, names and values together. Larger heads get 431 in
+/// the service's error format. (Heads above 128 KiB never reach the service: the HTTP layer
+/// answers them with an empty 431, and its log line is demoted to a warning, see `init_logging`.)
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+async fn limit_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        let error = Error::HeadersTooLarge {
+            limit: MAX_HEADER_BYTES,
+        };
+        let response = actix_web::ResponseError::error_response(&error);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Framework modules whose debug and trace lines quote the request — its path (which holds ids a
@@ -94,14 +119,65 @@ const QUOTES_THE_REQUEST: &[&str] = &[
     "actix_web::handler",
 ];
 
-/// The service's logger: `RUST_LOG` (default `info`), with [`QUOTES_THE_REQUEST`] held at `warn`.
+/// The service's logger: `RUST_LOG` (default `info`), with [`QUOTES_THE_REQUEST`] held at `warn`,
+/// and the HTTP layer's errors about a client's connection demoted to warnings.
 pub fn init_logging() {
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     for module in QUOTES_THE_REQUEST {
         builder.filter_module(module, log::LevelFilter::Warn);
     }
-    let _ = builder.try_init();
+    let logger = builder.build();
+    let level = logger.filter();
+    if log::set_boxed_logger(Box::new(ClientFaultsAsWarnings(logger))).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+/// actix-http logs at ERROR what a client caused on its own connection — a head too large, a
+/// request it could not parse, a connection reset — so anyone could flood the log at ERROR without
+/// a token. Those lines are the client's fault, not the service's: they are logged as warnings.
+struct ClientFaultsAsWarnings(env_logger::Logger);
+
+impl ClientFaultsAsWarnings {
+    fn is_client_fault(metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() == log::Level::Error && metadata.target().starts_with("actix_http::h1")
+    }
+}
+
+impl log::Log for ClientFaultsAsWarnings {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        if Self::is_client_fault(metadata) {
+            let demoted = log::Metadata::builder()
+                .level(log::Level::Warn)
+                .target(metadata.target())
+                .build();
+            return self.0.enabled(&demoted);
+        }
+        self.0.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if Self::is_client_fault(record.metadata()) {
+            let demoted = log::Record::builder()
+                .args(*record.args())
+                .level(log::Level::Warn)
+                .target(record.target())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .build();
+            if self.0.enabled(demoted.metadata()) {
+                self.0.log(&demoted);
+            }
+            return;
+        }
+        self.0.log(record)
+    }
+
+    fn flush(&self) {
+        self.0.flush()
+    }
 }
 
 /// A last safety net: an error response that did not come from our [`Error`] (a framework default)

@@ -122,6 +122,10 @@ pub enum Error {
     PayloadTooLarge {
         limit: usize,
     },
+    /// The request's header fields are larger than the service reads.
+    HeadersTooLarge {
+        limit: usize,
+    },
     /// The body is not of the media type the operation reads.
     UnsupportedMediaType {
         expected: &'static str,
@@ -197,6 +201,11 @@ impl Error {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "The request body is too large",
+            ),
+            HeadersTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers-too-large",
+                "The request's header fields are too large",
             ),
             UnsupportedMediaType { .. } => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -286,6 +295,9 @@ impl Error {
                 "send If-Match with the ETag from your last read, so that no update is lost".into()
             }
             PayloadTooLarge { limit } => format!("the body exceeds the limit of {limit} bytes"),
+            HeadersTooLarge { limit } => {
+                format!("the header fields exceed the limit of {limit} bytes in all")
+            }
             UnsupportedMediaType { expected } => format!("send the body as {expected}"),
             NotAcceptable => "this resource is available as application/json".into(),
             Internal(_) => "an internal error occurred; it has been logged".into(),

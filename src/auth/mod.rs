@@ -291,9 +291,19 @@ fn verify_request(req: &ServiceRequest) -> Result<Caller, Error> {
     let verifier = req
         .app_data::<web::Data<TokenVerifier>>()
         .ok_or_else(|| Error::Internal("no token verifier configured".into()))?;
-    let token = req
+    let authorization = req
         .headers()
-        .get(header::AUTHORIZATION)
+        .get_all(header::AUTHORIZATION)
+        .collect::<Vec<_>>();
+    // Exactly one: with two, a gateway that checked one and we that used the other could be
+    // played against each other.
+    if authorization.len() > 1 {
+        return Err(Error::Unauthorized(
+            "send exactly one Authorization header".into(),
+        ));
+    }
+    let token = authorization
+        .first()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.trim().split_once(' ')?;

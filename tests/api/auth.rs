@@ -62,6 +62,24 @@ async fn missing_and_malformed_tokens_are_401(app: TestApp) {
     .await
     .expect(401);
     status_with(&app, "not.a.jwt").await.expect(401);
+    // Exactly one Authorization header: a good one beside a bad one (in either order), or two
+    // good ones, is 401, so a gateway that checks one of them cannot be slipped past.
+    let good = format!("Bearer {}", app.token(&reader()));
+    for pair in [
+        [good.as_str(), "Bearer not.a.jwt"],
+        ["Bearer not.a.jwt", good.as_str()],
+        [good.as_str(), good.as_str()],
+    ] {
+        let request = actix_web::test::TestRequest::get()
+            .uri("/api/v1/plans")
+            .append_header(("authorization", pair[0]))
+            .append_header(("authorization", pair[1]));
+        let reply = app.send_request(request).await.expect(401);
+        assert!(reply.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exactly one"));
+    }
     // Unknown routes under /api/v1 do not reveal themselves without a token either.
     app.send(Method::GET, "/api/v1/nothing-here", None, None, &[])
         .await

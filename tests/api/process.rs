@@ -295,3 +295,50 @@ fn an_acknowledged_write_survives_kill_9() {
     drop(restarted);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Header fields beyond the documented limit get 431 in the service's error format, with a request
+/// id; a head even larger than the HTTP layer reads gets its 431, and neither is logged as an
+/// error (anyone could flood the log at ERROR without a token otherwise).
+#[test]
+fn oversized_headers_are_431_and_never_logged_as_errors() {
+    let data_dir =
+        std::env::temp_dir().join(format!("sip-headers-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log = data_dir.join("service.log");
+    let server = start(&data_dir, None, &log);
+    let port = server.port;
+    let big = "x".repeat(sip::app::MAX_HEADER_BYTES + 1);
+    let (status, head, body) =
+        http_with(port, "GET", "/api/v1/plans", &[("X-Big", &big)], None).unwrap();
+    assert_eq!(status, 431, "{head}");
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("content-type: application/problem+json"));
+    assert!(head.to_ascii_lowercase().contains("x-request-id"));
+    assert!(body.contains("/problems/headers-too-large"), "{body}");
+    // Beyond what the HTTP layer reads at all (128 KiB), three times over.
+    let huge = "x".repeat(134 * 1024);
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let request = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {huge}\r\n\r\n");
+        let _ = stream.write_all(request.as_bytes());
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+            "{answer}"
+        );
+    }
+    assert_eq!(http(port, "GET", "/health", None, None).unwrap().0, 200);
+    drop(server);
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !log_text.lines().any(|l| l.contains(" ERROR ")),
+        "no ERROR line:\n{log_text}"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
