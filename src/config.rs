@@ -187,3 +187,18 @@ fn public_keys(setting: &str) -> Result<Vec<(Option<String>, PathBuf)>, String> 
         })
         .collect()
 }
+
+/// Creates `dir` (and its parents) for the service's user only (0700), when it does not exist: it
+/// holds personal data and keys. An existing folder keeps its permissions (it may be a mounted
+/// volume the operator set up).
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}

@@ -197,11 +197,24 @@ impl TokenVerifier {
                 } else {
                     Algorithm::ES256
                 };
-                let mut loaded = Vec::new();
+                let mut loaded: Vec<(Option<String>, DecodingKey)> = Vec::new();
                 for (kid, path) in keys {
+                    if loaded.iter().any(|(k, _)| k == kid) {
+                        return Err(format!(
+                            "JWT_PUBLIC_KEY_FILE names the key id {kid:?} twice: each kid names one key"
+                        ));
+                    }
                     let pem = std::fs::read(path).map_err(|e| {
                         format!("cannot read the JWT public key {}: {e}", path.display())
                     })?;
+                    // A private key would load as one and then fail every token: refuse it now,
+                    // and keep a secret out of a setting meant for public material.
+                    if String::from_utf8_lossy(&pem).contains("PRIVATE KEY-----") {
+                        return Err(format!(
+                            "{} is a private key: JWT_PUBLIC_KEY_FILE takes the identity provider's public key (-----BEGIN PUBLIC KEY-----)",
+                            path.display()
+                        ));
+                    }
                     let key = match algorithm {
                         Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
                         _ => DecodingKey::from_ec_pem(&pem),
@@ -322,8 +335,7 @@ pub fn development_secret(path: &std::path::Path) -> Result<String, String> {
         }
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::config::create_private_dir(dir)?;
     }
     // Two random v4 UUIDs: 244 bits from the operating system's random source.
     let secret = format!(

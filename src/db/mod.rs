@@ -119,18 +119,32 @@ pub struct Db {
 const POLL_UNHEARD: Duration = Duration::from_millis(500);
 const POLL_SAFETY_NET: Duration = Duration::from_secs(5);
 
+/// The folder (0700, when it is new) and the file (0600) of a SQLite database, for the service's
+/// user only: it holds personal data. SQLite gives its `-wal` and `-shm` files the database
+/// file's permissions. An existing folder keeps its permissions (it may be a mounted volume); an
+/// existing database file is made private.
+pub fn create_private_file(path: &std::path::Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        crate::config::create_private_dir(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot make {} private: {e}", path.display()))
+}
+
 impl Db {
     /// Connects, and applies the backend's embedded migrations.
     pub fn connect(url: &str, pool_size: u32) -> std::result::Result<Db, String> {
         let backend = Backend::of_url(url);
         if backend == Backend::Sqlite {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                }
-            }
+            create_private_file(std::path::Path::new(path))?;
         }
         let manager = ConnectionManager {
             url: url.to_string(),

@@ -342,3 +342,76 @@ fn oversized_headers_are_431_and_never_logged_as_errors() {
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Key settings that could only fail every token later refuse to start, saying why: a private key
+/// given as the public one, and one key id named twice.
+#[test]
+fn unusable_key_settings_refuse_to_start() {
+    let fixture = |name: &str| crate::common::fixture(name).to_string_lossy().into_owned();
+    for (keys, why) in [
+        (fixture("rs256-private.pem"), "is a private key"),
+        (
+            format!(
+                "a={},a={}",
+                fixture("rs256-public.pem"),
+                fixture("rs256b-public.pem")
+            ),
+            "twice",
+        ),
+    ] {
+        let data_dir =
+            std::env::temp_dir().join(format!("sip-keys-{}", uuid::Uuid::new_v4().simple()));
+        let output = Command::new(BINARY)
+            .env("DATA_DIR", &data_dir)
+            .env("BIND_ADDRESS", format!("127.0.0.1:{}", free_port()))
+            .env("JWT_PUBLIC_KEY_FILE", &keys)
+            .env("JWT_ALGORITHM", "RS256")
+            .env_remove("DATABASE_URL")
+            .env_remove("JWT_HS256_SECRET")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{keys}: started");
+        assert!(stderr.contains(why), "{keys}: {stderr}");
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+}
+
+/// The SQLite database holds personal data and the data folder the development key: both are for
+/// the service's user only.
+#[test]
+fn the_data_folder_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = std::env::temp_dir().join(format!("sip-perm-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&parent).unwrap();
+    let data_dir = parent.join("data");
+    let log = parent.join("service.log");
+    let server = start(&data_dir, None, &log);
+    let token = token(&data_dir, "SE2321000016-ABC1");
+    let person = r#"{"identity_number":"19121212-1212","given_name":"Lisa","family_name":"T"}"#;
+    let (status, _) = http(
+        server.port,
+        "POST",
+        "/api/v1/individuals",
+        Some(&token),
+        Some(person),
+    )
+    .unwrap();
+    assert_eq!(status, 201);
+    let mode = |name: &str| {
+        std::fs::metadata(data_dir.join(name))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    assert_eq!(mode(""), 0o700, "the data folder");
+    for file in [
+        "sip.sqlite3",
+        "sip.sqlite3-wal",
+        "sip.sqlite3-shm",
+        "dev-signing-key",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&parent);
+}
