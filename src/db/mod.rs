@@ -111,7 +111,17 @@ pub struct Db {
     commits: Arc<tokio::sync::watch::Sender<u64>>,
     /// Whether other instances' commits are heard (`listen_to_other_instances`).
     hearing_others: Arc<AtomicBool>,
+    /// Set when a connection could not be had, cleared when one could: while the database is
+    /// known to be down, requests (and the access-log writer) wait only [`CHECKOUT_IN_OUTAGE`] for
+    /// a connection, so they answer 503 at once instead of after [`CHECKOUT_TIMEOUT`] each.
+    known_down: Arc<AtomicBool>,
 }
+
+/// How long a request waits for a pooled connection while the database answers.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long it waits while the database is known to be down: long enough to notice that it is
+/// back (a connection on this machine's network is made in milliseconds).
+const CHECKOUT_IN_OUTAGE: Duration = Duration::from_millis(250);
 
 /// How often waiters look for commits they were not woken for: other instances' commits and the
 /// writes that do not signal (imports, the dispatcher) — at once while the PostgreSQL listener
@@ -153,7 +163,7 @@ impl Db {
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(true)
             .build_unchecked(manager);
         let db = Db {
@@ -162,6 +172,7 @@ impl Db {
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             commits: Arc::new(tokio::sync::watch::Sender::new(0)),
             hearing_others: Arc::new(AtomicBool::new(false)),
+            known_down: Arc::new(AtomicBool::new(false)),
         };
         db.migrate()?;
         Ok(db)
@@ -234,7 +245,7 @@ impl Db {
 
     /// The same, on the calling thread (for threads of our own, such as the webhook dispatcher).
     pub fn read_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.checkout()?;
         conn.transaction(|c| f(c))
     }
 
@@ -261,8 +272,33 @@ impl Db {
             .sqlite_writer
             .as_ref()
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let mut conn = self.pool.get()?;
+        let mut conn = self.checkout()?;
         conn.transaction(|c| f(c))
+    }
+
+    /// A pooled connection: waiting briefly while the database is known to be down, so an outage
+    /// answers 503 at once (see `known_down`).
+    fn checkout(&self) -> Result<r2d2::PooledConnection<ConnectionManager>> {
+        let wait = if self.known_down() {
+            CHECKOUT_IN_OUTAGE
+        } else {
+            CHECKOUT_TIMEOUT
+        };
+        match self.pool.get_timeout(wait) {
+            Ok(conn) => {
+                self.known_down.store(false, Ordering::SeqCst);
+                Ok(conn)
+            }
+            Err(e) => {
+                self.known_down.store(true, Ordering::SeqCst);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Whether the last attempt to get a connection failed (the database is down).
+    pub fn known_down(&self) -> bool {
+        self.known_down.load(Ordering::SeqCst)
     }
 
     /// A receiver that is told of every request's write this process commits. Writes of other processes

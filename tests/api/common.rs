@@ -304,6 +304,11 @@ impl TestApp {
         sip::webhooks::Dispatcher::start_with(self.db.clone(), settings, Default::default(), hooks)
     }
 
+    /// The app's database handle.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The PostgreSQL database of a `postgres()` app.
     pub fn postgres_database(&self) -> Option<&TempPostgres> {
         match &self.cleanup {

@@ -154,9 +154,16 @@ async fn an_unreachable_database_is_503_and_the_service_recovers() {
     let database = app.postgres_database().unwrap();
 
     database.set_reachable(false);
+    assert!(!app.db().known_down());
     let reply = app.get("/api/v1/plans", &reader()).await.expect(503);
     assert_eq!(reply.body["type"], "/problems/unavailable");
     assert!(reply.header("retry-after").is_some());
+    // Known to be down now: requests, the access log and `/ready` wait only briefly for a
+    // connection, and answer 503 at once.
+    assert!(app.db().known_down());
+    for _ in 0..5 {
+        app.get("/api/v1/plans", &reader()).await.expect(503);
+    }
     app.send(Method::GET, "/ready", None, None, &[])
         .await
         .expect(503);
@@ -165,7 +172,11 @@ async fn an_unreachable_database_is_503_and_the_service_recovers() {
         .expect(200);
 
     database.set_reachable(true);
-    app.get("/api/v1/plans", &reader()).await.expect(200);
+    eventually("the service to reach the database again", || async {
+        (app.get("/api/v1/plans", &reader()).await.status.as_u16() == 200).then_some(())
+    })
+    .await;
+    assert!(!app.db().known_down());
     app.send(Method::GET, "/ready", None, None, &[])
         .await
         .expect(200);
