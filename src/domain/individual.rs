@@ -44,7 +44,7 @@ pub struct GuardianInput {
     /// The guardian's personnummer, if known.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(
-        example = "19121212-1212",
+        example = "19530901-1913",
         nullable = false,
         pattern = "^[0-9]{8}-?[0-9]{4}$"
     )]

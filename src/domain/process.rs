@@ -454,7 +454,8 @@ pub struct Attendance {
     ],
     "attendance": [
         {"recipient_id": "019a8b3c-6e01-7f10-8a4b-3c2d1e0f9a8b", "attended": true},
-        {"recipient_id": "019a8b3c-6e02-7f10-8a4b-3c2d1e0f9a8b", "attended": false}
+        {"recipient_id": "019a8b3c-6e02-7f10-8a4b-3c2d1e0f9a8b", "attended": false},
+        {"recipient_id": "019a8b3c-6e03-7f10-8a4b-3c2d1e0f9a8b", "attended": true}
     ],
     "coordinator": {"name": "Anna Lind", "hsa_id": "SE2321000016-PSY1", "principal": "region"},
     "responsible_principal": "municipality",

@@ -882,7 +882,7 @@ async fn renewing_a_consent_keeps_the_plan_where_it_is(app: TestApp) {
 }
 
 /// Records the first follow-up of an established plan with the decision to revise.
-async fn revise(app: &TestApp, plan: &Value) {
+pub(crate) async fn revise(app: &TestApp, plan: &Value) {
     let follow_ups = app
         .get(&plan_uri(plan, "/follow-ups"), &reader())
         .await

@@ -9,6 +9,7 @@ mod consents;
 mod deviations;
 mod echo;
 mod errors;
+mod examples;
 mod feed;
 mod fhir;
 mod hardening;
