@@ -44,7 +44,6 @@ pub struct FhirBundle {
     #[schema(example = "Bundle")]
     pub resource_type: String,
     /// `<plan id>-<plan version>`: the same plan version always gives the same bundle.
-    #[schema(format = Uuid)]
     pub id: String,
     /// Always `collection`.
     #[serde(rename = "type")]

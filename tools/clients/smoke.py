@@ -52,12 +52,11 @@ def main():
     plan = expect(
         create_plan.sync_detailed(
             client=client,
-            body=PlanInput.from_dict(
-                {
-                    "individual_id": lisa.id,
-                    "need_reason": "Psychosis and substance use: needs from psychiatry and social services at once",
-                    "what_matters": "To get going with work training",
-                }
+            # Ids are UUIDs in every model: the individual's id goes in as it came out.
+            body=PlanInput(
+                individual_id=lisa.id,
+                need_reason="Psychosis and substance use: needs from psychiatry and social services at once",
+                what_matters="To get going with work training",
             ),
         ),
         201,
