@@ -213,22 +213,8 @@ pub struct NewConsent {
 }
 
 /// Each item of a list of short texts: 1–500 characters, not blank (the `ShortText` schema).
-/// The error carries the positions of the items at fault, so the problem names each one
-/// (`$.topics_to_avoid[2]`).
 pub fn each_text_fits(items: &[String]) -> Result<(), validator::ValidationError> {
-    let at_fault: Vec<usize> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.trim().is_empty() || t.chars().count() > SHORT_TEXT_MAX)
-        .map(|(i, _)| i)
-        .collect();
-    if at_fault.is_empty() {
-        return Ok(());
-    }
-    let mut error = validator::ValidationError::new("length")
-        .with_message(format!("must be 1 to {SHORT_TEXT_MAX} characters, not blank").into());
-    error.add_param("items".into(), &at_fault);
-    Err(error)
+    super::each_item_fits(items, SHORT_TEXT_MAX, |t| t.trim().is_empty())
 }
 
 /// The longest item of a list of short texts.

@@ -28,17 +28,28 @@ string_schema!(
 
 /// Each reference of a list is 1–100 characters; the error names the items at fault.
 pub fn each_reference_fits(items: &[String]) -> Result<(), validator::ValidationError> {
+    each_item_fits(items, REFERENCE_MAX, |r| r.is_empty())
+}
+
+/// A rule over each item of a list of texts: at most `max` characters and not `empty`. The error
+/// carries the positions of the items at fault, so the problem names each one
+/// (`$.topics_to_avoid[2]`), never their text.
+pub fn each_item_fits(
+    items: &[String],
+    max: usize,
+    empty: impl Fn(&str) -> bool,
+) -> Result<(), validator::ValidationError> {
     let at_fault: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.is_empty() || r.chars().count() > REFERENCE_MAX)
+        .filter(|(_, item)| empty(item) || item.chars().count() > max)
         .map(|(i, _)| i)
         .collect();
     if at_fault.is_empty() {
         return Ok(());
     }
     let mut error = validator::ValidationError::new("length")
-        .with_message(format!("must be 1 to {REFERENCE_MAX} characters").into());
+        .with_message(format!("must be 1 to {max} characters, not blank").into());
     error.add_param("items".into(), &at_fault);
     Err(error)
 }

@@ -120,10 +120,24 @@ super::text_enum!(PlanAction {
     Close => "close",
 });
 
-/// One step of the process, as finely as the lifecycle tells them apart: the API's actions, with
-/// the outcome of a consent and the decision of a follow-up made explicit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+/// Declares [`Step`] and its list [`Step::ALL`] from one list of variants.
+macro_rules! steps {
+    ($($name:ident),+ $(,)?) => {
+        /// One step of the process, as finely as the lifecycle tells them apart: the API's
+        /// actions, with the outcome of a consent and the decision of a follow-up made explicit.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Step {
+            $($name),+
+        }
+
+        impl Step {
+            /// Every step, in the order of the table's columns.
+            pub const ALL: &'static [Step] = &[$(Step::$name),+];
+        }
+    };
+}
+
+steps!(
     Update,
     GiveConsent,
     RefuseConsent,
@@ -139,27 +153,9 @@ pub enum Step {
     FollowUpCloses,
     CompleteRevision,
     Close,
-}
+);
 
 impl Step {
-    pub const ALL: [Step; 15] = [
-        Step::Update,
-        Step::GiveConsent,
-        Step::RefuseConsent,
-        Step::WithdrawConsent,
-        Step::EditContent,
-        Step::SendSummons,
-        Step::AnswerSummons,
-        Step::RecordMeeting,
-        Step::UpdateInterventionStatus,
-        Step::ScheduleFollowUp,
-        Step::FollowUpContinues,
-        Step::FollowUpRevises,
-        Step::FollowUpCloses,
-        Step::CompleteRevision,
-        Step::Close,
-    ];
-
     /// The action a client takes for this step (what `allowed_actions` names).
     pub fn action(self) -> PlanAction {
         match self {
@@ -215,7 +211,7 @@ impl PlanStatus {
     /// The actions the table allows in this state, in the order of [`Step::ALL`].
     pub fn allowed_actions(self) -> Vec<PlanAction> {
         let mut actions = Vec::new();
-        for step in Step::ALL {
+        for &step in Step::ALL {
             if next_status(self, step).is_some() && !actions.contains(&step.action()) {
                 actions.push(step.action());
             }
@@ -504,7 +500,7 @@ mod tests {
         ];
         assert_eq!(expected.len(), PlanStatus::ALL.len());
         for (status, row) in expected {
-            for (step, want) in Step::ALL.into_iter().zip(row) {
+            for (&step, want) in Step::ALL.iter().zip(row) {
                 let got = match next_status(status, step) {
                     None => "-".to_string(),
                     Some(to) if to == status => "=".to_string(),
