@@ -16,7 +16,7 @@ use actix_web::middleware::Next;
 use actix_web::{http::Method, web, HttpMessage, ResponseError};
 
 use crate::auth::Caller;
-use crate::db::audit::{insert, NewAuditEvent};
+use crate::db::audit::{insert_all, NewAuditEvent};
 use crate::db::Db;
 use crate::error::Error;
 
@@ -63,14 +63,11 @@ impl AuditLog {
                             Err(_) => break,
                         }
                     }
-                    let stored = db
-                        .write_now(|c| {
-                            for event in batches.iter().flat_map(|b| &b.events) {
-                                insert(c, event)?;
-                            }
-                            Ok(())
-                        })
-                        .is_ok();
+                    let events: Vec<NewAuditEvent> = batches
+                        .iter_mut()
+                        .flat_map(|b| std::mem::take(&mut b.events))
+                        .collect();
+                    let stored = db.write_now(|c| insert_all(c, &events)).is_ok();
                     if !stored {
                         log::error!(
                             "the access log could not be written; {} request(s) refused",

@@ -133,6 +133,10 @@ pub enum Error {
     NotAcceptable,
     /// The database cannot be reached or is overloaded.
     Unavailable(String),
+    /// The connection to the database was lost during the request (a restart, a terminated
+    /// session): 503 like `Unavailable`, and the database is then taken to be down until a
+    /// connection can be had again.
+    DatabaseLost,
     /// A fault of ours. The detail is logged, never sent.
     Internal(String),
 }
@@ -217,7 +221,7 @@ impl Error {
                 "not-acceptable",
                 "Not acceptable",
             ),
-            Unavailable(_) => (
+            Unavailable(_) | DatabaseLost => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "The service is temporarily unavailable",
@@ -300,6 +304,7 @@ impl Error {
             }
             UnsupportedMediaType { expected } => format!("send the body as {expected}"),
             NotAcceptable => "this resource is available as application/json".into(),
+            DatabaseLost => "the connection to the database was lost; retry".into(),
             Internal(_) => "an internal error occurred; it has been logged".into(),
         };
         problem
@@ -333,7 +338,7 @@ impl ResponseError for Error {
             Error::MethodNotAllowed { allow } if !allow.is_empty() => {
                 response.insert_header((header::ALLOW, allow.as_str()));
             }
-            Error::Unavailable(_) => {
+            Error::Unavailable(_) | Error::DatabaseLost => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}
@@ -360,7 +365,7 @@ impl From<diesel::result::Error> for Error {
                 "the database could not serialise concurrent writes; retry".into(),
             ),
             D::DatabaseError(kind, info) if connection_lost(kind, info.message()) => {
-                Error::Unavailable("the connection to the database was lost; retry".into())
+                Error::DatabaseLost
             }
             D::DatabaseError(kind, info) => {
                 let message = info.message();
@@ -373,9 +378,7 @@ impl From<diesel::result::Error> for Error {
             // A transaction whose connection died cannot be rolled back or committed: the loss,
             // not a fault of ours.
             D::RollbackErrorOnCommit { commit_error, .. } => Error::from(*commit_error),
-            D::BrokenTransactionManager | D::RollbackTransaction => {
-                Error::Unavailable("the database connection broke during the request; retry".into())
-            }
+            D::BrokenTransactionManager | D::RollbackTransaction => Error::DatabaseLost,
             other => Error::Internal(format!("database error: {other}")),
         }
     }
@@ -452,13 +455,13 @@ mod tests {
             ),
         ] {
             assert!(
-                matches!(database_error(kind, message), Error::Unavailable(_)),
+                matches!(database_error(kind, message), Error::DatabaseLost),
                 "{kind:?} {message}"
             );
         }
         assert!(matches!(
             Error::from(D::BrokenTransactionManager),
-            Error::Unavailable(_)
+            Error::DatabaseLost
         ));
         // A protocol fault that is not a lost connection stays ours.
         assert!(matches!(

@@ -222,7 +222,7 @@ impl Runner {
         };
         match result {
             Ok(imported) => Ok((external_id, Ok(imported))),
-            Err(e @ Error::Unavailable(_)) => Err(e),
+            Err(e @ (Error::Unavailable(_) | Error::DatabaseLost)) => Err(e),
             Err(Error::Validation(errors)) => Ok((external_id, Err(errors))),
             Err(Error::Internal(detail)) => {
                 log::error!("import {} line {line}: {detail}", self.import_id);

@@ -50,6 +50,29 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
     Ok(())
 }
 
+/// Stores many records in as few statements as the backend allows: one multi-row `INSERT` per
+/// chunk (the multi-backend connection has none, so each backend's own connection does it). A
+/// list of 50 plans is one statement, not 51.
+pub fn insert_all(conn: &mut DbConn, events: &[NewAuditEvent]) -> Result<()> {
+    // SQLite binds at most 32,766 values in one statement; 13 columns a row.
+    const ROWS_PER_STATEMENT: usize = 2_000;
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        match conn {
+            DbConn::Postgres(c) => {
+                diesel::insert_into(audit_events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            DbConn::Sqlite(c) => {
+                diesel::insert_into(audit_events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A unit searched for, or registered, the identity number of a person hidden from it (protected
 /// identity). Recorded under her, so that "who has tried to find me" can be answered — and shown
 /// to the auditors of the organisation that registered her, not to the searching organisation's,

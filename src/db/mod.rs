@@ -93,8 +93,10 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection whose transaction could not be rolled back — the state a lost connection
+    /// leaves, since every use runs in a transaction — is dropped instead of returned to the pool.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -164,6 +166,10 @@ impl Db {
             .max_size(pool_size)
             .min_idle(Some(0))
             .connection_timeout(CHECKOUT_TIMEOUT)
+            // A `SELECT 1` on every checkout costs a round trip per request, but without it every
+            // pooled connection a database restart killed would fail one request with 503 before
+            // `has_broken` drops it. Dropping the test needs use cases that can be retried on a
+            // fresh connection when the first statement fails (issue 12).
             .test_on_check_out(true)
             .build_unchecked(manager);
         let db = Db {
@@ -246,7 +252,7 @@ impl Db {
     /// The same, on the calling thread (for threads of our own, such as the webhook dispatcher).
     pub fn read_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut conn = self.checkout()?;
-        conn.transaction(|c| f(c))
+        self.noting_loss(conn.transaction(|c| f(c)))
     }
 
     /// Runs `f` in one write transaction on a blocking thread: on any error nothing is stored.
@@ -273,7 +279,16 @@ impl Db {
             .as_ref()
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.checkout()?;
-        conn.transaction(|c| f(c))
+        self.noting_loss(conn.transaction(|c| f(c)))
+    }
+
+    /// A request that lost its connection marks the database as down, so the next checkouts wait
+    /// only briefly (they clear the mark as soon as one succeeds).
+    fn noting_loss<T>(&self, result: Result<T>) -> Result<T> {
+        if matches!(result, Err(crate::error::Error::DatabaseLost)) {
+            self.known_down.store(true, Ordering::SeqCst);
+        }
+        result
     }
 
     /// A pooled connection: waiting briefly while the database is known to be down, so an outage
