@@ -183,7 +183,7 @@ async fn run<T, R, F>(
 where
     T: CsvRow + Send + 'static,
     R: From<(Period, Vec<T>)> + Serialize,
-    F: FnOnce(&mut crate::db::DbConn, Period) -> Result<Vec<T>> + Send + 'static,
+    F: Fn(&mut crate::db::DbConn, Period) -> Result<Vec<T>> + Send + 'static,
 {
     caller.require(Role::Report)?;
     let period = query.period()?;

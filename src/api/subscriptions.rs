@@ -85,7 +85,9 @@ pub struct DeliveryListQuery {
 
 async fn view(db: &Db, row: SubscriptionRow) -> Result<Subscription> {
     let one = row.clone();
-    let pending = db.read(move |c| service::pending_counts(c, &[one])).await?;
+    let pending = db
+        .read(move |c| service::pending_counts(c, std::slice::from_ref(&one)))
+        .await?;
     Subscription::from_row(row, pending.first().copied().unwrap_or(0))
 }
 

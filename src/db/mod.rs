@@ -57,7 +57,7 @@ impl Backend {
 }
 
 /// Opens connections of the configured backend for the pool, with SQLite's per-connection settings.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
@@ -104,6 +104,8 @@ impl ManageConnection for ConnectionManager {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<ConnectionManager>,
+    /// Makes a fresh connection in place of one found dead (see `revive`).
+    manager: Arc<ConnectionManager>,
     backend: Backend,
     /// SQLite allows one writer at a time; taking this lock before a write transaction means a
     /// transaction never has to upgrade its read snapshot to a write lock and fail with "busy".
@@ -162,18 +164,19 @@ impl Db {
             url: url.to_string(),
             backend,
         };
+        let manager_copy = Arc::new(manager.clone());
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
             .connection_timeout(CHECKOUT_TIMEOUT)
-            // A `SELECT 1` on every checkout costs a round trip per request, but without it every
-            // pooled connection a database restart killed would fail one request with 503 before
-            // `has_broken` drops it. Dropping the test needs use cases that can be retried on a
-            // fresh connection when the first statement fails (issue 12).
-            .test_on_check_out(true)
+            // No `SELECT 1` on every checkout (a round trip per request): a read that meets a dead
+            // connection revives it and runs again; a write checks its connection first. See
+            // `read_now` and `write_now`.
+            .test_on_check_out(false)
             .build_unchecked(manager);
         let db = Db {
             pool,
+            manager: manager_copy,
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             commits: Arc::new(tokio::sync::watch::Sender::new(0)),
@@ -242,7 +245,7 @@ impl Db {
     /// queries see one consistent snapshot.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
-        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        F: Fn(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.clone();
@@ -250,9 +253,32 @@ impl Db {
     }
 
     /// The same, on the calling thread (for threads of our own, such as the webhook dispatcher).
-    pub fn read_now<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+    ///
+    /// The pool does not test connections on checkout: a read that finds its connection dead (the
+    /// database restarted, the session was terminated) replaces it with a fresh one and runs once
+    /// more — a read changes nothing, so running it again is safe.
+    pub fn read_now<T>(&self, f: impl Fn(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut conn = self.checkout()?;
-        self.noting_loss(conn.transaction(|c| f(c)))
+        match self.noting_loss(conn.transaction(|c| f(c))) {
+            Err(crate::error::Error::DatabaseLost) => {
+                self.revive(&mut conn)?;
+                self.noting_loss(conn.transaction(|c| f(c)))
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces a dead pooled connection with a fresh one, in place: the pool gets the fresh one
+    /// back. While the database cannot be reached this is the 503 it is.
+    fn revive(&self, conn: &mut r2d2::PooledConnection<ConnectionManager>) -> Result<()> {
+        match self.manager.connect() {
+            Ok(fresh) => {
+                **conn = fresh;
+                self.known_down.store(false, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(_) => Err(crate::error::Error::DatabaseLost),
+        }
     }
 
     /// Runs `f` in one write transaction on a blocking thread: on any error nothing is stored.
@@ -279,6 +305,16 @@ impl Db {
             .as_ref()
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.checkout()?;
+        // A write is not run twice: its connection is checked before it begins (the one round
+        // trip the pool no longer spends on every checkout), and replaced when dead.
+        if let Err(e) = conn.batch_execute("SELECT 1") {
+            if matches!(
+                self.noting_loss::<()>(Err(e.into())),
+                Err(crate::error::Error::DatabaseLost)
+            ) {
+                self.revive(&mut conn)?;
+            }
+        }
         self.noting_loss(conn.transaction(|c| f(c)))
     }
 

@@ -239,3 +239,34 @@ async fn terminated_connections_under_load_are_503_never_500() {
     })
     .await;
 }
+
+/// The pool does not test connections on checkout. After every session was terminated (a
+/// database restart), the next reads and writes still succeed — none answers 503: a read that meets
+/// a dead connection runs again on a fresh one, a write checks its connection before it begins.
+#[actix_web::test]
+async fn after_a_restart_the_next_requests_succeed_without_a_503() {
+    let app = TestApp::postgres().await;
+    let plan = app.lisas_plan().await;
+    let plan_uri = format!("/api/v1/plans/{}", plan["id"].as_str().unwrap());
+    // Fill the pool with connections, then kill them all.
+    let who = reader();
+    let warm: Vec<_> = (0..8).map(|_| app.get(&plan_uri, &who)).collect();
+    futures_util::future::join_all(warm).await;
+    let terminate = app.postgres_database().unwrap().terminator();
+    terminate();
+    for i in 0..8 {
+        app.get(&plan_uri, &reader()).await.expect(200);
+        app.get(&format!("{plan_uri}/document"), &reader())
+            .await
+            .expect(200);
+        let current = app.get(&plan_uri, &reader()).await.expect(200);
+        app.put(
+            &plan_uri,
+            &region_writer(),
+            json!({"individual_id": plan["individual_id"], "need_reason": format!("needs, round {i}")}),
+            Some(&current.etag()),
+        )
+        .await
+        .expect(200);
+    }
+}
