@@ -272,19 +272,21 @@ fn external_id_of(bytes: &[u8]) -> Option<String> {
             '}' | ']' => depth = depth.saturating_sub(1),
             '"' => {
                 let start = i + 1;
-                let mut end = start;
+                // The closing quote; a line cut inside a string has none, and nothing more to read.
+                let mut end = None;
                 while let Some((j, c)) = chars.next() {
                     match c {
                         '\\' => {
                             chars.next();
                         }
                         '"' => {
-                            end = j;
+                            end = Some(j);
                             break;
                         }
                         _ => {}
                     }
                 }
+                let end = end?;
                 let after = text[end + 1..].trim_start();
                 if depth == 1 && &text[start..end] == "external_id" && after.starts_with(':') {
                     let value = after[1..].trim_start().strip_prefix('"')?;
@@ -317,6 +319,20 @@ mod tests {
                 (5, b"{\"c\":3}".to_vec()),
             ]
         );
+    }
+
+    /// A line cut anywhere — inside a string, after an opening quote, inside a character of
+    /// several bytes — is read without a panic: a client's bad input never stops the server.
+    #[test]
+    fn a_line_cut_anywhere_is_read_without_a_panic() {
+        let line =
+            r#"{"external_id": "sip-ö-1", "plan": {"need_reason": "é\"x"}, "z": "å"}"#.as_bytes();
+        for cut in 0..=line.len() {
+            let _ = external_id_of(&line[..cut]);
+        }
+        assert_eq!(external_id_of(br#"{""#), None);
+        assert_eq!(external_id_of("{\"é".as_bytes()), None);
+        assert_eq!(external_id_of(line), Some("sip-ö-1".into()));
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub fn swedish_offset(at: DateTime<Utc>) -> FixedOffset {
         .map(|t| t.and_utc());
     let summer = matches!((summer_starts, summer_ends), (Some(s), Some(e)) if s <= at && at < e);
     let hours = if summer { 2 } else { 1 };
-    FixedOffset::east_opt(hours * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap())
+    // One or two hours east are always valid offsets; UTC stands in rather than a panic.
+    FixedOffset::east_opt(hours * 3600).unwrap_or_else(|| chrono::Offset::fix(&Utc))
 }
 
 /// The last Sunday of `month` (March or October here) in `year`.
