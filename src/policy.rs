@@ -74,16 +74,30 @@ pub fn may_see_individual(
     caller: &Caller,
     individual: &IndividualRow,
 ) -> Result<bool, Error> {
-    if !is_restricted(individual)
-        || caller.is_import_agent()
-        || individual.registered_by_unit.as_deref() == Some(caller.unit.as_str())
-    {
-        return Ok(true);
+    Ok(!visible_individuals(conn, caller, std::slice::from_ref(individual))?.is_empty())
+}
+
+/// The rule of [`may_see_individual`] for several records at once (the records of one identity
+/// number): the ids of those the caller may see, in one query whatever their number.
+pub fn visible_individuals(
+    conn: &mut DbConn,
+    caller: &Caller,
+    individuals: &[IndividualRow],
+) -> Result<HashSet<String>, Error> {
+    let (open, restricted): (Vec<&IndividualRow>, Vec<&IndividualRow>) =
+        individuals.iter().partition(|i| {
+            !is_restricted(i)
+                || caller.is_import_agent()
+                || i.registered_by_unit.as_deref() == Some(caller.unit.as_str())
+        });
+    let mut visible: HashSet<String> = open.iter().map(|i| i.id.clone()).collect();
+    if !restricted.is_empty() {
+        let ids: Vec<&str> = restricted.iter().map(|i| i.id.as_str()).collect();
+        visible.extend(crate::db::plans::individuals_with_visible_plan(
+            conn, caller, &ids,
+        )?);
     }
-    Ok(
-        !crate::db::plans::individuals_with_visible_plan(conn, caller, &[&individual.id])?
-            .is_empty(),
-    )
+    Ok(visible)
 }
 
 /// What one unit may see of a batch of recorded changes, gathered for the whole batch at once

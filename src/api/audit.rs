@@ -168,12 +168,13 @@ pub async fn list(
         return Err(Error::Validation(too_long));
     }
     let filter = AuditFilter {
-        organisation: caller.unit.organisation().to_string(),
         individual_id,
         subject: query.subject.clone(),
         unit: query.unit.as_deref().map(|u| u.trim().to_ascii_uppercase()),
         from: query.from.map(naive),
         to: query.to.map(naive),
+        // The organisation is the caller's: set by the use case.
+        ..Default::default()
     };
     let limit = super::pagination::limit(query.limit)?;
     let after = match query.cursor.as_deref() {
@@ -187,7 +188,7 @@ pub async fn list(
         })?,
     };
     let (rows, next_cursor) = db
-        .read(move |c| service::list(c, &filter, after, limit))
+        .read(move |c| service::list(c, &caller, filter.clone(), after, limit))
         .await?;
     let items: Vec<AuditEvent> = rows.into_iter().map(AuditEvent::from).collect();
     let wants_csv = req

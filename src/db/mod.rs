@@ -318,11 +318,9 @@ impl Db {
         // A write is not run twice: its connection is checked before it begins (the one round
         // trip the pool no longer spends on every checkout), and replaced when dead.
         if let Err(e) = conn.batch_execute("SELECT 1") {
-            if matches!(
-                self.noting_loss::<()>(Err(e.into())),
-                Err(crate::error::Error::DatabaseLost)
-            ) {
-                self.revive(&mut conn)?;
+            match self.noting_loss::<()>(Err(e.into())) {
+                Err(crate::error::Error::DatabaseLost) => self.revive(&mut conn)?,
+                other => other?,
             }
         }
         self.noting_loss(conn.transaction(|c| f(c)))

@@ -1,16 +1,24 @@
 //! Reading the access log.
 
+use crate::auth::Caller;
 use crate::db::audit::{self as store, AuditEventRow, AuditFilter};
 use crate::db::DbConn;
 use crate::error::Result;
 
-/// A page of the access log after event `after`, and the cursor of the next page.
+/// A page of the access log after event `after`, and the cursor of the next page. Log follow-up
+/// is per organisation: whatever the filter asks, the caller sees the accesses of its own
+/// organisation's units (and the attempts to find the protected people it registered).
 pub fn list(
     conn: &mut DbConn,
-    filter: &AuditFilter,
+    caller: &Caller,
+    filter: AuditFilter,
     after: i64,
     limit: i64,
 ) -> Result<(Vec<AuditEventRow>, Option<String>)> {
-    let rows = store::list(conn, filter, after, limit + 1)?;
+    let filter = AuditFilter {
+        organisation: caller.unit.organisation().to_string(),
+        ..filter
+    };
+    let rows = store::list(conn, &filter, after, limit + 1)?;
     Ok(super::page(rows, limit, |r| r.id.to_string()))
 }

@@ -118,19 +118,18 @@ fn hidden_record_of_number(
     number: &IdentityNumber,
     except: Option<&str>,
 ) -> Result<Option<String>> {
-    let mut hidden = None;
-    for row in store::registrations_of_number(conn, number.as_str())? {
-        if Some(row.id.as_str()) == except {
-            continue;
-        }
-        if crate::policy::may_see_individual(conn, caller, &row)? {
-            return Err(duplicate());
-        }
-        if row.duplicate_of.is_none() {
-            hidden = Some(row.id);
-        }
+    let rows: Vec<IndividualRow> = store::registrations_of_number(conn, number.as_str())?
+        .into_iter()
+        .filter(|row| Some(row.id.as_str()) != except)
+        .collect();
+    let visible = crate::policy::visible_individuals(conn, caller, &rows)?;
+    if rows.iter().any(|row| visible.contains(&row.id)) {
+        return Err(duplicate());
     }
-    Ok(hidden)
+    Ok(rows
+        .into_iter()
+        .find(|row| row.duplicate_of.is_none())
+        .map(|row| row.id))
 }
 
 /// Writes in a hidden person's access log that a unit asked for her number without being let see
@@ -215,14 +214,13 @@ pub fn find_by_identity_number(
             r.registered_by_unit.as_deref() != Some(own),
         )
     });
-    let mut hidden = None;
-    for row in rows {
-        if crate::policy::may_see_individual(conn, caller, &row)? {
-            return Ok(Search::Found(Box::new(with_guardians(conn, row)?)));
-        }
-        if row.duplicate_of.is_none() {
-            hidden = Some(row.id);
-        }
+    let visible = crate::policy::visible_individuals(conn, caller, &rows)?;
+    let hidden = rows
+        .iter()
+        .find(|row| row.duplicate_of.is_none() && !visible.contains(&row.id))
+        .map(|row| row.id.clone());
+    if let Some(row) = rows.into_iter().find(|row| visible.contains(&row.id)) {
+        return Ok(Search::Found(Box::new(with_guardians(conn, row)?)));
     }
     Ok(Search::NotFound { hidden })
 }

@@ -31,12 +31,16 @@ fn example(doc: &Value, operation_id: &str) -> Value {
     panic!("no operation {operation_id}")
 }
 
-/// `value` with every date and time moved so that the story's moment `as_of` falls on now.
+/// `value` with every date and time moved so that the story's moment `as_of` falls on now: times
+/// by the exact difference, dates by whole days.
 fn moved(value: &Value, as_of: &str) -> Value {
     let as_of: DateTime<Utc> = as_of.parse().unwrap();
     let now = Utc::now();
     let days = Duration::days((now.date_naive() - as_of.date_naive()).num_days());
-    let by = now - as_of;
+    shifted(value, now - as_of, days)
+}
+
+fn shifted(value: &Value, by: Duration, days: Duration) -> Value {
     match value {
         Value::String(s) => {
             if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -47,15 +51,10 @@ fn moved(value: &Value, as_of: &str) -> Value {
                 value.clone()
             }
         }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| moved(v, &as_of.to_rfc3339()))
-                .collect(),
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| shifted(v, by, days)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), moved(v, &as_of.to_rfc3339())))
+                .map(|(k, v)| (k.clone(), shifted(v, by, days)))
                 .collect(),
         ),
         other => other.clone(),
