@@ -10,7 +10,7 @@ use super::DbConn;
 use crate::domain::consent::ConsentOutcome;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = consents, treat_none_as_null = true)]
 pub struct ConsentRow {
     pub id: String,
@@ -36,7 +36,7 @@ pub struct ConsentRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = consent_givers)]
 pub struct GiverRow {
     pub consent_id: String,
@@ -47,7 +47,7 @@ pub struct GiverRow {
     pub representative_kind: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = consent_parties)]
 pub struct PartyRow {
     pub consent_id: String,
@@ -126,6 +126,15 @@ fn with_details(conn: &mut DbConn, rows: Vec<ConsentRow>) -> Result<Vec<ConsentR
         .order((consent_parties::consent_id, consent_parties::position))
         .select(PartyRow::as_select())
         .load(conn)?;
+    Ok(assemble(rows, givers, parties))
+}
+
+/// Consents with their givers and parties, each list in its stored order.
+pub(super) fn assemble(
+    rows: Vec<ConsentRow>,
+    givers: Vec<GiverRow>,
+    parties: Vec<PartyRow>,
+) -> Vec<ConsentRecord> {
     let mut givers_of: HashMap<String, Vec<GiverRow>> = HashMap::new();
     for giver in givers {
         givers_of
@@ -140,14 +149,13 @@ fn with_details(conn: &mut DbConn, rows: Vec<ConsentRow>) -> Result<Vec<ConsentR
             .or_default()
             .push(party);
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|consent| ConsentRecord {
             givers: givers_of.remove(&consent.id).unwrap_or_default(),
             parties: parties_of.remove(&consent.id).unwrap_or_default(),
             consent,
         })
-        .collect())
+        .collect()
 }
 
 /// For each plan in `plan_ids`, the last day of its longest-running consent that is active on

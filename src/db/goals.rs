@@ -7,7 +7,7 @@ use super::schema::{goals, intervention_goals, interventions};
 use super::DbConn;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = goals, treat_none_as_null = true)]
 pub struct GoalRow {
     pub id: String,
@@ -23,7 +23,7 @@ pub struct GoalRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = interventions, treat_none_as_null = true)]
 pub struct InterventionRow {
     pub id: String,
@@ -143,8 +143,15 @@ pub fn interventions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<Interven
             intervention_goals::goal_id,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
+    Ok(assemble_interventions(rows, links))
+}
+
+/// Interventions with the ids of their goals; `links` are (intervention, goal) pairs.
+pub(super) fn assemble_interventions(
+    rows: Vec<InterventionRow>,
+    links: Vec<(String, String)>,
+) -> Vec<InterventionRecord> {
+    rows.into_iter()
         .map(|intervention| InterventionRecord {
             goal_ids: links
                 .iter()
@@ -153,5 +160,5 @@ pub fn interventions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<Interven
                 .collect(),
             intervention,
         })
-        .collect())
+        .collect()
 }

@@ -7,7 +7,7 @@ use super::schema::{guardians, individuals};
 use super::DbConn;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = individuals)]
 pub struct IndividualRow {
     pub id: String,
@@ -26,7 +26,7 @@ pub struct IndividualRow {
     pub duplicate_of: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = guardians)]
 pub struct GuardianRow {
     pub id: String,

@@ -7,7 +7,7 @@ use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
 use super::DbConn;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = meetings)]
 pub struct MeetingRow {
     pub id: String,
@@ -32,7 +32,7 @@ pub struct MeetingRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = follow_ups, treat_none_as_null = true)]
 pub struct FollowUpRow {
     pub id: String,
@@ -65,7 +65,7 @@ pub struct RevisionRow {
     pub document: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = closure_notices)]
 pub struct ClosureNoticeRow {
     pub plan_id: String,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod consents;
 pub mod deviations;
+pub mod documents;
 pub mod events;
 pub mod goals;
 pub mod imports;

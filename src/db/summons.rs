@@ -9,7 +9,7 @@ use super::schema::{summons, summons_recipients};
 use super::DbConn;
 use crate::error::Result;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = summons)]
 pub struct SummonsRow {
     pub id: String,
@@ -33,7 +33,7 @@ pub struct SummonsRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = summons_recipients, treat_none_as_null = true)]
 pub struct RecipientRow {
     pub id: String,
@@ -102,22 +102,26 @@ pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
         .order(summons::id)
         .select(SummonsRow::as_select())
         .load(conn)?;
-    let mut recipients: HashMap<String, Vec<RecipientRow>> = HashMap::new();
-    for r in summons_recipients::table
+    let recipients = summons_recipients::table
         .filter(summons_recipients::plan_id.eq(plan_id))
         .order((summons_recipients::summons_id, summons_recipients::position))
         .select(RecipientRow::as_select())
-        .load(conn)?
-    {
-        recipients.entry(r.summons_id.clone()).or_default().push(r);
+        .load(conn)?;
+    Ok(assemble(rows, recipients))
+}
+
+/// Summons with their recipients, each list in its stored order.
+pub(super) fn assemble(rows: Vec<SummonsRow>, recipients: Vec<RecipientRow>) -> Vec<SummonsRecord> {
+    let mut recipients_of: HashMap<String, Vec<RecipientRow>> = HashMap::new();
+    for r in recipients {
+        recipients_of.entry(r.summons_id.clone()).or_default().push(r);
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|summons| SummonsRecord {
-            recipients: recipients.remove(&summons.id).unwrap_or_default(),
+            recipients: recipients_of.remove(&summons.id).unwrap_or_default(),
             summons,
         })
-        .collect())
+        .collect()
 }
 
 pub fn find(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Option<SummonsRecord>> {

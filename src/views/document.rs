@@ -14,10 +14,11 @@ use super::process::{FollowUp, Goal, Intervention, Meeting, Summons};
 use crate::auth::Caller;
 use crate::db::meetings::{self as meeting_store, RevisionRow};
 use crate::db::plans::PlanRow;
-use crate::db::{consents, goals, summons, DbConn};
+use crate::db::{documents, DbConn};
 use crate::domain::Principal;
 use crate::error::Result;
-use crate::service::{individuals, naive, plans};
+use crate::service::individuals::IndividualRecord;
+use crate::service::{naive, plans};
 
 /// A unit or actor to tell that the plan has closed.
 #[derive(Debug, Serialize, ToSchema)]
@@ -54,33 +55,38 @@ pub fn load(
 ) -> Result<PlanDocument> {
     let today = swedish_date(now);
     let plan = plans::get(conn, caller, plan_id, today)?;
-    let individual = individuals::load(conn, &plan.plan.individual_id)?;
-    let id = plan.plan.id.clone();
+    let rows = documents::of_plan(conn, &plan.plan.id, &plan.plan.individual_id)?;
+    let individual = IndividualRecord {
+        individual: rows.individual,
+        guardians: rows.guardians,
+    };
     Ok(PlanDocument {
         plan: Plan::from_record(plan)?,
         individual: Individual::from_record(individual, today)?,
-        consents: consents::all_for_plan(conn, &id)?
+        consents: rows
+            .consents
             .into_iter()
             .map(|c| Consent::from_record(c, today))
             .collect::<Result<_>>()?,
-        summons: summons::of_plan(conn, &id)?
+        summons: rows
+            .summons
             .into_iter()
             .map(Summons::from_record)
             .collect::<Result<_>>()?,
-        meeting: meeting_store::meeting_of(conn, &id)?.map(Meeting::from_row),
-        goals: goals::goals_of(conn, &id)?
+        meeting: rows.meeting.map(Meeting::from_row),
+        goals: rows
+            .goals
             .into_iter()
             .map(Goal::from_row)
             .collect::<Result<_>>()?,
-        interventions: goals::interventions_of(conn, &id)?
+        interventions: rows
+            .interventions
             .into_iter()
             .map(Intervention::from_record)
             .collect::<Result<_>>()?,
-        follow_ups: meeting_store::follow_ups_of(conn, &id)?
-            .into_iter()
-            .map(FollowUp::from_row)
-            .collect(),
-        units_to_notify: meeting_store::closure_notices_of(conn, &id)?
+        follow_ups: rows.follow_ups.into_iter().map(FollowUp::from_row).collect(),
+        units_to_notify: rows
+            .closure_notices
             .into_iter()
             .map(|n| Notice {
                 hsa_id: n.hsa_id,

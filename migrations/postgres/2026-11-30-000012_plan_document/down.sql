@@ -1,0 +1,1 @@
+DROP FUNCTION plan_document_rows(TEXT, TEXT);

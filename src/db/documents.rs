@@ -1,0 +1,125 @@
+//! The rows a whole-plan document is made of, besides the plan itself (which is read, and its
+//! access decided, through [`super::plans`]).
+//!
+//! On PostgreSQL they come in one round trip: the function `plan_document_rows` (migration
+//! `2026-11-30-000012_plan_document`) returns them as one JSON object, and its query plan is kept
+//! per connection — a read of the whole plan is then three statements (the plan, its consent
+//! state, these rows) instead of sixteen, which is where PostgreSQL's time went (protocol and
+//! syscalls per statement, not execution). SQLite runs in-process and has no round trip to save,
+//! so there each table is read by its own module's query, as before. Both paths hand the rows to
+//! the same assembling functions.
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde::Deserialize;
+
+use super::consents::{self, ConsentRecord, ConsentRow, GiverRow, PartyRow};
+use super::goals::{self, GoalRow, InterventionRecord, InterventionRow};
+use super::individuals::{self, GuardianRow, IndividualRow};
+use super::meetings::{self, ClosureNoticeRow, FollowUpRow, MeetingRow};
+use super::summons::{self, RecipientRow, SummonsRecord, SummonsRow};
+use super::DbConn;
+use crate::error::{Error, Result};
+
+/// Everything of one plan that its document shows, each list in the document's order.
+#[derive(Debug)]
+pub struct DocumentRows {
+    pub individual: IndividualRow,
+    pub guardians: Vec<GuardianRow>,
+    pub consents: Vec<ConsentRecord>,
+    pub summons: Vec<SummonsRecord>,
+    pub meeting: Option<MeetingRow>,
+    pub goals: Vec<GoalRow>,
+    pub interventions: Vec<InterventionRecord>,
+    pub follow_ups: Vec<FollowUpRow>,
+    pub closure_notices: Vec<ClosureNoticeRow>,
+}
+
+/// The rows of plan `plan_id`, whose individual is `individual_id`. The caller has already
+/// decided that the plan may be read.
+pub fn of_plan(conn: &mut DbConn, plan_id: &str, individual_id: &str) -> Result<DocumentRows> {
+    match conn {
+        DbConn::Postgres(pg) => in_one_round_trip(pg, plan_id, individual_id),
+        DbConn::Sqlite(_) => table_by_table(conn, plan_id, individual_id),
+    }
+}
+
+fn missing_individual() -> Error {
+    Error::Internal("a plan names an individual that is not stored".into())
+}
+
+fn table_by_table(conn: &mut DbConn, plan_id: &str, individual_id: &str) -> Result<DocumentRows> {
+    Ok(DocumentRows {
+        individual: individuals::find(conn, individual_id)?.ok_or_else(missing_individual)?,
+        guardians: individuals::guardians_of(conn, &[individual_id])?,
+        consents: consents::all_for_plan(conn, plan_id)?,
+        summons: summons::of_plan(conn, plan_id)?,
+        meeting: meetings::meeting_of(conn, plan_id)?,
+        goals: goals::goals_of(conn, plan_id)?,
+        interventions: goals::interventions_of(conn, plan_id)?,
+        follow_ups: meetings::follow_ups_of(conn, plan_id)?,
+        closure_notices: meetings::closure_notices_of(conn, plan_id)?,
+    })
+}
+
+/// The object `plan_document_rows` returns: one key per table, rows named by column.
+#[derive(Deserialize)]
+struct RowsAsJson {
+    individual: Option<IndividualRow>,
+    guardians: Vec<GuardianRow>,
+    consents: Vec<ConsentRow>,
+    consent_givers: Vec<GiverRow>,
+    consent_parties: Vec<PartyRow>,
+    summons: Vec<SummonsRow>,
+    recipients: Vec<RecipientRow>,
+    meeting: Option<MeetingRow>,
+    goals: Vec<GoalRow>,
+    interventions: Vec<InterventionRow>,
+    intervention_goals: Vec<(String, String)>,
+    follow_ups: Vec<FollowUpRow>,
+    closure_notices: Vec<ClosureNoticeRow>,
+}
+
+#[derive(QueryableByName)]
+struct JsonText {
+    #[diesel(sql_type = Text)]
+    rows: String,
+}
+
+fn in_one_round_trip(
+    conn: &mut diesel::PgConnection,
+    plan_id: &str,
+    individual_id: &str,
+) -> Result<DocumentRows> {
+    let JsonText { rows } = diesel::sql_query("SELECT plan_document_rows($1, $2) AS rows")
+        .bind::<Text, _>(plan_id)
+        .bind::<Text, _>(individual_id)
+        .get_result(conn)?;
+    // A failure here is a mismatch between a table and its row type: the service's fault,
+    // reported without the stored values.
+    let parsed: RowsAsJson = serde_json::from_str(&rows).map_err(|e| {
+        Error::Internal(format!(
+            "the stored rows of a plan document do not match their types (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    Ok(DocumentRows {
+        individual: parsed.individual.ok_or_else(missing_individual)?,
+        guardians: parsed.guardians,
+        consents: consents::assemble(
+            parsed.consents,
+            parsed.consent_givers,
+            parsed.consent_parties,
+        ),
+        summons: summons::assemble(parsed.summons, parsed.recipients),
+        meeting: parsed.meeting,
+        goals: parsed.goals,
+        interventions: goals::assemble_interventions(
+            parsed.interventions,
+            parsed.intervention_goals,
+        ),
+        follow_ups: parsed.follow_ups,
+        closure_notices: parsed.closure_notices,
+    })
+}
