@@ -57,18 +57,7 @@ pub fn insert_all(conn: &mut DbConn, events: &[NewAuditEvent]) -> Result<()> {
     // SQLite binds at most 32,766 values in one statement; 13 columns a row.
     const ROWS_PER_STATEMENT: usize = 2_000;
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        match conn {
-            DbConn::Postgres(c) => {
-                diesel::insert_into(audit_events::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-            DbConn::Sqlite(c) => {
-                diesel::insert_into(audit_events::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-        }
+        super::insert_rows!(conn, audit_events::table, chunk)?;
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ pub fn insert(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
             .values(party)
             .execute(conn)?;
     }
-    Ok(())
+    super::access::grant_consent(conn, record)
 }
 
 /// Consents of one plan, a page at a time in id (creation) order, with their givers and parties
@@ -209,6 +209,10 @@ pub fn withdraw_all(
             consents::updated_at.eq(at),
         ))
         .execute(conn)?;
+    super::access::revoke_consents(
+        conn,
+        &ids.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+    )?;
     Ok(ids.into_iter().map(|(id, v)| (id, v + 1)).collect())
 }
 

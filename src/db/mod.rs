@@ -1,6 +1,7 @@
 //! Persistence: one diesel code path over SQLite (embedded, the default) and PostgreSQL
 //! (production). Query modules take `&mut DbConn` so they compose into one transaction.
 
+pub mod access;
 pub mod audit;
 pub mod consents;
 pub mod deviations;
@@ -28,6 +29,18 @@ use diesel::r2d2::{self, ManageConnection, Pool};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::Result;
+
+/// One multi-row `INSERT` of `rows` into `table`. The multi-backend connection cannot do a
+/// multi-row insert, so each backend's own connection does it.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+pub(crate) use insert_rows;
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

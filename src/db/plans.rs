@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use super::schema::plans;
 use super::{DbConn, MultiBackend};
 use crate::auth::Caller;
-use crate::domain::consent::ConsentOutcome;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -53,27 +52,29 @@ pub struct PlanFilter {
 /// unit in (given, not withdrawn, valid today). Summons go only to covered units, so recipients see
 /// the plan exactly while the consent covers them. Withdrawn or expired consent removes access at
 /// once; the initiating unit keeps it, to the documented refusal or withdrawal too. This is the one
-/// place plan access is decided: every lookup and list goes through it.
+/// place plan access is decided: every lookup and list goes through it. It reads the grants that
+/// `plan_access` keeps in step with plans and consents (`super::access`): one indexed probe per
+/// candidate plan, whatever the number of consents in the database.
 fn visible_to(caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
-    use super::schema::{consent_parties, consents};
-    let unit = caller.unit.as_str().to_string();
+    use super::schema::plan_access;
     // "Today" in Sweden, as everywhere else that consent validity is decided.
     let today = crate::domain::today();
-    let covered = consents::table
-        .inner_join(consent_parties::table)
-        .filter(consents::plan_id.eq(plans::id))
-        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
-        .filter(consents::withdrawn_at.is_null())
-        .filter(consents::valid_from.le(today))
-        .filter(consents::valid_until.ge(today))
-        .filter(consent_parties::hsa_id.eq(unit.clone()))
-        .select(consents::id);
-    plans::table
+    let granted = plan_access::table
+        .filter(plan_access::plan_id.eq(plans::id))
+        .filter(plan_access::unit.eq(caller.unit.as_str().to_string()))
         .filter(
-            plans::initiating_unit
-                .eq(unit)
-                .or(diesel::dsl::exists(covered)),
+            plan_access::valid_from
+                .is_null()
+                .or(plan_access::valid_from.le(today)),
         )
+        .filter(
+            plan_access::valid_until
+                .is_null()
+                .or(plan_access::valid_until.ge(today)),
+        )
+        .select(plan_access::id);
+    plans::table
+        .filter(diesel::dsl::exists(granted))
         .into_boxed()
 }
 
@@ -81,7 +82,7 @@ pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     diesel::insert_into(plans::table)
         .values(row)
         .execute(conn)?;
-    Ok(())
+    super::access::grant_initiating_unit(conn, &row.id, &row.initiating_unit)
 }
 
 pub fn find(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Option<PlanRow>> {

@@ -103,6 +103,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    plan_access (id) {
+        id -> BigInt,
+        plan_id -> Text,
+        unit -> Text,
+        consent_id -> Nullable<Text>,
+        valid_from -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
     change_events (seq) {
         seq -> BigInt,
         event_type -> Text,
@@ -285,6 +296,7 @@ diesel::joinable!(plans -> individuals (individual_id));
 diesel::joinable!(consents -> plans (plan_id));
 diesel::joinable!(consent_givers -> consents (consent_id));
 diesel::joinable!(consent_parties -> consents (consent_id));
+diesel::joinable!(plan_access -> plans (plan_id));
 diesel::joinable!(summons -> plans (plan_id));
 diesel::joinable!(summons_recipients -> summons (summons_id));
 diesel::joinable!(meetings -> plans (plan_id));
@@ -301,6 +313,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     consent_givers,
     consent_parties,
+    plan_access,
     change_events,
     summons,
     summons_recipients,

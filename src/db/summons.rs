@@ -114,7 +114,10 @@ pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
 pub(super) fn assemble(rows: Vec<SummonsRow>, recipients: Vec<RecipientRow>) -> Vec<SummonsRecord> {
     let mut recipients_of: HashMap<String, Vec<RecipientRow>> = HashMap::new();
     for r in recipients {
-        recipients_of.entry(r.summons_id.clone()).or_default().push(r);
+        recipients_of
+            .entry(r.summons_id.clone())
+            .or_default()
+            .push(r);
     }
     rows.into_iter()
         .map(|summons| SummonsRecord {

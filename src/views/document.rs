@@ -84,7 +84,11 @@ pub fn load(
             .into_iter()
             .map(Intervention::from_record)
             .collect::<Result<_>>()?,
-        follow_ups: rows.follow_ups.into_iter().map(FollowUp::from_row).collect(),
+        follow_ups: rows
+            .follow_ups
+            .into_iter()
+            .map(FollowUp::from_row)
+            .collect(),
         units_to_notify: rows
             .closure_notices
             .into_iter()

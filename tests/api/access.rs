@@ -125,6 +125,10 @@ async fn a_unit_outside_the_consent_gets_404_on_every_plan_route(app: TestApp) {
 }
 
 async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
+    consent_given_expired_and_withdrawn(&app).await;
+}
+
+async fn consent_given_expired_and_withdrawn(app: &TestApp) {
     let plan = consented_plan(&app).await;
     // The municipality unit is covered by the consent: it reads the plan.
     app.get(&plan_uri(&plan, ""), &municipality_writer())
@@ -137,9 +141,13 @@ async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
         .body;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
-    // An expired consent removes access at once.
-    app.age("UPDATE consents SET valid_until = '2020-01-01'")
-        .await;
+    // An expired consent removes access at once. (The consent's days are kept twice: on the
+    // consent, and on the access grants derived from it.)
+    app.age(
+        "UPDATE consents SET valid_until = '2020-01-01'; \
+         UPDATE plan_access SET valid_until = '2020-01-01' WHERE consent_id IS NOT NULL",
+    )
+    .await;
     app.get(&plan_uri(&plan, ""), &municipality_writer())
         .await
         .expect(404);
@@ -187,6 +195,47 @@ async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
         .expect(200)
         .body;
     assert!(kept["items"][0]["withdrawn_at"].is_string());
+}
+
+/// The grants the visibility rule reads (`plan_access`) are exactly what plans and consents say:
+/// each plan's initiating unit, and each unit a given, unwithdrawn consent with both dates covers.
+/// Checked after the consent scenarios above (given, expired by date, withdrawn) and a refusal.
+async fn access_grants_are_what_plans_and_consents_say(app: TestApp) {
+    consent_given_expired_and_withdrawn(&app).await;
+    let plan = app.lisas_plan().await;
+    let refusal = json!({
+        "outcome": "refused",
+        "form": "verbal",
+        "documented_by": "Kim Berg, kurator",
+        "givers": [{"role": "individual"}],
+    });
+    app.post(&plan_uri(&plan, "/consents"), &region_writer(), refusal)
+        .await
+        .expect(201);
+    assert!(
+        app.count("SELECT count(*) AS n FROM plan_access".into())
+            .await
+            > 0
+    );
+    const DERIVED: &str = "SELECT * FROM (SELECT id, initiating_unit, NULL, NULL, NULL FROM plans \
+         UNION ALL \
+         SELECT c.plan_id, p.hsa_id, c.id, c.valid_from, c.valid_until \
+           FROM consents c JOIN consent_parties p ON p.consent_id = c.id \
+          WHERE c.outcome = 'given' AND c.withdrawn_at IS NULL AND c.valid_from IS NOT NULL \
+            AND c.valid_until IS NOT NULL AND p.hsa_id IS NOT NULL) derived";
+    const STORED: &str =
+        "SELECT plan_id, unit, consent_id, valid_from, valid_until FROM plan_access";
+    let missing = app
+        .count(format!(
+            "SELECT count(*) AS n FROM ({DERIVED} EXCEPT {STORED}) d"
+        ))
+        .await;
+    let extra = app
+        .count(format!(
+            "SELECT count(*) AS n FROM ({STORED} EXCEPT {DERIVED}) d"
+        ))
+        .await;
+    assert_eq!((missing, extra), (0, 0), "grants missing, grants left over");
 }
 
 /// Only the responsible unit or the coordinator's unit records an intervention's status; only the
@@ -314,6 +363,7 @@ on_both_databases!(
     a_protected_identity_is_shown_only_to_units_that_see_a_plan,
     a_unit_outside_the_consent_gets_404_on_every_plan_route,
     access_follows_the_consent_and_ends_with_it,
+    access_grants_are_what_plans_and_consents_say,
     finer_rules_for_interventions_and_follow_ups,
 );
 

@@ -304,6 +304,26 @@ impl TestApp {
         sip::webhooks::Dispatcher::start_with(self.db.clone(), settings, Default::default(), hooks)
     }
 
+    /// The number `sql` (a query of one row with one BIGINT column named `n`) answers.
+    pub async fn count(&self, sql: String) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.db
+            .read(move |c| {
+                let row: Count = match c {
+                    sip::db::DbConn::Postgres(c) => diesel::sql_query(&sql).get_result(c)?,
+                    sip::db::DbConn::Sqlite(c) => diesel::sql_query(&sql).get_result(c)?,
+                };
+                Ok(row.n)
+            })
+            .await
+            .expect("the query runs")
+    }
+
     /// The app's database handle.
     pub fn db(&self) -> &Db {
         &self.db
