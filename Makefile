@@ -62,10 +62,14 @@ $(NODE_TOOLS): tools/clients/package.json tools/clients/package-lock.json
 fuzz: $(VENV)/.installed
 	VENV=$(VENV) tools/fuzz.sh
 
-## Import 100,000 generated plans into a release build and follow the change feed over them,
-## printing the throughput of each (BENCH_PLANS to change the number; DATABASE_URL for PostgreSQL).
+## Throughput on SQLite and on a throwaway PostgreSQL cluster: imports BENCH_PLANS (100,000)
+## generated plans into a release build, follows the change feed, runs each read and write scenario
+## with wrk; prints req/s, latency, statements per request, peak RSS (tools/bench/bench.py).
+## BENCH_PEER=1 runs the PostgREST peer of ../shared/bench in the same run and prints the ratios.
 bench:
-	tools/bench/run.sh
+	@command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk; }
+	$(CARGO) build --release
+	$(PYTHON) tools/bench/bench.py
 
 $(VENV)/.installed: tools/requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -165,8 +165,14 @@ pub fn active_until(
     plan_ids: &[&str],
     today: NaiveDate,
 ) -> Result<Vec<(String, NaiveDate)>> {
-    let rows: Vec<(String, Option<NaiveDate>)> = consents::table
-        .filter(consents::plan_id.eq_any(plan_ids))
+    let mut query = consents::table.into_boxed();
+    // One plan (a plan or whole-plan read) is asked with `=`: a statement the connection keeps
+    // prepared, where a list of binds would be parsed and planned again on every read.
+    query = match plan_ids {
+        [one] => query.filter(consents::plan_id.eq(one.to_string())),
+        many => query.filter(consents::plan_id.eq_any(many.iter().map(|id| id.to_string()))),
+    };
+    let rows: Vec<(String, Option<NaiveDate>)> = query
         .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
         .filter(consents::withdrawn_at.is_null())
         .filter(consents::valid_from.le(today))

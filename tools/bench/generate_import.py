@@ -2,8 +2,9 @@
 """Writes an NDJSON import file of N plans to stdout, a line at a time (nothing held in memory).
 
 Each plan is established and followed up once, with its next follow-up ahead: a consent, a long-term
-goal and a sub-goal, three interventions (region, municipality, another actor), a summons with
-answers, the meeting, a held follow-up. Identity numbers are the published test numbers the tests
+goal and two sub-goals, five interventions (region, municipality, another actor) — the shape of the
+PostgREST peer's plans in ../shared/bench (3 goals, 5 interventions) — a summons with answers, the
+meeting, a held follow-up that reviews every goal and intervention. Identity numbers are the published test numbers the tests
 use, never a real person's: the plans are spread over them.
 
     tools/bench/generate_import.py 100000 > plans.ndjson
@@ -98,6 +99,24 @@ def record(n, start):
     }
 
 
+def record_like_peer(n, start):
+    """`record` with a third goal and two more interventions, reviewed at the follow-up."""
+    r = record(n, start)
+    r["goals"].append({"external_id": "g-3", "goal": {"text": "A stable home", "parent_id": "g-1"}})
+    r["interventions"] += [
+        {"external_id": "i-4", "intervention": {"description": "Medication follow-up", "goal_ids": ["g-3"],
+                                                "responsible": "region", "responsible_unit": REGION,
+                                                "frequency": "monthly"}},
+        {"external_id": "i-5", "intervention": {"description": "Home-help visits", "goal_ids": ["g-3"],
+                                                "responsible": "municipality",
+                                                "responsible_unit": MUNICIPALITY}}]
+    follow_up = r["follow_ups"][0]["record"]
+    follow_up["goal_outcomes"].append({"goal_id": "g-3", "outcome": "partly_fulfilled"})
+    follow_up["intervention_reviews"] += [{"intervention_id": "i-4", "carried_out": True},
+                                          {"intervention_id": "i-5", "carried_out": True}]
+    return r
+
+
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     # Began 120 days ago: the next follow-up (day 200) lies ahead, as the process requires.
@@ -105,7 +124,7 @@ def main():
         hour=9, minute=0, second=0, microsecond=0)
     out = sys.stdout
     for n in range(count):
-        out.write(json.dumps(record(n, start), ensure_ascii=False, separators=(",", ":")))
+        out.write(json.dumps(record_like_peer(n, start), ensure_ascii=False, separators=(",", ":")))
         out.write("\n")
 
 

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""`make bench`: the service's throughput on SQLite and on PostgreSQL, and optionally beside the
+PostgREST peer of ../shared/bench, in one run on this machine.
+
+For each backend it starts the release binary on an empty database (SQLite in a temporary
+directory; PostgreSQL in a throwaway cluster of its own with pg_stat_statements, on 127.0.0.1),
+imports BENCH_PLANS established plans through the bulk import (3 goals and 5 interventions each,
+like the peer's), follows the change feed over them, then runs each scenario with wrk and prints
+req/s, p50/p99, SQL statements per request (PostgreSQL) and the service's peak RSS, and the
+import's plans/s and database bytes per plan. Figures only: nothing here passes or fails on them.
+
+Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
+BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_PEER=1 (also
+run the peer's scenarios from ../shared/bench in the same run and print the ratios). The report
+is also written to target/bench/report.md.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.join(ROOT, "target", "release", "sip-service")
+WRK = os.path.join(ROOT, "tools", "bench", "wrk")
+SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared", "bench"))
+PLANS = int(os.environ.get("BENCH_PLANS", "100000"))
+BACKENDS = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+PEER = os.environ.get("BENCH_PEER") == "1"
+SECRET = "bench-only-hs256-secret-0123456789abcdef"
+REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
+MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
+PG_PORT = 55440
+PG_DB = "sip_bench"
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(args, **kwargs):
+    done = subprocess.run(args, text=True, capture_output=True, **kwargs)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:3])} … failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster with pg_stat_statements, removed afterwards."""
+
+    def __init__(self):
+        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                          key=lambda p: int(p.split("/")[4]))
+        if not versions:
+            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql")
+        self.bin = os.path.dirname(versions[-1])
+        self.root = tempfile.mkdtemp(prefix="sip-bench-pg-")
+        self.data = os.path.join(self.root, "data")
+        # initdb refuses to run as root: the cluster then belongs to the postgres user.
+        self.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_pg:
+            shutil.chown(self.root, "postgres")
+        run(self.as_pg + [f"{self.bin}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
+                          "--no-locale", "-E", "UTF8"])
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
+            conf.write(f"""
+listen_addresses = '127.0.0.1'
+port = {PG_PORT}
+unix_socket_directories = '{self.root}'
+max_connections = 100
+shared_buffers = 512MB
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = top
+""")
+        run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-l",
+                          os.path.join(self.root, "server.log"), "-w", "start"])
+        self.psql("postgres", f"CREATE DATABASE {PG_DB}")
+        self.psql(PG_DB, "CREATE EXTENSION pg_stat_statements")
+        self.url = f"postgres://postgres@127.0.0.1:{PG_PORT}/{PG_DB}"
+
+    def psql(self, db, sql):
+        return run(["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", db,
+                    "-tAq", "-c", sql]).strip()
+
+    def reset_statements(self):
+        self.psql(PG_DB, "SELECT pg_stat_statements_reset()")
+
+    def statements(self):
+        return int(self.psql(PG_DB, "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s "
+                                    f"JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{PG_DB}'"))
+
+    def database_bytes(self):
+        return int(self.psql(PG_DB, f"SELECT pg_database_size('{PG_DB}')"))
+
+    def stop(self):
+        subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Service:
+    """The release binary on 127.0.0.1 with its own data directory."""
+
+    def __init__(self, database_url=None):
+        self.data = tempfile.mkdtemp(prefix="sip-bench-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, DATA_DIR=self.data, BIND_ADDRESS=f"127.0.0.1:{self.port}",
+                        JWT_HS256_SECRET=SECRET, RUST_LOG="warn", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+        self.env.pop("DATABASE_URL", None)
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        self.log = open(os.path.join(self.data, "service.log"), "w")
+        self.process = subprocess.Popen([BIN], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{self.url}/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the service did not start; see {self.log.name}")
+
+    def token(self, unit, roles, principal="region"):
+        return run([BIN, "token", "--unit", unit, "--principal", principal, "--roles", roles,
+                    "--subject", "bench", "--hours", "24"], env=self.env).strip()
+
+    def get(self, path, token):
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {token}"})
+        return json.load(urllib.request.urlopen(request, timeout=60))
+
+    def peak_rss_mb(self):
+        with open(f"/proc/{self.process.pid}/status") as status:
+            kb = int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1))
+        return kb / 1024
+
+    def database_bytes(self):
+        return sum(os.path.getsize(p) for p in glob.glob(os.path.join(self.data, "*.sqlite3*")))
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def import_plans(service, plans_file):
+    token = service.token(REGION, "import,read")
+    request = urllib.request.Request(
+        f"{service.url}/api/v1/imports", data=json.dumps({"source_system": "bench"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    import_id = json.load(urllib.request.urlopen(request))["id"]
+    start = time.time()
+    report = run(["curl", "-sf", "-H", f"Authorization: Bearer {token}", "-H",
+                  "Content-Type: application/x-ndjson", "-X", "POST", "-T", plans_file,
+                  f"{service.url}/api/v1/imports/{import_id}/records"])
+    seconds = time.time() - start
+    counts = json.loads(report)["counts"]
+    if counts["failed"] or counts["lines_read"] != PLANS:
+        raise RuntimeError(f"the import did not take every plan: {counts}")
+    return PLANS / seconds, seconds
+
+
+def follow_feed(service):
+    token = service.token(REGION, "read")
+    after, events, start = 0, 0, time.time()
+    while True:
+        page = service.get(f"/api/v1/events?after={after}&limit=1000", token)
+        events += len(page["items"])
+        after = page["next_after"]
+        if not page["items"] and after >= page["head"]:
+            break
+    return events, events / (time.time() - start)
+
+
+def plan_and_individual_ids(service, directory, most=20_000):
+    token = service.token(REGION, "read")
+    plans, individuals, cursor = [], set(), None
+    while len(plans) < most:
+        page = service.get("/api/v1/plans?status=established&limit=200"
+                           + (f"&cursor={cursor}" if cursor else ""), token)
+        plans += [p["id"] for p in page["items"]]
+        individuals |= {p["individual_id"] for p in page["items"]}
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    files = {}
+    for name, ids in (("plans", plans), ("individuals", sorted(individuals))):
+        files[name] = os.path.join(directory, f"{name}.txt")
+        with open(files[name], "w") as f:
+            f.write("\n".join(ids) + "\n")
+    return files
+
+
+def wrk(url, script, env):
+    out = run(["timeout", str(DURATION + 20), "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}",
+               f"-d{DURATION}s", "--timeout", "5s", "--latency", "-s", script, url],
+              env=dict(os.environ, **env))
+    line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+
+
+def bench_backend(backend, plans_file, work):
+    cluster = Postgres() if backend == "postgres" else None
+    service = Service(cluster.url if cluster else None)
+    try:
+        log(f"[{backend}] importing {PLANS} plans …")
+        per_second, seconds = import_plans(service, plans_file)
+        rows = {"import": {"plans_per_s": per_second, "seconds": seconds,
+                           "bytes_per_plan": (cluster or service).database_bytes() / PLANS}}
+        log(f"[{backend}] import: {per_second:.0f} plans/s; following the change feed …")
+        events, events_per_s = follow_feed(service)
+        rows["feed"] = {"events": events, "events_per_s": events_per_s}
+        ids = plan_and_individual_ids(service, work)
+        region = service.token(REGION, "read,write")
+        municipality = service.token(MUNICIPALITY, "read,write", principal="municipality")
+        scenarios = [("document", "document.lua", region), ("plan", "plan.lua", region),
+                     ("list", "list.lua", region), ("list_by_consent", "list.lua", municipality),
+                     ("create", "create.lua", region)]
+        for name, script, token in scenarios:
+            log(f"[{backend}] {name} …")
+            if cluster:
+                cluster.reset_statements()
+            result = wrk(service.url, os.path.join(WRK, script),
+                         {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
+                          "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name})
+            if cluster:
+                result["statements"] = cluster.statements() / max(result["requests"], 1)
+            rows[name] = result
+        rows["peak_rss_mb"] = service.peak_rss_mb()
+        return rows
+    finally:
+        service.stop()
+        if cluster:
+            cluster.stop()
+
+
+def bench_peer():
+    """The PostgREST peer's scenarios, with the harness's own scripts and data."""
+    if not os.path.isdir(SHARED):
+        raise RuntimeError(f"BENCH_PEER=1 needs the harness at {SHARED}")
+    log("[peer] starting PostgREST over its seeded schema …")
+    subprocess.run([os.path.join(SHARED, "peer-postgrest.sh"), "up"], check=True, capture_output=True)
+    try:
+        url = "http://127.0.0.1:53000"
+        results = {}
+        for name, script in (("byid", "byid.lua"), ("list", "list.lua"), ("create", "create.lua")):
+            log(f"[peer] {name} …")
+            out = run(["timeout", str(DURATION + 20), "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}",
+                       f"-d{DURATION}s", "--timeout", "5s", "--latency", "-s",
+                       os.path.join(SHARED, "wrk", script), url])
+            line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+            results[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+        subprocess.run([os.path.join(SHARED, "peer-postgrest.sh"), "cleanup"], capture_output=True)
+        return results
+    finally:
+        subprocess.run([os.path.join(SHARED, "peer-postgrest.sh"), "down"], capture_output=True)
+        subprocess.run([os.path.join(SHARED, "pg-down.sh")], capture_output=True)
+
+
+PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent": "list",
+           "create": "create"}
+
+
+def report(results, peer):
+    lines = [f"# make bench — {time.strftime('%Y-%m-%d %H:%M')}, {PLANS} plans, wrk -t{THREADS} "
+             f"-c{CONNECTIONS} -d{DURATION}s, {os.cpu_count()} cores", ""]
+    lines += ["| backend | import plans/s | seconds | bytes per plan | feed events/s | peak RSS MB |",
+              "|---|---|---|---|---|---|"]
+    for backend, rows in results.items():
+        i, f = rows["import"], rows["feed"]
+        lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | "
+                     f"{i['bytes_per_plan']:,.0f} | {f['events_per_s']:,.0f} | {rows['peak_rss_mb']:.0f} |")
+    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | errors, non-2xx |"
+              + (" ÷ peer |" if peer else ""),
+              "|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
+    for scenario in PEER_OF:
+        for backend, rows in results.items():
+            r = rows[scenario]
+            statements = f"{r['statements']:.2f}" if "statements" in r else "—"
+            row = (f"| {scenario} | {backend} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                   f"{statements} | {r['errors']:.0f}, {r['non2xx']:.0f} |")
+            if peer:
+                row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
+            lines.append(row)
+    if peer:
+        lines += ["", "| peer scenario (PostgREST, its own 100,000 plans) | req/s | p50 ms | p99 ms |",
+                  "|---|---|---|---|"]
+        for name, r in peer.items():
+            lines.append(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("make bench needs wrk (Debian: apt-get install wrk)")
+    work = tempfile.mkdtemp(prefix="sip-bench-work-")
+    try:
+        plans_file = os.path.join(work, "plans.ndjson")
+        log(f"generating {PLANS} plans …")
+        with open(plans_file, "w") as out:
+            subprocess.run([sys.executable, os.path.join(ROOT, "tools/bench/generate_import.py"),
+                            str(PLANS)], stdout=out, check=True)
+        results = {backend: bench_backend(backend, plans_file, work) for backend in BACKENDS}
+        peer = bench_peer() if PEER else None
+        text = report(results, peer)
+        os.makedirs(os.path.join(ROOT, "target", "bench"), exist_ok=True)
+        with open(os.path.join(ROOT, "target", "bench", "report.md"), "w") as f:
+            f.write(text)
+        print(text)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
