@@ -213,6 +213,7 @@ impl Runner {
             deadlines: self.deadlines,
             line,
             now: crate::domain::now(),
+            keys: Default::default(),
         };
         let work = |c: &mut crate::db::DbConn| service::import_record(c, &ctx, &record, &steps);
         let result = if self.dry_run {

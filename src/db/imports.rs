@@ -223,6 +223,15 @@ pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
     Ok(())
 }
 
+/// Stores new keys (none of them stored yet) in one statement.
+pub fn insert_keys(conn: &mut DbConn, rows: &[KeyRow]) -> Result<()> {
+    // SQLite binds at most 32,766 values in one statement; 7 columns a row.
+    for chunk in rows.chunks(4_000) {
+        super::insert_rows!(conn, import_keys::table, chunk)?;
+    }
+    Ok(())
+}
+
 /// Imports still marked running that have shown no sign of life since `before`: the instance
 /// reading them stopped.
 pub fn stalled(conn: &mut DbConn, before: NaiveDateTime) -> Result<Vec<String>> {

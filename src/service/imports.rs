@@ -14,6 +14,8 @@
 
 use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, Utc};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use super::{consents, content, individuals, meetings, naive, new_id, plans, summons};
 use crate::auth::Caller;
@@ -244,7 +246,7 @@ pub fn fail_stalled(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize> {
 
 // --- One record --------------------------------------------------------------------------------
 
-/// What one import is, for its records.
+/// What one import is, for one of its records.
 pub struct ImportContext<'a> {
     pub import_id: &'a str,
     pub source: &'a str,
@@ -254,6 +256,70 @@ pub struct ImportContext<'a> {
     /// The wall clock of this record's import: when keys are stored, and when a change of
     /// something imported before is applied.
     pub now: DateTime<Utc>,
+    /// The keys this record has read and added (start with `RecordKeys::default()`).
+    pub keys: RecordKeys,
+}
+
+/// The import keys of one record: each read at most once, and those it adds stored together at
+/// its end — one statement for all of them instead of a lookup, an update that finds nothing and
+/// an insert for each part. Lives as long as the record's transaction: dropped with it when the
+/// record fails.
+#[derive(Default)]
+pub struct RecordKeys(RefCell<KeysSeen>);
+
+#[derive(Default)]
+struct KeysSeen {
+    /// Every key looked up or put during this record; `None`: known not to be stored.
+    known: HashMap<(String, String), Option<KeyRow>>,
+    /// For a record never imported before, the prefix of its parts' keys: none of them can be
+    /// stored (they are stored only in the transaction that stores the record's own key), so they
+    /// are not looked up. (Individuals' keys are not the record's: they are always looked up.)
+    new_parts: Option<String>,
+    /// Keys to insert when the record ends.
+    added: Vec<KeyRow>,
+}
+
+impl RecordKeys {
+    fn get(&self, conn: &mut DbConn, source: &str, kind: &str, id: &str) -> Result<Option<KeyRow>> {
+        let mut seen = self.0.borrow_mut();
+        let lookup = (kind.to_string(), id.to_string());
+        if let Some(known) = seen.known.get(&lookup) {
+            return Ok(known.clone());
+        }
+        let found = match &seen.new_parts {
+            Some(prefix) if kind != "individual" && id.starts_with(prefix.as_str()) => None,
+            _ => store::key(conn, source, kind, id)?,
+        };
+        seen.known.insert(lookup, found.clone());
+        Ok(found)
+    }
+
+    fn put(&self, conn: &mut DbConn, row: KeyRow) -> Result<()> {
+        let mut seen = self.0.borrow_mut();
+        let lookup = (row.kind.clone(), row.external_id.clone());
+        if let Some(pending) = seen
+            .added
+            .iter_mut()
+            .find(|k| k.kind == row.kind && k.external_id == row.external_id)
+        {
+            *pending = row.clone();
+        } else if let Some(None) = seen.known.get(&lookup) {
+            seen.added.push(row.clone());
+        } else {
+            store::put_key(conn, &row)?;
+        }
+        seen.known.insert(lookup, Some(row));
+        Ok(())
+    }
+
+    fn new_record(&self, external_id: &str) {
+        self.0.borrow_mut().new_parts = Some(format!("{external_id}/"));
+    }
+
+    fn store_added(&self, conn: &mut DbConn) -> Result<()> {
+        let added = std::mem::take(&mut self.0.borrow_mut().added);
+        store::insert_keys(conn, &added)
+    }
 }
 
 impl ImportContext<'_> {
@@ -270,7 +336,7 @@ impl ImportContext<'_> {
     }
 
     fn key(&self, conn: &mut DbConn, kind: &str, external_id: &str) -> Result<Option<KeyRow>> {
-        store::key(conn, self.source, kind, external_id)
+        self.keys.get(conn, self.source, kind, external_id)
     }
 
     fn put(
@@ -282,9 +348,9 @@ impl ImportContext<'_> {
         plan_id: Option<&str>,
         fingerprint: String,
     ) -> Result<()> {
-        store::put_key(
+        self.keys.put(
             conn,
-            &KeyRow {
+            KeyRow {
                 source_system: self.source.into(),
                 kind: kind.into(),
                 external_id: external_id.into(),
@@ -369,6 +435,9 @@ pub fn import_record(
             plan_id: previous.resource_id.clone(),
         });
     }
+    if previous.is_none() {
+        ctx.keys.new_record(&record.external_id);
+    }
     let unit = &record.plan.initiating_unit;
     let initiator = ctx.acting(&unit.hsa_id, unit.principal)?;
     let (individual_id, mut changed) = individual(conn, ctx, record, &initiator)?;
@@ -394,6 +463,7 @@ pub fn import_record(
         Some(&plan_id),
         whole.into_string(),
     )?;
+    ctx.keys.store_added(conn)?;
     let outcome = match (previous, changed) {
         (None, _) => RecordOutcome::Created,
         (Some(_), true) => RecordOutcome::Updated,

@@ -10,7 +10,8 @@ req/s, p50/p99, SQL statements per request (PostgreSQL) and the service's peak R
 import's plans/s and database bytes per plan. Figures only: nothing here passes or fails on them.
 
 Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
-BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_PEER=1 (also
+BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
+(all: "document plan list list_by_consent create"; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios). The report
 is also written to target/bench/report.md.
 """
@@ -26,7 +27,7 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, "target", "release", "sip-service")
+BIN = os.environ.get("BENCH_BIN") or os.path.join(ROOT, "target", "release", "sip-service")
 WRK = os.path.join(ROOT, "tools", "bench", "wrk")
 SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared", "bench"))
 PLANS = int(os.environ.get("BENCH_PLANS", "100000"))
@@ -35,6 +36,7 @@ DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 PEER = os.environ.get("BENCH_PEER") == "1"
+SCENARIOS = os.environ.get("BENCH_SCENARIOS", "document plan list list_by_consent create").split()
 SECRET = "bench-only-hs256-secret-0123456789abcdef"
 REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
 MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
@@ -218,9 +220,13 @@ def bench_backend(backend, plans_file, work):
     service = Service(cluster.url if cluster else None)
     try:
         log(f"[{backend}] importing {PLANS} plans …")
+        if cluster:
+            cluster.reset_statements()
         per_second, seconds = import_plans(service, plans_file)
         rows = {"import": {"plans_per_s": per_second, "seconds": seconds,
                            "bytes_per_plan": (cluster or service).database_bytes() / PLANS}}
+        if cluster:
+            rows["import"]["statements"] = cluster.statements() / PLANS
         log(f"[{backend}] import: {per_second:.0f} plans/s; following the change feed …")
         events, events_per_s = follow_feed(service)
         rows["feed"] = {"events": events, "events_per_s": events_per_s}
@@ -230,7 +236,7 @@ def bench_backend(backend, plans_file, work):
         scenarios = [("document", "document.lua", region), ("plan", "plan.lua", region),
                      ("list", "list.lua", region), ("list_by_consent", "list.lua", municipality),
                      ("create", "create.lua", region)]
-        for name, script, token in scenarios:
+        for name, script, token in [s for s in scenarios if s[0] in SCENARIOS]:
             log(f"[{backend}] {name} …")
             if cluster:
                 cluster.reset_statements()
@@ -278,16 +284,17 @@ PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent"
 def report(results, peer):
     lines = [f"# make bench — {time.strftime('%Y-%m-%d %H:%M')}, {PLANS} plans, wrk -t{THREADS} "
              f"-c{CONNECTIONS} -d{DURATION}s, {os.cpu_count()} cores", ""]
-    lines += ["| backend | import plans/s | seconds | bytes per plan | feed events/s | peak RSS MB |",
-              "|---|---|---|---|---|---|"]
+    lines += ["| backend | import plans/s | seconds | statements per plan | bytes per plan | "
+              "feed events/s | peak RSS MB |", "|---|---|---|---|---|---|---|"]
     for backend, rows in results.items():
         i, f = rows["import"], rows["feed"]
-        lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | "
+        statements = f"{i['statements']:.0f}" if "statements" in i else "—"
+        lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | {statements} | "
                      f"{i['bytes_per_plan']:,.0f} | {f['events_per_s']:,.0f} | {rows['peak_rss_mb']:.0f} |")
     lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | errors, non-2xx |"
               + (" ÷ peer |" if peer else ""),
               "|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
-    for scenario in PEER_OF:
+    for scenario in [s for s in PEER_OF if s in SCENARIOS]:
         for backend, rows in results.items():
             r = rows[scenario]
             statements = f"{r['statements']:.2f}" if "statements" in r else "—"
