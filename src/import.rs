@@ -215,7 +215,10 @@ impl Runner {
             now: crate::domain::now(),
             keys: Default::default(),
         };
-        let work = |c: &mut crate::db::DbConn| service::import_record(c, &ctx, &record, &steps);
+        // The record's access-log rows and change events are stored together at its end.
+        let work = |c: &mut crate::db::DbConn| {
+            crate::db::journal::collecting(c, |c| service::import_record(c, &ctx, &record, &steps))
+        };
         let result = if self.dry_run {
             crate::db::rehearse(conn, work)
         } else {

@@ -15,23 +15,23 @@ use crate::error::Result;
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = change_events)]
-pub struct NewChangeEvent<'a> {
-    pub event_type: &'a str,
-    pub resource_type: &'a str,
-    pub resource_id: &'a str,
-    pub plan_id: Option<&'a str>,
+pub struct NewChangeEvent {
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub plan_id: Option<String>,
     pub version: i64,
-    pub from_status: Option<&'a str>,
-    pub to_status: Option<&'a str>,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
     /// A reason *code* (e.g. a closing reason), never free text.
-    pub reason: Option<&'a str>,
-    pub subject: &'a str,
-    pub unit: &'a str,
+    pub reason: Option<String>,
+    pub subject: String,
+    pub unit: String,
     /// When the change happened.
     pub occurred_at: NaiveDateTime,
     /// Free text (e.g. why an intervention was cancelled): for the plan's history only, never for
     /// the change feed.
-    pub note: Option<&'a str>,
+    pub note: Option<String>,
     /// When it was recorded (wall clock): the feed's retention counts from here.
     pub recorded_at: NaiveDateTime,
 }
@@ -64,10 +64,20 @@ impl ChangeEventRow {
     }
 }
 
-pub fn record(conn: &mut DbConn, event: &NewChangeEvent<'_>) -> Result<()> {
+pub fn record(conn: &mut DbConn, event: &NewChangeEvent) -> Result<()> {
     diesel::insert_into(change_events::table)
         .values(event)
         .execute(conn)?;
+    Ok(())
+}
+
+/// Stores events in as few statements as the backend allows, in their order (their `seq`, and so
+/// their feed positions, follow it).
+pub fn record_all(conn: &mut DbConn, events: &[NewChangeEvent]) -> Result<()> {
+    // SQLite binds at most 32,766 values in one statement; 13 columns a row.
+    for chunk in events.chunks(2_000) {
+        super::insert_rows!(conn, change_events::table, chunk)?;
+    }
     Ok(())
 }
 

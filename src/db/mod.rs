@@ -10,6 +10,7 @@ pub mod events;
 pub mod goals;
 pub mod imports;
 pub mod individuals;
+pub mod journal;
 mod listener;
 pub mod meetings;
 pub mod plans;

@@ -19,7 +19,7 @@ pub mod worklists;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::auth::Caller;
-use crate::db::events::{self, NewChangeEvent};
+use crate::db::events::NewChangeEvent;
 use crate::db::DbConn;
 use crate::domain::events::EventType;
 use crate::error::{Error, Result};
@@ -96,9 +96,9 @@ pub fn record(
     change: Change<'_>,
 ) -> Result<()> {
     let recorded_at = crate::domain::now().naive_utc();
-    crate::db::audit::insert(
+    crate::db::journal::write(
         conn,
-        &crate::db::audit::NewAuditEvent {
+        crate::db::audit::NewAuditEvent {
             occurred_at: recorded_at,
             subject: caller.subject.clone(),
             unit: caller.unit.as_str().to_string(),
@@ -113,22 +113,19 @@ pub fn record(
             status: 200,
             request_id: caller.request_id.clone(),
         },
-    )?;
-    events::record(
-        conn,
-        &NewChangeEvent {
-            event_type: change.event_type.as_str(),
-            resource_type: change.resource_type,
-            resource_id: change.resource_id,
-            plan_id: change.plan_id,
+        NewChangeEvent {
+            event_type: change.event_type.as_str().to_string(),
+            resource_type: change.resource_type.to_string(),
+            resource_id: change.resource_id.to_string(),
+            plan_id: change.plan_id.map(String::from),
             version: change.version,
-            from_status: change.from_status,
-            to_status: change.to_status,
-            reason: change.reason,
-            subject: &caller.subject,
-            unit: caller.unit.as_str(),
+            from_status: change.from_status.map(String::from),
+            to_status: change.to_status.map(String::from),
+            reason: change.reason.map(String::from),
+            subject: caller.subject.clone(),
+            unit: caller.unit.as_str().to_string(),
             occurred_at: at,
-            note: change.note,
+            note: change.note.map(String::from),
             recorded_at,
         },
     )
