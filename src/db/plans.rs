@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::schema::plans;
 use super::{DbConn, MultiBackend};
 use crate::auth::Caller;
+use crate::domain::consent::ConsentOutcome;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -78,6 +79,22 @@ fn visible_to(caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
         .into_boxed()
 }
 
+/// The last day of the plan's longest-running consent that is active on `today` (given, not
+/// withdrawn, valid that day), as a column of the plan's own query: one statement reads a plan or
+/// a page of plans with their consent state, and it stays prepared.
+macro_rules! active_consent_until {
+    ($today:expr) => {
+        super::schema::consents::table
+            .filter(super::schema::consents::plan_id.eq(plans::id))
+            .filter(super::schema::consents::outcome.eq(ConsentOutcome::Given.as_str()))
+            .filter(super::schema::consents::withdrawn_at.is_null())
+            .filter(super::schema::consents::valid_from.le($today))
+            .filter(super::schema::consents::valid_until.ge($today))
+            .select(diesel::dsl::max(super::schema::consents::valid_until))
+            .single_value()
+    };
+}
+
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     diesel::insert_into(plans::table)
         .values(row)
@@ -89,6 +106,20 @@ pub fn find(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Option<PlanR
     Ok(visible_to(caller)
         .filter(plans::id.eq(id.to_string()))
         .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The plan, if `caller` may see it, with the last day of its consent active on `today`.
+pub fn find_with_consent_state(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
+    Ok(visible_to(caller)
+        .filter(plans::id.eq(id.to_string()))
+        .select((PlanRow::as_select(), active_consent_until!(today)))
         .first(conn)
         .optional()?)
 }
@@ -114,14 +145,16 @@ pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
     Ok(changed == 1)
 }
 
-/// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`.
+/// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`,
+/// each with the last day of its consent active on `today`.
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
     filter: &PlanFilter,
     cursor: Option<&str>,
     limit: i64,
-) -> Result<Vec<PlanRow>> {
+    today: NaiveDate,
+) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
     let mut query = visible_to(caller);
     if let Some(status) = &filter.status {
         query = query.filter(plans::status.eq(status.clone()));
@@ -141,7 +174,7 @@ pub fn list(
     Ok(query
         .order(plans::id)
         .limit(limit)
-        .select(PlanRow::as_select())
+        .select((PlanRow::as_select(), active_consent_until!(today)))
         .load(conn)?)
 }
 

@@ -114,8 +114,25 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Result<PlanRecord> {
-    let plan = load(conn, caller, id)?;
-    Ok(with_consent_state(conn, vec![plan], today)?.remove(0))
+    if caller.is_import_agent() {
+        let plan = load(conn, caller, id)?;
+        return Ok(with_consent_state(conn, vec![plan], today)?.remove(0));
+    }
+    let (plan, until) =
+        store::find_with_consent_state(conn, caller, id, today)?.ok_or_else(not_found)?;
+    Ok(PlanRecord::new(plan, until))
+}
+
+impl PlanRecord {
+    /// The plan with the last day of its consent active today, if any: a closed plan applies no
+    /// longer, whatever its consents said.
+    fn new(plan: PlanRow, active_consent_until: Option<NaiveDate>) -> PlanRecord {
+        let open = !matches!(PlanStatus::parse(&plan.status), Some(s) if s.is_read_only());
+        PlanRecord {
+            active_consent_until: active_consent_until.filter(|_| open),
+            plan,
+        }
+    }
 }
 
 /// Adds the derived consent state to plans: one query for the whole page.
@@ -129,17 +146,11 @@ fn with_consent_state(
     Ok(plans
         .into_iter()
         .map(|plan| {
-            // A closed plan applies no longer, whatever its consents said.
-            let open = !matches!(PlanStatus::parse(&plan.status), Some(s) if s.is_read_only());
-            let active_consent_until = active
+            let until = active
                 .iter()
                 .find(|(id, _)| *id == plan.id)
-                .map(|(_, until)| *until)
-                .filter(|_| open);
-            PlanRecord {
-                plan,
-                active_consent_until,
-            }
+                .map(|(_, until)| *until);
+            PlanRecord::new(plan, until)
         })
         .collect())
 }
@@ -153,9 +164,13 @@ pub fn list(
     limit: i64,
     today: NaiveDate,
 ) -> Result<(Vec<PlanRecord>, Option<String>)> {
-    let plans = store::list(conn, caller, filter, cursor, limit + 1)?;
-    let (plans, next) = super::page(plans, limit, |p| p.id.clone());
-    Ok((with_consent_state(conn, plans, today)?, next))
+    let plans = store::list(conn, caller, filter, cursor, limit + 1, today)?;
+    let (plans, next) = super::page(plans, limit, |(p, _)| p.id.clone());
+    let records = plans
+        .into_iter()
+        .map(|(plan, until)| PlanRecord::new(plan, until))
+        .collect();
+    Ok((records, next))
 }
 
 pub fn update(
