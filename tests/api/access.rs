@@ -129,7 +129,7 @@ async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
 }
 
 async fn consent_given_expired_and_withdrawn(app: &TestApp) {
-    let plan = consented_plan(&app).await;
+    let plan = consented_plan(app).await;
     // The municipality unit is covered by the consent: it reads the plan.
     app.get(&plan_uri(&plan, ""), &municipality_writer())
         .await
@@ -165,7 +165,7 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
         .expect(200);
 
     // Withdrawal too: the covered unit loses access, the initiating unit keeps the record.
-    let plan = consented_plan(&app).await;
+    let plan = consented_plan(app).await;
     app.get(&plan_uri(&plan, ""), &municipality_writer())
         .await
         .expect(200);
@@ -203,15 +203,13 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
 async fn access_grants_are_what_plans_and_consents_say(app: TestApp) {
     consent_given_expired_and_withdrawn(&app).await;
     let plan = app.lisas_plan().await;
-    let refusal = json!({
-        "outcome": "refused",
-        "form": "verbal",
-        "documented_by": "Kim Berg, kurator",
-        "givers": [{"role": "individual"}],
-    });
-    app.post(&plan_uri(&plan, "/consents"), &region_writer(), refusal)
-        .await
-        .expect(201);
+    app.post(
+        &plan_uri(&plan, "/consents"),
+        &region_writer(),
+        lisas_refusal(),
+    )
+    .await
+    .expect(201);
     assert!(
         app.count("SELECT count(*) AS n FROM plan_access".into())
             .await

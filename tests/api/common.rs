@@ -492,6 +492,17 @@ impl TestApp {
     }
 }
 
+/// Lisa refuses the coordination, verbally, documented by the counsellor.
+pub fn lisas_refusal() -> Value {
+    serde_json::json!({
+        "outcome": "refused",
+        "form": "verbal",
+        "documented_by": "Kim Berg, kurator",
+        "givers": [{"role": "individual"}],
+        "note": "does not want coordination now",
+    })
+}
+
 /// A consent Lisa gives herself, covering a region and a municipality unit and Arbetsförmedlingen.
 pub fn lisas_consent() -> Value {
     let today = sip::domain::today();

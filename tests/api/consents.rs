@@ -181,13 +181,7 @@ async fn a_legal_representative_consents_for_an_adult(app: TestApp) {
 
 async fn a_refusal_refuses_the_plan_which_is_then_read_only(app: TestApp) {
     let plan = app.lisas_plan().await;
-    let refusal = json!({
-        "outcome": "refused",
-        "form": "verbal",
-        "documented_by": "Kim Berg, kurator",
-        "givers": [{"role": "individual"}],
-        "note": "does not want coordination now",
-    });
+    let refusal = lisas_refusal();
     let reply = app
         .post(&consents_uri(&plan), &region_writer(), refusal.clone())
         .await

@@ -233,16 +233,17 @@ def bench_backend(backend, plans_file, work):
         ids = plan_and_individual_ids(service, work)
         region = service.token(REGION, "read,write")
         municipality = service.token(MUNICIPALITY, "read,write", principal="municipality")
-        scenarios = [("document", "document.lua", region), ("plan", "plan.lua", region),
-                     ("list", "list.lua", region), ("list_by_consent", "list.lua", municipality),
-                     ("create", "create.lua", region)]
-        for name, script, token in [s for s in scenarios if s[0] in SCENARIOS]:
+        scenarios = [("document", "byid.lua", region, "/document"), ("plan", "byid.lua", region, ""),
+                     ("list", "list.lua", region, ""), ("list_by_consent", "list.lua", municipality, ""),
+                     ("create", "create.lua", region, "")]
+        for name, script, token, suffix in [s for s in scenarios if s[0] in SCENARIOS]:
             log(f"[{backend}] {name} …")
             if cluster:
                 cluster.reset_statements()
             result = wrk(service.url, os.path.join(WRK, script),
                          {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
-                          "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name})
+                          "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
+                          "BENCH_PATH_SUFFIX": suffix})
             if cluster:
                 result["statements"] = cluster.statements() / max(result["requests"], 1)
             rows[name] = result
