@@ -283,6 +283,23 @@ async fn a_file_of_plans_is_replayed_under_the_process_rules(app: TestApp) {
     assert_eq!(finished["status"], "completed");
     assert_eq!(finished["counts"]["lines_read"], 4);
     assert_eq!(counts(&finished), (2, 0, 0, 2));
+    // Every change the import made has its access-log row (they are stored together at the end of
+    // each record), and the failed records left neither.
+    assert!(
+        app.count("SELECT count(*) AS n FROM change_events".into())
+            .await
+            > 10
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM (SELECT event_type, resource_id FROM change_events \
+             EXCEPT SELECT action, resource_id FROM audit_events) missing"
+                .into()
+        )
+        .await,
+        0,
+        "changes without their access-log row"
+    );
 
     // The report: the plans each record became, and where and why the bad ones fail.
     let lines = report(&app, &finished, "").await;
