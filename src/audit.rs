@@ -8,7 +8,7 @@
 //!   commit), so a burst of concurrent reads costs one fsync, not one each. If the log cannot be
 //!   written, the read is refused with 503 rather than answered unlogged.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -45,42 +45,27 @@ pub struct AuditLog {
     sender: mpsc::Sender<Batch>,
 }
 
-/// How many waiting records one commit takes at most.
+/// How many waiting requests' records one commit takes at most.
 const GROUP_LIMIT: usize = 1024;
 
+/// Writer threads taking turns (see `AuditLog::start`).
+const WRITERS: usize = 2;
+
 impl AuditLog {
-    /// Starts the writer thread.
+    /// Starts the writer threads. Two take turns: while one commits its group (the commit waits
+    /// for the disk), the other gathers the records that arrived meanwhile and inserts them, so a
+    /// read waits for about one commit, not for the one before it and then its own.
     pub fn start(db: Db) -> AuditLog {
         let (sender, receiver) = mpsc::channel::<Batch>();
-        std::thread::Builder::new()
-            .name("audit-writer".into())
-            .spawn(move || {
-                while let Ok(first) = receiver.recv() {
-                    let mut batches = vec![first];
-                    while batches.len() < GROUP_LIMIT {
-                        match receiver.try_recv() {
-                            Ok(batch) => batches.push(batch),
-                            Err(_) => break,
-                        }
-                    }
-                    let events: Vec<NewAuditEvent> = batches
-                        .iter_mut()
-                        .flat_map(|b| std::mem::take(&mut b.events))
-                        .collect();
-                    let stored = db.write_now(|c| insert_all(c, &events)).is_ok();
-                    if !stored {
-                        log::error!(
-                            "the access log could not be written; {} request(s) refused",
-                            batches.len()
-                        );
-                    }
-                    for batch in batches {
-                        let _ = batch.done.send(stored);
-                    }
-                }
-            })
-            .map(|_| ())
-            .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 1..=WRITERS {
+            let (db, receiver) = (db.clone(), receiver.clone());
+            std::thread::Builder::new()
+                .name(format!("audit-writer-{n}"))
+                .spawn(move || write_groups(&db, &receiver))
+                .map(|_| ())
+                .unwrap_or_else(|e| log::error!("cannot start an access-log writer: {e}"));
+        }
         AuditLog { sender }
     }
 
@@ -102,6 +87,41 @@ impl AuditLog {
             Err(Error::Unavailable(
                 "the access log cannot be written, so the request is refused".into(),
             ))
+        }
+    }
+}
+
+/// Takes every batch waiting (up to `GROUP_LIMIT`) and stores them in one transaction, until the
+/// service stops. The receiver is held only while gathering, never while writing.
+fn write_groups(db: &Db, receiver: &Mutex<mpsc::Receiver<Batch>>) {
+    loop {
+        let mut batches = {
+            let receiver = receiver
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Ok(first) = receiver.recv() else { return };
+            let mut batches = vec![first];
+            while batches.len() < GROUP_LIMIT {
+                match receiver.try_recv() {
+                    Ok(batch) => batches.push(batch),
+                    Err(_) => break,
+                }
+            }
+            batches
+        };
+        let events: Vec<NewAuditEvent> = batches
+            .iter_mut()
+            .flat_map(|b| std::mem::take(&mut b.events))
+            .collect();
+        let stored = db.append_now(|c| insert_all(c, &events)).is_ok();
+        if !stored {
+            log::error!(
+                "the access log could not be written; {} request(s) refused",
+                batches.len()
+            );
+        }
+        for batch in batches {
+            let _ = batch.done.send(stored);
         }
     }
 }

@@ -351,6 +351,25 @@ impl Db {
         self.noting_loss(conn.transaction(|c| f(c)))
     }
 
+    /// An append that is one statement on PostgreSQL (atomic by itself), on the calling thread: no
+    /// `BEGIN`/`COMMIT` and no connection check first, so a group of access records costs one round
+    /// trip. A dead connection is replaced and the statement run once more; if the connection died
+    /// just as the first run committed, its rows are stored twice — for the access log a duplicate
+    /// record (same request id) rather than a refused read. SQLite runs it as `write_now` does.
+    pub fn append_now(&self, f: impl Fn(&mut DbConn) -> Result<()>) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            return self.write_now(f);
+        }
+        let mut conn = self.checkout()?;
+        match self.noting_loss(f(&mut conn)) {
+            Err(crate::error::Error::DatabaseLost) => {
+                self.revive(&mut conn)?;
+                self.noting_loss(f(&mut conn))
+            }
+            other => other,
+        }
+    }
+
     /// A request that lost its connection marks the database as down, so the next checkouts wait
     /// only briefly (they clear the mark as soon as one succeeds).
     fn noting_loss<T>(&self, result: Result<T>) -> Result<T> {
