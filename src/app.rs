@@ -216,10 +216,7 @@ fn problem_fallback<B: MessageBody + 'static>(
     ))
 }
 
-/// The id of one request: the client's `X-Request-Id` when it is a sane token (so a journal system
-/// can trace its own calls), otherwise a new UUID. Echoed in the response and in the access log.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub use crate::auth::RequestId;
 
 async fn request_id(
     req: ServiceRequest,
@@ -272,6 +269,11 @@ async fn request_id(
 /// CORS for third-party frontends: only the configured origins get the headers that let a browser
 /// read responses; a preflight from any other origin is refused. Preflights are answered here,
 /// before authentication, as browsers send them without the token.
+///
+/// Not `actix-cors`, on purpose: its refusal is its own `CorsError` response, a `400` with a
+/// plain-text body, where every error of this API is `application/problem+json` (here a 403 that
+/// names the setting) and documented in the OpenAPI document. Wrapping it to rewrite its answers
+/// would be more code than the forty lines below, whose behaviour `tests/api/hardening.rs` pins.
 async fn cors(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -8,7 +8,7 @@
 //!   commit), so a burst of concurrent reads costs one fsync, not one each. If the log cannot be
 //!   written, the read is refused with 503 rather than answered unlogged.
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::mpsc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -48,24 +48,15 @@ pub struct AuditLog {
 /// How many waiting requests' records one commit takes at most.
 const GROUP_LIMIT: usize = 1024;
 
-/// Writer threads taking turns (see `AuditLog::start`).
-const WRITERS: usize = 2;
-
 impl AuditLog {
-    /// Starts the writer threads. Two take turns: while one commits its group (the commit waits
-    /// for the disk), the other gathers the records that arrived meanwhile and inserts them, so a
-    /// read waits for about one commit, not for the one before it and then its own.
+    /// Starts the writer thread.
     pub fn start(db: Db) -> AuditLog {
         let (sender, receiver) = mpsc::channel::<Batch>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        for n in 1..=WRITERS {
-            let (db, receiver) = (db.clone(), receiver.clone());
-            std::thread::Builder::new()
-                .name(format!("audit-writer-{n}"))
-                .spawn(move || write_groups(&db, &receiver))
-                .map(|_| ())
-                .unwrap_or_else(|e| log::error!("cannot start an access-log writer: {e}"));
-        }
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_groups(&db, &receiver))
+            .map(|_| ())
+            .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
         AuditLog { sender }
     }
 
@@ -91,24 +82,19 @@ impl AuditLog {
     }
 }
 
-/// Takes every batch waiting (up to `GROUP_LIMIT`) and stores them in one transaction, until the
-/// service stops. The receiver is held only while gathering, never while writing.
-fn write_groups(db: &Db, receiver: &Mutex<mpsc::Receiver<Batch>>) {
-    loop {
-        let mut batches = {
-            let receiver = receiver
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let Ok(first) = receiver.recv() else { return };
-            let mut batches = vec![first];
-            while batches.len() < GROUP_LIMIT {
-                match receiver.try_recv() {
-                    Ok(batch) => batches.push(batch),
-                    Err(_) => break,
-                }
+/// Takes every batch waiting (up to `GROUP_LIMIT`) and stores them in one statement (SQLite: one
+/// transaction), until the service stops. One writer: a second one taking turns made the list of
+/// 50 faster (its 51 records a read make big groups) but every other read slower (smaller groups,
+/// more statements): `BENCHMARKS.md`.
+fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batches = vec![first];
+        while batches.len() < GROUP_LIMIT {
+            match receiver.try_recv() {
+                Ok(batch) => batches.push(batch),
+                Err(_) => break,
             }
-            batches
-        };
+        }
         let events: Vec<NewAuditEvent> = batches
             .iter_mut()
             .flat_map(|b| std::mem::take(&mut b.events))

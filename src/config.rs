@@ -26,7 +26,7 @@ pub struct Settings {
     /// `DEVIATION_FEEDBACK_DAYS` (default 60).
     pub deadlines: crate::domain::process::Deadlines,
     /// `FEED_RETENTION_DAYS` (default 30): how far back the change feed serves events.
-    pub feed: crate::service::feed::FeedSettings,
+    pub feed: crate::domain::events::FeedSettings,
     /// `WEBHOOK_*`: where webhooks may go, and how failed deliveries are retried.
     pub webhooks: crate::domain::webhook::WebhookSettings,
 }
@@ -123,10 +123,10 @@ impl Settings {
                     )?,
                 }
             },
-            feed: crate::service::feed::FeedSettings {
+            feed: crate::domain::events::FeedSettings {
                 retention_days: parsed(
                     "FEED_RETENTION_DAYS",
-                    crate::service::feed::FeedSettings::default().retention_days,
+                    crate::domain::events::FeedSettings::default().retention_days,
                 )?
                 .max(1),
             },

@@ -22,12 +22,7 @@ use crate::service::imports::{self as service, ImportContext, Imported, RecordOu
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// How many lines are imported between two commits of the report.
 pub const BATCH_LINES: usize = 50;
-/// How often a running import shows that the instance reading it is alive, however slowly its
-/// file arrives.
-pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
-/// A running import without a heartbeat for this long has lost its instance: it is failed, and its
-/// source system can import again. Ten heartbeats, so a busy database does not end a live import.
-pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+pub use crate::domain::import::{HEARTBEAT, STALLED_AFTER};
 
 /// Cuts a byte stream into lines, whatever the chunks. A line longer than the limit is not kept:
 /// it is returned as `Err` with its number once its end is found.
@@ -182,7 +177,7 @@ impl Runner {
         Option<String>,
         std::result::Result<Imported, Vec<FieldError>>,
     )> {
-        let record: ImportRecord = match crate::api::extract::parse_json(bytes) {
+        let record: ImportRecord = match crate::decode::parse_json(bytes) {
             Ok(record) => record,
             Err(Error::BadRequest { detail, errors }) => {
                 let errors = if errors.is_empty() {
@@ -196,7 +191,7 @@ impl Runner {
         };
         let external_id = Some(record.external_id.clone());
         if let Err(e) = record.validate() {
-            return Ok((external_id, Err(crate::api::extract::field_errors(&e))));
+            return Ok((external_id, Err(crate::decode::field_errors(&e))));
         }
         let shape = check_record(&record);
         if !shape.is_empty() {

@@ -94,7 +94,9 @@ pub fn visible_individuals(
     if !restricted.is_empty() {
         let ids: Vec<&str> = restricted.iter().map(|i| i.id.as_str()).collect();
         visible.extend(crate::db::plans::individuals_with_visible_plan(
-            conn, caller, &ids,
+            conn,
+            &caller.unit,
+            &ids,
         )?);
     }
     Ok(visible)

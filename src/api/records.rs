@@ -32,7 +32,7 @@ pub async fn document(
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let document = db
-        .read(move |c| crate::views::document::load(c, &caller, &plan_id, now))
+        .read(move |c| crate::service::documents::load(c, &caller, &plan_id, now))
         .await?;
     let mut response = super::extract::ok(document.plan.version, &document);
     response.extensions_mut().insert(read_of(&document));
@@ -66,7 +66,7 @@ pub async fn fhir(
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let document = db
-        .read(move |c| crate::views::document::load(c, &caller, &plan_id, now))
+        .read(move |c| crate::service::documents::load(c, &caller, &plan_id, now))
         .await?;
     let bundle = crate::views::fhir::bundle(&document);
     let mut response = HttpResponse::Ok()

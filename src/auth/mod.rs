@@ -281,6 +281,12 @@ impl TokenVerifier {
     }
 }
 
+/// The id of one request: the client's `X-Request-Id` when it is a sane token (so a journal system
+/// can trace its own calls), otherwise a new UUID. Echoed in the response and in the access log;
+/// set by the request-id middleware (`app.rs`), which runs before authentication.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Middleware on `/api/v1`: no request reaches a handler without a verified caller. A refusal is
 /// answered here as a response (not an `Err`), so it passes through the outer middleware like any
 /// other answer.
@@ -290,7 +296,7 @@ pub async fn authenticate(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     match verify_request(&req) {
         Ok(mut caller) => {
-            if let Some(id) = req.extensions().get::<crate::app::RequestId>() {
+            if let Some(id) = req.extensions().get::<RequestId>() {
                 caller.request_id = id.0.clone();
             }
             req.extensions_mut().insert(caller);

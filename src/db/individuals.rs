@@ -36,6 +36,13 @@ pub struct GuardianRow {
     pub identity_number: Option<String>,
 }
 
+/// An individual with their guardians.
+#[derive(Debug, Clone)]
+pub struct IndividualRecord {
+    pub individual: IndividualRow,
+    pub guardians: Vec<GuardianRow>,
+}
+
 pub fn insert(conn: &mut DbConn, row: &IndividualRow) -> Result<()> {
     diesel::insert_into(individuals::table)
         .values(row)

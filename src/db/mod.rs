@@ -43,6 +43,16 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
+/// Serialises a list of short texts into its TEXT column (a JSON array: the same on both backends).
+pub fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+/// Reads a list of short texts from its TEXT column.
+pub fn parse_json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 

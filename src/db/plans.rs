@@ -1,14 +1,15 @@
-//! Plans. Every read goes through [`visible_to`], the one place where the caller's access is
-//! decided in SQL, so a list or a lookup can never show a plan the caller may not see.
+//! Plans. Every read goes through [`visible_to`], the one place where a unit's access is
+//! decided in SQL, so a list or a lookup can never show a plan the unit may not see.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::plans;
 use super::{DbConn, MultiBackend};
-use crate::auth::Caller;
 use crate::domain::consent::ConsentOutcome;
-use crate::error::Result;
+use crate::domain::identity::HsaId;
+use crate::domain::plan::PlanStatus;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = plans, treat_none_as_null = true)]
@@ -40,6 +41,34 @@ pub struct PlanRow {
     pub coordinator_unit: Option<String>,
 }
 
+impl PlanRow {
+    /// The plan's status; an unknown one is corrupt data, an internal error.
+    pub fn status(&self) -> Result<PlanStatus> {
+        PlanStatus::parse(&self.status)
+            .ok_or_else(|| Error::Internal(format!("plan {} has an unknown status", self.id)))
+    }
+}
+
+/// A plan with what is derived from its consents on the day it is read.
+#[derive(Debug, Clone)]
+pub struct PlanRecord {
+    pub plan: PlanRow,
+    /// The last day of the active consent, if one is active today.
+    pub active_consent_until: Option<NaiveDate>,
+}
+
+impl PlanRecord {
+    /// The plan with the last day of its consent active today, if any: a closed plan applies no
+    /// longer, whatever its consents said.
+    pub fn new(plan: PlanRow, active_consent_until: Option<NaiveDate>) -> PlanRecord {
+        let open = !matches!(PlanStatus::parse(&plan.status), Some(s) if s.is_read_only());
+        PlanRecord {
+            active_consent_until: active_consent_until.filter(|_| open),
+            plan,
+        }
+    }
+}
+
 /// Filters of the plan list; all optional and combined with AND.
 #[derive(Debug, Default, Clone)]
 pub struct PlanFilter {
@@ -49,20 +78,20 @@ pub struct PlanFilter {
     pub updated_since: Option<NaiveDateTime>,
 }
 
-/// The plans `caller` may see: those its unit initiated, and those an active consent covers its
-/// unit in (given, not withdrawn, valid today). Summons go only to covered units, so recipients see
+/// The plans `unit` may see: those it initiated, and those an active consent covers it
+/// in (given, not withdrawn, valid today). Summons go only to covered units, so recipients see
 /// the plan exactly while the consent covers them. Withdrawn or expired consent removes access at
 /// once; the initiating unit keeps it, to the documented refusal or withdrawal too. This is the one
 /// place plan access is decided: every lookup and list goes through it. It reads the grants that
 /// `plan_access` keeps in step with plans and consents (`super::access`): one indexed probe per
 /// candidate plan, whatever the number of consents in the database.
-fn visible_to(caller: &Caller) -> plans::BoxedQuery<'static, MultiBackend> {
+fn visible_to(unit: &HsaId) -> plans::BoxedQuery<'static, MultiBackend> {
     use super::schema::plan_access;
     // "Today" in Sweden, as everywhere else that consent validity is decided.
     let today = crate::domain::today();
     let granted = plan_access::table
         .filter(plan_access::plan_id.eq(plans::id))
-        .filter(plan_access::unit.eq(caller.unit.as_str().to_string()))
+        .filter(plan_access::unit.eq(unit.as_str().to_string()))
         .filter(
             plan_access::valid_from
                 .is_null()
@@ -102,22 +131,22 @@ pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     super::access::grant_initiating_unit(conn, &row.id, &row.initiating_unit)
 }
 
-pub fn find(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<Option<PlanRow>> {
-    Ok(visible_to(caller)
+pub fn find(conn: &mut DbConn, unit: &HsaId, id: &str) -> Result<Option<PlanRow>> {
+    Ok(visible_to(unit)
         .filter(plans::id.eq(id.to_string()))
         .select(PlanRow::as_select())
         .first(conn)
         .optional()?)
 }
 
-/// The plan, if `caller` may see it, with the last day of its consent active on `today`.
+/// The plan, if `unit` may see it, with the last day of its consent active on `today`.
 pub fn find_with_consent_state(
     conn: &mut DbConn,
-    caller: &Caller,
+    unit: &HsaId,
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    Ok(visible_to(caller)
+    Ok(visible_to(unit)
         .filter(plans::id.eq(id.to_string()))
         .select((PlanRow::as_select(), active_consent_until!(today)))
         .first(conn)
@@ -149,13 +178,13 @@ pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
 /// each with the last day of its consent active on `today`.
 pub fn list(
     conn: &mut DbConn,
-    caller: &Caller,
+    unit: &HsaId,
     filter: &PlanFilter,
     cursor: Option<&str>,
     limit: i64,
     today: NaiveDate,
 ) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
-    let mut query = visible_to(caller);
+    let mut query = visible_to(unit);
     if let Some(status) = &filter.status {
         query = query.filter(plans::status.eq(status.clone()));
     }
@@ -178,27 +207,27 @@ pub fn list(
         .load(conn)?)
 }
 
-/// Of the plans `ids`, those `caller` may see (one query for a whole set, e.g. a feed page).
-pub fn visible_ids(conn: &mut DbConn, caller: &Caller, ids: &[&str]) -> Result<Vec<String>> {
+/// Of the plans `ids`, those `unit` may see (one query for a whole set, e.g. a feed page).
+pub fn visible_ids(conn: &mut DbConn, unit: &HsaId, ids: &[&str]) -> Result<Vec<String>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(visible_to(caller)
+    Ok(visible_to(unit)
         .filter(plans::id.eq_any(ids.iter().map(|id| id.to_string())))
         .select(plans::id)
         .load(conn)?)
 }
 
-/// Of the individuals `ids`, those with a plan `caller` may see.
+/// Of the individuals `ids`, those with a plan `unit` may see.
 pub fn individuals_with_visible_plan(
     conn: &mut DbConn,
-    caller: &Caller,
+    unit: &HsaId,
     ids: &[&str],
 ) -> Result<Vec<String>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(visible_to(caller)
+    Ok(visible_to(unit)
         .filter(plans::individual_id.eq_any(ids.iter().map(|id| id.to_string())))
         .select(plans::individual_id)
         .distinct()

@@ -224,6 +224,19 @@ impl EventSelection {
     }
 }
 
+/// How long the feed keeps serving events (`FEED_RETENTION_DAYS`). The events themselves stay: they
+/// are the plans' history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedSettings {
+    pub retention_days: i64,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        FeedSettings { retention_days: 30 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,13 @@ use super::process::{
 use super::Principal;
 use crate::error::FieldError;
 
+/// How often a running import shows that the instance reading it is alive, however slowly its
+/// file arrives.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A running import without a heartbeat for this long has lost its instance: it is failed, and its
+/// source system can import again. Ten heartbeats, so a busy database does not end a live import.
+pub const STALLED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// A source system's own id.
 fn external_id_fits(id: &str) -> Result<(), validator::ValidationError> {
     if id.trim().is_empty() || id.chars().count() > 200 {
@@ -764,6 +771,50 @@ fn canonical(value: serde_json::Value) -> Option<serde_json::Value> {
         other => Some(other),
     }
 }
+
+/// An import's status.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Created; the records are sent next (`POST …/records`).
+    AwaitingData,
+    /// Records are being read and imported; the counts grow as it goes.
+    Running,
+    /// Every record was read; the report says how each went.
+    Completed,
+    /// The upload broke off or the service stopped: what was imported stays; send the file again.
+    Failed,
+}
+super::text_enum!(ImportStatus {
+    AwaitingData => "awaiting_data",
+    Running => "running",
+    Completed => "completed",
+    Failed => "failed",
+});
+
+/// How one record went.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordOutcome {
+    /// A new plan (in a dry run: would be).
+    Created,
+    /// An imported plan changed.
+    Updated,
+    /// Nothing to change: imported before, just like this.
+    Unchanged,
+    /// The record breaks a rule; nothing of it was stored. `errors` says where and why.
+    Failed,
+}
+super::text_enum!(RecordOutcome {
+    Created => "created",
+    Updated => "updated",
+    Unchanged => "unchanged",
+    Failed => "failed",
+});
 
 #[cfg(test)]
 mod tests {

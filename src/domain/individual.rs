@@ -7,7 +7,22 @@ use validator::Validate;
 
 use super::identity::IdentityNumber;
 use crate::error::{Error, FieldError, Result};
-use crate::service::individuals::{GuardianData, IndividualData};
+
+/// A validated individual, as the API hands it over.
+#[derive(Debug, Clone)]
+pub struct IndividualData {
+    pub identity_number: IdentityNumber,
+    pub given_name: String,
+    pub family_name: String,
+    pub protected_identity: bool,
+    pub guardians: Vec<GuardianData>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GuardianData {
+    pub name: String,
+    pub identity_number: Option<IdentityNumber>,
+}
 
 /// Guardians (vårdnadshavare) are registered for a child under 18: they consent for the child.
 /// An adult who cannot consent has a legal representative instead, named on the consent itself.

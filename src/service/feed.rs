@@ -21,18 +21,7 @@ use crate::policy::EventAccess;
 const SCAN_CHUNK: i64 = 500;
 const SCAN_BUDGET: usize = 10_000;
 
-/// How long the feed keeps serving events (`FEED_RETENTION_DAYS`). The events themselves stay: they
-/// are the plans' history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FeedSettings {
-    pub retention_days: i64,
-}
-
-impl Default for FeedSettings {
-    fn default() -> Self {
-        FeedSettings { retention_days: 30 }
-    }
-}
+pub use crate::domain::events::FeedSettings;
 
 /// One page of the feed.
 #[derive(Debug)]
@@ -149,20 +138,24 @@ pub fn access_to(
     );
     let unit = caller.unit.as_str();
     Ok(EventAccess {
-        plans: plans::visible_ids(conn, caller, &plan_ids)?
+        plans: plans::visible_ids(conn, &caller.unit, &plan_ids)?
             .into_iter()
             .collect(),
         notified_of_closing: meetings::notifying(conn, unit, &closed)?
             .into_iter()
             .collect(),
-        individuals: plans::individuals_with_visible_plan(conn, caller, &of_type("individual"))?
-            .into_iter()
-            .chain(crate::db::individuals::registered_by(
-                conn,
-                unit,
-                &of_type("individual"),
-            )?)
-            .collect(),
+        individuals: plans::individuals_with_visible_plan(
+            conn,
+            &caller.unit,
+            &of_type("individual"),
+        )?
+        .into_iter()
+        .chain(crate::db::individuals::registered_by(
+            conn,
+            unit,
+            &of_type("individual"),
+        )?)
+        .collect(),
         deviations: deviations::visible_ids(conn, unit, &of_type("deviation"))?
             .into_iter()
             .collect(),

@@ -29,49 +29,7 @@ use crate::domain::Principal;
 use crate::error::{Error, FieldError, Result};
 use crate::service::individuals::IndividualRecord;
 
-/// An import's status.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportStatus {
-    /// Created; the records are sent next (`POST …/records`).
-    AwaitingData,
-    /// Records are being read and imported; the counts grow as it goes.
-    Running,
-    /// Every record was read; the report says how each went.
-    Completed,
-    /// The upload broke off or the service stopped: what was imported stays; send the file again.
-    Failed,
-}
-crate::domain::text_enum!(ImportStatus {
-    AwaitingData => "awaiting_data",
-    Running => "running",
-    Completed => "completed",
-    Failed => "failed",
-});
-
-/// How one record went.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordOutcome {
-    /// A new plan (in a dry run: would be).
-    Created,
-    /// An imported plan changed.
-    Updated,
-    /// Nothing to change: imported before, just like this.
-    Unchanged,
-    /// The record breaks a rule; nothing of it was stored. `errors` says where and why.
-    Failed,
-}
-crate::domain::text_enum!(RecordOutcome {
-    Created => "created",
-    Updated => "updated",
-    Unchanged => "unchanged",
-    Failed => "failed",
-});
+pub use crate::domain::import::{ImportStatus, RecordOutcome};
 
 // --- The import resource ------------------------------------------------------------------------
 
@@ -178,7 +136,7 @@ fn source_busy(source_system: &str, running: Option<&ImportRow>) -> Error {
     }
 }
 
-/// The heartbeat of a running import (see `crate::import::HEARTBEAT`).
+/// The heartbeat of a running import (see `domain::import::HEARTBEAT`).
 pub fn mark_alive(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<()> {
     store::mark_alive(conn, id, naive(now))
 }
@@ -232,7 +190,7 @@ pub fn report(
 /// Marks imports whose instance stopped while they ran (no heartbeat for `STALLED_AFTER`) as
 /// failed, so nobody waits for them and their source system can import again.
 pub fn fail_stalled(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize> {
-    let stalled = store::stalled(conn, naive(now - crate::import::STALLED_AFTER))?;
+    let stalled = store::stalled(conn, naive(now - crate::domain::import::STALLED_AFTER))?;
     for id in &stalled {
         finish(
             conn,

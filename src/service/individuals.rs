@@ -11,28 +11,9 @@ use crate::error::{Error, Result};
 
 use super::{naive, new_id, record, Change};
 
-/// An individual with their guardians.
-#[derive(Debug, Clone)]
-pub struct IndividualRecord {
-    pub individual: IndividualRow,
-    pub guardians: Vec<GuardianRow>,
-}
+pub use crate::db::individuals::IndividualRecord;
 
-/// A validated individual, as the API hands it over.
-#[derive(Debug, Clone)]
-pub struct IndividualData {
-    pub identity_number: IdentityNumber,
-    pub given_name: String,
-    pub family_name: String,
-    pub protected_identity: bool,
-    pub guardians: Vec<GuardianData>,
-}
-
-#[derive(Debug, Clone)]
-pub struct GuardianData {
-    pub name: String,
-    pub identity_number: Option<IdentityNumber>,
-}
+pub use crate::domain::individual::{GuardianData, IndividualData};
 
 fn duplicate() -> Error {
     Error::Duplicate(

@@ -214,7 +214,7 @@ pub fn record_meeting(
         EventType::PlanEstablished,
         Some(moved),
     )?;
-    crate::views::document::snapshot(conn, caller, &plan, now)?;
+    super::documents::snapshot(conn, caller, &plan, now)?;
     get_plan(conn, caller, &plan.id, swedish_date(now))
 }
 
@@ -480,7 +480,7 @@ pub fn complete_revision(
         EventType::PlanRevised,
         Some(moved),
     )?;
-    crate::views::document::snapshot(conn, caller, &plan, now)?;
+    super::documents::snapshot(conn, caller, &plan, now)?;
     get_plan(conn, caller, &plan.id, swedish_date(now))
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod consents;
 pub mod content;
 pub mod deviations;
+pub mod documents;
 pub mod feed;
 pub mod imports;
 pub mod individuals;
@@ -40,14 +41,7 @@ pub fn parse_id(id: &str, what: &str) -> Result<String> {
         .map_err(|_| Error::NotFound(format!("no {what} has this id")))
 }
 
-/// Serialises a list of short texts into its TEXT column.
-pub fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
-}
-
-pub fn parse_json_list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
-}
+pub use crate::db::{json_list, parse_json_list};
 
 /// One change of a resource, as the change log records it.
 pub struct Change<'a> {

@@ -14,17 +14,10 @@ use crate::error::{Error, FieldError, Result};
 
 use super::{json_list, naive, new_id, record, Change};
 
-/// A plan with what is derived from its consents on the day it is read.
-#[derive(Debug, Clone)]
-pub struct PlanRecord {
-    pub plan: PlanRow,
-    /// The last day of the active consent, if one is active today.
-    pub active_consent_until: Option<NaiveDate>,
-}
+pub use crate::db::plans::PlanRecord;
 
 pub fn status_of(plan: &PlanRow) -> Result<PlanStatus> {
-    PlanStatus::parse(&plan.status)
-        .ok_or_else(|| Error::Internal(format!("plan {} has an unknown status", plan.id)))
+    plan.status()
 }
 
 fn not_found() -> Error {
@@ -37,7 +30,7 @@ pub fn load(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<PlanRow> {
     let found = if caller.is_import_agent() {
         store::find_for_import(conn, id)?
     } else {
-        store::find(conn, caller, id)?
+        store::find(conn, &caller.unit, id)?
     };
     found.ok_or_else(not_found)
 }
@@ -119,20 +112,8 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Re
         return Ok(with_consent_state(conn, vec![plan], today)?.remove(0));
     }
     let (plan, until) =
-        store::find_with_consent_state(conn, caller, id, today)?.ok_or_else(not_found)?;
+        store::find_with_consent_state(conn, &caller.unit, id, today)?.ok_or_else(not_found)?;
     Ok(PlanRecord::new(plan, until))
-}
-
-impl PlanRecord {
-    /// The plan with the last day of its consent active today, if any: a closed plan applies no
-    /// longer, whatever its consents said.
-    fn new(plan: PlanRow, active_consent_until: Option<NaiveDate>) -> PlanRecord {
-        let open = !matches!(PlanStatus::parse(&plan.status), Some(s) if s.is_read_only());
-        PlanRecord {
-            active_consent_until: active_consent_until.filter(|_| open),
-            plan,
-        }
-    }
 }
 
 /// Adds the derived consent state to plans: one query for the whole page.
@@ -164,7 +145,7 @@ pub fn list(
     limit: i64,
     today: NaiveDate,
 ) -> Result<(Vec<PlanRecord>, Option<String>)> {
-    let plans = store::list(conn, caller, filter, cursor, limit + 1, today)?;
+    let plans = store::list(conn, &caller.unit, filter, cursor, limit + 1, today)?;
     let (plans, next) = super::page(plans, limit, |(p, _)| p.id.clone());
     let records = plans
         .into_iter()

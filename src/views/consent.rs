@@ -6,13 +6,13 @@ use utoipa::ToSchema;
 
 use super::page_of;
 use crate::db::consents::ConsentRecord;
+use crate::db::parse_json_list;
 use crate::domain::consent::{
     is_active, ConsentForm, ConsentGiver, ConsentOutcome, ConsentPermissions, GiverRole, Party,
     PartyKind, RepresentativeKind,
 };
 use crate::domain::Principal;
 use crate::error::{Error, Result};
-use crate::service::parse_json_list;
 
 /// Who recorded something: the subject and unit of the token.
 #[derive(Debug, Serialize, ToSchema)]

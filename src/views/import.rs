@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use super::page_of;
 use crate::db::imports::{ImportRow, RecordRow};
+use crate::domain::import::{ImportStatus, RecordOutcome};
 use crate::error::{Error, FieldError, Result};
-use crate::service::imports::{ImportStatus, RecordOutcome};
 
 /// How many records of an import have gone each way so far.
 #[derive(Debug, Serialize, ToSchema)]

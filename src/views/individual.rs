@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::individuals::IndividualRecord;
 use crate::domain::identity::{IdentityKind, IdentityNumber};
 use crate::error::{Error, Result};
-use crate::service::individuals::IndividualRecord;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Guardian {

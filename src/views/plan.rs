@@ -5,11 +5,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::page_of;
+use crate::db::parse_json_list;
+use crate::db::plans::PlanRecord;
 use crate::domain::plan::{ClosingReason, PlanAction, PlanStatus};
 use crate::domain::Principal;
 use crate::error::Result;
-use crate::service::parse_json_list;
-use crate::service::plans::{self as service, PlanRecord};
 
 /// A unit identified by HSA-id, with its principal.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,7 +93,7 @@ page_of!(PlanPage, Plan, "plans");
 impl Plan {
     pub fn from_record(record: PlanRecord) -> Result<Plan> {
         let p = record.plan;
-        let status = service::status_of(&p)?;
+        let status = p.status()?;
         Ok(Plan {
             initiating_unit: UnitRef {
                 hsa_id: p.initiating_unit,

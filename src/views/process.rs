@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::db::events::ChangeEventRow;
 use crate::db::goals::{GoalRow, InterventionRecord};
 use crate::db::meetings::{FollowUpRow, MeetingRow};
+use crate::db::parse_json_list;
 use crate::db::summons::{RecipientRow, SummonsRecord};
 use crate::domain::consent::PartyKind;
 use crate::domain::plan::ClosingReason;
@@ -16,7 +17,6 @@ use crate::domain::process::{
 };
 use crate::domain::Principal;
 use crate::error::{Error, Result};
-use crate::service::parse_json_list;
 
 fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
     value.ok_or_else(|| Error::Internal(format!("a stored {what} is unknown")))

@@ -6,11 +6,11 @@ use utoipa::ToSchema;
 
 use super::feed::FeedEvent;
 use super::page_of;
+use crate::db::parse_json_list;
 use crate::db::webhooks::{AttemptRow, DeliveryRow, SubscriptionRow};
 use crate::domain::events::EventType;
 use crate::domain::webhook::{DeliveryStatus, SubscriptionStatus};
 use crate::error::{Error, Result};
-use crate::service::parse_json_list;
 
 /// A unit's subscription to the change feed: its events are POSTed to `url` as they happen.
 #[derive(Debug, Serialize, ToSchema)]
