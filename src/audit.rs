@@ -28,7 +28,7 @@ pub struct AuditTargets(pub Vec<Target>);
 pub struct Target {
     /// The action to record instead of the request's own (e.g. a denied search's match).
     pub action: Option<&'static str>,
-    pub resource_type: &'static str,
+    pub resource_type: std::borrow::Cow<'static, str>,
     pub resource_id: Option<String>,
     pub plan_id: Option<String>,
     pub individual_id: Option<String>,
@@ -120,7 +120,7 @@ pub fn event(caller: &Caller, action: &str, status: u16, target: Target) -> NewA
         unit: caller.unit.as_str().to_string(),
         principal: caller.principal.as_str().to_string(),
         action: target.action.unwrap_or(action).to_string(),
-        resource_type: target.resource_type.to_string(),
+        resource_type: target.resource_type.into_owned(),
         resource_id: target.resource_id,
         plan_id: target.plan_id,
         individual_id: target.individual_id,
@@ -130,51 +130,19 @@ pub fn event(caller: &Caller, action: &str, status: u16, target: Target) -> NewA
     }
 }
 
-/// The resource a route names: its pattern's last segment without ids (`plans`, `goals`, …).
-fn resource_of(pattern: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "individuals",
-        "search",
-        "plans",
-        "consents",
-        "withdraw",
-        "summons",
-        "answer",
-        "meeting",
-        "goals",
-        "interventions",
-        "status",
-        "follow-ups",
-        "record",
-        "revision",
-        "revisions",
-        "close",
-        "document",
-        "fhir",
-        "history",
-        "deviations",
-        "confirm",
-        "dismiss",
-        "investigate",
-        "feedback",
-        "reports",
-        "indicators",
-        "worklists",
-        "audit-events",
-        "events",
-        "subscriptions",
-        "pause",
-        "resume",
-        "rotate-secret",
-        "deliveries",
-        "imports",
-        "records",
-    ];
+/// The resource a route names: its pattern's last segment that is not an id (`plans`, `goals`,
+/// `withdraw`, …). Only the pattern of a route under `/api/v1/` is read — never the path a client
+/// sent, which may hold anything — so a request that matched no route is `other`.
+fn resource_of(pattern: Option<&str>) -> String {
     pattern
-        .rsplit('/')
-        .find(|s| !s.starts_with('{') && !s.is_empty())
-        .and_then(|s| KNOWN.iter().find(|k| **k == s).copied())
+        .and_then(|p| p.strip_prefix("/api/v1/"))
+        .and_then(|route| {
+            route
+                .rsplit('/')
+                .find(|s| !s.starts_with('{') && !s.is_empty())
+        })
         .unwrap_or("other")
+        .to_string()
 }
 
 /// Middleware on `/api/v1` (inside authentication): records reads and denied attempts before the
@@ -188,10 +156,11 @@ pub async fn record_access(
     let response = next.call(req).await?;
     // The route is known only after the scope has routed the request.
     let routed = response.request();
-    let pattern = routed
-        .match_pattern()
-        .unwrap_or_else(|| routed.path().to_string());
-    let is_read = routed.method() == Method::GET || pattern.ends_with("/individuals/search");
+    let pattern = routed.match_pattern();
+    let is_read = routed.method() == Method::GET
+        || pattern
+            .as_deref()
+            .is_some_and(|p| p.ends_with("/individuals/search"));
     let param = |name: &str| routed.match_info().get(name).map(String::from);
     let (plan_id, individual_id) = (param("plan_id"), param("individual_id"));
     let last_id = [
@@ -221,7 +190,7 @@ pub async fn record_access(
     if !(denied || (is_read && status < 400)) {
         return Ok(response.map_into_left_body());
     }
-    let resource_type = resource_of(&pattern);
+    let resource_type = resource_of(pattern.as_deref()).into();
     let mut events = vec![event(
         &caller,
         &action,
@@ -249,5 +218,26 @@ pub async fn record_access(
             let (request, _) = response.into_parts();
             Ok(ServiceResponse::new(request, error.error_response()).map_into_right_body())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resource_of;
+
+    #[test]
+    fn a_record_names_the_routes_resource_never_the_clients_path() {
+        let of = |p: Option<&str>| resource_of(p);
+        assert_eq!(of(Some("/api/v1/plans/{plan_id}")), "plans");
+        assert_eq!(
+            of(Some(
+                "/api/v1/plans/{plan_id}/consents/{consent_id}/withdraw"
+            )),
+            "withdraw"
+        );
+        assert_eq!(of(Some("/api/v1/audit-events")), "audit-events");
+        // No route matched (the scope's own pattern, or none at all).
+        assert_eq!(of(Some("/api/v1")), "other");
+        assert_eq!(of(None), "other");
     }
 }

@@ -163,7 +163,7 @@ pub async fn list(
             .iter()
             .map(|d: &Deviation| Target {
                 action: None,
-                resource_type: "deviations",
+                resource_type: "deviations".into(),
                 resource_id: Some(d.id.clone()),
                 plan_id: d.plan_id.clone(),
                 individual_id: None,

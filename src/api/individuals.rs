@@ -175,7 +175,7 @@ pub async fn search(
     if let Some(id) = individual_id {
         response.extensions_mut().insert(AuditTargets(vec![Target {
             action,
-            resource_type: "individuals",
+            resource_type: "individuals".into(),
             resource_id: Some(id.clone()),
             plan_id: None,
             individual_id: Some(id),

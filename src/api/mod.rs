@@ -53,392 +53,158 @@ pub fn allowed_methods(pattern: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// Registers every route. Each path is one `web::resource` so a wrong method answers 405, with
-/// `Allow` naming the methods the route has.
+/// Registers every route: the probes at the root, the rest under `/api/v1` behind authentication
+/// and the access log. Both tables come from [`operations!`], the one list of operations.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let method_not_allowed = || {
-        web::to(|req: actix_web::HttpRequest| async move {
-            Err::<HttpResponse, _>(Error::MethodNotAllowed {
-                allow: allowed_methods(req.match_pattern().as_deref()),
-            })
-        })
-    };
+    root_resources(cfg);
     cfg.service(
-        web::resource("/health")
-            .get(health::health)
-            .default_service(method_not_allowed()),
-    )
-    .service(
-        web::resource("/ready")
-            .get(health::ready)
-            .default_service(method_not_allowed()),
-    )
-    .service(
-        web::scope("/api/v1")
+        api_resources(web::scope("/api/v1"))
             .wrap(from_fn(crate::audit::record_access))
             .wrap(from_fn(crate::auth::authenticate))
-            .service(
-                web::resource("/individuals")
-                    .post(individuals::create)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/individuals/search")
-                    .post(individuals::search)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/individuals/{individual_id}")
-                    .get(individuals::get)
-                    .put(individuals::update)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans")
-                    .get(plans::list)
-                    .post(plans::create)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}")
-                    .get(plans::get)
-                    .put(plans::update)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/consents")
-                    .get(consents::list)
-                    .post(consents::create)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/consents/{consent_id}")
-                    .get(consents::get)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/consents/{consent_id}/withdraw")
-                    .post(consents::withdraw)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/close")
-                    .post(meetings::close)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/document")
-                    .get(records::document)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/fhir")
-                    .get(records::fhir)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/history")
-                    .get(records::history)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/revisions")
-                    .get(records::revisions)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/revisions/{revision}")
-                    .get(records::revision)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/revision")
-                    .post(meetings::complete_revision)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/summons")
-                    .get(summons::list)
-                    .post(summons::send)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource(
-                    "/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer",
-                )
-                .post(summons::answer)
-                .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/meeting")
-                    .get(meetings::get_meeting)
-                    .post(meetings::record_meeting)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/goals")
-                    .get(content::list_goals)
-                    .post(content::add_goal)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/goals/{item_id}")
-                    .put(content::update_goal)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/interventions")
-                    .get(content::list_interventions)
-                    .post(content::add_intervention)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/interventions/{item_id}")
-                    .put(content::update_intervention)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/interventions/{item_id}/status")
-                    .post(content::change_intervention_status)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/follow-ups")
-                    .get(meetings::list_follow_ups)
-                    .post(meetings::schedule_follow_up)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/plans/{plan_id}/follow-ups/{item_id}/record")
-                    .post(meetings::record_follow_up)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations")
-                    .get(deviations::list)
-                    .post(deviations::report)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations/{deviation_id}")
-                    .get(deviations::get)
-                    .put(deviations::update)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations/{deviation_id}/confirm")
-                    .post(deviations::confirm)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations/{deviation_id}/dismiss")
-                    .post(deviations::dismiss)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations/{deviation_id}/investigate")
-                    .post(deviations::investigate)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations/{deviation_id}/feedback")
-                    .post(deviations::feedback)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/deviations/{deviation_id}/close")
-                    .post(deviations::close)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/reports/plans")
-                    .get(reports::plans)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/reports/deviations")
-                    .get(reports::deviations)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/reports/indicators")
-                    .get(reports::indicators)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/audit-events")
-                    .get(audit::list)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/events")
-                    .get(events::feed)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/imports")
-                    .get(imports::list)
-                    .post(imports::create)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/imports/{import_id}")
-                    .get(imports::get)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/imports/{import_id}/records")
-                    .get(imports::records)
-                    .post(imports::upload)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/subscriptions")
-                    .get(subscriptions::list)
-                    .post(subscriptions::create)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/subscriptions/{subscription_id}")
-                    .get(subscriptions::get)
-                    .put(subscriptions::update)
-                    .delete(subscriptions::delete)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/subscriptions/{subscription_id}/pause")
-                    .post(subscriptions::pause)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/subscriptions/{subscription_id}/resume")
-                    .post(subscriptions::resume)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/subscriptions/{subscription_id}/rotate-secret")
-                    .post(subscriptions::rotate_secret)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/subscriptions/{subscription_id}/deliveries")
-                    .get(subscriptions::deliveries)
-                    .default_service(method_not_allowed()),
-            )
-            .service(
-                web::resource("/worklists/{worklist}")
-                    .get(worklists::worklist)
-                    .default_service(method_not_allowed()),
-            )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(Error::RouteNotFound)
             })),
     );
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "SIP — samordnad individuell plan",
-        description = include_str!("../../openapi/description.md"),
-        license(name = "MIT OR Apache-2.0"),
-    ),
-    paths(
-        health::health,
-        health::ready,
-        individuals::create,
-        individuals::search,
-        individuals::get,
-        individuals::update,
-        plans::create,
-        plans::list,
-        plans::get,
-        plans::update,
-        consents::create,
-        consents::list,
-        consents::get,
-        consents::withdraw,
-        summons::send,
-        summons::list,
-        summons::answer,
-        meetings::record_meeting,
-        meetings::get_meeting,
-        content::add_goal,
-        content::list_goals,
-        content::update_goal,
-        content::add_intervention,
-        content::list_interventions,
-        content::update_intervention,
-        content::change_intervention_status,
-        meetings::schedule_follow_up,
-        meetings::list_follow_ups,
-        meetings::record_follow_up,
-        meetings::complete_revision,
-        meetings::close,
-        records::document,
-        records::fhir,
-        records::history,
-        records::revisions,
-        records::revision,
-        worklists::worklist,
-        deviations::report,
-        deviations::list,
-        deviations::get,
-        deviations::update,
-        deviations::confirm,
-        deviations::dismiss,
-        deviations::investigate,
-        deviations::feedback,
-        deviations::close,
-        reports::plans,
-        reports::deviations,
-        reports::indicators,
-        audit::list,
-        events::feed,
-        subscriptions::create,
-        subscriptions::list,
-        subscriptions::get,
-        subscriptions::update,
-        subscriptions::delete,
-        subscriptions::pause,
-        subscriptions::resume,
-        subscriptions::rotate_secret,
-        subscriptions::deliveries,
-        imports::create,
-        imports::upload,
-        imports::get,
-        imports::list,
-        imports::records,
-    ),
-    components(schemas(
-        crate::error::Problem,
-        crate::error::FieldError,
-        crate::service::worklists::Worklist,
-        crate::domain::events::EventType,
-        crate::views::webhook::WebhookPayload,
-        deviations::DeviationRole,
-    )),
-    modifiers(&CommonResponses, &Document),
-    tags(
-        (name = "individuals", description = "The people plans are for (den enskilde)"),
-        (name = "plans", description = "Coordinated individual plans (SIP) and their lifecycle"),
-        (name = "consents", description = "Consent (samtycke): given, refused, withdrawn"),
-        (name = "summons", description = "Summons (kallelse) to the SIP meeting and the recipients' answers"),
-        (name = "meeting", description = "The SIP meeting, which establishes the plan"),
-        (name = "goals", description = "The individual's goals (mål, delmål)"),
-        (name = "interventions", description = "Interventions (insatser): who does what, when"),
-        (name = "follow-ups", description = "Follow-ups (uppföljning) and their decisions"),
-        (name = "worklists", description = "What the caller's unit must act on"),
-        (name = "deviations", description = "Deviations (avvikelser): reported, filed automatically, investigated, closed"),
-        (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
-        (name = "audit", description = "The access log: who read or changed whose data (role `audit`)"),
-        (name = "events", description = "The change feed: every change, in commit order, for systems that must not miss one"),
-        (name = "imports", description = "Bulk import of existing plans from a source system, NDJSON, idempotent (role `import`)"),
-        (name = "webhooks", description = "Subscriptions: the change feed POSTed to a unit's endpoint, signed, retried, logged (the body is `WebhookPayload`)"),
-        (name = "operations", description = "Health and readiness probes (no token)"),
-    )
-)]
-pub struct ApiDoc;
+/// A wrong method on a known path: 405, with `Allow` naming the methods the path has.
+fn method_not_allowed() -> actix_web::Route {
+    web::to(|req: actix_web::HttpRequest| async move {
+        Err::<HttpResponse, _>(Error::MethodNotAllowed {
+            allow: allowed_methods(req.match_pattern().as_deref()),
+        })
+    })
+}
+
+/// The one list of operations: each path with its methods and handlers, registered as one
+/// `web::resource` per path (so a wrong method answers 405) and listed, in the same order, in the
+/// OpenAPI document. A handler's `#[utoipa::path]` states the same path; a test checks that every
+/// registered route is in the document with the same methods, and the other way round.
+macro_rules! operations {
+    (
+        root { $( $root_path:literal { $( $root_method:ident : $($root_handler:ident)::+ ),+ $(,)? } ),+ $(,)? }
+        api { $( $path:literal { $( $method:ident : $($handler:ident)::+ ),+ $(,)? } ),+ $(,)? }
+    ) => {
+        fn root_resources(cfg: &mut web::ServiceConfig) {
+            $( cfg.service(
+                web::resource($root_path)
+                    $( .route(web::$root_method().to($($root_handler)::+)) )+
+                    .default_service(method_not_allowed()),
+            ); )+
+        }
+
+        fn api_resources(scope: actix_web::Scope) -> actix_web::Scope {
+            scope $( .service(
+                web::resource($path)
+                    $( .route(web::$method().to($($handler)::+)) )+
+                    .default_service(method_not_allowed()),
+            ) )+
+        }
+
+        /// The routes as registered: (method, full path pattern), for the test that holds them
+        /// and the OpenAPI document to each other.
+        pub fn registered_routes() -> Vec<(&'static str, String)> {
+            let mut routes = Vec::new();
+            $( $( routes.push((stringify!($root_method), $root_path.to_string())); )+ )+
+            $( $( routes.push((stringify!($method), format!("/api/v1{}", $path))); )+ )+
+            routes
+        }
+
+        #[derive(OpenApi)]
+        #[openapi(
+            info(
+                title = "SIP — samordnad individuell plan",
+                description = include_str!("../../openapi/description.md"),
+                license(name = "MIT OR Apache-2.0"),
+            ),
+            paths( $( $( $($root_handler)::+ ),+ ),+ , $( $( $($handler)::+ ),+ ),+ ),
+            components(schemas(
+                crate::error::Problem,
+                crate::error::FieldError,
+                crate::service::worklists::Worklist,
+                crate::domain::events::EventType,
+                crate::views::webhook::WebhookPayload,
+                deviations::DeviationRole,
+            )),
+            modifiers(&CommonResponses, &Document),
+            tags(
+                (name = "individuals", description = "The people plans are for (den enskilde)"),
+                (name = "plans", description = "Coordinated individual plans (SIP) and their lifecycle"),
+                (name = "consents", description = "Consent (samtycke): given, refused, withdrawn"),
+                (name = "summons", description = "Summons (kallelse) to the SIP meeting and the recipients' answers"),
+                (name = "meeting", description = "The SIP meeting, which establishes the plan"),
+                (name = "goals", description = "The individual's goals (mål, delmål)"),
+                (name = "interventions", description = "Interventions (insatser): who does what, when"),
+                (name = "follow-ups", description = "Follow-ups (uppföljning) and their decisions"),
+                (name = "worklists", description = "What the caller's unit must act on"),
+                (name = "deviations", description = "Deviations (avvikelser): reported, filed automatically, investigated, closed"),
+                (name = "reports", description = "Aggregated figures with no personal data (role `report`)"),
+                (name = "audit", description = "The access log: who read or changed whose data (role `audit`)"),
+                (name = "events", description = "The change feed: every change, in commit order, for systems that must not miss one"),
+                (name = "imports", description = "Bulk import of existing plans from a source system, NDJSON, idempotent (role `import`)"),
+                (name = "webhooks", description = "Subscriptions: the change feed POSTed to a unit's endpoint, signed, retried, logged (the body is `WebhookPayload`)"),
+                (name = "operations", description = "Health and readiness probes (no token)"),
+            )
+        )]
+        pub struct ApiDoc;
+    };
+}
+
+operations! {
+    root {
+        "/health" { get: health::health },
+        "/ready" { get: health::ready },
+    }
+    api {
+        "/individuals" { post: individuals::create },
+        "/individuals/search" { post: individuals::search },
+        "/individuals/{individual_id}" { get: individuals::get, put: individuals::update },
+        "/plans" { post: plans::create, get: plans::list },
+        "/plans/{plan_id}" { get: plans::get, put: plans::update },
+        "/plans/{plan_id}/consents" { post: consents::create, get: consents::list },
+        "/plans/{plan_id}/consents/{consent_id}" { get: consents::get },
+        "/plans/{plan_id}/consents/{consent_id}/withdraw" { post: consents::withdraw },
+        "/plans/{plan_id}/summons" { post: summons::send, get: summons::list },
+        "/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer" { post: summons::answer },
+        "/plans/{plan_id}/meeting" { post: meetings::record_meeting, get: meetings::get_meeting },
+        "/plans/{plan_id}/goals" { post: content::add_goal, get: content::list_goals },
+        "/plans/{plan_id}/goals/{item_id}" { put: content::update_goal },
+        "/plans/{plan_id}/interventions" { post: content::add_intervention, get: content::list_interventions },
+        "/plans/{plan_id}/interventions/{item_id}" { put: content::update_intervention },
+        "/plans/{plan_id}/interventions/{item_id}/status" { post: content::change_intervention_status },
+        "/plans/{plan_id}/follow-ups" { post: meetings::schedule_follow_up, get: meetings::list_follow_ups },
+        "/plans/{plan_id}/follow-ups/{item_id}/record" { post: meetings::record_follow_up },
+        "/plans/{plan_id}/revision" { post: meetings::complete_revision },
+        "/plans/{plan_id}/close" { post: meetings::close },
+        "/plans/{plan_id}/document" { get: records::document },
+        "/plans/{plan_id}/fhir" { get: records::fhir },
+        "/plans/{plan_id}/history" { get: records::history },
+        "/plans/{plan_id}/revisions" { get: records::revisions },
+        "/plans/{plan_id}/revisions/{revision}" { get: records::revision },
+        "/worklists/{worklist}" { get: worklists::worklist },
+        "/deviations" { post: deviations::report, get: deviations::list },
+        "/deviations/{deviation_id}" { get: deviations::get, put: deviations::update },
+        "/deviations/{deviation_id}/confirm" { post: deviations::confirm },
+        "/deviations/{deviation_id}/dismiss" { post: deviations::dismiss },
+        "/deviations/{deviation_id}/investigate" { post: deviations::investigate },
+        "/deviations/{deviation_id}/feedback" { post: deviations::feedback },
+        "/deviations/{deviation_id}/close" { post: deviations::close },
+        "/reports/plans" { get: reports::plans },
+        "/reports/deviations" { get: reports::deviations },
+        "/reports/indicators" { get: reports::indicators },
+        "/audit-events" { get: audit::list },
+        "/events" { get: events::feed },
+        "/subscriptions" { post: subscriptions::create, get: subscriptions::list },
+        "/subscriptions/{subscription_id}" { get: subscriptions::get, put: subscriptions::update, delete: subscriptions::delete },
+        "/subscriptions/{subscription_id}/pause" { post: subscriptions::pause },
+        "/subscriptions/{subscription_id}/resume" { post: subscriptions::resume },
+        "/subscriptions/{subscription_id}/rotate-secret" { post: subscriptions::rotate_secret },
+        "/subscriptions/{subscription_id}/deliveries" { get: subscriptions::deliveries },
+        "/imports" { post: imports::create, get: imports::list },
+        "/imports/{import_id}/records" { post: imports::upload, get: imports::records },
+        "/imports/{import_id}" { get: imports::get },
+    }
+}
 
 /// Adds the bearer scheme and the error responses every operation shares, so each handler's
 /// annotation lists only what is particular to it.

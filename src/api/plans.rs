@@ -231,7 +231,7 @@ pub async fn list(
             .iter()
             .map(|p: &Plan| Target {
                 action: None,
-                resource_type: "plans",
+                resource_type: "plans".into(),
                 resource_id: Some(p.id.clone()),
                 plan_id: Some(p.id.clone()),
                 individual_id: Some(p.individual_id.clone()),

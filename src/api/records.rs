@@ -81,7 +81,7 @@ pub async fn fhir(
 fn read_of(document: &PlanDocument) -> AuditTargets {
     AuditTargets(vec![Target {
         action: None,
-        resource_type: "individuals",
+        resource_type: "individuals".into(),
         resource_id: Some(document.individual.id.clone()),
         plan_id: Some(document.plan.id.clone()),
         individual_id: Some(document.individual.id.clone()),

@@ -70,7 +70,7 @@ fn every_reference_in_the_document_resolves() {
 #[test]
 fn every_string_a_client_sends_declares_its_limit() {
     use serde_json::Value;
-    let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
     let schemas = &doc["components"]["schemas"];
     let limited = |s: &Value| {
         ["maxLength", "enum", "format", "pattern", "const"]
@@ -151,4 +151,36 @@ fn every_if_match_states_the_syntax_the_server_reads() {
         }
     }
     assert!(seen > 10);
+}
+
+/// The route table and the document come from one list (`operations!` in `src/api/mod.rs`); each
+/// handler's annotation states its path again, and this holds the two to each other: every route
+/// the service answers is documented with the same method, and every documented operation is
+/// routed.
+#[test]
+fn every_route_is_documented_and_every_documented_operation_is_routed() {
+    use std::collections::BTreeSet;
+    let doc: serde_json::Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|m| ["get", "put", "post", "delete", "patch"].contains(&m.as_str()))
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect();
+    let routed: BTreeSet<(String, String)> = sip::api::registered_routes()
+        .into_iter()
+        .map(|(method, path)| (method.to_string(), path))
+        .collect();
+    assert_eq!(
+        routed.len(),
+        documented.len(),
+        "{routed:#?}\n{documented:#?}"
+    );
+    assert_eq!(routed, documented);
 }
