@@ -88,7 +88,7 @@ pub async fn get_meeting(
     let row = db
         .read(move |c| service::meeting(c, &caller, &plan_id))
         .await?;
-    Ok(HttpResponse::Ok().json(Meeting::from_row(row)))
+    Ok(HttpResponse::Ok().json(Meeting::from_row(row)?))
 }
 
 /// Schedule a further follow-up of an established plan.
@@ -116,7 +116,7 @@ pub async fn schedule_follow_up(
     let row = db
         .write(move |c| service::schedule_follow_up(c, &caller, &plan_id, body.0, now))
         .await?;
-    let view = FollowUp::from_row(row);
+    let view = FollowUp::from_row(row)?;
     let location = format!("/api/v1/plans/{}/follow-ups/{}", view.plan_id, view.id);
     Ok(created(location, view.version, &view))
 }
@@ -142,7 +142,10 @@ pub async fn list_follow_ups(
         .read(move |c| service::follow_ups(c, &caller, &plan_id))
         .await?;
     Ok(HttpResponse::Ok().json(FollowUpList {
-        items: rows.into_iter().map(FollowUp::from_row).collect(),
+        items: rows
+            .into_iter()
+            .map(FollowUp::from_row)
+            .collect::<Result<_>>()?,
     }))
 }
 
@@ -179,7 +182,7 @@ pub async fn record_follow_up(
     let row = db
         .write(move |c| service::record_follow_up(c, &caller, &plan_id, &id, expected, body.0, now))
         .await?;
-    let view = FollowUp::from_row(row);
+    let view = FollowUp::from_row(row)?;
     Ok(ok(view.version, &view))
 }
 

@@ -48,9 +48,18 @@ pub fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-/// Reads a list of short texts from its TEXT column.
-pub fn parse_json_list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
+/// Reads a list of short texts from its TEXT column; see [`parse_json_column`].
+pub fn parse_json_list(text: &str, column: &str) -> Result<Vec<String>> {
+    parse_json_column(text, column)
+}
+
+/// Reads a JSON TEXT column. What the service stored is always valid, so anything else is corrupt
+/// data: an internal error naming the column (never its content, which may be personal data),
+/// not a silent empty value that would show a plan without its parts.
+pub fn parse_json_column<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|_| {
+        crate::error::Error::Internal(format!("the stored {column} is not the JSON it must be"))
+    })
 }
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

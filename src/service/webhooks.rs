@@ -272,7 +272,10 @@ pub fn take_and_queue(
     if row.status != SubscriptionStatus::Active.as_str() {
         return Ok(None);
     }
-    let selection = EventSelection::stored(super::parse_json_list(&row.event_types));
+    let selection = EventSelection::stored(super::parse_json_list(
+        &row.event_types,
+        "subscription event types",
+    )?);
     let page = match feed::page(
         conn,
         &subscriber(&row)?,

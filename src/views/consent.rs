@@ -111,7 +111,7 @@ impl Consent {
                 establish_plan: c.permits_establishing,
                 involve_relatives: c.permits_relatives,
             },
-            not_consented_to: parse_json_list(&c.not_consented_to),
+            not_consented_to: parse_json_list(&c.not_consented_to, "consent exclusions")?,
             withdrawn_at,
             id: c.id,
             plan_id: c.plan_id,

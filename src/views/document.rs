@@ -63,7 +63,7 @@ impl PlanDocument {
                 .into_iter()
                 .map(Summons::from_record)
                 .collect::<Result<_>>()?,
-            meeting: rows.meeting.map(Meeting::from_row),
+            meeting: rows.meeting.map(Meeting::from_row).transpose()?,
             goals: rows
                 .goals
                 .into_iter()
@@ -78,16 +78,22 @@ impl PlanDocument {
                 .follow_ups
                 .into_iter()
                 .map(FollowUp::from_row)
-                .collect(),
+                .collect::<Result<_>>()?,
             units_to_notify: rows
                 .closure_notices
                 .into_iter()
-                .map(|n| Notice {
-                    hsa_id: n.hsa_id,
-                    name: n.name,
-                    principal: Principal::parse(&n.principal).unwrap_or(Principal::Other),
+                .map(|n| -> Result<Notice> {
+                    Ok(Notice {
+                        principal: Principal::parse(&n.principal).ok_or_else(|| {
+                            crate::error::Error::Internal(
+                                "a stored notice principal is unknown".into(),
+                            )
+                        })?,
+                        hsa_id: n.hsa_id,
+                        name: n.name,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         })
     }
 }

@@ -103,7 +103,7 @@ impl Plan {
             status,
             has_active_consent: record.active_consent_until.is_some(),
             active_consent_until: record.active_consent_until,
-            topics_to_avoid: parse_json_list(&p.topics_to_avoid),
+            topics_to_avoid: parse_json_list(&p.topics_to_avoid, "plan topics to avoid")?,
             closing_reason: p.closing_reason.as_deref().and_then(ClosingReason::parse),
             id: p.id,
             individual_id: p.individual_id,

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use crate::db::events::ChangeEventRow;
 use crate::db::goals::{GoalRow, InterventionRecord};
 use crate::db::meetings::{FollowUpRow, MeetingRow};
-use crate::db::parse_json_list;
 use crate::db::summons::{RecipientRow, SummonsRecord};
+use crate::db::{parse_json_column, parse_json_list};
 use crate::domain::consent::PartyKind;
 use crate::domain::plan::ClosingReason;
 use crate::domain::process::{
@@ -69,7 +69,8 @@ impl Recipient {
             attendees: r
                 .attendees
                 .as_deref()
-                .map(parse_json_list)
+                .map(|a| parse_json_list(a, "recipient attendees"))
+                .transpose()?
                 .unwrap_or_default(),
             answered_at: r.answered_at.map(|t| t.and_utc()),
             id: r.id,
@@ -125,7 +126,7 @@ impl Summons {
         let s = record.summons;
         Ok(Summons {
             meeting_form: stored(MeetingForm::parse(&s.meeting_form), "meeting form")?,
-            questions: parse_json_list(&s.questions),
+            questions: parse_json_list(&s.questions, "summons questions")?,
             recipients: record
                 .recipients
                 .into_iter()
@@ -185,9 +186,9 @@ pub struct Meeting {
 }
 
 impl Meeting {
-    pub fn from_row(m: MeetingRow) -> Meeting {
-        Meeting {
-            participants: serde_json::from_str(&m.participants).unwrap_or_default(),
+    pub fn from_row(m: MeetingRow) -> Result<Meeting> {
+        Ok(Meeting {
+            participants: parse_json_column(&m.participants, "meeting participants")?,
             leader: Person {
                 name: m.leader_name,
                 hsa_id: m.leader_unit,
@@ -208,7 +209,7 @@ impl Meeting {
             held_within_deadline: m.held_within_deadline,
             procedure_code: m.procedure_code,
             recorded_by_unit: m.recorded_by_unit,
-        }
+        })
     }
 }
 
@@ -356,17 +357,19 @@ pub struct FollowUp {
 }
 
 impl FollowUp {
-    pub fn from_row(f: FollowUpRow) -> FollowUp {
-        FollowUp {
+    pub fn from_row(f: FollowUpRow) -> Result<FollowUp> {
+        Ok(FollowUp {
             goal_outcomes: f
                 .goal_outcomes
                 .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
+                .map(|t| parse_json_column(t, "follow-up goal outcomes"))
+                .transpose()?
                 .unwrap_or_default(),
             intervention_reviews: f
                 .intervention_reviews
                 .as_deref()
-                .and_then(|t| serde_json::from_str(t).ok())
+                .map(|t| parse_json_column(t, "follow-up intervention reviews"))
+                .transpose()?
                 .unwrap_or_default(),
             decision: f.decision.as_deref().and_then(Decision::parse),
             closing_reason: f.closing_reason.as_deref().and_then(ClosingReason::parse),
@@ -380,7 +383,7 @@ impl FollowUp {
             held_on: f.held_on,
             new_circumstances: f.new_circumstances,
             version: f.version,
-        }
+        })
     }
 }
 

@@ -62,7 +62,7 @@ impl Subscription {
             status: SubscriptionStatus::parse(&row.status).ok_or_else(|| {
                 Error::Internal(format!("subscription {} has an unknown status", row.id))
             })?,
-            event_types: parse_json_list(&row.event_types),
+            event_types: parse_json_list(&row.event_types, "subscription event types")?,
             paused_at: row.paused_at.map(|t| t.and_utc()),
             next_attempt_at: row.next_attempt_at.map(|t| t.and_utc()),
             last_success_at: row.last_success_at.map(|t| t.and_utc()),

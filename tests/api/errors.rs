@@ -187,7 +187,31 @@ async fn bad_queries_and_ids(app: TestApp) {
         .expect(404);
 }
 
+/// Stored data the service did not write as it does (a hand-edited row, a bad restore) is a fault of
+/// the service: 500, logged by the column's name — not an empty value that would show the plan
+/// without what the individual asked not to be raised.
+async fn corrupt_stored_data_is_an_internal_error_not_an_empty_value(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let uri = format!("/api/v1/plans/{}", plan["id"].as_str().unwrap());
+    app.get(&uri, &reader()).await.expect(200);
+    assert!(
+        app.try_sql("UPDATE plans SET topics_to_avoid = 'not a list'")
+            .await
+    );
+    let reply = app.get(&uri, &reader()).await.expect(500);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert!(
+        !reply.body.to_string().contains("not a list"),
+        "{}",
+        reply.body
+    );
+}
+
 on_both_databases!(
+    corrupt_stored_data_is_an_internal_error_not_an_empty_value,
     unknown_routes_and_methods,
     null_is_refused_everywhere_naming_the_field,
     malformed_bodies_are_400_with_the_field,
