@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, Role};
+use crate::auth::Auditor;
 use crate::db::audit::{AuditEventRow, AuditFilter};
 use crate::db::Db;
 use crate::error::{Error, FieldError, Result};
@@ -144,11 +144,10 @@ fn csv(events: &[AuditEvent]) -> String {
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Auditor,
     query: super::extract::Query<AuditQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Audit)?;
     let individual_id = match &query.individual_id {
         None => None,
         Some(id) => Some(

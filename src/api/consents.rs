@@ -1,5 +1,6 @@
 //! `/api/v1/plans/{plan_id}/consents`: the individual's consent (samtycke), or its documented refusal.
 
+use crate::auth::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -8,7 +9,6 @@ use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
 use super::pagination::{self, PageQuery};
-use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::domain::consent::NewConsent;
 use crate::error::Result;
@@ -48,11 +48,10 @@ pub struct Withdrawal {
 )]
 pub async fn create(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<NewConsent>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let consent = body.0;
@@ -76,11 +75,10 @@ pub async fn create(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
@@ -110,10 +108,9 @@ pub async fn list(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path.0, "plan")?;
     let id = parse_id(&path.1, "consent")?;
     let record = db
@@ -145,12 +142,11 @@ pub async fn get(
 )]
 pub async fn withdraw(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<(String, String)>,
     if_match: IfMatch,
     body: Json<Withdrawal>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path.0, "plan")?;
     let id = parse_id(&path.1, "consent")?;
     let expected = if_match.optional()?;

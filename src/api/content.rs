@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{created, ok, IfMatch, Json};
-use crate::auth::{Caller, Role};
+use crate::auth::{Reader, Writer};
 use crate::db::Db;
 use crate::domain::process::{Deadlines, GoalInput, InterventionInput, InterventionStatusChange};
 use crate::error::Result;
@@ -50,11 +50,10 @@ impl ItemPath {
 )]
 pub async fn add_goal(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<GoalInput>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let row = db
@@ -77,10 +76,9 @@ pub async fn add_goal(
 )]
 pub async fn list_goals(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let rows = db
         .read(move |c| service::goals(c, &caller, &plan_id))
@@ -109,12 +107,11 @@ pub async fn list_goals(
 )]
 pub async fn update_goal(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<ItemPath>,
     if_match: IfMatch,
     body: Json<GoalInput>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let (plan_id, id) = path.ids("goal")?;
     let expected = if_match.required()?;
     let now = crate::domain::now();
@@ -142,11 +139,10 @@ pub async fn update_goal(
 )]
 pub async fn add_intervention(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<InterventionInput>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let record = db
@@ -169,10 +165,9 @@ pub async fn add_intervention(
 )]
 pub async fn list_interventions(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let records = db
         .read(move |c| service::interventions(c, &caller, &plan_id))
@@ -201,12 +196,11 @@ pub async fn list_interventions(
 )]
 pub async fn update_intervention(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<ItemPath>,
     if_match: IfMatch,
     body: Json<InterventionInput>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let (plan_id, id) = path.ids("intervention")?;
     let expected = if_match.required()?;
     let now = crate::domain::now();
@@ -238,12 +232,11 @@ pub async fn update_intervention(
 pub async fn change_intervention_status(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<ItemPath>,
     if_match: IfMatch,
     body: Json<InterventionStatusChange>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let (plan_id, id) = path.ids("intervention")?;
     let expected = if_match.optional()?;
     let now = crate::domain::now();

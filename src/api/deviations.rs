@@ -1,5 +1,6 @@
 //! `/api/v1/deviations`: deviations (avvikelser), seen by the reporting and the concerned unit.
 
+use crate::auth::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -9,7 +10,6 @@ use validator::Validate;
 use super::extract::{created, ok, IfMatch, Json};
 use super::pagination;
 use crate::audit::{AuditTargets, Target};
-use crate::auth::{Caller, Role};
 use crate::db::deviations::DeviationFilter;
 use crate::db::Db;
 use crate::domain::deviation::{Category, DeviationStatus, NewDeviation};
@@ -101,10 +101,9 @@ pub struct DeviationUpdate {
 pub async fn report(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
-    caller: Caller,
+    caller: Writer,
     body: Json<NewDeviation>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let now = crate::domain::now();
     let days = deadlines.deviation_feedback_days;
     let row = db
@@ -127,10 +126,9 @@ pub async fn report(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     query: super::extract::Query<DeviationQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let now = crate::domain::now();
     let plan_id = match &query.plan_id {
         None => None,
@@ -187,10 +185,9 @@ pub async fn list(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let id = parse_id(&path, "deviation")?;
     let row = db.read(move |c| service::get(c, &caller, &id)).await?;
     let view = Deviation::from_row(row, crate::domain::now())?;
@@ -199,12 +196,11 @@ pub async fn get(
 
 async fn step(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     id: &str,
     if_match: IfMatch,
     step: Step,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(id, "deviation")?;
     let expected = match step {
         Step::Update { .. } => if_match.required()?,
@@ -238,7 +234,7 @@ async fn step(
 )]
 pub async fn update(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<DeviationUpdate>,
@@ -275,7 +271,7 @@ pub async fn update(
 )]
 pub async fn confirm(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
@@ -296,7 +292,7 @@ pub async fn confirm(
 )]
 pub async fn dismiss(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<StepText>,
@@ -326,7 +322,7 @@ pub async fn dismiss(
 )]
 pub async fn investigate(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
@@ -348,7 +344,7 @@ pub async fn investigate(
 )]
 pub async fn feedback(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<StepText>,
@@ -380,7 +376,7 @@ pub async fn feedback(
 )]
 pub async fn close(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<DeviationClosure>,

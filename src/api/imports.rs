@@ -11,7 +11,7 @@ use validator::Validate;
 
 use super::extract::{created, ok, Json};
 use super::pagination::{self, PageQuery};
-use crate::auth::{Caller, Role};
+use crate::auth::Importer;
 use crate::db::Db;
 use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
@@ -81,10 +81,9 @@ pub struct RecordListQuery {
 )]
 pub async fn create(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Importer,
     body: Json<NewImport>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Import)?;
     let NewImport {
         source_system,
         dry_run,
@@ -124,12 +123,11 @@ pub async fn create(
 pub async fn upload(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
-    caller: Caller,
+    caller: Importer,
     path: web::Path<String>,
     request: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Import)?;
     let id = parse_id(&path, "import")?;
     let is_ndjson = request
         .headers()
@@ -241,10 +239,9 @@ async fn run(mut runner: Runner, lines: Vec<Line>, db: &Db, import_id: &str) -> 
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Importer,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Import)?;
     let id = parse_id(&path, "import")?;
     let row = db.read(move |c| service::get(c, &caller, &id)).await?;
     let view = Import::from_row(row)?;
@@ -260,10 +257,9 @@ pub async fn get(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Importer,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Import)?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
     let (rows, next_cursor) = db
@@ -293,11 +289,10 @@ pub async fn list(
 )]
 pub async fn records(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Importer,
     path: web::Path<String>,
     query: super::extract::Query<RecordListQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Import)?;
     let id = parse_id(&path, "import")?;
     let limit = pagination::limit(query.limit)?;
     let after = pagination::position_cursor(query.cursor.as_deref())?.unwrap_or(0);

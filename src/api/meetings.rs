@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::content::ItemPath;
 use super::extract::{created, ok, IfMatch, Json};
-use crate::auth::{Caller, Role};
+use crate::auth::{Reader, Writer};
 use crate::db::Db;
 use crate::domain::plan::ClosingReason;
 use crate::domain::process::{
@@ -53,11 +53,10 @@ pub struct PlanClosure {
 pub async fn record_meeting(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<NewMeeting>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let deadlines = **deadlines;
@@ -80,10 +79,9 @@ pub async fn record_meeting(
 )]
 pub async fn get_meeting(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let row = db
         .read(move |c| service::meeting(c, &caller, &plan_id))
@@ -106,11 +104,10 @@ pub async fn get_meeting(
 )]
 pub async fn schedule_follow_up(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<FollowUpSlot>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let row = db
@@ -133,10 +130,9 @@ pub async fn schedule_follow_up(
 )]
 pub async fn list_follow_ups(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let rows = db
         .read(move |c| service::follow_ups(c, &caller, &plan_id))
@@ -169,12 +165,11 @@ pub async fn list_follow_ups(
 )]
 pub async fn record_follow_up(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<ItemPath>,
     if_match: IfMatch,
     body: Json<FollowUpRecord>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path.plan_id, "plan")?;
     let id = parse_id(&path.item_id, "follow-up")?;
     let expected = if_match.optional()?;
@@ -203,11 +198,10 @@ pub async fn record_follow_up(
 )]
 pub async fn complete_revision(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<RevisionCompletion>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let record = db
@@ -237,12 +231,11 @@ pub async fn complete_revision(
 )]
 pub async fn close(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<PlanClosure>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let expected = if_match.optional()?;
     let now = crate::domain::now();

@@ -9,7 +9,7 @@ use validator::Validate;
 use super::extract::{created, ok, IfMatch, Json};
 use super::pagination;
 use crate::audit::{AuditTargets, Target};
-use crate::auth::{Caller, Role};
+use crate::auth::{Reader, Writer};
 use crate::db::plans::PlanFilter;
 use crate::db::Db;
 use crate::domain::identity::HsaId;
@@ -160,10 +160,9 @@ impl PlanListQuery {
 )]
 pub async fn create(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     body: Json<PlanInput>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let (individual_id, details) = body.0.into_parts()?;
     let now = crate::domain::now();
     let record = db
@@ -186,10 +185,9 @@ pub async fn create(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let id = parse_id(&path, "plan")?;
     let today = crate::domain::today();
     let record = db
@@ -211,10 +209,9 @@ pub async fn get(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     query: super::extract::Query<PlanListQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let filter = query.filter()?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
@@ -266,12 +263,11 @@ pub async fn list(
 )]
 pub async fn update(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<PlanInput>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(&path, "plan")?;
     let expected = if_match.required()?;
     let (individual_id, details) = body.0.into_parts()?;

@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::pagination::PageQuery;
 use crate::audit::{AuditTargets, Target};
-use crate::auth::{Caller, Role};
+use crate::auth::Reader;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::service::{parse_id, plans as service};
@@ -25,10 +25,9 @@ use crate::views::process::{HistoryEvent, HistoryPage};
 )]
 pub async fn document(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let document = db
@@ -59,10 +58,9 @@ pub async fn document(
 )]
 pub async fn fhir(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let document = db
@@ -101,11 +99,10 @@ fn read_of(document: &PlanDocument) -> AuditTargets {
 )]
 pub async fn history(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let limit = super::pagination::limit(query.limit)?;
     let after = super::pagination::position_cursor(query.cursor.as_deref())?.unwrap_or(0);
@@ -135,10 +132,9 @@ pub struct RevisionList {
 )]
 pub async fn revisions(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let rows = db
         .read(move |c| service::revisions(c, &caller, &plan_id))
@@ -169,10 +165,9 @@ pub async fn revisions(
 )]
 pub async fn revision(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path.0, "plan")?;
     let number: i32 = path
         .1

@@ -8,7 +8,7 @@ use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
 use super::pagination::{self, PageQuery};
-use crate::auth::{Caller, Role};
+use crate::auth::{Reader, Writer};
 use crate::db::webhooks::SubscriptionRow;
 use crate::db::Db;
 use crate::domain::webhook::{DeliveryStatus, WebhookSettings};
@@ -113,10 +113,9 @@ pub async fn create(
     db: web::Data<Db>,
     settings: web::Data<WebhookSettings>,
     feed: web::Data<FeedSettings>,
-    caller: Caller,
+    caller: Writer,
     body: Json<NewSubscription>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let input = body.0;
     let spec =
         SubscriptionSpec::check(&input.url, &input.event_types, input.description, &settings)?;
@@ -147,10 +146,9 @@ pub async fn create(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
     let (rows, counts, next_cursor) = db
@@ -182,10 +180,9 @@ pub async fn list(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let id = parse_id(&path, "subscription")?;
     let row = db.read(move |c| service::get(c, &caller, &id)).await?;
     let subscription = view(&db, row).await?;
@@ -212,12 +209,11 @@ pub async fn get(
 pub async fn update(
     db: web::Data<Db>,
     settings: web::Data<WebhookSettings>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
     body: Json<SubscriptionSettings>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
     let expected = if_match.required()?;
     let input = body.0;
@@ -228,7 +224,7 @@ pub async fn update(
 
 async fn act(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     id: String,
     expected: Option<crate::domain::Versions>,
     change: Change,
@@ -258,11 +254,10 @@ async fn act(
 )]
 pub async fn pause(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
     act(db, caller, id, if_match.optional()?, Change::Pause).await
 }
@@ -283,11 +278,10 @@ pub async fn pause(
 )]
 pub async fn resume(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
     act(db, caller, id, if_match.optional()?, Change::Resume).await
 }
@@ -309,11 +303,10 @@ pub async fn resume(
 )]
 pub async fn rotate_secret(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
     let expected = if_match.optional()?;
     let now = crate::domain::now();
@@ -348,11 +341,10 @@ pub async fn rotate_secret(
 )]
 pub async fn delete(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let id = parse_id(&path, "subscription")?;
     let expected = if_match.optional()?;
     db.write(move |c| service::delete(c, &caller, &id, expected))
@@ -373,11 +365,10 @@ pub async fn delete(
 )]
 pub async fn deliveries(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
     query: super::extract::Query<DeliveryListQuery>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let id = parse_id(&path, "subscription")?;
     let limit = pagination::limit(query.limit)?;
     let before = pagination::position_cursor(query.cursor.as_deref())?;

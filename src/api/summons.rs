@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{created, ok, IfMatch, Json};
-use crate::auth::{Caller, Role};
+use crate::auth::{Reader, Writer};
 use crate::db::Db;
 use crate::domain::process::{Deadlines, NewSummons, SummonsAnswer};
 use crate::error::Result;
@@ -49,11 +49,10 @@ pub struct RecipientPath {
 pub async fn send(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<String>,
     body: Json<NewSummons>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path, "plan")?;
     let now = crate::domain::now();
     let deadlines = **deadlines;
@@ -77,10 +76,9 @@ pub async fn send(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Reader,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Read)?;
     let plan_id = parse_id(&path, "plan")?;
     let records = db
         .read(move |c| service::list(c, &caller, &plan_id))
@@ -110,12 +108,11 @@ pub async fn list(
 )]
 pub async fn answer(
     db: web::Data<Db>,
-    caller: Caller,
+    caller: Writer,
     path: web::Path<RecipientPath>,
     if_match: IfMatch,
     body: Json<SummonsAnswer>,
 ) -> Result<HttpResponse> {
-    caller.require(Role::Write)?;
     let plan_id = parse_id(&path.plan_id, "plan")?;
     let summons_id = parse_id(&path.summons_id, "summons")?;
     let recipient_id = parse_id(&path.recipient_id, "recipient")?;

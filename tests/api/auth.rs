@@ -174,6 +174,63 @@ async fn a_missing_role_is_403(app: TestApp) {
     app.get("/api/v1/plans", &admin).await.expect(200);
 }
 
+/// Every operation under `/api/v1` declares the role it needs in its handler (`caller: Writer`),
+/// checked before anything else of the request is read: a token without roles gets 403 from every
+/// operation the document lists — not a 400, 404 or 422 that would tell it about ids or input
+/// rules — so a new operation cannot forget its role.
+async fn every_operation_needs_a_role_before_it_reads_the_request(app: TestApp) {
+    let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
+    let nobody = Who {
+        roles: vec![],
+        ..reader()
+    };
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        let uri = path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    uuid::Uuid::new_v4().to_string()
+                } else {
+                    segment.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, operation) in [
+            (Method::GET, &item["get"]),
+            (Method::POST, &item["post"]),
+            (Method::PUT, &item["put"]),
+            (Method::DELETE, &item["delete"]),
+        ] {
+            if operation.is_null() {
+                continue;
+            }
+            let body = (method == Method::POST || method == Method::PUT).then(|| json!({}));
+            let reply = app
+                .send(
+                    method.clone(),
+                    &uri,
+                    Some(&nobody),
+                    body.as_ref(),
+                    &[("If-Match", "*")],
+                )
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                403,
+                "{method} {path}: {}",
+                reply.body
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "only {checked} operations were walked");
+}
+
 async fn health_and_ready_need_no_token(app: TestApp) {
     let health = app
         .send(Method::GET, "/health", None, None, &[])
@@ -192,6 +249,7 @@ on_both_databases!(
     every_bad_claim_is_refused,
     alg_none_is_refused,
     a_missing_role_is_403,
+    every_operation_needs_a_role_before_it_reads_the_request,
     health_and_ready_need_no_token,
 );
 
