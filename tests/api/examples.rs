@@ -13,7 +13,6 @@ use sip::auth::Role;
 use sip::domain::Principal;
 
 use crate::common::*;
-use crate::lifecycle::{established_plan, id, plan_uri, revise};
 use crate::on_both_databases;
 
 /// The example of the request body of `operation_id`.

@@ -9,7 +9,6 @@ use sip::auth::Role;
 use sip::domain::Principal;
 
 use crate::common::*;
-use crate::lifecycle::*;
 use crate::on_both_databases;
 
 fn outsider() -> Who {

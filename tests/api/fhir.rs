@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 
 use crate::common::*;
-use crate::lifecycle::*;
 use crate::on_both_databases;
 
 /// Runs the independent validator over `bundles`. `make test` installs it (`.venv-fhir`, pinned in

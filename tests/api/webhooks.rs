@@ -17,7 +17,6 @@ use sip::domain::webhook::WebhookSettings;
 use sip::domain::Principal;
 
 use crate::common::*;
-use crate::lifecycle::*;
 use crate::on_both_databases;
 
 /// One request the receiver got.

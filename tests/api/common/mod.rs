@@ -1,5 +1,9 @@
 //! The test harness: a fresh database per test (SQLite file or PostgreSQL database), the real app
-//! built by `build_app`, and a small JSON client over actix's in-process test service.
+//! built by `build_app`, and a small JSON client over actix's in-process test service. The
+//! plans the tests build are in `fixtures`.
+
+mod fixtures;
+pub use fixtures::*;
 
 use std::path::PathBuf;
 use std::rc::Rc;
