@@ -10,7 +10,9 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
-pub use crate::decode::{field_errors, parse_json, parse_query, without_client_value};
+#[cfg(test)]
+use crate::decode::without_client_value;
+use crate::decode::{field_errors, parse_json, parse_query};
 use crate::domain::Versions;
 use crate::error::{Error, FieldError};
 

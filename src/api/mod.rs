@@ -76,6 +76,15 @@ fn method_not_allowed() -> actix_web::Route {
     })
 }
 
+/// One path: its methods' handlers, and 405 with `Allow` for any other method.
+macro_rules! resource {
+    ($path:literal, $( $method:ident : $($handler:ident)::+ ),+) => {
+        web::resource($path)
+            $( .route(web::$method().to($($handler)::+)) )+
+            .default_service(method_not_allowed())
+    };
+}
+
 /// The one list of operations: each path with its methods and handlers, registered as one
 /// `web::resource` per path (so a wrong method answers 405) and listed, in the same order, in the
 /// OpenAPI document. A handler's `#[utoipa::path]` states the same path; a test checks that every
@@ -86,19 +95,11 @@ macro_rules! operations {
         api { $( $path:literal { $( $method:ident : $($handler:ident)::+ ),+ $(,)? } ),+ $(,)? }
     ) => {
         fn root_resources(cfg: &mut web::ServiceConfig) {
-            $( cfg.service(
-                web::resource($root_path)
-                    $( .route(web::$root_method().to($($root_handler)::+)) )+
-                    .default_service(method_not_allowed()),
-            ); )+
+            $( cfg.service(resource!($root_path, $( $root_method: $($root_handler)::+ ),+)); )+
         }
 
         fn api_resources(scope: actix_web::Scope) -> actix_web::Scope {
-            scope $( .service(
-                web::resource($path)
-                    $( .route(web::$method().to($($handler)::+)) )+
-                    .default_service(method_not_allowed()),
-            ) )+
+            scope $( .service(resource!($path, $( $method: $($handler)::+ ),+)) )+
         }
 
         /// The routes as registered: (method, full path pattern), for the test that holds them

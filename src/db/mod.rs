@@ -301,11 +301,17 @@ impl Db {
     /// database restarted, the session was terminated) replaces it with a fresh one and runs once
     /// more — a read changes nothing, so running it again is safe.
     pub fn read_now<T>(&self, f: impl Fn(&mut DbConn) -> Result<T>) -> Result<T> {
+        self.once_more_if_lost(|c| Self::read_in(c, &f))
+    }
+
+    /// Runs `f` on a pooled connection; if the connection is found dead, on a fresh one once more.
+    /// Only for what is safe to run twice (a read, the access log's one-statement append).
+    fn once_more_if_lost<T>(&self, f: impl Fn(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut conn = self.checkout()?;
-        match self.noting_loss(Self::read_in(&mut conn, &f)) {
+        match self.noting_loss(f(&mut conn)) {
             Err(crate::error::Error::DatabaseLost) => {
                 self.revive(&mut conn)?;
-                self.noting_loss(Self::read_in(&mut conn, &f))
+                self.noting_loss(f(&mut conn))
             }
             other => other,
         }
@@ -376,16 +382,9 @@ impl Db {
     /// just as the first run committed, its rows are stored twice — for the access log a duplicate
     /// record (same request id) rather than a refused read. SQLite runs it as `write_now` does.
     pub fn append_now(&self, f: impl Fn(&mut DbConn) -> Result<()>) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            return self.write_now(f);
-        }
-        let mut conn = self.checkout()?;
-        match self.noting_loss(f(&mut conn)) {
-            Err(crate::error::Error::DatabaseLost) => {
-                self.revive(&mut conn)?;
-                self.noting_loss(f(&mut conn))
-            }
-            other => other,
+        match self.backend {
+            Backend::Sqlite => self.write_now(f),
+            Backend::Postgres => self.once_more_if_lost(f),
         }
     }
 

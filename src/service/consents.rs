@@ -14,7 +14,7 @@ use crate::domain::identity::IdentityNumber;
 use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
 use crate::error::{Error, Result};
 
-use super::plans::{load as load_plan, save as save_plan, status_of};
+use super::plans::{load as load_plan, save as save_plan};
 use super::{json_list, naive, new_id, record, Change};
 
 fn not_found() -> Error {
@@ -30,8 +30,7 @@ pub fn record_consent(
     now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let transition =
-        on_consent_recorded(status_of(&plan)?, consent.outcome == ConsentOutcome::Given)?;
+    let transition = on_consent_recorded(plan.status()?, consent.outcome == ConsentOutcome::Given)?;
 
     let individual = individual_store::find(conn, &plan.individual_id)?
         .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
@@ -172,7 +171,7 @@ pub fn withdraw(
         });
     }
     ensure_version(&expected_version, target.consent.version)?;
-    let transition = on_consent_withdrawn(status_of(&plan)?)?;
+    let transition = on_consent_withdrawn(plan.status()?)?;
 
     let at = naive(now);
     for (consent_id, version) in store::withdraw_all(conn, &plan.id, &reason, at)? {

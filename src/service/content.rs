@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::deviations::{file_automatically, Automatic};
-use super::plans::{load as load_plan, save as save_plan, status_of};
+use super::plans::{load as load_plan, save as save_plan};
 use super::{naive, new_id, record, Change};
 use crate::auth::Caller;
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
@@ -50,7 +50,7 @@ pub fn add_goal(
     now: DateTime<Utc>,
 ) -> Result<GoalRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    plan.status()?.ensure_allows(PlanAction::EditContent)?;
     let goals = store::goals_of(conn, &plan.id)?;
     check_room(goals.len(), "goals")?;
     if let Some(parent) = &input.parent_id {
@@ -94,7 +94,7 @@ pub fn update_goal(
     now: DateTime<Utc>,
 ) -> Result<GoalRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    plan.status()?.ensure_allows(PlanAction::EditContent)?;
     let mut goal = store::goals_of(conn, &plan.id)?
         .into_iter()
         .find(|g| g.id == goal_id)
@@ -141,7 +141,7 @@ pub fn add_intervention(
     now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    plan.status()?.ensure_allows(PlanAction::EditContent)?;
     check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
     let existing = store::interventions_of(conn, &plan.id)?;
     check_room(existing.len(), "interventions")?;
@@ -211,7 +211,7 @@ pub fn update_intervention(
     now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::EditContent)?;
+    plan.status()?.ensure_allows(PlanAction::EditContent)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
     let status = status_of_intervention(&current.intervention)?;
@@ -266,7 +266,8 @@ pub fn change_intervention_status(
     feedback_days: i64,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::UpdateInterventionStatus)?;
+    plan.status()?
+        .ensure_allows(PlanAction::UpdateInterventionStatus)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
     crate::policy::may_change_intervention_status(caller, &plan, &current.intervention)?;

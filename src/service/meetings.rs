@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::content::{set_intervention_status, status_of_intervention};
 use super::deviations::{file_automatically, Automatic};
-use super::plans::{get as get_plan, load as load_plan, save as save_plan, status_of, PlanRecord};
+use super::plans::{get as get_plan, load as load_plan, save as save_plan, PlanRecord};
 use super::summons::coverage;
 use super::{naive, new_id, record, Change};
 use crate::auth::Caller;
@@ -87,7 +87,7 @@ pub fn record_meeting(
     deadlines: Deadlines,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = status_of(&plan)?;
+    let status = plan.status()?;
     status.ensure_allows(PlanAction::RecordMeeting)?;
     if !coverage(conn, &plan.id, swedish_date(now))?.permits_establishing {
         return Err(status.conflict(
@@ -262,7 +262,7 @@ pub fn schedule_follow_up(
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::ScheduleFollowUp)?;
+    plan.status()?.ensure_allows(PlanAction::ScheduleFollowUp)?;
     if slot.date <= swedish_date(now) {
         return Err(Error::validation(
             "$.date",
@@ -294,7 +294,7 @@ pub fn record_follow_up(
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = status_of(&plan)?;
+    let status = plan.status()?;
     status.ensure_allows(PlanAction::RecordFollowUp)?;
     crate::policy::may_follow_up(caller, &plan)?;
     let mut follow_up = store::follow_ups_of(conn, &plan.id)?
@@ -407,7 +407,7 @@ pub fn complete_revision(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = status_of(&plan)?;
+    let status = plan.status()?;
     status.ensure_allows(PlanAction::CompleteRevision)?;
     crate::policy::may_follow_up(caller, &plan)?;
     let interventions = content_store::interventions_of(conn, &plan.id)?;
@@ -495,7 +495,7 @@ pub fn close(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let moved = on_close(status_of(&plan)?, Step::Close, reason, note.as_deref())?;
+    let moved = on_close(plan.status()?, Step::Close, reason, note.as_deref())?;
     ensure_version(&expected_version, plan.version)?;
     plan.closing_note = note;
     save_plan(

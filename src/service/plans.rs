@@ -16,10 +16,6 @@ use super::{json_list, naive, new_id, record, Change};
 
 pub use crate::db::plans::PlanRecord;
 
-pub fn status_of(plan: &PlanRow) -> Result<PlanStatus> {
-    plan.status()
-}
-
 fn not_found() -> Error {
     Error::NotFound("no plan has this id".into())
 }
@@ -164,7 +160,7 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let current = load(conn, caller, id)?;
-    status_of(&current)?.ensure_allows(PlanAction::Update)?;
+    current.status()?.ensure_allows(PlanAction::Update)?;
     ensure_version(&expected_version, current.version)?;
     let mut errors = check_details(&details, now);
     if individual_id != current.individual_id {

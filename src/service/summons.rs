@@ -3,7 +3,7 @@
 use crate::domain::calendar::swedish_date;
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::plans::{load as load_plan, save as save_plan, status_of};
+use super::plans::{load as load_plan, save as save_plan};
 use super::{json_list, naive, new_id, record, Change};
 use crate::auth::Caller;
 use crate::db::consents as consent_store;
@@ -44,7 +44,7 @@ pub fn send(
     deadlines: Deadlines,
 ) -> Result<SummonsRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = status_of(&plan)?;
+    let status = plan.status()?;
     status.ensure_allows(PlanAction::SendSummons)?;
     let coverage = coverage(conn, &plan.id, swedish_date(now))?;
     if !coverage.permits_summons {
@@ -148,7 +148,7 @@ pub fn answer(
     now: DateTime<Utc>,
 ) -> Result<SummonsRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    status_of(&plan)?.ensure_allows(PlanAction::AnswerSummons)?;
+    plan.status()?.ensure_allows(PlanAction::AnswerSummons)?;
     let summons = store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)?;
     let mut recipient = summons
         .recipients
