@@ -158,39 +158,6 @@ pub(super) fn assemble(
         .collect()
 }
 
-/// For each plan in `plan_ids`, the last day of its longest-running consent that is active on
-/// `today` (plans without one are absent). One query for any number of plans.
-pub fn active_until(
-    conn: &mut DbConn,
-    plan_ids: &[&str],
-    today: NaiveDate,
-) -> Result<Vec<(String, NaiveDate)>> {
-    let mut query = consents::table.into_boxed();
-    // One plan (a plan or whole-plan read) is asked with `=`: a statement the connection keeps
-    // prepared, where a list of binds would be parsed and planned again on every read.
-    query = match plan_ids {
-        [one] => query.filter(consents::plan_id.eq(one.to_string())),
-        many => query.filter(consents::plan_id.eq_any(many.iter().map(|id| id.to_string()))),
-    };
-    let rows: Vec<(String, Option<NaiveDate>)> = query
-        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
-        .filter(consents::withdrawn_at.is_null())
-        .filter(consents::valid_from.le(today))
-        .filter(consents::valid_until.ge(today))
-        .select((consents::plan_id, consents::valid_until))
-        .load(conn)?;
-    let mut out: Vec<(String, NaiveDate)> = Vec::new();
-    for (plan_id, until) in rows {
-        let Some(until) = until else { continue };
-        match out.iter_mut().find(|(id, _)| *id == plan_id) {
-            Some(entry) if entry.1 < until => entry.1 = until,
-            Some(_) => {}
-            None => out.push((plan_id, until)),
-        }
-    }
-    Ok(out)
-}
-
 /// Withdraws every given consent of a plan that is not withdrawn yet — withdrawal ends the plan,
 /// so all of them end together — and returns their ids with their new versions.
 pub fn withdraw_all(

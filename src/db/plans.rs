@@ -146,7 +146,25 @@ pub fn find_with_consent_state(
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    Ok(visible_to(unit)
+    by_id_with_consent_state(conn, visible_to(unit), id, today)
+}
+
+/// The same for the bulk import, which reaches its plans by its own keys whoever may see them.
+pub fn find_for_import_with_consent_state(
+    conn: &mut DbConn,
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
+    by_id_with_consent_state(conn, plans::table.into_boxed(), id, today)
+}
+
+fn by_id_with_consent_state(
+    conn: &mut DbConn,
+    candidates: plans::BoxedQuery<'static, MultiBackend>,
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
+    Ok(candidates
         .filter(plans::id.eq(id.to_string()))
         .select((PlanRow::as_select(), active_consent_until!(today)))
         .first(conn)

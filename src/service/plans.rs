@@ -103,33 +103,13 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Result<PlanRecord> {
-    if caller.is_import_agent() {
-        let plan = load(conn, caller, id)?;
-        return Ok(with_consent_state(conn, vec![plan], today)?.remove(0));
-    }
-    let (plan, until) =
-        store::find_with_consent_state(conn, &caller.unit, id, today)?.ok_or_else(not_found)?;
+    let found = if caller.is_import_agent() {
+        store::find_for_import_with_consent_state(conn, id, today)?
+    } else {
+        store::find_with_consent_state(conn, &caller.unit, id, today)?
+    };
+    let (plan, until) = found.ok_or_else(not_found)?;
     Ok(PlanRecord::new(plan, until))
-}
-
-/// Adds the derived consent state to plans: one query for the whole page.
-fn with_consent_state(
-    conn: &mut DbConn,
-    plans: Vec<PlanRow>,
-    today: NaiveDate,
-) -> Result<Vec<PlanRecord>> {
-    let ids: Vec<&str> = plans.iter().map(|p| p.id.as_str()).collect();
-    let active = consent_store::active_until(conn, &ids, today)?;
-    Ok(plans
-        .into_iter()
-        .map(|plan| {
-            let until = active
-                .iter()
-                .find(|(id, _)| *id == plan.id)
-                .map(|(_, until)| *until);
-            PlanRecord::new(plan, until)
-        })
-        .collect())
 }
 
 /// One page of plans and the cursor of the next page, if there is one.
