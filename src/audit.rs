@@ -2,6 +2,9 @@
 //! who (subject, unit, principal), when, what (action, resource, plan, individual), the result and
 //! the request id — as Swedish patient-data law asks of journal systems.
 //!
+//! - One row is one request's access (or one change). What the answer showed besides what its
+//!   path names — each plan of a list, the individual of a whole plan, a search's match — are the
+//!   row's targets (`audit_event_targets`), so a list of 50 plans is one row and 50 narrow targets.
 //! - Writes are recorded in the same transaction as the change (`service::record`).
 //! - Reads and denials are recorded here, by a middleware on `/api/v1`, before the response leaves:
 //!   a dedicated writer thread takes every record waiting and stores them in one transaction (group
@@ -16,11 +19,12 @@ use actix_web::middleware::Next;
 use actix_web::{http::Method, web, HttpMessage, ResponseError};
 
 use crate::auth::Caller;
-use crate::db::audit::{insert_all, NewAuditEvent};
+use crate::db::audit::{insert_all, NewAccess, NewAuditEvent, NewAuditTarget};
 use crate::db::Db;
 use crate::error::Error;
 
-/// What a response read that its path does not name: a list's plans, a search's individual.
+/// What a response read that its path does not name: a list's plans, a search's individual. Stored
+/// as the targets of the request's access, except one with an `action` of its own.
 #[derive(Debug, Clone, Default)]
 pub struct AuditTargets(pub Vec<Target>);
 
@@ -35,7 +39,7 @@ pub struct Target {
 }
 
 struct Batch {
-    events: Vec<NewAuditEvent>,
+    accesses: Vec<NewAccess>,
     done: mpsc::SyncSender<bool>,
 }
 
@@ -60,15 +64,15 @@ impl AuditLog {
         AuditLog { sender }
     }
 
-    /// Stores `events` and returns once they are committed.
-    pub async fn record(&self, events: Vec<NewAuditEvent>) -> Result<(), Error> {
-        if events.is_empty() {
+    /// Stores `accesses` and returns once they are committed.
+    pub async fn record(&self, accesses: Vec<NewAccess>) -> Result<(), Error> {
+        if accesses.is_empty() {
             return Ok(());
         }
         let sender = self.sender.clone();
         let stored = web::block(move || {
             let (done, wait) = mpsc::sync_channel(1);
-            sender.send(Batch { events, done }).is_ok() && wait.recv().unwrap_or(false)
+            sender.send(Batch { accesses, done }).is_ok() && wait.recv().unwrap_or(false)
         })
         .await
         .unwrap_or(false);
@@ -95,11 +99,11 @@ fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>) {
                 Err(_) => break,
             }
         }
-        let events: Vec<NewAuditEvent> = batches
+        let accesses: Vec<NewAccess> = batches
             .iter_mut()
-            .flat_map(|b| std::mem::take(&mut b.events))
+            .flat_map(|b| std::mem::take(&mut b.accesses))
             .collect();
-        let stored = db.append_now(|c| insert_all(c, &events)).is_ok();
+        let stored = db.append_now(|c| insert_all(c, &accesses)).is_ok();
         if !stored {
             log::error!(
                 "the access log could not be written; {} request(s) refused",
@@ -191,7 +195,7 @@ pub async fn record_access(
         return Ok(response.map_into_left_body());
     }
     let resource_type = resource_of(pattern.as_deref()).into();
-    let mut events = vec![event(
+    let mut access = NewAccess::from(event(
         &caller,
         &action,
         status,
@@ -202,17 +206,25 @@ pub async fn record_access(
             plan_id,
             individual_id,
         },
-    )];
+    ));
+    // What the answer showed besides its path's resource is the access's targets; a match that
+    // is recorded as an action of its own (a hidden person's number) is an access of its own.
+    let mut accesses = Vec::new();
     if let Some(targets) = response.response().extensions().get::<AuditTargets>() {
-        events.extend(
-            targets
-                .0
-                .iter()
-                .cloned()
-                .map(|t| event(&caller, &action, status, t)),
-        );
+        for target in targets.0.iter().cloned() {
+            match target.action {
+                Some(_) => accesses.push(event(&caller, &action, status, target).into()),
+                None => access.targets.push(NewAuditTarget {
+                    resource_type: target.resource_type.into_owned(),
+                    resource_id: target.resource_id,
+                    plan_id: target.plan_id,
+                    individual_id: target.individual_id,
+                }),
+            }
+        }
     }
-    match log.record(events).await {
+    accesses.insert(0, access);
+    match log.record(accesses).await {
         Ok(()) => Ok(response.map_into_left_body()),
         Err(error) => {
             let (request, _) = response.into_parts();

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Auditor;
-use crate::db::audit::{AuditEventRow, AuditFilter};
+use crate::db::audit::{AuditFilter, AuditRecord, AuditTargetRow};
 use crate::db::Db;
 use crate::error::{Error, FieldError, Result};
 use crate::service::{audit as service, naive, parse_id};
@@ -37,7 +37,8 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-/// One access to personal data, or a denied attempt. Never changed or deleted.
+/// One access to personal data (one request, or one change), or a denied attempt. Never changed
+/// or deleted.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEvent {
     /// Strictly increasing.
@@ -63,10 +64,42 @@ pub struct AuditEvent {
     /// The HTTP status answered (writes recorded with their change: 200).
     pub status: i32,
     pub request_id: String,
+    /// What the answer showed besides what the request names: each plan of a list, the individual
+    /// of a whole plan, a search's match. Filtered by `individual_id`, only those about that
+    /// individual.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<AuditTarget>,
 }
 
-impl From<AuditEventRow> for AuditEvent {
-    fn from(r: AuditEventRow) -> Self {
+/// Something an access showed besides what its request names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditTarget {
+    /// `plans`, `individuals`, `deviations`, …
+    pub resource_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub resource_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable = false)]
+    pub plan_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable = false)]
+    pub individual_id: Option<String>,
+}
+
+impl From<AuditTargetRow> for AuditTarget {
+    fn from(t: AuditTargetRow) -> Self {
+        AuditTarget {
+            resource_type: t.resource_type,
+            resource_id: t.resource_id,
+            plan_id: t.plan_id,
+            individual_id: t.individual_id,
+        }
+    }
+}
+
+impl From<AuditRecord> for AuditEvent {
+    fn from(AuditRecord { event: r, targets }: AuditRecord) -> Self {
         AuditEvent {
             id: r.id,
             occurred_at: r.occurred_at.and_utc(),
@@ -81,6 +114,7 @@ impl From<AuditEventRow> for AuditEvent {
             result: r.result,
             status: r.status,
             request_id: r.request_id,
+            targets: targets.into_iter().map(AuditTarget::from).collect(),
         }
     }
 }
@@ -95,32 +129,50 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// One line an access, and one more for each of its targets — the event's columns with the
+/// target's resource, plan and individual — so a spreadsheet has a line for everything read.
 fn csv(events: &[AuditEvent]) -> String {
     let mut out = String::from(
         "id,occurred_at,subject,unit,principal,action,resource_type,resource_id,plan_id,individual_id,result,status,request_id\r\n",
     );
     for e in events {
-        let cells = [
-            e.id.to_string(),
-            e.occurred_at.to_rfc3339(),
-            e.subject.clone(),
-            e.unit.clone(),
-            e.principal.clone(),
-            e.action.clone(),
-            e.resource_type.clone(),
-            e.resource_id.clone().unwrap_or_default(),
-            e.plan_id.clone().unwrap_or_default(),
-            e.individual_id.clone().unwrap_or_default(),
-            e.result.clone(),
-            e.status.to_string(),
-            e.request_id.clone(),
-        ];
-        out += &cells
-            .iter()
-            .map(|c| csv_field(c))
-            .collect::<Vec<_>>()
-            .join(",");
-        out += "\r\n";
+        let lines = std::iter::once((
+            &e.resource_type,
+            &e.resource_id,
+            &e.plan_id,
+            &e.individual_id,
+        ))
+        .chain(e.targets.iter().map(|t| {
+            (
+                &t.resource_type,
+                &t.resource_id,
+                &t.plan_id,
+                &t.individual_id,
+            )
+        }));
+        for (resource_type, resource_id, plan_id, individual_id) in lines {
+            let cells = [
+                e.id.to_string(),
+                e.occurred_at.to_rfc3339(),
+                e.subject.clone(),
+                e.unit.clone(),
+                e.principal.clone(),
+                e.action.clone(),
+                resource_type.clone(),
+                resource_id.clone().unwrap_or_default(),
+                plan_id.clone().unwrap_or_default(),
+                individual_id.clone().unwrap_or_default(),
+                e.result.clone(),
+                e.status.to_string(),
+                e.request_id.clone(),
+            ];
+            out += &cells
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(",");
+            out += "\r\n";
+        }
     }
     out
 }

@@ -1,10 +1,16 @@
-//! The access log (`audit_events`): appended to, never changed.
+//! The access log (`audit_events`, and `audit_event_targets` under it): appended to, never
+//! changed. One row of `audit_events` is one request's access (or one change); what the answer
+//! showed besides what its path names — each plan of a list, the individual of a whole plan, a
+//! search's match — are its targets, narrow rows that "who has read this person's data" finds by
+//! individual (or, for a target naming only a plan, by plan).
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{audit_events, individuals, plans};
-use super::DbConn;
+use super::schema::{audit_event_targets, audit_events, individuals, plans};
+use super::{DbConn, MultiBackend};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Insertable)]
@@ -43,6 +49,63 @@ pub struct AuditEventRow {
     pub request_id: String,
 }
 
+/// Something an access showed besides what its request names.
+#[derive(Debug, Clone)]
+pub struct NewAuditTarget {
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub plan_id: Option<String>,
+    pub individual_id: Option<String>,
+}
+
+/// One access to store: its row, and its targets.
+#[derive(Debug, Clone)]
+pub struct NewAccess {
+    pub event: NewAuditEvent,
+    pub targets: Vec<NewAuditTarget>,
+}
+
+impl From<NewAuditEvent> for NewAccess {
+    fn from(event: NewAuditEvent) -> Self {
+        NewAccess {
+            event,
+            targets: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_event_targets)]
+pub struct AuditTargetRow {
+    pub event_id: i64,
+    /// The target's place among its event's, from 0.
+    pub position: i32,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub plan_id: Option<String>,
+    pub individual_id: Option<String>,
+}
+
+impl AuditTargetRow {
+    fn new(event_id: i64, position: usize, target: &NewAuditTarget) -> Self {
+        AuditTargetRow {
+            event_id,
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            resource_type: target.resource_type.clone(),
+            resource_id: target.resource_id.clone(),
+            plan_id: target.plan_id.clone(),
+            individual_id: target.individual_id.clone(),
+        }
+    }
+}
+
+/// A stored access with its targets (those the query asked about).
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub event: AuditEventRow,
+    pub targets: Vec<AuditTargetRow>,
+}
+
 pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
     diesel::insert_into(audit_events::table)
         .values(event)
@@ -50,57 +113,116 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
     Ok(())
 }
 
-/// Stores many records in as few statements as the backend allows. PostgreSQL takes any number
-/// of rows as one `INSERT … SELECT FROM unnest(…)` of twelve arrays: one short statement however
-/// many rows a group commit holds, instead of a multi-row `VALUES` of twelve binds a row that it
-/// would parse anew each time (a thousand-row group is 12,000 binds). SQLite, in process, takes
-/// multi-row `VALUES` in chunks under its bind limit. On PostgreSQL it is one statement, so the
-/// access-log writer runs it without a transaction (`Db::append_now`).
-pub fn insert_all(conn: &mut DbConn, events: &[NewAuditEvent]) -> Result<()> {
+/// Stores many accesses, with their targets, in as few statements as the backend allows.
+/// PostgreSQL takes any number as one statement: the events and the targets each as `unnest` of
+/// one array a column, the targets joined to their event's new id by the event's ordinal — one
+/// short statement however many rows a group commit holds, instead of a multi-row `VALUES` of a
+/// bind a value that it would parse anew each time. It is one statement, so the access-log writer
+/// runs it without a transaction (`Db::append_now`). SQLite, in process and in one transaction,
+/// takes the events without targets as multi-row `VALUES` in chunks under its bind limit, and each
+/// event with targets on its own to learn its id.
+pub fn insert_all(conn: &mut DbConn, accesses: &[NewAccess]) -> Result<()> {
     match conn {
-        DbConn::Postgres(c) => insert_all_postgres(c, events),
+        DbConn::Postgres(c) => insert_all_postgres(c, accesses),
         DbConn::Sqlite(c) => {
-            // SQLite binds at most 32,766 values in one statement; 12 columns a row.
+            // SQLite binds at most 32,766 values in one statement; 12 columns an event, 6 a target.
             const ROWS_PER_STATEMENT: usize = 2_000;
-            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let (targeted, plain): (Vec<&NewAccess>, Vec<&NewAccess>) =
+                accesses.iter().partition(|a| !a.targets.is_empty());
+            let plain: Vec<&NewAuditEvent> = plain.into_iter().map(|a| &a.event).collect();
+            for chunk in plain.chunks(ROWS_PER_STATEMENT) {
                 diesel::insert_into(audit_events::table)
-                    .values(chunk)
+                    .values(chunk.iter().copied().cloned().collect::<Vec<_>>())
                     .execute(c)?;
+            }
+            for access in targeted {
+                let id: i64 = diesel::insert_into(audit_events::table)
+                    .values(&access.event)
+                    .returning(audit_events::id)
+                    .get_result(c)?;
+                let rows: Vec<AuditTargetRow> = access
+                    .targets
+                    .iter()
+                    .enumerate()
+                    .map(|(position, target)| AuditTargetRow::new(id, position, target))
+                    .collect();
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    diesel::insert_into(audit_event_targets::table)
+                        .values(chunk)
+                        .execute(c)?;
+                }
             }
             Ok(())
         }
     }
 }
 
-fn insert_all_postgres(conn: &mut diesel::PgConnection, events: &[NewAuditEvent]) -> Result<()> {
-    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
-    if events.is_empty() {
+fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) -> Result<()> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+    if accesses.is_empty() {
         return Ok(());
     }
-    fn column<'a, T>(
-        events: &'a [NewAuditEvent],
-        value: impl Fn(&'a NewAuditEvent) -> T,
-    ) -> Vec<T> {
-        events.iter().map(value).collect()
+    fn column<'a, T>(accesses: &'a [NewAccess], value: impl Fn(&'a NewAuditEvent) -> T) -> Vec<T> {
+        accesses.iter().map(|a| value(&a.event)).collect()
     }
+    // (the event's ordinal in `accesses`, from 1 as `WITH ORDINALITY` counts; position; target)
+    let targets: Vec<(i64, i32, &NewAuditTarget)> = accesses
+        .iter()
+        .zip(1i64..)
+        .flat_map(|(access, ordinal)| {
+            access
+                .targets
+                .iter()
+                .zip(0i32..)
+                .map(move |(target, position)| (ordinal, position, target))
+        })
+        .collect();
+    fn target_column<'a, T>(
+        targets: &[(i64, i32, &'a NewAuditTarget)],
+        value: impl Fn(&'a NewAuditTarget) -> T,
+    ) -> Vec<T> {
+        targets.iter().map(|(_, _, t)| value(t)).collect()
+    }
+    // `event` is named twice, so PostgreSQL computes it once: each event draws one id.
     diesel::sql_query(
-        "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, \
-         resource_id, plan_id, individual_id, result, status, request_id) \
-         SELECT * FROM unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[], $12::text[])",
+        "WITH event AS ( \
+             SELECT nextval('audit_events_id_seq') AS id, e.* \
+               FROM unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                           $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                           $11::int4[], $12::text[]) WITH ORDINALITY \
+                 AS e(occurred_at, subject, unit, principal, action, resource_type, resource_id, \
+                      plan_id, individual_id, result, status, request_id, ordinal)), \
+         stored AS ( \
+             INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, \
+                 resource_type, resource_id, plan_id, individual_id, result, status, request_id) \
+             SELECT id, occurred_at, subject, unit, principal, action, resource_type, \
+                    resource_id, plan_id, individual_id, result, status, request_id FROM event) \
+         INSERT INTO audit_event_targets \
+             (event_id, position, resource_type, resource_id, plan_id, individual_id) \
+         SELECT event.id, t.position, t.resource_type, t.resource_id, t.plan_id, t.individual_id \
+           FROM unnest($13::int8[], $14::int4[], $15::text[], $16::text[], $17::text[], \
+                       $18::text[]) \
+             AS t(ordinal, position, resource_type, resource_id, plan_id, individual_id) \
+           JOIN event ON event.ordinal = t.ordinal",
     )
-    .bind::<Array<Timestamp>, _>(column(events, |e| e.occurred_at))
-    .bind::<Array<Text>, _>(column(events, |e| e.subject.as_str()))
-    .bind::<Array<Text>, _>(column(events, |e| e.unit.as_str()))
-    .bind::<Array<Text>, _>(column(events, |e| e.principal.as_str()))
-    .bind::<Array<Text>, _>(column(events, |e| e.action.as_str()))
-    .bind::<Array<Text>, _>(column(events, |e| e.resource_type.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(column(events, |e| e.resource_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(column(events, |e| e.plan_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(column(events, |e| e.individual_id.as_deref()))
-    .bind::<Array<Text>, _>(column(events, |e| e.result.as_str()))
-    .bind::<Array<Integer>, _>(column(events, |e| e.status))
-    .bind::<Array<Text>, _>(column(events, |e| e.request_id.as_str()))
+    .bind::<Array<Timestamp>, _>(column(accesses, |e| e.occurred_at))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.subject.as_str()))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.unit.as_str()))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.principal.as_str()))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.action.as_str()))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.resource_type.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.resource_id.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.plan_id.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.individual_id.as_deref()))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.result.as_str()))
+    .bind::<Array<Integer>, _>(column(accesses, |e| e.status))
+    .bind::<Array<Text>, _>(column(accesses, |e| e.request_id.as_str()))
+    .bind::<Array<BigInt>, _>(targets.iter().map(|(o, _, _)| *o).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(targets.iter().map(|(_, p, _)| *p).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(target_column(&targets, |t| t.resource_type.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(target_column(&targets, |t| t.resource_id.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(target_column(&targets, |t| t.plan_id.as_deref()))
+    .bind::<Array<Nullable<Text>>, _>(target_column(&targets, |t| t.individual_id.as_deref()))
     .execute(conn)?;
     Ok(())
 }
@@ -127,12 +249,104 @@ pub struct AuditFilter {
     pub to: Option<NaiveDateTime>,
 }
 
+/// A page of the log: the events after `after` that the filter selects, oldest first, each with
+/// its targets — only those about the filter's individual when it names one.
+///
+/// "Everything about this individual" is two questions, each answered through its own indexes and
+/// merged here: the events whose row names her or one of her plans, and the events with a target
+/// that does. (One query with `OR id IN (…)` would scan the log in id order, testing each row.)
 pub fn list(
     conn: &mut DbConn,
     filter: &AuditFilter,
     after: i64,
     limit: i64,
-) -> Result<Vec<AuditEventRow>> {
+) -> Result<Vec<AuditRecord>> {
+    let about_whom = match &filter.individual_id {
+        None => None,
+        Some(individual) => {
+            let their_plans: Vec<String> = plans::table
+                .filter(plans::individual_id.eq(individual))
+                .select(plans::id)
+                .load(conn)?;
+            Some((individual.clone(), their_plans))
+        }
+    };
+    let events: Vec<AuditEventRow> = match &about_whom {
+        None => page(filter, after, limit)
+            .select(AuditEventRow::as_select())
+            .load(conn)?,
+        Some((individual, their_plans)) => {
+            let named = page(filter, after, limit)
+                .filter(
+                    audit_events::individual_id
+                        .eq(individual.clone())
+                        .or(audit_events::plan_id.eq_any(their_plans.clone())),
+                )
+                .select(AuditEventRow::as_select())
+                .load(conn)?;
+            let targeted = page(filter, after, limit)
+                .filter(
+                    audit_events::id.eq_any(
+                        audit_event_targets::table
+                            .filter(about(individual.clone(), their_plans.clone()))
+                            .select(audit_event_targets::event_id),
+                    ),
+                )
+                .select(AuditEventRow::as_select())
+                .load(conn)?;
+            let by_id: BTreeMap<i64, AuditEventRow> = named
+                .into_iter()
+                .chain(targeted)
+                .map(|e| (e.id, e))
+                .collect();
+            by_id
+                .into_values()
+                .take(usize::try_from(limit).unwrap_or(0))
+                .collect()
+        }
+    };
+    let targets = match &about_whom {
+        None => audit_event_targets::table.into_boxed(),
+        Some((individual, their_plans)) => audit_event_targets::table
+            .filter(about(individual.clone(), their_plans.clone()))
+            .into_boxed(),
+    }
+    .filter(audit_event_targets::event_id.eq_any(events.iter().map(|e| e.id).collect::<Vec<_>>()));
+    let mut targets_of: BTreeMap<i64, Vec<AuditTargetRow>> = BTreeMap::new();
+    for target in targets
+        .order((audit_event_targets::event_id, audit_event_targets::position))
+        .select(AuditTargetRow::as_select())
+        .load(conn)?
+    {
+        targets_of.entry(target.event_id).or_default().push(target);
+    }
+    Ok(events
+        .into_iter()
+        .map(|event| AuditRecord {
+            targets: targets_of.remove(&event.id).unwrap_or_default(),
+            event,
+        })
+        .collect())
+}
+
+/// The targets about an individual: naming her, or — a target that names no individual (a
+/// deviation of a list) — one of her plans. Each side is one of the targets' partial indexes.
+#[diesel::dsl::auto_type]
+fn about(individual: String, their_plans: Vec<String>) -> _ {
+    audit_event_targets::individual_id
+        .eq(individual)
+        .or(audit_event_targets::individual_id
+            .is_null()
+            .and(audit_event_targets::plan_id.eq_any(their_plans)))
+}
+
+/// The events after `after` that the caller's organisation follows up and the filter's other
+/// fields select, oldest first.
+fn page(
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> audit_events::BoxedQuery<'static, MultiBackend> {
     let own_units = format!("{}-%", filter.organisation);
     let registered_here = individuals::table
         .filter(individuals::registered_by_unit.like(own_units.clone()))
@@ -148,16 +362,6 @@ pub fn list(
                     .and(audit_events::individual_id.eq_any(registered_here))),
         )
         .into_boxed();
-    if let Some(individual) = &filter.individual_id {
-        let their_plans = plans::table
-            .filter(plans::individual_id.eq(individual.clone()))
-            .select(plans::id.nullable());
-        query = query.filter(
-            audit_events::individual_id
-                .eq(individual.clone())
-                .or(audit_events::plan_id.eq_any(their_plans)),
-        );
-    }
     if let Some(subject) = &filter.subject {
         query = query.filter(audit_events::subject.eq(subject.clone()));
     }
@@ -170,9 +374,5 @@ pub fn list(
     if let Some(to) = filter.to {
         query = query.filter(audit_events::occurred_at.lt(to));
     }
-    Ok(query
-        .order(audit_events::id)
-        .limit(limit)
-        .select(AuditEventRow::as_select())
-        .load(conn)?)
+    query.order(audit_events::id).limit(limit)
 }

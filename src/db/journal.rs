@@ -10,14 +10,14 @@
 
 use std::cell::RefCell;
 
-use super::audit::{self, NewAuditEvent};
+use super::audit::{self, NewAccess, NewAuditEvent};
 use super::events::{self, NewChangeEvent};
 use super::DbConn;
 use crate::error::Result;
 
 #[derive(Default)]
 struct Collected {
-    accesses: Vec<NewAuditEvent>,
+    accesses: Vec<NewAccess>,
     events: Vec<NewChangeEvent>,
 }
 
@@ -30,7 +30,7 @@ thread_local! {
 pub fn write(conn: &mut DbConn, access: NewAuditEvent, event: NewChangeEvent) -> Result<()> {
     let kept = COLLECTED.with(|c| match c.borrow_mut().as_mut() {
         Some(collected) => {
-            collected.accesses.push(access.clone());
+            collected.accesses.push(access.clone().into());
             collected.events.push(event.clone());
             true
         }

@@ -326,6 +326,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     closure_notices,
     deviations,
     audit_events,
+    audit_event_targets,
 );
 
 diesel::table! {
@@ -376,6 +377,17 @@ diesel::table! {
         result -> Text,
         status -> Integer,
         request_id -> Text,
+    }
+}
+
+diesel::table! {
+    audit_event_targets (event_id, position) {
+        event_id -> BigInt,
+        position -> Integer,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        plan_id -> Nullable<Text>,
+        individual_id -> Nullable<Text>,
     }
 }
 

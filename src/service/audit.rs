@@ -1,7 +1,7 @@
 //! Reading the access log.
 
 use crate::auth::Caller;
-use crate::db::audit::{self as store, AuditEventRow, AuditFilter};
+use crate::db::audit::{self as store, AuditFilter, AuditRecord};
 use crate::db::DbConn;
 use crate::error::Result;
 
@@ -14,11 +14,11 @@ pub fn list(
     filter: AuditFilter,
     after: i64,
     limit: i64,
-) -> Result<(Vec<AuditEventRow>, Option<String>)> {
+) -> Result<(Vec<AuditRecord>, Option<String>)> {
     let filter = AuditFilter {
         organisation: caller.unit.organisation().to_string(),
         ..filter
     };
     let rows = store::list(conn, &filter, after, limit + 1)?;
-    Ok(super::page(rows, limit, |r| r.id.to_string()))
+    Ok(super::page(rows, limit, |r| r.event.id.to_string()))
 }

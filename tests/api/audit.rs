@@ -94,10 +94,8 @@ async fn reads_writes_and_denials_are_logged(app: TestApp) {
         .is_some(),
         "the list read"
     );
-    assert!(
-        find(&|e| e["resource_type"] == "individuals" && e["action"] == "read").is_some(),
-        "the search"
-    );
+    let search = find(&|e| e["resource_type"] == "search").expect("the search");
+    assert_eq!(search["targets"][0]["individual_id"], json!(lisa));
     // Nobody else's data is in Lisa's log.
     let erik = app.individual(ERIK_PNR, "Erik", json!([])).await;
     assert!(events_about(&app, &lisa)
@@ -168,6 +166,176 @@ async fn the_log_is_for_the_audit_role_and_append_only(app: TestApp) {
         "DELETE must be refused"
     );
     assert!(app.try_sql("SELECT COUNT(*) FROM audit_events").await);
+    // A list, so that the targets table has rows for the row triggers to refuse.
+    app.get("/api/v1/plans", &reader()).await.expect(200);
+    for sql in [
+        "UPDATE audit_event_targets SET individual_id = NULL",
+        "DELETE FROM audit_event_targets",
+    ] {
+        assert!(!app.try_sql(sql).await, "{sql} must be refused");
+    }
+}
+
+/// The targets of the events read with `request_id`, as (resource_type, resource_id, plan_id,
+/// individual_id) — `None` if no such event was returned.
+fn targets_of(events: &[Value], request_id: &str) -> Option<Vec<(Value, Value, Value, Value)>> {
+    let matching: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["request_id"] == request_id)
+        .collect();
+    assert!(matching.len() <= 1, "one event a request: {matching:?}");
+    matching.first().map(|e| {
+        e["targets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|t| {
+                (
+                    t["resource_type"].clone(),
+                    t["resource_id"].clone(),
+                    t["plan_id"].clone(),
+                    t["individual_id"].clone(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// A list is one access with a target for each plan it showed: the whole log shows them all, a
+/// person's log only hers; a deviation (which names a plan, not a person) is found through its
+/// plan; the CSV has a line for each target; paging through a person's log one event at a time
+/// finds what one page finds.
+async fn a_list_is_one_access_with_a_target_for_each_plan_it_showed(app: TestApp) {
+    let lisas = app.lisas_plan().await;
+    let erik = app.individual(ERIK_PNR, "Erik", json!([])).await;
+    let eriks = app.plan_for(id(&erik)).await;
+    let (lisa, erik) = (lisas["individual_id"].clone(), erik["id"].clone());
+    let deviation = app
+        .post(
+            "/api/v1/deviations",
+            &region_writer(),
+            json!({
+                "category": "summons_not_answered",
+                "plan_id": id(&lisas),
+                "concerned_unit": MUNICIPALITY_UNIT,
+                "concerned_principal": "municipality",
+                "occurred_at": (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
+                "description": "no answer to the summons",
+            }),
+        )
+        .await
+        .expect(201)
+        .body;
+    for (uri, request_id) in [
+        ("/api/v1/plans", "the-list"),
+        ("/api/v1/deviations", "the-deviations"),
+    ] {
+        app.send(
+            Method::GET,
+            uri,
+            Some(&region_writer()),
+            None,
+            &[("x-request-id", request_id)],
+        )
+        .await
+        .expect(200);
+    }
+    let plan_target = |plan: &Value, whose: &Value| {
+        (
+            json!("plans"),
+            plan["id"].clone(),
+            plan["id"].clone(),
+            whose.clone(),
+        )
+    };
+
+    let everything = app
+        .get("/api/v1/audit-events?limit=200", &auditor())
+        .await
+        .expect(200)
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut listed = targets_of(&everything, "the-list").expect("the list");
+    listed.sort_by_key(|t| t.1.to_string());
+    let mut expected = vec![plan_target(&lisas, &lisa), plan_target(&eriks, &erik)];
+    expected.sort_by_key(|t| t.1.to_string());
+    assert_eq!(listed, expected);
+
+    let hers = events_about(&app, lisa.as_str().unwrap()).await;
+    assert_eq!(
+        targets_of(&hers, "the-list"),
+        Some(vec![plan_target(&lisas, &lisa)])
+    );
+    assert_eq!(
+        targets_of(&hers, "the-deviations"),
+        Some(vec![(
+            json!("deviations"),
+            deviation["id"].clone(),
+            lisas["id"].clone(),
+            Value::Null
+        )])
+    );
+    let his = events_about(&app, erik.as_str().unwrap()).await;
+    assert_eq!(
+        targets_of(&his, "the-list"),
+        Some(vec![plan_target(&eriks, &erik)])
+    );
+    assert_eq!(targets_of(&his, "the-deviations"), None, "not about him");
+
+    let csv = app
+        .send(
+            Method::GET,
+            "/api/v1/audit-events?limit=200",
+            Some(&auditor()),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await
+        .expect(200);
+    let list_lines: Vec<&str> = csv
+        .body
+        .as_str()
+        .unwrap()
+        .split("\r\n")
+        .filter(|l| l.ends_with(",the-list"))
+        .collect();
+    assert_eq!(
+        list_lines.len(),
+        3,
+        "the list, and each plan: {list_lines:?}"
+    );
+
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(
+                &format!(
+                    "/api/v1/audit-events?individual_id={lisa}&limit=1{cursor}",
+                    lisa = lisa.as_str().unwrap()
+                ),
+                &auditor(),
+            )
+            .await
+            .expect(200)
+            .body;
+        paged.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    let at_once: Vec<Value> = hers.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(paged, at_once);
 }
 
 /// Concurrent reads are each logged before they are answered (the writer commits them together).
@@ -271,4 +439,5 @@ on_both_databases!(
     each_organisation_audits_its_own_units_only,
     the_log_is_for_the_audit_role_and_append_only,
     concurrent_reads_are_all_logged,
+    a_list_is_one_access_with_a_target_for_each_plan_it_showed,
 );
