@@ -13,6 +13,7 @@ use validator::Validate;
 use crate::auth::Caller;
 use crate::db::imports::RecordRow;
 use crate::db::Db;
+use crate::domain::ids::ImportId;
 use crate::domain::import::{check_record, fingerprint, timeline, ImportRecord};
 use crate::domain::process::Deadlines;
 use crate::error::{Error, FieldError, Result};
@@ -94,7 +95,7 @@ impl LineSplitter {
 /// One import's run over its records.
 pub struct Runner {
     db: Db,
-    import_id: String,
+    import_id: ImportId,
     source: String,
     dry_run: bool,
     importer: Caller,

@@ -11,6 +11,7 @@ use crate::db::goals::InterventionRow;
 use crate::db::individuals::IndividualRow;
 use crate::db::plans::PlanRow;
 use crate::db::DbConn;
+use crate::domain::ids::IndividualId;
 use crate::error::Error;
 
 fn unit_is(caller: &Caller, unit: Option<&str>) -> bool {
@@ -83,14 +84,14 @@ pub fn visible_individuals(
     conn: &mut DbConn,
     caller: &Caller,
     individuals: &[IndividualRow],
-) -> Result<HashSet<String>, Error> {
+) -> Result<HashSet<IndividualId>, Error> {
     let (open, restricted): (Vec<&IndividualRow>, Vec<&IndividualRow>) =
         individuals.iter().partition(|i| {
             !is_restricted(i)
                 || caller.is_import_agent()
                 || i.registered_by_unit.as_deref() == Some(caller.unit.as_str())
         });
-    let mut visible: HashSet<String> = open.iter().map(|i| i.id.clone()).collect();
+    let mut visible: HashSet<IndividualId> = open.iter().map(|i| i.id.clone()).collect();
     if !restricted.is_empty() {
         let ids: Vec<&str> = restricted.iter().map(|i| i.id.as_str()).collect();
         visible.extend(crate::db::plans::individuals_with_visible_plan(
@@ -111,7 +112,7 @@ pub struct EventAccess {
     /// Closed plans that name the unit among those to tell of the closing.
     pub notified_of_closing: HashSet<String>,
     /// Individuals the unit registered or with a plan the unit sees.
-    pub individuals: HashSet<String>,
+    pub individuals: HashSet<IndividualId>,
     /// Deviations the unit reported or that concern it.
     pub deviations: HashSet<String>,
 }
@@ -127,7 +128,7 @@ impl EventAccess {
     pub fn allows(&self, event: &ChangeEventRow) -> bool {
         match (event.resource_type.as_str(), event.plan_id.as_deref()) {
             ("deviation", _) => self.deviations.contains(&event.resource_id),
-            ("individual", _) => self.individuals.contains(&event.resource_id),
+            ("individual", _) => self.individuals.contains(event.resource_id.as_str()),
             (_, Some(plan)) => {
                 self.plans.contains(plan)
                     || (event.resource_type == "plan"
@@ -144,6 +145,7 @@ mod tests {
     use super::*;
     use crate::auth::Role;
     use crate::domain::identity::HsaId;
+    use crate::domain::ids::PlanId;
     use crate::domain::Principal;
 
     fn caller(unit: &str) -> Caller {
@@ -158,8 +160,8 @@ mod tests {
     fn plan(coordinator: Option<&str>) -> PlanRow {
         let at = chrono::Utc::now().naive_utc();
         PlanRow {
-            id: "p".into(),
-            individual_id: "i".into(),
+            id: PlanId::new(),
+            individual_id: IndividualId::new(),
             initiating_unit: "SE2321000016-INI1".into(),
             initiating_principal: "region".into(),
             created_by: "t".into(),
@@ -213,10 +215,11 @@ mod tests {
     #[test]
     fn events_follow_the_access_rules_of_what_they_concern() {
         let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+        let lisa = IndividualId::new();
         let access = EventAccess {
             plans: set(&["seen"]),
             notified_of_closing: set(&["withdrawn"]),
-            individuals: set(&["lisa"]),
+            individuals: HashSet::from([lisa.clone()]),
             deviations: set(&["mine"]),
         };
         assert!(access.allows(&event("goal", "g", Some("seen"), None)));
@@ -229,7 +232,7 @@ mod tests {
             Some("closed")
         )));
         assert!(!access.allows(&event("consent", "c", Some("withdrawn"), Some("withdrawn"))));
-        assert!(access.allows(&event("individual", "lisa", None, None)));
+        assert!(access.allows(&event("individual", &lisa, None, None)));
         assert!(!access.allows(&event("individual", "protected", None, None)));
         // A deviation about a visible plan is still seen only by its parties.
         assert!(access.allows(&event("deviation", "mine", Some("other"), None)));

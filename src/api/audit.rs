@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Auditor;
 use crate::db::audit::{AuditFilter, AuditRecord, AuditTargetRow};
 use crate::db::Db;
+use crate::domain::ids::IndividualId;
 use crate::error::{Error, FieldError, Result};
-use crate::service::{audit as service, naive, parse_id};
+use crate::service::{audit as service, naive};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -203,7 +204,7 @@ pub async fn list(
     let individual_id = match &query.individual_id {
         None => None,
         Some(id) => Some(
-            parse_id(id, "individual")
+            IndividualId::parse(id)
                 .map_err(|_| Error::validation("query.individual_id", "must be a UUID"))?,
         ),
     };

@@ -2,6 +2,7 @@
 
 use crate::auth::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{ConsentId, PlanId};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,7 +14,6 @@ use crate::db::Db;
 use crate::domain::consent::NewConsent;
 use crate::error::Result;
 use crate::service::consents as service;
-use crate::service::parse_id;
 use crate::views::consent::{Consent, ConsentPage};
 
 /// Withdraws consent (återkallat samtycke).
@@ -49,10 +49,10 @@ pub struct Withdrawal {
 pub async fn create(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<NewConsent>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let consent = body.0;
     let record = db
@@ -76,10 +76,10 @@ pub async fn create(
 pub async fn list(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
     let today = crate::domain::today();
@@ -109,10 +109,9 @@ pub async fn list(
 pub async fn get(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<(String, String)>,
+    path: web::Path<(PlanId, ConsentId)>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path.0, "plan")?;
-    let id = parse_id(&path.1, "consent")?;
+    let (plan_id, id) = path.into_inner();
     let record = db
         .read(move |c| service::get(c, &caller, &plan_id, &id))
         .await?;
@@ -143,12 +142,11 @@ pub async fn get(
 pub async fn withdraw(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<(String, String)>,
+    path: web::Path<(PlanId, ConsentId)>,
     if_match: IfMatch,
     body: Json<Withdrawal>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path.0, "plan")?;
-    let id = parse_id(&path.1, "consent")?;
+    let (plan_id, id) = path.into_inner();
     let expected = if_match.optional()?;
     let reason = body.0.reason;
     let now = crate::domain::now();

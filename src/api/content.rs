@@ -1,37 +1,15 @@
 //! `/api/v1/plans/{plan_id}/goals` and `/interventions`: the plan's content.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::extract::{created, ok, IfMatch, Json};
 use crate::auth::{Reader, Writer};
 use crate::db::Db;
+use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::domain::process::{Deadlines, GoalInput, InterventionInput, InterventionStatusChange};
 use crate::error::Result;
-use crate::service::{content as service, parse_id};
+use crate::service::content as service;
 use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
-
-/// The path of one item of a plan.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct ItemPath {
-    /// The plan's id.
-    #[param(format = Uuid)]
-    pub plan_id: String,
-    /// The item's id.
-    #[param(format = Uuid)]
-    pub item_id: String,
-}
-
-impl ItemPath {
-    fn ids(&self, what: &str) -> Result<(String, String)> {
-        Ok((
-            parse_id(&self.plan_id, "plan")?,
-            parse_id(&self.item_id, what)?,
-        ))
-    }
-}
 
 /// Add a goal (a long-term goal, or a sub-goal with `parent_id`). Goals are kept in the order added.
 ///
@@ -51,10 +29,10 @@ impl ItemPath {
 pub async fn add_goal(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<GoalInput>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let row = db
         .write(move |c| service::add_goal(c, &caller, &plan_id, body.0, now))
@@ -77,9 +55,9 @@ pub async fn add_goal(
 pub async fn list_goals(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let rows = db
         .read(move |c| service::goals(c, &caller, &plan_id))
         .await?;
@@ -93,7 +71,7 @@ pub async fn list_goals(
 /// Replace a goal's text, measure and target date (`If-Match` required; the parent cannot change).
 #[utoipa::path(
     put, path = "/api/v1/plans/{plan_id}/goals/{item_id}", operation_id = "update_goal", tag = "goals",
-    params(ItemPath, ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The goal's ETag")),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id."), ("item_id" = String, Path, format = Uuid, description = "The item's id."), ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The goal's ETag")),
     request_body = GoalInput,
     responses(
         (status = 200, description = "Updated", body = Goal, headers(("ETag" = String))),
@@ -108,11 +86,11 @@ pub async fn list_goals(
 pub async fn update_goal(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<ItemPath>,
+    path: web::Path<(PlanId, GoalId)>,
     if_match: IfMatch,
     body: Json<GoalInput>,
 ) -> Result<HttpResponse> {
-    let (plan_id, id) = path.ids("goal")?;
+    let (plan_id, id) = path.into_inner();
     let expected = if_match.required()?;
     let now = crate::domain::now();
     let row = db
@@ -140,10 +118,10 @@ pub async fn update_goal(
 pub async fn add_intervention(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<InterventionInput>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let record = db
         .write(move |c| service::add_intervention(c, &caller, &plan_id, body.0, now))
@@ -166,9 +144,9 @@ pub async fn add_intervention(
 pub async fn list_interventions(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let records = db
         .read(move |c| service::interventions(c, &caller, &plan_id))
         .await?;
@@ -182,7 +160,7 @@ pub async fn list_interventions(
 /// Replace a planned or ongoing intervention (`If-Match` required).
 #[utoipa::path(
     put, path = "/api/v1/plans/{plan_id}/interventions/{item_id}", operation_id = "update_intervention", tag = "interventions",
-    params(ItemPath, ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The intervention's ETag")),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id."), ("item_id" = String, Path, format = Uuid, description = "The item's id."), ("If-Match" = String, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The intervention's ETag")),
     request_body = InterventionInput,
     responses(
         (status = 200, description = "Updated", body = Intervention, headers(("ETag" = String))),
@@ -197,11 +175,11 @@ pub async fn list_interventions(
 pub async fn update_intervention(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<ItemPath>,
+    path: web::Path<(PlanId, InterventionId)>,
     if_match: IfMatch,
     body: Json<InterventionInput>,
 ) -> Result<HttpResponse> {
-    let (plan_id, id) = path.ids("intervention")?;
+    let (plan_id, id) = path.into_inner();
     let expected = if_match.required()?;
     let now = crate::domain::now();
     let record = db
@@ -218,7 +196,7 @@ pub async fn update_intervention(
 #[utoipa::path(
     post, path = "/api/v1/plans/{plan_id}/interventions/{item_id}/status", operation_id = "change_intervention_status",
     tag = "interventions",
-    params(ItemPath, ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The intervention's ETag (optional)")),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id."), ("item_id" = String, Path, format = Uuid, description = "The item's id."), ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The intervention's ETag (optional)")),
     request_body = InterventionStatusChange,
     responses(
         (status = 200, description = "Recorded", body = Intervention, headers(("ETag" = String))),
@@ -233,11 +211,11 @@ pub async fn change_intervention_status(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
     caller: Writer,
-    path: web::Path<ItemPath>,
+    path: web::Path<(PlanId, InterventionId)>,
     if_match: IfMatch,
     body: Json<InterventionStatusChange>,
 ) -> Result<HttpResponse> {
-    let (plan_id, id) = path.ids("intervention")?;
+    let (plan_id, id) = path.into_inner();
     let expected = if_match.optional()?;
     let now = crate::domain::now();
     let feedback_days = deadlines.deviation_feedback_days;

@@ -2,6 +2,7 @@
 
 use crate::auth::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{DeviationId, PlanId};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +17,6 @@ use crate::domain::deviation::{Category, DeviationStatus, NewDeviation};
 use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
 use crate::service::deviations::{self as service, Step};
-use crate::service::parse_id;
 use crate::views::deviation::{Deviation, DeviationPage};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -133,8 +133,7 @@ pub async fn list(
     let plan_id = match &query.plan_id {
         None => None,
         Some(id) => Some(
-            parse_id(id, "plan")
-                .map_err(|_| Error::validation("query.plan_id", "must be a UUID"))?,
+            PlanId::parse(id).map_err(|_| Error::validation("query.plan_id", "must be a UUID"))?,
         ),
     };
     let filter = DeviationFilter {
@@ -186,9 +185,9 @@ pub async fn list(
 pub async fn get(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "deviation")?;
+    let id = path.into_inner();
     let row = db.read(move |c| service::get(c, &caller, &id)).await?;
     let view = Deviation::from_row(row, crate::domain::now())?;
     Ok(ok(view.version, &view))
@@ -197,11 +196,10 @@ pub async fn get(
 async fn step(
     db: web::Data<Db>,
     caller: Writer,
-    id: &str,
+    id: DeviationId,
     if_match: IfMatch,
     step: Step,
 ) -> Result<HttpResponse> {
-    let id = parse_id(id, "deviation")?;
     let expected = match step {
         Step::Update { .. } => if_match.required()?,
         _ => if_match.optional()?,
@@ -235,7 +233,7 @@ async fn step(
 pub async fn update(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<DeviationUpdate>,
 ) -> Result<HttpResponse> {
@@ -247,7 +245,7 @@ pub async fn update(
     step(
         db,
         caller,
-        &path,
+        path.into_inner(),
         if_match,
         Step::Update {
             description,
@@ -272,10 +270,10 @@ pub async fn update(
 pub async fn confirm(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    step(db, caller, &path, if_match, Step::Confirm).await
+    step(db, caller, path.into_inner(), if_match, Step::Confirm).await
 }
 
 /// Dismiss a suggested deviation, with the reason (reporting unit): `suggested` → `dismissed`.
@@ -293,14 +291,14 @@ pub async fn confirm(
 pub async fn dismiss(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<StepText>,
 ) -> Result<HttpResponse> {
     step(
         db,
         caller,
-        &path,
+        path.into_inner(),
         if_match,
         Step::Dismiss {
             reason: body.0.text,
@@ -323,10 +321,10 @@ pub async fn dismiss(
 pub async fn investigate(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    step(db, caller, &path, if_match, Step::Investigate).await
+    step(db, caller, path.into_inner(), if_match, Step::Investigate).await
 }
 
 /// Give the feedback the concerned unit owes (concerned unit only).
@@ -345,14 +343,14 @@ pub async fn investigate(
 pub async fn feedback(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<StepText>,
 ) -> Result<HttpResponse> {
     step(
         db,
         caller,
-        &path,
+        path.into_inner(),
         if_match,
         Step::Feedback {
             feedback: body.0.text,
@@ -377,7 +375,7 @@ pub async fn feedback(
 pub async fn close(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<DeviationClosure>,
 ) -> Result<HttpResponse> {
@@ -388,7 +386,7 @@ pub async fn close(
     step(
         db,
         caller,
-        &path,
+        path.into_inner(),
         if_match,
         Step::Close {
             analysis,

@@ -239,10 +239,22 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
 }
 
 /// Configures the built-in path extractor to answer with our problems: an id that is not a UUID
-/// cannot name a resource (404).
+/// names nothing (404). The typed ids (`domain::ids`) fail with their kind's text ("no plan has
+/// this id"), which is used as it is; any other failure gets a general text — never the error's
+/// own, which could repeat the path.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PathConfig::default().error_handler(|_, _| {
-        Error::NotFound("no resource has this id (ids are UUIDs)".into()).into()
+    cfg.app_data(web::PathConfig::default().error_handler(|error, _| {
+        let text = match &error {
+            actix_web::error::PathError::Deserialize(e) => {
+                crate::domain::ids::not_found_text(&e.to_string())
+            }
+            _ => None,
+        };
+        Error::NotFound(
+            text.unwrap_or("no resource has this id (ids are UUIDs)")
+                .into(),
+        )
+        .into()
     }));
 }
 

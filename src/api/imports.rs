@@ -13,11 +13,11 @@ use super::extract::{created, ok, Json};
 use super::pagination::{self, PageQuery};
 use crate::auth::Importer;
 use crate::db::Db;
+use crate::domain::ids::ImportId;
 use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
 use crate::import::{Line, LineSplitter, Runner, BATCH_LINES, HEARTBEAT};
 use crate::service::imports::{self as service, RecordOutcome};
-use crate::service::parse_id;
 use crate::views::import::{Import, ImportPage, ImportedRecord, ImportedRecordPage};
 
 /// The media types of an upload: one JSON record per line.
@@ -124,11 +124,11 @@ pub async fn upload(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
     caller: Importer,
-    path: web::Path<String>,
+    path: web::Path<ImportId>,
     request: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "import")?;
+    let id = path.into_inner();
     let is_ndjson = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -240,9 +240,9 @@ async fn run(mut runner: Runner, lines: Vec<Line>, db: &Db, import_id: &str) -> 
 pub async fn get(
     db: web::Data<Db>,
     caller: Importer,
-    path: web::Path<String>,
+    path: web::Path<ImportId>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "import")?;
+    let id = path.into_inner();
     let row = db.read(move |c| service::get(c, &caller, &id)).await?;
     let view = Import::from_row(row)?;
     Ok(ok(view.version, &view))
@@ -266,7 +266,7 @@ pub async fn list(
         .read(move |c| {
             let rows =
                 crate::db::imports::list(c, caller.unit.as_str(), cursor.as_deref(), limit + 1)?;
-            Ok(crate::service::page(rows, limit, |r| r.id.clone()))
+            Ok(crate::service::page(rows, limit, |r| r.id.to_string()))
         })
         .await?;
     let items = rows
@@ -290,10 +290,10 @@ pub async fn list(
 pub async fn records(
     db: web::Data<Db>,
     caller: Importer,
-    path: web::Path<String>,
+    path: web::Path<ImportId>,
     query: super::extract::Query<RecordListQuery>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "import")?;
+    let id = path.into_inner();
     let limit = pagination::limit(query.limit)?;
     let after = pagination::position_cursor(query.cursor.as_deref())?.unwrap_or(0);
     let outcome = query.outcome;

@@ -2,6 +2,7 @@
 
 use crate::auth::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::IndividualId;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -14,7 +15,6 @@ use crate::domain::identity::IdentityNumber;
 use crate::domain::individual::IndividualInput;
 use crate::error::{Error, Result};
 use crate::service::individuals as service;
-use crate::service::parse_id;
 use crate::views::individual::Individual;
 
 /// Finds an individual by identity number; the number travels in the body, never in a URL.
@@ -81,9 +81,9 @@ pub async fn create(
 pub async fn get(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<IndividualId>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "individual")?;
+    let id = path.into_inner();
     let record = db.read(move |c| service::get(c, &caller, &id)).await?;
     let view = Individual::from_record(record, crate::domain::today())?;
     Ok(ok(view.version, &view))
@@ -113,11 +113,11 @@ pub async fn get(
 pub async fn update(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<IndividualId>,
     if_match: IfMatch,
     body: Json<IndividualInput>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "individual")?;
+    let id = path.into_inner();
     let expected = if_match.required()?;
     let now = crate::domain::now();
     let data = body.0.into_data(swedish_date(now))?;
@@ -164,7 +164,7 @@ pub async fn search(
         }
         service::Search::NotFound { hidden } => (
             actix_web::ResponseError::error_response(&not_registered()),
-            hidden,
+            hidden.map(String::from),
             Some(crate::db::audit::SEARCH_DENIED),
         ),
     };

@@ -5,16 +5,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::content::ItemPath;
 use super::extract::{created, ok, IfMatch, Json};
 use crate::auth::{Reader, Writer};
 use crate::db::Db;
+use crate::domain::ids::{FollowUpId, PlanId};
 use crate::domain::plan::ClosingReason;
 use crate::domain::process::{
     Deadlines, FollowUpRecord, FollowUpSlot, NewMeeting, RevisionCompletion,
 };
 use crate::error::Result;
-use crate::service::{meetings as service, parse_id};
+use crate::service::meetings as service;
 use crate::views::plan::Plan;
 use crate::views::process::{FollowUp, FollowUpList, Meeting};
 
@@ -54,10 +54,10 @@ pub async fn record_meeting(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<NewMeeting>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let deadlines = **deadlines;
     let record = db
@@ -80,9 +80,9 @@ pub async fn record_meeting(
 pub async fn get_meeting(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let row = db
         .read(move |c| service::meeting(c, &caller, &plan_id))
         .await?;
@@ -105,10 +105,10 @@ pub async fn get_meeting(
 pub async fn schedule_follow_up(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<FollowUpSlot>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let row = db
         .write(move |c| service::schedule_follow_up(c, &caller, &plan_id, body.0, now))
@@ -131,9 +131,9 @@ pub async fn schedule_follow_up(
 pub async fn list_follow_ups(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let rows = db
         .read(move |c| service::follow_ups(c, &caller, &plan_id))
         .await?;
@@ -152,7 +152,7 @@ pub async fn list_follow_ups(
 #[utoipa::path(
     post, path = "/api/v1/plans/{plan_id}/follow-ups/{item_id}/record", operation_id = "record_follow_up",
     tag = "follow-ups",
-    params(ItemPath, ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The follow-up's ETag (optional)")),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id."), ("item_id" = String, Path, format = Uuid, description = "The item's id."), ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The follow-up's ETag (optional)")),
     request_body = FollowUpRecord,
     responses(
         (status = 200, description = "Recorded", body = FollowUp, headers(("ETag" = String))),
@@ -166,12 +166,11 @@ pub async fn list_follow_ups(
 pub async fn record_follow_up(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<ItemPath>,
+    path: web::Path<(PlanId, FollowUpId)>,
     if_match: IfMatch,
     body: Json<FollowUpRecord>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path.plan_id, "plan")?;
-    let id = parse_id(&path.item_id, "follow-up")?;
+    let (plan_id, id) = path.into_inner();
     let expected = if_match.optional()?;
     let now = crate::domain::now();
     let row = db
@@ -199,10 +198,10 @@ pub async fn record_follow_up(
 pub async fn complete_revision(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<RevisionCompletion>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let record = db
         .write(move |c| service::complete_revision(c, &caller, &plan_id, body.0, now))
@@ -232,11 +231,11 @@ pub async fn complete_revision(
 pub async fn close(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     if_match: IfMatch,
     body: Json<PlanClosure>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let expected = if_match.optional()?;
     let now = crate::domain::now();
     let PlanClosure { reason, note } = body.0;

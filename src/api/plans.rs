@@ -13,10 +13,11 @@ use crate::auth::{Reader, Writer};
 use crate::db::plans::PlanFilter;
 use crate::db::Db;
 use crate::domain::identity::HsaId;
+use crate::domain::ids::{IndividualId, PlanId};
 use crate::domain::plan::{PlanDetails, PlanStatus};
 use crate::error::{Error, Result};
+use crate::service::naive;
 use crate::service::plans::{self as service};
-use crate::service::{naive, parse_id};
 use crate::views::plan::{Plan, PlanPage};
 
 /// A plan as opened or replaced (the whole representation; `individual_id` cannot change).
@@ -61,15 +62,13 @@ pub struct PlanInput {
 }
 
 impl PlanInput {
-    fn into_parts(self) -> Result<(String, PlanDetails)> {
-        let individual_id = uuid::Uuid::parse_str(&self.individual_id)
-            .map_err(|_| {
-                Error::validation(
-                    "$.individual_id",
-                    "must be the UUID of a registered individual",
-                )
-            })?
-            .to_string();
+    fn into_parts(self) -> Result<(IndividualId, PlanDetails)> {
+        let individual_id = IndividualId::parse(&self.individual_id).map_err(|_| {
+            Error::validation(
+                "$.individual_id",
+                "must be the UUID of a registered individual",
+            )
+        })?;
         Ok((
             individual_id,
             PlanDetails {
@@ -117,9 +116,8 @@ impl PlanListQuery {
         let individual_id = match &self.individual_id {
             None => None,
             Some(id) => Some(
-                uuid::Uuid::parse_str(id)
-                    .map_err(|_| Error::validation("query.individual_id", "must be a UUID"))?
-                    .to_string(),
+                IndividualId::parse(id)
+                    .map_err(|_| Error::validation("query.individual_id", "must be a UUID"))?,
             ),
         };
         let initiating_unit = match &self.initiating_unit {
@@ -186,9 +184,9 @@ pub async fn create(
 pub async fn get(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "plan")?;
+    let id = path.into_inner();
     let today = crate::domain::today();
     let record = db
         .read(move |c| service::get(c, &caller, &id, today))
@@ -264,11 +262,11 @@ pub async fn list(
 pub async fn update(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     if_match: IfMatch,
     body: Json<PlanInput>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "plan")?;
+    let id = path.into_inner();
     let expected = if_match.required()?;
     let (individual_id, details) = body.0.into_parts()?;
     let now = crate::domain::now();

@@ -7,8 +7,9 @@ use super::pagination::PageQuery;
 use crate::audit::{AuditTargets, Target};
 use crate::auth::Reader;
 use crate::db::Db;
+use crate::domain::ids::PlanId;
 use crate::error::{Error, Result};
-use crate::service::{parse_id, plans as service};
+use crate::service::plans as service;
 use crate::views::document::{PlanDocument, RevisionSummary};
 use crate::views::process::{HistoryEvent, HistoryPage};
 
@@ -26,9 +27,9 @@ use crate::views::process::{HistoryEvent, HistoryPage};
 pub async fn document(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let document = db
         .read(move |c| crate::service::documents::load(c, &caller, &plan_id, now))
@@ -59,9 +60,9 @@ pub async fn document(
 pub async fn fhir(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let document = db
         .read(move |c| crate::service::documents::load(c, &caller, &plan_id, now))
@@ -100,10 +101,10 @@ fn read_of(document: &PlanDocument) -> AuditTargets {
 pub async fn history(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let limit = super::pagination::limit(query.limit)?;
     let after = super::pagination::position_cursor(query.cursor.as_deref())?.unwrap_or(0);
     let (events, next_cursor) = db
@@ -133,9 +134,9 @@ pub struct RevisionList {
 pub async fn revisions(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let rows = db
         .read(move |c| service::revisions(c, &caller, &plan_id))
         .await?;
@@ -166,11 +167,10 @@ pub async fn revisions(
 pub async fn revision(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<(String, String)>,
+    path: web::Path<(PlanId, String)>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path.0, "plan")?;
-    let number: i32 = path
-        .1
+    let (plan_id, number) = path.into_inner();
+    let number: i32 = number
         .parse()
         .map_err(|_| Error::NotFound("revisions are numbered from 1".into()))?;
     let document = db

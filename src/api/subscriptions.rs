@@ -11,10 +11,10 @@ use super::pagination::{self, PageQuery};
 use crate::auth::{Reader, Writer};
 use crate::db::webhooks::SubscriptionRow;
 use crate::db::Db;
+use crate::domain::ids::SubscriptionId;
 use crate::domain::webhook::{DeliveryStatus, WebhookSettings};
 use crate::error::Result;
 use crate::service::feed::FeedSettings;
-use crate::service::parse_id;
 use crate::service::webhooks::{self as service, Change, SubscriptionSpec};
 use crate::views::webhook::{
     Attempt, Delivery, DeliveryPage, Subscription, SubscriptionPage, SubscriptionWithSecret,
@@ -155,7 +155,7 @@ pub async fn list(
         .read(move |c| {
             let rows =
                 crate::db::webhooks::list(c, caller.unit.as_str(), cursor.as_deref(), limit + 1)?;
-            let (rows, next) = crate::service::page(rows, limit, |r| r.id.clone());
+            let (rows, next) = crate::service::page(rows, limit, |r| r.id.to_string());
             let counts = service::pending_counts(c, &rows)?;
             Ok((rows, counts, next))
         })
@@ -181,9 +181,9 @@ pub async fn list(
 pub async fn get(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     let row = db.read(move |c| service::get(c, &caller, &id)).await?;
     let subscription = view(&db, row).await?;
     Ok(ok(subscription.version, &subscription))
@@ -210,11 +210,11 @@ pub async fn update(
     db: web::Data<Db>,
     settings: web::Data<WebhookSettings>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     if_match: IfMatch,
     body: Json<SubscriptionSettings>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     let expected = if_match.required()?;
     let input = body.0;
     let spec =
@@ -225,7 +225,7 @@ pub async fn update(
 async fn act(
     db: web::Data<Db>,
     caller: Writer,
-    id: String,
+    id: SubscriptionId,
     expected: Option<crate::domain::Versions>,
     change: Change,
 ) -> Result<HttpResponse> {
@@ -255,10 +255,10 @@ async fn act(
 pub async fn pause(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     act(db, caller, id, if_match.optional()?, Change::Pause).await
 }
 
@@ -279,10 +279,10 @@ pub async fn pause(
 pub async fn resume(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     act(db, caller, id, if_match.optional()?, Change::Resume).await
 }
 
@@ -304,10 +304,10 @@ pub async fn resume(
 pub async fn rotate_secret(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     let expected = if_match.optional()?;
     let now = crate::domain::now();
     let row = db
@@ -342,10 +342,10 @@ pub async fn rotate_secret(
 pub async fn delete(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     let expected = if_match.optional()?;
     db.write(move |c| service::delete(c, &caller, &id, expected))
         .await?;
@@ -366,10 +366,10 @@ pub async fn delete(
 pub async fn deliveries(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<SubscriptionId>,
     query: super::extract::Query<DeliveryListQuery>,
 ) -> Result<HttpResponse> {
-    let id = parse_id(&path, "subscription")?;
+    let id = path.into_inner();
     let limit = pagination::limit(query.limit)?;
     let before = pagination::position_cursor(query.cursor.as_deref())?;
     let status = query.status;

@@ -1,31 +1,15 @@
 //! `/api/v1/plans/{plan_id}/summons`: summons (kallelse) to the SIP meeting, and the answers.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::extract::{created, ok, IfMatch, Json};
 use crate::auth::{Reader, Writer};
 use crate::db::Db;
+use crate::domain::ids::{PlanId, RecipientId, SummonsId};
 use crate::domain::process::{Deadlines, NewSummons, SummonsAnswer};
 use crate::error::Result;
-use crate::service::{parse_id, summons as service};
+use crate::service::summons as service;
 use crate::views::process::{Summons, SummonsList};
-
-/// The path of one recipient.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Path)]
-pub struct RecipientPath {
-    /// The plan's id.
-    #[param(format = Uuid)]
-    pub plan_id: String,
-    /// The summons' id.
-    #[param(format = Uuid)]
-    pub summons_id: String,
-    /// The recipient's id.
-    #[param(format = Uuid)]
-    pub recipient_id: String,
-}
 
 /// Send a summons to the SIP meeting.
 ///
@@ -50,10 +34,10 @@ pub async fn send(
     db: web::Data<Db>,
     deadlines: web::Data<Deadlines>,
     caller: Writer,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
     body: Json<NewSummons>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let now = crate::domain::now();
     let deadlines = **deadlines;
     let record = db
@@ -77,9 +61,9 @@ pub async fn send(
 pub async fn list(
     db: web::Data<Db>,
     caller: Reader,
-    path: web::Path<String>,
+    path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path, "plan")?;
+    let plan_id = path.into_inner();
     let records = db
         .read(move |c| service::list(c, &caller, &plan_id))
         .await?;
@@ -95,7 +79,7 @@ pub async fn list(
 #[utoipa::path(
     post, path = "/api/v1/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer",
     operation_id = "answer_summons", tag = "summons",
-    params(RecipientPath, ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The recipient's version (optional)")),
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id."), ("summons_id" = String, Path, format = Uuid, description = "The summons' id."), ("recipient_id" = String, Path, format = Uuid, description = "The recipient's id."), ("If-Match" = Option<String>, Header, max_length = 1000, pattern = r#"^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$"#, description = "The recipient's version (optional)")),
     request_body = SummonsAnswer,
     responses(
         (status = 200, description = "The summons with the answer", body = Summons),
@@ -109,13 +93,11 @@ pub async fn list(
 pub async fn answer(
     db: web::Data<Db>,
     caller: Writer,
-    path: web::Path<RecipientPath>,
+    path: web::Path<(PlanId, SummonsId, RecipientId)>,
     if_match: IfMatch,
     body: Json<SummonsAnswer>,
 ) -> Result<HttpResponse> {
-    let plan_id = parse_id(&path.plan_id, "plan")?;
-    let summons_id = parse_id(&path.summons_id, "summons")?;
-    let recipient_id = parse_id(&path.recipient_id, "recipient")?;
+    let (plan_id, summons_id, recipient_id) = path.into_inner();
     let now = crate::domain::now();
     let expected = if_match.optional()?;
     let record = db

@@ -114,11 +114,11 @@ pub async fn worklist(
         .into_iter()
         .map(|e| WorklistItem {
             days_overdue: (today - e.due).num_days(),
-            plan_id: e.plan_id,
+            plan_id: e.plan_id.into(),
             due: e.due,
             recipient_id: e.recipient.as_ref().map(|r| r.0.clone()),
             recipient_name: e.recipient.map(|r| r.1),
-            consent_id: e.consent_id,
+            consent_id: e.consent_id.map(String::from),
         })
         .collect();
     Ok(HttpResponse::Ok().json(WorklistPage { items, next_cursor }))

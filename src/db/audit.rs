@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use super::schema::{audit_event_targets, audit_events, individuals, plans};
 use super::{DbConn, MultiBackend};
+use crate::domain::ids::IndividualId;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Insertable)]
@@ -165,6 +166,29 @@ fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) 
     fn column<'a, T>(accesses: &'a [NewAccess], value: impl Fn(&'a NewAuditEvent) -> T) -> Vec<T> {
         accesses.iter().map(|a| value(&a.event)).collect()
     }
+    /// The events' twelve columns as `$1` … `$12`, one array each.
+    macro_rules! with_events {
+        ($sql:expr) => {
+            diesel::sql_query($sql)
+                .bind::<Array<Timestamp>, _>(column(accesses, |e| e.occurred_at))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.subject.as_str()))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.unit.as_str()))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.principal.as_str()))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.action.as_str()))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.resource_type.as_str()))
+                .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.resource_id.as_deref()))
+                .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.plan_id.as_deref()))
+                .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.individual_id.as_deref()))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.result.as_str()))
+                .bind::<Array<Integer>, _>(column(accesses, |e| e.status))
+                .bind::<Array<Text>, _>(column(accesses, |e| e.request_id.as_str()))
+        };
+    }
+    const EVENT_ARRAYS: &str = "unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], \
+         $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[], \
+         $12::text[])";
+    const EVENT_COLUMNS: &str = "occurred_at, subject, unit, principal, action, resource_type, \
+         resource_id, plan_id, individual_id, result, status, request_id";
     // (the event's ordinal in `accesses`, from 1 as `WITH ORDINALITY` counts; position; target)
     let targets: Vec<(i64, i32, &NewAuditTarget)> = accesses
         .iter()
@@ -177,6 +201,14 @@ fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) 
                 .map(move |(target, position)| (ordinal, position, target))
         })
         .collect();
+    if targets.is_empty() {
+        // Most groups (reads of one plan) have no targets: the events alone, without the join.
+        with_events!(format!(
+            "INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS}"
+        ))
+        .execute(conn)?;
+        return Ok(());
+    }
     fn target_column<'a, T>(
         targets: &[(i64, i32, &'a NewAuditTarget)],
         value: impl Fn(&'a NewAuditTarget) -> T,
@@ -184,39 +216,20 @@ fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) 
         targets.iter().map(|(_, _, t)| value(t)).collect()
     }
     // `event` is named twice, so PostgreSQL computes it once: each event draws one id.
-    diesel::sql_query(
+    with_events!(format!(
         "WITH event AS ( \
              SELECT nextval('audit_events_id_seq') AS id, e.* \
-               FROM unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                           $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
-                           $11::int4[], $12::text[]) WITH ORDINALITY \
-                 AS e(occurred_at, subject, unit, principal, action, resource_type, resource_id, \
-                      plan_id, individual_id, result, status, request_id, ordinal)), \
+               FROM {EVENT_ARRAYS} WITH ORDINALITY AS e({EVENT_COLUMNS}, ordinal)), \
          stored AS ( \
-             INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, \
-                 resource_type, resource_id, plan_id, individual_id, result, status, request_id) \
-             SELECT id, occurred_at, subject, unit, principal, action, resource_type, \
-                    resource_id, plan_id, individual_id, result, status, request_id FROM event) \
+             INSERT INTO audit_events (id, {EVENT_COLUMNS}) SELECT id, {EVENT_COLUMNS} FROM event) \
          INSERT INTO audit_event_targets \
              (event_id, position, resource_type, resource_id, plan_id, individual_id) \
          SELECT event.id, t.position, t.resource_type, t.resource_id, t.plan_id, t.individual_id \
            FROM unnest($13::int8[], $14::int4[], $15::text[], $16::text[], $17::text[], \
                        $18::text[]) \
              AS t(ordinal, position, resource_type, resource_id, plan_id, individual_id) \
-           JOIN event ON event.ordinal = t.ordinal",
-    )
-    .bind::<Array<Timestamp>, _>(column(accesses, |e| e.occurred_at))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.subject.as_str()))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.unit.as_str()))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.principal.as_str()))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.action.as_str()))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.resource_type.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.resource_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.plan_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.individual_id.as_deref()))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.result.as_str()))
-    .bind::<Array<Integer>, _>(column(accesses, |e| e.status))
-    .bind::<Array<Text>, _>(column(accesses, |e| e.request_id.as_str()))
+           JOIN event ON event.ordinal = t.ordinal"
+    ))
     .bind::<Array<BigInt>, _>(targets.iter().map(|(o, _, _)| *o).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(targets.iter().map(|(_, p, _)| *p).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(target_column(&targets, |t| t.resource_type.as_str()))
@@ -242,7 +255,7 @@ pub struct AuditFilter {
     /// organisation follows up its own staff's accesses, and sees no other organisation's.
     pub organisation: String,
     /// Everything read or written about this individual: their own record and their plans.
-    pub individual_id: Option<String>,
+    pub individual_id: Option<IndividualId>,
     pub subject: Option<String>,
     pub unit: Option<String>,
     pub from: Option<NaiveDateTime>,
@@ -288,7 +301,7 @@ pub fn list(
                 .filter(
                     audit_events::id.eq_any(
                         audit_event_targets::table
-                            .filter(about(individual.clone(), their_plans.clone()))
+                            .filter(about(individual.to_string(), their_plans.clone()))
                             .select(audit_event_targets::event_id),
                     ),
                 )
@@ -308,7 +321,7 @@ pub fn list(
     let targets = match &about_whom {
         None => audit_event_targets::table.into_boxed(),
         Some((individual, their_plans)) => audit_event_targets::table
-            .filter(about(individual.clone(), their_plans.clone()))
+            .filter(about(individual.to_string(), their_plans.clone()))
             .into_boxed(),
     }
     .filter(audit_event_targets::event_id.eq_any(events.iter().map(|e| e.id).collect::<Vec<_>>()));

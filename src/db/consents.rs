@@ -8,13 +8,14 @@ use diesel::prelude::*;
 use super::schema::{consent_givers, consent_parties, consents};
 use super::DbConn;
 use crate::domain::consent::ConsentOutcome;
+use crate::domain::ids::{ConsentId, PlanId};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = consents, treat_none_as_null = true)]
 pub struct ConsentRow {
-    pub id: String,
-    pub plan_id: String,
+    pub id: ConsentId,
+    pub plan_id: PlanId,
     pub outcome: String,
     pub form: String,
     pub documented_by: Option<String>,
@@ -39,7 +40,7 @@ pub struct ConsentRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = consent_givers)]
 pub struct GiverRow {
-    pub consent_id: String,
+    pub consent_id: ConsentId,
     pub position: i32,
     pub role: String,
     pub guardian_id: Option<String>,
@@ -50,7 +51,7 @@ pub struct GiverRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = consent_parties)]
 pub struct PartyRow {
-    pub consent_id: String,
+    pub consent_id: ConsentId,
     pub position: i32,
     pub kind: String,
     pub hsa_id: Option<String>,
@@ -135,14 +136,14 @@ pub(super) fn assemble(
     givers: Vec<GiverRow>,
     parties: Vec<PartyRow>,
 ) -> Vec<ConsentRecord> {
-    let mut givers_of: HashMap<String, Vec<GiverRow>> = HashMap::new();
+    let mut givers_of: HashMap<ConsentId, Vec<GiverRow>> = HashMap::new();
     for giver in givers {
         givers_of
             .entry(giver.consent_id.clone())
             .or_default()
             .push(giver);
     }
-    let mut parties_of: HashMap<String, Vec<PartyRow>> = HashMap::new();
+    let mut parties_of: HashMap<ConsentId, Vec<PartyRow>> = HashMap::new();
     for party in parties {
         parties_of
             .entry(party.consent_id.clone())

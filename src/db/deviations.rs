@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use super::schema::deviations;
 use super::{DbConn, MultiBackend};
+use crate::domain::ids::{DeviationId, PlanId};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = deviations, treat_none_as_null = true)]
 pub struct DeviationRow {
-    pub id: String,
+    pub id: DeviationId,
     pub category: String,
     pub status: String,
     pub source: String,
@@ -20,7 +21,7 @@ pub struct DeviationRow {
     pub concerned_unit: Option<String>,
     pub concerned_name: Option<String>,
     pub concerned_principal: String,
-    pub plan_id: Option<String>,
+    pub plan_id: Option<PlanId>,
     pub occurred_at: NaiveDateTime,
     pub description: String,
     pub system_level: bool,
@@ -45,7 +46,7 @@ pub struct DeviationFilter {
     pub category: Option<String>,
     /// Only those the unit reported (`Some(true)`) or that concern it (`Some(false)`).
     pub reported_by_me: Option<bool>,
-    pub plan_id: Option<String>,
+    pub plan_id: Option<PlanId>,
     /// Only those whose feedback is due before this day and not given.
     pub feedback_missing_before: Option<NaiveDate>,
 }

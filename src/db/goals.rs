@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use super::schema::{goals, intervention_goals, interventions};
 use super::DbConn;
+use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = goals, treat_none_as_null = true)]
 pub struct GoalRow {
-    pub id: String,
-    pub plan_id: String,
-    pub parent_id: Option<String>,
+    pub id: GoalId,
+    pub plan_id: PlanId,
+    pub parent_id: Option<GoalId>,
     pub position: i32,
     pub text: String,
     pub measure: Option<String>,
@@ -26,8 +27,8 @@ pub struct GoalRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = interventions, treat_none_as_null = true)]
 pub struct InterventionRow {
-    pub id: String,
-    pub plan_id: String,
+    pub id: InterventionId,
+    pub plan_id: PlanId,
     pub position: i32,
     pub description: String,
     pub responsible_principal: String,

@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use super::schema::{import_keys, import_records, imports};
 use super::DbConn;
+use crate::domain::ids::{ImportId, PlanId};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = imports)]
 pub struct ImportRow {
-    pub id: String,
+    pub id: ImportId,
     pub source_system: String,
     pub dry_run: bool,
     pub status: String,
@@ -45,11 +46,11 @@ pub struct Counts {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = import_records)]
 pub struct RecordRow {
-    pub import_id: String,
+    pub import_id: ImportId,
     pub line: i64,
     pub external_id: Option<String>,
     pub outcome: String,
-    pub plan_id: Option<String>,
+    pub plan_id: Option<PlanId>,
     /// JSON array of `{field, message}`.
     pub errors: Option<String>,
 }
@@ -61,7 +62,7 @@ pub struct KeyRow {
     pub kind: String,
     pub external_id: String,
     pub resource_id: String,
-    pub plan_id: Option<String>,
+    pub plan_id: Option<PlanId>,
     pub fingerprint: String,
     pub updated_at: NaiveDateTime,
 }

@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use super::schema::{guardians, individuals};
 use super::DbConn;
+use crate::domain::ids::IndividualId;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = individuals)]
 pub struct IndividualRow {
-    pub id: String,
+    pub id: IndividualId,
     pub identity_number: String,
     pub identity_kind: String,
     pub given_name: String,
@@ -30,7 +31,7 @@ pub struct IndividualRow {
 #[diesel(table_name = guardians)]
 pub struct GuardianRow {
     pub id: String,
-    pub individual_id: String,
+    pub individual_id: IndividualId,
     pub position: i32,
     pub name: String,
     pub identity_number: Option<String>,
@@ -81,7 +82,7 @@ pub fn registrations_of_number(conn: &mut DbConn, number: &str) -> Result<Vec<In
 }
 
 /// Of the individuals `ids`, those `unit` registered.
-pub fn registered_by(conn: &mut DbConn, unit: &str, ids: &[&str]) -> Result<Vec<String>> {
+pub fn registered_by(conn: &mut DbConn, unit: &str, ids: &[&str]) -> Result<Vec<IndividualId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

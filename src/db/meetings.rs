@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
 use super::DbConn;
+use crate::domain::ids::{FollowUpId, PlanId, SummonsId};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = meetings)]
 pub struct MeetingRow {
     pub id: String,
-    pub plan_id: String,
-    pub summons_id: String,
+    pub plan_id: PlanId,
+    pub summons_id: SummonsId,
     pub held_at: NaiveDateTime,
     pub leader_name: String,
     pub leader_unit: Option<String>,
@@ -35,8 +36,8 @@ pub struct MeetingRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = follow_ups, treat_none_as_null = true)]
 pub struct FollowUpRow {
-    pub id: String,
-    pub plan_id: String,
+    pub id: FollowUpId,
+    pub plan_id: PlanId,
     pub scheduled_on: NaiveDate,
     pub place: String,
     pub held_on: Option<NaiveDate>,
@@ -57,7 +58,7 @@ pub struct FollowUpRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = plan_revisions)]
 pub struct RevisionRow {
-    pub plan_id: String,
+    pub plan_id: PlanId,
     pub revision: i32,
     pub established_at: NaiveDateTime,
     pub established_by: String,
@@ -68,7 +69,7 @@ pub struct RevisionRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = closure_notices)]
 pub struct ClosureNoticeRow {
-    pub plan_id: String,
+    pub plan_id: PlanId,
     pub position: i32,
     pub hsa_id: Option<String>,
     pub name: String,

@@ -8,6 +8,7 @@ pub mod deviations;
 pub mod documents;
 pub mod events;
 pub mod goals;
+mod ids;
 pub mod imports;
 pub mod individuals;
 pub mod journal;

@@ -8,14 +8,15 @@ use super::schema::plans;
 use super::{DbConn, MultiBackend};
 use crate::domain::consent::ConsentOutcome;
 use crate::domain::identity::HsaId;
+use crate::domain::ids::{IndividualId, PlanId};
 use crate::domain::plan::PlanStatus;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = plans, treat_none_as_null = true)]
 pub struct PlanRow {
-    pub id: String,
-    pub individual_id: String,
+    pub id: PlanId,
+    pub individual_id: IndividualId,
     pub initiating_unit: String,
     pub initiating_principal: String,
     pub created_by: String,
@@ -73,7 +74,7 @@ impl PlanRecord {
 #[derive(Debug, Default, Clone)]
 pub struct PlanFilter {
     pub status: Option<String>,
-    pub individual_id: Option<String>,
+    pub individual_id: Option<IndividualId>,
     pub initiating_unit: Option<String>,
     pub updated_since: Option<NaiveDateTime>,
 }
@@ -241,7 +242,7 @@ pub fn individuals_with_visible_plan(
     conn: &mut DbConn,
     unit: &HsaId,
     ids: &[&str],
-) -> Result<Vec<String>> {
+) -> Result<Vec<IndividualId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -7,13 +7,14 @@ use diesel::prelude::*;
 
 use super::schema::{summons, summons_recipients};
 use super::DbConn;
+use crate::domain::ids::{PlanId, RecipientId, SummonsId};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = summons)]
 pub struct SummonsRow {
-    pub id: String,
-    pub plan_id: String,
+    pub id: SummonsId,
+    pub plan_id: PlanId,
     pub purpose: String,
     /// JSON array of strings.
     pub questions: String,
@@ -36,9 +37,9 @@ pub struct SummonsRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = summons_recipients, treat_none_as_null = true)]
 pub struct RecipientRow {
-    pub id: String,
-    pub summons_id: String,
-    pub plan_id: String,
+    pub id: RecipientId,
+    pub summons_id: SummonsId,
+    pub plan_id: PlanId,
     pub position: i32,
     pub kind: String,
     pub hsa_id: Option<String>,
@@ -112,7 +113,7 @@ pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
 
 /// Summons with their recipients, each list in its stored order.
 pub(super) fn assemble(rows: Vec<SummonsRow>, recipients: Vec<RecipientRow>) -> Vec<SummonsRecord> {
-    let mut recipients_of: HashMap<String, Vec<RecipientRow>> = HashMap::new();
+    let mut recipients_of: HashMap<SummonsId, Vec<RecipientRow>> = HashMap::new();
     for r in recipients {
         recipients_of
             .entry(r.summons_id.clone())

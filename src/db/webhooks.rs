@@ -6,12 +6,13 @@ use diesel::prelude::*;
 
 use super::schema::{subscriptions, webhook_attempts, webhook_deliveries};
 use super::DbConn;
+use crate::domain::ids::SubscriptionId;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = subscriptions, treat_none_as_null = true)]
 pub struct SubscriptionRow {
-    pub id: String,
+    pub id: SubscriptionId,
     pub unit: String,
     pub principal: String,
     pub url: String,
@@ -39,7 +40,7 @@ pub struct SubscriptionRow {
 #[diesel(table_name = webhook_deliveries, treat_none_as_null = true)]
 pub struct DeliveryRow {
     pub id: String,
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     pub event_seq: i64,
     pub event_type: String,
     pub payload: String,
@@ -57,7 +58,7 @@ pub struct DeliveryRow {
 pub struct AttemptRow {
     pub id: String,
     pub delivery_id: String,
-    pub subscription_id: String,
+    pub subscription_id: SubscriptionId,
     pub attempted_at: NaiveDateTime,
     pub succeeded: bool,
     pub status_code: Option<i32>,

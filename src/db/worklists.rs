@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{consents, plans, summons, summons_recipients};
 use super::DbConn;
 use crate::domain::consent::ConsentOutcome;
+use crate::domain::ids::{ConsentId, PlanId};
 use crate::domain::plan::PlanStatus;
 use crate::error::Result;
 
@@ -14,10 +15,10 @@ use crate::error::Result;
 pub struct Entry {
     /// The key the list is ordered and paged by.
     pub key: String,
-    pub plan_id: String,
+    pub plan_id: PlanId,
     pub due: NaiveDate,
     pub recipient: Option<(String, String)>,
-    pub consent_id: Option<String>,
+    pub consent_id: Option<ConsentId>,
 }
 
 /// Established or revised plans that `unit` initiated or coordinates whose next follow-up date has
@@ -44,7 +45,7 @@ pub fn overdue_follow_ups(
     if let Some(after) = after {
         query = query.filter(plans::id.gt(after.to_string()));
     }
-    let rows: Vec<(String, Option<NaiveDate>)> = query
+    let rows: Vec<(PlanId, Option<NaiveDate>)> = query
         .order(plans::id)
         .limit(limit)
         .select((plans::id, plans::next_follow_up_on))
@@ -53,7 +54,7 @@ pub fn overdue_follow_ups(
         .into_iter()
         .filter_map(|(id, due)| {
             Some(Entry {
-                key: id.clone(),
+                key: id.to_string(),
                 plan_id: id,
                 due: due?,
                 recipient: None,
@@ -84,7 +85,7 @@ pub fn unanswered_summons(
     if let Some(after) = after {
         query = query.filter(summons_recipients::id.gt(after.to_string()));
     }
-    let rows: Vec<(String, String, String, NaiveDate)> = query
+    let rows: Vec<(String, PlanId, String, NaiveDate)> = query
         .order(summons_recipients::id)
         .limit(limit)
         .select((
@@ -125,11 +126,11 @@ pub fn meetings_without_plan(
     }
     // A plan has few summons (a rescheduled meeting adds one), so the latest meeting per plan is
     // taken here rather than with GROUP BY.
-    let rows: Vec<(String, NaiveDateTime)> = query
+    let rows: Vec<(PlanId, NaiveDateTime)> = query
         .order((plans::id, summons::meeting_at))
         .select((plans::id, summons::meeting_at))
         .load(conn)?;
-    let mut latest: Vec<(String, NaiveDateTime)> = Vec::new();
+    let mut latest: Vec<(PlanId, NaiveDateTime)> = Vec::new();
     for (id, at) in rows {
         match latest.last_mut() {
             Some(last) if last.0 == id => last.1 = last.1.max(at),
@@ -141,7 +142,7 @@ pub fn meetings_without_plan(
         .filter(|(_, at)| *at < now)
         .take(limit as usize)
         .map(|(id, at)| Entry {
-            key: id.clone(),
+            key: id.to_string(),
             plan_id: id,
             due: crate::domain::calendar::swedish_date_of(at),
             recipient: None,
@@ -178,7 +179,7 @@ pub fn expiring_consents(
     if let Some(after) = after {
         query = query.filter(consents::id.gt(after.to_string()));
     }
-    let rows: Vec<(String, String, Option<NaiveDate>)> = query
+    let rows: Vec<(ConsentId, PlanId, Option<NaiveDate>)> = query
         .order(consents::id)
         .limit(limit)
         .select((consents::id, consents::plan_id, consents::valid_until))
@@ -187,7 +188,7 @@ pub fn expiring_consents(
         .into_iter()
         .filter_map(|(id, plan_id, until)| {
             Some(Entry {
-                key: id.clone(),
+                key: id.to_string(),
                 plan_id,
                 due: until?,
                 recipient: None,

@@ -6,6 +6,7 @@ pub mod consent;
 pub mod deviation;
 pub mod events;
 pub mod identity;
+pub mod ids;
 pub mod import;
 pub mod indicators;
 pub mod individual;

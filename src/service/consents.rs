@@ -1,6 +1,7 @@
 //! Recording consent (or its refusal) and withdrawing it.
 
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{ConsentId, PlanId};
 use chrono::{DateTime, Utc};
 
 use crate::auth::Caller;
@@ -15,7 +16,7 @@ use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
 use crate::error::{Error, Result};
 
 use super::plans::{load as load_plan, save as save_plan};
-use super::{json_list, naive, new_id, record, Change};
+use super::{json_list, naive, record, Change};
 
 fn not_found() -> Error {
     Error::NotFound("this plan has no consent with this id".into())
@@ -25,7 +26,7 @@ fn not_found() -> Error {
 pub fn record_consent(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     mut consent: NewConsent,
     now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
@@ -48,7 +49,7 @@ pub fn record_consent(
     check_new_consent(&mut consent, &subject, today).map_err(Error::Validation)?;
 
     let at = naive(now);
-    let id = new_id();
+    let id = ConsentId::new();
     let record_ = ConsentRecord {
         consent: ConsentRow {
             id: id.clone(),
@@ -127,7 +128,12 @@ pub fn record_consent(
     Ok(record_)
 }
 
-pub fn get(conn: &mut DbConn, caller: &Caller, plan_id: &str, id: &str) -> Result<ConsentRecord> {
+pub fn get(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &PlanId,
+    id: &ConsentId,
+) -> Result<ConsentRecord> {
     let plan = load_plan(conn, caller, plan_id)?;
     store::find(conn, &plan.id, id)?.ok_or_else(not_found)
 }
@@ -135,13 +141,13 @@ pub fn get(conn: &mut DbConn, caller: &Caller, plan_id: &str, id: &str) -> Resul
 pub fn list(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<ConsentRecord>, Option<String>)> {
     let plan = load_plan(conn, caller, plan_id)?;
     let items = store::list_for_plan(conn, &plan.id, cursor, limit + 1)?;
-    let (items, next) = super::page(items, limit, |c| c.consent.id.clone());
+    let (items, next) = super::page(items, limit, |c| c.consent.id.to_string());
     Ok((items, next))
 }
 
@@ -150,8 +156,8 @@ pub fn list(
 pub fn withdraw(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
-    id: &str,
+    plan_id: &PlanId,
+    id: &ConsentId,
     expected_version: Option<crate::domain::Versions>,
     reason: String,
     now: DateTime<Utc>,

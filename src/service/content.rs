@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::deviations::{file_automatically, Automatic};
 use super::plans::{load as load_plan, save as save_plan};
-use super::{naive, new_id, record, Change};
+use super::{naive, record, Change};
 use crate::auth::Caller;
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
 use crate::db::plans::PlanRow;
@@ -12,6 +12,7 @@ use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
 use crate::domain::events::EventType;
+use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::domain::plan::PlanAction;
 use crate::domain::process::ResponsibleParty;
 use crate::domain::process::{
@@ -45,7 +46,7 @@ fn intervention_not_found() -> Error {
 pub fn add_goal(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     input: GoalInput,
     now: DateTime<Utc>,
 ) -> Result<GoalRow> {
@@ -53,22 +54,26 @@ pub fn add_goal(
     plan.status()?.ensure_allows(PlanAction::EditContent)?;
     let goals = store::goals_of(conn, &plan.id)?;
     check_room(goals.len(), "goals")?;
-    if let Some(parent) = &input.parent_id {
-        if !goals
-            .iter()
-            .any(|g| &g.id == parent && g.parent_id.is_none())
-        {
-            return Err(Error::validation(
-                "$.parent_id",
-                "must be a long-term goal of this plan (sub-goals have no sub-goals)",
-            ));
-        }
-    }
+    let parent_id = match &input.parent_id {
+        None => None,
+        Some(parent) => Some(
+            goals
+                .iter()
+                .find(|g| g.id == *parent && g.parent_id.is_none())
+                .map(|g| g.id.clone())
+                .ok_or_else(|| {
+                    Error::validation(
+                        "$.parent_id",
+                        "must be a long-term goal of this plan (sub-goals have no sub-goals)",
+                    )
+                })?,
+        ),
+    };
     let at = naive(now);
     let goal = GoalRow {
-        id: new_id(),
+        id: GoalId::new(),
         plan_id: plan.id.clone(),
-        parent_id: input.parent_id,
+        parent_id,
         position: goals.iter().map(|g| g.position).max().unwrap_or(-1) + 1,
         text: input.text,
         measure: input.measure,
@@ -87,8 +92,8 @@ pub fn add_goal(
 pub fn update_goal(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
-    goal_id: &str,
+    plan_id: &PlanId,
+    goal_id: &GoalId,
     expected_version: Option<crate::domain::Versions>,
     input: GoalInput,
     now: DateTime<Utc>,
@@ -97,10 +102,10 @@ pub fn update_goal(
     plan.status()?.ensure_allows(PlanAction::EditContent)?;
     let mut goal = store::goals_of(conn, &plan.id)?
         .into_iter()
-        .find(|g| g.id == goal_id)
+        .find(|g| g.id == *goal_id)
         .ok_or_else(goal_not_found)?;
     ensure_version(&expected_version, goal.version)?;
-    if input.parent_id != goal.parent_id {
+    if input.parent_id.as_deref() != goal.parent_id.as_deref() {
         return Err(Error::validation(
             "$.parent_id",
             "a goal's parent cannot change: add a new goal instead",
@@ -129,14 +134,14 @@ pub fn update_goal(
 fn goal_ids(conn: &mut DbConn, plan_id: &str) -> Result<Vec<String>> {
     Ok(store::goals_of(conn, plan_id)?
         .into_iter()
-        .map(|g| g.id)
+        .map(|g| g.id.into())
         .collect())
 }
 
 pub fn add_intervention(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     mut input: InterventionInput,
     now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
@@ -148,7 +153,7 @@ pub fn add_intervention(
     let at = naive(now);
     let record_ = InterventionRecord {
         intervention: InterventionRow {
-            id: new_id(),
+            id: InterventionId::new(),
             plan_id: plan.id.clone(),
             position: existing
                 .iter()
@@ -204,8 +209,8 @@ pub fn status_of_intervention(row: &InterventionRow) -> Result<InterventionStatu
 pub fn update_intervention(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
-    id: &str,
+    plan_id: &PlanId,
+    id: &InterventionId,
     expected_version: Option<crate::domain::Versions>,
     mut input: InterventionInput,
     now: DateTime<Utc>,
@@ -258,8 +263,8 @@ pub fn update_intervention(
 pub fn change_intervention_status(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
-    id: &str,
+    plan_id: &PlanId,
+    id: &InterventionId,
     expected_version: Option<crate::domain::Versions>,
     change: InterventionStatusChange,
     now: DateTime<Utc>,
@@ -345,7 +350,7 @@ fn file_not_carried_out(
 pub fn set_intervention_status(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     row: &mut InterventionRow,
     status: InterventionStatus,
     reason: Option<String>,
@@ -373,7 +378,7 @@ pub fn set_intervention_status(
     record(conn, caller, at, change)
 }
 
-pub fn goals(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<GoalRow>> {
+pub fn goals(conn: &mut DbConn, caller: &Caller, plan_id: &PlanId) -> Result<Vec<GoalRow>> {
     let plan = load_plan(conn, caller, plan_id)?;
     store::goals_of(conn, &plan.id)
 }
@@ -381,7 +386,7 @@ pub fn goals(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<Go
 pub fn interventions(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
 ) -> Result<Vec<InterventionRecord>> {
     let plan = load_plan(conn, caller, plan_id)?;
     store::interventions_of(conn, &plan.id)

@@ -1,9 +1,10 @@
 //! Reporting deviations, filing them automatically from the process, and moving them to closure.
 
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{DeviationId, Id, PlanId};
 use chrono::{DateTime, Duration, Utc};
 
-use super::{naive, new_id, record, Change};
+use super::{naive, record, Change};
 use crate::auth::Caller;
 use crate::db::deviations::{self as store, DeviationFilter, DeviationRow};
 use crate::db::DbConn;
@@ -59,7 +60,7 @@ pub struct Automatic<'a> {
     pub concerned_unit: Option<String>,
     pub concerned_name: Option<String>,
     pub concerned_principal: Principal,
-    pub plan_id: &'a str,
+    pub plan_id: &'a PlanId,
     pub description: String,
 }
 
@@ -76,7 +77,7 @@ pub fn file_automatically(
     }
     let at = naive(now);
     let row = DeviationRow {
-        id: new_id(),
+        id: Id::new(),
         category: deviation.category.as_str().into(),
         status: DeviationStatus::Suggested.as_str().into(),
         source: "automatic".into(),
@@ -86,7 +87,7 @@ pub fn file_automatically(
         concerned_unit: deviation.concerned_unit,
         concerned_name: deviation.concerned_name,
         concerned_principal: deviation.concerned_principal.as_str().into(),
-        plan_id: Some(deviation.plan_id.into()),
+        plan_id: Some(deviation.plan_id.clone()),
         occurred_at: at,
         description: deviation.description,
         system_level: false,
@@ -120,9 +121,12 @@ pub fn report(
     let plan_id = match &input.plan_id {
         None => None,
         Some(id) => {
-            match super::parse_id(id, "plan").and_then(|id| super::plans::load(conn, caller, &id)) {
-                Ok(plan) => Some(plan.id),
-                Err(_) => {
+            let visible = PlanId::parse(id)
+                .ok()
+                .and_then(|id| super::plans::load(conn, caller, &id).ok());
+            match visible {
+                Some(plan) => Some(plan.id),
+                None => {
                     errors.push(FieldError::new(
                         "$.plan_id",
                         "no plan with this id is visible to your unit",
@@ -137,7 +141,7 @@ pub fn report(
     }
     let at = naive(now);
     let row = DeviationRow {
-        id: new_id(),
+        id: Id::new(),
         category: input.category.as_str().into(),
         status: DeviationStatus::Reported.as_str().into(),
         source: "manual".into(),
@@ -169,7 +173,7 @@ pub fn report(
     Ok(row)
 }
 
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<DeviationRow> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &DeviationId) -> Result<DeviationRow> {
     store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
@@ -181,7 +185,7 @@ pub fn list(
     limit: i64,
 ) -> Result<(Vec<DeviationRow>, Option<String>)> {
     let rows = store::list(conn, caller.unit.as_str(), filter, cursor, limit + 1)?;
-    let (rows, next) = super::page(rows, limit, |r| r.id.clone());
+    let (rows, next) = super::page(rows, limit, |r| r.id.to_string());
     Ok((rows, next))
 }
 
@@ -209,7 +213,7 @@ pub enum Step {
 pub fn act(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
+    id: &DeviationId,
     expected_version: Option<crate::domain::Versions>,
     step: Step,
     now: DateTime<Utc>,

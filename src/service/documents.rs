@@ -8,6 +8,7 @@ use crate::db::meetings::{self as meeting_store, RevisionRow};
 use crate::db::plans::PlanRow;
 use crate::db::{documents, DbConn};
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::PlanId;
 use crate::error::Result;
 use crate::views::document::PlanDocument;
 
@@ -17,7 +18,7 @@ use super::{naive, plans};
 pub fn load(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     now: DateTime<Utc>,
 ) -> Result<PlanDocument> {
     let today = swedish_date(now);

@@ -13,11 +13,15 @@
 //! consent, a sent summons, a held meeting).
 
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{
+    ConsentId, FollowUpId, Goal, Id, IdKind, ImportId, IndividualId, Intervention, InterventionId,
+    PlanId, SummonsId,
+};
 use chrono::{DateTime, Utc};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{consents, content, individuals, meetings, naive, new_id, plans, summons};
+use super::{consents, content, individuals, meetings, naive, plans, summons};
 use crate::auth::Caller;
 use crate::db::imports::{self as store, Counts, ImportRow, KeyRow, RecordRow};
 use crate::db::DbConn;
@@ -46,7 +50,7 @@ pub fn create(
 ) -> Result<ImportRow> {
     let at = naive(now);
     let row = ImportRow {
-        id: new_id(),
+        id: Id::new(),
         source_system,
         dry_run,
         status: ImportStatus::AwaitingData.as_str().into(),
@@ -70,7 +74,7 @@ pub fn create(
     Ok(row)
 }
 
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<ImportRow> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &ImportId) -> Result<ImportRow> {
     store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
@@ -81,7 +85,7 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<ImportRow> {
 pub fn start(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
+    id: &ImportId,
     now: DateTime<Utc>,
 ) -> Result<ImportRow> {
     let row = get(conn, caller, id)?;
@@ -167,7 +171,7 @@ pub fn finish(
 /// Stores the outcomes of a batch of records and adds them to the import's counts, in one commit.
 pub fn report(
     conn: &mut DbConn,
-    import_id: &str,
+    import_id: &ImportId,
     rows: &[RecordRow],
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -303,7 +307,7 @@ impl ImportContext<'_> {
         kind: &str,
         external_id: &str,
         resource_id: &str,
-        plan_id: Option<&str>,
+        plan_id: Option<&PlanId>,
         fingerprint: String,
     ) -> Result<()> {
         self.keys.put(
@@ -313,7 +317,7 @@ impl ImportContext<'_> {
                 kind: kind.into(),
                 external_id: external_id.into(),
                 resource_id: resource_id.into(),
-                plan_id: plan_id.map(String::from),
+                plan_id: plan_id.cloned(),
                 fingerprint,
                 updated_at: naive(self.now),
             },
@@ -369,7 +373,7 @@ fn rebase(prefix: &str, field: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
     pub outcome: RecordOutcome,
-    pub plan_id: String,
+    pub plan_id: PlanId,
 }
 
 /// The external id of the follow-up chain's `n`th item, to map the follow-up scheduled for it.
@@ -390,7 +394,7 @@ pub fn import_record(
     if let Some(previous) = previous.as_ref().filter(|k| whole.matches(&k.fingerprint)) {
         return Ok(Imported {
             outcome: RecordOutcome::Unchanged,
-            plan_id: previous.resource_id.clone(),
+            plan_id: Id::stored(previous.resource_id.clone()),
         });
     }
     if previous.is_none() {
@@ -404,7 +408,7 @@ pub fn import_record(
         record,
         initiator,
         individual_id,
-        plan_id: String::new(),
+        plan_id: PlanId::new(),
     };
     for timed in steps {
         let applied = replay
@@ -436,14 +440,14 @@ fn individual(
     ctx: &ImportContext<'_>,
     record: &ImportRecord,
     caller: &Caller,
-) -> Result<(String, bool)> {
+) -> Result<(IndividualId, bool)> {
     const PATH: &str = "$.individual.details";
     let now = ctx.now;
     let item = &record.individual;
     let print = fingerprint(&item.details);
     let key = ctx.key(conn, "individual", &item.external_id)?;
     if let Some(key) = key.as_ref().filter(|k| print.matches(&k.fingerprint)) {
-        return Ok((key.resource_id.clone(), false));
+        return Ok((Id::stored(key.resource_id.clone()), false));
     }
     let data = item
         .details
@@ -502,8 +506,10 @@ struct Replay<'a> {
     record: &'a ImportRecord,
     /// The initiating unit, which does most steps.
     initiator: Caller,
-    individual_id: String,
-    plan_id: String,
+    individual_id: IndividualId,
+    /// Set by the plan step, which every record begins with (`Step::OpenPlan`); until then an id
+    /// that names nothing.
+    plan_id: PlanId,
 }
 
 /// A recorded part of the process, which the process never changes afterwards.
@@ -542,7 +548,7 @@ impl Replay<'_> {
                             consent,
                             at,
                         )?;
-                        Ok(recorded.consent.id)
+                        Ok(recorded.consent.id.into())
                     },
                 )
             }
@@ -551,7 +557,7 @@ impl Replay<'_> {
                 let Some(withdrawal) = &item.withdrawal else {
                     return Ok(false);
                 };
-                let consent_id = self.id_of(conn, "consent", &item.external_id)?;
+                let consent_id: ConsentId = self.id_of(conn, "consent", &item.external_id)?;
                 self.once(
                     conn,
                     "withdrawal",
@@ -573,7 +579,7 @@ impl Replay<'_> {
                                 at,
                             )?;
                         }
-                        Ok(consent_id.clone())
+                        Ok(consent_id.to_string())
                     },
                 )
             }
@@ -582,7 +588,8 @@ impl Replay<'_> {
             Step::StatusChange(i, n) => {
                 let item = &record.interventions[i];
                 let change = &item.status_history[n];
-                let intervention_id = self.id_of(conn, "intervention", &item.external_id)?;
+                let intervention_id: InterventionId =
+                    self.id_of(conn, "intervention", &item.external_id)?;
                 let key = format!("{}#{n}", item.external_id);
                 self.once(
                     conn,
@@ -606,7 +613,7 @@ impl Replay<'_> {
                             at,
                             this.ctx.deadlines.deviation_feedback_days,
                         )?;
-                        Ok(intervention_id.clone())
+                        Ok(intervention_id.to_string())
                     },
                 )
             }
@@ -627,14 +634,14 @@ impl Replay<'_> {
                             at,
                             this.ctx.deadlines,
                         )?;
-                        Ok(sent.summons.id)
+                        Ok(sent.summons.id.into())
                     },
                 )
             }
             Step::Answer(s, a) => {
                 let item = &record.summons[s];
                 let answer = &item.answers[a];
-                let summons_id = self.id_of(conn, "summons", &item.external_id)?;
+                let summons_id: SummonsId = self.id_of(conn, "summons", &item.external_id)?;
                 let key = format!("{}#{}", item.external_id, answer.recipient.to_lowercase());
                 self.once(
                     conn,
@@ -666,7 +673,7 @@ impl Replay<'_> {
                             answer.answer.clone(),
                             at,
                         )?;
-                        Ok(recipient.id.clone())
+                        Ok(recipient.id.to_string())
                     },
                 )
             }
@@ -682,7 +689,8 @@ impl Replay<'_> {
                     fingerprint(meeting),
                     "the meeting",
                     |this, conn| {
-                        let summons_id = this.id_of(conn, "summons", &meeting.summons_id)?;
+                        let summons_id: SummonsId =
+                            this.id_of(conn, "summons", &meeting.summons_id)?;
                         let sent = summons::list(conn, &this.initiator, &this.plan_id)?
                             .into_iter()
                             .find(|r| r.summons.id == summons_id)
@@ -690,7 +698,7 @@ impl Replay<'_> {
                                 Error::Internal("an imported summons is missing".into())
                             })?;
                         let mut input = meeting.clone();
-                        input.summons_id = summons_id;
+                        input.summons_id = summons_id.into();
                         input.attendance = meeting
                             .attendance
                             .iter()
@@ -702,7 +710,7 @@ impl Replay<'_> {
                                         is_party(r.hsa_id.as_deref(), &r.name, &a.recipient_id)
                                     })
                                     .map(|r| Attendance {
-                                        recipient_id: r.id.clone(),
+                                        recipient_id: r.id.to_string(),
                                         attended: a.attended,
                                     })
                                     .ok_or_else(|| {
@@ -722,7 +730,7 @@ impl Replay<'_> {
                             this.ctx.deadlines,
                         )?;
                         this.map_next_follow_up(conn, 0)?;
-                        Ok(this.plan_id.clone())
+                        Ok(this.plan_id.to_string())
                     },
                 )
             }
@@ -741,13 +749,18 @@ impl Replay<'_> {
                     |this, conn| {
                         let mut completion = revision.completion.clone();
                         for decision in completion.intervention_decisions.iter_mut() {
-                            decision.intervention_id =
-                                this.id_of(conn, "intervention", &decision.intervention_id)?;
+                            decision.intervention_id = this
+                                .id_of::<Intervention>(
+                                    conn,
+                                    "intervention",
+                                    &decision.intervention_id,
+                                )?
+                                .into();
                         }
                         let caller = this.coordinator(conn)?;
                         meetings::complete_revision(conn, &caller, &this.plan_id, completion, at)?;
                         this.map_next_follow_up(conn, f + 1)?;
-                        Ok(this.plan_id.clone())
+                        Ok(this.plan_id.to_string())
                     },
                 )
             }
@@ -773,7 +786,7 @@ impl Replay<'_> {
                             closing.note.clone(),
                             at,
                         )?;
-                        Ok(this.plan_id.clone())
+                        Ok(this.plan_id.to_string())
                     },
                 )
             }
@@ -818,11 +831,11 @@ impl Replay<'_> {
     }
 
     /// Our id of something of this plan imported before (or earlier in this record).
-    fn id_of(&self, conn: &mut DbConn, kind: &str, external_id: &str) -> Result<String> {
+    fn id_of<K: IdKind>(&self, conn: &mut DbConn, kind: &str, external_id: &str) -> Result<Id<K>> {
         self.ctx
             .key(conn, kind, &self.scoped(external_id))?
             .filter(|k| k.plan_id.as_deref() == Some(self.plan_id.as_str()))
-            .map(|k| k.resource_id)
+            .map(|k| Id::stored(k.resource_id))
             .ok_or_else(|| {
                 Error::validation(
                     "$",
@@ -846,12 +859,12 @@ impl Replay<'_> {
         let external = self.record.external_id.clone();
         match self.ctx.key(conn, "plan", &external)? {
             Some(key) if print.matches(&key.fingerprint) => {
-                self.plan_id = key.resource_id;
+                self.plan_id = Id::stored(key.resource_id);
                 Ok(false)
             }
             Some(key) => {
-                self.plan_id = key.resource_id.clone();
-                let current = plans::load(conn, &self.initiator, &key.resource_id)?;
+                self.plan_id = Id::stored(key.resource_id.clone());
+                let current = plans::load(conn, &self.initiator, &self.plan_id)?;
                 if current.initiating_unit != plan.initiating_unit.hsa_id.to_uppercase() {
                     return Err(Error::validation(
                         "$.initiating_unit",
@@ -861,7 +874,7 @@ impl Replay<'_> {
                 plans::update(
                     conn,
                     &self.initiator,
-                    &key.resource_id,
+                    &self.plan_id,
                     &self.individual_id,
                     None,
                     details,
@@ -872,7 +885,7 @@ impl Replay<'_> {
                     "plan",
                     &external,
                     &key.resource_id,
-                    Some(&key.resource_id),
+                    Some(&self.plan_id),
                     print.into_string(),
                 )?;
                 Ok(true)
@@ -881,9 +894,9 @@ impl Replay<'_> {
                 let created =
                     plans::create(conn, &self.initiator, &self.individual_id, details, at)?;
                 self.plan_id = created.plan.id;
-                let id = self.plan_id.clone();
+                let id = &self.plan_id;
                 self.ctx
-                    .put(conn, "plan", &external, &id, Some(&id), print.into_string())?;
+                    .put(conn, "plan", &external, id, Some(id), print.into_string())?;
                 Ok(true)
             }
         }
@@ -891,21 +904,22 @@ impl Replay<'_> {
 
     /// A part of the plan's content (a goal, an intervention): added when it is new, updated when
     /// it changed — where the plan's state allows a change of content, as through the API.
-    fn content(
+    fn content<K: IdKind>(
         &self,
         conn: &mut DbConn,
         kind: &str,
         external_id: &str,
         print: Fingerprint,
-        update: impl FnOnce(&mut DbConn, &str) -> Result<()>,
-        add: impl FnOnce(&mut DbConn) -> Result<String>,
+        update: impl FnOnce(&mut DbConn, &Id<K>) -> Result<()>,
+        add: impl FnOnce(&mut DbConn) -> Result<Id<K>>,
     ) -> Result<bool> {
         let key = self.scoped(external_id);
         let id = match self.ctx.key(conn, kind, &key)? {
             Some(stored) if print.matches(&stored.fingerprint) => return Ok(false),
             Some(stored) => {
-                update(conn, &stored.resource_id)?;
-                stored.resource_id
+                let id = Id::stored(stored.resource_id);
+                update(conn, &id)?;
+                id
             }
             None => add(conn)?,
         };
@@ -924,9 +938,16 @@ impl Replay<'_> {
         let item = &self.record.goals[i];
         let mut input = item.goal.clone();
         if let Some(parent) = &item.goal.parent_id {
-            input.parent_id = Some(self.id_of(conn, "goal", parent).map_err(|_| {
-                Error::validation("$.parent_id", "list a long-term goal before its sub-goals")
-            })?);
+            input.parent_id = Some(
+                self.id_of::<Goal>(conn, "goal", parent)
+                    .map_err(|_| {
+                        Error::validation(
+                            "$.parent_id",
+                            "list a long-term goal before its sub-goals",
+                        )
+                    })?
+                    .into(),
+            );
         }
         let (caller, plan, now) = (&self.initiator, &self.plan_id, self.ctx.now);
         let changed = input.clone();
@@ -947,7 +968,7 @@ impl Replay<'_> {
             .intervention
             .goal_ids
             .iter()
-            .map(|g| self.id_of(conn, "goal", g))
+            .map(|g| self.id_of::<Goal>(conn, "goal", g).map(String::from))
             .collect::<Result<_>>()?;
         let (caller, plan, now) = (&self.initiator, &self.plan_id, self.ctx.now);
         let changed = input.clone();
@@ -972,7 +993,7 @@ impl Replay<'_> {
         let Some(held) = &item.record else {
             return Ok(false);
         };
-        let follow_up_id = self.id_of(conn, "follow_up", &item.external_id).map_err(|_| {
+        let follow_up_id: FollowUpId = self.id_of(conn, "follow_up", &item.external_id).map_err(|_| {
             Error::validation(
                 "$",
                 "no follow-up of the plan was scheduled for this one: the meeting schedules the first, each held follow-up or revision the next",
@@ -988,11 +1009,12 @@ impl Replay<'_> {
             |this, conn| {
                 let mut input = held.clone();
                 for outcome in input.goal_outcomes.iter_mut() {
-                    outcome.goal_id = this.id_of(conn, "goal", &outcome.goal_id)?;
+                    outcome.goal_id = this.id_of::<Goal>(conn, "goal", &outcome.goal_id)?.into();
                 }
                 for review in input.intervention_reviews.iter_mut() {
-                    review.intervention_id =
-                        this.id_of(conn, "intervention", &review.intervention_id)?;
+                    review.intervention_id = this
+                        .id_of::<Intervention>(conn, "intervention", &review.intervention_id)?
+                        .into();
                 }
                 let caller = this.coordinator(conn)?;
                 meetings::record_follow_up(
@@ -1005,7 +1027,7 @@ impl Replay<'_> {
                     at,
                 )?;
                 this.map_next_follow_up(conn, f + 1)?;
-                Ok(follow_up_id.clone())
+                Ok(follow_up_id.to_string())
             },
         )
     }

@@ -7,6 +7,7 @@ use crate::db::individuals::{self as store, GuardianRow, IndividualRow};
 use crate::db::DbConn;
 use crate::domain::events::EventType;
 use crate::domain::identity::IdentityNumber;
+use crate::domain::ids::{Id, IndividualId};
 use crate::error::{Error, Result};
 
 use super::{naive, new_id, record, Change};
@@ -21,13 +22,13 @@ fn duplicate() -> Error {
     )
 }
 
-fn guardian_rows(individual_id: &str, guardians: &[GuardianData]) -> Vec<GuardianRow> {
+fn guardian_rows(individual_id: &IndividualId, guardians: &[GuardianData]) -> Vec<GuardianRow> {
     guardians
         .iter()
         .enumerate()
         .map(|(i, g)| GuardianRow {
             id: new_id(),
-            individual_id: individual_id.to_string(),
+            individual_id: individual_id.clone(),
             position: i as i32,
             name: g.name.clone(),
             identity_number: g.identity_number.as_ref().map(|n| n.as_str().to_string()),
@@ -50,7 +51,7 @@ pub fn create(
     let hidden = hidden_record_of_number(conn, caller, &data.identity_number, None)?;
     let at = naive(now);
     let row = IndividualRow {
-        id: new_id(),
+        id: Id::new(),
         identity_number: data.identity_number.as_str().to_string(),
         identity_kind: data.identity_number.kind().as_str().to_string(),
         given_name: data.given_name,
@@ -110,7 +111,7 @@ fn hidden_record_of_number(
     Ok(rows
         .into_iter()
         .find(|row| row.duplicate_of.is_none())
-        .map(|row| row.id))
+        .map(|row| row.id.into()))
 }
 
 /// Writes in a hidden person's access log that a unit asked for her number without being let see
@@ -150,7 +151,7 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<IndividualRecord> {
 
 /// The individual if the caller may see them (`policy::may_see_individual`), else the answer for
 /// an id that does not exist.
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<IndividualRecord> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &IndividualId) -> Result<IndividualRecord> {
     let record = load(conn, id)?;
     if !crate::policy::may_see_individual(conn, caller, &record.individual)? {
         return Err(Error::NotFound("no individual has this id".into()));
@@ -175,7 +176,7 @@ pub enum Search {
     /// been let see it (the caller is told 404 either way; the access log records the attempt
     /// under that record, with the denial).
     NotFound {
-        hidden: Option<String>,
+        hidden: Option<IndividualId>,
     },
 }
 
@@ -210,7 +211,7 @@ pub fn find_by_identity_number(
 pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
+    id: &IndividualId,
     expected_version: Option<crate::domain::Versions>,
     data: IndividualData,
     now: DateTime<Utc>,

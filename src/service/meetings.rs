@@ -1,6 +1,7 @@
 //! The meeting that establishes the plan, follow-ups, revision and closure.
 
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{FollowUpId, Id, PlanId};
 use chrono::{DateTime, Utc};
 
 use super::content::{set_intervention_status, status_of_intervention};
@@ -30,11 +31,11 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-fn new_follow_up(plan_id: &str, slot: &FollowUpSlot, now: DateTime<Utc>) -> FollowUpRow {
+fn new_follow_up(plan_id: &PlanId, slot: &FollowUpSlot, now: DateTime<Utc>) -> FollowUpRow {
     let at = naive(now);
     FollowUpRow {
-        id: new_id(),
-        plan_id: plan_id.to_string(),
+        id: Id::new(),
+        plan_id: plan_id.clone(),
         scheduled_on: slot.date,
         place: slot.place.clone(),
         held_on: None,
@@ -81,7 +82,7 @@ fn schedule(
 pub fn record_meeting(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     mut input: NewMeeting,
     now: DateTime<Utc>,
     deadlines: Deadlines,
@@ -108,7 +109,7 @@ pub fn record_meeting(
         .recipients
         .iter()
         .filter(|r| r.response.as_deref() != Some(Response::Forwarded.as_str()))
-        .map(|r| r.id.clone())
+        .map(|r| r.id.to_string())
         .collect();
     let context = MeetingContext {
         interventions: standing,
@@ -257,7 +258,7 @@ fn file_absence(
 pub fn schedule_follow_up(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     slot: FollowUpSlot,
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
@@ -287,8 +288,8 @@ pub fn schedule_follow_up(
 pub fn record_follow_up(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
-    follow_up_id: &str,
+    plan_id: &PlanId,
+    follow_up_id: &FollowUpId,
     expected_version: Option<crate::domain::Versions>,
     input: FollowUpRecord,
     now: DateTime<Utc>,
@@ -299,7 +300,7 @@ pub fn record_follow_up(
     crate::policy::may_follow_up(caller, &plan)?;
     let mut follow_up = store::follow_ups_of(conn, &plan.id)?
         .into_iter()
-        .find(|f| f.id == follow_up_id)
+        .find(|f| f.id == *follow_up_id)
         .ok_or_else(|| Error::NotFound("this plan has no follow-up with this id".into()))?;
     if follow_up.held_on.is_some() {
         return Err(Error::InvalidState {
@@ -313,12 +314,12 @@ pub fn record_follow_up(
     let open_goals: Vec<String> = goals
         .iter()
         .filter(|g| GoalStatus::parse(&g.status).is_some_and(GoalStatus::is_open))
-        .map(|g| g.id.clone())
+        .map(|g| g.id.to_string())
         .collect();
     let open_interventions: Vec<String> = content_store::interventions_of(conn, &plan.id)?
         .into_iter()
         .filter(|i| status_of_intervention(&i.intervention).is_ok_and(InterventionStatus::is_open))
-        .map(|i| i.intervention.id)
+        .map(|i| i.intervention.id.into())
         .collect();
     let today = swedish_date(now);
     check_follow_up(&input, &open_goals, &open_interventions, today).map_err(Error::Validation)?;
@@ -402,7 +403,7 @@ pub fn record_follow_up(
 pub fn complete_revision(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     input: RevisionCompletion,
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
@@ -418,7 +419,7 @@ pub fn complete_revision(
     let to_review: Vec<String> = open
         .iter()
         .filter(|i| i.intervention.reviewed_in_revision <= plan.revision)
-        .map(|i| i.intervention.id.clone())
+        .map(|i| i.intervention.id.to_string())
         .collect();
     let cancelled = input
         .intervention_decisions
@@ -488,7 +489,7 @@ pub fn complete_revision(
 pub fn close(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     expected_version: Option<crate::domain::Versions>,
     reason: ClosingReason,
     note: Option<String>,
@@ -509,12 +510,16 @@ pub fn close(
     get_plan(conn, caller, &plan.id, swedish_date(now))
 }
 
-pub fn follow_ups(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<FollowUpRow>> {
+pub fn follow_ups(
+    conn: &mut DbConn,
+    caller: &Caller,
+    plan_id: &PlanId,
+) -> Result<Vec<FollowUpRow>> {
     let plan = load_plan(conn, caller, plan_id)?;
     store::follow_ups_of(conn, &plan.id)
 }
 
-pub fn meeting(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<MeetingRow> {
+pub fn meeting(conn: &mut DbConn, caller: &Caller, plan_id: &PlanId) -> Result<MeetingRow> {
     let plan = load_plan(conn, caller, plan_id)?;
     store::meeting_of(conn, &plan.id)?
         .ok_or_else(|| Error::NotFound("no meeting has been recorded for this plan".into()))

@@ -34,13 +34,6 @@ pub fn naive(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc()
 }
 
-/// The id in a URL path must be a UUID to name anything; anything else is an unknown id.
-pub fn parse_id(id: &str, what: &str) -> Result<String> {
-    uuid::Uuid::parse_str(id)
-        .map(|u| u.to_string())
-        .map_err(|_| Error::NotFound(format!("no {what} has this id")))
-}
-
 pub use crate::db::{json_list, parse_json_list};
 
 /// One change of a resource, as the change log records it.

@@ -1,6 +1,7 @@
 //! Opening, reading, listing and updating plans.
 
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{Id, IndividualId, PlanId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::auth::Caller;
@@ -12,7 +13,7 @@ use crate::domain::events::EventType;
 use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::error::{Error, FieldError, Result};
 
-use super::{json_list, naive, new_id, record, Change};
+use super::{json_list, naive, record, Change};
 
 pub use crate::db::plans::PlanRecord;
 
@@ -22,7 +23,7 @@ fn not_found() -> Error {
 
 /// The plan, if the caller may see it (404 otherwise: a plan's existence is itself personal data).
 /// The bulk import reaches the plans it imported however their consents stand today.
-pub fn load(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<PlanRow> {
+pub fn load(conn: &mut DbConn, caller: &Caller, id: &PlanId) -> Result<PlanRow> {
     let found = if caller.is_import_agent() {
         store::find_for_import(conn, id)?
     } else {
@@ -34,7 +35,7 @@ pub fn load(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<PlanRow> {
 pub fn create(
     conn: &mut DbConn,
     caller: &Caller,
-    individual_id: &str,
+    individual_id: &IndividualId,
     details: PlanDetails,
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
@@ -55,8 +56,8 @@ pub fn create(
     }
     let at = naive(now);
     let plan = PlanRow {
-        id: new_id(),
-        individual_id: individual_id.to_string(),
+        id: Id::new(),
+        individual_id: individual_id.clone(),
         initiating_unit: caller.unit.as_str().to_string(),
         initiating_principal: caller.principal.as_str().to_string(),
         created_by: caller.subject.clone(),
@@ -102,7 +103,12 @@ pub fn create(
     })
 }
 
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &str, today: NaiveDate) -> Result<PlanRecord> {
+pub fn get(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &PlanId,
+    today: NaiveDate,
+) -> Result<PlanRecord> {
     let found = if caller.is_import_agent() {
         store::find_for_import_with_consent_state(conn, id, today)?
     } else {
@@ -122,7 +128,7 @@ pub fn list(
     today: NaiveDate,
 ) -> Result<(Vec<PlanRecord>, Option<String>)> {
     let plans = store::list(conn, &caller.unit, filter, cursor, limit + 1, today)?;
-    let (plans, next) = super::page(plans, limit, |(p, _)| p.id.clone());
+    let (plans, next) = super::page(plans, limit, |(p, _)| p.id.to_string());
     let records = plans
         .into_iter()
         .map(|(plan, until)| PlanRecord::new(plan, until))
@@ -133,8 +139,8 @@ pub fn list(
 pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
-    individual_id: &str,
+    id: &PlanId,
+    individual_id: &IndividualId,
     expected_version: Option<crate::domain::Versions>,
     details: PlanDetails,
     now: DateTime<Utc>,
@@ -143,7 +149,7 @@ pub fn update(
     current.status()?.ensure_allows(PlanAction::Update)?;
     ensure_version(&expected_version, current.version)?;
     let mut errors = check_details(&details, now);
-    if individual_id != current.individual_id {
+    if *individual_id != current.individual_id {
         errors.insert(
             0,
             FieldError::new(
@@ -214,7 +220,7 @@ pub fn save(
 /// Everyone involved must learn that a closed plan no longer applies. Closing notifies nobody by
 /// itself yet (the change feed will), but records each unit and actor to tell: those the consents
 /// covered, the summons' recipients and the meeting's participating units.
-fn record_units_to_notify(conn: &mut DbConn, plan_id: &str) -> Result<()> {
+fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
     use crate::db::meetings::{insert_closure_notices, meeting_of, ClosureNoticeRow};
     let mut parties: Vec<(Option<String>, String, String)> = Vec::new();
     for consent in consent_store::all_for_plan(conn, plan_id)? {
@@ -244,7 +250,7 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &str) -> Result<()> {
         })
         .enumerate()
         .map(|(i, (hsa_id, name, principal))| ClosureNoticeRow {
-            plan_id: plan_id.to_string(),
+            plan_id: plan_id.clone(),
             position: i as i32,
             hsa_id,
             name,
@@ -258,7 +264,7 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &str) -> Result<()> {
 pub fn history(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     after: i64,
     limit: i64,
 ) -> Result<(Vec<crate::db::events::ChangeEventRow>, Option<String>)> {
@@ -272,7 +278,7 @@ pub fn history(
 pub fn revisions(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
 ) -> Result<Vec<(i32, chrono::NaiveDateTime, String)>> {
     let plan = load(conn, caller, plan_id)?;
     crate::db::meetings::revisions_of(conn, &plan.id)
@@ -282,7 +288,7 @@ pub fn revisions(
 pub fn revision(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     revision: i32,
 ) -> Result<String> {
     let plan = load(conn, caller, plan_id)?;

@@ -1,10 +1,11 @@
 //! Sending summons and recording the recipients' answers.
 
 use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{Id, PlanId, RecipientId, SummonsId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::plans::{load as load_plan, save as save_plan};
-use super::{json_list, naive, new_id, record, Change};
+use super::{json_list, naive, record, Change};
 use crate::auth::Caller;
 use crate::db::consents as consent_store;
 use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow};
@@ -20,7 +21,7 @@ use crate::domain::{ensure_version, Principal};
 use crate::error::{Error, Result};
 
 /// What the plan's active consents cover today.
-pub fn coverage(conn: &mut DbConn, plan_id: &str, today: NaiveDate) -> Result<Coverage> {
+pub fn coverage(conn: &mut DbConn, plan_id: &PlanId, today: NaiveDate) -> Result<Coverage> {
     let mut coverage = Coverage::default();
     for consent in consent_store::active_for_plan(conn, plan_id, today)? {
         coverage.permits_summons |= consent.consent.permits_summons;
@@ -38,7 +39,7 @@ pub fn coverage(conn: &mut DbConn, plan_id: &str, today: NaiveDate) -> Result<Co
 pub fn send(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
+    plan_id: &PlanId,
     mut input: NewSummons,
     now: DateTime<Utc>,
     deadlines: Deadlines,
@@ -61,13 +62,13 @@ pub fn send(
         .map_err(Error::Validation)?;
 
     let at = naive(now);
-    let id = new_id();
+    let id = SummonsId::new();
     let recipients = input
         .recipients
         .iter()
         .enumerate()
         .map(|(i, r)| RecipientRow {
-            id: new_id(),
+            id: Id::new(),
             summons_id: id.clone(),
             plan_id: plan.id.clone(),
             position: i as i32,
@@ -140,9 +141,9 @@ fn not_found() -> Error {
 pub fn answer(
     conn: &mut DbConn,
     caller: &Caller,
-    plan_id: &str,
-    summons_id: &str,
-    recipient_id: &str,
+    plan_id: &PlanId,
+    summons_id: &SummonsId,
+    recipient_id: &RecipientId,
     expected_version: Option<crate::domain::Versions>,
     mut input: SummonsAnswer,
     now: DateTime<Utc>,
@@ -153,7 +154,7 @@ pub fn answer(
     let mut recipient = summons
         .recipients
         .iter()
-        .find(|r| r.id == recipient_id)
+        .find(|r| r.id == *recipient_id)
         .cloned()
         .ok_or_else(|| Error::NotFound("this summons has no recipient with this id".into()))?;
     ensure_version(&expected_version, recipient.version)?;
@@ -187,7 +188,7 @@ pub fn answer(
     record(conn, caller, at, change)?;
     if let Some(unit) = input.forward_to {
         let forwarded = RecipientRow {
-            id: new_id(),
+            id: Id::new(),
             position: summons
                 .recipients
                 .iter()
@@ -202,7 +203,7 @@ pub fn answer(
             response: None,
             attendees: None,
             substitute: None,
-            forwarded_from: Some(recipient.id.clone()),
+            forwarded_from: Some(recipient.id.to_string()),
             answered_at: None,
             answered_by: None,
             attended: None,
@@ -236,7 +237,7 @@ pub fn answer(
     store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)
 }
 
-pub fn list(conn: &mut DbConn, caller: &Caller, plan_id: &str) -> Result<Vec<SummonsRecord>> {
+pub fn list(conn: &mut DbConn, caller: &Caller, plan_id: &PlanId) -> Result<Vec<SummonsRecord>> {
     let plan = load_plan(conn, caller, plan_id)?;
     store::of_plan(conn, &plan.id)
 }

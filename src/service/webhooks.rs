@@ -9,6 +9,7 @@ use crate::auth::Caller;
 use crate::db::webhooks::{self as store, AttemptRow, DeliveryRow, SubscriptionRow};
 use crate::db::DbConn;
 use crate::domain::events::EventSelection;
+use crate::domain::ids::{Id, SubscriptionId};
 use crate::domain::webhook::{
     backoff, new_secret, pauses, DeliveryStatus, Endpoint, SubscriptionStatus, WebhookSettings,
 };
@@ -61,7 +62,7 @@ fn not_found() -> Error {
 }
 
 /// The subscription, if it is the caller's unit's.
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<SubscriptionRow> {
+pub fn get(conn: &mut DbConn, caller: &Caller, id: &SubscriptionId) -> Result<SubscriptionRow> {
     store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
@@ -111,7 +112,7 @@ pub fn create(
     };
     let at = naive(now);
     let row = SubscriptionRow {
-        id: new_id(),
+        id: Id::new(),
         unit: caller.unit.as_str().into(),
         principal: caller.principal.as_str().into(),
         url: spec.endpoint.as_str().into(),
@@ -148,7 +149,7 @@ pub enum Change {
 pub fn change(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
+    id: &SubscriptionId,
     expected_version: Option<crate::domain::Versions>,
     change: Change,
     now: DateTime<Utc>,
@@ -188,7 +189,7 @@ pub fn change(
 pub fn delete(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
+    id: &SubscriptionId,
     expected_version: Option<crate::domain::Versions>,
 ) -> Result<()> {
     let row = get(conn, caller, id)?;
@@ -206,7 +207,7 @@ pub type LoggedDelivery = (DeliveryRow, Vec<AttemptRow>);
 pub fn deliveries(
     conn: &mut DbConn,
     caller: &Caller,
-    id: &str,
+    id: &SubscriptionId,
     status: Option<DeliveryStatus>,
     before_seq: Option<i64>,
     limit: i64,
@@ -308,7 +309,7 @@ pub fn take_and_queue(
         let delivery_id = new_id();
         let payload = WebhookPayload {
             delivery_id: delivery_id.clone(),
-            subscription_id: row.id.clone(),
+            subscription_id: row.id.to_string(),
             event: FeedEvent::from(event),
         };
         let body = serde_json::to_string(&payload)
@@ -399,7 +400,7 @@ impl Outcome {
 /// over, which sends the delivery again: receivers deduplicate by `X-SIP-Delivery`).
 pub fn record_attempt(
     conn: &mut DbConn,
-    subscription_id: &str,
+    subscription_id: &SubscriptionId,
     owner: &str,
     mut delivery: DeliveryRow,
     outcome: &Outcome,
@@ -421,7 +422,7 @@ pub fn record_attempt(
         &AttemptRow {
             id: new_id(),
             delivery_id: delivery.id.clone(),
-            subscription_id: subscription_id.into(),
+            subscription_id: subscription_id.clone(),
             attempted_at: at,
             succeeded,
             status_code: outcome.status_code.map(i32::from),

@@ -66,7 +66,7 @@ impl Import {
             finished_at: row.finished_at.map(|t| t.and_utc()),
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
-            id: row.id,
+            id: row.id.into(),
             source_system: row.source_system,
             dry_run: row.dry_run,
             failure: row.failure,
@@ -124,7 +124,7 @@ impl ImportedRecord {
                 .collect(),
             line: row.line,
             external_id: row.external_id,
-            plan_id: row.plan_id,
+            plan_id: row.plan_id.map(String::from),
         })
     }
 }

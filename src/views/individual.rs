@@ -57,7 +57,7 @@ impl Individual {
         Ok(Individual {
             identity_kind: number.kind(),
             birth_date: number.birth_date(),
-            id: i.id,
+            id: i.id.into(),
             identity_number: i.identity_number,
             given_name: i.given_name,
             family_name: i.family_name,

@@ -71,7 +71,7 @@ impl Subscription {
             updated_at: row.updated_at.and_utc(),
             queued_up_to: row.after_position,
             pending_deliveries,
-            id: row.id,
+            id: row.id.into(),
             unit: row.unit,
             url: row.url,
             description: row.description,

@@ -178,7 +178,30 @@ async fn bad_queries_and_ids(app: TestApp) {
         .await
         .expect(422);
     assert_eq!(reply.error_fields(), ["query.initiating_unit"]);
-    app.get("/api/v1/plans/not-a-uuid", &r).await.expect(404);
+    // An id that is not a UUID names nothing: the kind's own 404, never repeating the input.
+    for (uri, detail) in [
+        (
+            "/api/v1/plans/not-a-uuid".to_string(),
+            "no plan has this id",
+        ),
+        (
+            format!("/api/v1/plans/{}/consents/not-a-uuid", uuid::Uuid::new_v4()),
+            "no consent has this id",
+        ),
+        (
+            "/api/v1/individuals/42".to_string(),
+            "no individual has this id",
+        ),
+    ] {
+        let reply = app.get(&uri, &r).await.expect(404);
+        assert_problem(&reply);
+        assert_eq!(reply.body["detail"], detail, "{uri}");
+        let body = reply.body.to_string();
+        assert!(
+            !body.contains("not-a-uuid") && !body.contains("42\""),
+            "{body}"
+        );
+    }
     app.get(&format!("/api/v1/plans/{}", uuid::Uuid::new_v4()), &r)
         .await
         .expect(404);
