@@ -301,6 +301,7 @@ pub fn list(
                 .filter(
                     audit_events::id.eq_any(
                         audit_event_targets::table
+                            .filter(audit_event_targets::event_id.gt(after))
                             .filter(about(individual.to_string(), their_plans.clone()))
                             .select(audit_event_targets::event_id),
                     ),
