@@ -3,12 +3,12 @@
 
 pub mod access;
 pub mod audit;
+mod columns;
 pub mod consents;
 pub mod deviations;
 pub mod documents;
 pub mod events;
 pub mod goals;
-mod ids;
 pub mod imports;
 pub mod individuals;
 pub mod journal;

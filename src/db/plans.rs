@@ -9,8 +9,9 @@ use super::{DbConn, MultiBackend};
 use crate::domain::consent::ConsentOutcome;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{IndividualId, PlanId};
-use crate::domain::plan::PlanStatus;
-use crate::error::{Error, Result};
+use crate::domain::plan::{ClosingReason, PlanStatus};
+use crate::domain::Principal;
+use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = plans, treat_none_as_null = true)]
@@ -18,7 +19,7 @@ pub struct PlanRow {
     pub id: PlanId,
     pub individual_id: IndividualId,
     pub initiating_unit: String,
-    pub initiating_principal: String,
+    pub initiating_principal: Principal,
     pub created_by: String,
     pub need_reason: String,
     pub what_matters: Option<String>,
@@ -26,8 +27,8 @@ pub struct PlanRow {
     pub topics_to_avoid: String,
     pub follows_discharge: bool,
     pub discharge_ready_at: Option<NaiveDateTime>,
-    pub status: String,
-    pub closing_reason: Option<String>,
+    pub status: PlanStatus,
+    pub closing_reason: Option<ClosingReason>,
     pub closing_note: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
     pub version: i64,
@@ -37,17 +38,9 @@ pub struct PlanRow {
     pub revision: i32,
     pub next_follow_up_on: Option<NaiveDate>,
     pub procedure_code: Option<String>,
-    pub responsible_principal: Option<String>,
+    pub responsible_principal: Option<Principal>,
     pub coordinator_name: Option<String>,
     pub coordinator_unit: Option<String>,
-}
-
-impl PlanRow {
-    /// The plan's status; an unknown one is corrupt data, an internal error.
-    pub fn status(&self) -> Result<PlanStatus> {
-        PlanStatus::parse(&self.status)
-            .ok_or_else(|| Error::Internal(format!("plan {} has an unknown status", self.id)))
-    }
 }
 
 /// A plan with what is derived from its consents on the day it is read.
@@ -62,7 +55,7 @@ impl PlanRecord {
     /// The plan with the last day of its consent active today, if any: a closed plan applies no
     /// longer, whatever its consents said.
     pub fn new(plan: PlanRow, active_consent_until: Option<NaiveDate>) -> PlanRecord {
-        let open = !matches!(PlanStatus::parse(&plan.status), Some(s) if s.is_read_only());
+        let open = !plan.status.is_read_only();
         PlanRecord {
             active_consent_until: active_consent_until.filter(|_| open),
             plan,

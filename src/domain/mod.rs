@@ -96,8 +96,19 @@ pub struct Versions(pub Vec<i64>);
 /// The responsible authority (huvudman): a `region` (health care), a `municipality` (kommun: social
 /// services, municipal health care, school) or `other` (e.g. Arbetsförmedlingen, Försäkringskassan).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
 )]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Principal {
     Region,

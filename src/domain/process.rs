@@ -90,7 +90,19 @@ impl Coverage {
 // --- Summons --------------------------------------------------------------------------------
 
 /// Where the meeting is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingForm {
     /// In a unit's premises.
@@ -103,7 +115,19 @@ pub enum MeetingForm {
 super::text_enum!(MeetingForm { Premises => "premises", Home => "home", Video => "video", Phone => "phone" });
 
 /// Units of a region or municipality are summoned (obliged to come); other actors are invited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Obligation {
     Summoned,
@@ -648,7 +672,19 @@ fn normalise_hsa(hsa_id: &mut Option<String>, path: &str, errors: &mut Vec<Field
 // --- Goals and interventions ------------------------------------------------------------------
 
 /// Where a goal stands; set by follow-ups (`dropped` when a revision removes it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum GoalStatus {
     Active,
@@ -701,7 +737,19 @@ pub struct GoalInput {
 }
 
 /// Who is responsible for an intervention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponsibleParty {
     Region,
@@ -718,7 +766,19 @@ super::text_enum!(ResponsibleParty {
     Individual => "individual",
 });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum InterventionStatus {
     Planned,

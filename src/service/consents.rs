@@ -31,7 +31,7 @@ pub fn record_consent(
     now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let transition = on_consent_recorded(plan.status()?, consent.outcome == ConsentOutcome::Given)?;
+    let transition = on_consent_recorded(plan.status, consent.outcome == ConsentOutcome::Given)?;
 
     let individual = individual_store::find(conn, &plan.individual_id)?
         .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
@@ -177,7 +177,7 @@ pub fn withdraw(
         });
     }
     ensure_version(&expected_version, target.consent.version)?;
-    let transition = on_consent_withdrawn(plan.status()?)?;
+    let transition = on_consent_withdrawn(plan.status)?;
 
     let at = naive(now);
     for (consent_id, version) in store::withdraw_all(conn, &plan.id, &reason, at)? {

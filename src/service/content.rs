@@ -51,7 +51,7 @@ pub fn add_goal(
     now: DateTime<Utc>,
 ) -> Result<GoalRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?.ensure_allows(PlanAction::EditContent)?;
+    plan.status.ensure_allows(PlanAction::EditContent)?;
     let goals = store::goals_of(conn, &plan.id)?;
     check_room(goals.len(), "goals")?;
     let parent_id = match &input.parent_id {
@@ -99,7 +99,7 @@ pub fn update_goal(
     now: DateTime<Utc>,
 ) -> Result<GoalRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?.ensure_allows(PlanAction::EditContent)?;
+    plan.status.ensure_allows(PlanAction::EditContent)?;
     let mut goal = store::goals_of(conn, &plan.id)?
         .into_iter()
         .find(|g| g.id == *goal_id)
@@ -146,7 +146,7 @@ pub fn add_intervention(
     now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?.ensure_allows(PlanAction::EditContent)?;
+    plan.status.ensure_allows(PlanAction::EditContent)?;
     check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
     let existing = store::interventions_of(conn, &plan.id)?;
     check_room(existing.len(), "interventions")?;
@@ -216,7 +216,7 @@ pub fn update_intervention(
     now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?.ensure_allows(PlanAction::EditContent)?;
+    plan.status.ensure_allows(PlanAction::EditContent)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
     let status = status_of_intervention(&current.intervention)?;
@@ -271,7 +271,7 @@ pub fn change_intervention_status(
     feedback_days: i64,
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?
+    plan.status
         .ensure_allows(PlanAction::UpdateInterventionStatus)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
@@ -328,8 +328,7 @@ fn file_not_carried_out(
         category: Category::InterventionNotCarriedOut,
         source_key: format!("not_carried_out:{}", intervention.id),
         reporting_unit: &plan.initiating_unit,
-        reporting_principal: Principal::parse(&plan.initiating_principal)
-            .unwrap_or(Principal::Other),
+        reporting_principal: plan.initiating_principal,
         concerned_unit: intervention.responsible_unit.clone(),
         concerned_name: intervention.responsible_actor.clone(),
         concerned_principal,

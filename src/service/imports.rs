@@ -1037,9 +1037,10 @@ impl Replay<'_> {
         let plan = plans::load(conn, &self.initiator, &self.plan_id)?;
         match plan.coordinator_unit {
             Some(unit) => {
-                let principal =
-                    Principal::parse(plan.responsible_principal.as_deref().unwrap_or(""))
-                        .unwrap_or(self.initiator.principal);
+                // Appointed with the meeting, which also names the responsible principal.
+                let principal = plan
+                    .responsible_principal
+                    .unwrap_or(self.initiator.principal);
                 self.ctx.acting(&unit, principal)
             }
             None => Ok(self.initiator.clone()),

@@ -88,7 +88,7 @@ pub fn record_meeting(
     deadlines: Deadlines,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = plan.status()?;
+    let status = plan.status;
     status.ensure_allows(PlanAction::RecordMeeting)?;
     if !coverage(conn, &plan.id, swedish_date(now))?.permits_establishing {
         return Err(status.conflict(
@@ -202,7 +202,7 @@ pub fn record_meeting(
 
     plan.revision = 1;
     plan.procedure_code = Some(code.into());
-    plan.responsible_principal = Some(input.responsible_principal.as_str().into());
+    plan.responsible_principal = Some(input.responsible_principal);
     plan.coordinator_name = Some(input.coordinator.name.clone());
     plan.coordinator_unit = Some(input.coordinator.hsa_id.clone());
     schedule(conn, caller, &mut plan, &input.first_follow_up, now)?;
@@ -234,8 +234,7 @@ fn file_absence(
         category: Category::SummonedUnitAbsent,
         source_key: format!("absent:{}", recipient.id),
         reporting_unit: &plan.initiating_unit,
-        reporting_principal: Principal::parse(&plan.initiating_principal)
-            .unwrap_or(Principal::Other),
+        reporting_principal: plan.initiating_principal,
         concerned_unit: recipient.hsa_id.clone(),
         concerned_name: Some(recipient.name.clone()),
         concerned_principal: Principal::parse(&recipient.principal).unwrap_or(Principal::Other),
@@ -263,7 +262,7 @@ pub fn schedule_follow_up(
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?.ensure_allows(PlanAction::ScheduleFollowUp)?;
+    plan.status.ensure_allows(PlanAction::ScheduleFollowUp)?;
     if slot.date <= swedish_date(now) {
         return Err(Error::validation(
             "$.date",
@@ -295,7 +294,7 @@ pub fn record_follow_up(
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = plan.status()?;
+    let status = plan.status;
     status.ensure_allows(PlanAction::RecordFollowUp)?;
     crate::policy::may_follow_up(caller, &plan)?;
     let mut follow_up = store::follow_ups_of(conn, &plan.id)?
@@ -408,7 +407,7 @@ pub fn complete_revision(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = plan.status()?;
+    let status = plan.status;
     status.ensure_allows(PlanAction::CompleteRevision)?;
     crate::policy::may_follow_up(caller, &plan)?;
     let interventions = content_store::interventions_of(conn, &plan.id)?;
@@ -496,7 +495,7 @@ pub fn close(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let moved = on_close(plan.status()?, Step::Close, reason, note.as_deref())?;
+    let moved = on_close(plan.status, Step::Close, reason, note.as_deref())?;
     ensure_version(&expected_version, plan.version)?;
     plan.closing_note = note;
     save_plan(

@@ -59,14 +59,14 @@ pub fn create(
         id: Id::new(),
         individual_id: individual_id.clone(),
         initiating_unit: caller.unit.as_str().to_string(),
-        initiating_principal: caller.principal.as_str().to_string(),
+        initiating_principal: caller.principal,
         created_by: caller.subject.clone(),
         need_reason: details.need_reason,
         what_matters: details.what_matters,
         topics_to_avoid: json_list(&details.topics_to_avoid),
         follows_discharge: details.follows_discharge,
         discharge_ready_at: details.discharge_ready_at.map(naive),
-        status: PlanStatus::NeedIdentified.as_str().to_string(),
+        status: PlanStatus::NeedIdentified,
         closing_reason: None,
         closing_note: None,
         closed_at: None,
@@ -146,7 +146,7 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
     let current = load(conn, caller, id)?;
-    current.status()?.ensure_allows(PlanAction::Update)?;
+    current.status.ensure_allows(PlanAction::Update)?;
     ensure_version(&expected_version, current.version)?;
     let mut errors = check_details(&details, now);
     if *individual_id != current.individual_id {
@@ -187,10 +187,10 @@ pub fn save(
     plan.updated_at = at;
     let moved = transition.filter(|t| t.from != t.to);
     if let Some(t) = moved {
-        plan.status = t.to.as_str().to_string();
+        plan.status = t.to;
         if t.to.is_read_only() {
             plan.closed_at = Some(at);
-            plan.closing_reason = t.closing_reason.map(|r| r.as_str().to_string());
+            plan.closing_reason = t.closing_reason;
         }
     }
     if !store::update(conn, plan)? {

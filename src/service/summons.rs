@@ -45,7 +45,7 @@ pub fn send(
     deadlines: Deadlines,
 ) -> Result<SummonsRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    let status = plan.status()?;
+    let status = plan.status;
     status.ensure_allows(PlanAction::SendSummons)?;
     let coverage = coverage(conn, &plan.id, swedish_date(now))?;
     if !coverage.permits_summons {
@@ -149,7 +149,7 @@ pub fn answer(
     now: DateTime<Utc>,
 ) -> Result<SummonsRecord> {
     let mut plan = load_plan(conn, caller, plan_id)?;
-    plan.status()?.ensure_allows(PlanAction::AnswerSummons)?;
+    plan.status.ensure_allows(PlanAction::AnswerSummons)?;
     let summons = store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)?;
     let mut recipient = summons
         .recipients

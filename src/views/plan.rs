@@ -93,18 +93,18 @@ page_of!(PlanPage, Plan, "plans");
 impl Plan {
     pub fn from_record(record: PlanRecord) -> Result<Plan> {
         let p = record.plan;
-        let status = p.status()?;
+        let status = p.status;
         Ok(Plan {
             initiating_unit: UnitRef {
                 hsa_id: p.initiating_unit,
-                principal: Principal::parse(&p.initiating_principal).unwrap_or(Principal::Other),
+                principal: p.initiating_principal,
             },
             allowed_actions: status.allowed_actions().to_vec(),
             status,
             has_active_consent: record.active_consent_until.is_some(),
             active_consent_until: record.active_consent_until,
             topics_to_avoid: parse_json_list(&p.topics_to_avoid, "plan topics to avoid")?,
-            closing_reason: p.closing_reason.as_deref().and_then(ClosingReason::parse),
+            closing_reason: p.closing_reason,
             id: p.id.into(),
             individual_id: p.individual_id.into(),
             created_by: p.created_by,
@@ -117,10 +117,7 @@ impl Plan {
             revision: p.revision,
             next_follow_up_on: p.next_follow_up_on,
             procedure_code: p.procedure_code,
-            responsible_principal: p
-                .responsible_principal
-                .as_deref()
-                .and_then(Principal::parse),
+            responsible_principal: p.responsible_principal,
             coordinator: match (p.coordinator_name, p.coordinator_unit) {
                 (Some(name), Some(hsa_id)) => Some(CoordinatorRef { name, hsa_id }),
                 _ => None,

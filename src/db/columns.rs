@@ -1,0 +1,129 @@
+//! The domain's typed values as text columns, on each backend and on the multi-backend
+//! connection: the ids (`domain::ids`), and the states and kinds that rows hold (`PlanStatus`,
+//! `Principal`, …). An id read back is trusted (only ids this service wrote are stored there); a
+//! state that is not one of its kind's is corrupt data — a deserialisation error, which the
+//! service answers as an internal error (500) naming no value.
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::sqlite::Sqlite;
+
+use super::MultiBackend;
+use crate::domain::consent::{ConsentForm, ConsentOutcome, GiverRole, PartyKind};
+use crate::domain::deviation::{Category, DeviationStatus};
+use crate::domain::ids::{Id, IdKind};
+use crate::domain::import::ImportStatus;
+use crate::domain::plan::{ClosingReason, PlanStatus};
+use crate::domain::process::{
+    GoalStatus, InterventionStatus, MeetingForm, Obligation, ResponsibleParty,
+};
+use crate::domain::webhook::SubscriptionStatus;
+use crate::domain::Principal;
+
+impl<K: IdKind + 'static> ToSql<Text, Pg> for Id<K> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl<K: IdKind + 'static> ToSql<Text, Sqlite> for Id<K> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        <str as ToSql<Text, Sqlite>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl<K: IdKind + 'static> ToSql<Text, MultiBackend> for Id<K> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Text, self));
+        Ok(IsNull::No)
+    }
+}
+
+impl<K: IdKind> FromSql<Text, Pg> for Id<K> {
+    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        <String as FromSql<Text, Pg>>::from_sql(bytes).map(Id::stored)
+    }
+}
+
+impl<K: IdKind> FromSql<Text, Sqlite> for Id<K> {
+    fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        <String as FromSql<Text, Sqlite>>::from_sql(bytes).map(Id::stored)
+    }
+}
+
+impl<K: IdKind + 'static> FromSql<Text, MultiBackend> for Id<K> {
+    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<Self, Text>()
+    }
+}
+
+/// A `text_enum!` of the domain as a text column: written as its `as_str`, read through `parse`.
+macro_rules! text_columns {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl ToSql<Text, Pg> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl ToSql<Text, Sqlite> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                <str as ToSql<Text, Sqlite>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl ToSql<Text, MultiBackend> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+                out.set_value((Text, self));
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $ty {
+            fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+                <$ty>::parse(&text).ok_or_else(|| unknown(stringify!($ty)))
+            }
+        }
+
+        impl FromSql<Text, Sqlite> for $ty {
+            fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
+                <$ty>::parse(&text).ok_or_else(|| unknown(stringify!($ty)))
+            }
+        }
+
+        impl FromSql<Text, MultiBackend> for $ty {
+            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                bytes.from_sql::<Self, Text>()
+            }
+        }
+    )+};
+}
+
+/// The error for a stored value that is not one of its kind's: names the kind, never the value.
+fn unknown(kind: &str) -> Box<dyn std::error::Error + Send + Sync> {
+    format!("a stored {kind} is not one of its kind's values").into()
+}
+
+text_columns!(
+    PlanStatus,
+    Principal,
+    ClosingReason,
+    GoalStatus,
+    InterventionStatus,
+    ResponsibleParty,
+    Obligation,
+    MeetingForm,
+    DeviationStatus,
+    Category,
+    ConsentOutcome,
+    ConsentForm,
+    GiverRole,
+    PartyKind,
+    SubscriptionStatus,
+    ImportStatus,
+);
