@@ -45,7 +45,7 @@ pub(super) fn grant_consent(conn: &mut DbConn, record: &ConsentRecord) -> Result
     let (Some(from), Some(until)) = (consent.valid_from, consent.valid_until) else {
         return Ok(());
     };
-    if consent.outcome != ConsentOutcome::Given.as_str() || consent.withdrawn_at.is_some() {
+    if consent.outcome != ConsentOutcome::Given || consent.withdrawn_at.is_some() {
         return Ok(());
     }
     let grants: Vec<Grant> = record

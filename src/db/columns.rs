@@ -109,6 +109,8 @@ fn unknown(kind: &str) -> Box<dyn std::error::Error + Send + Sync> {
     format!("a stored {kind} is not one of its kind's values").into()
 }
 
+// Every text enum that rows hold. The PostgreSQL whole-plan read (`documents`) reads rows back
+// from JSON through serde, so each type's serde name must be its stored text (tested below).
 text_columns!(
     PlanStatus,
     Principal,
@@ -127,3 +129,38 @@ text_columns!(
     SubscriptionStatus,
     ImportStatus,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_stored_text_is_the_serde_name_too() {
+        fn check<T: serde::Serialize + Copy>(all: &[T], text: impl Fn(T) -> &'static str) {
+            for value in all {
+                assert_eq!(serde_json::to_value(value).unwrap(), text(*value));
+            }
+        }
+        macro_rules! each {
+            ($($ty:ty),+) => {$( check(<$ty>::ALL, <$ty>::as_str); )+};
+        }
+        each!(
+            PlanStatus,
+            Principal,
+            ClosingReason,
+            GoalStatus,
+            InterventionStatus,
+            ResponsibleParty,
+            Obligation,
+            MeetingForm,
+            DeviationStatus,
+            Category,
+            ConsentOutcome,
+            ConsentForm,
+            GiverRole,
+            PartyKind,
+            SubscriptionStatus,
+            ImportStatus
+        );
+    }
+}

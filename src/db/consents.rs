@@ -7,8 +7,12 @@ use diesel::prelude::*;
 
 use super::schema::{consent_givers, consent_parties, consents};
 use super::DbConn;
+use crate::domain::consent::ConsentForm;
 use crate::domain::consent::ConsentOutcome;
+use crate::domain::consent::GiverRole;
+use crate::domain::consent::PartyKind;
 use crate::domain::ids::{ConsentId, PlanId};
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
@@ -16,8 +20,8 @@ use crate::error::Result;
 pub struct ConsentRow {
     pub id: ConsentId,
     pub plan_id: PlanId,
-    pub outcome: String,
-    pub form: String,
+    pub outcome: ConsentOutcome,
+    pub form: ConsentForm,
     pub documented_by: Option<String>,
     pub permits_sharing: bool,
     pub permits_summons: bool,
@@ -42,7 +46,7 @@ pub struct ConsentRow {
 pub struct GiverRow {
     pub consent_id: ConsentId,
     pub position: i32,
-    pub role: String,
+    pub role: GiverRole,
     pub guardian_id: Option<String>,
     pub name: Option<String>,
     pub representative_kind: Option<String>,
@@ -53,10 +57,10 @@ pub struct GiverRow {
 pub struct PartyRow {
     pub consent_id: ConsentId,
     pub position: i32,
-    pub kind: String,
+    pub kind: PartyKind,
     pub hsa_id: Option<String>,
     pub name: String,
-    pub principal: String,
+    pub principal: Principal,
 }
 
 /// A consent with its givers and covered parties.

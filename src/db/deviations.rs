@@ -5,22 +5,25 @@ use diesel::prelude::*;
 
 use super::schema::deviations;
 use super::{DbConn, MultiBackend};
+use crate::domain::deviation::Category;
+use crate::domain::deviation::DeviationStatus;
 use crate::domain::ids::{DeviationId, PlanId};
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = deviations, treat_none_as_null = true)]
 pub struct DeviationRow {
     pub id: DeviationId,
-    pub category: String,
-    pub status: String,
+    pub category: Category,
+    pub status: DeviationStatus,
     pub source: String,
     pub source_key: Option<String>,
     pub reporting_unit: String,
-    pub reporting_principal: String,
+    pub reporting_principal: Principal,
     pub concerned_unit: Option<String>,
     pub concerned_name: Option<String>,
-    pub concerned_principal: String,
+    pub concerned_principal: Principal,
     pub plan_id: Option<PlanId>,
     pub occurred_at: NaiveDateTime,
     pub description: String,

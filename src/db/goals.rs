@@ -6,6 +6,9 @@ use diesel::prelude::*;
 use super::schema::{goals, intervention_goals, interventions};
 use super::DbConn;
 use crate::domain::ids::{GoalId, InterventionId, PlanId};
+use crate::domain::process::GoalStatus;
+use crate::domain::process::InterventionStatus;
+use crate::domain::process::ResponsibleParty;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
@@ -18,7 +21,7 @@ pub struct GoalRow {
     pub text: String,
     pub measure: Option<String>,
     pub target_date: Option<NaiveDate>,
-    pub status: String,
+    pub status: GoalStatus,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -31,14 +34,14 @@ pub struct InterventionRow {
     pub plan_id: PlanId,
     pub position: i32,
     pub description: String,
-    pub responsible_principal: String,
+    pub responsible_principal: ResponsibleParty,
     pub responsible_unit: Option<String>,
     pub responsible_actor: Option<String>,
     pub performer: Option<String>,
     pub start_date: Option<NaiveDate>,
     pub frequency: Option<String>,
     pub place: Option<String>,
-    pub status: String,
+    pub status: InterventionStatus,
     pub status_reason: Option<String>,
     /// The plan revision that last decided this intervention belongs to the plan.
     pub reviewed_in_revision: i32,

@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use super::schema::{import_keys, import_records, imports};
 use super::DbConn;
 use crate::domain::ids::{ImportId, PlanId};
+use crate::domain::import::ImportStatus;
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -14,10 +16,10 @@ pub struct ImportRow {
     pub id: ImportId,
     pub source_system: String,
     pub dry_run: bool,
-    pub status: String,
+    pub status: ImportStatus,
     pub failure: Option<String>,
     pub unit: String,
-    pub principal: String,
+    pub principal: Principal,
     pub created_by: String,
     pub lines_read: i64,
     pub created_count: i64,

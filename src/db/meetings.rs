@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
 use super::DbConn;
 use crate::domain::ids::{FollowUpId, PlanId, SummonsId};
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
@@ -73,7 +74,7 @@ pub struct ClosureNoticeRow {
     pub position: i32,
     pub hsa_id: Option<String>,
     pub name: String,
-    pub principal: String,
+    pub principal: Principal,
 }
 
 pub fn insert_meeting(conn: &mut DbConn, row: &MeetingRow) -> Result<()> {

@@ -7,7 +7,11 @@ use diesel::prelude::*;
 
 use super::schema::{summons, summons_recipients};
 use super::DbConn;
+use crate::domain::consent::PartyKind;
 use crate::domain::ids::{PlanId, RecipientId, SummonsId};
+use crate::domain::process::MeetingForm;
+use crate::domain::process::Obligation;
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
@@ -20,7 +24,7 @@ pub struct SummonsRow {
     pub questions: String,
     pub meeting_at: NaiveDateTime,
     pub meeting_place: String,
-    pub meeting_form: String,
+    pub meeting_form: MeetingForm,
     pub support_person: Option<String>,
     pub interpreter_language: Option<String>,
     pub adaptations: Option<String>,
@@ -41,11 +45,11 @@ pub struct RecipientRow {
     pub summons_id: SummonsId,
     pub plan_id: PlanId,
     pub position: i32,
-    pub kind: String,
+    pub kind: PartyKind,
     pub hsa_id: Option<String>,
     pub name: String,
-    pub principal: String,
-    pub obligation: String,
+    pub principal: Principal,
+    pub obligation: Obligation,
     pub answer_by: NaiveDate,
     pub response: Option<String>,
     /// JSON array of names.

@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use super::schema::{subscriptions, webhook_attempts, webhook_deliveries};
 use super::DbConn;
 use crate::domain::ids::SubscriptionId;
+use crate::domain::webhook::SubscriptionStatus;
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -14,13 +16,13 @@ use crate::error::Result;
 pub struct SubscriptionRow {
     pub id: SubscriptionId,
     pub unit: String,
-    pub principal: String,
+    pub principal: Principal,
     pub url: String,
     /// JSON array of event types or `<resource>.*` patterns.
     pub event_types: String,
     pub description: Option<String>,
     pub secret: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub paused_reason: Option<String>,
     pub paused_at: Option<NaiveDateTime>,
     pub after_position: i64,

@@ -54,8 +54,8 @@ pub fn record_consent(
         consent: ConsentRow {
             id: id.clone(),
             plan_id: plan.id.clone(),
-            outcome: consent.outcome.as_str().into(),
-            form: consent.form.as_str().into(),
+            outcome: consent.outcome,
+            form: consent.form,
             documented_by: consent.documented_by,
             permits_sharing: consent.permissions.share_information,
             permits_summons: consent.permissions.send_summons,
@@ -80,7 +80,7 @@ pub fn record_consent(
             .map(|(i, g)| GiverRow {
                 consent_id: id.clone(),
                 position: i as i32,
-                role: g.role.as_str().into(),
+                role: g.role,
                 guardian_id: g.guardian_id,
                 name: g.name,
                 representative_kind: g.representative_kind.map(|k| k.as_str().into()),
@@ -93,10 +93,10 @@ pub fn record_consent(
             .map(|(i, p)| PartyRow {
                 consent_id: id.clone(),
                 position: i as i32,
-                kind: p.kind.as_str().into(),
+                kind: p.kind,
                 hsa_id: p.hsa_id,
                 name: p.name,
-                principal: p.principal.as_str().into(),
+                principal: p.principal,
             })
             .collect(),
     };

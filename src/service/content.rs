@@ -78,7 +78,7 @@ pub fn add_goal(
         text: input.text,
         measure: input.measure,
         target_date: input.target_date,
-        status: GoalStatus::Active.as_str().into(),
+        status: GoalStatus::Active,
         version: 1,
         created_at: at,
         updated_at: at,
@@ -162,14 +162,14 @@ pub fn add_intervention(
                 .unwrap_or(-1)
                 + 1,
             description: input.description,
-            responsible_principal: input.responsible.as_str().into(),
+            responsible_principal: input.responsible,
             responsible_unit: input.responsible_unit,
             responsible_actor: input.responsible_actor,
             performer: input.performer,
             start_date: input.start_date,
             frequency: input.frequency,
             place: input.place,
-            status: InterventionStatus::Planned.as_str().into(),
+            status: InterventionStatus::Planned,
             status_reason: None,
             // Added to the revision being prepared: it needs no carry-over review.
             reviewed_in_revision: plan.revision + 1,
@@ -200,11 +200,6 @@ fn load_intervention(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Inter
         .ok_or_else(intervention_not_found)
 }
 
-pub fn status_of_intervention(row: &InterventionRow) -> Result<InterventionStatus> {
-    InterventionStatus::parse(&row.status)
-        .ok_or_else(|| Error::Internal(format!("intervention {} has an unknown status", row.id)))
-}
-
 #[allow(clippy::too_many_arguments)]
 pub fn update_intervention(
     conn: &mut DbConn,
@@ -219,7 +214,7 @@ pub fn update_intervention(
     plan.status.ensure_allows(PlanAction::EditContent)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
-    let status = status_of_intervention(&current.intervention)?;
+    let status = current.intervention.status;
     if !status.is_open() {
         return Err(Error::InvalidState {
             detail: format!(
@@ -233,7 +228,7 @@ pub fn update_intervention(
     let at = naive(now);
     let row = &mut current.intervention;
     row.description = input.description;
-    row.responsible_principal = input.responsible.as_str().into();
+    row.responsible_principal = input.responsible;
     row.responsible_unit = input.responsible_unit;
     row.responsible_actor = input.responsible_actor;
     row.performer = input.performer;
@@ -276,7 +271,7 @@ pub fn change_intervention_status(
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
     crate::policy::may_change_intervention_status(caller, &plan, &current.intervention)?;
-    let from = status_of_intervention(&current.intervention)?;
+    let from = current.intervention.status;
     check_status_change(from, &change).map_err(Error::Validation)?;
     set_intervention_status(
         conn,
@@ -318,11 +313,11 @@ fn file_not_carried_out(
     now: DateTime<Utc>,
     feedback_days: i64,
 ) -> Result<()> {
-    let concerned_principal = match ResponsibleParty::parse(&intervention.responsible_principal) {
-        Some(ResponsibleParty::Region) => Principal::Region,
-        Some(ResponsibleParty::Municipality) => Principal::Municipality,
-        Some(ResponsibleParty::Other) => Principal::Other,
-        Some(ResponsibleParty::Individual) | None => return Ok(()),
+    let concerned_principal = match intervention.responsible_principal {
+        ResponsibleParty::Region => Principal::Region,
+        ResponsibleParty::Municipality => Principal::Municipality,
+        ResponsibleParty::Other => Principal::Other,
+        ResponsibleParty::Individual => return Ok(()),
     };
     let deviation = Automatic {
         category: Category::InterventionNotCarriedOut,
@@ -355,9 +350,9 @@ pub fn set_intervention_status(
     reason: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let from = row.status.clone();
+    let from = row.status;
     let at = naive(now);
-    row.status = status.as_str().into();
+    row.status = status;
     row.status_reason = reason;
     row.version += 1;
     row.updated_at = at;
@@ -371,7 +366,7 @@ pub fn set_intervention_status(
         plan_id,
         row.version,
     );
-    change.from_status = Some(&from);
+    change.from_status = Some(from.as_str());
     change.to_status = Some(status.as_str());
     change.note = row.status_reason.as_deref();
     record(conn, caller, at, change)

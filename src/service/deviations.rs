@@ -19,11 +19,6 @@ fn not_found() -> Error {
     Error::NotFound("no deviation with this id is visible to your unit".into())
 }
 
-fn status_of(row: &DeviationRow) -> Result<DeviationStatus> {
-    DeviationStatus::parse(&row.status)
-        .ok_or_else(|| Error::Internal(format!("deviation {} has an unknown status", row.id)))
-}
-
 fn record_change(
     conn: &mut DbConn,
     caller: &Caller,
@@ -43,8 +38,8 @@ fn record_change(
             plan_id: row.plan_id.as_deref(),
             version: row.version,
             from_status: from,
-            to_status: Some(&row.status),
-            reason: Some(&row.category),
+            to_status: Some(row.status.as_str()),
+            reason: Some(row.category.as_str()),
             note: None,
         },
     )
@@ -78,15 +73,15 @@ pub fn file_automatically(
     let at = naive(now);
     let row = DeviationRow {
         id: Id::new(),
-        category: deviation.category.as_str().into(),
-        status: DeviationStatus::Suggested.as_str().into(),
+        category: deviation.category,
+        status: DeviationStatus::Suggested,
         source: "automatic".into(),
         source_key: Some(deviation.source_key),
         reporting_unit: deviation.reporting_unit.into(),
-        reporting_principal: deviation.reporting_principal.as_str().into(),
+        reporting_principal: deviation.reporting_principal,
         concerned_unit: deviation.concerned_unit,
         concerned_name: deviation.concerned_name,
-        concerned_principal: deviation.concerned_principal.as_str().into(),
+        concerned_principal: deviation.concerned_principal,
         plan_id: Some(deviation.plan_id.clone()),
         occurred_at: at,
         description: deviation.description,
@@ -142,15 +137,15 @@ pub fn report(
     let at = naive(now);
     let row = DeviationRow {
         id: Id::new(),
-        category: input.category.as_str().into(),
-        status: DeviationStatus::Reported.as_str().into(),
+        category: input.category,
+        status: DeviationStatus::Reported,
         source: "manual".into(),
         source_key: None,
         reporting_unit: caller.unit.as_str().into(),
-        reporting_principal: caller.principal.as_str().into(),
+        reporting_principal: caller.principal,
         concerned_unit,
         concerned_name: None,
-        concerned_principal: input.concerned_principal.as_str().into(),
+        concerned_principal: input.concerned_principal,
         plan_id,
         occurred_at: naive(crate::domain::truncate_to_micros(input.occurred_at)),
         description: input.description,
@@ -232,7 +227,7 @@ pub fn act(
         Step::Close { .. } => DeviationAction::Close,
         Step::Update { .. } => DeviationAction::Update,
     };
-    let from = status_of(&row)?;
+    let from = row.status;
     let to = from.apply(action, parties)?;
     ensure_version(&expected_version, row.version)?;
     let at = naive(now);
@@ -261,7 +256,7 @@ pub fn act(
         }
         Step::Confirm | Step::Investigate => {}
     }
-    row.status = to.as_str().into();
+    row.status = to;
     row.version += 1;
     row.updated_at = at;
     if !store::update(conn, &row)? {

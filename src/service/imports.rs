@@ -53,10 +53,10 @@ pub fn create(
         id: Id::new(),
         source_system,
         dry_run,
-        status: ImportStatus::AwaitingData.as_str().into(),
+        status: ImportStatus::AwaitingData,
         failure: None,
         unit: caller.unit.as_str().into(),
-        principal: caller.principal.as_str().into(),
+        principal: caller.principal,
         created_by: caller.subject.clone(),
         lines_read: 0,
         created_count: 0,
@@ -89,7 +89,7 @@ pub fn start(
     now: DateTime<Utc>,
 ) -> Result<ImportRow> {
     let row = get(conn, caller, id)?;
-    if row.status != ImportStatus::AwaitingData.as_str() {
+    if row.status != ImportStatus::AwaitingData {
         return Err(records_taken(row.status));
     }
     fail_stalled(conn, now)?;
@@ -107,19 +107,19 @@ pub fn start(
     match moved {
         Ok(true) => get(conn, caller, id),
         // Another upload to this import started in between.
-        Ok(false) => Err(records_taken(ImportStatus::Running.as_str().into())),
+        Ok(false) => Err(records_taken(ImportStatus::Running)),
         // Another import of the source started in between (the unique index on running imports).
         Err(Error::Duplicate(_)) => Err(source_busy(&row.source_system, None)),
         Err(other) => Err(other),
     }
 }
 
-fn records_taken(current_state: String) -> Error {
+fn records_taken(current_state: ImportStatus) -> Error {
     Error::InvalidState {
         detail:
             "this import has already received its records: create a new import to send a file again"
                 .into(),
-        current_state,
+        current_state: current_state.as_str().into(),
         allowed_actions: vec![],
     }
 }

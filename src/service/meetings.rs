@@ -4,7 +4,7 @@ use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{FollowUpId, Id, PlanId};
 use chrono::{DateTime, Utc};
 
-use super::content::{set_intervention_status, status_of_intervention};
+use super::content::set_intervention_status;
 use super::deviations::{file_automatically, Automatic};
 use super::plans::{get as get_plan, load as load_plan, save as save_plan, PlanRecord};
 use super::summons::coverage;
@@ -21,10 +21,9 @@ use crate::domain::events::EventType;
 use crate::domain::plan::{apply, on_close, ClosingReason, PlanAction, Step};
 use crate::domain::process::{
     check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Deadlines, Decision,
-    FollowUpRecord, FollowUpSlot, GoalStatus, InterventionStatus, MeetingContext, NewMeeting,
-    Obligation, Response, RevisionCompletion,
+    FollowUpRecord, FollowUpSlot, InterventionStatus, MeetingContext, NewMeeting, Obligation,
+    Response, RevisionCompletion,
 };
-use crate::domain::Principal;
 use crate::error::{Error, Result};
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -100,10 +99,7 @@ pub fn record_meeting(
     let interventions = content_store::interventions_of(conn, &plan.id)?;
     let standing = interventions
         .iter()
-        .filter(|i| {
-            status_of_intervention(&i.intervention)
-                .is_ok_and(|s| s != InterventionStatus::Cancelled)
-        })
+        .filter(|i| i.intervention.status != InterventionStatus::Cancelled)
         .count();
     let expected: Vec<String> = summons
         .recipients
@@ -186,7 +182,7 @@ pub fn record_meeting(
             });
             change.reason = Some(r.obligation.as_str());
             record(conn, caller, at, change)?;
-            if !attendance.attended && r.obligation == Obligation::Summoned.as_str() {
+            if !attendance.attended && r.obligation == Obligation::Summoned {
                 file_absence(
                     conn,
                     caller,
@@ -237,7 +233,7 @@ fn file_absence(
         reporting_principal: plan.initiating_principal,
         concerned_unit: recipient.hsa_id.clone(),
         concerned_name: Some(recipient.name.clone()),
-        concerned_principal: Principal::parse(&recipient.principal).unwrap_or(Principal::Other),
+        concerned_principal: recipient.principal,
         plan_id: &plan.id,
         description: format!(
             "{} was summoned to the SIP meeting on {day} and did not attend",
@@ -312,12 +308,12 @@ pub fn record_follow_up(
     let goals = content_store::goals_of(conn, &plan.id)?;
     let open_goals: Vec<String> = goals
         .iter()
-        .filter(|g| GoalStatus::parse(&g.status).is_some_and(GoalStatus::is_open))
+        .filter(|g| g.status.is_open())
         .map(|g| g.id.to_string())
         .collect();
     let open_interventions: Vec<String> = content_store::interventions_of(conn, &plan.id)?
         .into_iter()
-        .filter(|i| status_of_intervention(&i.intervention).is_ok_and(InterventionStatus::is_open))
+        .filter(|i| i.intervention.status.is_open())
         .map(|i| i.intervention.id.into())
         .collect();
     let today = swedish_date(now);
@@ -341,8 +337,8 @@ pub fn record_follow_up(
     for outcome in &input.goal_outcomes {
         if let Some(goal) = goals.iter().find(|g| g.id == outcome.goal_id) {
             let mut goal = goal.clone();
-            let from = goal.status.clone();
-            goal.status = outcome.outcome.status().as_str().into();
+            let from = goal.status;
+            goal.status = outcome.outcome.status();
             goal.version += 1;
             goal.updated_at = at;
             if !content_store::update_goal(conn, &goal)? {
@@ -355,8 +351,8 @@ pub fn record_follow_up(
                 &plan.id,
                 goal.version,
             );
-            change.from_status = Some(&from);
-            change.to_status = Some(&goal.status);
+            change.from_status = Some(from.as_str());
+            change.to_status = Some(goal.status.as_str());
             record(conn, caller, at, change)?;
         }
     }
@@ -413,7 +409,7 @@ pub fn complete_revision(
     let interventions = content_store::interventions_of(conn, &plan.id)?;
     let open: Vec<_> = interventions
         .into_iter()
-        .filter(|i| status_of_intervention(&i.intervention).is_ok_and(InterventionStatus::is_open))
+        .filter(|i| i.intervention.status.is_open())
         .collect();
     let to_review: Vec<String> = open
         .iter()

@@ -222,7 +222,7 @@ pub fn save(
 /// covered, the summons' recipients and the meeting's participating units.
 fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
     use crate::db::meetings::{insert_closure_notices, meeting_of, ClosureNoticeRow};
-    let mut parties: Vec<(Option<String>, String, String)> = Vec::new();
+    let mut parties: Vec<(Option<String>, String, crate::domain::Principal)> = Vec::new();
     for consent in consent_store::all_for_plan(conn, plan_id)? {
         for p in consent.parties {
             parties.push((p.hsa_id, p.name, p.principal));
@@ -238,7 +238,7 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
             serde_json::from_str(&meeting.participants).unwrap_or_default();
         for p in participants {
             if let (Some(hsa_id), Some(principal)) = (p.hsa_id, p.principal) {
-                parties.push((Some(hsa_id), p.name, principal.as_str().to_string()));
+                parties.push((Some(hsa_id), p.name, principal));
             }
         }
     }

@@ -79,18 +79,19 @@ pub fn deviation_counts(conn: &mut DbConn, period: Period) -> Result<Vec<Deviati
             .clone()
             .or(row.concerned_name.clone())
             .unwrap_or_else(|| "none".into());
-        let status = DeviationStatus::parse(&row.status);
+        let status = Some(row.status);
+        let category = row.category.as_str().to_string();
         for (principal, unit) in [
-            (row.concerned_principal.clone(), unit),
+            (row.concerned_principal.as_str().to_string(), unit),
             (ALL.into(), ALL.into()),
         ] {
-            let key = (principal.clone(), unit.clone(), row.category.clone());
+            let key = (principal.clone(), unit.clone(), category.clone());
             let (counts, days) = groups.entry(key).or_insert_with(|| {
                 (
                     DeviationCounts {
                         principal,
                         unit,
-                        category: row.category.clone(),
+                        category: category.clone(),
                         ..Default::default()
                     },
                     Vec::new(),

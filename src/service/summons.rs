@@ -11,13 +11,13 @@ use crate::db::consents as consent_store;
 use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow};
 use crate::db::DbConn;
 use crate::domain::consent::PartyKind;
+use crate::domain::ensure_version;
 use crate::domain::events::EventType;
 use crate::domain::plan::{apply, PlanAction, Step};
 use crate::domain::process::{
     check_answer, check_summons, Coverage, Deadlines, NewSummons, Obligation, RecipientState,
     Response, SummonsAnswer,
 };
-use crate::domain::{ensure_version, Principal};
 use crate::error::{Error, Result};
 
 /// What the plan's active consents cover today.
@@ -72,11 +72,11 @@ pub fn send(
             summons_id: id.clone(),
             plan_id: plan.id.clone(),
             position: i as i32,
-            kind: r.kind.as_str().into(),
+            kind: r.kind,
             hsa_id: r.hsa_id.clone(),
             name: r.name.clone(),
-            principal: r.principal.as_str().into(),
-            obligation: Obligation::of(r.principal).as_str().into(),
+            principal: r.principal,
+            obligation: Obligation::of(r.principal),
             answer_by: facts.answer_by,
             response: None,
             attendees: None,
@@ -98,7 +98,7 @@ pub fn send(
             questions: json_list(&input.questions),
             meeting_at: naive(crate::domain::truncate_to_micros(input.meeting.starts_at)),
             meeting_place: input.meeting.place,
-            meeting_form: input.meeting.form.as_str().into(),
+            meeting_form: input.meeting.form,
             support_person: input.support_person,
             interpreter_language: input.interpreter_language,
             adaptations: input.adaptations,
@@ -159,7 +159,7 @@ pub fn answer(
         .ok_or_else(|| Error::NotFound("this summons has no recipient with this id".into()))?;
     ensure_version(&expected_version, recipient.version)?;
     let state = RecipientState {
-        principal: Principal::parse(&recipient.principal).unwrap_or(Principal::Other),
+        principal: recipient.principal,
         current_response: recipient.response.as_deref().and_then(Response::parse),
         hsa_id: recipient.hsa_id.as_deref(),
     };
@@ -196,10 +196,10 @@ pub fn answer(
                 .max()
                 .unwrap_or(0)
                 + 1,
-            kind: PartyKind::Unit.as_str().into(),
+            kind: PartyKind::Unit,
             hsa_id: unit.hsa_id,
             name: unit.name,
-            obligation: Obligation::of(unit.principal).as_str().into(),
+            obligation: Obligation::of(unit.principal),
             response: None,
             attendees: None,
             substitute: None,

@@ -8,12 +8,12 @@ use super::{json_list, naive, new_id};
 use crate::auth::Caller;
 use crate::db::webhooks::{self as store, AttemptRow, DeliveryRow, SubscriptionRow};
 use crate::db::DbConn;
+use crate::domain::ensure_version;
 use crate::domain::events::EventSelection;
 use crate::domain::ids::{Id, SubscriptionId};
 use crate::domain::webhook::{
     backoff, new_secret, pauses, DeliveryStatus, Endpoint, SubscriptionStatus, WebhookSettings,
 };
-use crate::domain::{ensure_version, Principal};
 use crate::error::{Error, FieldError, Result};
 use crate::views::feed::FeedEvent;
 use crate::views::webhook::WebhookPayload;
@@ -114,12 +114,12 @@ pub fn create(
     let row = SubscriptionRow {
         id: Id::new(),
         unit: caller.unit.as_str().into(),
-        principal: caller.principal.as_str().into(),
+        principal: caller.principal,
         url: spec.endpoint.as_str().into(),
         event_types: json_list(spec.events.patterns()),
         description: spec.description,
         secret: new_secret(),
-        status: SubscriptionStatus::Active.as_str().into(),
+        status: SubscriptionStatus::Active,
         paused_reason: None,
         paused_at: None,
         after_position,
@@ -164,13 +164,13 @@ pub fn change(
             row.description = spec.description;
         }
         Change::Pause => {
-            row.status = SubscriptionStatus::Paused.as_str().into();
+            row.status = SubscriptionStatus::Paused;
             row.paused_reason = Some(format!("paused by {}", caller.subject));
             row.paused_at = Some(at);
         }
         Change::Resume => {
             // The queue continues where it stopped; failures start counting anew.
-            row.status = SubscriptionStatus::Active.as_str().into();
+            row.status = SubscriptionStatus::Active;
             row.paused_reason = None;
             row.paused_at = None;
             row.consecutive_failures = 0;
@@ -243,7 +243,7 @@ const QUEUE_STEP: usize = 200;
 fn subscriber(row: &SubscriptionRow) -> Result<Caller> {
     let unit = crate::domain::identity::HsaId::parse(&row.unit)
         .map_err(|_| Error::Internal(format!("subscription {} has a bad unit", row.id)))?;
-    let principal = Principal::parse(&row.principal).unwrap_or(Principal::Other);
+    let principal = row.principal;
     Ok(Caller::new(
         format!("subscription:{}", row.id),
         unit,
@@ -270,7 +270,7 @@ pub fn take_and_queue(
     let Some(row) = store::get(conn, id)? else {
         return Ok(None);
     };
-    if row.status != SubscriptionStatus::Active.as_str() {
+    if row.status != SubscriptionStatus::Active {
         return Ok(None);
     }
     let selection = EventSelection::stored(super::parse_json_list(
@@ -357,9 +357,7 @@ pub fn next_to_send(
     let Some(row) = store::get(conn, id)? else {
         return Ok(None);
     };
-    if row.status != SubscriptionStatus::Active.as_str()
-        || row.next_attempt_at.is_some_and(|t| t > at)
-    {
+    if row.status != SubscriptionStatus::Active || row.next_attempt_at.is_some_and(|t| t > at) {
         return Ok(None);
     }
     Ok(store::pending(conn, id, 1)?.pop().map(|d| (row, d)))

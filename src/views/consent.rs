@@ -8,11 +8,10 @@ use super::page_of;
 use crate::db::consents::ConsentRecord;
 use crate::db::parse_json_list;
 use crate::domain::consent::{
-    is_active, ConsentForm, ConsentGiver, ConsentOutcome, ConsentPermissions, GiverRole, Party,
-    PartyKind, RepresentativeKind,
+    is_active, ConsentForm, ConsentGiver, ConsentOutcome, ConsentPermissions, Party,
+    RepresentativeKind,
 };
-use crate::domain::Principal;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Who recorded something: the subject and unit of the token.
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,21 +62,17 @@ pub struct Consent {
 
 page_of!(ConsentPage, Consent, "consents");
 
-fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
-    value.ok_or_else(|| Error::Internal(format!("a stored consent has an unknown {what}")))
-}
-
 impl Consent {
     pub fn from_record(record: ConsentRecord, today: NaiveDate) -> Result<Consent> {
         let c = record.consent;
-        let outcome = stored(ConsentOutcome::parse(&c.outcome), "outcome")?;
+        let outcome = c.outcome;
         let withdrawn_at = c.withdrawn_at.map(|t| t.and_utc());
         let givers = record
             .givers
             .into_iter()
             .map(|g| {
                 Ok(ConsentGiver {
-                    role: stored(GiverRole::parse(&g.role), "giver role")?,
+                    role: g.role,
                     guardian_id: g.guardian_id,
                     name: g.name,
                     representative_kind: g
@@ -92,17 +87,17 @@ impl Consent {
             .into_iter()
             .map(|p| {
                 Ok(Party {
-                    kind: stored(PartyKind::parse(&p.kind), "party kind")?,
+                    kind: p.kind,
                     hsa_id: p.hsa_id,
                     name: p.name,
-                    principal: stored(Principal::parse(&p.principal), "principal")?,
+                    principal: p.principal,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Consent {
             active: is_active(outcome, withdrawn_at, c.valid_from, c.valid_until, today),
             outcome,
-            form: stored(ConsentForm::parse(&c.form), "form")?,
+            form: c.form,
             givers,
             covered_parties,
             permissions: ConsentPermissions {

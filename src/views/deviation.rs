@@ -8,7 +8,7 @@ use super::page_of;
 use crate::db::deviations::DeviationRow;
 use crate::domain::deviation::{feedback_late, Category, DeviationAction, DeviationStatus};
 use crate::domain::Principal;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A deviation (avvikelse).
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,24 +71,20 @@ pub struct Deviation {
 
 page_of!(DeviationPage, Deviation, "deviations");
 
-fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
-    value.ok_or_else(|| Error::Internal(format!("a stored deviation has an unknown {what}")))
-}
-
 impl Deviation {
     pub fn from_row(d: DeviationRow, now: DateTime<Utc>) -> Result<Deviation> {
-        let status = stored(DeviationStatus::parse(&d.status), "status")?;
+        let status = d.status;
         let feedback_at = d.feedback_at.map(|t| t.and_utc());
         let open = matches!(
             status,
             DeviationStatus::Reported | DeviationStatus::UnderInvestigation
         );
         Ok(Deviation {
-            category: stored(Category::parse(&d.category), "category")?,
+            category: d.category,
             allowed_actions: status.allowed_actions().to_vec(),
             status,
-            reporting_principal: stored(Principal::parse(&d.reporting_principal), "principal")?,
-            concerned_principal: stored(Principal::parse(&d.concerned_principal), "principal")?,
+            reporting_principal: d.reporting_principal,
+            concerned_principal: d.concerned_principal,
             occurred_at: d.occurred_at.and_utc(),
             feedback_late: (open || feedback_at.is_some())
                 && feedback_late(d.feedback_due, feedback_at, now),

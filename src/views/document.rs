@@ -84,11 +84,7 @@ impl PlanDocument {
                 .into_iter()
                 .map(|n| -> Result<Notice> {
                     Ok(Notice {
-                        principal: Principal::parse(&n.principal).ok_or_else(|| {
-                            crate::error::Error::Internal(
-                                "a stored notice principal is unknown".into(),
-                            )
-                        })?,
+                        principal: n.principal,
                         hsa_id: n.hsa_id,
                         name: n.name,
                     })

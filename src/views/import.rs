@@ -52,9 +52,7 @@ pub struct Import {
 impl Import {
     pub fn from_row(row: ImportRow) -> Result<Import> {
         Ok(Import {
-            status: ImportStatus::parse(&row.status).ok_or_else(|| {
-                Error::Internal(format!("import {} has an unknown status", row.id))
-            })?,
+            status: row.status,
             counts: ImportCounts {
                 lines_read: row.lines_read,
                 created: row.created_count,

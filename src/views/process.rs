@@ -16,11 +16,7 @@ use crate::domain::process::{
     Obligation, Participant, Response, ResponsibleParty,
 };
 use crate::domain::Principal;
-use crate::error::{Error, Result};
-
-fn stored<T>(value: Option<T>, what: &str) -> Result<T> {
-    value.ok_or_else(|| Error::Internal(format!("a stored {what} is unknown")))
-}
+use crate::error::Result;
 
 /// A recipient of a summons and their answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,9 +58,9 @@ pub struct Recipient {
 impl Recipient {
     pub fn from_row(r: RecipientRow) -> Result<Recipient> {
         Ok(Recipient {
-            kind: stored(PartyKind::parse(&r.kind), "recipient kind")?,
-            principal: stored(Principal::parse(&r.principal), "principal")?,
-            obligation: stored(Obligation::parse(&r.obligation), "obligation")?,
+            kind: r.kind,
+            principal: r.principal,
+            obligation: r.obligation,
             response: r.response.as_deref().and_then(Response::parse),
             attendees: r
                 .attendees
@@ -125,7 +121,7 @@ impl Summons {
     pub fn from_record(record: SummonsRecord) -> Result<Summons> {
         let s = record.summons;
         Ok(Summons {
-            meeting_form: stored(MeetingForm::parse(&s.meeting_form), "meeting form")?,
+            meeting_form: s.meeting_form,
             questions: parse_json_list(&s.questions, "summons questions")?,
             recipients: record
                 .recipients
@@ -242,7 +238,7 @@ pub struct Goal {
 impl Goal {
     pub fn from_row(g: GoalRow) -> Result<Goal> {
         Ok(Goal {
-            status: stored(GoalStatus::parse(&g.status), "goal status")?,
+            status: g.status,
             created_at: g.created_at.and_utc(),
             updated_at: g.updated_at.and_utc(),
             id: g.id.into(),
@@ -300,11 +296,8 @@ impl Intervention {
     pub fn from_record(record: InterventionRecord) -> Result<Intervention> {
         let i = record.intervention;
         Ok(Intervention {
-            responsible: stored(
-                ResponsibleParty::parse(&i.responsible_principal),
-                "responsible party",
-            )?,
-            status: stored(InterventionStatus::parse(&i.status), "intervention status")?,
+            responsible: i.responsible_principal,
+            status: i.status,
             goal_ids: record.goal_ids,
             created_at: i.created_at.and_utc(),
             updated_at: i.updated_at.and_utc(),

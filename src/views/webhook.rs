@@ -59,9 +59,7 @@ pub struct Subscription {
 impl Subscription {
     pub fn from_row(row: SubscriptionRow, pending_deliveries: i64) -> Result<Subscription> {
         Ok(Subscription {
-            status: SubscriptionStatus::parse(&row.status).ok_or_else(|| {
-                Error::Internal(format!("subscription {} has an unknown status", row.id))
-            })?,
+            status: row.status,
             event_types: parse_json_list(&row.event_types, "subscription event types")?,
             paused_at: row.paused_at.map(|t| t.and_utc()),
             next_attempt_at: row.next_attempt_at.map(|t| t.and_utc()),
