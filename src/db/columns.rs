@@ -12,15 +12,17 @@ use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
 use super::MultiBackend;
-use crate::domain::consent::{ConsentForm, ConsentOutcome, GiverRole, PartyKind};
+use crate::domain::consent::{
+    ConsentForm, ConsentOutcome, GiverRole, PartyKind, RepresentativeKind,
+};
 use crate::domain::deviation::{Category, DeviationStatus};
 use crate::domain::ids::{Id, IdKind};
-use crate::domain::import::ImportStatus;
+use crate::domain::import::{ImportStatus, RecordOutcome};
 use crate::domain::plan::{ClosingReason, PlanStatus};
 use crate::domain::process::{
-    GoalStatus, InterventionStatus, MeetingForm, Obligation, ResponsibleParty,
+    Decision, GoalStatus, InterventionStatus, MeetingForm, Obligation, Response, ResponsibleParty,
 };
-use crate::domain::webhook::SubscriptionStatus;
+use crate::domain::webhook::{DeliveryStatus, SubscriptionStatus};
 use crate::domain::Principal;
 
 impl<K: IdKind + 'static> ToSql<Text, Pg> for Id<K> {
@@ -128,6 +130,11 @@ text_columns!(
     PartyKind,
     SubscriptionStatus,
     ImportStatus,
+    Response,
+    Decision,
+    RepresentativeKind,
+    DeliveryStatus,
+    RecordOutcome,
 );
 
 #[cfg(test)]
@@ -160,7 +167,12 @@ mod tests {
             GiverRole,
             PartyKind,
             SubscriptionStatus,
-            ImportStatus
+            ImportStatus,
+            Response,
+            Decision,
+            RepresentativeKind,
+            DeliveryStatus,
+            RecordOutcome
         );
     }
 }

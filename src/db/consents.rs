@@ -11,6 +11,7 @@ use crate::domain::consent::ConsentForm;
 use crate::domain::consent::ConsentOutcome;
 use crate::domain::consent::GiverRole;
 use crate::domain::consent::PartyKind;
+use crate::domain::consent::RepresentativeKind;
 use crate::domain::ids::{ConsentId, PlanId};
 use crate::domain::Principal;
 use crate::error::Result;
@@ -49,7 +50,7 @@ pub struct GiverRow {
     pub role: GiverRole,
     pub guardian_id: Option<String>,
     pub name: Option<String>,
-    pub representative_kind: Option<String>,
+    pub representative_kind: Option<RepresentativeKind>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]

@@ -7,6 +7,7 @@ use super::schema::{import_keys, import_records, imports};
 use super::DbConn;
 use crate::domain::ids::{ImportId, PlanId};
 use crate::domain::import::ImportStatus;
+use crate::domain::import::RecordOutcome;
 use crate::domain::Principal;
 use crate::error::Result;
 
@@ -51,7 +52,7 @@ pub struct RecordRow {
     pub import_id: ImportId,
     pub line: i64,
     pub external_id: Option<String>,
-    pub outcome: String,
+    pub outcome: RecordOutcome,
     pub plan_id: Option<PlanId>,
     /// JSON array of `{field, message}`.
     pub errors: Option<String>,

@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
 use super::DbConn;
 use crate::domain::ids::{FollowUpId, PlanId, SummonsId};
+use crate::domain::plan::ClosingReason;
+use crate::domain::process::Decision;
 use crate::domain::Principal;
 use crate::error::Result;
 
@@ -47,8 +49,8 @@ pub struct FollowUpRow {
     /// JSON array of intervention reviews.
     pub intervention_reviews: Option<String>,
     pub new_circumstances: Option<String>,
-    pub decision: Option<String>,
-    pub closing_reason: Option<String>,
+    pub decision: Option<Decision>,
+    pub closing_reason: Option<ClosingReason>,
     pub recorded_by: Option<String>,
     pub recorded_by_unit: Option<String>,
     pub version: i64,

@@ -11,6 +11,7 @@ use crate::domain::consent::PartyKind;
 use crate::domain::ids::{PlanId, RecipientId, SummonsId};
 use crate::domain::process::MeetingForm;
 use crate::domain::process::Obligation;
+use crate::domain::process::Response;
 use crate::domain::Principal;
 use crate::error::Result;
 
@@ -51,7 +52,7 @@ pub struct RecipientRow {
     pub principal: Principal,
     pub obligation: Obligation,
     pub answer_by: NaiveDate,
-    pub response: Option<String>,
+    pub response: Option<Response>,
     /// JSON array of names.
     pub attendees: Option<String>,
     pub substitute: Option<String>,

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::schema::{subscriptions, webhook_attempts, webhook_deliveries};
 use super::DbConn;
 use crate::domain::ids::SubscriptionId;
+use crate::domain::webhook::DeliveryStatus;
 use crate::domain::webhook::SubscriptionStatus;
 use crate::domain::Principal;
 use crate::error::Result;
@@ -46,7 +47,7 @@ pub struct DeliveryRow {
     pub event_seq: i64,
     pub event_type: String,
     pub payload: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_attempt_at: Option<NaiveDateTime>,
     pub last_status_code: Option<i32>,

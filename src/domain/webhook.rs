@@ -33,7 +33,19 @@ pub enum SubscriptionStatus {
 super::text_enum!(SubscriptionStatus { Active => "active", Paused => "paused" });
 
 /// Whether a delivery has reached the endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Not yet acknowledged with a 2xx; it is retried.

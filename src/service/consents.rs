@@ -83,7 +83,7 @@ pub fn record_consent(
                 role: g.role,
                 guardian_id: g.guardian_id,
                 name: g.name,
-                representative_kind: g.representative_kind.map(|k| k.as_str().into()),
+                representative_kind: g.representative_kind,
             })
             .collect(),
         parties: consent

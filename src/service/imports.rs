@@ -181,11 +181,11 @@ pub fn report(
     };
     for row in rows {
         store::insert_record(conn, row)?;
-        match RecordOutcome::parse(&row.outcome) {
-            Some(RecordOutcome::Created) => counts.created += 1,
-            Some(RecordOutcome::Updated) => counts.updated += 1,
-            Some(RecordOutcome::Unchanged) => counts.unchanged += 1,
-            _ => counts.failed += 1,
+        match row.outcome {
+            RecordOutcome::Created => counts.created += 1,
+            RecordOutcome::Updated => counts.updated += 1,
+            RecordOutcome::Unchanged => counts.unchanged += 1,
+            RecordOutcome::Failed => counts.failed += 1,
         }
     }
     store::add_counts(conn, import_id, counts, naive(now))

@@ -104,7 +104,7 @@ pub fn record_meeting(
     let expected: Vec<String> = summons
         .recipients
         .iter()
-        .filter(|r| r.response.as_deref() != Some(Response::Forwarded.as_str()))
+        .filter(|r| r.response != Some(Response::Forwarded))
         .map(|r| r.id.to_string())
         .collect();
     let context = MeetingContext {
@@ -360,8 +360,8 @@ pub fn record_follow_up(
     follow_up.goal_outcomes = Some(json(&input.goal_outcomes));
     follow_up.intervention_reviews = Some(json(&input.intervention_reviews));
     follow_up.new_circumstances = input.new_circumstances.clone();
-    follow_up.decision = Some(input.decision.as_str().into());
-    follow_up.closing_reason = input.closing_reason.map(|r| r.as_str().into());
+    follow_up.decision = Some(input.decision);
+    follow_up.closing_reason = input.closing_reason;
     follow_up.recorded_by = Some(caller.subject.clone());
     follow_up.recorded_by_unit = Some(caller.unit.as_str().into());
     follow_up.version += 1;

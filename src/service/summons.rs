@@ -16,7 +16,7 @@ use crate::domain::events::EventType;
 use crate::domain::plan::{apply, PlanAction, Step};
 use crate::domain::process::{
     check_answer, check_summons, Coverage, Deadlines, NewSummons, Obligation, RecipientState,
-    Response, SummonsAnswer,
+    SummonsAnswer,
 };
 use crate::error::{Error, Result};
 
@@ -160,14 +160,14 @@ pub fn answer(
     ensure_version(&expected_version, recipient.version)?;
     let state = RecipientState {
         principal: recipient.principal,
-        current_response: recipient.response.as_deref().and_then(Response::parse),
+        current_response: recipient.response,
         hsa_id: recipient.hsa_id.as_deref(),
     };
     let coverage = coverage(conn, &plan.id, swedish_date(now))?;
     check_answer(&mut input, &state, &coverage).map_err(Error::Validation)?;
 
     let at = naive(now);
-    recipient.response = Some(input.response.as_str().into());
+    recipient.response = Some(input.response);
     recipient.attendees = (!input.attendees.is_empty()).then(|| json_list(&input.attendees));
     recipient.substitute = input.substitute;
     recipient.answered_at = Some(at);

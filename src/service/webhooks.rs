@@ -322,7 +322,7 @@ pub fn take_and_queue(
                 event_seq: payload.event.seq,
                 event_type: payload.event.event_type.clone(),
                 payload: body,
-                status: DeliveryStatus::Pending.as_str().into(),
+                status: DeliveryStatus::Pending,
                 attempts: 0,
                 last_attempt_at: None,
                 last_status_code: None,
@@ -433,7 +433,7 @@ pub fn record_attempt(
     delivery.last_status_code = outcome.status_code.map(i32::from);
     delivery.last_error = outcome.error.clone();
     if succeeded {
-        delivery.status = DeliveryStatus::Delivered.as_str().into();
+        delivery.status = DeliveryStatus::Delivered;
         delivery.delivered_at = Some(at);
     }
     store::update_delivery(conn, &delivery)?;

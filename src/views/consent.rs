@@ -9,7 +9,6 @@ use crate::db::consents::ConsentRecord;
 use crate::db::parse_json_list;
 use crate::domain::consent::{
     is_active, ConsentForm, ConsentGiver, ConsentOutcome, ConsentPermissions, Party,
-    RepresentativeKind,
 };
 use crate::error::Result;
 
@@ -75,10 +74,7 @@ impl Consent {
                     role: g.role,
                     guardian_id: g.guardian_id,
                     name: g.name,
-                    representative_kind: g
-                        .representative_kind
-                        .as_deref()
-                        .and_then(RepresentativeKind::parse),
+                    representative_kind: g.representative_kind,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

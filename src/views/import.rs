@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::page_of;
 use crate::db::imports::{ImportRow, RecordRow};
 use crate::domain::import::{ImportStatus, RecordOutcome};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{FieldError, Result};
 
 /// How many records of an import have gone each way so far.
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,8 +114,7 @@ impl ImportedRecord {
             })
             .unwrap_or_default();
         Ok(ImportedRecord {
-            outcome: RecordOutcome::parse(&row.outcome)
-                .ok_or_else(|| Error::Internal("an import record has an unknown outcome".into()))?,
+            outcome: row.outcome,
             errors: errors
                 .into_iter()
                 .map(|(field, message)| FieldError::new(field, message))

@@ -61,7 +61,7 @@ impl Recipient {
             kind: r.kind,
             principal: r.principal,
             obligation: r.obligation,
-            response: r.response.as_deref().and_then(Response::parse),
+            response: r.response,
             attendees: r
                 .attendees
                 .as_deref()
@@ -364,8 +364,8 @@ impl FollowUp {
                 .map(|t| parse_json_column(t, "follow-up intervention reviews"))
                 .transpose()?
                 .unwrap_or_default(),
-            decision: f.decision.as_deref().and_then(Decision::parse),
-            closing_reason: f.closing_reason.as_deref().and_then(ClosingReason::parse),
+            decision: f.decision,
+            closing_reason: f.closing_reason,
             procedure_code: f.held_on.map(|_| "AW010".to_string()),
             created_at: f.created_at.and_utc(),
             updated_at: f.updated_at.and_utc(),
