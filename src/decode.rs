@@ -283,3 +283,110 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        name: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Item>,
+    }
+
+    fn field_of(body: &str) -> String {
+        match parse_json::<Outer>(body.as_bytes()) {
+            Err(Error::BadRequest { errors, .. }) => errors[0].field.clone(),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field_by_path() {
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"a"},{"name":1}]}"#),
+            "$.items[1].name"
+        );
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"a","extra":1}]}"#),
+            "$.items[0].extra"
+        );
+        // A key that is no field name is the client's text: the path names the object it is in.
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"a","19121212-1212":1}]}"#),
+            "$.items[0]"
+        );
+        assert_eq!(field_of(r#"{"items":[{}]}"#), "$.items[0].name");
+        assert_eq!(field_of(r#"{}"#), "$.items");
+        assert!(field_of(r#"[1]"#).starts_with('$'));
+    }
+
+    #[test]
+    fn errors_never_repeat_the_clients_value() {
+        let marker = "ZQX-1991-04-12";
+        for body in [
+            r#"{"items":[{"name":199104122388}]}"#.to_string(),
+            format!(r#"{{"items":"{marker}"}}"#),
+            format!(r#"{{"items":[{{"name":["{marker}"]}}]}}"#),
+            format!(r#"{{"items":[{{"name":"a", "{marker}":1}}]}}"#),
+            format!(r#"{{"items":[], "x": "{marker}""#),
+        ] {
+            match parse_json::<Outer>(body.as_bytes()) {
+                Err(Error::BadRequest { detail, errors }) => {
+                    let text = format!("{detail} {errors:?}");
+                    assert!(!text.contains("199104122388"), "{text}");
+                    assert!(!text.contains("1991-04-12"), "{text}");
+                }
+                other => panic!("expected a bad request, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            without_client_value("invalid type: string \"a, expected b\", expected a number"),
+            "invalid type, expected a number"
+        );
+        assert_eq!(
+            without_client_value("unknown variant `secret`, expected one of `a`, `b`"),
+            "unknown value, expected one of `a`, `b`"
+        );
+        assert_eq!(
+            without_client_value("something new: secret"),
+            "invalid value"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Params {
+        limit: Option<u32>,
+        status: Option<crate::domain::plan::PlanStatus>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter_and_not_its_value() {
+        for (query, field) in [
+            ("limit=ZQX991", "query.limit"),
+            ("status=ZQX991", "query.status"),
+            ("colour=ZQX991", "query.colour"),
+            ("ZQX991-x=1", "query"),
+        ] {
+            match parse_query::<Params>(query) {
+                Err(Error::BadRequest { detail, errors }) => {
+                    assert_eq!(errors[0].field, field, "{query}");
+                    assert!(!detail.contains("ZQX991"), "{detail}");
+                    assert!(!errors[0].message.contains("ZQX991"));
+                }
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+        assert_eq!(parse_query::<Params>("limit=5").unwrap().limit, Some(5));
+    }
+}
