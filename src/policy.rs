@@ -162,7 +162,7 @@ mod tests {
         PlanRow {
             id: PlanId::new(),
             individual_id: IndividualId::new(),
-            initiating_unit: "SE2321000016-INI1".into(),
+            initiating_unit: HsaId::parse("SE2321000016-INI1").unwrap(),
             initiating_principal: Principal::Region,
             created_by: "t".into(),
             need_reason: "n".into(),

@@ -16,6 +16,7 @@ use crate::domain::consent::{
     ConsentForm, ConsentOutcome, GiverRole, PartyKind, RepresentativeKind,
 };
 use crate::domain::deviation::{Category, DeviationStatus};
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{Id, IdKind};
 use crate::domain::import::{ImportStatus, RecordOutcome};
 use crate::domain::plan::{ClosingReason, PlanStatus};
@@ -57,6 +58,48 @@ impl<K: IdKind> FromSql<Text, Sqlite> for Id<K> {
 }
 
 impl<K: IdKind + 'static> FromSql<Text, MultiBackend> for Id<K> {
+    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<Self, Text>()
+    }
+}
+
+impl ToSql<Text, Pg> for HsaId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl ToSql<Text, Sqlite> for HsaId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        <str as ToSql<Text, Sqlite>>::to_sql(self.as_str(), out)
+    }
+}
+
+impl ToSql<Text, MultiBackend> for HsaId {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Text, self));
+        Ok(IsNull::No)
+    }
+}
+
+/// An HSA-id read back is checked like any input: one that is not well formed is corrupt data.
+fn stored_hsa_id(text: String) -> deserialize::Result<HsaId> {
+    HsaId::parse(&text).map_err(|_| unknown("HSA-id"))
+}
+
+impl FromSql<Text, Pg> for HsaId {
+    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        stored_hsa_id(<String as FromSql<Text, Pg>>::from_sql(bytes)?)
+    }
+}
+
+impl FromSql<Text, Sqlite> for HsaId {
+    fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        stored_hsa_id(<String as FromSql<Text, Sqlite>>::from_sql(bytes)?)
+    }
+}
+
+impl FromSql<Text, MultiBackend> for HsaId {
     fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         bytes.from_sql::<Self, Text>()
     }

@@ -12,6 +12,7 @@ use crate::domain::consent::ConsentOutcome;
 use crate::domain::consent::GiverRole;
 use crate::domain::consent::PartyKind;
 use crate::domain::consent::RepresentativeKind;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{ConsentId, PlanId};
 use crate::domain::Principal;
 use crate::error::Result;
@@ -36,7 +37,7 @@ pub struct ConsentRow {
     pub withdrawn_at: Option<NaiveDateTime>,
     pub withdrawal_reason: Option<String>,
     pub recorded_by: String,
-    pub recorded_by_unit: String,
+    pub recorded_by_unit: HsaId,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -7,6 +7,7 @@ use super::schema::deviations;
 use super::{DbConn, MultiBackend};
 use crate::domain::deviation::Category;
 use crate::domain::deviation::DeviationStatus;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{DeviationId, PlanId};
 use crate::domain::Principal;
 use crate::error::Result;
@@ -19,7 +20,7 @@ pub struct DeviationRow {
     pub status: DeviationStatus,
     pub source: String,
     pub source_key: Option<String>,
-    pub reporting_unit: String,
+    pub reporting_unit: HsaId,
     pub reporting_principal: Principal,
     pub concerned_unit: Option<String>,
     pub concerned_name: Option<String>,

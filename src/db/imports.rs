@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{import_keys, import_records, imports};
 use super::DbConn;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{ImportId, PlanId};
 use crate::domain::import::ImportStatus;
 use crate::domain::import::RecordOutcome;
@@ -19,7 +20,7 @@ pub struct ImportRow {
     pub dry_run: bool,
     pub status: ImportStatus,
     pub failure: Option<String>,
-    pub unit: String,
+    pub unit: HsaId,
     pub principal: Principal,
     pub created_by: String,
     pub lines_read: i64,

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{guardians, individuals};
 use super::DbConn;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::IndividualId;
 use crate::error::Result;
 
@@ -21,7 +22,7 @@ pub struct IndividualRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The unit that registered the individual (unknown for some records older than this column).
-    pub registered_by_unit: Option<String>,
+    pub registered_by_unit: Option<HsaId>,
     /// Set on a unit's own registration of a number whose record was hidden from that unit (a
     /// person with protected identity): the record it duplicates. Never shown to a client.
     pub duplicate_of: Option<String>,

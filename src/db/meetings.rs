@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
 use super::DbConn;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{FollowUpId, PlanId, SummonsId};
 use crate::domain::plan::ClosingReason;
 use crate::domain::process::Decision;
@@ -32,7 +33,7 @@ pub struct MeetingRow {
     pub held_within_deadline: bool,
     pub procedure_code: String,
     pub recorded_by: String,
-    pub recorded_by_unit: String,
+    pub recorded_by_unit: HsaId,
     pub created_at: NaiveDateTime,
 }
 
@@ -52,7 +53,7 @@ pub struct FollowUpRow {
     pub decision: Option<Decision>,
     pub closing_reason: Option<ClosingReason>,
     pub recorded_by: Option<String>,
-    pub recorded_by_unit: Option<String>,
+    pub recorded_by_unit: Option<HsaId>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

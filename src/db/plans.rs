@@ -18,7 +18,7 @@ use crate::error::Result;
 pub struct PlanRow {
     pub id: PlanId,
     pub individual_id: IndividualId,
-    pub initiating_unit: String,
+    pub initiating_unit: HsaId,
     pub initiating_principal: Principal,
     pub created_by: String,
     pub need_reason: String,

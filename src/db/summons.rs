@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::schema::{summons, summons_recipients};
 use super::DbConn;
 use crate::domain::consent::PartyKind;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{PlanId, RecipientId, SummonsId};
 use crate::domain::process::MeetingForm;
 use crate::domain::process::Obligation;
@@ -31,7 +32,7 @@ pub struct SummonsRow {
     pub adaptations: Option<String>,
     pub sent_at: NaiveDateTime,
     pub sent_by: String,
-    pub sent_by_unit: String,
+    pub sent_by_unit: HsaId,
     pub meeting_within_deadline: bool,
     pub summons_within_discharge_deadline: Option<bool>,
     pub version: i64,

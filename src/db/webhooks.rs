@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{subscriptions, webhook_attempts, webhook_deliveries};
 use super::DbConn;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::SubscriptionId;
 use crate::domain::webhook::DeliveryStatus;
 use crate::domain::webhook::SubscriptionStatus;
@@ -16,7 +17,7 @@ use crate::error::Result;
 #[diesel(table_name = subscriptions, treat_none_as_null = true)]
 pub struct SubscriptionRow {
     pub id: SubscriptionId,
-    pub unit: String,
+    pub unit: HsaId,
     pub principal: Principal,
     pub url: String,
     /// JSON array of event types or `<resource>.*` patterns.

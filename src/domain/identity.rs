@@ -115,8 +115,57 @@ fn luhn_check_digit(digits: &[u8]) -> u8 {
 /// An HSA-id of an organisation unit, e.g. `SE2321000016-ABC1`: `SE`, the ten-digit
 /// organisation number of the care provider, a hyphen and the unit's own part (letters and digits),
 /// at most 31 characters. Stored in upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct HsaId(String);
+
+/// Read back from a row as JSON (the PostgreSQL whole-plan read): checked like any input.
+impl<'de> serde::Deserialize<'de> for HsaId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        HsaId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for HsaId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Used as text wherever text is taken; text becomes an HSA-id only through `parse`.
+impl std::ops::Deref for HsaId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<HsaId> for String {
+    fn from(id: HsaId) -> String {
+        id.0
+    }
+}
+
+impl PartialEq<str> for HsaId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for HsaId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
 
 impl HsaId {
     pub const MAX_LEN: usize = 31;

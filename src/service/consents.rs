@@ -68,7 +68,7 @@ pub fn record_consent(
             withdrawn_at: None,
             withdrawal_reason: None,
             recorded_by: caller.subject.clone(),
-            recorded_by_unit: caller.unit.as_str().into(),
+            recorded_by_unit: caller.unit.clone(),
             version: 1,
             created_at: at,
             updated_at: at,

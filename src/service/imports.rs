@@ -55,7 +55,7 @@ pub fn create(
         dry_run,
         status: ImportStatus::AwaitingData,
         failure: None,
-        unit: caller.unit.as_str().into(),
+        unit: caller.unit.clone(),
         principal: caller.principal,
         created_by: caller.subject.clone(),
         lines_read: 0,
@@ -865,7 +865,7 @@ impl Replay<'_> {
             Some(key) => {
                 self.plan_id = Id::stored(key.resource_id.clone());
                 let current = plans::load(conn, &self.initiator, &self.plan_id)?;
-                if current.initiating_unit != plan.initiating_unit.hsa_id.to_uppercase() {
+                if *current.initiating_unit != plan.initiating_unit.hsa_id.to_uppercase() {
                     return Err(Error::validation(
                         "$.initiating_unit",
                         "a plan's initiating unit cannot change",

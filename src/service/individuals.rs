@@ -60,7 +60,7 @@ pub fn create(
         version: 1,
         created_at: at,
         updated_at: at,
-        registered_by_unit: Some(caller.unit.as_str().to_string()),
+        registered_by_unit: Some(caller.unit.clone()),
         duplicate_of: hidden.clone(),
     };
     store::insert(conn, &row)?;
@@ -230,7 +230,7 @@ pub fn update(
             match hidden_record_of_number(conn, caller, &data.identity_number, Some(&current.id))? {
                 Some(theirs) => {
                     record_hidden_match(conn, caller, &theirs, 200)?;
-                    (Some(theirs), Some(caller.unit.as_str().to_string()))
+                    (Some(theirs), Some(caller.unit.clone()))
                 }
                 None => (None, current.registered_by_unit.clone()),
             }

@@ -136,7 +136,7 @@ pub fn record_meeting(
         held_within_deadline,
         procedure_code: code.into(),
         recorded_by: caller.subject.clone(),
-        recorded_by_unit: caller.unit.as_str().into(),
+        recorded_by_unit: caller.unit.clone(),
         created_at: at,
     };
     store::insert_meeting(conn, &meeting)?;
@@ -363,7 +363,7 @@ pub fn record_follow_up(
     follow_up.decision = Some(input.decision);
     follow_up.closing_reason = input.closing_reason;
     follow_up.recorded_by = Some(caller.subject.clone());
-    follow_up.recorded_by_unit = Some(caller.unit.as_str().into());
+    follow_up.recorded_by_unit = Some(caller.unit.clone());
     follow_up.version += 1;
     follow_up.updated_at = at;
     if !store::update_follow_up(conn, &follow_up)? {

@@ -58,7 +58,7 @@ pub fn create(
     let plan = PlanRow {
         id: Id::new(),
         individual_id: individual_id.clone(),
-        initiating_unit: caller.unit.as_str().to_string(),
+        initiating_unit: caller.unit.clone(),
         initiating_principal: caller.principal,
         created_by: caller.subject.clone(),
         need_reason: details.need_reason,

@@ -104,7 +104,7 @@ pub fn send(
             adaptations: input.adaptations,
             sent_at: at,
             sent_by: caller.subject.clone(),
-            sent_by_unit: caller.unit.as_str().into(),
+            sent_by_unit: caller.unit.clone(),
             meeting_within_deadline: facts.meeting_within_deadline,
             summons_within_discharge_deadline: facts.summons_within_discharge_deadline,
             version: 1,

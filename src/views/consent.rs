@@ -113,7 +113,7 @@ impl Consent {
             withdrawal_reason: c.withdrawal_reason,
             recorded_by: RecordedBy {
                 subject: c.recorded_by,
-                unit: c.recorded_by_unit,
+                unit: c.recorded_by_unit.into(),
             },
             version: c.version,
             created_at: c.created_at.and_utc(),

@@ -94,7 +94,7 @@ impl Deviation {
             updated_at: d.updated_at.and_utc(),
             id: d.id.into(),
             source: d.source,
-            reporting_unit: d.reporting_unit,
+            reporting_unit: d.reporting_unit.into(),
             concerned_unit: d.concerned_unit,
             concerned_name: d.concerned_name,
             plan_id: d.plan_id.map(String::from),

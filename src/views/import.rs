@@ -68,7 +68,7 @@ impl Import {
             source_system: row.source_system,
             dry_run: row.dry_run,
             failure: row.failure,
-            unit: row.unit,
+            unit: row.unit.into(),
             created_by: row.created_by,
             version: row.version,
         })

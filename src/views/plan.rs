@@ -96,7 +96,7 @@ impl Plan {
         let status = p.status;
         Ok(Plan {
             initiating_unit: UnitRef {
-                hsa_id: p.initiating_unit,
+                hsa_id: p.initiating_unit.into(),
                 principal: p.initiating_principal,
             },
             allowed_actions: status.allowed_actions().to_vec(),

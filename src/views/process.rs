@@ -138,7 +138,7 @@ impl Summons {
             support_person: s.support_person,
             interpreter_language: s.interpreter_language,
             adaptations: s.adaptations,
-            sent_by_unit: s.sent_by_unit,
+            sent_by_unit: s.sent_by_unit.into(),
             meeting_within_deadline: s.meeting_within_deadline,
             summons_within_discharge_deadline: s.summons_within_discharge_deadline,
             version: s.version,
@@ -204,7 +204,7 @@ impl Meeting {
             visible_in_1177: m.visible_in_1177,
             held_within_deadline: m.held_within_deadline,
             procedure_code: m.procedure_code,
-            recorded_by_unit: m.recorded_by_unit,
+            recorded_by_unit: m.recorded_by_unit.into(),
         })
     }
 }

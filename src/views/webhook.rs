@@ -70,7 +70,7 @@ impl Subscription {
             queued_up_to: row.after_position,
             pending_deliveries,
             id: row.id.into(),
-            unit: row.unit,
+            unit: row.unit.into(),
             url: row.url,
             description: row.description,
             paused_reason: row.paused_reason,
