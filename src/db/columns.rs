@@ -63,51 +63,10 @@ impl<K: IdKind + 'static> FromSql<Text, MultiBackend> for Id<K> {
     }
 }
 
-impl ToSql<Text, Pg> for HsaId {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-impl ToSql<Text, Sqlite> for HsaId {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        <str as ToSql<Text, Sqlite>>::to_sql(self.as_str(), out)
-    }
-}
-
-impl ToSql<Text, MultiBackend> for HsaId {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-        out.set_value((Text, self));
-        Ok(IsNull::No)
-    }
-}
-
-/// An HSA-id read back is checked like any input: one that is not well formed is corrupt data.
-fn stored_hsa_id(text: String) -> deserialize::Result<HsaId> {
-    HsaId::parse(&text).map_err(|_| unknown("HSA-id"))
-}
-
-impl FromSql<Text, Pg> for HsaId {
-    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        stored_hsa_id(<String as FromSql<Text, Pg>>::from_sql(bytes)?)
-    }
-}
-
-impl FromSql<Text, Sqlite> for HsaId {
-    fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        stored_hsa_id(<String as FromSql<Text, Sqlite>>::from_sql(bytes)?)
-    }
-}
-
-impl FromSql<Text, MultiBackend> for HsaId {
-    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        bytes.from_sql::<Self, Text>()
-    }
-}
-
-/// A `text_enum!` of the domain as a text column: written as its `as_str`, read through `parse`.
-macro_rules! text_columns {
-    ($($ty:ty),+ $(,)?) => {$(
+/// A domain value as a text column: written as its `as_str`, read through `read` (text → the
+/// value, or none when the text is not one of the type's).
+macro_rules! text_column {
+    ($ty:ty, $read:expr) => {
         impl ToSql<Text, Pg> for $ty {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
                 <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
@@ -130,24 +89,34 @@ macro_rules! text_columns {
         impl FromSql<Text, Pg> for $ty {
             fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
                 let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-                <$ty>::parse(&text).ok_or_else(|| unknown(stringify!($ty)))
+                $read(&text).ok_or_else(|| unknown(stringify!($ty)))
             }
         }
 
         impl FromSql<Text, Sqlite> for $ty {
             fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
                 let text = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
-                <$ty>::parse(&text).ok_or_else(|| unknown(stringify!($ty)))
+                $read(&text).ok_or_else(|| unknown(stringify!($ty)))
             }
         }
 
         impl FromSql<Text, MultiBackend> for $ty {
-            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+            fn from_sql(
+                bytes: <MultiBackend as Backend>::RawValue<'_>,
+            ) -> deserialize::Result<Self> {
                 bytes.from_sql::<Self, Text>()
             }
         }
-    )+};
+    };
 }
+
+/// Each `text_enum!` of the domain as a text column, read through its `parse`.
+macro_rules! text_columns {
+    ($($ty:ty),+ $(,)?) => {$( text_column!($ty, <$ty>::parse); )+};
+}
+
+// An HSA-id read back is checked like any input: one that is not well formed is corrupt data.
+text_column!(HsaId, |text: &str| HsaId::parse(text).ok());
 
 /// The error for a stored value that is not one of its kind's: names the kind, never the value.
 fn unknown(kind: &str) -> Box<dyn std::error::Error + Send + Sync> {

@@ -231,6 +231,18 @@ async fn corrupt_stored_data_is_an_internal_error_not_an_empty_value(app: TestAp
         "{}",
         reply.body
     );
+    // A typed column (an HSA-id, read through `db::columns`) holding what is not one: the same.
+    assert!(
+        app.try_sql("UPDATE plans SET topics_to_avoid = '[]', initiating_unit = 'ward seven'")
+            .await
+    );
+    let reply = app.get(&uri, &reader()).await.expect(500);
+    assert_problem(&reply);
+    assert!(
+        !reply.body.to_string().contains("ward seven"),
+        "{}",
+        reply.body
+    );
 }
 
 on_both_databases!(
