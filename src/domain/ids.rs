@@ -55,10 +55,6 @@ impl<K: IdKind> Id<K> {
     pub fn as_str(&self) -> &str {
         &self.uuid
     }
-
-    pub fn into_string(self) -> String {
-        self.uuid
-    }
 }
 
 /// An input that is not the id of anything: its problem's text, which never repeats the input.
@@ -163,12 +159,6 @@ impl<K> PartialEq<Id<K>> for String {
 /// Maps keyed by id can be asked with text (the same hash and order as the text's).
 impl<K> std::borrow::Borrow<str> for Id<K> {
     fn borrow(&self) -> &str {
-        &self.uuid
-    }
-}
-
-impl<K> AsRef<str> for Id<K> {
-    fn as_ref(&self) -> &str {
         &self.uuid
     }
 }
