@@ -29,6 +29,8 @@ pub struct AppState {
     pub feed: crate::service::feed::FeedSettings,
     /// Where webhooks may be delivered (the dispatcher itself runs beside the app, see `main`).
     pub webhooks: crate::domain::webhook::WebhookSettings,
+    /// The one clock of the application, its access log and its workers.
+    pub clock: crate::clock::Clock,
 }
 
 /// The origins CORS allows.
@@ -55,6 +57,7 @@ pub fn build_app(
         .app_data(web::Data::new(state.audit.clone()))
         .app_data(web::Data::new(state.feed))
         .app_data(web::Data::new(state.webhooks.clone()))
+        .app_data(web::Data::new(state.clock.clone()))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {

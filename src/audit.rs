@@ -13,6 +13,8 @@
 
 use std::sync::mpsc;
 
+use chrono::NaiveDateTime;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -47,6 +49,8 @@ struct Batch {
 #[derive(Clone)]
 pub struct AuditLog {
     sender: mpsc::Sender<Batch>,
+    /// The application's clock: an access is recorded at its time.
+    clock: crate::clock::Clock,
 }
 
 /// How many waiting requests' records one commit takes at most.
@@ -54,14 +58,14 @@ const GROUP_LIMIT: usize = 1024;
 
 impl AuditLog {
     /// Starts the writer thread.
-    pub fn start(db: Db) -> AuditLog {
+    pub fn start(db: Db, clock: crate::clock::Clock) -> AuditLog {
         let (sender, receiver) = mpsc::channel::<Batch>();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || write_groups(&db, &receiver))
             .map(|_| ())
             .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
-        AuditLog { sender }
+        AuditLog { sender, clock }
     }
 
     /// Stores `accesses` and returns once they are committed.
@@ -117,9 +121,15 @@ fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>) {
 }
 
 /// One access record for `caller`.
-pub fn event(caller: &Caller, action: &str, status: u16, target: Target) -> NewAuditEvent {
+pub fn event(
+    caller: &Caller,
+    at: NaiveDateTime,
+    action: &str,
+    status: u16,
+    target: Target,
+) -> NewAuditEvent {
     NewAuditEvent {
-        occurred_at: crate::domain::now().naive_utc(),
+        occurred_at: at,
         subject: caller.subject.clone(),
         unit: caller.unit.as_str().to_string(),
         principal: caller.principal.as_str().to_string(),
@@ -195,8 +205,10 @@ pub async fn record_access(
         return Ok(response.map_into_left_body());
     }
     let resource_type = resource_of(pattern.as_deref()).into();
+    let at = log.clock.now().naive_utc();
     let mut access = NewAccess::from(event(
         &caller,
+        at,
         &action,
         status,
         Target {
@@ -213,7 +225,7 @@ pub async fn record_access(
     if let Some(targets) = response.response().extensions().get::<AuditTargets>() {
         for target in targets.0.iter().cloned() {
             match target.action {
-                Some(_) => accesses.push(event(&caller, &action, status, target).into()),
+                Some(_) => accesses.push(event(&caller, at, &action, status, target).into()),
                 None => access.targets.push(NewAuditTarget {
                     resource_type: target.resource_type.into_owned(),
                     resource_id: target.resource_id,

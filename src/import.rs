@@ -11,6 +11,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use validator::Validate;
 
 use crate::auth::Caller;
+use crate::clock::Clock;
 use crate::db::imports::RecordRow;
 use crate::db::Db;
 use crate::domain::ids::ImportId;
@@ -100,6 +101,8 @@ pub struct Runner {
     dry_run: bool,
     importer: Caller,
     deadlines: Deadlines,
+    /// The application's clock: each record is imported at its own now.
+    clock: Clock,
     /// The individuals this import has met: the first line that names one decides their details
     /// for the whole import (a later line that differs is reported), so importing the same file
     /// again gives the same result. Hashes only: 16 bytes an individual.
@@ -118,6 +121,7 @@ impl Runner {
         import: &crate::db::imports::ImportRow,
         importer: Caller,
         deadlines: Deadlines,
+        clock: Clock,
     ) -> Runner {
         Runner {
             db,
@@ -126,6 +130,7 @@ impl Runner {
             dry_run: import.dry_run,
             importer,
             deadlines,
+            clock,
             individuals: HashMap::new(),
         }
     }
@@ -164,7 +169,7 @@ impl Runner {
                 },
             });
         }
-        service::report(conn, &self.import_id, &report, crate::domain::now())
+        service::report(conn, &self.import_id, &report, self.clock.now())
     }
 
     /// One line: read it, check its shape, import it.
@@ -208,7 +213,7 @@ impl Runner {
             importer: &self.importer,
             deadlines: self.deadlines,
             line,
-            now: crate::domain::now(),
+            now: self.clock.now(),
             keys: Default::default(),
         };
         // The record's access-log rows and change events are stored together at its end.

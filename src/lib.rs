@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod decode;

@@ -49,7 +49,8 @@ fn serve() -> Result<(), String> {
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     db.listen_to_other_instances(&settings.database_url)?;
     log::info!("database: {:?}", db.backend());
-    match db.write_now(|c| sip::service::imports::fail_stalled(c, sip::domain::now())) {
+    let clock = sip::clock::Clock::system();
+    match db.write_now(|c| sip::service::imports::fail_stalled(c, clock.now())) {
         Ok(0) => {}
         Ok(n) => log::warn!("{n} import(s) stopped with the service before: marked failed"),
         Err(e) => log::warn!("cannot check for imports stopped with the service: {e}"),
@@ -60,13 +61,14 @@ fn serve() -> Result<(), String> {
         max_body_bytes: settings.max_body_bytes,
         deadlines: settings.deadlines,
         cors_origins: settings.cors_origins.clone(),
-        audit: sip::audit::AuditLog::start(db.clone()),
+        audit: sip::audit::AuditLog::start(db.clone(), clock.clone()),
         feed: settings.feed,
         webhooks: settings.webhooks.clone(),
+        clock: clock.clone(),
     };
     // Delivers webhooks until the server stops; dropping it gives back its subscriptions.
     let _dispatcher =
-        sip::webhooks::Dispatcher::start(db.clone(), settings.webhooks.clone(), settings.feed);
+        sip::webhooks::Dispatcher::start(db, clock, settings.webhooks.clone(), settings.feed);
     let mut server = HttpServer::new(move || build_app(state.clone()))
         // In-flight requests get this long to finish after SIGTERM/SIGINT.
         .shutdown_timeout(30);

@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use chrono::NaiveDate;
+
 use crate::auth::Caller;
 use crate::db::events::ChangeEventRow;
 use crate::db::goals::InterventionRow;
@@ -73,16 +75,18 @@ pub fn is_restricted(individual: &IndividualRow) -> bool {
 pub fn may_see_individual(
     conn: &mut DbConn,
     caller: &Caller,
+    today: NaiveDate,
     individual: &IndividualRow,
 ) -> Result<bool, Error> {
-    Ok(!visible_individuals(conn, caller, std::slice::from_ref(individual))?.is_empty())
+    Ok(!visible_individuals(conn, caller, today, std::slice::from_ref(individual))?.is_empty())
 }
 
 /// The rule of [`may_see_individual`] for several records at once (the records of one identity
-/// number): the ids of those the caller may see, in one query whatever their number.
+/// number): the ids of those the caller may see on `today`, in one query whatever their number.
 pub fn visible_individuals(
     conn: &mut DbConn,
     caller: &Caller,
+    today: NaiveDate,
     individuals: &[IndividualRow],
 ) -> Result<HashSet<IndividualId>, Error> {
     let (open, restricted): (Vec<&IndividualRow>, Vec<&IndividualRow>) =
@@ -98,6 +102,7 @@ pub fn visible_individuals(
             conn,
             &caller.unit,
             &ids,
+            today,
         )?);
     }
     Ok(visible)

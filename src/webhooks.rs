@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
 use crate::db::webhooks::{DeliveryRow, SubscriptionRow};
 use crate::db::Db;
 use crate::domain::webhook::{signature, WebhookSettings};
@@ -37,12 +38,18 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub fn start(db: Db, settings: WebhookSettings, feed: FeedSettings) -> Dispatcher {
-        Self::start_with(db, settings, feed, DispatcherHooks::default())
+    pub fn start(
+        db: Db,
+        clock: Clock,
+        settings: WebhookSettings,
+        feed: FeedSettings,
+    ) -> Dispatcher {
+        Self::start_with(db, clock, settings, feed, DispatcherHooks::default())
     }
 
     pub fn start_with(
         db: Db,
+        clock: Clock,
         settings: WebhookSettings,
         feed: FeedSettings,
         hooks: DispatcherHooks,
@@ -52,6 +59,7 @@ impl Dispatcher {
         let worker = Worker {
             agent: agent(&settings),
             db,
+            clock,
             settings,
             feed,
             owner,
@@ -95,6 +103,7 @@ fn agent(settings: &WebhookSettings) -> ureq::Agent {
 struct Worker {
     agent: ureq::Agent,
     db: Db,
+    clock: Clock,
     settings: WebhookSettings,
     feed: FeedSettings,
     owner: String,
@@ -138,7 +147,7 @@ impl Worker {
     /// One pass over the subscriptions: queue new events, send what is due. Returns whether any
     /// delivery was attempted (then the next pass follows at once).
     fn round(&self) -> crate::error::Result<bool> {
-        let now = crate::domain::now();
+        let now = self.clock.now();
         let busy = self
             .db
             .read_now(|c| service::with_work(c, &self.owner, now))?;
@@ -147,7 +156,7 @@ impl Worker {
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }
-            let now = crate::domain::now();
+            let now = self.clock.now();
             let Some(subscription) = self.db.write_now(|c| {
                 service::take_and_queue(
                     c,
@@ -170,7 +179,7 @@ impl Worker {
                 if let Some(hook) = &self.hooks.before_each_delivery {
                     hook();
                 }
-                let now = crate::domain::now();
+                let now = self.clock.now();
                 let Some((subscription, delivery)) = self.db.write_now(|c| {
                     service::next_to_send(c, &subscription.id, &self.owner, now, &self.settings)
                 })?
@@ -187,6 +196,7 @@ impl Worker {
                         delivery,
                         &outcome,
                         &self.settings,
+                        self.clock.now(),
                     )
                 })?;
                 match recorded {
@@ -207,7 +217,7 @@ impl Worker {
     }
 
     fn send(&self, subscription: &SubscriptionRow, delivery: &DeliveryRow) -> Outcome {
-        let attempted_at = crate::domain::now();
+        let attempted_at = self.clock.now();
         let started = Instant::now();
         let body = delivery.payload.as_bytes();
         let signed = signature(&subscription.secret, attempted_at.timestamp(), body);

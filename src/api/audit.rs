@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Auditor;
+use super::extract::Auditor;
 use crate::db::audit::{AuditFilter, AuditRecord, AuditTargetRow};
 use crate::db::Db;
 use crate::domain::ids::IndividualId;
@@ -197,7 +197,7 @@ fn csv(events: &[AuditEvent]) -> String {
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Auditor,
+    ctx: Auditor,
     query: super::extract::Query<AuditQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
@@ -240,7 +240,7 @@ pub async fn list(
         })?,
     };
     let (rows, next_cursor) = db
-        .read(move |c| service::list(c, &caller, filter.clone(), after, limit))
+        .read(move |c| service::list(c, &ctx, filter.clone(), after, limit))
         .await?;
     let items: Vec<AuditEvent> = rows.into_iter().map(AuditEvent::from).collect();
     let wants_csv = req

@@ -1,7 +1,6 @@
 //! `/api/v1/plans/{plan_id}/consents`: the individual's consent (samtycke), or its documented refusal.
 
-use crate::auth::{Reader, Writer};
-use crate::domain::calendar::swedish_date;
+use super::extract::{Reader, Writer};
 use crate::domain::ids::{ConsentId, PlanId};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -48,17 +47,17 @@ pub struct Withdrawal {
 )]
 pub async fn create(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<NewConsent>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let consent = body.0;
+    let today = ctx.today();
     let record = db
-        .write(move |c| service::record_consent(c, &caller, &plan_id, consent, now))
+        .write(move |c| service::record_consent(c, &ctx, &plan_id, consent))
         .await?;
-    let view = Consent::from_record(record, swedish_date(now))?;
+    let view = Consent::from_record(record, today)?;
     let location = format!("/api/v1/plans/{}/consents/{}", view.plan_id, view.id);
     Ok(created(location, view.version, &view))
 }
@@ -75,16 +74,16 @@ pub async fn create(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
-    let today = crate::domain::today();
+    let today = ctx.today();
     let (records, next_cursor) = db
-        .read(move |c| service::list(c, &caller, &plan_id, cursor.as_deref(), limit))
+        .read(move |c| service::list(c, &ctx, &plan_id, cursor.as_deref(), limit))
         .await?;
     let items = records
         .into_iter()
@@ -108,14 +107,15 @@ pub async fn list(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<(PlanId, ConsentId)>,
 ) -> Result<HttpResponse> {
     let (plan_id, id) = path.into_inner();
+    let today = ctx.today();
     let record = db
-        .read(move |c| service::get(c, &caller, &plan_id, &id))
+        .read(move |c| service::get(c, &ctx, &plan_id, &id))
         .await?;
-    let view = Consent::from_record(record, crate::domain::today())?;
+    let view = Consent::from_record(record, today)?;
     Ok(ok(view.version, &view))
 }
 
@@ -141,7 +141,7 @@ pub async fn get(
 )]
 pub async fn withdraw(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<(PlanId, ConsentId)>,
     if_match: IfMatch,
     body: Json<Withdrawal>,
@@ -149,10 +149,10 @@ pub async fn withdraw(
     let (plan_id, id) = path.into_inner();
     let expected = if_match.optional()?;
     let reason = body.0.reason;
-    let now = crate::domain::now();
+    let today = ctx.today();
     let record = db
-        .write(move |c| service::withdraw(c, &caller, &plan_id, &id, expected, reason, now))
+        .write(move |c| service::withdraw(c, &ctx, &plan_id, &id, expected, reason))
         .await?;
-    let view = Consent::from_record(record, swedish_date(now))?;
+    let view = Consent::from_record(record, today)?;
     Ok(ok(view.version, &view))
 }

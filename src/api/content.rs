@@ -3,10 +3,10 @@
 use actix_web::{web, HttpResponse};
 
 use super::extract::{created, ok, IfMatch, Json};
-use crate::auth::{Reader, Writer};
+use super::extract::{Reader, Writer};
 use crate::db::Db;
 use crate::domain::ids::{GoalId, InterventionId, PlanId};
-use crate::domain::process::{Deadlines, GoalInput, InterventionInput, InterventionStatusChange};
+use crate::domain::process::{GoalInput, InterventionInput, InterventionStatusChange};
 use crate::error::Result;
 use crate::service::content as service;
 use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
@@ -28,14 +28,13 @@ use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
 )]
 pub async fn add_goal(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<GoalInput>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::add_goal(c, &caller, &plan_id, body.0, now))
+        .write(move |c| service::add_goal(c, &ctx, &plan_id, body.0))
         .await?;
     let view = Goal::from_row(row)?;
     let location = format!("/api/v1/plans/{}/goals/{}", view.plan_id, view.id);
@@ -54,13 +53,11 @@ pub async fn add_goal(
 )]
 pub async fn list_goals(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let rows = db
-        .read(move |c| service::goals(c, &caller, &plan_id))
-        .await?;
+    let rows = db.read(move |c| service::goals(c, &ctx, &plan_id)).await?;
     let items = rows
         .into_iter()
         .map(Goal::from_row)
@@ -85,16 +82,15 @@ pub async fn list_goals(
 )]
 pub async fn update_goal(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<(PlanId, GoalId)>,
     if_match: IfMatch,
     body: Json<GoalInput>,
 ) -> Result<HttpResponse> {
     let (plan_id, id) = path.into_inner();
     let expected = if_match.required()?;
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::update_goal(c, &caller, &plan_id, &id, expected, body.0, now))
+        .write(move |c| service::update_goal(c, &ctx, &plan_id, &id, expected, body.0))
         .await?;
     let view = Goal::from_row(row)?;
     Ok(ok(view.version, &view))
@@ -117,14 +113,13 @@ pub async fn update_goal(
 )]
 pub async fn add_intervention(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<InterventionInput>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let record = db
-        .write(move |c| service::add_intervention(c, &caller, &plan_id, body.0, now))
+        .write(move |c| service::add_intervention(c, &ctx, &plan_id, body.0))
         .await?;
     let view = Intervention::from_record(record)?;
     let location = format!("/api/v1/plans/{}/interventions/{}", view.plan_id, view.id);
@@ -143,12 +138,12 @@ pub async fn add_intervention(
 )]
 pub async fn list_interventions(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
     let records = db
-        .read(move |c| service::interventions(c, &caller, &plan_id))
+        .read(move |c| service::interventions(c, &ctx, &plan_id))
         .await?;
     let items = records
         .into_iter()
@@ -174,18 +169,15 @@ pub async fn list_interventions(
 )]
 pub async fn update_intervention(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<(PlanId, InterventionId)>,
     if_match: IfMatch,
     body: Json<InterventionInput>,
 ) -> Result<HttpResponse> {
     let (plan_id, id) = path.into_inner();
     let expected = if_match.required()?;
-    let now = crate::domain::now();
     let record = db
-        .write(move |c| {
-            service::update_intervention(c, &caller, &plan_id, &id, expected, body.0, now)
-        })
+        .write(move |c| service::update_intervention(c, &ctx, &plan_id, &id, expected, body.0))
         .await?;
     let view = Intervention::from_record(record)?;
     Ok(ok(view.version, &view))
@@ -209,28 +201,16 @@ pub async fn update_intervention(
 )]
 pub async fn change_intervention_status(
     db: web::Data<Db>,
-    deadlines: web::Data<Deadlines>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<(PlanId, InterventionId)>,
     if_match: IfMatch,
     body: Json<InterventionStatusChange>,
 ) -> Result<HttpResponse> {
     let (plan_id, id) = path.into_inner();
     let expected = if_match.optional()?;
-    let now = crate::domain::now();
-    let feedback_days = deadlines.deviation_feedback_days;
     let record = db
         .write(move |c| {
-            service::change_intervention_status(
-                c,
-                &caller,
-                &plan_id,
-                &id,
-                expected,
-                body.0,
-                now,
-                feedback_days,
-            )
+            service::change_intervention_status(c, &ctx, &plan_id, &id, expected, body.0)
         })
         .await?;
     let view = Intervention::from_record(record)?;

@@ -1,6 +1,6 @@
 //! `/api/v1/deviations`: deviations (avvikelser), seen by the reporting and the concerned unit.
 
-use crate::auth::{Reader, Writer};
+use super::extract::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{DeviationId, PlanId};
 use actix_web::{web, HttpResponse};
@@ -14,7 +14,6 @@ use crate::audit::{AuditTargets, Target};
 use crate::db::deviations::DeviationFilter;
 use crate::db::Db;
 use crate::domain::deviation::{Category, DeviationStatus, NewDeviation};
-use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
 use crate::service::deviations::{self as service, Step};
 use crate::views::deviation::{Deviation, DeviationPage};
@@ -100,15 +99,11 @@ pub struct DeviationUpdate {
 )]
 pub async fn report(
     db: web::Data<Db>,
-    deadlines: web::Data<Deadlines>,
-    caller: Writer,
+    ctx: Writer,
     body: Json<NewDeviation>,
 ) -> Result<HttpResponse> {
-    let now = crate::domain::now();
-    let days = deadlines.deviation_feedback_days;
-    let row = db
-        .write(move |c| service::report(c, &caller, body.0, now, days))
-        .await?;
+    let now = ctx.now;
+    let row = db.write(move |c| service::report(c, &ctx, body.0)).await?;
     let view = Deviation::from_row(row, now)?;
     Ok(created(
         format!("/api/v1/deviations/{}", view.id),
@@ -126,10 +121,10 @@ pub async fn report(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     query: super::extract::Query<DeviationQuery>,
 ) -> Result<HttpResponse> {
-    let now = crate::domain::now();
+    let now = ctx.now;
     let plan_id = match &query.plan_id {
         None => None,
         Some(id) => Some(
@@ -149,7 +144,7 @@ pub async fn list(
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
     let (rows, next_cursor) = db
-        .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit))
+        .read(move |c| service::list(c, &ctx, &filter, cursor.as_deref(), limit))
         .await?;
     let items: Vec<Deviation> = rows
         .into_iter()
@@ -184,29 +179,30 @@ pub async fn list(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<DeviationId>,
 ) -> Result<HttpResponse> {
+    let now = ctx.now;
     let id = path.into_inner();
-    let row = db.read(move |c| service::get(c, &caller, &id)).await?;
-    let view = Deviation::from_row(row, crate::domain::now())?;
+    let row = db.read(move |c| service::get(c, &ctx, &id)).await?;
+    let view = Deviation::from_row(row, now)?;
     Ok(ok(view.version, &view))
 }
 
 async fn step(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     id: DeviationId,
     if_match: IfMatch,
     step: Step,
 ) -> Result<HttpResponse> {
+    let now = ctx.now;
     let expected = match step {
         Step::Update { .. } => if_match.required()?,
         _ => if_match.optional()?,
     };
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::act(c, &caller, &id, expected, step, now))
+        .write(move |c| service::act(c, &ctx, &id, expected, step))
         .await?;
     let view = Deviation::from_row(row, now)?;
     Ok(ok(view.version, &view))
@@ -232,7 +228,7 @@ async fn step(
 )]
 pub async fn update(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<DeviationUpdate>,
@@ -244,7 +240,7 @@ pub async fn update(
     } = body.0;
     step(
         db,
-        caller,
+        ctx,
         path.into_inner(),
         if_match,
         Step::Update {
@@ -269,11 +265,11 @@ pub async fn update(
 )]
 pub async fn confirm(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<DeviationId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    step(db, caller, path.into_inner(), if_match, Step::Confirm).await
+    step(db, ctx, path.into_inner(), if_match, Step::Confirm).await
 }
 
 /// Dismiss a suggested deviation, with the reason (reporting unit): `suggested` → `dismissed`.
@@ -290,14 +286,14 @@ pub async fn confirm(
 )]
 pub async fn dismiss(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<StepText>,
 ) -> Result<HttpResponse> {
     step(
         db,
-        caller,
+        ctx,
         path.into_inner(),
         if_match,
         Step::Dismiss {
@@ -320,11 +316,11 @@ pub async fn dismiss(
 )]
 pub async fn investigate(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<DeviationId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
-    step(db, caller, path.into_inner(), if_match, Step::Investigate).await
+    step(db, ctx, path.into_inner(), if_match, Step::Investigate).await
 }
 
 /// Give the feedback the concerned unit owes (concerned unit only).
@@ -342,14 +338,14 @@ pub async fn investigate(
 )]
 pub async fn feedback(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<StepText>,
 ) -> Result<HttpResponse> {
     step(
         db,
-        caller,
+        ctx,
         path.into_inner(),
         if_match,
         Step::Feedback {
@@ -374,7 +370,7 @@ pub async fn feedback(
 )]
 pub async fn close(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<DeviationId>,
     if_match: IfMatch,
     body: Json<DeviationClosure>,
@@ -385,7 +381,7 @@ pub async fn close(
     } = body.0;
     step(
         db,
-        caller,
+        ctx,
         path.into_inner(),
         if_match,
         Step::Close {

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::Reader;
+use super::extract::Reader;
 use crate::db::Db;
 use crate::error::{Error, FieldError, Result};
 use crate::service::feed::{self as service, FeedSettings};
@@ -98,7 +98,7 @@ impl FeedQuery {
 pub async fn feed(
     db: web::Data<Db>,
     settings: web::Data<FeedSettings>,
-    caller: Reader,
+    ctx: Reader,
     query: super::extract::Query<FeedQuery>,
 ) -> Result<HttpResponse> {
     let (mut after, limit, wait) = query.checked()?;
@@ -108,10 +108,9 @@ pub async fn feed(
     loop {
         // Marked as seen before reading, so a commit during the read wakes the wait below.
         commits.borrow_and_update();
-        let reader = caller.clone();
-        let now = crate::domain::now();
+        let reader = ctx.clone();
         let page = db
-            .read(move |c| service::page(c, &reader, after, limit, now, settings))
+            .read(move |c| service::page(c, &reader, after, limit, settings))
             .await?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if !page.caught_up() || remaining.is_zero() {

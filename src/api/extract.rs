@@ -10,9 +10,72 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
+use crate::auth::{
+    Caller, NeedsAudit, NeedsImport, NeedsRead, NeedsReport, NeedsWrite, RequiredRole,
+};
+use crate::clock::Clock;
 use crate::decode::{field_errors, parse_json, parse_query};
+use crate::domain::process::Deadlines;
 use crate::domain::Versions;
 use crate::error::{Error, FieldError};
+use crate::service::Context;
+
+/// The request's [`Context`] for a caller holding the role `R`: the verified caller, now from the
+/// application's clock, and the region's deadlines. A handler declares the role its operation needs
+/// by the extractor it takes (`ctx: Writer`); without the role the answer is 403, before anything
+/// else of the request is read. Derefs to [`Context`], which is what the use cases take.
+pub struct Acting<R>(Context, std::marker::PhantomData<R>);
+
+/// A caller with the `read` role.
+pub type Reader = Acting<NeedsRead>;
+/// A caller with the `write` role.
+pub type Writer = Acting<NeedsWrite>;
+/// A caller with the `audit` role.
+pub type Auditor = Acting<NeedsAudit>;
+/// A caller with the `report` role.
+pub type Reporter = Acting<NeedsReport>;
+/// A caller with the `import` role.
+pub type Importer = Acting<NeedsImport>;
+
+impl<R> Acting<R> {
+    pub fn into_inner(self) -> Context {
+        self.0
+    }
+}
+
+impl<R> std::ops::Deref for Acting<R> {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.0
+    }
+}
+
+impl<R: RequiredRole> FromRequest for Acting<R> {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        std::future::ready(acting(req, payload, R::ROLE).map(|ctx| Acting(ctx, Default::default())))
+    }
+}
+
+fn acting(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    role: crate::auth::Role,
+) -> Result<Context, Error> {
+    let ctx = Caller::from_request(req, payload).into_inner()?;
+    ctx.require(role)?;
+    let clock = req
+        .app_data::<web::Data<Clock>>()
+        .ok_or_else(|| Error::Internal("the application has no clock".into()))?;
+    let deadlines = req
+        .app_data::<web::Data<Deadlines>>()
+        .map(|d| *d.get_ref())
+        .ok_or_else(|| Error::Internal("the application has no deadlines".into()))?;
+    Ok(Context::new(ctx, clock.now(), deadlines))
+}
 
 /// The largest accepted request body, in bytes (the `MAX_BODY_BYTES` setting).
 #[derive(Debug, Clone, Copy)]

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::extract::Importer;
 use super::extract::{created, ok, Json};
 use super::pagination::{self, PageQuery};
-use crate::auth::Importer;
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::ids::ImportId;
-use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
 use crate::import::{Line, LineSplitter, Runner, BATCH_LINES, HEARTBEAT};
 use crate::service::imports::{self as service, RecordOutcome};
@@ -81,16 +81,15 @@ pub struct RecordListQuery {
 )]
 pub async fn create(
     db: web::Data<Db>,
-    caller: Importer,
+    ctx: Importer,
     body: Json<NewImport>,
 ) -> Result<HttpResponse> {
     let NewImport {
         source_system,
         dry_run,
     } = body.0;
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::create(c, &caller, source_system, dry_run, now))
+        .write(move |c| service::create(c, &ctx, source_system, dry_run))
         .await?;
     let view = Import::from_row(row)?;
     let location = format!("/api/v1/imports/{}", view.id);
@@ -122,8 +121,8 @@ pub async fn create(
 )]
 pub async fn upload(
     db: web::Data<Db>,
-    deadlines: web::Data<Deadlines>,
-    caller: Importer,
+    clock: web::Data<Clock>,
+    ctx: Importer,
     path: web::Path<ImportId>,
     request: HttpRequest,
     mut payload: web::Payload,
@@ -140,16 +139,16 @@ pub async fn upload(
             expected: "application/x-ndjson",
         });
     }
-    let importer = caller.clone();
-    let started = db
-        .write(move |c| service::start(c, &caller, &id, crate::domain::now()))
-        .await?;
+    let importer = ctx.clone();
+    let started = db.write(move |c| service::start(c, &ctx, &id)).await?;
     let import_id = started.id.clone();
+    let clock = clock.get_ref().clone();
     let mut runner = Runner::new(
         db.get_ref().clone(),
         &started,
-        importer.clone(),
-        **deadlines,
+        importer.caller.clone(),
+        importer.deadlines,
+        clock.clone(),
     );
     let mut splitter = LineSplitter::default();
     let mut batch: Vec<Line> = Vec::new();
@@ -160,7 +159,7 @@ pub async fn upload(
         // cut), so a slow upload never looks like a stopped instance.
         let next = tokio::time::timeout(HEARTBEAT, payload.next()).await;
         if last_beat.elapsed() >= HEARTBEAT {
-            if let Err(error) = heartbeat(&db, &import_id).await {
+            if let Err(error) = heartbeat(&db, &clock, &import_id).await {
                 // Not fatal: the next beat or batch may get through before the import looks stalled.
                 log::warn!("import {import_id}: heartbeat not recorded: {error}");
             }
@@ -177,19 +176,19 @@ pub async fn upload(
         };
         batch.extend(splitter.push(&bytes));
         if batch.len() >= BATCH_LINES {
-            runner = run(runner, std::mem::take(&mut batch), &db, &import_id).await?;
+            runner = run(runner, std::mem::take(&mut batch), &db, &clock, &import_id).await?;
         }
     }
     // Complete lines received before a break land too; only a broken last line is dropped.
     if failure.is_none() {
         batch.extend(splitter.finish());
     }
-    runner = run(runner, batch, &db, &import_id).await?;
+    runner = run(runner, batch, &db, &clock, &import_id).await?;
     drop(runner);
     let finished = {
         let id = import_id.clone();
         db.write(move |c| {
-            service::finish(c, &id, failure, crate::domain::now())?;
+            service::finish(c, &id, failure, clock.now())?;
             service::get(c, &importer, &id)
         })
         .await?
@@ -200,14 +199,20 @@ pub async fn upload(
 
 /// Shows that this instance still reads the import. Written without waking the feed's readers:
 /// a heartbeat is no news to them.
-async fn heartbeat(db: &Db, import_id: &str) -> Result<()> {
-    let db = db.clone();
+async fn heartbeat(db: &Db, clock: &Clock, import_id: &str) -> Result<()> {
+    let (db, now) = (db.clone(), clock.now());
     let id = import_id.to_string();
-    web::block(move || db.write_now(|c| service::mark_alive(c, &id, crate::domain::now()))).await?
+    web::block(move || db.write_now(|c| service::mark_alive(c, &id, now))).await?
 }
 
 /// Imports a batch on a blocking thread; when the database is unavailable, fails the import.
-async fn run(mut runner: Runner, lines: Vec<Line>, db: &Db, import_id: &str) -> Result<Runner> {
+async fn run(
+    mut runner: Runner,
+    lines: Vec<Line>,
+    db: &Db,
+    clock: &Clock,
+    import_id: &str,
+) -> Result<Runner> {
     if lines.is_empty() {
         return Ok(runner);
     }
@@ -219,8 +224,9 @@ async fn run(mut runner: Runner, lines: Vec<Line>, db: &Db, import_id: &str) -> 
     if let Err(error) = result {
         let id = import_id.to_string();
         let reason = format!("the import stopped: {error}; what was imported stays");
+        let now = clock.now();
         let _ = db
-            .write(move |c| service::finish(c, &id, Some(&reason), crate::domain::now()))
+            .write(move |c| service::finish(c, &id, Some(&reason), now))
             .await;
         return Err(error);
     }
@@ -239,11 +245,11 @@ async fn run(mut runner: Runner, lines: Vec<Line>, db: &Db, import_id: &str) -> 
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Importer,
+    ctx: Importer,
     path: web::Path<ImportId>,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let row = db.read(move |c| service::get(c, &caller, &id)).await?;
+    let row = db.read(move |c| service::get(c, &ctx, &id)).await?;
     let view = Import::from_row(row)?;
     Ok(ok(view.version, &view))
 }
@@ -257,15 +263,19 @@ pub async fn get(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Importer,
+    ctx: Importer,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
     let (rows, next_cursor) = db
         .read(move |c| {
-            let rows =
-                crate::db::imports::list(c, caller.unit.as_str(), cursor.as_deref(), limit + 1)?;
+            let rows = crate::db::imports::list(
+                c,
+                ctx.caller.unit.as_str(),
+                cursor.as_deref(),
+                limit + 1,
+            )?;
             Ok(crate::service::page(rows, limit, |r| r.id.to_string()))
         })
         .await?;
@@ -289,7 +299,7 @@ pub async fn list(
 )]
 pub async fn records(
     db: web::Data<Db>,
-    caller: Importer,
+    ctx: Importer,
     path: web::Path<ImportId>,
     query: super::extract::Query<RecordListQuery>,
 ) -> Result<HttpResponse> {
@@ -299,7 +309,7 @@ pub async fn records(
     let outcome = query.outcome;
     let (rows, next_cursor) = db
         .read(move |c| {
-            let import = service::get(c, &caller, &id)?;
+            let import = service::get(c, &ctx, &id)?;
             let rows = crate::db::imports::records(
                 c,
                 &import.id,

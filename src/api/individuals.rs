@@ -1,6 +1,6 @@
 //! `/api/v1/individuals`: the people plans are for (den enskilde).
 
-use crate::auth::{Reader, Writer};
+use super::extract::{Reader, Writer};
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::IndividualId;
 use actix_web::{web, HttpResponse};
@@ -52,14 +52,12 @@ fn not_registered() -> Error {
 )]
 pub async fn create(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     body: Json<IndividualInput>,
 ) -> Result<HttpResponse> {
-    let now = crate::domain::now();
+    let now = ctx.now;
     let data = body.0.into_data(swedish_date(now))?;
-    let record = db
-        .write(move |c| service::create(c, &caller, data, now))
-        .await?;
+    let record = db.write(move |c| service::create(c, &ctx, data)).await?;
     let view = Individual::from_record(record, swedish_date(now))?;
     let location = format!("/api/v1/individuals/{}", view.id);
     Ok(created(location, view.version, &view))
@@ -80,12 +78,12 @@ pub async fn create(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<IndividualId>,
 ) -> Result<HttpResponse> {
-    let id = path.into_inner();
-    let record = db.read(move |c| service::get(c, &caller, &id)).await?;
-    let view = Individual::from_record(record, crate::domain::today())?;
+    let (id, today) = (path.into_inner(), ctx.today());
+    let record = db.read(move |c| service::get(c, &ctx, &id)).await?;
+    let view = Individual::from_record(record, today)?;
     Ok(ok(view.version, &view))
 }
 
@@ -112,17 +110,17 @@ pub async fn get(
 )]
 pub async fn update(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<IndividualId>,
     if_match: IfMatch,
     body: Json<IndividualInput>,
 ) -> Result<HttpResponse> {
+    let now = ctx.now;
     let id = path.into_inner();
     let expected = if_match.required()?;
-    let now = crate::domain::now();
     let data = body.0.into_data(swedish_date(now))?;
     let record = db
-        .write(move |c| service::update(c, &caller, &id, expected, data, now))
+        .write(move |c| service::update(c, &ctx, &id, expected, data))
         .await?;
     let view = Individual::from_record(record, swedish_date(now))?;
     Ok(ok(view.version, &view))
@@ -145,14 +143,14 @@ pub async fn update(
 )]
 pub async fn search(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     body: Json<IndividualSearch>,
 ) -> Result<HttpResponse> {
-    let today = crate::domain::today();
+    let today = ctx.today();
     let number = IdentityNumber::parse(&body.0.identity_number, today)
         .map_err(|m| Error::validation("$.identity_number", m))?;
     let found = db
-        .read(move |c| service::find_by_identity_number(c, &caller, &number))
+        .read(move |c| service::find_by_identity_number(c, &ctx, &number))
         .await?;
     // The access log records the read — or the denied search, under the person the caller was not
     // let see, so that "who has tried to find me" can be answered.

@@ -6,13 +6,11 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
-use crate::auth::{Reader, Writer};
+use super::extract::{Reader, Writer};
 use crate::db::Db;
 use crate::domain::ids::{FollowUpId, PlanId};
 use crate::domain::plan::ClosingReason;
-use crate::domain::process::{
-    Deadlines, FollowUpRecord, FollowUpSlot, NewMeeting, RevisionCompletion,
-};
+use crate::domain::process::{FollowUpRecord, FollowUpSlot, NewMeeting, RevisionCompletion};
 use crate::error::Result;
 use crate::service::meetings as service;
 use crate::views::plan::Plan;
@@ -52,16 +50,13 @@ pub struct PlanClosure {
 )]
 pub async fn record_meeting(
     db: web::Data<Db>,
-    deadlines: web::Data<Deadlines>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<NewMeeting>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
-    let deadlines = **deadlines;
     let record = db
-        .write(move |c| service::record_meeting(c, &caller, &plan_id, body.0, now, deadlines))
+        .write(move |c| service::record_meeting(c, &ctx, &plan_id, body.0))
         .await?;
     let view = Plan::from_record(record)?;
     Ok(ok(view.version, &view))
@@ -79,12 +74,12 @@ pub async fn record_meeting(
 )]
 pub async fn get_meeting(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
     let row = db
-        .read(move |c| service::meeting(c, &caller, &plan_id))
+        .read(move |c| service::meeting(c, &ctx, &plan_id))
         .await?;
     Ok(HttpResponse::Ok().json(Meeting::from_row(row)?))
 }
@@ -104,14 +99,13 @@ pub async fn get_meeting(
 )]
 pub async fn schedule_follow_up(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<FollowUpSlot>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::schedule_follow_up(c, &caller, &plan_id, body.0, now))
+        .write(move |c| service::schedule_follow_up(c, &ctx, &plan_id, body.0))
         .await?;
     let view = FollowUp::from_row(row)?;
     let location = format!("/api/v1/plans/{}/follow-ups/{}", view.plan_id, view.id);
@@ -130,12 +124,12 @@ pub async fn schedule_follow_up(
 )]
 pub async fn list_follow_ups(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
     let rows = db
-        .read(move |c| service::follow_ups(c, &caller, &plan_id))
+        .read(move |c| service::follow_ups(c, &ctx, &plan_id))
         .await?;
     Ok(HttpResponse::Ok().json(FollowUpList {
         items: rows
@@ -165,16 +159,15 @@ pub async fn list_follow_ups(
 )]
 pub async fn record_follow_up(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<(PlanId, FollowUpId)>,
     if_match: IfMatch,
     body: Json<FollowUpRecord>,
 ) -> Result<HttpResponse> {
     let (plan_id, id) = path.into_inner();
     let expected = if_match.optional()?;
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::record_follow_up(c, &caller, &plan_id, &id, expected, body.0, now))
+        .write(move |c| service::record_follow_up(c, &ctx, &plan_id, &id, expected, body.0))
         .await?;
     let view = FollowUp::from_row(row)?;
     Ok(ok(view.version, &view))
@@ -197,14 +190,13 @@ pub async fn record_follow_up(
 )]
 pub async fn complete_revision(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<RevisionCompletion>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let record = db
-        .write(move |c| service::complete_revision(c, &caller, &plan_id, body.0, now))
+        .write(move |c| service::complete_revision(c, &ctx, &plan_id, body.0))
         .await?;
     let view = Plan::from_record(record)?;
     Ok(ok(view.version, &view))
@@ -230,17 +222,16 @@ pub async fn complete_revision(
 )]
 pub async fn close(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     if_match: IfMatch,
     body: Json<PlanClosure>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
     let expected = if_match.optional()?;
-    let now = crate::domain::now();
     let PlanClosure { reason, note } = body.0;
     let record = db
-        .write(move |c| service::close(c, &caller, &plan_id, expected, reason, note, now))
+        .write(move |c| service::close(c, &ctx, &plan_id, expected, reason, note))
         .await?;
     let view = Plan::from_record(record)?;
     Ok(ok(view.version, &view))

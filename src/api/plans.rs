@@ -7,9 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
+use super::extract::{Reader, Writer};
 use super::pagination;
 use crate::audit::{AuditTargets, Target};
-use crate::auth::{Reader, Writer};
 use crate::db::plans::PlanFilter;
 use crate::db::Db;
 use crate::domain::identity::HsaId;
@@ -156,15 +156,10 @@ impl PlanListQuery {
     ),
     security(("bearer" = []))
 )]
-pub async fn create(
-    db: web::Data<Db>,
-    caller: Writer,
-    body: Json<PlanInput>,
-) -> Result<HttpResponse> {
+pub async fn create(db: web::Data<Db>, ctx: Writer, body: Json<PlanInput>) -> Result<HttpResponse> {
     let (individual_id, details) = body.0.into_parts()?;
-    let now = crate::domain::now();
     let record = db
-        .write(move |c| service::create(c, &caller, &individual_id, details, now))
+        .write(move |c| service::create(c, &ctx, &individual_id, details))
         .await?;
     let view = Plan::from_record(record)?;
     let location = format!("/api/v1/plans/{}", view.id);
@@ -181,16 +176,10 @@ pub async fn create(
     ),
     security(("bearer" = []))
 )]
-pub async fn get(
-    db: web::Data<Db>,
-    caller: Reader,
-    path: web::Path<PlanId>,
-) -> Result<HttpResponse> {
+pub async fn get(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let today = crate::domain::today();
-    let record = db
-        .read(move |c| service::get(c, &caller, &id, today))
-        .await?;
+    let today = ctx.today();
+    let record = db.read(move |c| service::get(c, &ctx, &id, today)).await?;
     let view = Plan::from_record(record)?;
     Ok(ok(view.version, &view))
 }
@@ -207,15 +196,15 @@ pub async fn get(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     query: super::extract::Query<PlanListQuery>,
 ) -> Result<HttpResponse> {
     let filter = query.filter()?;
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
-    let today = crate::domain::today();
+    let today = ctx.today();
     let (records, next_cursor) = db
-        .read(move |c| service::list(c, &caller, &filter, cursor.as_deref(), limit, today))
+        .read(move |c| service::list(c, &ctx, &filter, cursor.as_deref(), limit, today))
         .await?;
     let items = records
         .into_iter()
@@ -261,7 +250,7 @@ pub async fn list(
 )]
 pub async fn update(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     if_match: IfMatch,
     body: Json<PlanInput>,
@@ -269,9 +258,8 @@ pub async fn update(
     let id = path.into_inner();
     let expected = if_match.required()?;
     let (individual_id, details) = body.0.into_parts()?;
-    let now = crate::domain::now();
     let record = db
-        .write(move |c| service::update(c, &caller, &id, &individual_id, expected, details, now))
+        .write(move |c| service::update(c, &ctx, &id, &individual_id, expected, details))
         .await?;
     let view = Plan::from_record(record)?;
     Ok(ok(view.version, &view))

@@ -3,9 +3,9 @@
 use actix_web::{http::header, web, HttpResponse};
 use utoipa::ToSchema;
 
+use super::extract::Reader;
 use super::pagination::PageQuery;
 use crate::audit::{AuditTargets, Target};
-use crate::auth::Reader;
 use crate::db::Db;
 use crate::domain::ids::PlanId;
 use crate::error::{Error, Result};
@@ -26,13 +26,12 @@ use crate::views::process::{HistoryEvent, HistoryPage};
 )]
 pub async fn document(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let document = db
-        .read(move |c| crate::service::documents::load(c, &caller, &plan_id, now))
+        .read(move |c| crate::service::documents::load(c, &ctx, &plan_id))
         .await?;
     let mut response = super::extract::ok(document.plan.version, &document);
     response.extensions_mut().insert(read_of(&document));
@@ -57,15 +56,10 @@ pub async fn document(
     ),
     security(("bearer" = []))
 )]
-pub async fn fhir(
-    db: web::Data<Db>,
-    caller: Reader,
-    path: web::Path<PlanId>,
-) -> Result<HttpResponse> {
+pub async fn fhir(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
     let document = db
-        .read(move |c| crate::service::documents::load(c, &caller, &plan_id, now))
+        .read(move |c| crate::service::documents::load(c, &ctx, &plan_id))
         .await?;
     let bundle = crate::views::fhir::bundle(&document);
     let mut response = HttpResponse::Ok()
@@ -100,7 +94,7 @@ fn read_of(document: &PlanDocument) -> AuditTargets {
 )]
 pub async fn history(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
@@ -108,7 +102,7 @@ pub async fn history(
     let limit = super::pagination::limit(query.limit)?;
     let after = super::pagination::position_cursor(query.cursor.as_deref())?.unwrap_or(0);
     let (events, next_cursor) = db
-        .read(move |c| service::history(c, &caller, &plan_id, after, limit))
+        .read(move |c| service::history(c, &ctx, &plan_id, after, limit))
         .await?;
     let items = events.into_iter().map(HistoryEvent::from).collect();
     Ok(HttpResponse::Ok().json(HistoryPage { items, next_cursor }))
@@ -133,12 +127,12 @@ pub struct RevisionList {
 )]
 pub async fn revisions(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
     let rows = db
-        .read(move |c| service::revisions(c, &caller, &plan_id))
+        .read(move |c| service::revisions(c, &ctx, &plan_id))
         .await?;
     let items = rows
         .into_iter()
@@ -166,7 +160,7 @@ pub async fn revisions(
 )]
 pub async fn revision(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<(PlanId, String)>,
 ) -> Result<HttpResponse> {
     let (plan_id, number) = path.into_inner();
@@ -174,7 +168,7 @@ pub async fn revision(
         .parse()
         .map_err(|_| Error::NotFound("revisions are numbered from 1".into()))?;
     let document = db
-        .read(move |c| service::revision(c, &caller, &plan_id, number))
+        .read(move |c| service::revision(c, &ctx, &plan_id, number))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Reporter;
+use super::extract::Reporter;
 use crate::db::Db;
 use crate::domain::indicators::{Figure, Period};
 use crate::error::{Error, Result};
@@ -211,7 +211,7 @@ where
 )]
 pub async fn plans(
     db: web::Data<Db>,
-    _caller: Reporter,
+    _ctx: Reporter,
     query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
@@ -231,7 +231,7 @@ pub async fn plans(
 )]
 pub async fn deviations(
     db: web::Data<Db>,
-    _caller: Reporter,
+    _ctx: Reporter,
     query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
@@ -267,11 +267,11 @@ pub async fn deviations(
 )]
 pub async fn indicators(
     db: web::Data<Db>,
-    _caller: Reporter,
+    ctx: Reporter,
     query: super::extract::Query<ReportQuery>,
     req: HttpRequest,
 ) -> Result<HttpResponse> {
-    let today = crate::domain::today();
+    let today = ctx.today();
     run::<_, IndicatorReport, _>(db, query, req, move |c, period| {
         service::quality_indicators(c, period, today)
     })

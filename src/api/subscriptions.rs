@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{created, ok, IfMatch, Json};
+use super::extract::{Reader, Writer};
 use super::pagination::{self, PageQuery};
-use crate::auth::{Reader, Writer};
 use crate::db::webhooks::SubscriptionRow;
 use crate::db::Db;
 use crate::domain::ids::SubscriptionId;
@@ -113,15 +113,15 @@ pub async fn create(
     db: web::Data<Db>,
     settings: web::Data<WebhookSettings>,
     feed: web::Data<FeedSettings>,
-    caller: Writer,
+    ctx: Writer,
     body: Json<NewSubscription>,
 ) -> Result<HttpResponse> {
     let input = body.0;
     let spec =
         SubscriptionSpec::check(&input.url, &input.event_types, input.description, &settings)?;
-    let (start_after, feed, now) = (input.start_after, **feed, crate::domain::now());
+    let (start_after, feed) = (input.start_after, **feed);
     let row = db
-        .write(move |c| service::create(c, &caller, spec, start_after, now, feed))
+        .write(move |c| service::create(c, &ctx, spec, start_after, feed))
         .await?;
     let secret = row.secret.clone();
     let subscription = view(&db, row).await?;
@@ -146,15 +146,19 @@ pub async fn create(
 )]
 pub async fn list(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     query: super::extract::Query<PageQuery>,
 ) -> Result<HttpResponse> {
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
     let (rows, counts, next_cursor) = db
         .read(move |c| {
-            let rows =
-                crate::db::webhooks::list(c, caller.unit.as_str(), cursor.as_deref(), limit + 1)?;
+            let rows = crate::db::webhooks::list(
+                c,
+                ctx.caller.unit.as_str(),
+                cursor.as_deref(),
+                limit + 1,
+            )?;
             let (rows, next) = crate::service::page(rows, limit, |r| r.id.to_string());
             let counts = service::pending_counts(c, &rows)?;
             Ok((rows, counts, next))
@@ -180,11 +184,11 @@ pub async fn list(
 )]
 pub async fn get(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let row = db.read(move |c| service::get(c, &caller, &id)).await?;
+    let row = db.read(move |c| service::get(c, &ctx, &id)).await?;
     let subscription = view(&db, row).await?;
     Ok(ok(subscription.version, &subscription))
 }
@@ -209,7 +213,7 @@ pub async fn get(
 pub async fn update(
     db: web::Data<Db>,
     settings: web::Data<WebhookSettings>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<SubscriptionId>,
     if_match: IfMatch,
     body: Json<SubscriptionSettings>,
@@ -219,19 +223,18 @@ pub async fn update(
     let input = body.0;
     let spec =
         SubscriptionSpec::check(&input.url, &input.event_types, input.description, &settings)?;
-    act(db, caller, id, expected, Change::Settings(spec)).await
+    act(db, ctx, id, expected, Change::Settings(spec)).await
 }
 
 async fn act(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     id: SubscriptionId,
     expected: Option<crate::domain::Versions>,
     change: Change,
 ) -> Result<HttpResponse> {
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::change(c, &caller, &id, expected, change, now))
+        .write(move |c| service::change(c, &ctx, &id, expected, change))
         .await?;
     let subscription = view(&db, row).await?;
     Ok(ok(subscription.version, &subscription))
@@ -254,12 +257,12 @@ async fn act(
 )]
 pub async fn pause(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    act(db, caller, id, if_match.optional()?, Change::Pause).await
+    act(db, ctx, id, if_match.optional()?, Change::Pause).await
 }
 
 /// Resume a paused subscription: the waiting deliveries are sent, then the events since.
@@ -278,12 +281,12 @@ pub async fn pause(
 )]
 pub async fn resume(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
-    act(db, caller, id, if_match.optional()?, Change::Resume).await
+    act(db, ctx, id, if_match.optional()?, Change::Resume).await
 }
 
 /// Give the subscription a new signing secret (shown only in this answer); deliveries are signed
@@ -303,15 +306,14 @@ pub async fn resume(
 )]
 pub async fn rotate_secret(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
     let expected = if_match.optional()?;
-    let now = crate::domain::now();
     let row = db
-        .write(move |c| service::change(c, &caller, &id, expected, Change::RotateSecret, now))
+        .write(move |c| service::change(c, &ctx, &id, expected, Change::RotateSecret))
         .await?;
     let secret = row.secret.clone();
     let subscription = view(&db, row).await?;
@@ -341,13 +343,13 @@ pub async fn rotate_secret(
 )]
 pub async fn delete(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<SubscriptionId>,
     if_match: IfMatch,
 ) -> Result<HttpResponse> {
     let id = path.into_inner();
     let expected = if_match.optional()?;
-    db.write(move |c| service::delete(c, &caller, &id, expected))
+    db.write(move |c| service::delete(c, &ctx, &id, expected))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -365,7 +367,7 @@ pub async fn delete(
 )]
 pub async fn deliveries(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<SubscriptionId>,
     query: super::extract::Query<DeliveryListQuery>,
 ) -> Result<HttpResponse> {
@@ -374,7 +376,7 @@ pub async fn deliveries(
     let before = pagination::position_cursor(query.cursor.as_deref())?;
     let status = query.status;
     let (rows, next_cursor) = db
-        .read(move |c| service::deliveries(c, &caller, &id, status, before, limit))
+        .read(move |c| service::deliveries(c, &ctx, &id, status, before, limit))
         .await?;
     let items = rows
         .into_iter()

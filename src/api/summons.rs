@@ -3,10 +3,10 @@
 use actix_web::{web, HttpResponse};
 
 use super::extract::{created, ok, IfMatch, Json};
-use crate::auth::{Reader, Writer};
+use super::extract::{Reader, Writer};
 use crate::db::Db;
 use crate::domain::ids::{PlanId, RecipientId, SummonsId};
-use crate::domain::process::{Deadlines, NewSummons, SummonsAnswer};
+use crate::domain::process::{NewSummons, SummonsAnswer};
 use crate::error::Result;
 use crate::service::summons as service;
 use crate::views::process::{Summons, SummonsList};
@@ -32,16 +32,13 @@ use crate::views::process::{Summons, SummonsList};
 )]
 pub async fn send(
     db: web::Data<Db>,
-    deadlines: web::Data<Deadlines>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<PlanId>,
     body: Json<NewSummons>,
 ) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let now = crate::domain::now();
-    let deadlines = **deadlines;
     let record = db
-        .write(move |c| service::send(c, &caller, &plan_id, body.0, now, deadlines))
+        .write(move |c| service::send(c, &ctx, &plan_id, body.0))
         .await?;
     let view = Summons::from_record(record)?;
     let location = format!("/api/v1/plans/{}/summons/{}", view.plan_id, view.id);
@@ -58,15 +55,9 @@ pub async fn send(
     ),
     security(("bearer" = []))
 )]
-pub async fn list(
-    db: web::Data<Db>,
-    caller: Reader,
-    path: web::Path<PlanId>,
-) -> Result<HttpResponse> {
+pub async fn list(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
-    let records = db
-        .read(move |c| service::list(c, &caller, &plan_id))
-        .await?;
+    let records = db.read(move |c| service::list(c, &ctx, &plan_id)).await?;
     let items = records
         .into_iter()
         .map(Summons::from_record)
@@ -92,25 +83,23 @@ pub async fn list(
 )]
 pub async fn answer(
     db: web::Data<Db>,
-    caller: Writer,
+    ctx: Writer,
     path: web::Path<(PlanId, SummonsId, RecipientId)>,
     if_match: IfMatch,
     body: Json<SummonsAnswer>,
 ) -> Result<HttpResponse> {
     let (plan_id, summons_id, recipient_id) = path.into_inner();
-    let now = crate::domain::now();
     let expected = if_match.optional()?;
     let record = db
         .write(move |c| {
             service::answer(
                 c,
-                &caller,
+                &ctx,
                 &plan_id,
                 &summons_id,
                 &recipient_id,
                 expected,
                 body.0,
-                now,
             )
         })
         .await?;

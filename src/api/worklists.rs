@@ -1,6 +1,6 @@
 //! `/api/v1/worklists/{worklist}`: what the caller's unit must act on.
 
-use crate::auth::Reader;
+use super::extract::Reader;
 use crate::domain::calendar::swedish_date;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
@@ -77,10 +77,11 @@ crate::views::page_of!(WorklistPage, WorklistItem, "worklist items");
 )]
 pub async fn worklist(
     db: web::Data<Db>,
-    caller: Reader,
+    ctx: Reader,
     path: web::Path<Worklist>,
     query: super::extract::Query<WorklistQuery>,
 ) -> Result<HttpResponse> {
+    let now = ctx.now;
     let worklist = path.into_inner();
     let within_days = query.within_days.unwrap_or(30);
     if !(1..=365).contains(&within_days) {
@@ -95,19 +96,8 @@ pub async fn worklist(
     };
     let limit = pagination::limit(query.limit)?;
     let cursor = pagination::cursor(query.cursor.as_deref())?;
-    let now = crate::domain::now();
     let (entries, next_cursor) = db
-        .read(move |c| {
-            service::list(
-                c,
-                &caller,
-                worklist,
-                &options,
-                cursor.as_deref(),
-                limit,
-                now,
-            )
-        })
+        .read(move |c| service::list(c, &ctx, worklist, &options, cursor.as_deref(), limit))
         .await?;
     let today = swedish_date(now);
     let items = entries

@@ -168,65 +168,29 @@ impl FromRequest for Caller {
     }
 }
 
-/// A role an operation needs; see [`WithRole`].
+/// A role an operation needs: a handler names it through its context extractor (`Reader`,
+/// `Writer`, … in `api::extract`), which answers 403 without it before anything else of the
+/// request is read.
 pub trait RequiredRole {
     const ROLE: Role;
 }
 
 macro_rules! required_roles {
-    ($($marker:ident => $role:ident as $alias:ident),+ $(,)?) => {$(
+    ($($marker:ident => $role:ident),+ $(,)?) => {$(
         #[doc = concat!("Marks the `", stringify!($role), "` role as required.")]
         pub struct $marker;
         impl RequiredRole for $marker {
             const ROLE: Role = Role::$role;
         }
-        #[doc = concat!("A verified caller whose token grants the `", stringify!($role), "` role.")]
-        pub type $alias = WithRole<$marker>;
     )+};
 }
 
 required_roles! {
-    NeedsRead => Read as Reader,
-    NeedsWrite => Write as Writer,
-    NeedsAudit => Audit as Auditor,
-    NeedsReport => Report as Reporter,
-    NeedsImport => Import as Importer,
-}
-
-/// The verified caller, holding the role `R`: a handler declares the role its operation needs in
-/// its signature (`caller: Writer`), and the extractor answers 403 without it, before anything else
-/// of the request is read. Derefs to [`Caller`].
-pub struct WithRole<R>(Caller, std::marker::PhantomData<R>);
-
-impl<R> WithRole<R> {
-    pub fn into_inner(self) -> Caller {
-        self.0
-    }
-}
-
-impl<R> std::ops::Deref for WithRole<R> {
-    type Target = Caller;
-
-    fn deref(&self) -> &Caller {
-        &self.0
-    }
-}
-
-impl<R: RequiredRole> FromRequest for WithRole<R> {
-    type Error = Error;
-    type Future = std::future::Ready<Result<Self, Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let caller = match Caller::from_request(req, payload).into_inner() {
-            Ok(caller) => caller,
-            Err(e) => return std::future::ready(Err(e)),
-        };
-        std::future::ready(
-            caller
-                .require(R::ROLE)
-                .map(|()| WithRole(caller, std::marker::PhantomData)),
-        )
-    }
+    NeedsRead => Read,
+    NeedsWrite => Write,
+    NeedsAudit => Audit,
+    NeedsReport => Report,
+    NeedsImport => Import,
 }
 
 /// Verifies tokens against the configured keys, issuer and audience. Several public keys can be

@@ -72,17 +72,15 @@ pub struct PlanFilter {
     pub updated_since: Option<NaiveDateTime>,
 }
 
-/// The plans `unit` may see: those it initiated, and those an active consent covers it
-/// in (given, not withdrawn, valid today). Summons go only to covered units, so recipients see
+/// The plans `unit` may see on `today` (the date in Sweden): those it initiated, and those an
+/// active consent covers it in (given, not withdrawn, valid that day). Summons go only to covered units, so recipients see
 /// the plan exactly while the consent covers them. Withdrawn or expired consent removes access at
 /// once; the initiating unit keeps it, to the documented refusal or withdrawal too. This is the one
 /// place plan access is decided: every lookup and list goes through it. It reads the grants that
 /// `plan_access` keeps in step with plans and consents (`super::access`): one indexed probe per
 /// candidate plan, whatever the number of consents in the database.
-fn visible_to(unit: &HsaId) -> plans::BoxedQuery<'static, MultiBackend> {
+fn visible_to(unit: &HsaId, today: NaiveDate) -> plans::BoxedQuery<'static, MultiBackend> {
     use super::schema::plan_access;
-    // "Today" in Sweden, as everywhere else that consent validity is decided.
-    let today = crate::domain::today();
     let granted = plan_access::table
         .filter(plan_access::plan_id.eq(plans::id))
         .filter(plan_access::unit.eq(unit.as_str().to_string()))
@@ -125,8 +123,13 @@ pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     super::access::grant_initiating_unit(conn, &row.id, &row.initiating_unit)
 }
 
-pub fn find(conn: &mut DbConn, unit: &HsaId, id: &str) -> Result<Option<PlanRow>> {
-    Ok(visible_to(unit)
+pub fn find(
+    conn: &mut DbConn,
+    unit: &HsaId,
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<PlanRow>> {
+    Ok(visible_to(unit, today)
         .filter(plans::id.eq(id.to_string()))
         .select(PlanRow::as_select())
         .first(conn)
@@ -140,7 +143,7 @@ pub fn find_with_consent_state(
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    by_id_with_consent_state(conn, visible_to(unit), id, today)
+    by_id_with_consent_state(conn, visible_to(unit, today), id, today)
 }
 
 /// The same for the bulk import, which reaches its plans by its own keys whoever may see them.
@@ -196,7 +199,7 @@ pub fn list(
     limit: i64,
     today: NaiveDate,
 ) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
-    let mut query = visible_to(unit);
+    let mut query = visible_to(unit, today);
     if let Some(status) = &filter.status {
         query = query.filter(plans::status.eq(status.clone()));
     }
@@ -220,11 +223,16 @@ pub fn list(
 }
 
 /// Of the plans `ids`, those `unit` may see (one query for a whole set, e.g. a feed page).
-pub fn visible_ids(conn: &mut DbConn, unit: &HsaId, ids: &[&str]) -> Result<Vec<String>> {
+pub fn visible_ids(
+    conn: &mut DbConn,
+    unit: &HsaId,
+    ids: &[&str],
+    today: NaiveDate,
+) -> Result<Vec<String>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(visible_to(unit)
+    Ok(visible_to(unit, today)
         .filter(plans::id.eq_any(ids.iter().map(|id| id.to_string())))
         .select(plans::id)
         .load(conn)?)
@@ -235,11 +243,12 @@ pub fn individuals_with_visible_plan(
     conn: &mut DbConn,
     unit: &HsaId,
     ids: &[&str],
+    today: NaiveDate,
 ) -> Result<Vec<IndividualId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(visible_to(unit)
+    Ok(visible_to(unit, today)
         .filter(plans::individual_id.eq_any(ids.iter().map(|id| id.to_string())))
         .select(plans::individual_id)
         .distinct()

@@ -55,18 +55,8 @@ pub fn each_item_fits(
     Err(error)
 }
 
-/// The current time at the precision both databases keep (microseconds), so a value read back
-/// equals the value written on SQLite and PostgreSQL alike.
-pub fn now() -> DateTime<Utc> {
-    truncate_to_micros(Utc::now())
-}
-
-/// Today's date in Sweden (see `calendar`): the day every date of the process is compared with.
-pub fn today() -> chrono::NaiveDate {
-    calendar::swedish_date(now())
-}
-
-/// A client's time at the precision both databases keep.
+/// A time at the precision both databases keep (microseconds), so a value read back equals the
+/// value written on SQLite and PostgreSQL alike. The current time is `crate::clock::Clock::now`.
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }

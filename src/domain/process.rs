@@ -1483,7 +1483,7 @@ mod tests {
 
     #[test]
     fn a_follow_up_covers_every_open_goal_and_intervention() {
-        let today = crate::domain::today();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let record = FollowUpRecord {
             held_on: today,
             goal_outcomes: vec![GoalOutcome {
@@ -1512,7 +1512,7 @@ mod tests {
 
     #[test]
     fn a_revision_reviews_every_open_intervention() {
-        let today = crate::domain::today();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let completion = RevisionCompletion {
             intervention_decisions: vec![InterventionDecision {
                 intervention_id: "i1".into(),

@@ -1,6 +1,6 @@
 //! Reading the access log.
 
-use crate::auth::Caller;
+use super::Context;
 use crate::db::audit::{self as store, AuditFilter, AuditRecord};
 use crate::db::DbConn;
 use crate::error::Result;
@@ -10,13 +10,13 @@ use crate::error::Result;
 /// organisation's units (and the attempts to find the protected people it registered).
 pub fn list(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     filter: AuditFilter,
     after: i64,
     limit: i64,
 ) -> Result<(Vec<AuditRecord>, Option<String>)> {
     let filter = AuditFilter {
-        organisation: caller.unit.organisation().to_string(),
+        organisation: ctx.caller.unit.organisation().to_string(),
         ..filter
     };
     let rows = store::list(conn, &filter, after, limit + 1)?;

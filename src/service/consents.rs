@@ -1,10 +1,9 @@
 //! Recording consent (or its refusal) and withdrawing it.
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{ConsentId, PlanId};
-use chrono::{DateTime, Utc};
 
-use crate::auth::Caller;
 use crate::db::consents::{self as store, ConsentRecord, ConsentRow, GiverRow, PartyRow};
 use crate::db::individuals as individual_store;
 use crate::db::DbConn;
@@ -25,17 +24,16 @@ fn not_found() -> Error {
 /// Records a consent on a plan and moves the plan: given → `consented`, refused → `refused`.
 pub fn record_consent(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     mut consent: NewConsent,
-    now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let transition = on_consent_recorded(plan.status, consent.outcome == ConsentOutcome::Given)?;
 
     let individual = individual_store::find(conn, &plan.individual_id)?
         .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
-    let today = swedish_date(now);
+    let today = swedish_date(ctx.now);
     let identity_number = IdentityNumber::parse(&individual.identity_number, today)
         .map_err(|_| Error::Internal("a stored identity number does not parse".into()))?;
     let guardians: Vec<(String, String)> = individual_store::guardians_of(conn, &[&individual.id])?
@@ -48,7 +46,7 @@ pub fn record_consent(
     };
     check_new_consent(&mut consent, &subject, today).map_err(Error::Validation)?;
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     let id = ConsentId::new();
     let record_ = ConsentRecord {
         consent: ConsentRow {
@@ -67,8 +65,8 @@ pub fn record_consent(
             note: consent.note,
             withdrawn_at: None,
             withdrawal_reason: None,
-            recorded_by: caller.subject.clone(),
-            recorded_by_unit: caller.unit.clone(),
+            recorded_by: ctx.caller.subject.clone(),
+            recorded_by_unit: ctx.caller.unit.clone(),
             version: 1,
             created_at: at,
             updated_at: at,
@@ -103,7 +101,7 @@ pub fn record_consent(
     store::insert(conn, &record_)?;
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change {
             event_type: EventType::ConsentRecorded,
@@ -119,9 +117,8 @@ pub fn record_consent(
     )?;
     save_plan(
         conn,
-        caller,
+        ctx,
         &mut plan,
-        now,
         EventType::PlanConsentRecorded,
         Some(transition),
     )?;
@@ -130,22 +127,22 @@ pub fn record_consent(
 
 pub fn get(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     id: &ConsentId,
 ) -> Result<ConsentRecord> {
-    let plan = load_plan(conn, caller, plan_id)?;
+    let plan = load_plan(conn, ctx, plan_id)?;
     store::find(conn, &plan.id, id)?.ok_or_else(not_found)
 }
 
 pub fn list(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<ConsentRecord>, Option<String>)> {
-    let plan = load_plan(conn, caller, plan_id)?;
+    let plan = load_plan(conn, ctx, plan_id)?;
     let items = store::list_for_plan(conn, &plan.id, cursor, limit + 1)?;
     let (items, next) = super::page(items, limit, |c| c.consent.id.to_string());
     Ok((items, next))
@@ -155,14 +152,13 @@ pub fn list(
 /// consent of the plan ends with it, since the individual no longer consents to the plan.
 pub fn withdraw(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     id: &ConsentId,
     expected_version: Option<crate::domain::Versions>,
     reason: String,
-    now: DateTime<Utc>,
 ) -> Result<ConsentRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let target = store::find(conn, &plan.id, id)?.ok_or_else(not_found)?;
     let state = match (target.consent.outcome.as_str(), target.consent.withdrawn_at) {
         ("refused", _) => Some("refused"),
@@ -179,11 +175,11 @@ pub fn withdraw(
     ensure_version(&expected_version, target.consent.version)?;
     let transition = on_consent_withdrawn(plan.status)?;
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     for (consent_id, version) in store::withdraw_all(conn, &plan.id, &reason, at)? {
         record(
             conn,
-            caller,
+            ctx,
             at,
             Change {
                 event_type: EventType::ConsentWithdrawn,
@@ -200,9 +196,8 @@ pub fn withdraw(
     }
     save_plan(
         conn,
-        caller,
+        ctx,
         &mut plan,
-        now,
         EventType::PlanClosed,
         Some(transition),
     )?;

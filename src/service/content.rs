@@ -1,11 +1,9 @@
 //! The plan's content: the individual's goals and the interventions that serve them.
 
-use chrono::{DateTime, Utc};
-
 use super::deviations::{file_automatically, Automatic};
 use super::plans::{load as load_plan, save as save_plan};
+use super::Context;
 use super::{naive, record, Change};
-use crate::auth::Caller;
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
 use crate::db::plans::PlanRow;
 use crate::db::DbConn;
@@ -26,13 +24,12 @@ use crate::error::{Error, Result};
 /// belongs to: anything under a plan changes the plan.
 fn content_changed(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan: &mut PlanRow,
-    now: DateTime<Utc>,
     change: Change<'_>,
 ) -> Result<()> {
-    record(conn, caller, naive(now), change)?;
-    save_plan(conn, caller, plan, now, EventType::PlanContentChanged, None)
+    record(conn, ctx, naive(ctx.now), change)?;
+    save_plan(conn, ctx, plan, EventType::PlanContentChanged, None)
 }
 
 fn goal_not_found() -> Error {
@@ -45,12 +42,11 @@ fn intervention_not_found() -> Error {
 
 pub fn add_goal(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     input: GoalInput,
-    now: DateTime<Utc>,
 ) -> Result<GoalRow> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::EditContent)?;
     let goals = store::goals_of(conn, &plan.id)?;
     check_room(goals.len(), "goals")?;
@@ -69,7 +65,7 @@ pub fn add_goal(
                 })?,
         ),
     };
-    let at = naive(now);
+    let at = naive(ctx.now);
     let goal = GoalRow {
         id: GoalId::new(),
         plan_id: plan.id.clone(),
@@ -85,20 +81,19 @@ pub fn add_goal(
     };
     store::insert_goal(conn, &goal)?;
     let change = Change::of(EventType::GoalCreated, "goal", &goal.id, &goal.plan_id, 1);
-    content_changed(conn, caller, &mut plan, now, change)?;
+    content_changed(conn, ctx, &mut plan, change)?;
     Ok(goal)
 }
 
 pub fn update_goal(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     goal_id: &GoalId,
     expected_version: Option<crate::domain::Versions>,
     input: GoalInput,
-    now: DateTime<Utc>,
 ) -> Result<GoalRow> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::EditContent)?;
     let mut goal = store::goals_of(conn, &plan.id)?
         .into_iter()
@@ -111,7 +106,7 @@ pub fn update_goal(
             "a goal's parent cannot change: add a new goal instead",
         ));
     }
-    let at = naive(now);
+    let at = naive(ctx.now);
     goal.text = input.text;
     goal.measure = input.measure;
     goal.target_date = input.target_date;
@@ -127,7 +122,7 @@ pub fn update_goal(
         &goal.plan_id,
         goal.version,
     );
-    content_changed(conn, caller, &mut plan, now, change)?;
+    content_changed(conn, ctx, &mut plan, change)?;
     Ok(goal)
 }
 
@@ -140,17 +135,16 @@ fn goal_ids(conn: &mut DbConn, plan_id: &str) -> Result<Vec<String>> {
 
 pub fn add_intervention(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     mut input: InterventionInput,
-    now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::EditContent)?;
     check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
     let existing = store::interventions_of(conn, &plan.id)?;
     check_room(existing.len(), "interventions")?;
-    let at = naive(now);
+    let at = naive(ctx.now);
     let record_ = InterventionRecord {
         intervention: InterventionRow {
             id: InterventionId::new(),
@@ -189,7 +183,7 @@ pub fn add_intervention(
         1,
     );
     change.to_status = Some(InterventionStatus::Planned.as_str());
-    content_changed(conn, caller, &mut plan, now, change)?;
+    content_changed(conn, ctx, &mut plan, change)?;
     Ok(record_)
 }
 
@@ -200,17 +194,15 @@ fn load_intervention(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Inter
         .ok_or_else(intervention_not_found)
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn update_intervention(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     id: &InterventionId,
     expected_version: Option<crate::domain::Versions>,
     mut input: InterventionInput,
-    now: DateTime<Utc>,
 ) -> Result<InterventionRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::EditContent)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
@@ -225,7 +217,7 @@ pub fn update_intervention(
         });
     }
     check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
-    let at = naive(now);
+    let at = naive(ctx.now);
     let row = &mut current.intervention;
     row.description = input.description;
     row.responsible_principal = input.responsible;
@@ -249,57 +241,39 @@ pub fn update_intervention(
         &row.plan_id,
         row.version,
     );
-    content_changed(conn, caller, &mut plan, now, change)?;
+    content_changed(conn, ctx, &mut plan, change)?;
     Ok(current)
 }
 
 /// Records a new status of an intervention; the history keeps every earlier one.
-#[allow(clippy::too_many_arguments)]
 pub fn change_intervention_status(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     id: &InterventionId,
     expected_version: Option<crate::domain::Versions>,
     change: InterventionStatusChange,
-    now: DateTime<Utc>,
-    feedback_days: i64,
 ) -> Result<InterventionRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status
         .ensure_allows(PlanAction::UpdateInterventionStatus)?;
     let mut current = load_intervention(conn, &plan.id, id)?;
     ensure_version(&expected_version, current.intervention.version)?;
-    crate::policy::may_change_intervention_status(caller, &plan, &current.intervention)?;
+    crate::policy::may_change_intervention_status(&ctx.caller, &plan, &current.intervention)?;
     let from = current.intervention.status;
     check_status_change(from, &change).map_err(Error::Validation)?;
     set_intervention_status(
         conn,
-        caller,
+        ctx,
         &plan.id,
         &mut current.intervention,
         change.status,
         change.reason,
-        now,
     )?;
     if change.status == InterventionStatus::NotCarriedOut {
-        file_not_carried_out(
-            conn,
-            caller,
-            &plan,
-            &current.intervention,
-            now,
-            feedback_days,
-        )?;
+        file_not_carried_out(conn, ctx, &plan, &current.intervention)?;
     }
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanContentChanged,
-        None,
-    )?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanContentChanged, None)?;
     Ok(current)
 }
 
@@ -307,11 +281,9 @@ pub fn change_intervention_status(
 /// the unit that runs the plan to confirm or dismiss. What the individual does themself is not.
 fn file_not_carried_out(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan: &crate::db::plans::PlanRow,
     intervention: &InterventionRow,
-    now: DateTime<Utc>,
-    feedback_days: i64,
 ) -> Result<()> {
     let concerned_principal = match intervention.responsible_principal {
         ResponsibleParty::Region => Principal::Region,
@@ -337,21 +309,20 @@ fn file_not_carried_out(
                 .unwrap_or("no reason given")
         ),
     };
-    file_automatically(conn, caller, deviation, now, feedback_days)
+    file_automatically(conn, ctx, deviation)
 }
 
 /// Moves an intervention to `status` and records the move with its reason.
 pub fn set_intervention_status(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     row: &mut InterventionRow,
     status: InterventionStatus,
     reason: Option<String>,
-    now: DateTime<Utc>,
 ) -> Result<()> {
     let from = row.status;
-    let at = naive(now);
+    let at = naive(ctx.now);
     row.status = status;
     row.status_reason = reason;
     row.version += 1;
@@ -369,19 +340,19 @@ pub fn set_intervention_status(
     change.from_status = Some(from.as_str());
     change.to_status = Some(status.as_str());
     change.note = row.status_reason.as_deref();
-    record(conn, caller, at, change)
+    record(conn, ctx, at, change)
 }
 
-pub fn goals(conn: &mut DbConn, caller: &Caller, plan_id: &PlanId) -> Result<Vec<GoalRow>> {
-    let plan = load_plan(conn, caller, plan_id)?;
+pub fn goals(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<Vec<GoalRow>> {
+    let plan = load_plan(conn, ctx, plan_id)?;
     store::goals_of(conn, &plan.id)
 }
 
 pub fn interventions(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
 ) -> Result<Vec<InterventionRecord>> {
-    let plan = load_plan(conn, caller, plan_id)?;
+    let plan = load_plan(conn, ctx, plan_id)?;
     store::interventions_of(conn, &plan.id)
 }

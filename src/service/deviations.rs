@@ -1,11 +1,11 @@
 //! Reporting deviations, filing them automatically from the process, and moving them to closure.
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{DeviationId, Id, PlanId};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use super::{naive, record, Change};
-use crate::auth::Caller;
 use crate::db::deviations::{self as store, DeviationFilter, DeviationRow};
 use crate::db::DbConn;
 use crate::domain::deviation::{
@@ -21,16 +21,15 @@ fn not_found() -> Error {
 
 fn record_change(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     row: &DeviationRow,
     event: EventType,
     from: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<()> {
     record(
         conn,
-        caller,
-        naive(now),
+        ctx,
+        naive(ctx.now),
         Change {
             event_type: event,
             resource_type: "deviation",
@@ -62,15 +61,13 @@ pub struct Automatic<'a> {
 /// Files a suggested deviation unless one was already filed for the same event.
 pub fn file_automatically(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     deviation: Automatic<'_>,
-    now: DateTime<Utc>,
-    feedback_days: i64,
 ) -> Result<()> {
     if store::exists_for_source(conn, &deviation.source_key)? {
         return Ok(());
     }
-    let at = naive(now);
+    let at = naive(ctx.now);
     let row = DeviationRow {
         id: Id::new(),
         category: deviation.category,
@@ -87,38 +84,33 @@ pub fn file_automatically(
         description: deviation.description,
         system_level: false,
         temporary_division: None,
-        feedback_due: swedish_date(now) + Duration::days(feedback_days),
+        feedback_due: swedish_date(ctx.now) + Duration::days(ctx.deadlines.deviation_feedback_days),
         feedback: None,
         feedback_at: None,
         analysis: None,
         action_taken: None,
         dismissal_reason: None,
         closed_at: None,
-        created_by: caller.subject.clone(),
+        created_by: ctx.caller.subject.clone(),
         version: 1,
         created_at: at,
         updated_at: at,
     };
     store::insert(conn, &row)?;
-    record_change(conn, caller, &row, EventType::DeviationFiled, None, now)
+    record_change(conn, ctx, &row, EventType::DeviationFiled, None)
 }
 
 /// A unit reports a deviation.
-pub fn report(
-    conn: &mut DbConn,
-    caller: &Caller,
-    input: NewDeviation,
-    now: DateTime<Utc>,
-    feedback_days: i64,
-) -> Result<DeviationRow> {
-    let (concerned_unit, mut errors) = check_new_deviation(&input, caller.unit.as_str(), now);
+pub fn report(conn: &mut DbConn, ctx: &Context, input: NewDeviation) -> Result<DeviationRow> {
+    let (concerned_unit, mut errors) =
+        check_new_deviation(&input, ctx.caller.unit.as_str(), ctx.now);
     // The domain decides whether a plan must be named; here only whether the caller sees it.
     let plan_id = match &input.plan_id {
         None => None,
         Some(id) => {
             let visible = PlanId::parse(id)
                 .ok()
-                .and_then(|id| super::plans::load(conn, caller, &id).ok());
+                .and_then(|id| super::plans::load(conn, ctx, &id).ok());
             match visible {
                 Some(plan) => Some(plan.id),
                 None => {
@@ -134,15 +126,15 @@ pub fn report(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    let at = naive(now);
+    let at = naive(ctx.now);
     let row = DeviationRow {
         id: Id::new(),
         category: input.category,
         status: DeviationStatus::Reported,
         source: "manual".into(),
         source_key: None,
-        reporting_unit: caller.unit.clone(),
-        reporting_principal: caller.principal,
+        reporting_unit: ctx.caller.unit.clone(),
+        reporting_principal: ctx.caller.principal,
         concerned_unit,
         concerned_name: None,
         concerned_principal: input.concerned_principal,
@@ -151,35 +143,35 @@ pub fn report(
         description: input.description,
         system_level: input.system_level,
         temporary_division: input.temporary_division,
-        feedback_due: swedish_date(now) + Duration::days(feedback_days),
+        feedback_due: swedish_date(ctx.now) + Duration::days(ctx.deadlines.deviation_feedback_days),
         feedback: None,
         feedback_at: None,
         analysis: None,
         action_taken: None,
         dismissal_reason: None,
         closed_at: None,
-        created_by: caller.subject.clone(),
+        created_by: ctx.caller.subject.clone(),
         version: 1,
         created_at: at,
         updated_at: at,
     };
     store::insert(conn, &row)?;
-    record_change(conn, caller, &row, EventType::DeviationReported, None, now)?;
+    record_change(conn, ctx, &row, EventType::DeviationReported, None)?;
     Ok(row)
 }
 
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &DeviationId) -> Result<DeviationRow> {
-    store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
+pub fn get(conn: &mut DbConn, ctx: &Context, id: &DeviationId) -> Result<DeviationRow> {
+    store::find(conn, ctx.caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
 pub fn list(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     filter: &DeviationFilter,
     cursor: Option<&str>,
     limit: i64,
 ) -> Result<(Vec<DeviationRow>, Option<String>)> {
-    let rows = store::list(conn, caller.unit.as_str(), filter, cursor, limit + 1)?;
+    let rows = store::list(conn, ctx.caller.unit.as_str(), filter, cursor, limit + 1)?;
     let (rows, next) = super::page(rows, limit, |r| r.id.to_string());
     Ok((rows, next))
 }
@@ -207,14 +199,13 @@ pub enum Step {
 
 pub fn act(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     id: &DeviationId,
     expected_version: Option<crate::domain::Versions>,
     step: Step,
-    now: DateTime<Utc>,
 ) -> Result<DeviationRow> {
-    let mut row = get(conn, caller, id)?;
-    let unit = caller.unit.as_str();
+    let mut row = get(conn, ctx, id)?;
+    let unit = ctx.caller.unit.as_str();
     let parties = Parties {
         reporting: row.reporting_unit == unit,
         concerned: row.concerned_unit.as_deref() == Some(unit),
@@ -230,7 +221,7 @@ pub fn act(
     let from = row.status;
     let to = from.apply(action, parties)?;
     ensure_version(&expected_version, row.version)?;
-    let at = naive(now);
+    let at = naive(ctx.now);
     match step {
         Step::Dismiss { reason } => row.dismissal_reason = Some(reason),
         Step::Feedback { feedback } => {
@@ -263,6 +254,6 @@ pub fn act(
         return Err(super::concurrent_update(row.version));
     }
     let event = EventType::of_deviation_action(action);
-    record_change(conn, caller, &row, event, Some(from.as_str()), now)?;
+    record_change(conn, ctx, &row, event, Some(from.as_str()))?;
     Ok(row)
 }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::auth::Caller;
+use super::Context;
 use crate::db::events::{self as store, ChangeEventRow};
 use crate::db::{deviations, meetings, plans, DbConn};
 use crate::error::{Error, Result};
@@ -44,17 +44,16 @@ impl FeedPage {
 /// The events after `after` that `caller`'s unit may see, at most `limit`.
 pub fn page(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     after: i64,
     limit: usize,
-    now: DateTime<Utc>,
     settings: FeedSettings,
 ) -> Result<FeedPage> {
     let head = store::head(conn)?;
     if after > head {
         return Err(Error::AheadOfFeed { head });
     }
-    ensure_retained(conn, after, head, now, settings)?;
+    ensure_retained(conn, after, head, ctx.now, settings)?;
     let mut events = Vec::new();
     let mut cursor = after;
     let mut examined = 0;
@@ -62,7 +61,7 @@ pub fn page(
         let chunk = store::after(conn, cursor, SCAN_CHUNK)?;
         let full_chunk = chunk.len() as i64 == SCAN_CHUNK;
         examined += chunk.len();
-        let access = access_to(conn, caller, &chunk)?;
+        let access = access_to(conn, ctx, &chunk)?;
         for event in chunk {
             cursor = event.position();
             if access.allows(&event) {
@@ -109,7 +108,7 @@ pub fn ensure_retained(
 /// Everything the access rules need to decide on `events`, in five queries whatever their number.
 pub fn access_to(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     events: &[ChangeEventRow],
 ) -> Result<EventAccess> {
     fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -136,9 +135,9 @@ pub fn access_to(
             .filter(|e| e.resource_type == "plan" && e.to_status.as_deref() == Some("closed"))
             .map(|e| e.resource_id.as_str()),
     );
-    let unit = caller.unit.as_str();
+    let unit = ctx.caller.unit.as_str();
     Ok(EventAccess {
-        plans: plans::visible_ids(conn, &caller.unit, &plan_ids)?
+        plans: plans::visible_ids(conn, &ctx.caller.unit, &plan_ids, ctx.today())?
             .into_iter()
             .collect(),
         notified_of_closing: meetings::notifying(conn, unit, &closed)?
@@ -146,8 +145,9 @@ pub fn access_to(
             .collect(),
         individuals: plans::individuals_with_visible_plan(
             conn,
-            &caller.unit,
+            &ctx.caller.unit,
             &of_type("individual"),
+            ctx.today(),
         )?
         .into_iter()
         .chain(crate::db::individuals::registered_by(

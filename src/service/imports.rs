@@ -12,6 +12,7 @@
 //! where the plan's state still allows it) or refused (what the process never changes: a recorded
 //! consent, a sent summons, a held meeting).
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{
     ConsentId, FollowUpId, Goal, Id, IdKind, ImportId, IndividualId, Intervention, InterventionId,
@@ -43,21 +44,20 @@ fn not_found() -> Error {
 
 pub fn create(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     source_system: String,
     dry_run: bool,
-    now: DateTime<Utc>,
 ) -> Result<ImportRow> {
-    let at = naive(now);
+    let at = naive(ctx.now);
     let row = ImportRow {
         id: Id::new(),
         source_system,
         dry_run,
         status: ImportStatus::AwaitingData,
         failure: None,
-        unit: caller.unit.clone(),
-        principal: caller.principal,
-        created_by: caller.subject.clone(),
+        unit: ctx.caller.unit.clone(),
+        principal: ctx.caller.principal,
+        created_by: ctx.caller.subject.clone(),
         lines_read: 0,
         created_count: 0,
         updated_count: 0,
@@ -74,25 +74,20 @@ pub fn create(
     Ok(row)
 }
 
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &ImportId) -> Result<ImportRow> {
-    store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
+pub fn get(conn: &mut DbConn, ctx: &Context, id: &ImportId) -> Result<ImportRow> {
+    store::find(conn, ctx.caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
 /// Starts reading an import's records: only once, from `awaiting_data`, and only while no other
 /// import of the same source system runs — two imports of overlapping files at once would race for
 /// the same import keys. An import whose instance stopped (no heartbeat) is failed first, so a crash
 /// never blocks its source system.
-pub fn start(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: &ImportId,
-    now: DateTime<Utc>,
-) -> Result<ImportRow> {
-    let row = get(conn, caller, id)?;
+pub fn start(conn: &mut DbConn, ctx: &Context, id: &ImportId) -> Result<ImportRow> {
+    let row = get(conn, ctx, id)?;
     if row.status != ImportStatus::AwaitingData {
         return Err(records_taken(row.status));
     }
-    fail_stalled(conn, now)?;
+    fail_stalled(conn, ctx.now)?;
     if let Some(running) = store::running(conn, &row.source_system)? {
         return Err(source_busy(&row.source_system, Some(&running)));
     }
@@ -102,10 +97,10 @@ pub fn start(
         ImportStatus::AwaitingData.as_str(),
         ImportStatus::Running.as_str(),
         None,
-        naive(now),
+        naive(ctx.now),
     );
     match moved {
-        Ok(true) => get(conn, caller, id),
+        Ok(true) => get(conn, ctx, id),
         // Another upload to this import started in between.
         Ok(false) => Err(records_taken(ImportStatus::Running)),
         // Another import of the source started in between (the unique index on running imports).
@@ -285,16 +280,18 @@ impl RecordKeys {
 }
 
 impl ImportContext<'_> {
-    /// The import acting as `unit` (see `Caller::for_import`).
-    fn acting(&self, unit: &str, principal: Principal) -> Result<Caller> {
+    /// The import acting as `unit` (see `Caller::for_import`), now; a replayed step acts at its
+    /// own time (`Context::at`).
+    fn acting(&self, unit: &str, principal: Principal) -> Result<Context> {
         let unit = HsaId::parse(unit)
             .map_err(|m| Error::validation("$.plan.initiating_unit.hsa_id", m))?;
-        Ok(Caller::for_import(
+        let caller = Caller::for_import(
             self.importer,
             unit,
             principal,
             format!("import:{}:{}", self.import_id, self.line),
-        ))
+        );
+        Ok(Context::new(caller, self.now, self.deadlines))
     }
 
     fn key(&self, conn: &mut DbConn, kind: &str, external_id: &str) -> Result<Option<KeyRow>> {
@@ -439,7 +436,7 @@ fn individual(
     conn: &mut DbConn,
     ctx: &ImportContext<'_>,
     record: &ImportRecord,
-    caller: &Caller,
+    initiator: &Context,
 ) -> Result<(IndividualId, bool)> {
     const PATH: &str = "$.individual.details";
     let now = ctx.now;
@@ -466,13 +463,13 @@ fn individual(
         Some(current) if same_person(&current, &data) => (current.individual.id, false),
         Some(current) => {
             let id = current.individual.id;
-            individuals::update(conn, caller, &id, None, data, now)
+            individuals::update(conn, initiator, &id, None, data)
                 .map_err(|e| in_record(PATH, e))?;
             (id, true)
         }
         None => {
             let created =
-                individuals::create(conn, caller, data, now).map_err(|e| in_record(PATH, e))?;
+                individuals::create(conn, initiator, data).map_err(|e| in_record(PATH, e))?;
             (created.individual.id, true)
         }
     };
@@ -505,7 +502,7 @@ struct Replay<'a> {
     ctx: &'a ImportContext<'a>,
     record: &'a ImportRecord,
     /// The initiating unit, which does most steps.
-    initiator: Caller,
+    initiator: Context,
     individual_id: IndividualId,
     /// Set by the plan step, which every record begins with (`Step::OpenPlan`); until then an id
     /// that names nothing.
@@ -543,10 +540,9 @@ impl Replay<'_> {
                         this.map_guardians(conn, &mut consent)?;
                         let recorded = consents::record_consent(
                             conn,
-                            &this.initiator,
+                            &this.initiator.at(at),
                             &this.plan_id,
                             consent,
-                            at,
                         )?;
                         Ok(recorded.consent.id.into())
                     },
@@ -571,12 +567,11 @@ impl Replay<'_> {
                         if current.consent.withdrawn_at.is_none() {
                             consents::withdraw(
                                 conn,
-                                &this.initiator,
+                                &this.initiator.at(at),
                                 &this.plan_id,
                                 &consent_id,
                                 None,
                                 withdrawal.reason.clone(),
-                                at,
                             )?;
                         }
                         Ok(consent_id.to_string())
@@ -599,19 +594,19 @@ impl Replay<'_> {
                     "the status change",
                     |this, conn| {
                         let unit = item.intervention.responsible_unit.clone();
-                        let caller = match unit {
-                            Some(unit) => this.ctx.acting(&unit, this.initiator.principal)?,
+                        let acting = match unit {
+                            Some(unit) => {
+                                this.ctx.acting(&unit, this.initiator.caller.principal)?
+                            }
                             None => this.initiator.clone(),
                         };
                         content::change_intervention_status(
                             conn,
-                            &caller,
+                            &acting.at(at),
                             &this.plan_id,
                             &intervention_id,
                             None,
                             change.change.clone(),
-                            at,
-                            this.ctx.deadlines.deviation_feedback_days,
                         )?;
                         Ok(intervention_id.to_string())
                     },
@@ -628,11 +623,9 @@ impl Replay<'_> {
                     |this, conn| {
                         let sent = summons::send(
                             conn,
-                            &this.initiator,
+                            &this.initiator.at(at),
                             &this.plan_id,
                             item.summons.clone(),
-                            at,
-                            this.ctx.deadlines,
                         )?;
                         Ok(sent.summons.id.into())
                     },
@@ -665,13 +658,12 @@ impl Replay<'_> {
                             })?;
                         summons::answer(
                             conn,
-                            &this.initiator,
+                            &this.initiator.at(at),
                             &this.plan_id,
                             &summons_id,
                             &recipient.id,
                             None,
                             answer.answer.clone(),
-                            at,
                         )?;
                         Ok(recipient.id.to_string())
                     },
@@ -723,11 +715,9 @@ impl Replay<'_> {
                             .collect::<Result<_>>()?;
                         meetings::record_meeting(
                             conn,
-                            &this.initiator,
+                            &this.initiator.at(at),
                             &this.plan_id,
                             input,
-                            at,
-                            this.ctx.deadlines,
                         )?;
                         this.map_next_follow_up(conn, 0)?;
                         Ok(this.plan_id.to_string())
@@ -757,8 +747,8 @@ impl Replay<'_> {
                                 )?
                                 .into();
                         }
-                        let caller = this.coordinator(conn)?;
-                        meetings::complete_revision(conn, &caller, &this.plan_id, completion, at)?;
+                        let coordinator = this.coordinator(conn)?.at(at);
+                        meetings::complete_revision(conn, &coordinator, &this.plan_id, completion)?;
                         this.map_next_follow_up(conn, f + 1)?;
                         Ok(this.plan_id.to_string())
                     },
@@ -776,15 +766,14 @@ impl Replay<'_> {
                     fingerprint(closing),
                     "the closing",
                     |this, conn| {
-                        let caller = this.coordinator(conn)?;
+                        let coordinator = this.coordinator(conn)?.at(at);
                         meetings::close(
                             conn,
-                            &caller,
+                            &coordinator,
                             &this.plan_id,
                             None,
                             closing.reason,
                             closing.note.clone(),
-                            at,
                         )?;
                         Ok(this.plan_id.to_string())
                     },
@@ -878,7 +867,6 @@ impl Replay<'_> {
                     &self.individual_id,
                     None,
                     details,
-                    self.ctx.now,
                 )?;
                 self.ctx.put(
                     conn,
@@ -892,7 +880,7 @@ impl Replay<'_> {
             }
             None => {
                 let created =
-                    plans::create(conn, &self.initiator, &self.individual_id, details, at)?;
+                    plans::create(conn, &self.initiator.at(at), &self.individual_id, details)?;
                 self.plan_id = created.plan.id;
                 let id = &self.plan_id;
                 self.ctx
@@ -949,15 +937,15 @@ impl Replay<'_> {
                     .into(),
             );
         }
-        let (caller, plan, now) = (&self.initiator, &self.plan_id, self.ctx.now);
+        let (initiator, plan) = (&self.initiator, &self.plan_id);
         let changed = input.clone();
         self.content(
             conn,
             "goal",
             &item.external_id,
             fingerprint(&item.goal),
-            |c, id| content::update_goal(c, caller, plan, id, None, changed, now).map(|_| ()),
-            |c| Ok(content::add_goal(c, caller, plan, input, at)?.id),
+            |c, id| content::update_goal(c, initiator, plan, id, None, changed).map(|_| ()),
+            |c| Ok(content::add_goal(c, &initiator.at(at), plan, input)?.id),
         )
     }
 
@@ -970,20 +958,20 @@ impl Replay<'_> {
             .iter()
             .map(|g| self.id_of::<Goal>(conn, "goal", g).map(String::from))
             .collect::<Result<_>>()?;
-        let (caller, plan, now) = (&self.initiator, &self.plan_id, self.ctx.now);
+        let (initiator, plan) = (&self.initiator, &self.plan_id);
         let changed = input.clone();
         self.content(
             conn,
             "intervention",
             &item.external_id,
             fingerprint(&item.intervention),
-            |c, id| {
-                content::update_intervention(c, caller, plan, id, None, changed, now).map(|_| ())
-            },
+            |c, id| content::update_intervention(c, initiator, plan, id, None, changed).map(|_| ()),
             |c| {
-                Ok(content::add_intervention(c, caller, plan, input, at)?
-                    .intervention
-                    .id)
+                Ok(
+                    content::add_intervention(c, &initiator.at(at), plan, input)?
+                        .intervention
+                        .id,
+                )
             },
         )
     }
@@ -1016,15 +1004,14 @@ impl Replay<'_> {
                         .id_of::<Intervention>(conn, "intervention", &review.intervention_id)?
                         .into();
                 }
-                let caller = this.coordinator(conn)?;
+                let coordinator = this.coordinator(conn)?.at(at);
                 meetings::record_follow_up(
                     conn,
-                    &caller,
+                    &coordinator,
                     &this.plan_id,
                     &follow_up_id,
                     None,
                     input,
-                    at,
                 )?;
                 this.map_next_follow_up(conn, f + 1)?;
                 Ok(follow_up_id.to_string())
@@ -1033,14 +1020,14 @@ impl Replay<'_> {
     }
 
     /// The coordinator's unit, which follows the plan up (before one is appointed, the initiator).
-    fn coordinator(&self, conn: &mut DbConn) -> Result<Caller> {
+    fn coordinator(&self, conn: &mut DbConn) -> Result<Context> {
         let plan = plans::load(conn, &self.initiator, &self.plan_id)?;
         match plan.coordinator_unit {
             Some(unit) => {
                 // Appointed with the meeting, which also names the responsible principal.
                 let principal = plan
                     .responsible_principal
-                    .unwrap_or(self.initiator.principal);
+                    .unwrap_or(self.initiator.caller.principal);
                 self.ctx.acting(&unit, principal)
             }
             None => Ok(self.initiator.clone()),

@@ -1,8 +1,6 @@
 //! Registering, finding and updating individuals.
 
-use chrono::{DateTime, Utc};
-
-use crate::auth::Caller;
+use super::Context;
 use crate::db::individuals::{self as store, GuardianRow, IndividualRow};
 use crate::db::DbConn;
 use crate::domain::events::EventType;
@@ -42,14 +40,9 @@ fn guardian_rows(individual_id: &IndividualId, guardians: &[GuardianData]) -> Ve
 /// the registration succeeds, as a record of the caller's own that is not linked to hers for
 /// anyone else, and the attempt is written in her access log. So nothing the caller receives
 /// distinguishes "a protected person has this number" from "nobody has it".
-pub fn create(
-    conn: &mut DbConn,
-    caller: &Caller,
-    data: IndividualData,
-    now: DateTime<Utc>,
-) -> Result<IndividualRecord> {
-    let hidden = hidden_record_of_number(conn, caller, &data.identity_number, None)?;
-    let at = naive(now);
+pub fn create(conn: &mut DbConn, ctx: &Context, data: IndividualData) -> Result<IndividualRecord> {
+    let hidden = hidden_record_of_number(conn, ctx, &data.identity_number, None)?;
+    let at = naive(ctx.now);
     let row = IndividualRow {
         id: Id::new(),
         identity_number: data.identity_number.as_str().to_string(),
@@ -60,7 +53,7 @@ pub fn create(
         version: 1,
         created_at: at,
         updated_at: at,
-        registered_by_unit: Some(caller.unit.clone()),
+        registered_by_unit: Some(ctx.caller.unit.clone()),
         duplicate_of: hidden.clone(),
     };
     store::insert(conn, &row)?;
@@ -68,7 +61,7 @@ pub fn create(
     store::replace_guardians(conn, &row.id, &guardians)?;
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change {
             event_type: EventType::IndividualCreated,
@@ -83,7 +76,7 @@ pub fn create(
         },
     )?;
     if let Some(theirs) = hidden {
-        record_hidden_match(conn, caller, &theirs, 201)?;
+        record_hidden_match(conn, ctx, &theirs, 201)?;
     }
     Ok(IndividualRecord {
         individual: row,
@@ -96,7 +89,7 @@ pub fn create(
 /// (the new record becomes the caller's own registration); none when nobody has it.
 fn hidden_record_of_number(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     number: &IdentityNumber,
     except: Option<&str>,
 ) -> Result<Option<String>> {
@@ -104,7 +97,7 @@ fn hidden_record_of_number(
         .into_iter()
         .filter(|row| Some(row.id.as_str()) != except)
         .collect();
-    let visible = crate::policy::visible_individuals(conn, caller, &rows)?;
+    let visible = crate::policy::visible_individuals(conn, &ctx.caller, ctx.today(), &rows)?;
     if rows.iter().any(|row| visible.contains(&row.id)) {
         return Err(duplicate());
     }
@@ -118,7 +111,7 @@ fn hidden_record_of_number(
 /// her (a search or a registration), so that "who has tried to find me" can be answered.
 fn record_hidden_match(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     individual_id: &str,
     status: u16,
 ) -> Result<()> {
@@ -129,7 +122,7 @@ fn record_hidden_match(
         plan_id: None,
         individual_id: Some(individual_id.to_string()),
     };
-    let mut event = crate::audit::event(caller, "register", status, target);
+    let mut event = crate::audit::event(&ctx.caller, naive(ctx.now), "register", status, target);
     event.result = "denied".into();
     crate::db::audit::insert(conn, &event)
 }
@@ -151,9 +144,9 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<IndividualRecord> {
 
 /// The individual if the caller may see them (`policy::may_see_individual`), else the answer for
 /// an id that does not exist.
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &IndividualId) -> Result<IndividualRecord> {
+pub fn get(conn: &mut DbConn, ctx: &Context, id: &IndividualId) -> Result<IndividualRecord> {
     let record = load(conn, id)?;
-    if !crate::policy::may_see_individual(conn, caller, &record.individual)? {
+    if !crate::policy::may_see_individual(conn, &ctx.caller, ctx.today(), &record.individual)? {
         return Err(Error::NotFound("no individual has this id".into()));
     }
     Ok(record)
@@ -161,9 +154,9 @@ pub fn get(conn: &mut DbConn, caller: &Caller, id: &IndividualId) -> Result<Indi
 
 /// Whether an individual id names someone the caller may see: for an operation that takes the id
 /// in a body or a query, which answers for a hidden person exactly as for an unknown id.
-pub fn is_visible(conn: &mut DbConn, caller: &Caller, id: &str) -> Result<bool> {
+pub fn is_visible(conn: &mut DbConn, ctx: &Context, id: &str) -> Result<bool> {
     match store::find(conn, id)? {
-        Some(row) => crate::policy::may_see_individual(conn, caller, &row),
+        Some(row) => crate::policy::may_see_individual(conn, &ctx.caller, ctx.today(), &row),
         None => Ok(false),
     }
 }
@@ -185,18 +178,18 @@ pub enum Search {
 /// registrations (its own first).
 pub fn find_by_identity_number(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     number: &IdentityNumber,
 ) -> Result<Search> {
     let mut rows = store::registrations_of_number(conn, number.as_str())?;
-    let own = caller.unit.as_str();
+    let own = ctx.caller.unit.as_str();
     rows.sort_by_key(|r| {
         (
             r.duplicate_of.is_some(),
             r.registered_by_unit.as_deref() != Some(own),
         )
     });
-    let visible = crate::policy::visible_individuals(conn, caller, &rows)?;
+    let visible = crate::policy::visible_individuals(conn, &ctx.caller, ctx.today(), &rows)?;
     let hidden = rows
         .iter()
         .find(|row| row.duplicate_of.is_none() && !visible.contains(&row.id))
@@ -210,13 +203,12 @@ pub fn find_by_identity_number(
 /// Replaces the individual's details; `expected_version` from `If-Match`.
 pub fn update(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     id: &IndividualId,
     expected_version: Option<crate::domain::Versions>,
     data: IndividualData,
-    now: DateTime<Utc>,
 ) -> Result<IndividualRecord> {
-    let current = get(conn, caller, id)?.individual;
+    let current = get(conn, ctx, id)?.individual;
     crate::domain::ensure_version(&expected_version, current.version)?;
     // A new number is checked as a registration is: taken by someone the caller sees, 409; taken
     // by a hidden person, this record becomes the caller's own registration of it.
@@ -227,15 +219,15 @@ pub fn update(
                 current.registered_by_unit.clone(),
             )
         } else {
-            match hidden_record_of_number(conn, caller, &data.identity_number, Some(&current.id))? {
+            match hidden_record_of_number(conn, ctx, &data.identity_number, Some(&current.id))? {
                 Some(theirs) => {
-                    record_hidden_match(conn, caller, &theirs, 200)?;
-                    (Some(theirs), Some(caller.unit.clone()))
+                    record_hidden_match(conn, ctx, &theirs, 200)?;
+                    (Some(theirs), Some(ctx.caller.unit.clone()))
                 }
                 None => (None, current.registered_by_unit.clone()),
             }
         };
-    let at = naive(now);
+    let at = naive(ctx.now);
     let row = IndividualRow {
         identity_number: data.identity_number.as_str().to_string(),
         identity_kind: data.identity_number.kind().as_str().to_string(),
@@ -255,7 +247,7 @@ pub fn update(
     store::replace_guardians(conn, &row.id, &guardians)?;
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change {
             event_type: EventType::IndividualUpdated,

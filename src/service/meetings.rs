@@ -1,5 +1,6 @@
 //! The meeting that establishes the plan, follow-ups, revision and closure.
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{FollowUpId, Id, PlanId};
 use chrono::{DateTime, Utc};
@@ -9,7 +10,6 @@ use super::deviations::{file_automatically, Automatic};
 use super::plans::{get as get_plan, load as load_plan, save as save_plan, PlanRecord};
 use super::summons::coverage;
 use super::{naive, new_id, record, Change};
-use crate::auth::Caller;
 use crate::db::goals as content_store;
 use crate::db::meetings::{self as store, FollowUpRow, MeetingRow};
 use crate::db::plans::PlanRow;
@@ -20,7 +20,7 @@ use crate::domain::ensure_version;
 use crate::domain::events::EventType;
 use crate::domain::plan::{apply, on_close, ClosingReason, PlanAction, Step};
 use crate::domain::process::{
-    check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Deadlines, Decision,
+    check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Decision,
     FollowUpRecord, FollowUpSlot, InterventionStatus, MeetingContext, NewMeeting, Obligation,
     Response, RevisionCompletion,
 };
@@ -53,17 +53,16 @@ fn new_follow_up(plan_id: &PlanId, slot: &FollowUpSlot, now: DateTime<Utc>) -> F
 
 fn schedule(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan: &mut PlanRow,
     slot: &FollowUpSlot,
-    now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
-    let row = new_follow_up(&plan.id, slot, now);
+    let row = new_follow_up(&plan.id, slot, ctx.now);
     store::insert_follow_up(conn, &row)?;
     record(
         conn,
-        caller,
-        naive(now),
+        ctx,
+        naive(ctx.now),
         Change::of(
             EventType::FollowUpScheduled,
             "follow_up",
@@ -80,16 +79,14 @@ fn schedule(
 /// discharge) once the law's minimum content is there.
 pub fn record_meeting(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     mut input: NewMeeting,
-    now: DateTime<Utc>,
-    deadlines: Deadlines,
 ) -> Result<PlanRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::RecordMeeting)?;
-    if !coverage(conn, &plan.id, swedish_date(now))?.permits_establishing {
+    if !coverage(conn, &plan.id, swedish_date(ctx.now))?.permits_establishing {
         return Err(status.conflict(
             "the plan can be established only while the individual's active consent permits it (establish_plan)".into(),
         ));
@@ -114,9 +111,9 @@ pub fn record_meeting(
         follows_discharge: plan.follows_discharge,
     };
     let held_within_deadline =
-        check_meeting(&mut input, &context, now, deadlines).map_err(Error::Validation)?;
+        check_meeting(&mut input, &context, ctx.now, ctx.deadlines).map_err(Error::Validation)?;
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     let code = procedure_code(context.follows_discharge);
     let meeting = MeetingRow {
         id: new_id(),
@@ -135,14 +132,14 @@ pub fn record_meeting(
         visible_in_1177: input.visible_in_1177,
         held_within_deadline,
         procedure_code: code.into(),
-        recorded_by: caller.subject.clone(),
-        recorded_by_unit: caller.unit.clone(),
+        recorded_by: ctx.caller.subject.clone(),
+        recorded_by_unit: ctx.caller.unit.clone(),
         created_at: at,
     };
     store::insert_meeting(conn, &meeting)?;
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change::of(
             EventType::MeetingRecorded,
@@ -181,16 +178,14 @@ pub fn record_meeting(
                 "absent"
             });
             change.reason = Some(r.obligation.as_str());
-            record(conn, caller, at, change)?;
+            record(conn, ctx, at, change)?;
             if !attendance.attended && r.obligation == Obligation::Summoned {
                 file_absence(
                     conn,
-                    caller,
+                    ctx,
                     &plan,
                     &r,
                     crate::domain::calendar::swedish_date_of(meeting.held_at),
-                    now,
-                    deadlines,
                 )?;
             }
         }
@@ -201,30 +196,27 @@ pub fn record_meeting(
     plan.responsible_principal = Some(input.responsible_principal);
     plan.coordinator_name = Some(input.coordinator.name.clone());
     plan.coordinator_unit = Some(input.coordinator.hsa_id.clone());
-    schedule(conn, caller, &mut plan, &input.first_follow_up, now)?;
+    schedule(conn, ctx, &mut plan, &input.first_follow_up)?;
     let moved = apply(status, Step::RecordMeeting)?;
     save_plan(
         conn,
-        caller,
+        ctx,
         &mut plan,
-        now,
         EventType::PlanEstablished,
         Some(moved),
     )?;
-    super::documents::snapshot(conn, caller, &plan, now)?;
-    get_plan(conn, caller, &plan.id, swedish_date(now))
+    super::documents::snapshot(conn, ctx, &plan)?;
+    get_plan(conn, ctx, &plan.id, swedish_date(ctx.now))
 }
 
 /// A summoned unit that did not come is a deviation (summoned_unit_absent), filed for the unit that
 /// runs the plan to confirm or dismiss.
 fn file_absence(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan: &PlanRow,
     recipient: &crate::db::summons::RecipientRow,
     day: chrono::NaiveDate,
-    now: DateTime<Utc>,
-    deadlines: Deadlines,
 ) -> Result<()> {
     let deviation = Automatic {
         category: Category::SummonedUnitAbsent,
@@ -240,41 +232,27 @@ fn file_absence(
             recipient.name
         ),
     };
-    file_automatically(
-        conn,
-        caller,
-        deviation,
-        now,
-        deadlines.deviation_feedback_days,
-    )
+    file_automatically(conn, ctx, deviation)
 }
 
 /// Schedules a further follow-up of an established plan.
 pub fn schedule_follow_up(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     slot: FollowUpSlot,
-    now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::ScheduleFollowUp)?;
-    if slot.date <= swedish_date(now) {
+    if slot.date <= swedish_date(ctx.now) {
         return Err(Error::validation(
             "$.date",
             "a follow-up is scheduled in the future",
         ));
     }
     crate::domain::process::check_room(store::follow_ups_of(conn, &plan.id)?.len(), "follow-ups")?;
-    let row = schedule(conn, caller, &mut plan, &slot, now)?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanFollowUpScheduled,
-        None,
-    )?;
+    let row = schedule(conn, ctx, &mut plan, &slot)?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanFollowUpScheduled, None)?;
     Ok(row)
 }
 
@@ -282,17 +260,16 @@ pub fn schedule_follow_up(
 /// continue, revise or close.
 pub fn record_follow_up(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     follow_up_id: &FollowUpId,
     expected_version: Option<crate::domain::Versions>,
     input: FollowUpRecord,
-    now: DateTime<Utc>,
 ) -> Result<FollowUpRow> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::RecordFollowUp)?;
-    crate::policy::may_follow_up(caller, &plan)?;
+    crate::policy::may_follow_up(&ctx.caller, &plan)?;
     let mut follow_up = store::follow_ups_of(conn, &plan.id)?
         .into_iter()
         .find(|f| f.id == *follow_up_id)
@@ -316,7 +293,7 @@ pub fn record_follow_up(
         .filter(|i| i.intervention.status.is_open())
         .map(|i| i.intervention.id.into())
         .collect();
-    let today = swedish_date(now);
+    let today = swedish_date(ctx.now);
     check_follow_up(&input, &open_goals, &open_interventions, today).map_err(Error::Validation)?;
     let moved = match input.decision {
         Decision::Continue => apply(status, Step::FollowUpContinues)?,
@@ -333,7 +310,7 @@ pub fn record_follow_up(
         }
     };
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     for outcome in &input.goal_outcomes {
         if let Some(goal) = goals.iter().find(|g| g.id == outcome.goal_id) {
             let mut goal = goal.clone();
@@ -353,7 +330,7 @@ pub fn record_follow_up(
             );
             change.from_status = Some(from.as_str());
             change.to_status = Some(goal.status.as_str());
-            record(conn, caller, at, change)?;
+            record(conn, ctx, at, change)?;
         }
     }
     follow_up.held_on = Some(input.held_on);
@@ -362,8 +339,8 @@ pub fn record_follow_up(
     follow_up.new_circumstances = input.new_circumstances.clone();
     follow_up.decision = Some(input.decision);
     follow_up.closing_reason = input.closing_reason;
-    follow_up.recorded_by = Some(caller.subject.clone());
-    follow_up.recorded_by_unit = Some(caller.unit.clone());
+    follow_up.recorded_by = Some(ctx.caller.subject.clone());
+    follow_up.recorded_by_unit = Some(ctx.caller.unit.clone());
     follow_up.version += 1;
     follow_up.updated_at = at;
     if !store::update_follow_up(conn, &follow_up)? {
@@ -377,19 +354,12 @@ pub fn record_follow_up(
         follow_up.version,
     );
     change.to_status = Some(input.decision.as_str());
-    record(conn, caller, at, change)?;
+    record(conn, ctx, at, change)?;
     plan.next_follow_up_on = store::next_follow_up_on(conn, &plan.id)?;
     if let (Decision::Continue, Some(next)) = (input.decision, &input.next_follow_up) {
-        schedule(conn, caller, &mut plan, next, now)?;
+        schedule(conn, ctx, &mut plan, next)?;
     }
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanFollowedUp,
-        Some(moved),
-    )?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanFollowedUp, Some(moved))?;
     Ok(follow_up)
 }
 
@@ -397,15 +367,14 @@ pub fn record_follow_up(
 /// reason, the next follow-up is set, and the revised plan is established as a new revision.
 pub fn complete_revision(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     input: RevisionCompletion,
-    now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::CompleteRevision)?;
-    crate::policy::may_follow_up(caller, &plan)?;
+    crate::policy::may_follow_up(&ctx.caller, &plan)?;
     let interventions = content_store::interventions_of(conn, &plan.id)?;
     let open: Vec<_> = interventions
         .into_iter()
@@ -422,9 +391,10 @@ pub fn complete_revision(
         .filter(|d| d.decision == CarryOver::Cancel)
         .count();
     let open_after = open.len().saturating_sub(cancelled);
-    check_revision(&input, &to_review, open_after, swedish_date(now)).map_err(Error::Validation)?;
+    check_revision(&input, &to_review, open_after, swedish_date(ctx.now))
+        .map_err(Error::Validation)?;
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     for decision in &input.intervention_decisions {
         let Some(found) = open
             .iter()
@@ -449,73 +419,53 @@ pub fn complete_revision(
                     row.version,
                 );
                 change.reason = Some("revision");
-                record(conn, caller, at, change)?;
+                record(conn, ctx, at, change)?;
             }
             CarryOver::Cancel => {
                 row.reviewed_in_revision = plan.revision + 1;
                 set_intervention_status(
                     conn,
-                    caller,
+                    ctx,
                     &plan.id,
                     &mut row,
                     InterventionStatus::Cancelled,
                     decision.reason.clone(),
-                    now,
                 )?;
             }
         }
     }
-    schedule(conn, caller, &mut plan, &input.next_follow_up, now)?;
+    schedule(conn, ctx, &mut plan, &input.next_follow_up)?;
     plan.revision += 1;
     let moved = apply(status, Step::CompleteRevision)?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanRevised,
-        Some(moved),
-    )?;
-    super::documents::snapshot(conn, caller, &plan, now)?;
-    get_plan(conn, caller, &plan.id, swedish_date(now))
+    save_plan(conn, ctx, &mut plan, EventType::PlanRevised, Some(moved))?;
+    super::documents::snapshot(conn, ctx, &plan)?;
+    get_plan(conn, ctx, &plan.id, swedish_date(ctx.now))
 }
 
 /// Closes the plan by decision, with a reason.
 pub fn close(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     expected_version: Option<crate::domain::Versions>,
     reason: ClosingReason,
     note: Option<String>,
-    now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let moved = on_close(plan.status, Step::Close, reason, note.as_deref())?;
     ensure_version(&expected_version, plan.version)?;
     plan.closing_note = note;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanClosed,
-        Some(moved),
-    )?;
-    get_plan(conn, caller, &plan.id, swedish_date(now))
+    save_plan(conn, ctx, &mut plan, EventType::PlanClosed, Some(moved))?;
+    get_plan(conn, ctx, &plan.id, swedish_date(ctx.now))
 }
 
-pub fn follow_ups(
-    conn: &mut DbConn,
-    caller: &Caller,
-    plan_id: &PlanId,
-) -> Result<Vec<FollowUpRow>> {
-    let plan = load_plan(conn, caller, plan_id)?;
+pub fn follow_ups(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<Vec<FollowUpRow>> {
+    let plan = load_plan(conn, ctx, plan_id)?;
     store::follow_ups_of(conn, &plan.id)
 }
 
-pub fn meeting(conn: &mut DbConn, caller: &Caller, plan_id: &PlanId) -> Result<MeetingRow> {
-    let plan = load_plan(conn, caller, plan_id)?;
+pub fn meeting(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<MeetingRow> {
+    let plan = load_plan(conn, ctx, plan_id)?;
     store::meeting_of(conn, &plan.id)?
         .ok_or_else(|| Error::NotFound("no meeting has been recorded for this plan".into()))
 }

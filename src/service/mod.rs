@@ -17,13 +17,57 @@ pub mod summons;
 pub mod webhooks;
 pub mod worklists;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::auth::Caller;
 use crate::db::events::NewChangeEvent;
 use crate::db::DbConn;
 use crate::domain::events::EventType;
+use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
+
+/// What every use case is given besides its input: who acts, the moment it acts at, and the
+/// region's settings of the process. Built once per request by the handler's extractor (`Reader`,
+/// `Writer`, … in `api::extract`) from the verified token and the application's clock; the import
+/// builds one for each party and step it replays.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub caller: Caller,
+    /// When the act happens: every date the use case stores or compares with comes from here. For
+    /// a request, now by the application's clock (`crate::clock`); for a step an import replays,
+    /// when the source system recorded it.
+    pub now: DateTime<Utc>,
+    /// When the service records the act: the time of its access-log row and change event, from
+    /// which the feed's retention counts. Now by the application's clock, in an import too.
+    pub recorded_at: DateTime<Utc>,
+    /// The guidelines' deadlines as configured for this region.
+    pub deadlines: Deadlines,
+}
+
+impl Context {
+    /// A request's context: it acts and is recorded at `now`.
+    pub fn new(caller: Caller, now: DateTime<Utc>, deadlines: Deadlines) -> Context {
+        Context {
+            caller,
+            now,
+            recorded_at: now,
+            deadlines,
+        }
+    }
+
+    /// Today's date in Sweden, the day the process's dates are compared with.
+    pub fn today(&self) -> NaiveDate {
+        crate::domain::calendar::swedish_date(self.now)
+    }
+
+    /// The same party acting at `at` (an import replaying a step of the past), recorded now.
+    pub fn at(&self, at: DateTime<Utc>) -> Context {
+        Context {
+            now: at,
+            ..self.clone()
+        }
+    }
+}
 
 /// A new time-ordered id (UUIDv7): ids sort in creation order, which cursors rely on.
 pub fn new_id() -> String {
@@ -75,21 +119,21 @@ impl<'a> Change<'a> {
 
 /// Records a change in the change log and, as a write of personal data, in the access log — both
 /// in the transaction of the change itself. `at` is when the change happened (an import replays
-/// changes of the past); the access log and the feed's retention use the wall clock.
+/// changes of the past); it is recorded at `ctx.recorded_at`.
 pub fn record(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     at: NaiveDateTime,
     change: Change<'_>,
 ) -> Result<()> {
-    let recorded_at = crate::domain::now().naive_utc();
+    let recorded_at = ctx.recorded_at.naive_utc();
     crate::db::journal::write(
         conn,
         crate::db::audit::NewAuditEvent {
             occurred_at: recorded_at,
-            subject: caller.subject.clone(),
-            unit: caller.unit.as_str().to_string(),
-            principal: caller.principal.as_str().to_string(),
+            subject: ctx.caller.subject.clone(),
+            unit: ctx.caller.unit.as_str().to_string(),
+            principal: ctx.caller.principal.as_str().to_string(),
             action: change.event_type.as_str().to_string(),
             resource_type: change.resource_type.to_string(),
             resource_id: Some(change.resource_id.to_string()),
@@ -98,7 +142,7 @@ pub fn record(
                 .then(|| change.resource_id.to_string()),
             result: "allowed".into(),
             status: 200,
-            request_id: caller.request_id.clone(),
+            request_id: ctx.caller.request_id.clone(),
         },
         NewChangeEvent {
             event_type: change.event_type.as_str().to_string(),
@@ -109,8 +153,8 @@ pub fn record(
             from_status: change.from_status.map(String::from),
             to_status: change.to_status.map(String::from),
             reason: change.reason.map(String::from),
-            subject: caller.subject.clone(),
-            unit: caller.unit.as_str().to_string(),
+            subject: ctx.caller.subject.clone(),
+            unit: ctx.caller.unit.as_str().to_string(),
             occurred_at: at,
             note: change.note.map(String::from),
             recorded_at,

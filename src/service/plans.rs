@@ -1,10 +1,10 @@
 //! Opening, reading, listing and updating plans.
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{Id, IndividualId, PlanId};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
-use crate::auth::Caller;
 use crate::db::consents as consent_store;
 use crate::db::plans::{self as store, PlanFilter, PlanRow};
 use crate::db::DbConn;
@@ -23,26 +23,25 @@ fn not_found() -> Error {
 
 /// The plan, if the caller may see it (404 otherwise: a plan's existence is itself personal data).
 /// The bulk import reaches the plans it imported however their consents stand today.
-pub fn load(conn: &mut DbConn, caller: &Caller, id: &PlanId) -> Result<PlanRow> {
-    let found = if caller.is_import_agent() {
+pub fn load(conn: &mut DbConn, ctx: &Context, id: &PlanId) -> Result<PlanRow> {
+    let found = if ctx.caller.is_import_agent() {
         store::find_for_import(conn, id)?
     } else {
-        store::find(conn, &caller.unit, id)?
+        store::find(conn, &ctx.caller.unit, id, ctx.today())?
     };
     found.ok_or_else(not_found)
 }
 
 pub fn create(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     individual_id: &IndividualId,
     details: PlanDetails,
-    now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
-    let mut errors = check_details(&details, now);
+    let mut errors = check_details(&details, ctx.now);
     // A hidden person (protected identity) is answered for exactly as an unknown id: only units
     // that may already see her open a plan for her.
-    if !super::individuals::is_visible(conn, caller, individual_id)? {
+    if !super::individuals::is_visible(conn, ctx, individual_id)? {
         errors.insert(
             0,
             FieldError::new(
@@ -54,13 +53,13 @@ pub fn create(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    let at = naive(now);
+    let at = naive(ctx.now);
     let plan = PlanRow {
         id: Id::new(),
         individual_id: individual_id.clone(),
-        initiating_unit: caller.unit.clone(),
-        initiating_principal: caller.principal,
-        created_by: caller.subject.clone(),
+        initiating_unit: ctx.caller.unit.clone(),
+        initiating_principal: ctx.caller.principal,
+        created_by: ctx.caller.subject.clone(),
         need_reason: details.need_reason,
         what_matters: details.what_matters,
         topics_to_avoid: json_list(&details.topics_to_avoid),
@@ -83,7 +82,7 @@ pub fn create(
     store::insert(conn, &plan)?;
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change {
             event_type: EventType::PlanCreated,
@@ -103,16 +102,11 @@ pub fn create(
     })
 }
 
-pub fn get(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: &PlanId,
-    today: NaiveDate,
-) -> Result<PlanRecord> {
-    let found = if caller.is_import_agent() {
+pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> Result<PlanRecord> {
+    let found = if ctx.caller.is_import_agent() {
         store::find_for_import_with_consent_state(conn, id, today)?
     } else {
-        store::find_with_consent_state(conn, &caller.unit, id, today)?
+        store::find_with_consent_state(conn, &ctx.caller.unit, id, today)?
     };
     let (plan, until) = found.ok_or_else(not_found)?;
     Ok(PlanRecord::new(plan, until))
@@ -121,13 +115,13 @@ pub fn get(
 /// One page of plans and the cursor of the next page, if there is one.
 pub fn list(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     filter: &PlanFilter,
     cursor: Option<&str>,
     limit: i64,
     today: NaiveDate,
 ) -> Result<(Vec<PlanRecord>, Option<String>)> {
-    let plans = store::list(conn, &caller.unit, filter, cursor, limit + 1, today)?;
+    let plans = store::list(conn, &ctx.caller.unit, filter, cursor, limit + 1, today)?;
     let (plans, next) = super::page(plans, limit, |(p, _)| p.id.to_string());
     let records = plans
         .into_iter()
@@ -138,17 +132,16 @@ pub fn list(
 
 pub fn update(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     id: &PlanId,
     individual_id: &IndividualId,
     expected_version: Option<crate::domain::Versions>,
     details: PlanDetails,
-    now: DateTime<Utc>,
 ) -> Result<PlanRecord> {
-    let current = load(conn, caller, id)?;
+    let current = load(conn, ctx, id)?;
     current.status.ensure_allows(PlanAction::Update)?;
     ensure_version(&expected_version, current.version)?;
-    let mut errors = check_details(&details, now);
+    let mut errors = check_details(&details, ctx.now);
     if *individual_id != current.individual_id {
         errors.insert(
             0,
@@ -167,8 +160,8 @@ pub fn update(
     plan.topics_to_avoid = json_list(&details.topics_to_avoid);
     plan.follows_discharge = details.follows_discharge;
     plan.discharge_ready_at = details.discharge_ready_at.map(naive);
-    save(conn, caller, &mut plan, now, EventType::PlanUpdated, None)?;
-    get(conn, caller, id, swedish_date(now))
+    save(conn, ctx, &mut plan, EventType::PlanUpdated, None)?;
+    get(conn, ctx, id, swedish_date(ctx.now))
 }
 
 /// Stores a changed plan with the next version, moving its status when `transition` says so, and
@@ -176,13 +169,12 @@ pub fn update(
 /// change whenever anything in it does.
 pub fn save(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan: &mut PlanRow,
-    now: DateTime<Utc>,
     event_type: EventType,
     transition: Option<Transition>,
 ) -> Result<()> {
-    let at = naive(now);
+    let at = naive(ctx.now);
     plan.version += 1;
     plan.updated_at = at;
     let moved = transition.filter(|t| t.from != t.to);
@@ -201,7 +193,7 @@ pub fn save(
     }
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change {
             event_type,
@@ -263,12 +255,12 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
 /// A page of the plan's history after the feed position `after`, and the cursor of the next page.
 pub fn history(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     after: i64,
     limit: i64,
 ) -> Result<(Vec<crate::db::events::ChangeEventRow>, Option<String>)> {
-    let plan = load(conn, caller, plan_id)?;
+    let plan = load(conn, ctx, plan_id)?;
     let events = crate::db::events::page_of_plan(conn, &plan.id, after, limit + 1)?;
     let (events, next) = super::page(events, limit, |e| e.position().to_string());
     Ok((events, next))
@@ -277,21 +269,21 @@ pub fn history(
 /// The plan's revisions: number, time, who.
 pub fn revisions(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
 ) -> Result<Vec<(i32, chrono::NaiveDateTime, String)>> {
-    let plan = load(conn, caller, plan_id)?;
+    let plan = load(conn, ctx, plan_id)?;
     crate::db::meetings::revisions_of(conn, &plan.id)
 }
 
 /// What the plan said at `revision`, as the stored JSON document.
 pub fn revision(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     revision: i32,
 ) -> Result<String> {
-    let plan = load(conn, caller, plan_id)?;
+    let plan = load(conn, ctx, plan_id)?;
     crate::db::meetings::revision(conn, &plan.id, revision)?
         .map(|r| r.document)
         .ok_or_else(|| Error::NotFound("this plan has no such revision".into()))

@@ -1,12 +1,12 @@
 //! Sending summons and recording the recipients' answers.
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
 use crate::domain::ids::{Id, PlanId, RecipientId, SummonsId};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::plans::{load as load_plan, save as save_plan};
 use super::{json_list, naive, record, Change};
-use crate::auth::Caller;
 use crate::db::consents as consent_store;
 use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow};
 use crate::db::DbConn;
@@ -15,8 +15,7 @@ use crate::domain::ensure_version;
 use crate::domain::events::EventType;
 use crate::domain::plan::{apply, PlanAction, Step};
 use crate::domain::process::{
-    check_answer, check_summons, Coverage, Deadlines, NewSummons, Obligation, RecipientState,
-    SummonsAnswer,
+    check_answer, check_summons, Coverage, NewSummons, Obligation, RecipientState, SummonsAnswer,
 };
 use crate::error::{Error, Result};
 
@@ -38,16 +37,14 @@ pub fn coverage(conn: &mut DbConn, plan_id: &PlanId, today: NaiveDate) -> Result
 
 pub fn send(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     mut input: NewSummons,
-    now: DateTime<Utc>,
-    deadlines: Deadlines,
 ) -> Result<SummonsRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::SendSummons)?;
-    let coverage = coverage(conn, &plan.id, swedish_date(now))?;
+    let coverage = coverage(conn, &plan.id, swedish_date(ctx.now))?;
     if !coverage.permits_summons {
         return Err(status.conflict(
             "summons can be sent only while the individual's active consent permits it (send_summons): record a consent first".into(),
@@ -58,10 +55,10 @@ pub fn send(
         .discharge_ready_at
         .map(|t| t.and_utc())
         .filter(|_| plan.follows_discharge);
-    let facts = check_summons(&mut input, &coverage, discharge, now, deadlines)
+    let facts = check_summons(&mut input, &coverage, discharge, ctx.now, ctx.deadlines)
         .map_err(Error::Validation)?;
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     let id = SummonsId::new();
     let recipients = input
         .recipients
@@ -103,8 +100,8 @@ pub fn send(
             interpreter_language: input.interpreter_language,
             adaptations: input.adaptations,
             sent_at: at,
-            sent_by: caller.subject.clone(),
-            sent_by_unit: caller.unit.clone(),
+            sent_by: ctx.caller.subject.clone(),
+            sent_by_unit: ctx.caller.unit.clone(),
             meeting_within_deadline: facts.meeting_within_deadline,
             summons_within_discharge_deadline: facts.summons_within_discharge_deadline,
             version: 1,
@@ -116,19 +113,12 @@ pub fn send(
     store::insert(conn, &summons)?;
     record(
         conn,
-        caller,
+        ctx,
         at,
         Change::of(EventType::SummonsSent, "summons", &id, &plan.id, 1),
     )?;
     let moved = apply(status, Step::SendSummons)?;
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanSummoned,
-        Some(moved),
-    )?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanSummoned, Some(moved))?;
     Ok(summons)
 }
 
@@ -137,18 +127,16 @@ fn not_found() -> Error {
 }
 
 /// Records a recipient's answer. A forward adds the named unit as a new recipient.
-#[allow(clippy::too_many_arguments)]
 pub fn answer(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     plan_id: &PlanId,
     summons_id: &SummonsId,
     recipient_id: &RecipientId,
     expected_version: Option<crate::domain::Versions>,
     mut input: SummonsAnswer,
-    now: DateTime<Utc>,
 ) -> Result<SummonsRecord> {
-    let mut plan = load_plan(conn, caller, plan_id)?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::AnswerSummons)?;
     let summons = store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)?;
     let mut recipient = summons
@@ -163,15 +151,15 @@ pub fn answer(
         current_response: recipient.response,
         hsa_id: recipient.hsa_id.as_deref(),
     };
-    let coverage = coverage(conn, &plan.id, swedish_date(now))?;
+    let coverage = coverage(conn, &plan.id, swedish_date(ctx.now))?;
     check_answer(&mut input, &state, &coverage).map_err(Error::Validation)?;
 
-    let at = naive(now);
+    let at = naive(ctx.now);
     recipient.response = Some(input.response);
     recipient.attendees = (!input.attendees.is_empty()).then(|| json_list(&input.attendees));
     recipient.substitute = input.substitute;
     recipient.answered_at = Some(at);
-    recipient.answered_by = Some(caller.subject.clone());
+    recipient.answered_by = Some(ctx.caller.subject.clone());
     recipient.version += 1;
     recipient.updated_at = at;
     if !store::update_recipient(conn, &recipient)? {
@@ -185,7 +173,7 @@ pub fn answer(
         recipient.version,
     );
     change.to_status = Some(input.response.as_str());
-    record(conn, caller, at, change)?;
+    record(conn, ctx, at, change)?;
     if let Some(unit) = input.forward_to {
         let forwarded = RecipientRow {
             id: Id::new(),
@@ -215,7 +203,7 @@ pub fn answer(
         store::insert_recipient(conn, &forwarded)?;
         record(
             conn,
-            caller,
+            ctx,
             at,
             Change::of(
                 EventType::SummonsForwarded,
@@ -226,18 +214,11 @@ pub fn answer(
             ),
         )?;
     }
-    save_plan(
-        conn,
-        caller,
-        &mut plan,
-        now,
-        EventType::PlanSummonsAnswered,
-        None,
-    )?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanSummonsAnswered, None)?;
     store::find(conn, &plan.id, summons_id)?.ok_or_else(not_found)
 }
 
-pub fn list(conn: &mut DbConn, caller: &Caller, plan_id: &PlanId) -> Result<Vec<SummonsRecord>> {
-    let plan = load_plan(conn, caller, plan_id)?;
+pub fn list(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<Vec<SummonsRecord>> {
+    let plan = load_plan(conn, ctx, plan_id)?;
     store::of_plan(conn, &plan.id)
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::feed::{self, FeedSettings};
+use super::Context;
 use super::{json_list, naive, new_id};
 use crate::auth::Caller;
 use crate::db::webhooks::{self as store, AttemptRow, DeliveryRow, SubscriptionRow};
@@ -62,8 +63,8 @@ fn not_found() -> Error {
 }
 
 /// The subscription, if it is the caller's unit's.
-pub fn get(conn: &mut DbConn, caller: &Caller, id: &SubscriptionId) -> Result<SubscriptionRow> {
-    store::find(conn, caller.unit.as_str(), id)?.ok_or_else(not_found)
+pub fn get(conn: &mut DbConn, ctx: &Context, id: &SubscriptionId) -> Result<SubscriptionRow> {
+    store::find(conn, ctx.caller.unit.as_str(), id)?.ok_or_else(not_found)
 }
 
 /// Deliveries waiting, for each subscription.
@@ -85,10 +86,9 @@ pub fn pending_counts(conn: &mut DbConn, rows: &[SubscriptionRow]) -> Result<Vec
 /// head: from now on); an earlier position must still be within the feed's retention.
 pub fn create(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     spec: SubscriptionSpec,
     start_after: Option<i64>,
-    now: DateTime<Utc>,
     feed_settings: FeedSettings,
 ) -> Result<SubscriptionRow> {
     let head = feed::head(conn)?;
@@ -101,7 +101,7 @@ pub fn create(
             ))
         }
         Some(p) => {
-            feed::ensure_retained(conn, p, head, now, feed_settings).map_err(|_| {
+            feed::ensure_retained(conn, p, head, ctx.now, feed_settings).map_err(|_| {
                 Error::validation(
                     "$.start_after",
                     "the events after this position have left the feed's retention window",
@@ -110,11 +110,11 @@ pub fn create(
             p
         }
     };
-    let at = naive(now);
+    let at = naive(ctx.now);
     let row = SubscriptionRow {
         id: Id::new(),
-        unit: caller.unit.clone(),
-        principal: caller.principal,
+        unit: ctx.caller.unit.clone(),
+        principal: ctx.caller.principal,
         url: spec.endpoint.as_str().into(),
         event_types: json_list(spec.events.patterns()),
         description: spec.description,
@@ -129,7 +129,7 @@ pub fn create(
         last_failure_at: None,
         lease_owner: None,
         lease_until: None,
-        created_by: caller.subject.clone(),
+        created_by: ctx.caller.subject.clone(),
         version: 1,
         created_at: at,
         updated_at: at,
@@ -148,15 +148,14 @@ pub enum Change {
 
 pub fn change(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     id: &SubscriptionId,
     expected_version: Option<crate::domain::Versions>,
     change: Change,
-    now: DateTime<Utc>,
 ) -> Result<SubscriptionRow> {
-    let mut row = get(conn, caller, id)?;
+    let mut row = get(conn, ctx, id)?;
     ensure_version(&expected_version, row.version)?;
-    let at = naive(now);
+    let at = naive(ctx.now);
     match change {
         Change::Settings(spec) => {
             row.url = spec.endpoint.as_str().into();
@@ -165,7 +164,7 @@ pub fn change(
         }
         Change::Pause => {
             row.status = SubscriptionStatus::Paused;
-            row.paused_reason = Some(format!("paused by {}", caller.subject));
+            row.paused_reason = Some(format!("paused by {}", ctx.caller.subject));
             row.paused_at = Some(at);
         }
         Change::Resume => {
@@ -188,11 +187,11 @@ pub fn change(
 
 pub fn delete(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     id: &SubscriptionId,
     expected_version: Option<crate::domain::Versions>,
 ) -> Result<()> {
-    let row = get(conn, caller, id)?;
+    let row = get(conn, ctx, id)?;
     ensure_version(&expected_version, row.version)?;
     store::delete(conn, &row.id)
 }
@@ -206,13 +205,13 @@ pub type LoggedDelivery = (DeliveryRow, Vec<AttemptRow>);
 /// One page of a subscription's delivery log, newest first, with each delivery's latest attempts.
 pub fn deliveries(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     id: &SubscriptionId,
     status: Option<DeliveryStatus>,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<LoggedDelivery>, Option<String>)> {
-    let subscription = get(conn, caller, id)?;
+    let subscription = get(conn, ctx, id)?;
     let rows = store::deliveries(
         conn,
         &subscription.id,
@@ -239,14 +238,15 @@ pub fn deliveries(
 /// How many events one step queues for one subscription.
 const QUEUE_STEP: usize = 200;
 
-/// The subscribing unit, as the feed's access rules see it.
-fn subscriber(row: &SubscriptionRow) -> Result<Caller> {
-    Ok(Caller::new(
+/// The subscribing unit at `now`, as the feed's access rules see it (they use no deadline).
+fn subscriber(row: &SubscriptionRow, now: DateTime<Utc>) -> Context {
+    let unit = Caller::new(
         format!("subscription:{}", row.id),
         row.unit.clone(),
         row.principal,
         &[],
-    ))
+    );
+    Context::new(unit, now, Default::default())
 }
 
 /// Takes subscription `id` for this dispatcher and queues the new events its unit may see and
@@ -276,10 +276,9 @@ pub fn take_and_queue(
     )?);
     let page = match feed::page(
         conn,
-        &subscriber(&row)?,
+        &subscriber(&row, now),
         row.after_position,
         QUEUE_STEP,
-        now,
         feed_settings,
     ) {
         Ok(page) => page,
@@ -392,7 +391,8 @@ impl Outcome {
 /// subscription waits (doubling) before the next attempt, and pauses after too many failures.
 /// Returns whether the next delivery may be sent right away — or `None`, recording nothing, when
 /// `owner` no longer holds the subscription (it stalled past its lease and another dispatcher took
-/// over, which sends the delivery again: receivers deduplicate by `X-SIP-Delivery`).
+/// over, which sends the delivery again: receivers deduplicate by `X-SIP-Delivery`). The attempt
+/// ended at `now`.
 pub fn record_attempt(
     conn: &mut DbConn,
     subscription_id: &SubscriptionId,
@@ -400,14 +400,9 @@ pub fn record_attempt(
     mut delivery: DeliveryRow,
     outcome: &Outcome,
     settings: &WebhookSettings,
+    now: DateTime<Utc>,
 ) -> Result<Option<bool>> {
-    if !hold(
-        conn,
-        subscription_id,
-        owner,
-        naive(crate::domain::now()),
-        settings,
-    )? {
+    if !hold(conn, subscription_id, owner, naive(now), settings)? {
         return Ok(None);
     }
     let at = naive(outcome.attempted_at);

@@ -1,10 +1,10 @@
 //! A unit's worklists: follow-ups overdue, summons unanswered, meetings without an established
 //! plan, consents about to expire.
 
+use super::Context;
 use crate::domain::calendar::swedish_date;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
-use crate::auth::Caller;
 use crate::db::worklists::{self as store, Entry};
 use crate::db::DbConn;
 use crate::error::Result;
@@ -35,15 +35,14 @@ pub struct Options {
 /// One page of the caller's unit's worklist, and the cursor of the next page.
 pub fn list(
     conn: &mut DbConn,
-    caller: &Caller,
+    ctx: &Context,
     worklist: Worklist,
     options: &Options,
     cursor: Option<&str>,
     limit: i64,
-    now: DateTime<Utc>,
 ) -> Result<(Vec<Entry>, Option<String>)> {
-    let unit = caller.unit.as_str();
-    let today = swedish_date(now);
+    let unit = ctx.caller.unit.as_str();
+    let today = swedish_date(ctx.now);
     let page = limit + 1;
     let entries = match worklist {
         Worklist::OverdueFollowUps => store::overdue_follow_ups(conn, unit, today, cursor, page)?,
@@ -52,7 +51,7 @@ pub fn list(
             store::unanswered_summons(conn, unit, due, cursor, page)?
         }
         Worklist::MeetingsWithoutPlan => {
-            store::meetings_without_plan(conn, unit, now.naive_utc(), cursor, page)?
+            store::meetings_without_plan(conn, unit, ctx.now.naive_utc(), cursor, page)?
         }
         Worklist::ExpiringConsents => {
             let until = today + Duration::days(options.within_days);

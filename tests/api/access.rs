@@ -140,13 +140,46 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
         .body;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 
-    // An expired consent removes access at once. (The consent's days are kept twice: on the
-    // consent, and on the access grants derived from it.)
-    app.age(
-        "UPDATE consents SET valid_until = '2020-01-01'; \
-         UPDATE plan_access SET valid_until = '2020-01-01' WHERE consent_id IS NOT NULL",
+    // A withdrawal removes access at once: the covered unit loses it, the initiating unit keeps
+    // the record.
+    let withdrawn = consented_plan(app).await;
+    app.get(&plan_uri(&withdrawn, ""), &municipality_writer())
+        .await
+        .expect(200);
+    let consents = app
+        .get(&plan_uri(&withdrawn, "/consents"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let withdraw = format!(
+        "{}/consents/{}/withdraw",
+        plan_uri(&withdrawn, ""),
+        consents["items"][0]["id"].as_str().unwrap()
+    );
+    app.post(
+        &withdraw,
+        &region_writer(),
+        json!({"reason": "no longer wants it"}),
     )
-    .await;
+    .await
+    .expect(200);
+    app.get(&plan_uri(&withdrawn, ""), &municipality_writer())
+        .await
+        .expect(404);
+    let kept = app
+        .get(&plan_uri(&withdrawn, "/consents"), &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert!(kept["items"][0]["withdrawn_at"].is_string());
+
+    // The consent runs a year: the day after its last day, the covered unit no longer sees the
+    // plan — in a read, in a list — while the initiating unit keeps it.
+    app.pass_days(365);
+    app.get(&plan_uri(&plan, ""), &municipality_writer())
+        .await
+        .expect(200);
+    app.pass_days(1);
     app.get(&plan_uri(&plan, ""), &municipality_writer())
         .await
         .expect(404);
@@ -158,42 +191,9 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
         .as_array()
         .unwrap()
         .is_empty());
-    // The initiating unit keeps access.
     app.get(&plan_uri(&plan, ""), &region_writer())
         .await
         .expect(200);
-
-    // Withdrawal too: the covered unit loses access, the initiating unit keeps the record.
-    let plan = consented_plan(app).await;
-    app.get(&plan_uri(&plan, ""), &municipality_writer())
-        .await
-        .expect(200);
-    let consents = app
-        .get(&plan_uri(&plan, "/consents"), &reader())
-        .await
-        .expect(200)
-        .body;
-    let withdraw = format!(
-        "{}/consents/{}/withdraw",
-        plan_uri(&plan, ""),
-        consents["items"][0]["id"].as_str().unwrap()
-    );
-    app.post(
-        &withdraw,
-        &region_writer(),
-        json!({"reason": "no longer wants it"}),
-    )
-    .await
-    .expect(200);
-    app.get(&plan_uri(&plan, ""), &municipality_writer())
-        .await
-        .expect(404);
-    let kept = app
-        .get(&plan_uri(&plan, "/consents"), &region_writer())
-        .await
-        .expect(200)
-        .body;
-    assert!(kept["items"][0]["withdrawn_at"].is_string());
 }
 
 /// The grants the visibility rule reads (`plan_access`) are exactly what plans and consents say:

@@ -67,7 +67,7 @@ async fn given_consent_moves_the_plan_to_consented(app: TestApp) {
 async fn consent_that_starts_later_is_not_active_yet(app: TestApp) {
     let plan = app.lisas_plan().await;
     let mut consent = lisas_consent();
-    let today = sip::domain::today();
+    let today = sip::clock::Clock::system().today();
     consent["valid_from"] = json!((today + chrono::Duration::days(3)).to_string());
     let reply = app
         .post(&consents_uri(&plan), &region_writer(), consent)

@@ -26,7 +26,7 @@ pub(crate) struct Clock(DateTime<Utc>);
 impl Clock {
     pub(crate) fn began_days_ago(days: i64) -> Clock {
         Clock(
-            (sip::domain::today() - Duration::days(days))
+            (sip::clock::Clock::system().today() - Duration::days(days))
                 .and_hms_opt(9, 0, 0)
                 .unwrap()
                 .and_utc(),
@@ -779,18 +779,17 @@ async fn one_import_of_a_source_system_runs_at_a_time(app: TestApp) {
 async fn an_import_left_by_a_stopped_instance_does_not_block_its_source(app: TestApp) {
     let clock = Clock::began_days_ago(100);
     let orphan = new_import(&app, false).await;
-    // Started long ago, its last heartbeat (far in the future, so never stale) says it is alive.
-    app.age(
+    // Another instance runs it: started long ago, and its heartbeat, just now, says it is alive.
+    app.run_sql(
         "UPDATE imports SET status = 'running', started_at = '2026-01-01 08:00:00', \
-         updated_at = '2026-01-01 08:00:00', alive_at = '2999-01-01 08:00:00'",
+         alive_at = updated_at",
     )
     .await;
     let next = new_import(&app, false).await;
     let record = ndjson(&[refused_record("sip-1", &clock)]);
     upload(&app, &next, record.clone()).await.expect(409);
-    // Its instance stops: the heartbeats stop.
-    app.age("UPDATE imports SET alive_at = '2026-01-01 08:00:00' WHERE status = 'running'")
-        .await;
+    // Its instance stops: a day passes without a heartbeat.
+    app.pass_days(1);
     let next = upload(&app, &next, record).await.expect(200).body;
     assert_eq!(next["status"], "completed");
     let orphan_uri = format!("/api/v1/imports/{}", orphan["id"].as_str().unwrap());
@@ -821,10 +820,10 @@ async fn a_fingerprint_stored_before_versioning_still_counts_as_unchanged(app: T
         format!("UPDATE import_keys SET fingerprint = '{version_1}' WHERE kind = 'record'")
             .into_boxed_str(),
     );
-    app.age(stored).await;
+    app.run_sql(stored).await;
     // The parts' keys no longer match anything: only the whole record's old key can tell that
     // nothing changed.
-    app.age("UPDATE import_keys SET fingerprint = 'v2:other' WHERE kind <> 'record'")
+    app.run_sql("UPDATE import_keys SET fingerprint = 'v2:other' WHERE kind <> 'record'")
         .await;
     let before = head(&app).await;
     assert_eq!(counts(&import(&app, &[erik]).await), (0, 0, 1, 0));

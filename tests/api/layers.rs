@@ -21,7 +21,7 @@ enum Layer {
     Store,
     /// `domain`: the SIP process, no I/O.
     Rules,
-    /// `error`, `config`, `decode`, `schema`.
+    /// `error`, `config`, `decode`, `schema`, `clock`.
     Ground,
 }
 
@@ -33,7 +33,7 @@ fn layer_of_module(module: &str) -> Option<Layer> {
         "policy" | "audit" | "auth" => Layer::Guards,
         "db" => Layer::Store,
         "domain" => Layer::Rules,
-        "error" | "config" | "decode" | "schema" => Layer::Ground,
+        "error" | "config" | "decode" | "schema" | "clock" => Layer::Ground,
         _ => return None,
     })
 }

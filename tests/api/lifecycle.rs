@@ -698,13 +698,13 @@ async fn renewing_a_consent_keeps_the_plan_where_it_is(app: TestApp) {
         assert_eq!(status_of(app, plan).await["status"], expected);
         let mut renewal = lisas_consent();
         renewal["valid_until"] =
-            json!((sip::domain::today() + chrono::Duration::days(700)).to_string());
+            json!((sip::clock::Clock::system().today() + chrono::Duration::days(700)).to_string());
         app.post(&plan_uri(plan, "/consents"), &region_writer(), renewal)
             .await
             .expect(201);
         let after = status_of(app, plan).await;
         assert_eq!(after["status"], expected, "a renewal in {expected}");
-        let until = (sip::domain::today() + chrono::Duration::days(700)).to_string();
+        let until = (sip::clock::Clock::system().today() + chrono::Duration::days(700)).to_string();
         assert_eq!(after["active_consent_until"].as_str(), Some(until.as_str()));
         // The history shows no status change for the renewal.
         let history = app
@@ -828,17 +828,67 @@ async fn a_revision_keeps_the_history(app: TestApp) {
 }
 
 async fn worklists_show_what_is_late(app: TestApp) {
-    // A follow-up date that has passed.
+    // An established plan (its first follow-up in 60 days), a summoned one (its meeting in a
+    // week), and one whose consent ends in ten days.
     let plan = established_plan(&app).await;
-    app.age("UPDATE plans SET next_follow_up_on = '2020-01-01'")
-        .await;
+    let (summoned, _) = summoned_plan(&app).await;
+    let soon = app.lisas_plan().await;
+    let mut consent = lisas_consent();
+    consent["valid_until"] = json!(days(10));
+    app.post(&plan_uri(&soon, "/consents"), &region_writer(), consent)
+        .await
+        .expect(201);
+
+    // Consents that end soon.
+    let expiring = app
+        .get(
+            "/api/v1/worklists/expiring-consents?within_days=14",
+            &region_writer(),
+        )
+        .await
+        .expect(200)
+        .body;
+    let ids: Vec<_> = expiring["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["plan_id"].clone())
+        .collect();
+    assert_eq!(ids, [soon["id"].clone()]);
+    assert_eq!(expiring["items"][0]["days_overdue"], -10);
+    app.get(
+        "/api/v1/worklists/expiring-consents?within_days=0",
+        &region_writer(),
+    )
+    .await
+    .expect(422);
+    app.get("/api/v1/worklists/everything", &region_writer())
+        .await
+        .expect(404);
+
+    // Nothing is late yet.
+    for worklist in [
+        "overdue-follow-ups",
+        "meetings-without-plan",
+        "unanswered-summons?overdue_only=true",
+    ] {
+        let list = app
+            .get(&format!("/api/v1/worklists/{worklist}"), &region_writer())
+            .await
+            .expect(200)
+            .body;
+        assert!(list["items"].as_array().unwrap().is_empty(), "{worklist}");
+    }
+
+    // 62 days later: the follow-up date passed two days ago.
+    app.pass_days(62);
     let overdue = app
         .get("/api/v1/worklists/overdue-follow-ups", &region_writer())
         .await
         .expect(200)
         .body;
     assert_eq!(overdue["items"][0]["plan_id"], plan["id"]);
-    assert!(overdue["items"][0]["days_overdue"].as_i64().unwrap() > 300);
+    assert_eq!(overdue["items"][0]["days_overdue"], 2);
     let other_unit = app
         .get(
             "/api/v1/worklists/overdue-follow-ups",
@@ -849,18 +899,7 @@ async fn worklists_show_what_is_late(app: TestApp) {
         .body;
     assert!(other_unit["items"].as_array().unwrap().is_empty());
 
-    // A meeting day that passed while the plan is still only summoned; unanswered summons.
-    let (summoned, _) = summoned_plan(&app).await;
-    let waiting = app
-        .get(
-            "/api/v1/worklists/unanswered-summons?overdue_only=true",
-            &region_writer(),
-        )
-        .await
-        .expect(200)
-        .body;
-    assert!(waiting["items"].as_array().unwrap().is_empty());
-    app.age("UPDATE summons SET meeting_at = '2020-01-01 10:00:00'; UPDATE summons_recipients SET answer_by = '2019-12-30'").await;
+    // The meeting day passed while the plan is still only summoned; the summons is unanswered.
     let without = app
         .get("/api/v1/worklists/meetings-without-plan", &region_writer())
         .await
@@ -888,39 +927,6 @@ async fn worklists_show_what_is_late(app: TestApp) {
         .expect(200)
         .body;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
-
-    // Consents that end soon.
-    let soon = app.lisas_plan().await;
-    let mut consent = lisas_consent();
-    consent["valid_until"] = json!(days(10));
-    app.post(&plan_uri(&soon, "/consents"), &region_writer(), consent)
-        .await
-        .expect(201);
-    let expiring = app
-        .get(
-            "/api/v1/worklists/expiring-consents?within_days=14",
-            &region_writer(),
-        )
-        .await
-        .expect(200)
-        .body;
-    let ids: Vec<_> = expiring["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["plan_id"].clone())
-        .collect();
-    assert_eq!(ids, [soon["id"].clone()]);
-    assert_eq!(expiring["items"][0]["days_overdue"], -10);
-    app.get(
-        "/api/v1/worklists/expiring-consents?within_days=0",
-        &region_writer(),
-    )
-    .await
-    .expect(422);
-    app.get("/api/v1/worklists/everything", &region_writer())
-        .await
-        .expect(404);
 }
 
 on_both_databases!(

@@ -597,7 +597,7 @@ async fn deliveries_survive_a_restart_and_another_dispatcher_takes_over(app: Tes
     drop(first);
     let second = app.plan_for(plan["individual_id"].as_str().unwrap()).await;
     // As if the stopped dispatcher had crashed holding the subscription: its lease runs out first.
-    app.age("UPDATE subscriptions SET lease_owner = 'dispatcher:crashed', lease_until = '2000-01-01 00:00:00'")
+    app.run_sql("UPDATE subscriptions SET lease_owner = 'dispatcher:crashed', lease_until = '2000-01-01 00:00:00'")
         .await;
 
     // It starts again (a new dispatcher, nothing in memory): both plans arrive, in order.

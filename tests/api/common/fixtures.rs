@@ -15,7 +15,7 @@ pub fn plan_uri(plan: &Value, rest: &str) -> String {
 }
 
 pub fn days(n: i64) -> String {
-    (sip::domain::today() + Duration::days(n)).to_string()
+    (sip::clock::Clock::system().today() + Duration::days(n)).to_string()
 }
 
 pub fn summons_body(recipients: Value) -> Value {

@@ -17,6 +17,7 @@ use futures_util::future::LocalBoxFuture;
 use serde_json::Value;
 use sip::app::{build_app, AppState};
 use sip::auth::{mint_token, Role, TokenVerifier};
+use sip::clock::Clock;
 use sip::config::{JwtKeySetting, JwtSettings};
 use sip::db::Db;
 use sip::domain::identity::HsaId;
@@ -235,6 +236,8 @@ impl Drop for TempPostgres {
 pub struct TestApp {
     call: Call,
     db: Db,
+    /// The app's clock, shared with its access log and the dispatchers it starts.
+    clock: Clock,
     cleanup: Cleanup,
     jwt: JwtSettings,
 }
@@ -365,12 +368,26 @@ impl TestApp {
     }
 
     async fn start(db: Db, cleanup: Cleanup, jwt: JwtSettings) -> TestApp {
+        let clock = Clock::system();
         TestApp {
-            call: Self::service(db.clone(), &jwt).await,
+            call: Self::service(db.clone(), clock.clone(), &jwt).await,
             db,
+            clock,
             cleanup,
             jwt,
         }
+    }
+
+    /// Moves the app's clock `days` ahead — its requests, access log, import runner and webhook
+    /// dispatchers all see the later time — so the service decides as it would that much later (a
+    /// consent expires, a follow-up falls due), with nothing stored edited behind its back.
+    pub fn pass_days(&self, days: i64) {
+        self.clock.advance(chrono::Duration::days(days));
+    }
+
+    /// Today in Sweden by the app's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today()
     }
 
     /// Runs SQL on the test's database and says whether the database accepted it.
@@ -390,7 +407,12 @@ impl TestApp {
         &self,
         settings: sip::domain::webhook::WebhookSettings,
     ) -> sip::webhooks::Dispatcher {
-        sip::webhooks::Dispatcher::start(self.db.clone(), settings, Default::default())
+        sip::webhooks::Dispatcher::start(
+            self.db.clone(),
+            self.clock.clone(),
+            settings,
+            Default::default(),
+        )
     }
 
     /// Starts a webhook dispatcher with hooks into its work (e.g. one that stalls mid-round).
@@ -399,7 +421,13 @@ impl TestApp {
         settings: sip::domain::webhook::WebhookSettings,
         hooks: sip::webhooks::DispatcherHooks,
     ) -> sip::webhooks::Dispatcher {
-        sip::webhooks::Dispatcher::start_with(self.db.clone(), settings, Default::default(), hooks)
+        sip::webhooks::Dispatcher::start_with(
+            self.db.clone(),
+            self.clock.clone(),
+            settings,
+            Default::default(),
+            hooks,
+        )
     }
 
     /// The number `sql` (a query of one row with one BIGINT column named `n`) answers.
@@ -435,9 +463,10 @@ impl TestApp {
         }
     }
 
-    /// Runs SQL on the test's database: only to move recorded dates into the past, which the API
-    /// rightly refuses (a follow-up is always scheduled in the future).
-    pub async fn age(&self, sql: &'static str) {
+    /// Runs SQL on the test's database, to set up what no request makes: another instance's
+    /// running import, a crashed dispatcher's lease, keys an older version stored. (Time is moved
+    /// with `pass_days`, never by editing stored dates.)
+    pub async fn run_sql(&self, sql: &'static str) {
         use diesel::connection::SimpleConnection;
         self.db
             .write(move |c| {
@@ -448,16 +477,17 @@ impl TestApp {
             .expect("the SQL runs");
     }
 
-    async fn service(db: Db, jwt: &JwtSettings) -> Call {
+    async fn service(db: Db, clock: Clock, jwt: &JwtSettings) -> Call {
         let state = AppState {
             db: db.clone(),
             verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
             max_body_bytes: 64 * 1024,
             deadlines: Default::default(),
             cors_origins: vec![CORS_ORIGIN.to_string()],
-            audit: sip::audit::AuditLog::start(db.clone()),
+            audit: sip::audit::AuditLog::start(db.clone(), clock.clone()),
             feed: Default::default(),
             webhooks: Default::default(),
+            clock,
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: actix_http::Request| {
@@ -603,7 +633,7 @@ pub fn lisas_refusal() -> Value {
 
 /// A consent Lisa gives herself, covering a region and a municipality unit and Arbetsförmedlingen.
 pub fn lisas_consent() -> Value {
-    let today = sip::domain::today();
+    let today = Clock::system().today();
     serde_json::json!({
         "outcome": "given",
         "form": "written",
