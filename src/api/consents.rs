@@ -39,11 +39,10 @@ pub struct Withdrawal {
     responses(
         (status = 201, description = "Recorded", body = Consent,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The consent's URL"))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it (closed, refused, or a refusal after consent was given)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The consent breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan's state forbids it (closed, refused, or a refusal after consent was given)"),
+        (status = 422, description = "The consent breaks a rule"),
+    )
 )]
 pub async fn create(
     db: web::Data<Db>,
@@ -68,9 +67,8 @@ pub async fn create(
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), PageQuery),
     responses(
         (status = 200, description = "One page of consents", body = ConsentPage),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn list(
     db: web::Data<Db>,
@@ -101,9 +99,8 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The consent", body = Consent, headers(("ETag" = String, description = "The version"))),
-        (status = 404, description = "No such plan or consent", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or consent"),
+    )
 )]
 pub async fn get(
     db: web::Data<Db>,
@@ -133,11 +130,10 @@ pub async fn get(
     request_body = Withdrawal,
     responses(
         (status = 200, description = "Withdrawn; the plan is closed", body = Consent, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "No such plan or consent", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The consent is refused or already withdrawn, or the plan is closed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The consent has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or consent"),
+        (status = 409, description = "The consent is refused or already withdrawn, or the plan is closed"),
+        (status = 412, description = "The consent has changed since you read it"),
+    )
 )]
 pub async fn withdraw(
     db: web::Data<Db>,

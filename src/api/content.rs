@@ -20,11 +20,10 @@ use crate::views::process::{Goal, GoalList, Intervention, InterventionList};
     request_body = GoalInput,
     responses(
         (status = 201, description = "Added", body = Goal, headers(("ETag" = String), ("Location" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids changing its content", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan's state forbids changing its content"),
+        (status = 422, description = "A value breaks a rule"),
+    )
 )]
 pub async fn add_goal(
     db: web::Data<Db>,
@@ -47,9 +46,8 @@ pub async fn add_goal(
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The goals", body = GoalList),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn list_goals(
     db: web::Data<Db>,
@@ -72,13 +70,12 @@ pub async fn list_goals(
     request_body = GoalInput,
     responses(
         (status = 200, description = "Updated", body = Goal, headers(("ETag" = String))),
-        (status = 404, description = "No such plan or goal", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids changing its content", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The goal has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or goal"),
+        (status = 409, description = "The plan's state forbids changing its content"),
+        (status = 412, description = "The goal has changed"),
+        (status = 422, description = "A value breaks a rule"),
+        (status = 428, description = "If-Match is missing"),
+    )
 )]
 pub async fn update_goal(
     db: web::Data<Db>,
@@ -105,11 +102,10 @@ pub async fn update_goal(
     request_body = InterventionInput,
     responses(
         (status = 201, description = "Added", body = Intervention, headers(("ETag" = String), ("Location" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids changing its content", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan's state forbids changing its content"),
+        (status = 422, description = "A value breaks a rule"),
+    )
 )]
 pub async fn add_intervention(
     db: web::Data<Db>,
@@ -132,9 +128,8 @@ pub async fn add_intervention(
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The interventions", body = InterventionList),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn list_interventions(
     db: web::Data<Db>,
@@ -159,13 +154,12 @@ pub async fn list_interventions(
     request_body = InterventionInput,
     responses(
         (status = 200, description = "Updated", body = Intervention, headers(("ETag" = String))),
-        (status = 404, description = "No such plan or intervention", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's or the intervention's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The intervention has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or intervention"),
+        (status = 409, description = "The plan's or the intervention's state forbids it"),
+        (status = 412, description = "The intervention has changed"),
+        (status = 422, description = "A value breaks a rule"),
+        (status = 428, description = "If-Match is missing"),
+    )
 )]
 pub async fn update_intervention(
     db: web::Data<Db>,
@@ -192,12 +186,11 @@ pub async fn update_intervention(
     request_body = InterventionStatusChange,
     responses(
         (status = 200, description = "Recorded", body = Intervention, headers(("ETag" = String))),
-        (status = 404, description = "No such plan or intervention", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The intervention has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A reason is missing, or the status is final", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or intervention"),
+        (status = 409, description = "The plan's state forbids it"),
+        (status = 412, description = "The intervention has changed"),
+        (status = 422, description = "A reason is missing, or the status is final"),
+    )
 )]
 pub async fn change_intervention_status(
     db: web::Data<Db>,

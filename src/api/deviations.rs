@@ -93,9 +93,8 @@ pub struct DeviationUpdate {
     request_body = NewDeviation,
     responses(
         (status = 201, description = "Reported", body = Deviation, headers(("ETag" = String), ("Location" = String))),
-        (status = 422, description = "A value breaks a rule (e.g. the category needs a plan your unit can see)", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "A value breaks a rule (e.g. the category needs a plan your unit can see)"),
+    )
 )]
 pub async fn report(
     db: web::Data<Db>,
@@ -116,8 +115,7 @@ pub async fn report(
 #[utoipa::path(
     get, path = "/api/v1/deviations", operation_id = "list_deviations", tag = "deviations",
     params(DeviationQuery),
-    responses((status = 200, description = "One page of deviations", body = DeviationPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "One page of deviations", body = DeviationPage))
 )]
 pub async fn list(
     db: web::Data<Db>,
@@ -173,9 +171,8 @@ pub async fn list(
     params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
     responses(
         (status = 200, description = "The deviation", body = Deviation, headers(("ETag" = String))),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such deviation visible to your unit"),
+    )
 )]
 pub async fn get(
     db: web::Data<Db>,
@@ -219,12 +216,11 @@ async fn step(
     request_body = DeviationUpdate,
     responses(
         (status = 200, description = "Updated", body = Deviation, headers(("ETag" = String))),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The deviation is closed or dismissed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The deviation has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such deviation visible to your unit"),
+        (status = 409, description = "The deviation is closed or dismissed"),
+        (status = 412, description = "The deviation has changed"),
+        (status = 428, description = "If-Match is missing"),
+    )
 )]
 pub async fn update(
     db: web::Data<Db>,
@@ -258,10 +254,9 @@ pub async fn update(
     params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
     responses(
         (status = 200, description = "Confirmed", body = Deviation),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such deviation visible to your unit"),
+        (status = 409, description = "The status forbids it"),
+    )
 )]
 pub async fn confirm(
     db: web::Data<Db>,
@@ -279,10 +274,9 @@ pub async fn confirm(
     request_body = StepText,
     responses(
         (status = 200, description = "Dismissed", body = Deviation),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such deviation visible to your unit"),
+        (status = 409, description = "The status forbids it"),
+    )
 )]
 pub async fn dismiss(
     db: web::Data<Db>,
@@ -309,10 +303,9 @@ pub async fn dismiss(
     params(("deviation_id" = String, Path, format = Uuid, description = "The deviation's id")),
     responses(
         (status = 200, description = "Under investigation", body = Deviation),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such deviation visible to your unit"),
+        (status = 409, description = "The status forbids it"),
+    )
 )]
 pub async fn investigate(
     db: web::Data<Db>,
@@ -330,11 +323,10 @@ pub async fn investigate(
     request_body = StepText,
     responses(
         (status = 200, description = "Recorded", body = Deviation),
-        (status = 403, description = "Your unit is not the concerned unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 403, description = "Your unit is not the concerned unit"),
+        (status = 404, description = "No such deviation visible to your unit"),
+        (status = 409, description = "The status forbids it"),
+    )
 )]
 pub async fn feedback(
     db: web::Data<Db>,
@@ -362,11 +354,10 @@ pub async fn feedback(
     request_body = DeviationClosure,
     responses(
         (status = 200, description = "Closed", body = Deviation),
-        (status = 403, description = "Your unit is not the reporting unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such deviation visible to your unit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The status forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 403, description = "Your unit is not the reporting unit"),
+        (status = 404, description = "No such deviation visible to your unit"),
+        (status = 409, description = "The status forbids it"),
+    )
 )]
 pub async fn close(
     db: web::Data<Db>,

@@ -90,10 +90,9 @@ impl FeedQuery {
     params(FeedQuery),
     responses(
         (status = 200, description = "The next events your unit may see", body = FeedPage),
-        (status = 410, description = "The events after `after` have left the retention window: resynchronise from the plans, then continue with `resume_after`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`after` is beyond the feed's head (the head is in `resume_after`), or another parameter breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 410, description = "The events after `after` have left the retention window: resynchronise from the plans, then continue with `resume_after`"),
+        (status = 422, description = "`after` is beyond the feed's head (the head is in `resume_after`), or another parameter breaks a rule"),
+    )
 )]
 pub async fn feed(
     db: web::Data<Db>,

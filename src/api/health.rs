@@ -26,7 +26,7 @@ pub async fn health() -> HttpResponse {
 #[utoipa::path(get, path = "/ready", operation_id = "ready", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer"),
     ))]
 pub async fn ready(db: web::Data<Db>) -> Result<HttpResponse> {
     db.ping().await?;

@@ -75,9 +75,8 @@ pub struct RecordListQuery {
     responses(
         (status = 201, description = "Created: send the records next", body = Import,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The import's URL"))),
-        (status = 422, description = "The source system's name is not acceptable", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "The source system's name is not acceptable"),
+    )
 )]
 pub async fn create(
     db: web::Data<Db>,
@@ -114,10 +113,9 @@ pub async fn create(
         description = "One ImportRecord per line (UTF-8, LF). `application/jsonl` is accepted too."),
     responses(
         (status = 200, description = "Every line was read; `counts` and the report say how each went", body = Import),
-        (status = 404, description = "Your unit has no such import", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "This import has received its records already, or another import of its source system is running (send the records again once it has finished)", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such import"),
+        (status = 409, description = "This import has received its records already, or another import of its source system is running (send the records again once it has finished)"),
+    )
 )]
 pub async fn upload(
     db: web::Data<Db>,
@@ -239,9 +237,8 @@ async fn run(
     params(("import_id" = String, Path, format = Uuid, description = "The import's id")),
     responses(
         (status = 200, description = "The import", body = Import, headers(("ETag" = String, description = "The version"))),
-        (status = 404, description = "Your unit has no such import", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such import"),
+    )
 )]
 pub async fn get(
     db: web::Data<Db>,
@@ -258,8 +255,7 @@ pub async fn get(
 #[utoipa::path(
     get, path = "/api/v1/imports", operation_id = "list_imports", tag = "imports",
     params(PageQuery),
-    responses((status = 200, description = "One page of imports", body = ImportPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "One page of imports", body = ImportPage))
 )]
 pub async fn list(
     db: web::Data<Db>,
@@ -293,9 +289,8 @@ pub async fn list(
     params(("import_id" = String, Path, format = Uuid, description = "The import's id"), RecordListQuery),
     responses(
         (status = 200, description = "One page of the report", body = ImportedRecordPage),
-        (status = 404, description = "Your unit has no such import", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such import"),
+    )
 )]
 pub async fn records(
     db: web::Data<Db>,

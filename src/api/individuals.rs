@@ -45,10 +45,9 @@ fn not_registered() -> Error {
     responses(
         (status = 201, description = "Registered", body = Individual,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new individual's URL"))),
-        (status = 409, description = "An individual your unit may see has this identity number", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid identity number, or guardians for an adult", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 409, description = "An individual your unit may see has this identity number"),
+        (status = 422, description = "Invalid identity number, or guardians for an adult"),
+    )
 )]
 pub async fn create(
     db: web::Data<Db>,
@@ -72,9 +71,8 @@ pub async fn create(
     params(("individual_id" = String, Path, format = Uuid, description = "The individual's id")),
     responses(
         (status = 200, description = "The individual", body = Individual, headers(("ETag" = String, description = "The version"))),
-        (status = 404, description = "No such individual", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such individual"),
+    )
 )]
 pub async fn get(
     db: web::Data<Db>,
@@ -100,13 +98,12 @@ pub async fn get(
     request_body = IndividualInput,
     responses(
         (status = 200, description = "Updated", body = Individual, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "No such individual", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another individual has this identity number", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The individual has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such individual"),
+        (status = 409, description = "Another individual has this identity number"),
+        (status = 412, description = "The individual has changed since you read it"),
+        (status = 422, description = "A value breaks a rule"),
+        (status = 428, description = "If-Match is missing"),
+    )
 )]
 pub async fn update(
     db: web::Data<Db>,
@@ -136,10 +133,9 @@ pub async fn update(
     request_body = IndividualSearch,
     responses(
         (status = 200, description = "The individual", body = Individual, headers(("ETag" = String, description = "The version"))),
-        (status = 404, description = "No individual has this number", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a valid identity number", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No individual has this number"),
+        (status = 422, description = "Not a valid identity number"),
+    )
 )]
 pub async fn search(
     db: web::Data<Db>,

@@ -42,11 +42,10 @@ pub struct PlanClosure {
     request_body = NewMeeting,
     responses(
         (status = 200, description = "The established plan", body = Plan, headers(("ETag" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it, or no active consent permits establishing the plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken or minimum content is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan's state forbids it, or no active consent permits establishing the plan"),
+        (status = 422, description = "A rule is broken or minimum content is missing"),
+    )
 )]
 pub async fn record_meeting(
     db: web::Data<Db>,
@@ -68,9 +67,8 @@ pub async fn record_meeting(
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The meeting", body = Meeting),
-        (status = 404, description = "No such plan, or no meeting yet", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan, or no meeting yet"),
+    )
 )]
 pub async fn get_meeting(
     db: web::Data<Db>,
@@ -91,11 +89,10 @@ pub async fn get_meeting(
     request_body = FollowUpSlot,
     responses(
         (status = 201, description = "Scheduled", body = FollowUp, headers(("ETag" = String), ("Location" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The date is not in the future", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan's state forbids it"),
+        (status = 422, description = "The date is not in the future"),
+    )
 )]
 pub async fn schedule_follow_up(
     db: web::Data<Db>,
@@ -118,9 +115,8 @@ pub async fn schedule_follow_up(
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The follow-ups", body = FollowUpList),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn list_follow_ups(
     db: web::Data<Db>,
@@ -150,12 +146,11 @@ pub async fn list_follow_ups(
     request_body = FollowUpRecord,
     responses(
         (status = 200, description = "Recorded", body = FollowUp, headers(("ETag" = String))),
-        (status = 404, description = "No such plan or follow-up", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it, or the follow-up is already recorded", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The follow-up has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A goal or intervention is left out, or the decision lacks what it needs", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or follow-up"),
+        (status = 409, description = "The plan's state forbids it, or the follow-up is already recorded"),
+        (status = 412, description = "The follow-up has changed"),
+        (status = 422, description = "A goal or intervention is left out, or the decision lacks what it needs"),
+    )
 )]
 pub async fn record_follow_up(
     db: web::Data<Db>,
@@ -182,11 +177,10 @@ pub async fn record_follow_up(
     request_body = RevisionCompletion,
     responses(
         (status = 200, description = "The revised plan", body = Plan, headers(("ETag" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is not being revised", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An intervention is left without a decision, or another rule is broken", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan is not being revised"),
+        (status = 422, description = "An intervention is left without a decision, or another rule is broken"),
+    )
 )]
 pub async fn complete_revision(
     db: web::Data<Db>,
@@ -213,12 +207,11 @@ pub async fn complete_revision(
     request_body = PlanClosure,
     responses(
         (status = 200, description = "The closed plan", body = Plan, headers(("ETag" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is already closed or refused", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The plan has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The reason is not one a client gives, or `other` lacks a note", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan is already closed or refused"),
+        (status = 412, description = "The plan has changed"),
+        (status = 422, description = "The reason is not one a client gives, or `other` lacks a note"),
+    )
 )]
 pub async fn close(
     db: web::Data<Db>,

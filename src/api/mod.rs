@@ -21,7 +21,7 @@ pub mod worklists;
 use actix_web::{middleware::from_fn, web, HttpResponse};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::Response;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
@@ -207,8 +207,8 @@ operations! {
     }
 }
 
-/// Adds the bearer scheme and the error responses every operation shares, so each handler's
-/// annotation lists only what is particular to it.
+/// Adds the bearer scheme, its requirement on every `/api/v1` operation, and the error responses
+/// every operation shares, so each handler's annotation lists only what is particular to it.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -259,6 +259,25 @@ impl Modify for CommonResponses {
             .into_iter()
             .flatten()
             {
+                // An error an annotation names by status and description alone is a problem
+                // document, like every error the service answers.
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let (true, RefOr::T(response)) = (status.as_str() >= "400", response) {
+                        if response.content.is_empty() {
+                            response.content.insert(
+                                "application/problem+json".into(),
+                                RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
+                            );
+                        }
+                    }
+                }
+                // Every `/api/v1` operation needs the bearer token; the probes need none (`Document`).
+                if api && operation.security.is_none() {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        "bearer",
+                        Vec::<String>::new(),
+                    )]);
+                }
                 let has_body = operation.request_body.is_some();
                 let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let mut add = |status: &str, name: &str| {
@@ -268,6 +287,7 @@ impl Modify for CommonResponses {
                     add("401", "Unauthorized");
                     add("403", "Forbidden");
                 }
+
                 if has_body || has_params {
                     add("400", "BadRequest");
                 }

@@ -152,9 +152,8 @@ impl PlanListQuery {
     responses(
         (status = 201, description = "Opened", body = Plan,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new plan's URL"))),
-        (status = 422, description = "A value breaks a rule (e.g. unknown individual, discharge time missing)", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "A value breaks a rule (e.g. unknown individual, discharge time missing)"),
+    )
 )]
 pub async fn create(db: web::Data<Db>, ctx: Writer, body: Json<PlanInput>) -> Result<HttpResponse> {
     let (individual_id, details) = body.0.into_parts()?;
@@ -172,9 +171,8 @@ pub async fn create(db: web::Data<Db>, ctx: Writer, body: Json<PlanInput>) -> Re
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The plan", body = Plan, headers(("ETag" = String, description = "The version"))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn get(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Result<HttpResponse> {
     let id = path.into_inner();
@@ -190,9 +188,8 @@ pub async fn get(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Res
     params(PlanListQuery),
     responses(
         (status = 200, description = "One page of plans", body = PlanPage),
-        (status = 422, description = "A filter value is invalid", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "A filter value is invalid"),
+    )
 )]
 pub async fn list(
     db: web::Data<Db>,
@@ -240,13 +237,12 @@ pub async fn list(
     request_body = PlanInput,
     responses(
         (status = 200, description = "Updated", body = Plan, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is closed or refused", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The plan has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan is closed or refused"),
+        (status = 412, description = "The plan has changed since you read it"),
+        (status = 422, description = "A value breaks a rule"),
+        (status = 428, description = "If-Match is missing"),
+    )
 )]
 pub async fn update(
     db: web::Data<Db>,

@@ -20,9 +20,8 @@ use crate::views::process::{HistoryEvent, HistoryPage};
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The whole plan", body = PlanDocument, headers(("ETag" = String, description = "The plan's version"))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn document(
     db: web::Data<Db>,
@@ -52,9 +51,8 @@ pub async fn document(
     responses(
         (status = 200, description = "The plan as a FHIR R4 Bundle", body = crate::views::fhir::FhirBundle, content_type = "application/fhir+json",
          headers(("ETag" = String, description = "The plan's version"))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn fhir(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
@@ -88,9 +86,8 @@ fn read_of(document: &PlanDocument) -> AuditTargets {
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id"), PageQuery),
     responses(
         (status = 200, description = "One page of history", body = HistoryPage),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn history(
     db: web::Data<Db>,
@@ -121,9 +118,8 @@ pub struct RevisionList {
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The revisions", body = RevisionList),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn revisions(
     db: web::Data<Db>,
@@ -154,9 +150,8 @@ pub async fn revisions(
     ),
     responses(
         (status = 200, description = "The plan as it was", body = PlanDocument),
-        (status = 404, description = "No such plan or revision", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan or revision"),
+    )
 )]
 pub async fn revision(
     db: web::Data<Db>,

@@ -205,9 +205,8 @@ where
     params(ReportQuery),
     responses(
         (status = 200, description = "The report", content((PlanReport = "application/json"), (String = "text/csv"))),
-        (status = 422, description = "The period is invalid", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "The period is invalid"),
+    )
 )]
 pub async fn plans(
     db: web::Data<Db>,
@@ -225,9 +224,8 @@ pub async fn plans(
     params(ReportQuery),
     responses(
         (status = 200, description = "The report", content((DeviationReport = "application/json"), (String = "text/csv"))),
-        (status = 422, description = "The period is invalid", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "The period is invalid"),
+    )
 )]
 pub async fn deviations(
     db: web::Data<Db>,
@@ -261,9 +259,8 @@ pub async fn deviations(
     params(ReportQuery),
     responses(
         (status = 200, description = "The report", content((IndicatorReport = "application/json"), (String = "text/csv"))),
-        (status = 422, description = "The period is invalid", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "The period is invalid"),
+    )
 )]
 pub async fn indicators(
     db: web::Data<Db>,

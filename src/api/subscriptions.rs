@@ -105,9 +105,8 @@ async fn view(db: &Db, row: SubscriptionRow) -> Result<Subscription> {
     responses(
         (status = 201, description = "Subscribed; keep the secret", body = SubscriptionWithSecret,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The subscription's URL"))),
-        (status = 422, description = "The URL or an event type is not acceptable", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 422, description = "The URL or an event type is not acceptable"),
+    )
 )]
 pub async fn create(
     db: web::Data<Db>,
@@ -141,8 +140,7 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/api/v1/subscriptions", operation_id = "list_subscriptions", tag = "webhooks",
     params(PageQuery),
-    responses((status = 200, description = "One page of subscriptions", body = SubscriptionPage)),
-    security(("bearer" = []))
+    responses((status = 200, description = "One page of subscriptions", body = SubscriptionPage))
 )]
 pub async fn list(
     db: web::Data<Db>,
@@ -178,9 +176,8 @@ pub async fn list(
     params(("subscription_id" = String, Path, format = Uuid, description = "The subscription's id")),
     responses(
         (status = 200, description = "The subscription", body = Subscription, headers(("ETag" = String, description = "The version"))),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+    )
 )]
 pub async fn get(
     db: web::Data<Db>,
@@ -203,12 +200,11 @@ pub async fn get(
     request_body = SubscriptionSettings,
     responses(
         (status = 200, description = "Updated", body = Subscription, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The subscription has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The URL or an event type is not acceptable", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match is missing", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+        (status = 412, description = "The subscription has changed since you read it"),
+        (status = 422, description = "The URL or an event type is not acceptable"),
+        (status = 428, description = "If-Match is missing"),
+    )
 )]
 pub async fn update(
     db: web::Data<Db>,
@@ -250,10 +246,9 @@ async fn act(
     ),
     responses(
         (status = 200, description = "Paused", body = Subscription, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The subscription has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+        (status = 412, description = "The subscription has changed since you read it"),
+    )
 )]
 pub async fn pause(
     db: web::Data<Db>,
@@ -274,10 +269,9 @@ pub async fn pause(
     ),
     responses(
         (status = 200, description = "Active again", body = Subscription, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The subscription has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+        (status = 412, description = "The subscription has changed since you read it"),
+    )
 )]
 pub async fn resume(
     db: web::Data<Db>,
@@ -299,10 +293,9 @@ pub async fn resume(
     ),
     responses(
         (status = 200, description = "The new secret; keep it", body = SubscriptionWithSecret, headers(("ETag" = String, description = "The new version"))),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The subscription has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+        (status = 412, description = "The subscription has changed since you read it"),
+    )
 )]
 pub async fn rotate_secret(
     db: web::Data<Db>,
@@ -336,10 +329,9 @@ pub async fn rotate_secret(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The subscription has changed since you read it", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+        (status = 412, description = "The subscription has changed since you read it"),
+    )
 )]
 pub async fn delete(
     db: web::Data<Db>,
@@ -361,9 +353,8 @@ pub async fn delete(
     params(("subscription_id" = String, Path, format = Uuid, description = "The subscription's id"), DeliveryListQuery),
     responses(
         (status = 200, description = "One page of deliveries", body = DeliveryPage),
-        (status = 404, description = "Your unit has no such subscription", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "Your unit has no such subscription"),
+    )
 )]
 pub async fn deliveries(
     db: web::Data<Db>,

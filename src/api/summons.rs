@@ -24,11 +24,10 @@ use crate::views::process::{Summons, SummonsList};
     request_body = NewSummons,
     responses(
         (status = 201, description = "Sent", body = Summons, headers(("ETag" = String), ("Location" = String))),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it, or no active consent permits summons", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A recipient is not covered by the consent, or another rule is broken", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+        (status = 409, description = "The plan's state forbids it, or no active consent permits summons"),
+        (status = 422, description = "A recipient is not covered by the consent, or another rule is broken"),
+    )
 )]
 pub async fn send(
     db: web::Data<Db>,
@@ -51,9 +50,8 @@ pub async fn send(
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
         (status = 200, description = "The summons", body = SummonsList),
-        (status = 404, description = "No such plan", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan"),
+    )
 )]
 pub async fn list(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Result<HttpResponse> {
     let plan_id = path.into_inner();
@@ -74,12 +72,11 @@ pub async fn list(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Re
     request_body = SummonsAnswer,
     responses(
         (status = 200, description = "The summons with the answer", body = Summons),
-        (status = 404, description = "No such plan, summons or recipient", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan's state forbids it", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The recipient has changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The answer breaks a rule", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such plan, summons or recipient"),
+        (status = 409, description = "The plan's state forbids it"),
+        (status = 412, description = "The recipient has changed"),
+        (status = 422, description = "The answer breaks a rule"),
+    )
 )]
 pub async fn answer(
     db: web::Data<Db>,

@@ -70,10 +70,9 @@ crate::views::page_of!(WorklistPage, WorklistItem, "worklist items");
     params(("worklist" = Worklist, Path, description = "Which worklist"), WorklistQuery),
     responses(
         (status = 200, description = "One page of the worklist", body = WorklistPage),
-        (status = 404, description = "No such worklist", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is out of range", body = crate::error::Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
+        (status = 404, description = "No such worklist"),
+        (status = 422, description = "A parameter is out of range"),
+    )
 )]
 pub async fn worklist(
     db: web::Data<Db>,
