@@ -14,7 +14,6 @@ pub mod db;
 pub mod decode;
 pub mod domain;
 pub mod error;
-pub mod import;
 pub mod policy;
 mod schema;
 pub mod service;

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::db::Db;
 use crate::domain::ids::ImportId;
 use crate::error::{Error, Result};
-use crate::import::{Line, LineSplitter, Runner, BATCH_LINES, HEARTBEAT};
+use crate::service::imports::runner::{Line, LineSplitter, Runner, BATCH_LINES, HEARTBEAT};
 use crate::service::imports::{self as service, RecordOutcome};
 use crate::views::import::{Import, ImportPage, ImportedRecord, ImportedRecordPage};
 

@@ -683,7 +683,7 @@ async fn progress_is_readable_while_the_records_stream_in(app: TestApp) {
     let uri = format!("/api/v1/imports/{}", created["id"].as_str().unwrap());
     let (mut sender, payload) = actix_http::h1::Payload::create(false);
     let request = streamed_upload(&app, &created, payload);
-    let batch = sip::import::BATCH_LINES;
+    let batch = sip::service::imports::runner::BATCH_LINES;
     let records: Vec<Value> = (0..batch + 10)
         .map(|i| refused_record(&format!("sip-{i}"), &clock))
         .collect();

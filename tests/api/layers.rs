@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 enum Layer {
     /// `api`, `app`, `main`: routes, extractors, handlers.
     Face,
-    /// `service`, `import`, `webhooks`: one function per thing a caller does; the import runner
-    /// and the webhook dispatcher.
+    /// `service`, `webhooks`: one function per thing a caller does (the import runner among them);
+    /// the webhook dispatcher.
     UseCases,
     /// `views`: response bodies built from rows and records; pure.
     Views,
@@ -28,7 +28,7 @@ enum Layer {
 fn layer_of_module(module: &str) -> Option<Layer> {
     Some(match module {
         "api" | "app" | "main" => Layer::Face,
-        "service" | "import" | "webhooks" => Layer::UseCases,
+        "service" | "webhooks" => Layer::UseCases,
         "views" => Layer::Views,
         "policy" | "audit" | "auth" => Layer::Guards,
         "db" => Layer::Store,

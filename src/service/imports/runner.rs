@@ -10,6 +10,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use validator::Validate;
 
+use super::{self as service, ImportContext, Imported, RecordOutcome};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::db::imports::RecordRow;
@@ -18,7 +19,6 @@ use crate::domain::ids::ImportId;
 use crate::domain::import::{check_record, fingerprint, timeline, ImportRecord};
 use crate::domain::process::Deadlines;
 use crate::error::{Error, FieldError, Result};
-use crate::service::imports::{self as service, ImportContext, Imported, RecordOutcome};
 
 /// The longest line (one plan) read; a longer one is reported and skipped.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;

@@ -1,0 +1,336 @@
+//! One record of an import, replayed through the use cases of the API: what the import is for the
+//! record ([`ImportContext`]), its import keys, its individual, and its errors rebased onto the
+//! record.
+//!
+//! A record is replayed step by step in the order it happened (`domain::import::timeline`), each
+//! step through the same function the API calls, at the step's own time: every process rule applies
+//! — consent before summons, leader not secretary, the law's minimum content, the follow-up chain —
+//! and a record that breaks one is reported with the path of the step in the record, and stored
+//! nowhere (the caller runs each record in a transaction of its own).
+//!
+//! Import keys map the source system's ids to ours with a fingerprint of what was imported. A step
+//! whose key exists with the same fingerprint is skipped, so the same file imported again changes
+//! nothing; a step that changed is applied as a change (an updated plan, goal or intervention —
+//! where the plan's state still allows it) or refused (what the process never changes: a recorded
+//! consent, a sent summons, a held meeting).
+
+use crate::domain::calendar::swedish_date;
+use crate::domain::ids::{Id, IndividualId, PlanId};
+use crate::service::Context;
+use chrono::{DateTime, Utc};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::auth::Caller;
+use crate::db::imports::{self as store, KeyRow};
+use crate::db::DbConn;
+use crate::domain::identity::HsaId;
+use crate::domain::import::{fingerprint, ImportRecord, Timed};
+use crate::domain::process::Deadlines;
+use crate::domain::Principal;
+use crate::error::{Error, FieldError, Result};
+use crate::service::individuals::IndividualRecord;
+use crate::service::{individuals, naive};
+
+pub use crate::domain::import::RecordOutcome;
+
+use super::replay::Replay;
+
+/// What one import is, for one of its records.
+pub struct ImportContext<'a> {
+    pub import_id: &'a str,
+    pub source: &'a str,
+    pub importer: &'a Caller,
+    pub deadlines: Deadlines,
+    pub line: i64,
+    /// The wall clock of this record's import: when keys are stored, and when a change of
+    /// something imported before is applied.
+    pub now: DateTime<Utc>,
+    /// The keys this record has read and added (start with `RecordKeys::default()`).
+    pub keys: RecordKeys,
+}
+
+/// The import keys of one record: each read at most once, and those it adds stored together at
+/// its end — one statement for all of them instead of a lookup, an update that finds nothing and
+/// an insert for each part. Lives as long as the record's transaction: dropped with it when the
+/// record fails.
+#[derive(Default)]
+pub struct RecordKeys(RefCell<KeysSeen>);
+
+#[derive(Default)]
+struct KeysSeen {
+    /// Every key looked up or put during this record; `None`: known not to be stored.
+    known: HashMap<(String, String), Option<KeyRow>>,
+    /// For a record never imported before, the prefix of its parts' keys: none of them can be
+    /// stored (they are stored only in the transaction that stores the record's own key), so they
+    /// are not looked up. (Individuals' keys are not the record's: they are always looked up.)
+    new_parts: Option<String>,
+    /// Keys to insert when the record ends.
+    added: Vec<KeyRow>,
+}
+
+impl RecordKeys {
+    fn get(&self, conn: &mut DbConn, source: &str, kind: &str, id: &str) -> Result<Option<KeyRow>> {
+        let mut seen = self.0.borrow_mut();
+        let lookup = (kind.to_string(), id.to_string());
+        if let Some(known) = seen.known.get(&lookup) {
+            return Ok(known.clone());
+        }
+        let found = match &seen.new_parts {
+            Some(prefix) if kind != "individual" && id.starts_with(prefix.as_str()) => None,
+            _ => store::key(conn, source, kind, id)?,
+        };
+        seen.known.insert(lookup, found.clone());
+        Ok(found)
+    }
+
+    pub(super) fn put(&self, conn: &mut DbConn, row: KeyRow) -> Result<()> {
+        let mut seen = self.0.borrow_mut();
+        let lookup = (row.kind.clone(), row.external_id.clone());
+        if let Some(pending) = seen
+            .added
+            .iter_mut()
+            .find(|k| k.kind == row.kind && k.external_id == row.external_id)
+        {
+            *pending = row.clone();
+        } else if let Some(None) = seen.known.get(&lookup) {
+            seen.added.push(row.clone());
+        } else {
+            store::put_key(conn, &row)?;
+        }
+        seen.known.insert(lookup, Some(row));
+        Ok(())
+    }
+
+    fn new_record(&self, external_id: &str) {
+        self.0.borrow_mut().new_parts = Some(format!("{external_id}/"));
+    }
+
+    fn store_added(&self, conn: &mut DbConn) -> Result<()> {
+        let added = std::mem::take(&mut self.0.borrow_mut().added);
+        store::insert_keys(conn, &added)
+    }
+}
+
+impl ImportContext<'_> {
+    /// The import acting as `unit` (see `Caller::for_import`), now; a replayed step acts at its
+    /// own time (`Context::at`).
+    pub(super) fn acting(&self, unit: &str, principal: Principal) -> Result<Context> {
+        let unit = HsaId::parse(unit)
+            .map_err(|m| Error::validation("$.plan.initiating_unit.hsa_id", m))?;
+        let caller = Caller::for_import(
+            self.importer,
+            unit,
+            principal,
+            format!("import:{}:{}", self.import_id, self.line),
+        );
+        Ok(Context::new(caller, self.now, self.deadlines))
+    }
+
+    pub(super) fn key(
+        &self,
+        conn: &mut DbConn,
+        kind: &str,
+        external_id: &str,
+    ) -> Result<Option<KeyRow>> {
+        self.keys.get(conn, self.source, kind, external_id)
+    }
+
+    pub(super) fn put(
+        &self,
+        conn: &mut DbConn,
+        kind: &str,
+        external_id: &str,
+        resource_id: &str,
+        plan_id: Option<&PlanId>,
+        fingerprint: String,
+    ) -> Result<()> {
+        self.keys.put(
+            conn,
+            KeyRow {
+                source_system: self.source.into(),
+                kind: kind.into(),
+                external_id: external_id.into(),
+                resource_id: resource_id.into(),
+                plan_id: plan_id.cloned(),
+                fingerprint,
+                updated_at: naive(self.now),
+            },
+        )
+    }
+}
+
+/// Rewrites an error of a use case as the record's problem at `path`: field paths become paths in
+/// the record; a refusal by the plan's state, an unknown id or a forbidden step is that step's
+/// error. Faults of the service itself pass unchanged.
+pub fn in_record(path: &str, error: Error) -> Error {
+    let at = |message: String| Error::Validation(vec![FieldError::new(path, message)]);
+    match error {
+        Error::Validation(errors) => Error::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(rebase(path, &e.field), e.message))
+                .collect(),
+        ),
+        Error::BadRequest { detail, errors } if errors.is_empty() => at(detail),
+        Error::BadRequest { errors, .. } => Error::Validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(rebase(path, &e.field), e.message))
+                .collect(),
+        ),
+        Error::InvalidState {
+            detail,
+            current_state,
+            ..
+        } => at(format!(
+            "{detail} (the plan is {current_state} at this step)"
+        )),
+        Error::NotFound(detail) | Error::Forbidden(detail) | Error::Duplicate(detail) => at(detail),
+        Error::PreconditionFailed { .. } => {
+            at("the plan changed while this record was imported: import it again".into())
+        }
+        other => other,
+    }
+}
+
+fn rebase(prefix: &str, field: &str) -> String {
+    if let Some(rest) = field.strip_prefix('$') {
+        format!("{prefix}{rest}")
+    } else if let Some(rest) = field.strip_prefix("plan.") {
+        format!("$.{rest}")
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+/// What importing one record did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub outcome: RecordOutcome,
+    pub plan_id: PlanId,
+}
+
+/// The external id of the follow-up chain's `n`th item, to map the follow-up scheduled for it.
+pub(super) fn follow_up_key(record: &ImportRecord, n: usize) -> Option<&str> {
+    record.follow_ups.get(n).map(|f| f.external_id.as_str())
+}
+
+/// Imports one record: the individual, the plan and everything in it, in the order it happened.
+/// Runs in the caller's transaction; on error the caller rolls it back, so nothing is stored.
+pub fn import_record(
+    conn: &mut DbConn,
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+    steps: &[Timed],
+) -> Result<Imported> {
+    let whole = fingerprint(record);
+    let previous = ctx.key(conn, "record", &record.external_id)?;
+    if let Some(previous) = previous.as_ref().filter(|k| whole.matches(&k.fingerprint)) {
+        return Ok(Imported {
+            outcome: RecordOutcome::Unchanged,
+            plan_id: Id::stored(previous.resource_id.clone()),
+        });
+    }
+    if previous.is_none() {
+        ctx.keys.new_record(&record.external_id);
+    }
+    let unit = &record.plan.initiating_unit;
+    let initiator = ctx.acting(&unit.hsa_id, unit.principal)?;
+    let (individual_id, mut changed) = individual(conn, ctx, record, &initiator)?;
+    let mut replay = Replay {
+        ctx,
+        record,
+        initiator,
+        individual_id,
+        plan_id: PlanId::new(),
+    };
+    for timed in steps {
+        let applied = replay
+            .step(conn, *timed)
+            .map_err(|e| in_record(&timed.step.path(), e))?;
+        changed |= applied;
+    }
+    let plan_id = replay.plan_id;
+    ctx.put(
+        conn,
+        "record",
+        &record.external_id,
+        &plan_id,
+        Some(&plan_id),
+        whole.into_string(),
+    )?;
+    ctx.keys.store_added(conn)?;
+    let outcome = match (previous, changed) {
+        (None, _) => RecordOutcome::Created,
+        (Some(_), true) => RecordOutcome::Updated,
+        (Some(_), false) => RecordOutcome::Unchanged,
+    };
+    Ok(Imported { outcome, plan_id })
+}
+
+/// Registers, links or updates the record's individual.
+fn individual(
+    conn: &mut DbConn,
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+    initiator: &Context,
+) -> Result<(IndividualId, bool)> {
+    const PATH: &str = "$.individual.details";
+    let now = ctx.now;
+    let item = &record.individual;
+    let print = fingerprint(&item.details);
+    let key = ctx.key(conn, "individual", &item.external_id)?;
+    if let Some(key) = key.as_ref().filter(|k| print.matches(&k.fingerprint)) {
+        return Ok((Id::stored(key.resource_id.clone()), false));
+    }
+    let data = item
+        .details
+        .clone()
+        .into_data(swedish_date(now))
+        .map_err(|e| in_record(PATH, e))?;
+    let existing = match &key {
+        Some(key) => Some(individuals::load(conn, &key.resource_id)?),
+        None => {
+            crate::db::individuals::find_by_identity_number(conn, data.identity_number.as_str())?
+                .map(|row| individuals::load(conn, &row.id))
+                .transpose()?
+        }
+    };
+    let (id, changed) = match existing {
+        Some(current) if same_person(&current, &data) => (current.individual.id, false),
+        Some(current) => {
+            let id = current.individual.id;
+            individuals::update(conn, initiator, &id, None, data)
+                .map_err(|e| in_record(PATH, e))?;
+            (id, true)
+        }
+        None => {
+            let created =
+                individuals::create(conn, initiator, data).map_err(|e| in_record(PATH, e))?;
+            (created.individual.id, true)
+        }
+    };
+    ctx.put(
+        conn,
+        "individual",
+        &item.external_id,
+        &id,
+        None,
+        print.into_string(),
+    )?;
+    Ok((id, changed))
+}
+
+fn same_person(current: &IndividualRecord, data: &individuals::IndividualData) -> bool {
+    let i = &current.individual;
+    i.identity_number == data.identity_number.as_str()
+        && i.given_name == data.given_name
+        && i.family_name == data.family_name
+        && i.protected_identity == data.protected_identity
+        && current.guardians.len() == data.guardians.len()
+        && current.guardians.iter().zip(&data.guardians).all(|(g, d)| {
+            g.name == d.name
+                && g.identity_number.as_deref() == d.identity_number.as_ref().map(|n| n.as_str())
+        })
+}
