@@ -13,6 +13,7 @@ use crate::db::goals::InterventionRow;
 use crate::db::individuals::IndividualRow;
 use crate::db::plans::PlanRow;
 use crate::db::DbConn;
+use crate::domain::events::ResourceType;
 use crate::domain::ids::IndividualId;
 use crate::error::Error;
 
@@ -131,12 +132,12 @@ impl EventAccess {
     ///   every unit to tell of it, although withdrawn consent ended their access in the same step:
     ///   everyone involved must learn that the plan no longer applies.
     pub fn allows(&self, event: &ChangeEventRow) -> bool {
-        match (event.resource_type.as_str(), event.plan_id.as_deref()) {
-            ("deviation", _) => self.deviations.contains(&event.resource_id),
-            ("individual", _) => self.individuals.contains(event.resource_id.as_str()),
+        match (event.resource_type, event.plan_id.as_deref()) {
+            (ResourceType::Deviation, _) => self.deviations.contains(&event.resource_id),
+            (ResourceType::Individual, _) => self.individuals.contains(event.resource_id.as_str()),
             (_, Some(plan)) => {
                 self.plans.contains(plan)
-                    || (event.resource_type == "plan"
+                    || (event.resource_type == ResourceType::Plan
                         && event.to_status.as_deref() == Some("closed")
                         && self.notified_of_closing.contains(plan))
             }
@@ -149,6 +150,7 @@ impl EventAccess {
 mod tests {
     use super::*;
     use crate::auth::Role;
+    use crate::domain::events::EventType;
     use crate::domain::identity::HsaId;
     use crate::domain::ids::PlanId;
     use crate::domain::Principal;
@@ -192,7 +194,7 @@ mod tests {
     }
 
     fn event(
-        resource_type: &str,
+        resource_type: ResourceType,
         id: &str,
         plan: Option<&str>,
         to: Option<&str>,
@@ -200,8 +202,8 @@ mod tests {
         let at = chrono::Utc::now().naive_utc();
         ChangeEventRow {
             seq: 1,
-            event_type: format!("{resource_type}.changed"),
-            resource_type: resource_type.into(),
+            event_type: EventType::PlanUpdated,
+            resource_type,
             resource_id: id.into(),
             plan_id: plan.map(String::from),
             version: 1,
@@ -227,21 +229,31 @@ mod tests {
             individuals: HashSet::from([lisa.clone()]),
             deviations: set(&["mine"]),
         };
-        assert!(access.allows(&event("goal", "g", Some("seen"), None)));
-        assert!(!access.allows(&event("goal", "g", Some("other"), None)));
+        assert!(access.allows(&event(ResourceType::Goal, "g", Some("seen"), None)));
+        assert!(!access.allows(&event(ResourceType::Goal, "g", Some("other"), None)));
         // The closing reaches a unit to tell; nothing else of that plan does.
         assert!(access.allows(&event(
-            "plan",
+            ResourceType::Plan,
             "withdrawn",
             Some("withdrawn"),
             Some("closed")
         )));
-        assert!(!access.allows(&event("consent", "c", Some("withdrawn"), Some("withdrawn"))));
-        assert!(access.allows(&event("individual", &lisa, None, None)));
-        assert!(!access.allows(&event("individual", "protected", None, None)));
+        assert!(!access.allows(&event(
+            ResourceType::Consent,
+            "c",
+            Some("withdrawn"),
+            Some("withdrawn")
+        )));
+        assert!(access.allows(&event(ResourceType::Individual, &lisa, None, None)));
+        assert!(!access.allows(&event(ResourceType::Individual, "protected", None, None)));
         // A deviation about a visible plan is still seen only by its parties.
-        assert!(access.allows(&event("deviation", "mine", Some("other"), None)));
-        assert!(!access.allows(&event("deviation", "theirs", Some("seen"), None)));
+        assert!(access.allows(&event(ResourceType::Deviation, "mine", Some("other"), None)));
+        assert!(!access.allows(&event(
+            ResourceType::Deviation,
+            "theirs",
+            Some("seen"),
+            None
+        )));
     }
 
     #[test]

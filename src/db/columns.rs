@@ -16,6 +16,7 @@ use crate::domain::consent::{
     ConsentForm, ConsentOutcome, GiverRole, PartyKind, RepresentativeKind,
 };
 use crate::domain::deviation::{Category, DeviationStatus};
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{Id, IdKind};
 use crate::domain::import::{ImportStatus, RecordOutcome};
@@ -147,6 +148,8 @@ text_columns!(
     RepresentativeKind,
     DeliveryStatus,
     RecordOutcome,
+    EventType,
+    ResourceType,
 );
 
 #[cfg(test)]
@@ -184,7 +187,9 @@ mod tests {
             Decision,
             RepresentativeKind,
             DeliveryStatus,
-            RecordOutcome
+            RecordOutcome,
+            EventType,
+            ResourceType
         );
     }
 }

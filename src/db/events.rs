@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use super::schema::change_events;
 use super::DbConn;
+use crate::domain::events::{EventType, ResourceType};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Insertable)]
@@ -40,8 +41,8 @@ pub struct NewChangeEvent {
 #[diesel(table_name = change_events)]
 pub struct ChangeEventRow {
     pub seq: i64,
-    pub event_type: String,
-    pub resource_type: String,
+    pub event_type: EventType,
+    pub resource_type: ResourceType,
     pub resource_id: String,
     pub plan_id: Option<String>,
     pub version: i64,

@@ -13,8 +13,63 @@ use utoipa::ToSchema;
 
 use super::deviation::DeviationAction;
 
+/// What a recorded change is about: the resource whose id the event carries (`resource_type`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceType {
+    Individual,
+    Plan,
+    Consent,
+    Summons,
+    /// One recipient of a summons: their answer, a forwarding, their attendance.
+    SummonsRecipient,
+    Meeting,
+    Goal,
+    Intervention,
+    FollowUp,
+    Deviation,
+}
+
+super::text_enum!(ResourceType {
+    Individual => "individual",
+    Plan => "plan",
+    Consent => "consent",
+    Summons => "summons",
+    SummonsRecipient => "summons_recipient",
+    Meeting => "meeting",
+    Goal => "goal",
+    Intervention => "intervention",
+    FollowUp => "follow_up",
+    Deviation => "deviation",
+});
+
 /// The type of a recorded change: `<resource>.<what happened>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum EventType {
     /// An individual was registered.
     #[serde(rename = "individual.created")]

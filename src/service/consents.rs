@@ -9,7 +9,7 @@ use crate::db::individuals as individual_store;
 use crate::db::DbConn;
 use crate::domain::consent::{check_new_consent, ConsentOutcome, ConsentSubject, NewConsent};
 use crate::domain::ensure_version;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::identity::IdentityNumber;
 use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
 use crate::error::{Error, Result};
@@ -105,7 +105,7 @@ pub fn record_consent(
         at,
         Change {
             event_type: EventType::ConsentRecorded,
-            resource_type: "consent",
+            resource_type: ResourceType::Consent,
             resource_id: &id,
             plan_id: Some(&plan.id),
             version: 1,
@@ -183,7 +183,7 @@ pub fn withdraw(
             at,
             Change {
                 event_type: EventType::ConsentWithdrawn,
-                resource_type: "consent",
+                resource_type: ResourceType::Consent,
                 resource_id: &consent_id,
                 plan_id: Some(&plan.id),
                 version,

@@ -9,7 +9,7 @@ use crate::db::plans::PlanRow;
 use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::domain::plan::PlanAction;
 use crate::domain::process::ResponsibleParty;
@@ -80,7 +80,13 @@ pub fn add_goal(
         updated_at: at,
     };
     store::insert_goal(conn, &goal)?;
-    let change = Change::of(EventType::GoalCreated, "goal", &goal.id, &goal.plan_id, 1);
+    let change = Change::of(
+        EventType::GoalCreated,
+        ResourceType::Goal,
+        &goal.id,
+        &goal.plan_id,
+        1,
+    );
     content_changed(conn, ctx, &mut plan, change)?;
     Ok(goal)
 }
@@ -117,7 +123,7 @@ pub fn update_goal(
     }
     let change = Change::of(
         EventType::GoalUpdated,
-        "goal",
+        ResourceType::Goal,
         &goal.id,
         &goal.plan_id,
         goal.version,
@@ -177,7 +183,7 @@ pub fn add_intervention(
     let id = &record_.intervention.id;
     let mut change = Change::of(
         EventType::InterventionCreated,
-        "intervention",
+        ResourceType::Intervention,
         id,
         &record_.intervention.plan_id,
         1,
@@ -236,7 +242,7 @@ pub fn update_intervention(
     let row = &current.intervention;
     let change = Change::of(
         EventType::InterventionUpdated,
-        "intervention",
+        ResourceType::Intervention,
         &row.id,
         &row.plan_id,
         row.version,
@@ -332,7 +338,7 @@ pub fn set_intervention_status(
     }
     let mut change = Change::of(
         EventType::InterventionStatusChanged,
-        "intervention",
+        ResourceType::Intervention,
         &row.id,
         plan_id,
         row.version,

@@ -11,7 +11,7 @@ use crate::db::DbConn;
 use crate::domain::deviation::{
     check_new_deviation, Category, DeviationAction, DeviationStatus, NewDeviation, Parties,
 };
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::{ensure_version, Principal};
 use crate::error::{Error, FieldError, Result};
 
@@ -32,7 +32,7 @@ fn record_change(
         naive(ctx.now),
         Change {
             event_type: event,
-            resource_type: "deviation",
+            resource_type: ResourceType::Deviation,
             resource_id: &row.id,
             plan_id: row.plan_id.as_deref(),
             version: row.version,

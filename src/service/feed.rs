@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::Context;
 use crate::db::events::{self as store, ChangeEventRow};
 use crate::db::{deviations, meetings, plans, DbConn};
+use crate::domain::events::ResourceType;
 use crate::error::{Error, Result};
 use crate::policy::EventAccess;
 
@@ -115,7 +116,7 @@ pub fn access_to(
         let mut seen = HashSet::new();
         ids.filter(|id| seen.insert(*id)).collect()
     }
-    let of_type = |kind: &'static str| {
+    let of_type = |kind: ResourceType| {
         distinct(
             events
                 .iter()
@@ -126,13 +127,15 @@ pub fn access_to(
     let plan_ids = distinct(
         events
             .iter()
-            .filter(|e| e.resource_type != "deviation")
+            .filter(|e| e.resource_type != ResourceType::Deviation)
             .filter_map(|e| e.plan_id.as_deref()),
     );
     let closed = distinct(
         events
             .iter()
-            .filter(|e| e.resource_type == "plan" && e.to_status.as_deref() == Some("closed"))
+            .filter(|e| {
+                e.resource_type == ResourceType::Plan && e.to_status.as_deref() == Some("closed")
+            })
             .map(|e| e.resource_id.as_str()),
     );
     let unit = ctx.caller.unit.as_str();
@@ -146,17 +149,17 @@ pub fn access_to(
         individuals: plans::individuals_with_visible_plan(
             conn,
             &ctx.caller.unit,
-            &of_type("individual"),
+            &of_type(ResourceType::Individual),
             ctx.today(),
         )?
         .into_iter()
         .chain(crate::db::individuals::registered_by(
             conn,
             unit,
-            &of_type("individual"),
+            &of_type(ResourceType::Individual),
         )?)
         .collect(),
-        deviations: deviations::visible_ids(conn, unit, &of_type("deviation"))?
+        deviations: deviations::visible_ids(conn, unit, &of_type(ResourceType::Deviation))?
             .into_iter()
             .collect(),
     })

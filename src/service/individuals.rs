@@ -3,7 +3,7 @@
 use super::Context;
 use crate::db::individuals::{self as store, GuardianRow, IndividualRow};
 use crate::db::DbConn;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::identity::IdentityNumber;
 use crate::domain::ids::{Id, IndividualId};
 use crate::error::{Error, Result};
@@ -65,7 +65,7 @@ pub fn create(conn: &mut DbConn, ctx: &Context, data: IndividualData) -> Result<
         at,
         Change {
             event_type: EventType::IndividualCreated,
-            resource_type: "individual",
+            resource_type: ResourceType::Individual,
             resource_id: &row.id,
             plan_id: None,
             version: row.version,
@@ -251,7 +251,7 @@ pub fn update(
         at,
         Change {
             event_type: EventType::IndividualUpdated,
-            resource_type: "individual",
+            resource_type: ResourceType::Individual,
             resource_id: &row.id,
             plan_id: None,
             version: row.version,

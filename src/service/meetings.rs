@@ -17,7 +17,7 @@ use crate::db::summons as summons_store;
 use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::plan::{apply, on_close, ClosingReason, PlanAction, Step};
 use crate::domain::process::{
     check_follow_up, check_meeting, check_revision, procedure_code, CarryOver, Decision,
@@ -65,7 +65,7 @@ fn schedule(
         naive(ctx.now),
         Change::of(
             EventType::FollowUpScheduled,
-            "follow_up",
+            ResourceType::FollowUp,
             &row.id,
             &plan.id,
             1,
@@ -143,7 +143,7 @@ pub fn record_meeting(
         at,
         Change::of(
             EventType::MeetingRecorded,
-            "meeting",
+            ResourceType::Meeting,
             &meeting.id,
             &plan.id,
             1,
@@ -167,7 +167,7 @@ pub fn record_meeting(
             // and the recipient row hold what the deviation report needs.
             let mut change = Change::of(
                 EventType::SummonsAttendanceRecorded,
-                "summons_recipient",
+                ResourceType::SummonsRecipient,
                 &r.id,
                 &plan.id,
                 r.version,
@@ -323,7 +323,7 @@ pub fn record_follow_up(
             }
             let mut change = Change::of(
                 EventType::GoalOutcomeRecorded,
-                "goal",
+                ResourceType::Goal,
                 &goal.id,
                 &plan.id,
                 goal.version,
@@ -348,7 +348,7 @@ pub fn record_follow_up(
     }
     let mut change = Change::of(
         EventType::FollowUpRecorded,
-        "follow_up",
+        ResourceType::FollowUp,
         &follow_up.id,
         &plan.id,
         follow_up.version,
@@ -413,7 +413,7 @@ pub fn complete_revision(
                 }
                 let mut change = Change::of(
                     EventType::InterventionCarriedOver,
-                    "intervention",
+                    ResourceType::Intervention,
                     &row.id,
                     &plan.id,
                     row.version,

@@ -22,7 +22,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crate::auth::Caller;
 use crate::db::events::NewChangeEvent;
 use crate::db::DbConn;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::process::Deadlines;
 use crate::error::{Error, Result};
 
@@ -83,7 +83,7 @@ pub use crate::db::{json_list, parse_json_list};
 /// One change of a resource, as the change log records it.
 pub struct Change<'a> {
     pub event_type: EventType,
-    pub resource_type: &'a str,
+    pub resource_type: ResourceType,
     pub resource_id: &'a str,
     pub plan_id: Option<&'a str>,
     pub version: i64,
@@ -98,7 +98,7 @@ impl<'a> Change<'a> {
     /// A change of a resource under a plan, without a status move.
     pub fn of(
         event_type: EventType,
-        resource_type: &'a str,
+        resource_type: ResourceType,
         resource_id: &'a str,
         plan_id: &'a str,
         version: i64,
@@ -138,7 +138,7 @@ pub fn record(
             resource_type: change.resource_type.to_string(),
             resource_id: Some(change.resource_id.to_string()),
             plan_id: change.plan_id.map(String::from),
-            individual_id: (change.resource_type == "individual")
+            individual_id: (change.resource_type == ResourceType::Individual)
                 .then(|| change.resource_id.to_string()),
             result: "allowed".into(),
             status: 200,

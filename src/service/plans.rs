@@ -9,7 +9,7 @@ use crate::db::consents as consent_store;
 use crate::db::plans::{self as store, PlanFilter, PlanRow};
 use crate::db::DbConn;
 use crate::domain::ensure_version;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::error::{Error, FieldError, Result};
 
@@ -86,7 +86,7 @@ pub fn create(
         at,
         Change {
             event_type: EventType::PlanCreated,
-            resource_type: "plan",
+            resource_type: ResourceType::Plan,
             resource_id: &plan.id,
             plan_id: Some(&plan.id),
             version: plan.version,
@@ -197,7 +197,7 @@ pub fn save(
         at,
         Change {
             event_type,
-            resource_type: "plan",
+            resource_type: ResourceType::Plan,
             resource_id: &plan.id,
             plan_id: Some(&plan.id),
             version: plan.version,

@@ -12,7 +12,7 @@ use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow}
 use crate::db::DbConn;
 use crate::domain::consent::PartyKind;
 use crate::domain::ensure_version;
-use crate::domain::events::EventType;
+use crate::domain::events::{EventType, ResourceType};
 use crate::domain::plan::{apply, PlanAction, Step};
 use crate::domain::process::{
     check_answer, check_summons, Coverage, NewSummons, Obligation, RecipientState, SummonsAnswer,
@@ -115,7 +115,13 @@ pub fn send(
         conn,
         ctx,
         at,
-        Change::of(EventType::SummonsSent, "summons", &id, &plan.id, 1),
+        Change::of(
+            EventType::SummonsSent,
+            ResourceType::Summons,
+            &id,
+            &plan.id,
+            1,
+        ),
     )?;
     let moved = apply(status, Step::SendSummons)?;
     save_plan(conn, ctx, &mut plan, EventType::PlanSummoned, Some(moved))?;
@@ -167,7 +173,7 @@ pub fn answer(
     }
     let mut change = Change::of(
         EventType::SummonsAnswered,
-        "summons_recipient",
+        ResourceType::SummonsRecipient,
         &recipient.id,
         &plan.id,
         recipient.version,
@@ -207,7 +213,7 @@ pub fn answer(
             at,
             Change::of(
                 EventType::SummonsForwarded,
-                "summons_recipient",
+                ResourceType::SummonsRecipient,
                 &forwarded.id,
                 &plan.id,
                 1,

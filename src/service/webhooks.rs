@@ -300,7 +300,7 @@ pub fn take_and_queue(
     for event in page
         .events
         .into_iter()
-        .filter(|e| selection.matches(&e.event_type))
+        .filter(|e| selection.matches(e.event_type.as_str()))
     {
         let delivery_id = new_id();
         let payload = WebhookPayload {

@@ -60,8 +60,8 @@ impl From<ChangeEventRow> for FeedEvent {
     fn from(e: ChangeEventRow) -> Self {
         FeedEvent {
             seq: e.position(),
-            event_type: e.event_type,
-            resource_type: e.resource_type,
+            event_type: e.event_type.as_str().into(),
+            resource_type: e.resource_type.as_str().into(),
             resource_id: e.resource_id,
             plan_id: e.plan_id,
             version: e.version,

@@ -417,8 +417,8 @@ impl From<ChangeEventRow> for HistoryEvent {
     fn from(e: ChangeEventRow) -> Self {
         HistoryEvent {
             seq: e.position(),
-            event_type: e.event_type,
-            resource_type: e.resource_type,
+            event_type: e.event_type.as_str().into(),
+            resource_type: e.resource_type.as_str().into(),
             resource_id: e.resource_id,
             version: e.version,
             from_status: e.from_status,
