@@ -189,7 +189,7 @@ mod tests {
             procedure_code: None,
             responsible_principal: None,
             coordinator_name: None,
-            coordinator_unit: coordinator.map(String::from),
+            coordinator_unit: coordinator.map(|unit| HsaId::parse(unit).unwrap()),
         }
     }
 
@@ -211,7 +211,7 @@ mod tests {
             to_status: to.map(String::from),
             reason: None,
             subject: "t".into(),
-            unit: "SE2321000016-INI1".into(),
+            unit: HsaId::parse("SE2321000016-INI1").unwrap(),
             occurred_at: at,
             note: None,
             position: Some(1),

@@ -11,7 +11,9 @@ use diesel::prelude::*;
 
 use super::schema::{audit_event_targets, audit_events, individuals, plans};
 use super::{DbConn, MultiBackend};
+use crate::domain::identity::HsaId;
 use crate::domain::ids::IndividualId;
+use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Insertable)]
@@ -38,8 +40,8 @@ pub struct AuditEventRow {
     pub id: i64,
     pub occurred_at: NaiveDateTime,
     pub subject: String,
-    pub unit: String,
-    pub principal: String,
+    pub unit: HsaId,
+    pub principal: Principal,
     pub action: String,
     pub resource_type: String,
     pub resource_id: Option<String>,

@@ -60,7 +60,7 @@ pub struct PartyRow {
     pub consent_id: ConsentId,
     pub position: i32,
     pub kind: PartyKind,
-    pub hsa_id: Option<String>,
+    pub hsa_id: Option<HsaId>,
     pub name: String,
     pub principal: Principal,
 }

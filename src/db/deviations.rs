@@ -22,7 +22,7 @@ pub struct DeviationRow {
     pub source_key: Option<String>,
     pub reporting_unit: HsaId,
     pub reporting_principal: Principal,
-    pub concerned_unit: Option<String>,
+    pub concerned_unit: Option<HsaId>,
     pub concerned_name: Option<String>,
     pub concerned_principal: Principal,
     pub plan_id: Option<PlanId>,

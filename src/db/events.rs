@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use super::schema::change_events;
 use super::DbConn;
 use crate::domain::events::{EventType, ResourceType};
+use crate::domain::identity::HsaId;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Insertable)]
@@ -50,7 +51,7 @@ pub struct ChangeEventRow {
     pub to_status: Option<String>,
     pub reason: Option<String>,
     pub subject: String,
-    pub unit: String,
+    pub unit: HsaId,
     pub occurred_at: NaiveDateTime,
     pub note: Option<String>,
     /// Set at commit; every committed event has one.

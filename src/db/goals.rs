@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{goals, intervention_goals, interventions};
 use super::DbConn;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::domain::process::GoalStatus;
 use crate::domain::process::InterventionStatus;
@@ -35,7 +36,7 @@ pub struct InterventionRow {
     pub position: i32,
     pub description: String,
     pub responsible_principal: ResponsibleParty,
-    pub responsible_unit: Option<String>,
+    pub responsible_unit: Option<HsaId>,
     pub responsible_actor: Option<String>,
     pub performer: Option<String>,
     pub start_date: Option<NaiveDate>,

@@ -20,9 +20,9 @@ pub struct MeetingRow {
     pub summons_id: SummonsId,
     pub held_at: NaiveDateTime,
     pub leader_name: String,
-    pub leader_unit: Option<String>,
+    pub leader_unit: Option<HsaId>,
     pub secretary_name: String,
-    pub secretary_unit: Option<String>,
+    pub secretary_unit: Option<HsaId>,
     /// JSON array of participants.
     pub participants: String,
     pub disagreements: Option<String>,
@@ -75,7 +75,7 @@ pub struct RevisionRow {
 pub struct ClosureNoticeRow {
     pub plan_id: PlanId,
     pub position: i32,
-    pub hsa_id: Option<String>,
+    pub hsa_id: Option<HsaId>,
     pub name: String,
     pub principal: Principal,
 }

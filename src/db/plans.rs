@@ -40,7 +40,7 @@ pub struct PlanRow {
     pub procedure_code: Option<String>,
     pub responsible_principal: Option<Principal>,
     pub coordinator_name: Option<String>,
-    pub coordinator_unit: Option<String>,
+    pub coordinator_unit: Option<HsaId>,
 }
 
 /// A plan with what is derived from its consents on the day it is read.

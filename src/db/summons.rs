@@ -48,7 +48,7 @@ pub struct RecipientRow {
     pub plan_id: PlanId,
     pub position: i32,
     pub kind: PartyKind,
-    pub hsa_id: Option<String>,
+    pub hsa_id: Option<HsaId>,
     pub name: String,
     pub principal: Principal,
     pub obligation: Obligation,

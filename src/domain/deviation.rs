@@ -256,11 +256,11 @@ pub fn check_new_deviation(
     input: &NewDeviation,
     reporting_unit: &str,
     now: DateTime<Utc>,
-) -> (Option<String>, Vec<FieldError>) {
+) -> (Option<HsaId>, Vec<FieldError>) {
     let mut errors = Vec::new();
     let concerned_unit = match input.concerned_unit.as_deref().map(HsaId::parse) {
         None => None,
-        Some(Ok(id)) => Some(id.into_string()),
+        Some(Ok(id)) => Some(id),
         Some(Err(m)) => {
             errors.push(FieldError::new("$.concerned_unit", m));
             None

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::domain::calendar::swedish_date;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{ConsentId, PlanId};
 
 use crate::db::consents::{self as store, ConsentRecord, ConsentRow, GiverRow, PartyRow};
@@ -88,15 +89,17 @@ pub fn record_consent(
             .covered_parties
             .into_iter()
             .enumerate()
-            .map(|(i, p)| PartyRow {
-                consent_id: id.clone(),
-                position: i as i32,
-                kind: p.kind,
-                hsa_id: p.hsa_id,
-                name: p.name,
-                principal: p.principal,
+            .map(|(i, p)| {
+                Ok(PartyRow {
+                    consent_id: id.clone(),
+                    position: i as i32,
+                    kind: p.kind,
+                    hsa_id: p.hsa_id.as_deref().map(HsaId::checked).transpose()?,
+                    name: p.name,
+                    principal: p.principal,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
     };
     store::insert(conn, &record_)?;
     record(

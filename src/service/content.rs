@@ -10,6 +10,7 @@ use crate::db::DbConn;
 use crate::domain::deviation::Category;
 use crate::domain::ensure_version;
 use crate::domain::events::{EventType, ResourceType};
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::domain::plan::PlanAction;
 use crate::domain::process::ResponsibleParty;
@@ -163,7 +164,11 @@ pub fn add_intervention(
                 + 1,
             description: input.description,
             responsible_principal: input.responsible,
-            responsible_unit: input.responsible_unit,
+            responsible_unit: input
+                .responsible_unit
+                .as_deref()
+                .map(HsaId::checked)
+                .transpose()?,
             responsible_actor: input.responsible_actor,
             performer: input.performer,
             start_date: input.start_date,
@@ -227,7 +232,11 @@ pub fn update_intervention(
     let row = &mut current.intervention;
     row.description = input.description;
     row.responsible_principal = input.responsible;
-    row.responsible_unit = input.responsible_unit;
+    row.responsible_unit = input
+        .responsible_unit
+        .as_deref()
+        .map(HsaId::checked)
+        .transpose()?;
     row.responsible_actor = input.responsible_actor;
     row.performer = input.performer;
     row.start_date = input.start_date;

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::domain::calendar::swedish_date;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{DeviationId, Id, PlanId};
 use chrono::Duration;
 
@@ -49,9 +50,9 @@ pub struct Automatic<'a> {
     pub category: Category,
     /// The event it is filed for: the same event recorded twice files one deviation.
     pub source_key: String,
-    pub reporting_unit: &'a crate::domain::identity::HsaId,
+    pub reporting_unit: &'a HsaId,
     pub reporting_principal: Principal,
-    pub concerned_unit: Option<String>,
+    pub concerned_unit: Option<HsaId>,
     pub concerned_name: Option<String>,
     pub concerned_principal: Principal,
     pub plan_id: &'a PlanId,

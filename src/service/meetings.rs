@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::domain::calendar::swedish_date;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{FollowUpId, Id, PlanId};
 use chrono::{DateTime, Utc};
 
@@ -121,9 +122,19 @@ pub fn record_meeting(
         summons_id: summons.summons.id.clone(),
         held_at: naive(crate::domain::truncate_to_micros(input.held_at)),
         leader_name: input.leader.name.clone(),
-        leader_unit: input.leader.hsa_id.clone(),
+        leader_unit: input
+            .leader
+            .hsa_id
+            .as_deref()
+            .map(HsaId::checked)
+            .transpose()?,
         secretary_name: input.secretary.name.clone(),
-        secretary_unit: input.secretary.hsa_id.clone(),
+        secretary_unit: input
+            .secretary
+            .hsa_id
+            .as_deref()
+            .map(HsaId::checked)
+            .transpose()?,
         participants: json(&input.participants),
         disagreements: input.disagreements.clone(),
         individual_agreed: input.individual_agreed,
@@ -195,7 +206,7 @@ pub fn record_meeting(
     plan.procedure_code = Some(code.into());
     plan.responsible_principal = Some(input.responsible_principal);
     plan.coordinator_name = Some(input.coordinator.name.clone());
-    plan.coordinator_unit = Some(input.coordinator.hsa_id.clone());
+    plan.coordinator_unit = Some(HsaId::checked(&input.coordinator.hsa_id)?);
     schedule(conn, ctx, &mut plan, &input.first_follow_up)?;
     let moved = apply(status, Step::RecordMeeting)?;
     save_plan(

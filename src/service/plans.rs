@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::domain::calendar::swedish_date;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{Id, IndividualId, PlanId};
 use chrono::NaiveDate;
 
@@ -214,7 +215,7 @@ pub fn save(
 /// covered, the summons' recipients and the meeting's participating units.
 fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
     use crate::db::meetings::{insert_closure_notices, meeting_of, ClosureNoticeRow};
-    let mut parties: Vec<(Option<String>, String, crate::domain::Principal)> = Vec::new();
+    let mut parties: Vec<(Option<HsaId>, String, crate::domain::Principal)> = Vec::new();
     for consent in consent_store::all_for_plan(conn, plan_id)? {
         for p in consent.parties {
             parties.push((p.hsa_id, p.name, p.principal));
@@ -227,10 +228,12 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
     }
     if let Some(meeting) = meeting_of(conn, plan_id)? {
         let participants: Vec<crate::domain::process::Participant> =
-            serde_json::from_str(&meeting.participants).unwrap_or_default();
+            serde_json::from_str(&meeting.participants).map_err(|_| {
+                Error::Internal("a stored meeting's participants are not a list of them".into())
+            })?;
         for p in participants {
             if let (Some(hsa_id), Some(principal)) = (p.hsa_id, p.principal) {
-                parties.push((Some(hsa_id), p.name, principal));
+                parties.push((Some(HsaId::checked(&hsa_id)?), p.name, principal));
             }
         }
     }
@@ -238,7 +241,10 @@ fn record_units_to_notify(conn: &mut DbConn, plan_id: &PlanId) -> Result<()> {
     let rows: Vec<ClosureNoticeRow> = parties
         .into_iter()
         .filter(|(hsa_id, name, _)| {
-            seen.insert(hsa_id.clone().unwrap_or_else(|| name.trim().to_lowercase()))
+            seen.insert(match hsa_id {
+                Some(unit) => unit.to_string(),
+                None => name.trim().to_lowercase(),
+            })
         })
         .enumerate()
         .map(|(i, (hsa_id, name, principal))| ClosureNoticeRow {

@@ -76,7 +76,7 @@ pub fn deviation_counts(conn: &mut DbConn, period: Period) -> Result<Vec<Deviati
     for row in deviations::occurred_between(conn, start, end)? {
         let unit = row
             .concerned_unit
-            .clone()
+            .map(String::from)
             .or(row.concerned_name.clone())
             .unwrap_or_else(|| "none".into());
         let status = Some(row.status);

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::domain::calendar::swedish_date;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::{Id, PlanId, RecipientId, SummonsId};
 use chrono::NaiveDate;
 
@@ -27,7 +28,7 @@ pub fn coverage(conn: &mut DbConn, plan_id: &PlanId, today: NaiveDate) -> Result
         coverage.permits_establishing |= consent.consent.permits_establishing;
         for party in consent.parties {
             match party.hsa_id {
-                Some(hsa_id) => coverage.units.insert(hsa_id),
+                Some(hsa_id) => coverage.units.insert(hsa_id.into_string()),
                 None => coverage.actors.insert(party.name.trim().to_lowercase()),
             };
         }
@@ -64,29 +65,31 @@ pub fn send(
         .recipients
         .iter()
         .enumerate()
-        .map(|(i, r)| RecipientRow {
-            id: Id::new(),
-            summons_id: id.clone(),
-            plan_id: plan.id.clone(),
-            position: i as i32,
-            kind: r.kind,
-            hsa_id: r.hsa_id.clone(),
-            name: r.name.clone(),
-            principal: r.principal,
-            obligation: Obligation::of(r.principal),
-            answer_by: facts.answer_by,
-            response: None,
-            attendees: None,
-            substitute: None,
-            forwarded_from: None,
-            answered_at: None,
-            answered_by: None,
-            attended: None,
-            version: 1,
-            created_at: at,
-            updated_at: at,
+        .map(|(i, r)| {
+            Ok(RecipientRow {
+                id: Id::new(),
+                summons_id: id.clone(),
+                plan_id: plan.id.clone(),
+                position: i as i32,
+                kind: r.kind,
+                hsa_id: r.hsa_id.as_deref().map(HsaId::checked).transpose()?,
+                name: r.name.clone(),
+                principal: r.principal,
+                obligation: Obligation::of(r.principal),
+                answer_by: facts.answer_by,
+                response: None,
+                attendees: None,
+                substitute: None,
+                forwarded_from: None,
+                answered_at: None,
+                answered_by: None,
+                attended: None,
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let summons = SummonsRecord {
         summons: SummonsRow {
             id: id.clone(),
@@ -191,7 +194,7 @@ pub fn answer(
                 .unwrap_or(0)
                 + 1,
             kind: PartyKind::Unit,
-            hsa_id: unit.hsa_id,
+            hsa_id: unit.hsa_id.as_deref().map(HsaId::checked).transpose()?,
             name: unit.name,
             obligation: Obligation::of(unit.principal),
             response: None,

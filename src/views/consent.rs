@@ -84,7 +84,7 @@ impl Consent {
             .map(|p| {
                 Ok(Party {
                     kind: p.kind,
-                    hsa_id: p.hsa_id,
+                    hsa_id: p.hsa_id.map(String::from),
                     name: p.name,
                     principal: p.principal,
                 })

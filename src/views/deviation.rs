@@ -95,7 +95,7 @@ impl Deviation {
             id: d.id.into(),
             source: d.source,
             reporting_unit: d.reporting_unit.into(),
-            concerned_unit: d.concerned_unit,
+            concerned_unit: d.concerned_unit.map(String::from),
             concerned_name: d.concerned_name,
             plan_id: d.plan_id.map(String::from),
             description: d.description,

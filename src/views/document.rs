@@ -85,7 +85,7 @@ impl PlanDocument {
                 .map(|n| -> Result<Notice> {
                     Ok(Notice {
                         principal: n.principal,
-                        hsa_id: n.hsa_id,
+                        hsa_id: n.hsa_id.map(String::from),
                         name: n.name,
                     })
                 })

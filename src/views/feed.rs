@@ -68,7 +68,7 @@ impl From<ChangeEventRow> for FeedEvent {
             from_status: e.from_status,
             to_status: e.to_status,
             reason: e.reason,
-            unit: e.unit,
+            unit: e.unit.into_string(),
             occurred_at: e.occurred_at.and_utc(),
         }
     }

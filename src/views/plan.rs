@@ -119,7 +119,10 @@ impl Plan {
             procedure_code: p.procedure_code,
             responsible_principal: p.responsible_principal,
             coordinator: match (p.coordinator_name, p.coordinator_unit) {
-                (Some(name), Some(hsa_id)) => Some(CoordinatorRef { name, hsa_id }),
+                (Some(name), Some(hsa_id)) => Some(CoordinatorRef {
+                    name,
+                    hsa_id: hsa_id.into_string(),
+                }),
                 _ => None,
             },
             version: p.version,

@@ -70,7 +70,7 @@ impl Recipient {
                 .unwrap_or_default(),
             answered_at: r.answered_at.map(|t| t.and_utc()),
             id: r.id.into(),
-            hsa_id: r.hsa_id,
+            hsa_id: r.hsa_id.map(String::from),
             name: r.name,
             answer_by: r.answer_by,
             substitute: r.substitute,
@@ -187,11 +187,11 @@ impl Meeting {
             participants: parse_json_column(&m.participants, "meeting participants")?,
             leader: Person {
                 name: m.leader_name,
-                hsa_id: m.leader_unit,
+                hsa_id: m.leader_unit.map(String::from),
             },
             secretary: Person {
                 name: m.secretary_name,
-                hsa_id: m.secretary_unit,
+                hsa_id: m.secretary_unit.map(String::from),
             },
             held_at: m.held_at.and_utc(),
             created_at: m.created_at.and_utc(),
@@ -305,7 +305,7 @@ impl Intervention {
             plan_id: i.plan_id.into(),
             position: i.position,
             description: i.description,
-            responsible_unit: i.responsible_unit,
+            responsible_unit: i.responsible_unit.map(String::from),
             responsible_actor: i.responsible_actor,
             performer: i.performer,
             start_date: i.start_date,
@@ -426,7 +426,7 @@ impl From<ChangeEventRow> for HistoryEvent {
             reason: e.reason,
             note: e.note,
             subject: e.subject,
-            unit: e.unit,
+            unit: e.unit.into_string(),
             occurred_at: e.occurred_at.and_utc(),
         }
     }
