@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::page_of;
 use crate::db::imports::{ImportRow, RecordRow};
 use crate::domain::import::{ImportStatus, RecordOutcome};
-use crate::error::{FieldError, Result};
+use crate::error::{Error, FieldError, Result};
 
 /// How many records of an import have gone each way so far.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,22 +97,23 @@ pub struct ImportedRecord {
 
 impl ImportedRecord {
     pub fn from_row(row: RecordRow) -> Result<ImportedRecord> {
-        let errors: Vec<(String, String)> = row
-            .errors
-            .as_deref()
-            .map(|text| {
-                serde_json::from_str::<Vec<serde_json::Value>>(text)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e["field"].as_str().unwrap_or("$").to_string(),
-                            e["message"].as_str().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Stored by the runner as `[{"field": …, "message": …}]`; anything else is corrupt data.
+        let errors: Vec<(String, String)> = match row.errors.as_deref() {
+            None => Vec::new(),
+            Some(text) => serde_json::from_str::<Vec<serde_json::Value>>(text)
+                .ok()
+                .and_then(|stored| {
+                    stored
+                        .iter()
+                        .map(|e| Some((e["field"].as_str()?.into(), e["message"].as_str()?.into())))
+                        .collect()
+                })
+                .ok_or_else(|| {
+                    Error::Internal(
+                        "an imported record's stored errors are not a list of them".into(),
+                    )
+                })?,
+        };
         Ok(ImportedRecord {
             outcome: row.outcome,
             errors: errors
