@@ -434,8 +434,40 @@ async fn each_organisation_audits_its_own_units_only(app: TestApp) {
     }
 }
 
+/// Every time the service records comes from the application's clock: the plan's own times, its
+/// history and the access log, for a write and for a read. (The tests rely on it to let time pass;
+/// a use case that asked the system instead would show here as a date 400 days early.)
+async fn every_recorded_time_is_the_clocks(app: TestApp) {
+    app.pass_days(400);
+    let later = chrono::Utc::now() + chrono::Duration::days(400);
+    let near = |at: &Value| {
+        let at: chrono::DateTime<chrono::Utc> = at.as_str().unwrap().parse().unwrap();
+        (at - later).num_minutes().abs() < 10
+    };
+    let plan = app.lisas_plan().await;
+    assert!(near(&plan["created_at"]), "{plan}");
+    let read = app
+        .get(&plan_uri(&plan, ""), &region_writer())
+        .await
+        .expect(200)
+        .body;
+    assert!(near(&read["updated_at"]), "{read}");
+    let history = app
+        .get(&plan_uri(&plan, "/history"), &region_writer())
+        .await
+        .expect(200)
+        .body;
+    let events = history["items"].as_array().unwrap();
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| near(&e["occurred_at"])), "{history}");
+    let logged = events_about(&app, plan["individual_id"].as_str().unwrap()).await;
+    assert!(logged.iter().any(|e| e["action"] == "read"), "{logged:?}");
+    assert!(logged.iter().all(|e| near(&e["occurred_at"])), "{logged:?}");
+}
+
 on_both_databases!(
     reads_writes_and_denials_are_logged,
+    every_recorded_time_is_the_clocks,
     each_organisation_audits_its_own_units_only,
     the_log_is_for_the_audit_role_and_append_only,
     concurrent_reads_are_all_logged,
