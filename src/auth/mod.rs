@@ -19,30 +19,21 @@ use crate::domain::identity::HsaId;
 use crate::domain::Principal;
 use crate::error::Error;
 
-/// What a caller may do. `admin` includes every other role; `report` alone grants the aggregated
-/// reports and no plan, `audit` the access log and no plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Read,
-    Write,
-    Admin,
-    /// The aggregated reports only.
-    Report,
-    /// The access log only.
-    Audit,
-    /// Bulk import (reserved for the import endpoint).
-    Import,
+crate::domain::text_enum! {
+    /// What a caller may do. `admin` includes every other role; `report` alone grants the aggregated
+    /// reports and no plan, `audit` the access log and no plan.
+    pub enum Role {
+        Read => "read",
+        Write => "write",
+        Admin => "admin",
+        /// The aggregated reports only.
+        Report => "report",
+        /// The access log only.
+        Audit => "audit",
+        /// Bulk import (reserved for the import endpoint).
+        Import => "import",
+    }
 }
-
-crate::domain::text_enum!(Role {
-    Read => "read",
-    Write => "write",
-    Admin => "admin",
-    Report => "report",
-    Audit => "audit",
-    Import => "import",
-});
 
 /// The claims this service reads and the token command writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]

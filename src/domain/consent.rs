@@ -19,133 +19,59 @@ use super::identity::{HsaId, IdentityNumber};
 use super::Principal;
 use crate::error::FieldError;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsentOutcome {
-    /// The consent was given.
-    Given,
-    /// The individual (or guardian, representative) said no: a documented refusal.
-    Refused,
+crate::domain::text_enum! {
+    pub enum ConsentOutcome {
+        /// The consent was given.
+        Given => "given",
+        /// The individual (or guardian, representative) said no: a documented refusal.
+        Refused => "refused",
+    }
 }
-super::text_enum!(ConsentOutcome { Given => "given", Refused => "refused" });
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsentForm {
-    /// Skriftligt samtycke.
-    Written,
-    /// Muntligt samtycke: `documented_by` names who documented it in their journal.
-    Verbal,
+crate::domain::text_enum! {
+    pub enum ConsentForm {
+        /// Skriftligt samtycke.
+        Written => "written",
+        /// Muntligt samtycke: `documented_by` names who documented it in their journal.
+        Verbal => "verbal",
+    }
 }
-super::text_enum!(ConsentForm { Written => "written", Verbal => "verbal" });
 
-/// Who gives the consent.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum GiverRole {
-    /// Den enskilde: the individual.
-    Individual,
-    /// Vårdnadshavare: a guardian of a child under 18 (refer to it by `guardian_id`).
-    Guardian,
-    /// Företrädare: a legal representative (give `name` and `representative_kind`).
-    LegalRepresentative,
+crate::domain::text_enum! {
+    /// Who gives the consent.
+    pub enum GiverRole {
+        /// Den enskilde: the individual.
+        Individual => "individual",
+        /// Vårdnadshavare: a guardian of a child under 18 (refer to it by `guardian_id`).
+        Guardian => "guardian",
+        /// Företrädare: a legal representative (give `name` and `representative_kind`).
+        LegalRepresentative => "legal_representative",
+    }
 }
-super::text_enum!(GiverRole {
-    Individual => "individual",
-    Guardian => "guardian",
-    LegalRepresentative => "legal_representative",
-});
 
-/// The kind of legal representative.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum RepresentativeKind {
-    /// God man.
-    Trustee,
-    /// Förvaltare.
-    Administrator,
-    /// Fullmakt.
-    PowerOfAttorney,
-    /// Framtidsfullmakt.
-    ContinuingPowerOfAttorney,
+crate::domain::text_enum! {
+    /// The kind of legal representative.
+    pub enum RepresentativeKind {
+        /// God man.
+        Trustee => "trustee",
+        /// Förvaltare.
+        Administrator => "administrator",
+        /// Fullmakt.
+        PowerOfAttorney => "power_of_attorney",
+        /// Framtidsfullmakt.
+        ContinuingPowerOfAttorney => "continuing_power_of_attorney",
+    }
 }
-super::text_enum!(RepresentativeKind {
-    Trustee => "trustee",
-    Administrator => "administrator",
-    PowerOfAttorney => "power_of_attorney",
-    ContinuingPowerOfAttorney => "continuing_power_of_attorney",
-});
 
-/// A party the consent covers.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum PartyKind {
-    /// An organisation unit of a principal, identified by HSA-id.
-    Unit,
-    /// Another actor, e.g. the school, Arbetsförmedlingen, Försäkringskassan, an NGO.
-    Actor,
+crate::domain::text_enum! {
+    /// A party the consent covers.
+    pub enum PartyKind {
+        /// An organisation unit of a principal, identified by HSA-id.
+        Unit => "unit",
+        /// Another actor, e.g. the school, Arbetsförmedlingen, Försäkringskassan, an NGO.
+        Actor => "actor",
+    }
 }
-super::text_enum!(PartyKind { Unit => "unit", Actor => "actor" });
 
 /// What the consent permits. Some regions (Stockholm) ask for each separately.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

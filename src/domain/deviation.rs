@@ -20,59 +20,33 @@ use super::identity::HsaId;
 use super::Principal;
 use crate::error::{Error, FieldError};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// A summoned unit did not attend the meeting.
-    SummonedUnitAbsent,
-    /// A summons was not answered.
-    SummonsNotAnswered,
-    /// A summons was sent late (e.g. more than 3 days after the discharge-ready notice).
-    SummonsLate,
-    /// An agreed intervention was not carried out.
-    InterventionNotCarriedOut,
-    /// A follow-up was not held.
-    FollowUpNotHeld,
-    /// The individual did not get the plan.
-    PlanNotGiven,
-    /// The parties do not agree.
-    PartiesDisagree,
-    /// A SIP was not initiated although the need was clear.
-    SipNotInitiated,
-    /// The individual's consent was not respected.
-    ConsentNotRespected,
-    /// The individual was treated badly.
-    IndividualTreatedBadly,
-    /// A guideline was not followed.
-    GuidelineNotFollowed,
-    Other,
+crate::domain::text_enum! {
+    pub enum Category {
+        /// A summoned unit did not attend the meeting.
+        SummonedUnitAbsent => "summoned_unit_absent",
+        /// A summons was not answered.
+        SummonsNotAnswered => "summons_not_answered",
+        /// A summons was sent late (e.g. more than 3 days after the discharge-ready notice).
+        SummonsLate => "summons_late",
+        /// An agreed intervention was not carried out.
+        InterventionNotCarriedOut => "intervention_not_carried_out",
+        /// A follow-up was not held.
+        FollowUpNotHeld => "follow_up_not_held",
+        /// The individual did not get the plan.
+        PlanNotGiven => "plan_not_given",
+        /// The parties do not agree.
+        PartiesDisagree => "parties_disagree",
+        /// A SIP was not initiated although the need was clear.
+        SipNotInitiated => "sip_not_initiated",
+        /// The individual's consent was not respected.
+        ConsentNotRespected => "consent_not_respected",
+        /// The individual was treated badly.
+        IndividualTreatedBadly => "individual_treated_badly",
+        /// A guideline was not followed.
+        GuidelineNotFollowed => "guideline_not_followed",
+        Other => "other",
+    }
 }
-super::text_enum!(Category {
-    SummonedUnitAbsent => "summoned_unit_absent",
-    SummonsNotAnswered => "summons_not_answered",
-    SummonsLate => "summons_late",
-    InterventionNotCarriedOut => "intervention_not_carried_out",
-    FollowUpNotHeld => "follow_up_not_held",
-    PlanNotGiven => "plan_not_given",
-    PartiesDisagree => "parties_disagree",
-    SipNotInitiated => "sip_not_initiated",
-    ConsentNotRespected => "consent_not_respected",
-    IndividualTreatedBadly => "individual_treated_badly",
-    GuidelineNotFollowed => "guideline_not_followed",
-    Other => "other",
-});
 
 impl Category {
     /// Deviations about a plan's own process name the plan; the others may stand alone (a SIP
@@ -88,55 +62,28 @@ impl Category {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviationStatus {
-    /// Filed automatically; the reporting unit confirms or dismisses it.
-    Suggested,
-    Reported,
-    UnderInvestigation,
-    Closed,
-    /// A suggestion the reporting unit did not confirm.
-    Dismissed,
+crate::domain::text_enum! {
+    pub enum DeviationStatus {
+        /// Filed automatically; the reporting unit confirms or dismisses it.
+        Suggested => "suggested",
+        Reported => "reported",
+        UnderInvestigation => "under_investigation",
+        Closed => "closed",
+        /// A suggestion the reporting unit did not confirm.
+        Dismissed => "dismissed",
+    }
 }
-super::text_enum!(DeviationStatus {
-    Suggested => "suggested",
-    Reported => "reported",
-    UnderInvestigation => "under_investigation",
-    Closed => "closed",
-    Dismissed => "dismissed",
-});
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviationAction {
-    Confirm,
-    Dismiss,
-    Investigate,
-    GiveFeedback,
-    Close,
-    Update,
+crate::domain::text_enum! {
+    pub enum DeviationAction {
+        Confirm => "confirm",
+        Dismiss => "dismiss",
+        Investigate => "investigate",
+        GiveFeedback => "give_feedback",
+        Close => "close",
+        Update => "update",
+    }
 }
-super::text_enum!(DeviationAction {
-    Confirm => "confirm",
-    Dismiss => "dismiss",
-    Investigate => "investigate",
-    GiveFeedback => "give_feedback",
-    Close => "close",
-    Update => "update",
-});
 
 /// The caller's part in a deviation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,209 +2,92 @@
 //! in the transaction of the change itself: the plan's history, the change feed and the webhooks all
 //! read the same events. Events carry ids, versions and codes — never personal data.
 
-use serde::{Deserialize, Serialize};
-
 crate::schema::string_schema!(
     /// An event type of the `EventType` schema, or `<resource>.*` for all of one resource's.
     EventTypeName, 3, 64, Some("^[a-z_]+\\.([a-z_]+|\\*)$"),
     "an event type (see the EventType schema) or `<resource>.*`"
 );
-use utoipa::ToSchema;
 
 use super::deviation::DeviationAction;
 
-/// What a recorded change is about: the resource whose id the event carries (`resource_type`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum ResourceType {
-    Individual,
-    Plan,
-    Consent,
-    Summons,
-    /// One recipient of a summons: their answer, a forwarding, their attendance.
-    SummonsRecipient,
-    Meeting,
-    Goal,
-    Intervention,
-    FollowUp,
-    Deviation,
+crate::domain::text_enum! {
+    /// What a recorded change is about: the resource whose id the event carries (`resource_type`).
+    pub enum ResourceType {
+        Individual => "individual",
+        Plan => "plan",
+        Consent => "consent",
+        Summons => "summons",
+        /// One recipient of a summons: their answer, a forwarding, their attendance.
+        SummonsRecipient => "summons_recipient",
+        Meeting => "meeting",
+        Goal => "goal",
+        Intervention => "intervention",
+        FollowUp => "follow_up",
+        Deviation => "deviation",
+    }
 }
 
-super::text_enum!(ResourceType {
-    Individual => "individual",
-    Plan => "plan",
-    Consent => "consent",
-    Summons => "summons",
-    SummonsRecipient => "summons_recipient",
-    Meeting => "meeting",
-    Goal => "goal",
-    Intervention => "intervention",
-    FollowUp => "follow_up",
-    Deviation => "deviation",
-});
-
-/// The type of a recorded change: `<resource>.<what happened>`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum EventType {
-    /// An individual was registered.
-    #[serde(rename = "individual.created")]
-    IndividualCreated,
-    /// An individual's details (names, guardians, protected identity) were replaced.
-    #[serde(rename = "individual.updated")]
-    IndividualUpdated,
-    /// A plan was opened (`need_identified`).
-    #[serde(rename = "plan.created")]
-    PlanCreated,
-    /// A plan's details were replaced.
-    #[serde(rename = "plan.updated")]
-    PlanUpdated,
-    /// A consent or refusal was recorded on the plan (→ `consented` or `refused`).
-    #[serde(rename = "plan.consent_recorded")]
-    PlanConsentRecorded,
-    /// A summons was sent (→ `summoned`).
-    #[serde(rename = "plan.summoned")]
-    PlanSummoned,
-    /// A recipient answered a summons.
-    #[serde(rename = "plan.summons_answered")]
-    PlanSummonsAnswered,
-    /// Goals, interventions or intervention statuses changed.
-    #[serde(rename = "plan.content_changed")]
-    PlanContentChanged,
-    /// The meeting established the plan (→ `established`).
-    #[serde(rename = "plan.established")]
-    PlanEstablished,
-    /// A follow-up was scheduled.
-    #[serde(rename = "plan.follow_up_scheduled")]
-    PlanFollowUpScheduled,
-    /// A follow-up was held and its decision recorded (continue; revise → `revising`; close → `closed`).
-    #[serde(rename = "plan.followed_up")]
-    PlanFollowedUp,
-    /// A revision was completed (→ `established`, next revision).
-    #[serde(rename = "plan.revised")]
-    PlanRevised,
-    /// The plan was closed, by decision or because consent was withdrawn.
-    #[serde(rename = "plan.closed")]
-    PlanClosed,
-    #[serde(rename = "consent.recorded")]
-    ConsentRecorded,
-    #[serde(rename = "consent.withdrawn")]
-    ConsentWithdrawn,
-    #[serde(rename = "summons.sent")]
-    SummonsSent,
-    #[serde(rename = "summons.answered")]
-    SummonsAnswered,
-    /// A recipient forwarded the summons to another unit, which became a recipient.
-    #[serde(rename = "summons.forwarded")]
-    SummonsForwarded,
-    /// A recipient's attendance at the meeting was recorded.
-    #[serde(rename = "summons.attendance_recorded")]
-    SummonsAttendanceRecorded,
-    #[serde(rename = "meeting.recorded")]
-    MeetingRecorded,
-    #[serde(rename = "goal.created")]
-    GoalCreated,
-    #[serde(rename = "goal.updated")]
-    GoalUpdated,
-    /// A follow-up gave the goal an outcome.
-    #[serde(rename = "goal.outcome_recorded")]
-    GoalOutcomeRecorded,
-    #[serde(rename = "intervention.created")]
-    InterventionCreated,
-    #[serde(rename = "intervention.updated")]
-    InterventionUpdated,
-    #[serde(rename = "intervention.status_changed")]
-    InterventionStatusChanged,
-    /// A revision carried the intervention over into the revised plan.
-    #[serde(rename = "intervention.carried_over")]
-    InterventionCarriedOver,
-    #[serde(rename = "follow_up.scheduled")]
-    FollowUpScheduled,
-    #[serde(rename = "follow_up.recorded")]
-    FollowUpRecorded,
-    /// The service filed a suggested deviation from what the process recorded.
-    #[serde(rename = "deviation.filed")]
-    DeviationFiled,
-    /// A unit reported a deviation.
-    #[serde(rename = "deviation.reported")]
-    DeviationReported,
-    #[serde(rename = "deviation.confirmed")]
-    DeviationConfirmed,
-    #[serde(rename = "deviation.dismissed")]
-    DeviationDismissed,
-    #[serde(rename = "deviation.investigation_started")]
-    DeviationInvestigationStarted,
-    #[serde(rename = "deviation.feedback_given")]
-    DeviationFeedbackGiven,
-    #[serde(rename = "deviation.closed")]
-    DeviationClosed,
-    #[serde(rename = "deviation.updated")]
-    DeviationUpdated,
+crate::domain::text_enum! {
+    /// The type of a recorded change: `<resource>.<what happened>`.
+    pub enum EventType {
+        /// An individual was registered.
+        IndividualCreated => "individual.created",
+        /// An individual's details (names, guardians, protected identity) were replaced.
+        IndividualUpdated => "individual.updated",
+        /// A plan was opened (`need_identified`).
+        PlanCreated => "plan.created",
+        /// A plan's details were replaced.
+        PlanUpdated => "plan.updated",
+        /// A consent or refusal was recorded on the plan (→ `consented` or `refused`).
+        PlanConsentRecorded => "plan.consent_recorded",
+        /// A summons was sent (→ `summoned`).
+        PlanSummoned => "plan.summoned",
+        /// A recipient answered a summons.
+        PlanSummonsAnswered => "plan.summons_answered",
+        /// Goals, interventions or intervention statuses changed.
+        PlanContentChanged => "plan.content_changed",
+        /// The meeting established the plan (→ `established`).
+        PlanEstablished => "plan.established",
+        /// A follow-up was scheduled.
+        PlanFollowUpScheduled => "plan.follow_up_scheduled",
+        /// A follow-up was held and its decision recorded (continue; revise → `revising`; close → `closed`).
+        PlanFollowedUp => "plan.followed_up",
+        /// A revision was completed (→ `established`, next revision).
+        PlanRevised => "plan.revised",
+        /// The plan was closed, by decision or because consent was withdrawn.
+        PlanClosed => "plan.closed",
+        ConsentRecorded => "consent.recorded",
+        ConsentWithdrawn => "consent.withdrawn",
+        SummonsSent => "summons.sent",
+        SummonsAnswered => "summons.answered",
+        /// A recipient forwarded the summons to another unit, which became a recipient.
+        SummonsForwarded => "summons.forwarded",
+        /// A recipient's attendance at the meeting was recorded.
+        SummonsAttendanceRecorded => "summons.attendance_recorded",
+        MeetingRecorded => "meeting.recorded",
+        GoalCreated => "goal.created",
+        GoalUpdated => "goal.updated",
+        /// A follow-up gave the goal an outcome.
+        GoalOutcomeRecorded => "goal.outcome_recorded",
+        InterventionCreated => "intervention.created",
+        InterventionUpdated => "intervention.updated",
+        InterventionStatusChanged => "intervention.status_changed",
+        /// A revision carried the intervention over into the revised plan.
+        InterventionCarriedOver => "intervention.carried_over",
+        FollowUpScheduled => "follow_up.scheduled",
+        FollowUpRecorded => "follow_up.recorded",
+        /// The service filed a suggested deviation from what the process recorded.
+        DeviationFiled => "deviation.filed",
+        /// A unit reported a deviation.
+        DeviationReported => "deviation.reported",
+        DeviationConfirmed => "deviation.confirmed",
+        DeviationDismissed => "deviation.dismissed",
+        DeviationInvestigationStarted => "deviation.investigation_started",
+        DeviationFeedbackGiven => "deviation.feedback_given",
+        DeviationClosed => "deviation.closed",
+        DeviationUpdated => "deviation.updated",
+    }
 }
-
-super::text_enum!(EventType {
-    IndividualCreated => "individual.created",
-    IndividualUpdated => "individual.updated",
-    PlanCreated => "plan.created",
-    PlanUpdated => "plan.updated",
-    PlanConsentRecorded => "plan.consent_recorded",
-    PlanSummoned => "plan.summoned",
-    PlanSummonsAnswered => "plan.summons_answered",
-    PlanContentChanged => "plan.content_changed",
-    PlanEstablished => "plan.established",
-    PlanFollowUpScheduled => "plan.follow_up_scheduled",
-    PlanFollowedUp => "plan.followed_up",
-    PlanRevised => "plan.revised",
-    PlanClosed => "plan.closed",
-    ConsentRecorded => "consent.recorded",
-    ConsentWithdrawn => "consent.withdrawn",
-    SummonsSent => "summons.sent",
-    SummonsAnswered => "summons.answered",
-    SummonsForwarded => "summons.forwarded",
-    SummonsAttendanceRecorded => "summons.attendance_recorded",
-    MeetingRecorded => "meeting.recorded",
-    GoalCreated => "goal.created",
-    GoalUpdated => "goal.updated",
-    GoalOutcomeRecorded => "goal.outcome_recorded",
-    InterventionCreated => "intervention.created",
-    InterventionUpdated => "intervention.updated",
-    InterventionStatusChanged => "intervention.status_changed",
-    InterventionCarriedOver => "intervention.carried_over",
-    FollowUpScheduled => "follow_up.scheduled",
-    FollowUpRecorded => "follow_up.recorded",
-    DeviationFiled => "deviation.filed",
-    DeviationReported => "deviation.reported",
-    DeviationConfirmed => "deviation.confirmed",
-    DeviationDismissed => "deviation.dismissed",
-    DeviationInvestigationStarted => "deviation.investigation_started",
-    DeviationFeedbackGiven => "deviation.feedback_given",
-    DeviationClosed => "deviation.closed",
-    DeviationUpdated => "deviation.updated",
-});
 
 impl EventType {
     /// The event a step of a deviation's flow records.

@@ -2,19 +2,15 @@
 
 use chrono::{Datelike, NaiveDate};
 
-/// Which kind of Swedish identity number an individual has.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityKind {
-    /// Personnummer, from the population register.
-    Personnummer,
-    /// Samordningsnummer (coordination number): the day of birth plus 60.
-    Samordningsnummer,
+crate::domain::text_enum! {
+    /// Which kind of Swedish identity number an individual has.
+    pub enum IdentityKind {
+        /// Personnummer, from the population register.
+        Personnummer => "personnummer",
+        /// Samordningsnummer (coordination number): the day of birth plus 60.
+        Samordningsnummer => "samordningsnummer",
+    }
 }
-
-super::text_enum!(IdentityKind { Personnummer => "personnummer", Samordningsnummer => "samordningsnummer" });
 
 /// A validated personnummer or samordningsnummer in its canonical form: 12 digits, `YYYYMMDDNNNC`.
 ///

@@ -772,69 +772,33 @@ fn canonical(value: serde_json::Value) -> Option<serde_json::Value> {
     }
 }
 
-/// An import's status.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportStatus {
-    /// Created; the records are sent next (`POST …/records`).
-    AwaitingData,
-    /// Records are being read and imported; the counts grow as it goes.
-    Running,
-    /// Every record was read; the report says how each went.
-    Completed,
-    /// The upload broke off or the service stopped: what was imported stays; send the file again.
-    Failed,
+crate::domain::text_enum! {
+    /// An import's status.
+    pub enum ImportStatus {
+        /// Created; the records are sent next (`POST …/records`).
+        AwaitingData => "awaiting_data",
+        /// Records are being read and imported; the counts grow as it goes.
+        Running => "running",
+        /// Every record was read; the report says how each went.
+        Completed => "completed",
+        /// The upload broke off or the service stopped: what was imported stays; send the file again.
+        Failed => "failed",
+    }
 }
-super::text_enum!(ImportStatus {
-    AwaitingData => "awaiting_data",
-    Running => "running",
-    Completed => "completed",
-    Failed => "failed",
-});
 
-/// How one record went.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordOutcome {
-    /// A new plan (in a dry run: would be).
-    Created,
-    /// An imported plan changed.
-    Updated,
-    /// Nothing to change: imported before, just like this.
-    Unchanged,
-    /// The record breaks a rule; nothing of it was stored. `errors` says where and why.
-    Failed,
+crate::domain::text_enum! {
+    /// How one record went.
+    pub enum RecordOutcome {
+        /// A new plan (in a dry run: would be).
+        Created => "created",
+        /// An imported plan changed.
+        Updated => "updated",
+        /// Nothing to change: imported before, just like this.
+        Unchanged => "unchanged",
+        /// The record breaks a rule; nothing of it was stored. `errors` says where and why.
+        Failed => "failed",
+    }
 }
-super::text_enum!(RecordOutcome {
-    Created => "created",
-    Updated => "updated",
-    Unchanged => "unchanged",
-    Failed => "failed",
-});
 
 #[cfg(test)]
 mod tests {

@@ -83,32 +83,47 @@ pub fn ensure_version(
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Versions(pub Vec<i64>);
 
-/// The responsible authority (huvudman): a `region` (health care), a `municipality` (kommun: social
-/// services, municipal health care, school) or `other` (e.g. Arbetsförmedlingen, Försäkringskassan).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Principal {
-    Region,
-    Municipality,
-    Other,
+text_enum! {
+    /// The responsible authority (huvudman): a `region` (health care), a `municipality` (kommun: social
+    /// services, municipal health care, school) or `other` (e.g. Arbetsförmedlingen, Försäkringskassan).
+    pub enum Principal {
+        Region => "region",
+        Municipality => "municipality",
+        Other => "other",
+    }
 }
 
-/// Implements `as_str`/`parse` for a snake_case text enum stored as TEXT with a CHECK constraint.
+/// A closed set of values, stored as TEXT (with a CHECK constraint in the migrations) and sent as a
+/// JSON string: the enum with its derives, each variant's text as its serde name (so the stored
+/// and the sent value are one by construction), `ALL`, `as_str`, `parse` and `Display`. The text
+/// column conversions are in `db::columns`. (Each text is taken as a plain token, not a
+/// `literal` fragment: utoipa's derive sees a rename only in that form.)
 macro_rules! text_enum {
-    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        pub enum $ty:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident => $text:tt ),+ $(,)?
+        }
+    ) => {
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+            ::utoipa::ToSchema,
+            ::diesel::expression::AsExpression,
+            ::diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
+        $(#[$meta])*
+        pub enum $ty {
+            $( $(#[$variant_meta])* #[serde(rename = $text)] $variant, )+
+        }
+
         impl $ty {
             pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),+];
             pub fn as_str(self) -> &'static str {
@@ -118,6 +133,7 @@ macro_rules! text_enum {
                 match text { $($text => Some(<$ty>::$variant),)+ _ => None }
             }
         }
+
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -126,8 +142,6 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
-
-text_enum!(Principal { Region => "region", Municipality => "municipality", Other => "other" });
 
 #[cfg(test)]
 mod tests {

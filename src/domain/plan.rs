@@ -15,91 +15,45 @@
 //! any open state. The table is [`next_status`]; the list above is tested against it pair by pair. Only the server moves the status:
 //! clients take actions, and this module decides.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use crate::error::Error;
 
-/// Where the plan is in the SIP process.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanStatus {
-    /// Behov identifierat: a need for coordination was seen; consent is not yet recorded.
-    NeedIdentified,
-    /// Samtycke inhämtat: consent was given; the meeting is being prepared.
-    Consented,
-    /// Kallad: summons sent; answers and the meeting are pending.
-    Summoned,
-    /// Upprättad: the meeting established the plan; it is carried out and followed up.
-    Established,
-    /// Under revidering: a follow-up decided to revise the plan.
-    Revising,
-    /// Avslutad: the plan no longer applies (see `closing_reason`). Read-only.
-    Closed,
-    /// Samtycke nekat: the individual did not consent; the refusal is documented. Read-only.
-    Refused,
+crate::domain::text_enum! {
+    /// Where the plan is in the SIP process.
+    pub enum PlanStatus {
+        /// Behov identifierat: a need for coordination was seen; consent is not yet recorded.
+        NeedIdentified => "need_identified",
+        /// Samtycke inhämtat: consent was given; the meeting is being prepared.
+        Consented => "consented",
+        /// Kallad: summons sent; answers and the meeting are pending.
+        Summoned => "summoned",
+        /// Upprättad: the meeting established the plan; it is carried out and followed up.
+        Established => "established",
+        /// Under revidering: a follow-up decided to revise the plan.
+        Revising => "revising",
+        /// Avslutad: the plan no longer applies (see `closing_reason`). Read-only.
+        Closed => "closed",
+        /// Samtycke nekat: the individual did not consent; the refusal is documented. Read-only.
+        Refused => "refused",
+    }
 }
 
-super::text_enum!(PlanStatus {
-    NeedIdentified => "need_identified",
-    Consented => "consented",
-    Summoned => "summoned",
-    Established => "established",
-    Revising => "revising",
-    Closed => "closed",
-    Refused => "refused",
-});
-
-/// Why a plan was closed.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum ClosingReason {
-    /// The goals are met.
-    GoalsMet,
-    /// Coordination is no longer needed.
-    CoordinationNoLongerNeeded,
-    /// The consent was withdrawn (only through withdrawing the consent).
-    ConsentWithdrawn,
-    /// A new plan replaces this one (e.g. the long-term goal changed much).
-    ReplacedByNewPlan,
-    /// Consent was refused; the plan never started (status `refused`).
-    ConsentRefused,
-    /// Another reason, given in `closing_note`.
-    Other,
+crate::domain::text_enum! {
+    /// Why a plan was closed.
+    pub enum ClosingReason {
+        /// The goals are met.
+        GoalsMet => "goals_met",
+        /// Coordination is no longer needed.
+        CoordinationNoLongerNeeded => "coordination_no_longer_needed",
+        /// The consent was withdrawn (only through withdrawing the consent).
+        ConsentWithdrawn => "consent_withdrawn",
+        /// A new plan replaces this one (e.g. the long-term goal changed much).
+        ReplacedByNewPlan => "replaced_by_new_plan",
+        /// Consent was refused; the plan never started (status `refused`).
+        ConsentRefused => "consent_refused",
+        /// Another reason, given in `closing_note`.
+        Other => "other",
+    }
 }
-
-super::text_enum!(ClosingReason {
-    GoalsMet => "goals_met",
-    CoordinationNoLongerNeeded => "coordination_no_longer_needed",
-    ConsentWithdrawn => "consent_withdrawn",
-    ReplacedByNewPlan => "replaced_by_new_plan",
-    ConsentRefused => "consent_refused",
-    Other => "other",
-});
 
 impl ClosingReason {
     /// Reasons a client may give when closing; the other two follow from consent actions.
@@ -111,38 +65,23 @@ impl ClosingReason {
     }
 }
 
-/// What a client can ask of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanAction {
-    Update,
-    RecordConsent,
-    WithdrawConsent,
-    EditContent,
-    SendSummons,
-    AnswerSummons,
-    RecordMeeting,
-    UpdateInterventionStatus,
-    ScheduleFollowUp,
-    RecordFollowUp,
-    CompleteRevision,
-    Close,
+crate::domain::text_enum! {
+    /// What a client can ask of a plan.
+    pub enum PlanAction {
+        Update => "update",
+        RecordConsent => "record_consent",
+        WithdrawConsent => "withdraw_consent",
+        EditContent => "edit_content",
+        SendSummons => "send_summons",
+        AnswerSummons => "answer_summons",
+        RecordMeeting => "record_meeting",
+        UpdateInterventionStatus => "update_intervention_status",
+        ScheduleFollowUp => "schedule_follow_up",
+        RecordFollowUp => "record_follow_up",
+        CompleteRevision => "complete_revision",
+        Close => "close",
+    }
 }
-
-super::text_enum!(PlanAction {
-    Update => "update",
-    RecordConsent => "record_consent",
-    WithdrawConsent => "withdraw_consent",
-    EditContent => "edit_content",
-    SendSummons => "send_summons",
-    AnswerSummons => "answer_summons",
-    RecordMeeting => "record_meeting",
-    UpdateInterventionStatus => "update_intervention_status",
-    ScheduleFollowUp => "schedule_follow_up",
-    RecordFollowUp => "record_follow_up",
-    CompleteRevision => "complete_revision",
-    Close => "close",
-});
 
 /// Declares [`Step`] and its list [`Step::ALL`] from one list of variants.
 macro_rules! steps {

@@ -4,56 +4,28 @@
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use utoipa::ToSchema;
 
-/// Whether a subscription's events are being delivered.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum SubscriptionStatus {
-    /// Events are delivered as they happen.
-    Active,
-    /// Nothing is delivered: the unit paused it, or deliveries kept failing (`paused_reason`).
-    /// Events are not lost meanwhile: resuming delivers them, within the feed's retention.
-    Paused,
+crate::domain::text_enum! {
+    /// Whether a subscription's events are being delivered.
+    pub enum SubscriptionStatus {
+        /// Events are delivered as they happen.
+        Active => "active",
+        /// Nothing is delivered: the unit paused it, or deliveries kept failing (`paused_reason`).
+        /// Events are not lost meanwhile: resuming delivers them, within the feed's retention.
+        Paused => "paused",
+    }
 }
-super::text_enum!(SubscriptionStatus { Active => "active", Paused => "paused" });
 
-/// Whether a delivery has reached the endpoint.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Not yet acknowledged with a 2xx; it is retried.
-    Pending,
-    /// The endpoint answered 2xx.
-    Delivered,
+crate::domain::text_enum! {
+    /// Whether a delivery has reached the endpoint.
+    pub enum DeliveryStatus {
+        /// Not yet acknowledged with a 2xx; it is retried.
+        Pending => "pending",
+        /// The endpoint answered 2xx.
+        Delivered => "delivered",
+    }
 }
-super::text_enum!(DeliveryStatus { Pending => "pending", Delivered => "delivered" });
 
 /// Deliveries: how hosts are allowed, how long to wait, when to retry and when to give up.
 #[derive(Debug, Clone, PartialEq, Eq)]

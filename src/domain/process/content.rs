@@ -11,35 +11,16 @@ use super::meeting::normalise_hsa;
 use super::{blank, errors_or};
 use crate::error::FieldError;
 
-/// Where a goal stands; set by follow-ups (`dropped` when a revision removes it).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum GoalStatus {
-    Active,
-    Fulfilled,
-    PartlyFulfilled,
-    NotFulfilled,
-    Dropped,
+crate::domain::text_enum! {
+    /// Where a goal stands; set by follow-ups (`dropped` when a revision removes it).
+    pub enum GoalStatus {
+        Active => "active",
+        Fulfilled => "fulfilled",
+        PartlyFulfilled => "partly_fulfilled",
+        NotFulfilled => "not_fulfilled",
+        Dropped => "dropped",
+    }
 }
-crate::domain::text_enum!(GoalStatus {
-    Active => "active",
-    Fulfilled => "fulfilled",
-    PartlyFulfilled => "partly_fulfilled",
-    NotFulfilled => "not_fulfilled",
-    Dropped => "dropped",
-});
 
 impl GoalStatus {
     /// Goals still worked towards: each follow-up says how they went.
@@ -76,66 +57,29 @@ pub struct GoalInput {
     pub parent_id: Option<String>,
 }
 
-/// Who is responsible for an intervention.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum ResponsibleParty {
-    Region,
-    Municipality,
-    /// Another actor, e.g. Arbetsförmedlingen or the school.
-    Other,
-    /// The individual themself.
-    Individual,
+crate::domain::text_enum! {
+    /// Who is responsible for an intervention.
+    pub enum ResponsibleParty {
+        Region => "region",
+        Municipality => "municipality",
+        /// Another actor, e.g. Arbetsförmedlingen or the school.
+        Other => "other",
+        /// The individual themself.
+        Individual => "individual",
+    }
 }
-crate::domain::text_enum!(ResponsibleParty {
-    Region => "region",
-    Municipality => "municipality",
-    Other => "other",
-    Individual => "individual",
-});
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum InterventionStatus {
-    Planned,
-    Ongoing,
-    Completed,
-    /// Cancelled, with a reason (e.g. at a revision).
-    Cancelled,
-    /// Agreed but not carried out, with a reason: a deviation in the guidelines' sense.
-    NotCarriedOut,
+crate::domain::text_enum! {
+    pub enum InterventionStatus {
+        Planned => "planned",
+        Ongoing => "ongoing",
+        Completed => "completed",
+        /// Cancelled, with a reason (e.g. at a revision).
+        Cancelled => "cancelled",
+        /// Agreed but not carried out, with a reason: a deviation in the guidelines' sense.
+        NotCarriedOut => "not_carried_out",
+    }
 }
-crate::domain::text_enum!(InterventionStatus {
-    Planned => "planned",
-    Ongoing => "ongoing",
-    Completed => "completed",
-    Cancelled => "cancelled",
-    NotCarriedOut => "not_carried_out",
-});
 
 impl InterventionStatus {
     pub fn is_open(self) -> bool {

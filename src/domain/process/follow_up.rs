@@ -57,30 +57,17 @@ pub struct InterventionReview {
     pub effect: Option<String>,
 }
 
-/// The decision of a follow-up.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// Continue as planned; `next_follow_up` is required.
-    Continue,
-    /// Revise the plan: goals and interventions may change (status `revising`).
-    Revise,
-    /// Close the plan; `closing_reason` is required.
-    Close,
+crate::domain::text_enum! {
+    /// The decision of a follow-up.
+    pub enum Decision {
+        /// Continue as planned; `next_follow_up` is required.
+        Continue => "continue",
+        /// Revise the plan: goals and interventions may change (status `revising`).
+        Revise => "revise",
+        /// Close the plan; `closing_reason` is required.
+        Close => "close",
+    }
 }
-crate::domain::text_enum!(Decision { Continue => "continue", Revise => "revise", Close => "close" });
 
 /// A held follow-up (uppföljning; procedure code AW010).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]

@@ -14,51 +14,25 @@ use crate::domain::identity::HsaId;
 use crate::domain::Principal;
 use crate::error::FieldError;
 
-/// Where the meeting is held.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum MeetingForm {
-    /// In a unit's premises.
-    Premises,
-    /// In the individual's home.
-    Home,
-    Video,
-    Phone,
+crate::domain::text_enum! {
+    /// Where the meeting is held.
+    pub enum MeetingForm {
+        /// In a unit's premises.
+        Premises => "premises",
+        /// In the individual's home.
+        Home => "home",
+        Video => "video",
+        Phone => "phone",
+    }
 }
-crate::domain::text_enum!(MeetingForm { Premises => "premises", Home => "home", Video => "video", Phone => "phone" });
 
-/// Units of a region or municipality are summoned (obliged to come); other actors are invited.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Obligation {
-    Summoned,
-    Invited,
+crate::domain::text_enum! {
+    /// Units of a region or municipality are summoned (obliged to come); other actors are invited.
+    pub enum Obligation {
+        Summoned => "summoned",
+        Invited => "invited",
+    }
 }
-crate::domain::text_enum!(Obligation { Summoned => "summoned", Invited => "invited" });
 
 impl Obligation {
     pub fn of(principal: Principal) -> Obligation {
@@ -216,31 +190,18 @@ pub fn normalise_party(party: &mut Party, path: &str) -> Result<(), FieldError> 
     }
 }
 
-/// A recipient's answer to a summons.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Response {
-    /// Comes; `attendees` names who.
-    Accepted,
-    /// Cannot come; `substitute` names who comes instead.
-    Declined,
-    /// Not the right unit: `forward_to` names another unit of the same principal, which becomes a
-    /// recipient.
-    Forwarded,
+crate::domain::text_enum! {
+    /// A recipient's answer to a summons.
+    pub enum Response {
+        /// Comes; `attendees` names who.
+        Accepted => "accepted",
+        /// Cannot come; `substitute` names who comes instead.
+        Declined => "declined",
+        /// Not the right unit: `forward_to` names another unit of the same principal, which becomes a
+        /// recipient.
+        Forwarded => "forwarded",
+    }
 }
-crate::domain::text_enum!(Response { Accepted => "accepted", Declined => "declined", Forwarded => "forwarded" });
 
 /// A recipient's answer.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
