@@ -366,15 +366,19 @@ impl Db {
             .as_ref()
             .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.checkout()?;
-        // A write is not run twice: its connection is checked before it begins (the one round
-        // trip the pool no longer spends on every checkout), and replaced when dead.
-        if let Err(e) = conn.batch_execute("SELECT 1") {
-            match self.noting_loss::<()>(Err(e.into())) {
-                Err(crate::error::Error::DatabaseLost) => self.revive(&mut conn)?,
-                other => other?,
+        // A write is never run twice, and its `BEGIN` is its connection's test (no round trip of
+        // its own): when `BEGIN` meets a dead connection, `f` has not started, so the connection
+        // is replaced and the transaction begun once more. A connection lost once `f` has begun
+        // is the 503 it is.
+        let mut work = Some(f);
+        let first = run_once(&mut conn, &mut work);
+        match self.noting_loss(first) {
+            Err(crate::error::Error::DatabaseLost) if work.is_some() => {
+                self.revive(&mut conn)?;
+                self.noting_loss(run_once(&mut conn, &mut work))
             }
+            other => other,
         }
-        self.noting_loss(conn.transaction(|c| f(c)))
     }
 
     /// An append that is one statement on PostgreSQL (atomic by itself), on the calling thread: no
@@ -465,4 +469,18 @@ pub fn rehearse<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T>) 
             "a rehearsal committed".into(),
         )),
     }
+}
+
+/// Runs the write `work` (taken from its slot when its transaction has begun) in one transaction.
+/// The slot still holds it afterwards only if `BEGIN` failed, before it ran.
+fn run_once<T>(
+    conn: &mut DbConn,
+    work: &mut Option<impl FnOnce(&mut DbConn) -> Result<T>>,
+) -> Result<T> {
+    conn.transaction(|c| match work.take() {
+        Some(f) => f(c),
+        None => Err(crate::error::Error::Internal(
+            "a write was begun twice".into(),
+        )),
+    })
 }

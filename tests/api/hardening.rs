@@ -240,9 +240,31 @@ async fn terminated_connections_under_load_are_503_never_500() {
     .await;
 }
 
+/// A write's `BEGIN` is its connection's test: after every session was terminated, writes that
+/// come first — before any read has replaced a connection — each begin again on a fresh one.
+#[actix_web::test]
+async fn after_a_restart_the_first_writes_succeed_without_a_503() {
+    let app = TestApp::postgres().await;
+    let lisa = app.lisas_plan().await["individual_id"].clone();
+    let who = region_writer();
+    let warm: Vec<_> = (0..8).map(|_| app.get("/api/v1/plans", &who)).collect();
+    futures_util::future::join_all(warm).await;
+    let terminate = app.postgres_database().unwrap().terminator();
+    terminate();
+    for _ in 0..8 {
+        app.post(
+            "/api/v1/plans",
+            &region_writer(),
+            json!({"individual_id": lisa, "need_reason": "needs from two principals"}),
+        )
+        .await
+        .expect(201);
+    }
+}
+
 /// The pool does not test connections on checkout. After every session was terminated (a
 /// database restart), the next reads and writes still succeed — none answers 503: a read that meets
-/// a dead connection runs again on a fresh one, a write checks its connection before it begins.
+/// a dead connection runs again on a fresh one, a write begins again on one when its BEGIN fails.
 #[actix_web::test]
 async fn after_a_restart_the_next_requests_succeed_without_a_503() {
     let app = TestApp::postgres().await;
