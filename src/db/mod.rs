@@ -215,7 +215,7 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(CHECKOUT_TIMEOUT)
             // No `SELECT 1` on every checkout (a round trip per request): a read that meets a dead
-            // connection revives it and runs again; a write checks its connection first. See
+            // connection revives it and runs again; a write whose BEGIN fails begins again. See
             // `read_now` and `write_now`.
             .test_on_check_out(false)
             .build_unchecked(manager);
