@@ -7,9 +7,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::Reader;
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::{Error, FieldError, Result};
 use crate::service::feed::{self as service, FeedSettings};
+use crate::service::Context;
 use crate::views::feed::{FeedEvent, FeedPage};
 
 /// The largest page of the feed, the default page, and the longest wait.
@@ -97,6 +99,7 @@ impl FeedQuery {
 pub async fn feed(
     db: web::Data<Db>,
     settings: web::Data<FeedSettings>,
+    clock: web::Data<Clock>,
     ctx: Reader,
     query: super::extract::Query<FeedQuery>,
 ) -> Result<HttpResponse> {
@@ -107,7 +110,8 @@ pub async fn feed(
     loop {
         // Marked as seen before reading, so a commit during the read wakes the wait below.
         commits.borrow_and_update();
-        let reader = ctx.clone();
+        // Each read of a long poll is at its own moment (retention, and whose plans are visible).
+        let reader = Context::new(ctx.caller.clone(), clock.now(), ctx.deadlines);
         let page = db
             .read(move |c| service::page(c, &reader, after, limit, settings))
             .await?;
