@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test lint openapi openapi-check lint-openapi clients fuzz bench ci postgres clean
+.PHONY: run test pdf-tools a11y lint openapi openapi-check lint-openapi clients fuzz bench ci postgres clean
 
 CARGO ?= cargo
 VENV ?= .venv
@@ -16,8 +16,9 @@ run:
 	$(CARGO) run --release
 
 ## Run every test, against SQLite and PostgreSQL. Fails loudly when PostgreSQL is unreachable.
-## The FHIR tests check every bundle with an independent FHIR R4 library, installed here.
-test: postgres $(FHIR_VENV)/.installed
+## The FHIR tests check every bundle with an independent FHIR R4 library, installed here; the
+## document tests read the plan's PDF back with poppler-utils and check it with qpdf (Debian's).
+test: postgres $(FHIR_VENV)/.installed pdf-tools
 	FHIR_VALIDATOR_PYTHON=$(abspath $(FHIR_VENV))/bin/python $(CARGO) test --all-targets
 
 ## Make sure the local PostgreSQL answers; start the local cluster when it is installed but stopped.
@@ -27,6 +28,12 @@ postgres:
 	  for v in $$(ls /etc/postgresql 2>/dev/null); do pg_ctlcluster --skip-systemctl-redirect $$v main start || true; done; \
 	  for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -d "$(TEST_DATABASE_URL)" && exit 0; sleep 1; done; \
 	  echo "PostgreSQL is required for the tests: set TEST_DATABASE_URL to a server you can create databases on"; exit 1; }
+
+## poppler-utils (pdftotext, pdfinfo, pdffonts) and qpdf, from Debian's packages, when missing.
+pdf-tools:
+	@command -v pdftotext >/dev/null && command -v qpdf >/dev/null || { \
+	  echo "installing poppler-utils and qpdf for the PDF tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils qpdf >/dev/null; }
 
 lint:
 	$(CARGO) fmt --check

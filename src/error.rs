@@ -130,7 +130,8 @@ pub enum Error {
     UnsupportedMediaType {
         expected: &'static str,
     },
-    NotAcceptable,
+    /// The client's `Accept` rules out every media type the operation answers in.
+    NotAcceptable(&'static [&'static str]),
     /// The database cannot be reached or is overloaded.
     Unavailable(String),
     /// The connection to the database was lost during the request (a restart, a terminated
@@ -216,7 +217,7 @@ impl Error {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            NotAcceptable => (
+            NotAcceptable(_) => (
                 StatusCode::NOT_ACCEPTABLE,
                 "not-acceptable",
                 "Not acceptable",
@@ -303,7 +304,7 @@ impl Error {
                 format!("the header fields exceed the limit of {limit} bytes in all")
             }
             UnsupportedMediaType { expected } => format!("send the body as {expected}"),
-            NotAcceptable => "this resource is available as application/json".into(),
+            NotAcceptable(offered) => format!("this resource is available as {}", offered.join(", ")),
             DatabaseLost => "the connection to the database was lost; retry".into(),
             Internal(_) => "an internal error occurred; it has been logged".into(),
         };

@@ -319,6 +319,51 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
     }));
 }
 
+/// Chooses among the media types an operation answers in (`offered`, the service's preference
+/// first) by the request's `Accept`: the offered type the client rates highest, the most specific
+/// of its ranges deciding (`text/html` over `text/*` over `*/*`), a tie going to the service's
+/// preference. No `Accept` (or one that does not parse) takes the first; a header that rules out
+/// every offered type (only `image/png`, or `application/pdf;q=0`) is 406.
+pub fn negotiate(
+    req: &HttpRequest,
+    offered: &'static [&'static str],
+) -> Result<&'static str, Error> {
+    use actix_web::http::header::{Accept, Header, Quality};
+    let Ok(accept) = Accept::parse(req) else {
+        return Ok(offered[0]);
+    };
+    if accept.0.is_empty() {
+        return Ok(offered[0]);
+    }
+    let rating = |offer: &str| -> Quality {
+        let (kind, sub) = offer.split_once('/').unwrap_or((offer, ""));
+        accept
+            .0
+            .iter()
+            .filter_map(|range| {
+                let (rk, rs) = (range.item.type_().as_str(), range.item.subtype().as_str());
+                let specificity = match (rk, rs) {
+                    _ if rk == kind && rs == sub => 2,
+                    _ if rk == kind && rs == "*" => 1,
+                    ("*", "*") => 0,
+                    _ => return None,
+                };
+                Some((specificity, range.quality))
+            })
+            .max_by_key(|(specificity, _)| *specificity)
+            .map_or(Quality::ZERO, |(_, quality)| quality)
+    };
+    let mut best: Option<(&'static str, Quality)> = None;
+    for &offer in offered {
+        let quality = rating(offer);
+        if quality > Quality::ZERO && best.is_none_or(|(_, q)| quality > q) {
+            best = Some((offer, quality));
+        }
+    }
+    best.map(|(offer, _)| offer)
+        .ok_or(Error::NotAcceptable(offered))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,40 +1,111 @@
 //! The whole plan in one read, its history, and what it said at each revision.
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
 use utoipa::ToSchema;
 
 use super::extract::Reader;
 use super::pagination::PageQuery;
 use crate::audit::{AuditTargets, Target};
 use crate::db::Db;
+use crate::domain::calendar::swedish_date;
 use crate::domain::ids::PlanId;
 use crate::error::{Error, Result};
 use crate::service::plans as service;
 use crate::views::document::{PlanDocument, RevisionSummary};
+use crate::views::printout::{self, Printout};
 use crate::views::process::{HistoryEvent, HistoryPage};
 
 /// Read the whole plan in one request: the plan, the individual, consents, summons with answers,
 /// the meeting, goals, interventions, follow-ups and, once closed, the units to tell.
+///
+/// By `Accept`: JSON for systems (the default), or the plan as the individual is given it — in plain
+/// Swedish, addressed to them — as one self-contained HTML page (`text/html`, printable on A4) or a
+/// PDF/A (`application/pdf`). Both state the interventions grouped by who is responsible (region,
+/// municipality, others, the individual), the overall responsibility, the coordinator, the
+/// follow-up, the meeting's participants and the consent; never the topics not to raise. Reading
+/// any form is an access, logged like the JSON.
 #[utoipa::path(
     get, path = "/api/v1/plans/{plan_id}/document", operation_id = "get_plan_document", tag = "plans",
     params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
     responses(
-        (status = 200, description = "The whole plan", body = PlanDocument, headers(("ETag" = String, description = "The plan's version"))),
+        (status = 200, description = "The whole plan", content((PlanDocument = "application/json"), (String = "text/html"), (PdfFile = "application/pdf")),
+         headers(("ETag" = String, description = "The plan's version"), ("Vary" = String, description = "`Accept`"))),
         (status = 404, description = "No such plan"),
+        (status = 406, description = "`Accept` rules out JSON, HTML and PDF"),
     )
 )]
 pub async fn document(
     db: web::Data<Db>,
     ctx: Reader,
+    req: HttpRequest,
     path: web::Path<PlanId>,
 ) -> Result<HttpResponse> {
+    let form = super::extract::negotiate(&req, DOCUMENT_FORMS)?;
     let plan_id = path.into_inner();
+    let today = swedish_date(ctx.now);
     let document = db
         .read(move |c| crate::service::documents::load(c, &ctx, &plan_id))
         .await?;
-    let mut response = super::extract::ok(document.plan.version, &document);
+    let mut response = if form == JSON {
+        super::extract::ok(document.plan.version, &document)
+    } else {
+        let mut response = printed(&document, form, today).await?;
+        response.headers_mut().insert(
+            header::ETAG,
+            header::HeaderValue::from_str(&super::extract::etag(document.plan.version))
+                .expect("an ETag is a header value"),
+        );
+        response
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
     response.extensions_mut().insert(read_of(&document));
     Ok(response)
+}
+
+const JSON: &str = "application/json";
+
+/// The forms a plan's document is given in: JSON for systems first, then the individual's.
+const DOCUMENT_FORMS: &[&str] = &[
+    JSON,
+    printout::html::MEDIA_TYPE_ESSENCE,
+    printout::pdf::MEDIA_TYPE,
+];
+
+/// A PDF file: only a schema for the OpenAPI document, never built.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct PdfFile(Vec<u8>);
+
+/// The document as the individual reads it, in `form` (HTML or PDF), printed on `today`. The PDF
+/// is laid out and its fonts subset off the request threads.
+async fn printed(document: &PlanDocument, form: &str, today: NaiveDate) -> Result<HttpResponse> {
+    let printout = Printout::of(document, today);
+    if form == printout::pdf::MEDIA_TYPE {
+        let pdf = web::block(move || printout::pdf::render(&printout))
+            .await
+            .map_err(|e| Error::Internal(format!("the PDF was not written: {e}")))??;
+        Ok(HttpResponse::Ok()
+            .content_type(printout::pdf::MEDIA_TYPE)
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "inline; filename=\"samordnad-individuell-plan.pdf\"",
+            ))
+            .body(pdf))
+    } else {
+        Ok(HttpResponse::Ok()
+            .content_type(printout::html::MEDIA_TYPE)
+            // The page is self-contained: nothing may load, and no script may run, whatever a
+            // client wrote into the plan.
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ))
+            .body(printout::html::render(&printout)))
+    }
 }
 
 /// Read the whole plan as a FHIR R4 Bundle.
@@ -142,6 +213,9 @@ pub async fn revisions(
 }
 
 /// Read what the plan said at one revision, exactly as it was established.
+///
+/// As JSON, or by `Accept` as the HTML page or PDF the individual was given at that revision
+/// (see the plan's document): rendered from what was stored then, so it never shows later changes.
 #[utoipa::path(
     get, path = "/api/v1/plans/{plan_id}/revisions/{revision}", operation_id = "get_plan_revision", tag = "plans",
     params(
@@ -149,23 +223,41 @@ pub async fn revisions(
         ("revision" = i32, Path, description = "The revision number, from 1"),
     ),
     responses(
-        (status = 200, description = "The plan as it was", body = PlanDocument),
+        (status = 200, description = "The plan as it was", content((PlanDocument = "application/json"), (String = "text/html"), (PdfFile = "application/pdf")),
+         headers(("Vary" = String, description = "`Accept`"))),
         (status = 404, description = "No such plan or revision"),
+        (status = 406, description = "`Accept` rules out JSON, HTML and PDF"),
     )
 )]
 pub async fn revision(
     db: web::Data<Db>,
     ctx: Reader,
+    req: HttpRequest,
     path: web::Path<(PlanId, String)>,
 ) -> Result<HttpResponse> {
+    let form = super::extract::negotiate(&req, DOCUMENT_FORMS)?;
     let (plan_id, number) = path.into_inner();
     let number: i32 = number
         .parse()
         .map_err(|_| Error::NotFound("revisions are numbered from 1".into()))?;
-    let document = db
+    let today = swedish_date(ctx.now);
+    let stored = db
         .read(move |c| service::revision(c, &ctx, &plan_id, number))
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/json"))
-        .body(document))
+    let mut response = if form == JSON {
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, JSON))
+            .body(stored)
+    } else {
+        let document: PlanDocument = serde_json::from_str(&stored).map_err(|e| {
+            Error::Internal(format!(
+                "a stored revision does not read as a plan document: {e}"
+            ))
+        })?;
+        printed(&document, form, today).await?
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    Ok(response)
 }

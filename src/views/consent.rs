@@ -1,7 +1,7 @@
 //! The consent as the API shows it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::page_of;
@@ -13,14 +13,14 @@ use crate::domain::consent::{
 use crate::error::Result;
 
 /// Who recorded something: the subject and unit of the token.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecordedBy {
     pub subject: String,
     pub unit: String,
 }
 
 /// A recorded consent or refusal.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Consent {
     #[schema(format = Uuid)]
     pub id: String,

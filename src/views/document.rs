@@ -3,7 +3,7 @@
 //! number of queries, whatever the plan holds (`service::documents`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::consent::Consent;
@@ -17,7 +17,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 /// A unit or actor to tell that the plan has closed.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Notice {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -27,7 +27,7 @@ pub struct Notice {
 }
 
 /// The whole plan.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PlanDocument {
     pub plan: Plan,
     pub individual: Individual,
@@ -95,7 +95,7 @@ impl PlanDocument {
 }
 
 /// A revision of the plan: when it was established and by whom.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RevisionSummary {
     pub revision: i32,
     pub established_at: DateTime<Utc>,

@@ -1,14 +1,14 @@
 //! The individual as the API shows it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::individuals::IndividualRecord;
 use crate::domain::identity::{IdentityKind, IdentityNumber};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Guardian {
     #[schema(format = Uuid)]
     pub id: String,
@@ -19,7 +19,7 @@ pub struct Guardian {
 }
 
 /// A registered individual.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "id": "019a8b3c-5d2e-7f10-8a4b-3c2d1e0f9a8b",
     "identity_number": "191212121212",

@@ -7,9 +7,11 @@ pub mod deviation;
 pub mod document;
 pub mod feed;
 pub mod fhir;
+pub mod glossary;
 pub mod import;
 pub mod individual;
 pub mod plan;
+pub mod printout;
 pub mod process;
 pub mod webhook;
 

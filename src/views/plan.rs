@@ -1,7 +1,7 @@
 //! The plan as the API shows it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::page_of;
@@ -12,7 +12,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 /// A unit identified by HSA-id, with its principal.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UnitRef {
     #[schema(example = "SE2321000016-PSY1")]
     pub hsa_id: String,
@@ -20,7 +20,7 @@ pub struct UnitRef {
 }
 
 /// A coordinated individual plan.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Plan {
     #[schema(format = Uuid)]
     pub id: String,
@@ -82,7 +82,7 @@ pub struct Plan {
 }
 
 /// The plan's coordinator.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CoordinatorRef {
     pub name: String,
     pub hsa_id: String,

@@ -1,7 +1,7 @@
 //! Summons, the meeting, goals, interventions, follow-ups and history as the API shows them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::events::ChangeEventRow;
@@ -19,7 +19,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 /// A recipient of a summons and their answer.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Recipient {
     #[schema(format = Uuid)]
     pub id: String,
@@ -82,7 +82,7 @@ impl Recipient {
 }
 
 /// A summons to the SIP meeting, with its recipients.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Summons {
     #[schema(format = Uuid)]
     pub id: String,
@@ -147,7 +147,7 @@ impl Summons {
 }
 
 /// A person with their unit (leader, secretary).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Person {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,7 +156,7 @@ pub struct Person {
 }
 
 /// The SIP meeting that established the plan.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Meeting {
     #[schema(format = Uuid)]
     pub id: String,
@@ -210,7 +210,7 @@ impl Meeting {
 }
 
 /// A goal of the individual's.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Goal {
     #[schema(format = Uuid)]
     pub id: String,
@@ -254,7 +254,7 @@ impl Goal {
 }
 
 /// An intervention.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Intervention {
     #[schema(format = Uuid)]
     pub id: String,
@@ -318,7 +318,7 @@ impl Intervention {
 }
 
 /// A follow-up: scheduled, then held (procedure code AW010).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FollowUp {
     #[schema(format = Uuid)]
     pub id: String,
@@ -381,7 +381,7 @@ impl FollowUp {
 }
 
 /// One recorded change of the plan or of something in it. Never rewritten.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEvent {
     /// The event's position in the change feed (`GET /api/v1/events`): strictly increasing over
     /// the whole service, in the order the changes were committed.

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod consents;
 mod deviations;
+mod documents;
 mod echo;
 mod errors;
 mod examples;

@@ -248,6 +248,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: header::HeaderMap,
     pub body: Value,
+    /// The body as it came (a PDF is not text).
+    pub bytes: actix_web::web::Bytes,
 }
 
 impl Reply {
@@ -546,6 +548,7 @@ impl TestApp {
             status,
             headers,
             body,
+            bytes,
         }
     }
 
