@@ -5,6 +5,7 @@ CARGO ?= cargo
 VENV ?= .venv
 FHIR_VENV ?= .venv-fhir
 NODE_TOOLS = tools/clients/node_modules/.installed
+A11Y_TOOLS = tools/a11y/node_modules/.installed
 CLIENTS = target/clients
 PYTHON ?= python3
 # The tests create and drop their own databases on this server.
@@ -34,6 +35,20 @@ pdf-tools:
 	@command -v pdftotext >/dev/null && command -v qpdf >/dev/null || { \
 	  echo "installing poppler-utils and qpdf for the PDF tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils qpdf >/dev/null; }
+
+## The plan's HTML page as a person sees it: the document tests write Lisa's full plan to
+## target/documents/, and axe-core in headless Chromium (Debian's, installed when missing) checks it
+## against WCAG 2.1 A and AA on a desktop and a phone screen; the screenshots are written beside it.
+a11y: postgres pdf-tools $(FHIR_VENV)/.installed $(A11Y_TOOLS)
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the accessibility check"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	FHIR_VALIDATOR_PYTHON=$(abspath $(FHIR_VENV))/bin/python $(CARGO) test --test api documents::
+	node tools/a11y/check.mjs target/documents/lisa-sqlite.html target/documents/lisa-postgres.html
+
+$(A11Y_TOOLS): tools/a11y/package.json tools/a11y/package-lock.json
+	cd tools/a11y && npm ci --no-audit --no-fund
+	touch $@
 
 lint:
 	$(CARGO) fmt --check
@@ -88,7 +103,7 @@ $(FHIR_VENV)/.installed: tools/fhir-requirements.txt
 	$(FHIR_VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/fhir-requirements.txt
 	touch $@
 
-ci: lint test openapi-check lint-openapi clients fuzz
+ci: lint test a11y openapi-check lint-openapi clients fuzz
 
 clean:
 	$(CARGO) clean
