@@ -31,7 +31,14 @@ pub struct AppState {
     pub webhooks: crate::domain::webhook::WebhookSettings,
     /// The one clock of the application, its access log and its workers.
     pub clock: crate::clock::Clock,
+    /// Where clients reach the service (`PUBLIC_URL`).
+    pub public_url: PublicUrl,
 }
+
+/// The service's address as clients reach it, without a trailing `/`: the base of the absolute
+/// links in FHIR resources.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
 
 /// The origins CORS allows.
 #[derive(Debug, Clone)]
@@ -58,6 +65,7 @@ pub fn build_app(
         .app_data(web::Data::new(state.feed))
         .app_data(web::Data::new(state.webhooks.clone()))
         .app_data(web::Data::new(state.clock.clone()))
+        .app_data(web::Data::new(state.public_url.clone()))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 pub struct Settings {
     /// `BIND_ADDRESS`, default `127.0.0.1:8080`.
     pub bind_address: String,
+    /// `PUBLIC_URL`, default `http://` and the bind address: where clients reach the service
+    /// (e.g. `https://sip.region.se` behind a proxy), for the absolute links of FHIR resources.
+    pub public_url: String,
     /// `DATABASE_URL`: `postgres://…` for PostgreSQL, otherwise a SQLite file path
     /// (default `data/sip.sqlite3`, optionally prefixed `sqlite://`).
     pub database_url: String,
@@ -97,8 +100,16 @@ impl Settings {
             }
             (None, None) => JwtKeySetting::DevelopmentKeyFile(data_dir.join("dev-signing-key")),
         };
+        let bind_address = var("BIND_ADDRESS").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = var("PUBLIC_URL").unwrap_or_else(|| format!("http://{bind_address}"));
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://"))
+            || public_url.contains(char::is_whitespace)
+        {
+            return Err("PUBLIC_URL must be an http:// or https:// URL".into());
+        }
         Ok(Settings {
-            bind_address: var("BIND_ADDRESS").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            bind_address,
             database_url,
             pool_size: parsed("DATABASE_POOL_SIZE", 8u32)?.max(1),
             data_dir,

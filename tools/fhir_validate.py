@@ -43,6 +43,9 @@ REQUIRED = {
                                 "waitlist"},
     ("Appointment", "participant.required"): {"required", "optional", "information-only"},
     ("Appointment", "participant.status"): {"accepted", "declined", "tentative", "needs-action"},
+    ("DocumentReference", "status"): {"current", "superseded", "entered-in-error"},
+    ("DocumentReference", "docStatus"): {"preliminary", "final", "amended", "entered-in-error"},
+    ("Bundle", "entry.search.mode"): {"match", "include", "outcome"},
 }
 
 # Codings whose code system is fixed by a required binding.

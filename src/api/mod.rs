@@ -4,6 +4,7 @@ pub mod audit;
 pub mod consents;
 pub mod content;
 pub mod deviations;
+pub mod document_references;
 pub mod events;
 pub mod extract;
 pub mod health;
@@ -179,6 +180,7 @@ operations! {
         "/plans/{plan_id}/close" { post: meetings::close },
         "/plans/{plan_id}/document" { get: records::document },
         "/plans/{plan_id}/fhir" { get: records::fhir },
+        "/fhir/DocumentReference" { get: document_references::search },
         "/plans/{plan_id}/history" { get: records::history },
         "/plans/{plan_id}/revisions" { get: records::revisions },
         "/plans/{plan_id}/revisions/{revision}" { get: records::revision },

@@ -5,6 +5,7 @@
 pub mod consent;
 pub mod deviation;
 pub mod document;
+pub mod document_reference;
 pub mod feed;
 pub mod fhir;
 pub mod glossary;

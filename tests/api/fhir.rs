@@ -415,7 +415,173 @@ async fn every_state_of_a_plan_is_valid_fhir(app: TestApp) {
     );
 }
 
+const LISA_TOKEN: &str = "urn:oid:1.2.752.129.2.1.3.1%7C191212121212";
+
+async fn search(app: &TestApp, query: &str, who: &Who) -> Reply {
+    app.get(&format!("/api/v1/fhir/DocumentReference?{query}"), who)
+        .await
+}
+
+async fn a_persons_plans_are_document_references_that_lead_to_the_document(app: TestApp) {
+    let established = established_plan(&app).await;
+    let draft = app.lisas_plan().await;
+    let reply = search(&app, &format!("patient.identifier={LISA_TOKEN}"), &reader())
+        .await
+        .expect(200);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/fhir+json")
+    );
+    let bundle = reply.body;
+    validate_with_fhir_resources(std::slice::from_ref(&bundle));
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["total"], 2);
+    let references = resources(&bundle, "DocumentReference");
+    let of = |plan: &Value| {
+        *references
+            .iter()
+            .find(|r| r["id"] == plan["id"])
+            .expect("each plan is a DocumentReference")
+    };
+    let doc = of(&established);
+    assert_eq!(doc["status"], "current");
+    assert_eq!(doc["docStatus"], "final");
+    assert_eq!(of(&draft)["docStatus"], "preliminary");
+    assert_eq!(
+        doc["type"]["coding"][0]["system"],
+        "https://fhir.inera.se/CodeSystem/typeofcareplan-cs"
+    );
+    assert_eq!(doc["type"]["coding"][0]["code"], "SIP");
+    assert_eq!(
+        doc["subject"]["identifier"],
+        json!({"system": "urn:oid:1.2.752.129.2.1.3.1", "value": "191212121212"})
+    );
+    let unit = json!({"system": "urn:oid:1.2.752.129.2.1.4.1", "value": REGION_UNIT});
+    assert_eq!(doc["author"][0]["identifier"], unit);
+    assert_eq!(doc["author"][0]["type"], "Organization");
+    assert_eq!(doc["custodian"]["identifier"], unit);
+    assert_eq!(doc["extension"][0]["valueString"], "1", "the revision");
+    assert!(doc["context"]["period"]["start"].is_string());
+    let attachments: Vec<&Value> = doc["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["attachment"])
+        .collect();
+    let types: Vec<&str> = attachments
+        .iter()
+        .map(|a| a["contentType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["application/pdf", "text/html"]);
+    for attachment in attachments {
+        assert_eq!(attachment["language"], "sv");
+        let url = attachment["url"].as_str().unwrap();
+        assert_eq!(
+            url,
+            format!("{PUBLIC_URL}{}", plan_uri(&established, "/document"))
+        );
+        let url = url.strip_prefix(PUBLIC_URL).unwrap();
+        let accept = attachment["contentType"].as_str().unwrap();
+        let fetched = app
+            .send(
+                actix_web::http::Method::GET,
+                url,
+                Some(&reader()),
+                None,
+                &[("Accept", accept)],
+            )
+            .await
+            .expect(200);
+        assert!(fetched.header("content-type").unwrap().starts_with(accept));
+    }
+
+    // Narrowed by type and by plan; what cannot match is an empty searchset.
+    let total = |bundle: &Value| bundle["total"].as_u64().unwrap();
+    for (query, expected) in [
+        (format!("patient.identifier={LISA_TOKEN}&type=SIP"), 2),
+        (format!("patient.identifier={LISA_TOKEN}&type=https://fhir.inera.se/CodeSystem/typeofcareplan-cs%7CSIP"), 2),
+        (format!("patient.identifier={LISA_TOKEN}&type=http://loinc.org%7C18776-5"), 0),
+        (format!("patient.identifier=191212121212&_id={}", id(&established)), 1),
+        (format!("_id={}", id(&draft)), 1),
+        (format!("_id={}", uuid::Uuid::new_v4()), 0),
+        ("_id=not-a-plan".to_string(), 0),
+        // A personnummer under the samordningsnummer system names nobody.
+        ("patient.identifier=urn:oid:1.2.752.129.2.1.3.3%7C191212121212".to_string(), 0),
+        (format!("patient.identifier=urn:oid:1.2.752.129.2.1.3.1%7C{}", ERIK_PNR), 0),
+    ] {
+        let found = search(&app, &query, &reader()).await.expect(200).body;
+        assert_eq!(total(&found), expected, "{query}");
+        validate_with_fhir_resources(std::slice::from_ref(&found));
+    }
+    let other_persons = {
+        let erik = app.individual(ERIK_PNR, "Erik", json!([])).await;
+        app.plan_for(id(&erik)).await
+    };
+    let mixed = format!("patient.identifier={LISA_TOKEN}&_id={}", id(&other_persons));
+    assert_eq!(
+        total(&search(&app, &mixed, &reader()).await.expect(200).body),
+        0
+    );
+}
+
+async fn a_search_finds_only_what_the_callers_consent_covers(app: TestApp) {
+    let plan = established_plan(&app).await;
+    let outsider = Who {
+        unit: "SE2321000016-XYZ9",
+        principal: sip::domain::Principal::Region,
+        roles: vec![sip::auth::Role::Read],
+    };
+    let mine = search(&app, &format!("patient.identifier={LISA_TOKEN}"), &reader())
+        .await
+        .expect(200);
+    assert_eq!(mine.body["total"], 1);
+    for query in [
+        format!("patient.identifier={LISA_TOKEN}"),
+        format!("_id={}", id(&plan)),
+    ] {
+        let theirs = search(&app, &query, &outsider).await.expect(200);
+        assert_eq!(theirs.body["total"], 0, "{query}");
+        assert_eq!(theirs.body["entry"], json!([]));
+    }
+    // The reads are in Lisa's access log, each plan a target of the search.
+    let targets = format!(
+        "SELECT COUNT(*) AS n FROM audit_event_targets t JOIN audit_events e ON e.id = t.event_id \
+         WHERE e.resource_type = 'DocumentReference' AND t.plan_id = '{}'",
+        id(&plan)
+    );
+    assert_eq!(app.count(targets).await, 1);
+}
+
+async fn a_search_that_names_no_person_is_a_problem_naming_the_parameter(app: TestApp) {
+    for (query, status, field) in [
+        ("", 400, "query"),
+        ("type=SIP", 400, "query"),
+        (
+            "patient.identifier=urn:oid:1.2.752.129.2.1.3.1%7C191212121213",
+            422,
+            "query.patient.identifier",
+        ),
+        (
+            "patient.identifier=urn:oid:9.9.9%7C191212121212",
+            422,
+            "query.patient.identifier",
+        ),
+        (
+            "patient.identifier=191212121212&subject=x",
+            400,
+            "query.subject",
+        ),
+    ] {
+        let reply = search(&app, query, &reader()).await.expect(status);
+        assert_eq!(reply.error_fields(), [field], "{query}");
+        assert!(!reply.body.to_string().contains("191212121213"), "{query}");
+    }
+}
+
 on_both_databases!(
     an_established_plan_is_a_care_plan_with_its_team_goals_and_interventions,
     every_state_of_a_plan_is_valid_fhir,
+    a_persons_plans_are_document_references_that_lead_to_the_document,
+    a_search_finds_only_what_the_callers_consent_covers,
+    a_search_that_names_no_person_is_a_problem_naming_the_parameter,
 );

@@ -26,13 +26,17 @@ fn outsider() -> Who {
     }
 }
 
-const NAMES: [&str; 2] = ["individual_id", "identity_number"];
+const NAMES: [&str; 3] = ["individual_id", "identity_number", "patient.identifier"];
+
+/// The names that take an identity number rather than an id: the body's field, and the FHIR
+/// search's token (`system|number`, or the number alone).
+const NUMBERS: [&str; 2] = ["identity_number", "patient.identifier"];
 
 /// Where an operation takes an individual.
 #[derive(Debug, Clone, PartialEq)]
 enum Input {
     Path,
-    Query,
+    Query(String),
     Body(&'static str),
 }
 
@@ -155,7 +159,9 @@ fn cases(doc: &Value) -> Vec<Case> {
                 if NAMES.contains(&param["name"].as_str().unwrap()) {
                     match param["in"].as_str().unwrap() {
                         "path" => out.push(case(Input::Path)),
-                        "query" => out.push(case(Input::Query)),
+                        "query" => out.push(case(Input::Query(
+                            param["name"].as_str().unwrap().to_string(),
+                        ))),
                         other => panic!("{operation_id}: an individual in the {other}"),
                     }
                 }
@@ -267,8 +273,8 @@ async fn send(app: &TestApp, case: &Case, value: &str, own: Option<&str>) -> Rep
     while let (Some(start), Some(end)) = (uri.find('{'), uri.find('}')) {
         uri.replace_range(start..=end, &some_id);
     }
-    if case.input == Input::Query {
-        uri += &format!("?individual_id={value}");
+    if let Input::Query(name) = &case.input {
+        uri += &format!("?{name}={value}");
     }
     let mut body = case.body.clone();
     if let (Input::Body(field), Some(body)) = (&case.input, body.as_mut()) {
@@ -302,7 +308,9 @@ fn answer(reply: &Reply) -> Value {
             .unwrap_or_default();
         keys.sort();
         let items = reply.body["items"].as_array().map(|i| i.len());
-        json!({"status": reply.status.as_u16(), "keys": keys, "items": items})
+        // A FHIR searchset's matches.
+        let entries = reply.body["entry"].as_array().map(|e| e.len());
+        json!({"status": reply.status.as_u16(), "keys": keys, "items": items, "entries": entries})
     }
 }
 
@@ -333,6 +341,7 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
         "create_plan",
         "list_plans",
         "list_audit_events",
+        "search_document_references",
     ] {
         assert!(covered.contains(expected), "{expected} takes an individual");
     }
@@ -345,7 +354,11 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
     let mut people = Vec::new();
     for case in &cases {
         let her = protected_person(&app, &mut used).await;
-        let is_number = case.input == Input::Body("identity_number");
+        let is_number = match &case.input {
+            Input::Body(name) => NUMBERS.contains(name),
+            Input::Query(name) => NUMBERS.contains(&name.as_str()),
+            Input::Path => false,
+        };
         // An id nobody has, or a number nobody has.
         let nobody = if is_number {
             fresh_number(&mut used)

@@ -34,6 +34,8 @@ pub const ERIK_PNR: &str = "195309011913";
 pub const ALEX_PNR: &str = "20120505-2382";
 
 /// The one browser origin the test app allows.
+/// Where the test service says clients reach it.
+pub const PUBLIC_URL: &str = "https://sip.test";
 pub const CORS_ORIGIN: &str = "https://frontend.example";
 
 pub const REGION_UNIT: &str = "SE2321000016-PSY1";
@@ -490,6 +492,7 @@ impl TestApp {
             feed: Default::default(),
             webhooks: Default::default(),
             clock,
+            public_url: sip::app::PublicUrl(PUBLIC_URL.into()),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: actix_http::Request| {
