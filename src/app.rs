@@ -32,13 +32,8 @@ pub struct AppState {
     /// The one clock of the application, its access log and its workers.
     pub clock: crate::clock::Clock,
     /// Where clients reach the service (`PUBLIC_URL`).
-    pub public_url: PublicUrl,
+    pub public_url: crate::config::PublicUrl,
 }
-
-/// The service's address as clients reach it, without a trailing `/`: the base of the absolute
-/// links in FHIR resources.
-#[derive(Debug, Clone)]
-pub struct PublicUrl(pub String);
 
 /// The origins CORS allows.
 #[derive(Debug, Clone)]

@@ -213,3 +213,8 @@ pub fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
         .create(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
+
+/// The service's address as clients reach it, without a trailing `/`: the base of the absolute
+/// links in FHIR resources.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);

@@ -65,7 +65,7 @@ fn serve() -> Result<(), String> {
         feed: settings.feed,
         webhooks: settings.webhooks.clone(),
         clock: clock.clone(),
-        public_url: sip::app::PublicUrl(settings.public_url.clone()),
+        public_url: sip::config::PublicUrl(settings.public_url.clone()),
     };
     // Delivers webhooks until the server stops; dropping it gives back its subscriptions.
     let _dispatcher =

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{Query, Reader};
-use crate::app::PublicUrl;
 use crate::audit::{AuditTargets, Target};
+use crate::config::PublicUrl;
 use crate::db::Db;
 use crate::domain::identity::{IdentityKind, IdentityNumber};
 use crate::domain::ids::PlanId;

@@ -492,7 +492,7 @@ impl TestApp {
             feed: Default::default(),
             webhooks: Default::default(),
             clock,
-            public_url: sip::app::PublicUrl(PUBLIC_URL.into()),
+            public_url: sip::config::PublicUrl(PUBLIC_URL.into()),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: actix_http::Request| {
