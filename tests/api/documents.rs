@@ -446,7 +446,69 @@ async fn a_form_the_client_cannot_take_is_406_naming_those_offered(app: TestApp)
     }
 }
 
+/// Every state of a plan renders in both forms, with every section the law asks for — saying so
+/// where the plan does not have it yet — and the state in words.
+async fn every_state_of_a_plan_renders_with_every_section(app: TestApp) {
+    let new = app.lisas_plan().await;
+    let refused = app.lisas_plan().await;
+    app.post(
+        &plan_uri(&refused, "/consents"),
+        &region_writer(),
+        lisas_refusal(),
+    )
+    .await
+    .expect(201);
+    let (summoned, _) = summoned_plan(&app).await;
+    let closed = established_plan(&app).await;
+    app.post(
+        &plan_uri(&closed, "/close"),
+        &region_writer(),
+        json!({"reason": "goals_met"}),
+    )
+    .await
+    .expect(200);
+    for (plan, state) in [
+        (&new, "Läge: Vi har sett att du behöver en plan"),
+        (&refused, "Läge: Du sa nej till en plan"),
+        (&summoned, "Läge: Mötet om planen är bokat"),
+        (&closed, "Läge: Planen är avslutad, eftersom målen är nådda"),
+    ] {
+        let page = document_as(&app, &plan_uri(plan, "/document"), "text/html", &reader())
+            .await
+            .expect(200);
+        let text = strip_tags(page.body.as_str().unwrap());
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for always in [
+            state,
+            "Dina mål",
+            "Regionen gör",
+            "Kommunen gör",
+            "Andra gör",
+            "Du gör",
+            "Din samordnare",
+            "Övergripande ansvar",
+            "Uppföljning",
+            "De som var med på mötet",
+            "Ditt samtycke",
+            "Du kan ta tillbaka ditt samtycke när du vill.",
+            "Planen och lagen",
+        ] {
+            assert!(text.contains(always), "{state}: no {always:?} in\n{text}");
+        }
+        let pdf = document_as(
+            &app,
+            &plan_uri(plan, "/document"),
+            "application/pdf",
+            &reader(),
+        )
+        .await
+        .expect(200);
+        assert!(pdf.bytes.starts_with(b"%PDF-"), "{state}");
+    }
+}
+
 on_both_databases!(
+    every_state_of_a_plan_renders_with_every_section,
     a_full_plan_reads_as_html_in_plain_swedish,
     a_full_plan_reads_as_a_pdf_a_with_its_text_searchable,
     a_revision_renders_what_was_given_then_not_what_came_later,
