@@ -241,22 +241,7 @@ async fn finer_rules_for_interventions_and_follow_ups(app: TestApp) {
     let plan = consented_plan(&app).await;
     let region = add_intervention(&app, &plan, region_intervention(json!([]))).await;
     let housing = add_intervention(&app, &plan, municipality_intervention()).await;
-    let summons = app
-        .post(
-            &plan_uri(&plan, "/summons"),
-            &region_writer(),
-            summons_body(region_and_municipality()),
-        )
-        .await
-        .expect(201)
-        .body;
-    app.post(
-        &plan_uri(&plan, "/meeting"),
-        &region_writer(),
-        meeting_body(&summons, true),
-    )
-    .await
-    .expect(200);
+    summon_and_meet(&app, &plan).await;
 
     let status = |i: &Value| format!("{}/interventions/{}/status", plan_uri(&plan, ""), id(i));
     let reply = app

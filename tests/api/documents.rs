@@ -57,22 +57,7 @@ async fn lisas_full_plan(app: &TestApp) -> Value {
     )
     .await
     .expect(200);
-    let summons = app
-        .post(
-            &plan_uri(&plan, "/summons"),
-            &region_writer(),
-            summons_body(region_and_municipality()),
-        )
-        .await
-        .expect(201)
-        .body;
-    app.post(
-        &plan_uri(&plan, "/meeting"),
-        &region_writer(),
-        meeting_body(&summons, true),
-    )
-    .await
-    .expect(200);
+    summon_and_meet(app, &plan).await;
     plan
 }
 

@@ -104,22 +104,7 @@ async fn lisas_established_plan(app: &TestApp) -> Value {
         json!({"description": "Lisa sets two alarms", "responsible": "individual", "goal_ids": [id(&sub)]}),
     )
     .await;
-    let summons = app
-        .post(
-            &plan_uri(&plan, "/summons"),
-            &region_writer(),
-            summons_body(region_and_municipality()),
-        )
-        .await
-        .expect(201)
-        .body;
-    app.post(
-        &plan_uri(&plan, "/meeting"),
-        &region_writer(),
-        meeting_body(&summons, true),
-    )
-    .await
-    .expect(200);
+    summon_and_meet(app, &plan).await;
     app.post(
         &format!(
             "{}/interventions/{}/status",

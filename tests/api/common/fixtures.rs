@@ -132,6 +132,26 @@ pub async fn summoned_plan(app: &TestApp) -> (Value, Value) {
     (plan, summons)
 }
 
+/// Summons the region's and the municipality's units and holds the meeting: the plan is established.
+pub async fn summon_and_meet(app: &TestApp, plan: &Value) {
+    let summons = app
+        .post(
+            &plan_uri(plan, "/summons"),
+            &region_writer(),
+            summons_body(region_and_municipality()),
+        )
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &plan_uri(plan, "/meeting"),
+        &region_writer(),
+        meeting_body(&summons, true),
+    )
+    .await
+    .expect(200);
+}
+
 pub async fn established_plan(app: &TestApp) -> Value {
     let (plan, summons) = summoned_plan(app).await;
     app.post(
