@@ -267,18 +267,28 @@ fn describe(e: &validator::ValidationError) -> String {
 
 /// Deserialises a query string, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
-    let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    parse_urlencoded(query, "query")
+}
+
+/// URL-encoded parameters found in `place` (`query`, or `body` for a form), with the parameter at
+/// fault named as `<place>.<name>`.
+pub fn parse_urlencoded<T: DeserializeOwned>(text: &str, place: &str) -> Result<T, Error> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(text.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let message = e.inner().to_string();
         let name = missing_field(&message).or_else(|| {
             let path = known_path(e.path(), &message);
             (path != ".").then_some(path)
         });
-        let field = name.map_or_else(|| "query".to_string(), |n| format!("query.{n}"));
+        let field = name.map_or_else(|| place.to_string(), |n| format!("{place}.{n}"));
         let message = without_client_value(&message);
+        let what = if place == "query" {
+            "the query string"
+        } else {
+            "the form"
+        };
         Error::BadRequest {
-            detail: format!("the query string is malformed: {field}: {message}"),
+            detail: format!("{what} is malformed: {field}: {message}"),
             errors: vec![FieldError::new(field, message)],
         }
     })

@@ -92,54 +92,89 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<BodyLimit>()
-            .map_or(256 * 1024, |limit| limit.0);
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let essence = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let body = read_body(req, payload, "application/json", |essence| {
+            essence == "application/json" || essence.ends_with("+json")
+        });
         Box::pin(async move {
-            if declared_length.is_some_and(|len| len > limit) {
-                return Err(Error::PayloadTooLarge { limit });
-            }
-            if !content_type_ok {
-                return Err(Error::UnsupportedMediaType {
-                    expected: "application/json",
-                });
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| Error::bad_request("the request body could not be read"))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(Error::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let value: T = parse_json(&body)?;
+            let value: T = parse_json(&body.await?)?;
             value
                 .validate()
                 .map_err(|e| Error::Validation(field_errors(&e)))?;
             Ok(Json(value))
         })
     }
+}
+
+/// A form body (`application/x-www-form-urlencoded`), deserialised strictly like a query string;
+/// errors name its fields as `body.<name>`. For searches whose parameters must stay out of URLs.
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Form<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload, FORM, |essence| essence == FORM);
+        Box::pin(async move {
+            let body = body.await?;
+            let text = std::str::from_utf8(&body)
+                .map_err(|_| Error::bad_request("the form is not UTF-8"))?;
+            Ok(Form(crate::decode::parse_urlencoded(text, "body")?))
+        })
+    }
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// The request body, at most the configured size, when its media type is one `accepts` (by its
+/// lower-cased essence); 415 naming `expected` otherwise.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    expected: &'static str,
+    accepts: fn(&str) -> bool,
+) -> LocalBoxFuture<'static, Result<web::BytesMut, Error>> {
+    let limit = req
+        .app_data::<BodyLimit>()
+        .map_or(256 * 1024, |limit| limit.0);
+    let content_type_ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            accepts(
+                &v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase(),
+            )
+        })
+        .unwrap_or(false);
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if declared_length.is_some_and(|len| len > limit) {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        if !content_type_ok {
+            return Err(Error::UnsupportedMediaType { expected });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|_| Error::bad_request("the request body could not be read"))?;
+            if body.len() + chunk.len() > limit {
+                return Err(Error::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    })
 }
 
 /// The syntax of `If-Match` (RFC 9110): `*`, or a comma-separated list of entity tags, strong

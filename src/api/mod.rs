@@ -181,6 +181,7 @@ operations! {
         "/plans/{plan_id}/document" { get: records::document },
         "/plans/{plan_id}/fhir" { get: records::fhir },
         "/fhir/DocumentReference" { get: document_references::search },
+        "/fhir/DocumentReference/_search" { post: document_references::search_by_form },
         "/plans/{plan_id}/history" { get: records::history },
         "/plans/{plan_id}/revisions" { get: records::revisions },
         "/plans/{plan_id}/revisions/{revision}" { get: records::revision },

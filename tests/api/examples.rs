@@ -92,6 +92,29 @@ async fn every_request_example_is_accepted_in_its_place_in_the_story(app: TestAp
     )
     .await
     .expect(200);
+    // A national service looks for her plans, the number in a form: none yet.
+    let search = ex("search_document_references_by_form");
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            search
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, value)| (name, value.as_str().unwrap())),
+        )
+        .finish();
+    let found = app
+        .send_request(
+            actix_web::test::TestRequest::post()
+                .uri("/api/v1/fhir/DocumentReference/_search")
+                .insert_header(("authorization", format!("Bearer {}", app.token(&region))))
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .set_payload(form),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(found["resourceType"], "Bundle");
     let lisa_uri = format!("/api/v1/individuals/{}", id(&lisa));
     app.put(&lisa_uri, &region, ex("update_individual"), Some("\"1\""))
         .await

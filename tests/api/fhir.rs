@@ -507,6 +507,45 @@ async fn a_persons_plans_are_document_references_that_lead_to_the_document(app: 
         total(&search(&app, &mixed, &reader()).await.expect(200).body),
         0
     );
+
+    // The _search form: the same answer, the number in no URL.
+    let by_query = search(&app, &format!("patient.identifier={LISA_TOKEN}"), &reader())
+        .await
+        .expect(200)
+        .body;
+    let by_form = search_by_form(&app, &format!("patient.identifier={LISA_TOKEN}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        by_form.header("content-type").as_deref(),
+        Some("application/fhir+json")
+    );
+    assert_eq!(by_form.body["entry"], by_query["entry"]);
+    let bad = search_by_form(&app, "patient.identifier=191212121213")
+        .await
+        .expect(422);
+    assert_eq!(bad.error_fields(), ["body.patient.identifier"]);
+    let not_a_form = app
+        .post(
+            "/api/v1/fhir/DocumentReference/_search",
+            &reader(),
+            json!({"_id": id(&draft)}),
+        )
+        .await
+        .expect(415);
+    assert!(not_a_form.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("application/x-www-form-urlencoded"));
+}
+
+async fn search_by_form(app: &TestApp, form: &str) -> Reply {
+    let request = actix_web::test::TestRequest::post()
+        .uri("/api/v1/fhir/DocumentReference/_search")
+        .insert_header(("Authorization", format!("Bearer {}", app.token(&reader()))))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(form.to_string());
+    app.send_request(request).await
 }
 
 async fn a_search_finds_only_what_the_callers_consent_covers(app: TestApp) {

@@ -38,6 +38,8 @@ enum Input {
     Path,
     Query(String),
     Body(&'static str),
+    /// A field of a form body (`application/x-www-form-urlencoded`).
+    Form(String),
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +168,15 @@ fn cases(doc: &Value) -> Vec<Case> {
                     }
                 }
             }
+            let form = &op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+            if let Some(name) = form["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                let properties = &doc["components"]["schemas"][name]["properties"];
+                for field in NAMES {
+                    if properties.get(field).is_some() {
+                        out.push(case(Input::Form(field.to_string())));
+                    }
+                }
+            }
             let schema = &op["requestBody"]["content"]["application/json"]["schema"];
             if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
                 let properties = &doc["components"]["schemas"][name]["properties"];
@@ -276,6 +287,18 @@ async fn send(app: &TestApp, case: &Case, value: &str, own: Option<&str>) -> Rep
     if let Input::Query(name) = &case.input {
         uri += &format!("?{name}={value}");
     }
+    if let Input::Form(name) = &case.input {
+        let form = actix_web::test::TestRequest::default()
+            .method(case.method.clone())
+            .uri(&uri)
+            .insert_header((
+                "Authorization",
+                format!("Bearer {}", app.token(&outsider())),
+            ))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(format!("{name}={value}"));
+        return app.send_request(form).await;
+    }
     let mut body = case.body.clone();
     if let (Input::Body(field), Some(body)) = (&case.input, body.as_mut()) {
         body[*field] = json!(value);
@@ -342,6 +365,7 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
         "list_plans",
         "list_audit_events",
         "search_document_references",
+        "search_document_references_by_form",
     ] {
         assert!(covered.contains(expected), "{expected} takes an individual");
     }
@@ -356,7 +380,7 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
         let her = protected_person(&app, &mut used).await;
         let is_number = match &case.input {
             Input::Body(name) => NUMBERS.contains(name),
-            Input::Query(name) => NUMBERS.contains(&name.as_str()),
+            Input::Query(name) | Input::Form(name) => NUMBERS.contains(&name.as_str()),
             Input::Path => false,
         };
         // An id nobody has, or a number nobody has.
