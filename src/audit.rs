@@ -42,7 +42,8 @@ pub struct Target {
 
 struct Batch {
     accesses: Vec<NewAccess>,
-    done: mpsc::SyncSender<bool>,
+    /// Told whether the batch is stored; the request awaits it without holding a thread.
+    done: tokio::sync::oneshot::Sender<bool>,
 }
 
 /// The handle requests use to record reads; cheap to clone.
@@ -73,13 +74,11 @@ impl AuditLog {
         if accesses.is_empty() {
             return Ok(());
         }
-        let sender = self.sender.clone();
-        let stored = web::block(move || {
-            let (done, wait) = mpsc::sync_channel(1);
-            sender.send(Batch { accesses, done }).is_ok() && wait.recv().unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
+        // The channel to the writer never blocks a sender; the answer is awaited, so a read waiting
+        // for its group's commit holds no thread (it used to hold one of the blocking pool's).
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let sent = self.sender.send(Batch { accesses, done }).is_ok();
+        let stored = sent && wait.await.unwrap_or(false);
         if stored {
             Ok(())
         } else {
