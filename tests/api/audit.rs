@@ -465,7 +465,72 @@ async fn every_recorded_time_is_the_clocks(app: TestApp) {
     assert!(logged.iter().all(|e| near(&e["occurred_at"])), "{logged:?}");
 }
 
+/// A read whose access cannot be written to the log is refused (503), never answered unlogged —
+/// whatever form it reads in; it is answered again once the log can be written.
+async fn a_read_that_cannot_be_logged_is_refused(app: TestApp) {
+    let plan = established_plan(&app).await;
+    if app.postgres_database().is_some() {
+        app.run_sql(
+            "CREATE FUNCTION refuse_access() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'the log is full'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_access BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION refuse_access();",
+        )
+        .await;
+    } else {
+        app.run_sql(
+            "CREATE TRIGGER refuse_access BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'the log is full'); END;",
+        )
+        .await;
+    }
+    let reads = [
+        (plan_uri(&plan, ""), "application/json"),
+        (plan_uri(&plan, "/document"), "text/html"),
+        (plan_uri(&plan, "/document"), "application/pdf"),
+        ("/api/v1/plans".to_string(), "application/json"),
+    ];
+    for (uri, accept) in &reads {
+        let refused = app
+            .send(
+                actix_web::http::Method::GET,
+                uri,
+                Some(&reader()),
+                None,
+                &[("Accept", accept)],
+            )
+            .await
+            .expect(503);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("access log"),
+            "{uri}: {}",
+            refused.body
+        );
+    }
+    app.run_sql(if app.postgres_database().is_some() {
+        "DROP TRIGGER refuse_access ON audit_events"
+    } else {
+        "DROP TRIGGER refuse_access"
+    })
+    .await;
+    for (uri, accept) in &reads {
+        app.send(
+            actix_web::http::Method::GET,
+            uri,
+            Some(&reader()),
+            None,
+            &[("Accept", accept)],
+        )
+        .await
+        .expect(200);
+    }
+}
+
 on_both_databases!(
+    a_read_that_cannot_be_logged_is_refused,
     reads_writes_and_denials_are_logged,
     every_recorded_time_is_the_clocks,
     each_organisation_audits_its_own_units_only,
