@@ -154,15 +154,17 @@ impl Layout {
                     lines.push(Vec::new());
                     x = 0.0;
                 }
-                while w > width {
-                    // A word longer than the line: as many letters as fit, then the rest.
+                while w > width && word.chars().nth(1).is_some() {
+                    // A word longer than the line: as many letters as fit, then the rest. At least
+                    // one letter goes on each line (one wider than the line stands alone), so every
+                    // turn makes progress.
+                    let first = word.chars().next().map_or(word.len(), char::len_utf8);
                     let mut cut = word.len();
-                    while cut > 1 && measure.width(&word[..cut], size) > width {
+                    while cut > first && measure.width(&word[..cut], size) > width {
                         cut = word[..cut]
                             .char_indices()
                             .last()
-                            .map(|(i, _)| i)
-                            .unwrap_or(1);
+                            .map_or(first, |(i, _)| i.max(first));
                     }
                     let (head, rest) = word.split_at(cut);
                     push_run(lines.last_mut().expect("a line"), x, bold, head);
@@ -334,5 +336,9 @@ mod tests {
         assert!(broken.len() > 1);
         let joined: String = broken.iter().map(|l| l[0].2.clone()).collect();
         assert_eq!(joined, long, "nothing is lost where a word breaks");
+        // Narrower than a letter: a letter a line, and it ends.
+        let narrow = layout.wrap(&[("åäö", false)], BODY, 1.0);
+        let letters: Vec<&str> = narrow.iter().map(|l| l[0].2.as_str()).collect();
+        assert_eq!(letters, ["å", "ä", "ö"]);
     }
 }
