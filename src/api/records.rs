@@ -8,7 +8,6 @@ use super::extract::Reader;
 use super::pagination::PageQuery;
 use crate::audit::{AuditTargets, Target};
 use crate::db::Db;
-use crate::domain::calendar::swedish_date;
 use crate::domain::ids::PlanId;
 use crate::error::{Error, Result};
 use crate::service::plans as service;
@@ -43,7 +42,7 @@ pub async fn document(
 ) -> Result<HttpResponse> {
     let form = super::extract::negotiate(&req, DOCUMENT_FORMS)?;
     let plan_id = path.into_inner();
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     let document = db
         .read(move |c| crate::service::documents::load(c, &ctx, &plan_id))
         .await?;
@@ -240,7 +239,7 @@ pub async fn revision(
     let number: i32 = number
         .parse()
         .map_err(|_| Error::NotFound("revisions are numbered from 1".into()))?;
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     let stored = db
         .read(move |c| service::revision(c, &ctx, &plan_id, number))
         .await?;

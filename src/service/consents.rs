@@ -1,7 +1,6 @@
 //! Recording consent (or its refusal) and withdrawing it.
 
 use super::Context;
-use crate::domain::calendar::swedish_date;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{ConsentId, PlanId};
 
@@ -34,7 +33,7 @@ pub fn record_consent(
 
     let individual = individual_store::find(conn, &plan.individual_id)?
         .ok_or_else(|| Error::Internal("a plan refers to a missing individual".into()))?;
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     let identity_number = IdentityNumber::parse(&individual.identity_number, today)
         .map_err(|_| Error::Internal("a stored identity number does not parse".into()))?;
     let guardians: Vec<(String, String)> = individual_store::guardians_of(conn, &[&individual.id])?

@@ -1,7 +1,6 @@
 //! Reporting deviations, filing them automatically from the process, and moving them to closure.
 
 use super::Context;
-use crate::domain::calendar::swedish_date;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{DeviationId, Id, PlanId};
 use chrono::Duration;
@@ -85,7 +84,7 @@ pub fn file_automatically(
         description: deviation.description,
         system_level: false,
         temporary_division: None,
-        feedback_due: swedish_date(ctx.now) + Duration::days(ctx.deadlines.deviation_feedback_days),
+        feedback_due: ctx.today() + Duration::days(ctx.deadlines.deviation_feedback_days),
         feedback: None,
         feedback_at: None,
         analysis: None,
@@ -144,7 +143,7 @@ pub fn report(conn: &mut DbConn, ctx: &Context, input: NewDeviation) -> Result<D
         description: input.description,
         system_level: input.system_level,
         temporary_division: input.temporary_division,
-        feedback_due: swedish_date(ctx.now) + Duration::days(ctx.deadlines.deviation_feedback_days),
+        feedback_due: ctx.today() + Duration::days(ctx.deadlines.deviation_feedback_days),
         feedback: None,
         feedback_at: None,
         analysis: None,

@@ -7,7 +7,6 @@ use crate::db::meetings::{self as meeting_store, RevisionRow};
 use crate::db::plans::PlanFilter;
 use crate::db::plans::PlanRow;
 use crate::db::{documents, DbConn};
-use crate::domain::calendar::swedish_date;
 use crate::domain::identity::IdentityNumber;
 use crate::domain::ids::{IndividualId, PlanId};
 use crate::error::{Error, Result};
@@ -17,7 +16,7 @@ use super::{naive, plans};
 
 /// The plan's document as it reads at `now`, if the caller may see the plan (404 otherwise).
 pub fn load(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<PlanDocument> {
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     let plan = plans::get(conn, ctx, plan_id, today)?;
     let rows = documents::of_plan(conn, &plan.plan.id, &plan.plan.individual_id)?;
     PlanDocument::build(plan, rows, today)
@@ -62,7 +61,7 @@ pub fn search(
     number: Option<&IdentityNumber>,
     plan: Option<&PlanId>,
 ) -> Result<DocumentSearch> {
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     let individual = match number {
         None => None,
         Some(number) => match super::individuals::find_by_identity_number(conn, ctx, number)? {

@@ -1,7 +1,6 @@
 //! The meeting that establishes the plan, follow-ups, revision and closure.
 
 use super::Context;
-use crate::domain::calendar::swedish_date;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{FollowUpId, Id, PlanId};
 use chrono::{DateTime, Utc};
@@ -87,7 +86,7 @@ pub fn record_meeting(
     let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::RecordMeeting)?;
-    if !coverage(conn, &plan.id, swedish_date(ctx.now))?.permits_establishing {
+    if !coverage(conn, &plan.id, ctx.today())?.permits_establishing {
         return Err(status.conflict(
             "the plan can be established only while the individual's active consent permits it (establish_plan)".into(),
         ));
@@ -217,7 +216,7 @@ pub fn record_meeting(
         Some(moved),
     )?;
     super::documents::snapshot(conn, ctx, &plan)?;
-    get_plan(conn, ctx, &plan.id, swedish_date(ctx.now))
+    get_plan(conn, ctx, &plan.id, ctx.today())
 }
 
 /// A summoned unit that did not come is a deviation (summoned_unit_absent), filed for the unit that
@@ -255,7 +254,7 @@ pub fn schedule_follow_up(
 ) -> Result<FollowUpRow> {
     let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::ScheduleFollowUp)?;
-    if slot.date <= swedish_date(ctx.now) {
+    if slot.date <= ctx.today() {
         return Err(Error::validation(
             "$.date",
             "a follow-up is scheduled in the future",
@@ -304,7 +303,7 @@ pub fn record_follow_up(
         .filter(|i| i.intervention.status.is_open())
         .map(|i| i.intervention.id.into())
         .collect();
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     check_follow_up(&input, &open_goals, &open_interventions, today).map_err(Error::Validation)?;
     let moved = match input.decision {
         Decision::Continue => apply(status, Step::FollowUpContinues)?,
@@ -402,8 +401,7 @@ pub fn complete_revision(
         .filter(|d| d.decision == CarryOver::Cancel)
         .count();
     let open_after = open.len().saturating_sub(cancelled);
-    check_revision(&input, &to_review, open_after, swedish_date(ctx.now))
-        .map_err(Error::Validation)?;
+    check_revision(&input, &to_review, open_after, ctx.today()).map_err(Error::Validation)?;
 
     let at = naive(ctx.now);
     for decision in &input.intervention_decisions {
@@ -450,7 +448,7 @@ pub fn complete_revision(
     let moved = apply(status, Step::CompleteRevision)?;
     save_plan(conn, ctx, &mut plan, EventType::PlanRevised, Some(moved))?;
     super::documents::snapshot(conn, ctx, &plan)?;
-    get_plan(conn, ctx, &plan.id, swedish_date(ctx.now))
+    get_plan(conn, ctx, &plan.id, ctx.today())
 }
 
 /// Closes the plan by decision, with a reason.
@@ -467,7 +465,7 @@ pub fn close(
     ensure_version(&expected_version, plan.version)?;
     plan.closing_note = note;
     save_plan(conn, ctx, &mut plan, EventType::PlanClosed, Some(moved))?;
-    get_plan(conn, ctx, &plan.id, swedish_date(ctx.now))
+    get_plan(conn, ctx, &plan.id, ctx.today())
 }
 
 pub fn follow_ups(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<Vec<FollowUpRow>> {

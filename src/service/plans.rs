@@ -1,7 +1,6 @@
 //! Opening, reading, listing and updating plans.
 
 use super::Context;
-use crate::domain::calendar::swedish_date;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{Id, IndividualId, PlanId};
 use chrono::NaiveDate;
@@ -162,7 +161,7 @@ pub fn update(
     plan.follows_discharge = details.follows_discharge;
     plan.discharge_ready_at = details.discharge_ready_at.map(naive);
     save(conn, ctx, &mut plan, EventType::PlanUpdated, None)?;
-    get(conn, ctx, id, swedish_date(ctx.now))
+    get(conn, ctx, id, ctx.today())
 }
 
 /// Stores a changed plan with the next version, moving its status when `transition` says so, and

@@ -1,7 +1,6 @@
 //! Sending summons and recording the recipients' answers.
 
 use super::Context;
-use crate::domain::calendar::swedish_date;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{Id, PlanId, RecipientId, SummonsId};
 use chrono::NaiveDate;
@@ -45,7 +44,7 @@ pub fn send(
     let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::SendSummons)?;
-    let coverage = coverage(conn, &plan.id, swedish_date(ctx.now))?;
+    let coverage = coverage(conn, &plan.id, ctx.today())?;
     if !coverage.permits_summons {
         return Err(status.conflict(
             "summons can be sent only while the individual's active consent permits it (send_summons): record a consent first".into(),
@@ -160,7 +159,7 @@ pub fn answer(
         current_response: recipient.response,
         hsa_id: recipient.hsa_id.as_deref(),
     };
-    let coverage = coverage(conn, &plan.id, swedish_date(ctx.now))?;
+    let coverage = coverage(conn, &plan.id, ctx.today())?;
     check_answer(&mut input, &state, &coverage).map_err(Error::Validation)?;
 
     let at = naive(ctx.now);

@@ -2,7 +2,6 @@
 //! plan, consents about to expire.
 
 use super::Context;
-use crate::domain::calendar::swedish_date;
 use chrono::Duration;
 
 use crate::db::worklists::{self as store, Entry};
@@ -42,7 +41,7 @@ pub fn list(
     limit: i64,
 ) -> Result<(Vec<Entry>, Option<String>)> {
     let unit = ctx.caller.unit.as_str();
-    let today = swedish_date(ctx.now);
+    let today = ctx.today();
     let page = limit + 1;
     let entries = match worklist {
         Worklist::OverdueFollowUps => store::overdue_follow_ups(conn, unit, today, cursor, page)?,
