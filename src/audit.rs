@@ -40,6 +40,11 @@ pub struct Target {
     pub individual_id: Option<String>,
 }
 
+/// Who acted, when an individual's token acted for someone else (a guardian for a child): the
+/// subject the access is recorded under (`ActingAs::subject`), set by the `/me` handlers.
+#[derive(Debug, Clone)]
+pub struct ActedAs(pub String);
+
 struct Batch {
     accesses: Vec<NewAccess>,
     /// Told whether the batch is stored; the request awaits it without holding a thread.
@@ -199,6 +204,10 @@ pub async fn record_access(
     let denied = matches!(status, 403 | 404);
     let (Some(caller), Some(log)) = (caller, log) else {
         return Ok(response.map_into_left_body());
+    };
+    let caller = match response.response().extensions().get::<ActedAs>() {
+        Some(acted_as) => caller.acting_as(acted_as.0.clone()),
+        None => caller,
     };
     if !(denied || (is_read && status < 400)) {
         return Ok(response.map_into_left_body());

@@ -43,6 +43,26 @@ pub struct JwtSettings {
     pub key: JwtKeySetting,
     /// `JWT_LEEWAY_SECONDS`, default 30: tolerated clock skew for `exp` and `nbf`.
     pub leeway_seconds: u64,
+    /// `INDIVIDUAL_IDENTITY_CLAIM` (default `personal_identity_number`) and
+    /// `INDIVIDUAL_ASSURANCE_CLAIM` (default `acr`): the claims of an individual's token (an
+    /// e-service's, after e-ID login) that name the person and the login's assurance level.
+    pub individual: IndividualClaimNames,
+}
+
+/// The names of the claims that make a token an individual's: the identity provider decides them.
+#[derive(Debug, Clone)]
+pub struct IndividualClaimNames {
+    pub identity_number: String,
+    pub assurance: String,
+}
+
+impl Default for IndividualClaimNames {
+    fn default() -> Self {
+        IndividualClaimNames {
+            identity_number: "personal_identity_number".into(),
+            assurance: "acr".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +138,12 @@ impl Settings {
                 audience: var("JWT_AUDIENCE").unwrap_or_else(|| "sip-api".into()),
                 key,
                 leeway_seconds: parsed("JWT_LEEWAY_SECONDS", 30u64)?,
+                individual: IndividualClaimNames {
+                    identity_number: var("INDIVIDUAL_IDENTITY_CLAIM")
+                        .unwrap_or_else(|| IndividualClaimNames::default().identity_number),
+                    assurance: var("INDIVIDUAL_ASSURANCE_CLAIM")
+                        .unwrap_or_else(|| IndividualClaimNames::default().assurance),
+                },
             },
             max_body_bytes: parsed("MAX_BODY_BYTES", 256 * 1024usize)?,
             deadlines: {

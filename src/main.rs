@@ -16,6 +16,9 @@ usage:
   sip-service token --unit HSA-ID --principal region|municipality|other
                     [--roles read,write,admin] [--subject NAME] [--hours N]
                                 print a development token signed with the configured HS256 key
+  sip-service token --individual PERSONNUMMER [--hours N]
+                                print a development token for an individual (an e-service after
+                                e-ID login at assurance level 3), for the /api/v1/me operations
   sip-service openapi           print the OpenAPI document";
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn token(args: &[String]) -> Result<(), String> {
     let mut roles = vec![Role::Read, Role::Write];
     let mut subject = "developer".to_string();
     let mut hours: i64 = 8;
+    let mut individual = None;
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
         let value = rest
@@ -116,6 +120,13 @@ fn token(args: &[String]) -> Result<(), String> {
                     .collect::<Result<_, _>>()?
             }
             "--subject" => subject = value.clone(),
+            "--individual" => {
+                let today = chrono::Utc::now().date_naive();
+                individual = Some(
+                    sip::domain::identity::IdentityNumber::parse(value, today)
+                        .map_err(|e| format!("--individual: {e}"))?,
+                )
+            }
             "--hours" => {
                 hours = value
                     .parse()
@@ -125,6 +136,19 @@ fn token(args: &[String]) -> Result<(), String> {
             }
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
+    }
+    if let Some(person) = individual {
+        if unit.is_some() || principal.is_some() {
+            return Err(format!(
+                "an individual's token has no unit or principal\n{USAGE}"
+            ));
+        }
+        let settings = Settings::from_env()?;
+        println!(
+            "{}",
+            sip::auth::mint_individual_token(&settings.jwt, &person, hours * 3600)?
+        );
+        return Ok(());
     }
     let unit = unit.ok_or(format!("--unit is required\n{USAGE}"))?;
     let principal = principal.ok_or(format!("--principal is required\n{USAGE}"))?;

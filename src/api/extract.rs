@@ -65,8 +65,38 @@ fn acting(
     payload: &mut Payload,
     role: crate::auth::Role,
 ) -> Result<Context, Error> {
-    let ctx = Caller::from_request(req, payload).into_inner()?;
-    ctx.require(role)?;
+    let caller = Caller::from_request(req, payload).into_inner()?;
+    caller.require(role)?;
+    context(req, caller)
+}
+
+/// The request's [`Context`] for an individual's token: the `/api/v1/me` operations take it, and a
+/// staff token gets 403 there (as an individual's token gets 403 on every other operation).
+pub struct AsIndividual(Context);
+
+impl std::ops::Deref for AsIndividual {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.0
+    }
+}
+
+impl FromRequest for AsIndividual {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        std::future::ready(
+            crate::auth::Individual::from_request(req, payload)
+                .into_inner()
+                .and_then(|individual| context(req, individual.0))
+                .map(AsIndividual),
+        )
+    }
+}
+
+fn context(req: &HttpRequest, ctx: Caller) -> Result<Context, Error> {
     let clock = req
         .app_data::<web::Data<Clock>>()
         .ok_or_else(|| Error::Internal("the application has no clock".into()))?;

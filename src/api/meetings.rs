@@ -61,6 +61,34 @@ pub async fn record_meeting(
     Ok(ok(view.version, &view))
 }
 
+/// Hand out the meeting's SIP-kollen code: one code a meeting that offered the survey
+/// (`sip_survey_offered`), shown once, to give the individual on paper.
+///
+/// The service keeps only the code's hash, the principal kind of your unit and the last day it
+/// can be used (90 days on) — nothing that ties it to the plan, the meeting or anyone — so the
+/// individual's answer (`POST /api/v1/me/survey-answers`) cannot be traced back. A second request
+/// for the same meeting is 409: a lost code is not replaced, or one person could answer twice.
+#[utoipa::path(
+    post, path = "/api/v1/plans/{plan_id}/meeting/survey-code", operation_id = "issue_survey_code", tag = "meeting",
+    params(("plan_id" = String, Path, format = Uuid, description = "The plan's id")),
+    responses(
+        (status = 201, description = "The code to hand out", body = crate::views::me::SurveyCode),
+        (status = 404, description = "No such plan, or no meeting yet"),
+        (status = 409, description = "The meeting did not offer SIP-kollen, or its code is handed out"),
+    )
+)]
+pub async fn issue_survey_code(
+    db: web::Data<Db>,
+    ctx: Writer,
+    path: web::Path<PlanId>,
+) -> Result<HttpResponse> {
+    let plan_id = path.into_inner();
+    let (code, expires_on) = db
+        .write(move |c| crate::service::me::issue_survey_code(c, &ctx, &plan_id))
+        .await?;
+    Ok(HttpResponse::Created().json(crate::views::me::SurveyCode { code, expires_on }))
+}
+
 /// Read the meeting that established the plan.
 #[utoipa::path(
     get, path = "/api/v1/plans/{plan_id}/meeting", operation_id = "get_meeting", tag = "meeting",

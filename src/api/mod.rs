@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod imports;
 pub mod individuals;
+pub mod me;
 pub mod meetings;
 pub mod pagination;
 pub mod plans;
@@ -145,6 +146,7 @@ macro_rules! operations {
                 (name = "events", description = "The change feed: every change, in commit order, for systems that must not miss one"),
                 (name = "imports", description = "Bulk import of existing plans from a source system, NDJSON, idempotent (role `import`)"),
                 (name = "webhooks", description = "Subscriptions: the change feed POSTed to a unit's endpoint, signed, retried, logged (the body is `WebhookPayload`)"),
+                (name = "me", description = "The individual, through an e-service after e-ID login: their plans, who has read their data, their consent, the meeting, SIP-kollen (an individual's token; no other operation takes one)"),
                 (name = "operations", description = "Health and readiness probes (no token)"),
             )
         )]
@@ -169,6 +171,7 @@ operations! {
         "/plans/{plan_id}/summons" { post: summons::send, get: summons::list },
         "/plans/{plan_id}/summons/{summons_id}/recipients/{recipient_id}/answer" { post: summons::answer },
         "/plans/{plan_id}/meeting" { post: meetings::record_meeting, get: meetings::get_meeting },
+        "/plans/{plan_id}/meeting/survey-code" { post: meetings::issue_survey_code },
         "/plans/{plan_id}/goals" { post: content::add_goal, get: content::list_goals },
         "/plans/{plan_id}/goals/{item_id}" { put: content::update_goal },
         "/plans/{plan_id}/interventions" { post: content::add_intervention, get: content::list_interventions },
@@ -196,6 +199,7 @@ operations! {
         "/reports/plans" { get: reports::plans },
         "/reports/deviations" { get: reports::deviations },
         "/reports/indicators" { get: reports::indicators },
+        "/reports/survey" { get: reports::survey },
         "/audit-events" { get: audit::list },
         "/events" { get: events::feed },
         "/subscriptions" { post: subscriptions::create, get: subscriptions::list },
@@ -207,6 +211,15 @@ operations! {
         "/imports" { post: imports::create, get: imports::list },
         "/imports/{import_id}/records" { post: imports::upload, get: imports::records },
         "/imports/{import_id}" { get: imports::get },
+        "/me" { get: me::me },
+        "/me/plans" { get: me::plans },
+        "/me/plans/{plan_id}" { get: me::plan },
+        "/me/plans/{plan_id}/consents" { get: me::consents },
+        "/me/plans/{plan_id}/consents/{consent_id}/withdraw" { post: me::withdraw_consent },
+        "/me/plans/{plan_id}/summons" { get: me::summons },
+        "/me/plans/{plan_id}/summons/{summons_id}/preparation" { put: me::prepare },
+        "/me/access-log" { get: me::access_log },
+        "/me/survey-answers" { post: me::answer_survey },
     }
 }
 
@@ -224,7 +237,7 @@ impl Modify for CommonResponses {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A JWT with the claims sub, unit (HSA-id), principal, roles, iss, aud, exp, nbf.",
+                        "A JWT with iss, aud, exp, nbf, sub and — for staff — unit (HSA-id), principal and roles; for an individual (the `/me` operations) the identity-number and assurance-level claims instead (see the README).",
                     ))
                     .build(),
             ),

@@ -1,7 +1,6 @@
 //! The whole plan in one read, its history, and what it said at each revision.
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use utoipa::ToSchema;
 
 use super::extract::Reader;
@@ -49,7 +48,7 @@ pub async fn document(
     let mut response = if form == JSON {
         super::extract::ok(document.plan.version, &document)
     } else {
-        let mut response = printed(&document, form, today).await?;
+        let mut response = printed(Printout::of(&document, today), form, PLAN_PDF).await?;
         response.headers_mut().insert(
             header::ETAG,
             header::HeaderValue::from_str(&super::extract::etag(document.plan.version))
@@ -64,10 +63,10 @@ pub async fn document(
     Ok(response)
 }
 
-const JSON: &str = "application/json";
+pub(super) const JSON: &str = "application/json";
 
 /// The forms a plan's document is given in: JSON for systems first, then the individual's.
-const DOCUMENT_FORMS: &[&str] = &[
+pub(super) const DOCUMENT_FORMS: &[&str] = &[
     JSON,
     printout::html::MEDIA_TYPE_ESSENCE,
     printout::pdf::MEDIA_TYPE,
@@ -79,10 +78,16 @@ const DOCUMENT_FORMS: &[&str] = &[
 #[allow(dead_code)]
 pub struct PdfFile(Vec<u8>);
 
-/// The document as the individual reads it, in `form` (HTML or PDF), printed on `today`. The PDF
-/// is laid out and its fonts subset off the request threads.
-async fn printed(document: &PlanDocument, form: &str, today: NaiveDate) -> Result<HttpResponse> {
-    let printout = Printout::of(document, today);
+/// The file name a plan's PDF is offered under.
+pub(super) const PLAN_PDF: &str = "samordnad-individuell-plan.pdf";
+
+/// A document as the individual reads it, in `form` (HTML or PDF). The PDF is laid out and its
+/// fonts subset off the request threads.
+pub(super) async fn printed(
+    printout: Printout,
+    form: &str,
+    filename: &'static str,
+) -> Result<HttpResponse> {
     if form == printout::pdf::MEDIA_TYPE {
         let pdf = web::block(move || printout::pdf::render(&printout))
             .await
@@ -91,7 +96,7 @@ async fn printed(document: &PlanDocument, form: &str, today: NaiveDate) -> Resul
             .content_type(printout::pdf::MEDIA_TYPE)
             .insert_header((
                 header::CONTENT_DISPOSITION,
-                "inline; filename=\"samordnad-individuell-plan.pdf\"",
+                format!("inline; filename=\"{filename}\""),
             ))
             .body(pdf))
     } else {
@@ -253,7 +258,7 @@ pub async fn revision(
                 "a stored revision does not read as a plan document: {e}"
             ))
         })?;
-        printed(&document, form, today).await?
+        printed(Printout::of(&document, today), form, PLAN_PDF).await?
     };
     response
         .headers_mut()

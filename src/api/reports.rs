@@ -63,6 +63,35 @@ macro_rules! report_of {
 report_of!(PlanReport, PlanCounts);
 report_of!(DeviationReport, DeviationCounts);
 report_of!(IndicatorReport, Figure);
+report_of!(SurveyReport, crate::domain::survey::QuestionFigure);
+
+impl CsvRow for crate::domain::survey::QuestionFigure {
+    const HEADER: &'static [&'static str] = &[
+        "principal",
+        "question",
+        "answers",
+        "suppressed",
+        "mean",
+        "answered_1",
+        "answered_2",
+        "answered_3",
+        "answered_4",
+        "answered_5",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let mut cells = vec![
+            self.principal.clone(),
+            self.question.clone(),
+            opt(&self.answers),
+            self.suppressed.to_string(),
+            opt(&self.mean),
+        ];
+        for i in 0..5 {
+            cells.push(opt(&self.distribution.map(|d| d[i])));
+        }
+        cells
+    }
+}
 
 /// A report row as CSV cells.
 trait CsvRow {
@@ -273,6 +302,28 @@ pub async fn indicators(
         service::quality_indicators(c, period, today)
     })
     .await
+}
+
+/// SIP-kollen: the survey answers of the months the period touches, by the principal kind that
+/// handed out the codes (region, municipality, other), then all — for each of the six questions
+/// the number of answers, the mean (1–5) and how many gave each score. A group of fewer than five
+/// answers is suppressed (`suppressed: true`, no figures), so no answer can be traced to a person.
+/// Answers are kept by month only, so a period covers whole months.
+#[utoipa::path(
+    get, path = "/api/v1/reports/survey", operation_id = "report_survey", tag = "reports",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "The report", content((SurveyReport = "application/json"), (String = "text/csv"))),
+        (status = 422, description = "The period is invalid"),
+    )
+)]
+pub async fn survey(
+    db: web::Data<Db>,
+    _ctx: Reporter,
+    query: super::extract::Query<ReportQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse> {
+    run::<_, SurveyReport, _>(db, query, req, service::survey).await
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{JwtKeySetting, JwtSettings};
-use crate::domain::identity::HsaId;
+use crate::config::{IndividualClaimNames, JwtKeySetting, JwtSettings};
+use crate::domain::identity::{HsaId, IdentityNumber};
 use crate::domain::Principal;
 use crate::error::Error;
 
@@ -73,6 +73,9 @@ pub struct Caller {
     roles: HashSet<Role>,
     /// Set only by the bulk import, never by a token: see [`Caller::for_import`].
     import_agent: bool,
+    /// The person an individual's token names (an e-service acting after the person's e-ID
+    /// login); `None` for staff. Such a caller has no unit and no role: it reaches only `/me`.
+    person: Option<IdentityNumber>,
 }
 
 impl Caller {
@@ -89,6 +92,35 @@ impl Caller {
             principal,
             roles: roles.iter().copied().collect(),
             import_agent: false,
+            person: None,
+        }
+    }
+
+    /// An individual, identified by e-ID through an e-service: no unit (an empty HSA-id, which
+    /// matches no unit's rows), no principal of their own, no role. Recorded in the logs as
+    /// `individual` until a use case knows for whom they act (`Caller::acting_as`).
+    pub fn individual(person: IdentityNumber) -> Caller {
+        Caller {
+            subject: "individual".into(),
+            request_id: String::new(),
+            unit: HsaId::none(),
+            principal: Principal::Other,
+            roles: HashSet::new(),
+            import_agent: false,
+            person: Some(person),
+        }
+    }
+
+    /// The person an individual's token names, if this is one.
+    pub fn person(&self) -> Option<&IdentityNumber> {
+        self.person.as_ref()
+    }
+
+    /// The same individual, recorded as acting in the role `subject` (e.g. `guardian:<id>`).
+    pub fn acting_as(&self, subject: String) -> Caller {
+        Caller {
+            subject,
+            ..self.clone()
         }
     }
 
@@ -110,6 +142,7 @@ impl Caller {
             principal,
             roles: [Role::Write].into_iter().collect(),
             import_agent: true,
+            person: None,
         }
     }
 
@@ -149,13 +182,40 @@ impl FromRequest for Caller {
     type Error = Error;
     type Future = std::future::Ready<Result<Self, Error>>;
 
+    /// The staff caller of an operation: an individual's token is refused here (403), so no staff
+    /// operation ever has to ask whether its caller is a citizen; `/me` takes [`Individual`].
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            req.extensions()
-                .get::<Caller>()
-                .cloned()
-                .ok_or_else(|| Error::Unauthorized("a bearer token is required".into())),
-        )
+        std::future::ready(verified_caller(req).and_then(|caller| match caller.person {
+            None => Ok(caller),
+            Some(_) => Err(Error::Forbidden(
+                "an individual's token reaches only the operations under /api/v1/me".into(),
+            )),
+        }))
+    }
+}
+
+fn verified_caller(req: &HttpRequest) -> Result<Caller, Error> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Error::Unauthorized("a bearer token is required".into()))
+}
+
+/// The caller of a `/me` operation: an individual's verified token (403 for a staff token).
+#[derive(Debug, Clone)]
+pub struct Individual(pub Caller);
+
+impl FromRequest for Individual {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(verified_caller(req).and_then(|caller| match caller.person {
+            Some(_) => Ok(Individual(caller)),
+            None => Err(Error::Forbidden(
+                "the operations under /api/v1/me are for an individual's token (an e-service after e-ID login)".into(),
+            )),
+        }))
     }
 }
 
@@ -191,6 +251,7 @@ pub struct TokenVerifier {
     /// (kid, key): a key without a kid is the only key and verifies tokens without a `kid`.
     keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
+    individual: IndividualClaimNames,
 }
 
 impl TokenVerifier {
@@ -250,7 +311,11 @@ impl TokenVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = settings.leeway_seconds;
-        Ok(TokenVerifier { keys, validation })
+        Ok(TokenVerifier {
+            keys,
+            validation,
+            individual: settings.individual.clone(),
+        })
     }
 
     /// The key for the token's `kid`; a token without one needs a single configured key.
@@ -270,22 +335,36 @@ impl TokenVerifier {
     pub fn verify(&self, token: &str) -> Result<Caller, Error> {
         use jsonwebtoken::errors::ErrorKind;
         let key = self.key_for(token)?;
-        let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, &self.validation)
-            .map_err(|e| {
-                let why = match e.kind() {
-                    ErrorKind::ExpiredSignature => "the token has expired",
-                    ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
-                    ErrorKind::InvalidAudience => "the token is for another audience",
-                    ErrorKind::InvalidIssuer => "the token is from an unknown issuer",
-                    ErrorKind::InvalidSignature => "the token's signature does not verify",
-                    ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm",
-                    ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, nbf, iss, aud, sub)",
-                    ErrorKind::Json(_) => "the token's header or claims cannot be read: sub, unit, principal and roles are required",
-                    _ => "the token is malformed",
-                };
-                Error::Unauthorized(why.into())
-            })?;
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            key,
+            &self.validation,
+        )
+        .map_err(|e| {
+            let why = match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+                ErrorKind::InvalidAudience => "the token is for another audience",
+                ErrorKind::InvalidIssuer => "the token is from an unknown issuer",
+                ErrorKind::InvalidSignature => "the token's signature does not verify",
+                ErrorKind::InvalidAlgorithm => "the token is signed with another algorithm",
+                ErrorKind::MissingRequiredClaim(_) => {
+                    "the token lacks a required claim (exp, nbf, iss, aud, sub)"
+                }
+                _ => "the token is malformed",
+            };
+            Error::Unauthorized(why.into())
+        })?;
         let claims = data.claims;
+        if claims.contains_key(&self.individual.identity_number) {
+            return self.individual_caller(&claims);
+        }
+        let claims: VerifiedClaims = serde_json::from_value(serde_json::Value::Object(claims))
+            .map_err(|_| {
+                Error::Unauthorized(
+                    "the token's claims cannot be read: sub, unit, principal and roles are required (or, for an individual, the identity number and assurance claims)".into(),
+                )
+            })?;
         let unit = HsaId::parse(&claims.unit)
             .map_err(|_| Error::Unauthorized("the token's unit claim is not an HSA-id".into()))?;
         if claims.sub.trim().is_empty() {
@@ -295,6 +374,58 @@ impl TokenVerifier {
         let roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
         Ok(Caller::new(claims.sub, unit, claims.principal, &roles))
     }
+
+    /// An individual's token: it names a person by identity number after an e-ID login of
+    /// assurance level 3 or higher, and carries no unit and no role (a token that mixes the two
+    /// kinds is refused, so a staff token can never be read as a citizen's or the other way round).
+    fn individual_caller(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Caller, Error> {
+        let names = &self.individual;
+        if claims.contains_key("unit") || claims.contains_key("roles") {
+            return Err(Error::Unauthorized(
+                "a token names either an individual or a staff unit with roles, not both".into(),
+            ));
+        }
+        let level = claims.get(&names.assurance).and_then(assurance_level);
+        if level.is_none_or(|level| level < MIN_ASSURANCE_LEVEL) {
+            return Err(Error::Unauthorized(format!(
+                "an individual's token needs an e-ID login of assurance level {MIN_ASSURANCE_LEVEL} or higher in its {} claim",
+                names.assurance
+            )));
+        }
+        let today = crate::domain::calendar::swedish_date(chrono::Utc::now());
+        let person = claims
+            .get(&names.identity_number)
+            .and_then(|v| v.as_str())
+            .and_then(|n| IdentityNumber::parse(n, today).ok())
+            .ok_or_else(|| {
+                Error::Unauthorized(format!(
+                    "the token's {} claim is not a personnummer or samordningsnummer",
+                    names.identity_number
+                ))
+            })?;
+        Ok(Caller::individual(person))
+    }
+}
+
+/// The lowest assurance level (tillitsnivå, LoA) of an individual's login: 3, as for e-ID such as
+/// BankID and Freja+ under DIGG's framework, which 1177 asks of a login to health records.
+pub const MIN_ASSURANCE_LEVEL: u8 = 3;
+
+/// The assurance level a claim states: a URI or word ending in `loa<N>` (DIGG's
+/// `http://id.elegnamnden.se/loa/1.0/loa3`, Sweden Connect's `…/uncertified-loa3`), or the number.
+fn assurance_level(value: &serde_json::Value) -> Option<u8> {
+    if let Some(n) = value.as_u64() {
+        return u8::try_from(n).ok();
+    }
+    let text = value.as_str()?.trim().to_ascii_lowercase();
+    let digits = match text.rfind("loa") {
+        Some(at) => &text[at + 3..],
+        None => text.as_str(),
+    };
+    digits.parse().ok()
 }
 
 /// The id of one request: the client's `X-Request-Id` when it is a sane token (so a journal system
@@ -386,6 +517,43 @@ fn write_private_file(path: &std::path::Path, content: &str) -> std::io::Result<
     options.open(path)?.write_all(content.as_bytes())
 }
 
+/// The HS256 secret development and test tokens are signed with.
+fn signing_secret(settings: &JwtSettings) -> Result<String, String> {
+    match &settings.key {
+        JwtKeySetting::Hs256Secret(secret) => Ok(secret.clone()),
+        JwtKeySetting::DevelopmentKeyFile(path) => development_secret(path),
+        JwtKeySetting::PublicKeys { .. } => Err("with JWT_PUBLIC_KEY_FILE the identity provider issues tokens; this command signs only with the development key or JWT_HS256_SECRET".into()),
+    }
+}
+
+/// Mints an HS256 token for an individual, as an e-service's identity provider would issue it
+/// after an e-ID login of assurance level 3 (`sip-service token --individual …`).
+pub fn mint_individual_token(
+    settings: &JwtSettings,
+    person: &IdentityNumber,
+    valid_for_seconds: i64,
+) -> Result<String, String> {
+    let secret = signing_secret(settings)?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        // A pairwise pseudonym, as identity providers give e-services; never the number itself.
+        "sub": uuid::Uuid::new_v4().to_string(),
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "exp": now + valid_for_seconds,
+        "nbf": now - 1,
+        "iat": now,
+        settings.individual.identity_number.clone(): person.as_str(),
+        settings.individual.assurance.clone(): "http://id.elegnamnden.se/loa/1.0/loa3",
+    });
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .map_err(|e| format!("cannot sign the token: {e}"))
+}
+
 /// Mints an HS256 token for development and tests (`sip-service token …`).
 pub fn mint_token(
     settings: &JwtSettings,
@@ -395,13 +563,7 @@ pub fn mint_token(
     roles: &[Role],
     valid_for_seconds: i64,
 ) -> Result<String, String> {
-    let secret = match &settings.key {
-        JwtKeySetting::Hs256Secret(secret) => secret.clone(),
-        JwtKeySetting::DevelopmentKeyFile(path) => development_secret(path)?,
-        JwtKeySetting::PublicKeys { .. } => {
-            return Err("with JWT_PUBLIC_KEY_FILE the identity provider issues tokens; this command signs only with the development key or JWT_HS256_SECRET".into())
-        }
-    };
+    let secret = signing_secret(settings)?;
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: subject.to_string(),

@@ -254,8 +254,10 @@ const HIDDEN_MATCHES: [&str; 2] = [SEARCH_DENIED, REGISTER_DENIED];
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     /// Only accesses made by units of this organisation (`SE` + organisation number): an
-    /// organisation follows up its own staff's accesses, and sees no other organisation's.
-    pub organisation: String,
+    /// organisation follows up its own staff's accesses, and sees no other organisation's. `None`
+    /// only for the individual's own extract (loggutdrag), which covers every organisation and
+    /// always names the individual.
+    pub organisation: Option<String>,
     /// Everything read or written about this individual: their own record and their plans.
     pub individual_id: Option<IndividualId>,
     pub subject: Option<String>,
@@ -363,21 +365,23 @@ fn page(
     after: i64,
     limit: i64,
 ) -> audit_events::BoxedQuery<'static, MultiBackend> {
-    let own_units = format!("{}-%", filter.organisation);
-    let registered_here = individuals::table
-        .filter(individuals::registered_by_unit.like(own_units.clone()))
-        .select(individuals::id.nullable());
     let mut query = audit_events::table
         .filter(audit_events::id.gt(after))
-        .filter(
+        .into_boxed();
+    if let Some(organisation) = &filter.organisation {
+        let own_units = format!("{organisation}-%");
+        let registered_here = individuals::table
+            .filter(individuals::registered_by_unit.like(own_units.clone()))
+            .select(individuals::id.nullable());
+        query = query.filter(
             audit_events::unit
                 .like(own_units)
                 .and(audit_events::action.ne_all(HIDDEN_MATCHES))
                 .or(audit_events::action
                     .eq_any(HIDDEN_MATCHES)
                     .and(audit_events::individual_id.eq_any(registered_here))),
-        )
-        .into_boxed();
+        );
+    }
     if let Some(subject) = &filter.subject {
         query = query.filter(audit_events::subject.eq(subject.clone()));
     }

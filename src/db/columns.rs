@@ -130,8 +130,13 @@ macro_rules! text_columns {
     };
 }
 
-// An HSA-id read back is checked like any input: one that is not well formed is corrupt data.
-text_column!(HsaId, |text: &str| HsaId::parse(text).ok());
+// An HSA-id read back is checked like any input: one that is not well formed is corrupt data. The
+// empty text is the "unit" of an individual acting through an e-service (`HsaId::none`).
+text_column!(HsaId, |text: &str| if text.is_empty() {
+    Some(HsaId::none())
+} else {
+    HsaId::parse(text).ok()
+});
 
 /// The error for a stored value that is not one of its kind's: names the kind, never the value.
 fn unknown(kind: &str) -> Box<dyn std::error::Error + Send + Sync> {

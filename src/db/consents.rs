@@ -52,6 +52,9 @@ pub struct GiverRow {
     pub guardian_id: Option<String>,
     pub name: Option<String>,
     pub representative_kind: Option<RepresentativeKind>,
+    /// A legal representative's identity number, when known: they may then act for the person
+    /// in an e-service while the consent stands.
+    pub identity_number: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]

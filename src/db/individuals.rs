@@ -129,3 +129,36 @@ pub fn replace_guardians(
     }
     Ok(())
 }
+
+/// The records on which a guardian with the identity number `number` is registered, with the
+/// guardian's id on each (the e-service: a guardian acting for a child).
+pub fn guarded_by(conn: &mut DbConn, number: &str) -> Result<Vec<(String, IndividualRow)>> {
+    Ok(guardians::table
+        .inner_join(individuals::table)
+        .filter(guardians::identity_number.eq(number))
+        .order(individuals::id)
+        .select((guardians::id, IndividualRow::as_select()))
+        .load(conn)?)
+}
+
+/// The individuals whose plan has a consent that stands on `today` and names `number` as a legal
+/// representative, with that consent's id (the e-service: a representative acting for a person).
+pub fn represented_by(
+    conn: &mut DbConn,
+    number: &str,
+    today: chrono::NaiveDate,
+) -> Result<Vec<(String, IndividualRow)>> {
+    use super::schema::{consent_givers, consents, plans};
+    use crate::domain::consent::{ConsentOutcome, GiverRole};
+    Ok(consent_givers::table
+        .inner_join(consents::table.inner_join(plans::table.inner_join(individuals::table)))
+        .filter(consent_givers::identity_number.eq(number))
+        .filter(consent_givers::role.eq(GiverRole::LegalRepresentative.as_str()))
+        .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
+        .filter(consents::withdrawn_at.is_null())
+        .filter(consents::valid_from.le(today))
+        .filter(consents::valid_until.ge(today))
+        .order(consents::id)
+        .select((consents::id, IndividualRow::as_select()))
+        .load(conn)?)
+}

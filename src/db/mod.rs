@@ -18,6 +18,7 @@ pub mod plans;
 pub mod reports;
 pub mod schema;
 pub mod summons;
+pub mod survey;
 pub mod webhooks;
 pub mod worklists;
 

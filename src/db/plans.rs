@@ -146,6 +146,38 @@ pub fn find_with_consent_state(
     by_id_with_consent_state(conn, visible_to(unit, today), id, today)
 }
 
+/// The plan, if it is one of the individuals `ids`' (an individual acting through an e-service:
+/// their own records, or those of the people they act for), with its consent state.
+pub fn find_of_individuals_with_consent_state(
+    conn: &mut DbConn,
+    ids: &[IndividualId],
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
+    let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let candidates = plans::table
+        .filter(plans::individual_id.eq_any(ids))
+        .into_boxed();
+    by_id_with_consent_state(conn, candidates, id, today)
+}
+
+/// The plans of the individuals `ids`, oldest first, with their consent state (a person has a
+/// handful; `limit` bounds the read whatever the data).
+pub fn of_individuals(
+    conn: &mut DbConn,
+    ids: &[IndividualId],
+    limit: i64,
+    today: NaiveDate,
+) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
+    let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    Ok(plans::table
+        .filter(plans::individual_id.eq_any(ids))
+        .order(plans::id)
+        .limit(limit)
+        .select((PlanRow::as_select(), active_consent_until!(today)))
+        .load(conn)?)
+}
+
 /// The same for the bulk import, which reaches its plans by its own keys whoever may see them.
 pub fn find_for_import_with_consent_state(
     conn: &mut DbConn,

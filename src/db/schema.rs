@@ -88,6 +88,7 @@ diesel::table! {
         guardian_id -> Nullable<Text>,
         name -> Nullable<Text>,
         representative_kind -> Nullable<Text>,
+        identity_number -> Nullable<Text>,
     }
 }
 
@@ -500,3 +501,43 @@ diesel::table! {
 
 diesel::joinable!(import_records -> imports (import_id));
 diesel::allow_tables_to_appear_in_same_query!(imports, import_records, import_keys);
+
+diesel::table! {
+    summons_preparations (summons_id) {
+        summons_id -> Text,
+        plan_id -> Text,
+        questions -> Text,
+        brings_support_person -> Bool,
+        prepared_by -> Text,
+        version -> BigInt,
+        prepared_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_codes (code_hash) {
+        code_hash -> Text,
+        principal -> Text,
+        expires_on -> Date,
+    }
+}
+
+diesel::table! {
+    survey_answers (id) {
+        id -> Text,
+        month -> Text,
+        principal -> Text,
+        participation -> Integer,
+        listened_to -> Integer,
+        language -> Integer,
+        coordinator -> Integer,
+        roles_clear -> Integer,
+        got_plan -> Integer,
+    }
+}
+
+diesel::table! {
+    survey_code_issues (meeting_id) {
+        meeting_id -> Text,
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{summons, summons_recipients};
+use super::schema::{summons, summons_preparations, summons_recipients};
 use super::DbConn;
 use crate::domain::consent::PartyKind;
 use crate::domain::identity::HsaId;
@@ -71,6 +71,38 @@ pub struct RecipientRow {
 pub struct SummonsRecord {
     pub summons: SummonsRow,
     pub recipients: Vec<RecipientRow>,
+    /// What the individual wrote before the meeting, if they did.
+    pub preparation: Option<PreparationRow>,
+}
+
+/// The individual's preparation for the meeting (`/api/v1/me`): their questions, and whether they
+/// bring a support person. One per summons, replaced as they change it.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
+#[diesel(table_name = summons_preparations)]
+pub struct PreparationRow {
+    pub summons_id: SummonsId,
+    pub plan_id: PlanId,
+    /// JSON array of strings.
+    pub questions: String,
+    pub brings_support_person: bool,
+    /// Who wrote it: `individual`, `guardian:<id>` or `legal_representative:<consent id>`.
+    pub prepared_by: String,
+    pub version: i64,
+    pub prepared_at: NaiveDateTime,
+}
+
+/// Stores the individual's preparation for a summons: the first, or a new version of it.
+pub fn save_preparation(conn: &mut DbConn, row: &PreparationRow) -> Result<()> {
+    if row.version == 1 {
+        diesel::insert_into(summons_preparations::table)
+            .values(row)
+            .execute(conn)?;
+    } else {
+        diesel::update(summons_preparations::table.find(&row.summons_id))
+            .set(row)
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 pub fn insert(conn: &mut DbConn, record: &SummonsRecord) -> Result<()> {
@@ -114,7 +146,18 @@ pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
         .order((summons_recipients::summons_id, summons_recipients::position))
         .select(RecipientRow::as_select())
         .load(conn)?;
-    Ok(assemble(rows, recipients))
+    let preparations: Vec<PreparationRow> = summons_preparations::table
+        .filter(summons_preparations::plan_id.eq(plan_id))
+        .select(PreparationRow::as_select())
+        .load(conn)?;
+    let mut records = assemble(rows, recipients);
+    for record in &mut records {
+        record.preparation = preparations
+            .iter()
+            .find(|p| p.summons_id == record.summons.id)
+            .cloned();
+    }
+    Ok(records)
 }
 
 /// Summons with their recipients, each list in its stored order.
@@ -130,6 +173,7 @@ pub(super) fn assemble(rows: Vec<SummonsRow>, recipients: Vec<RecipientRow>) -> 
         .map(|summons| SummonsRecord {
             recipients: recipients_of.remove(&summons.id).unwrap_or_default(),
             summons,
+            preparation: None,
         })
         .collect()
 }

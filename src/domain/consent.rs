@@ -112,6 +112,15 @@ pub struct ConsentGiver {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub representative_kind: Option<RepresentativeKind>,
+    /// For `legal_representative`, optional: their personnummer or samordningsnummer. With it they
+    /// may act for the individual in an e-service (`/api/v1/me`) while this consent stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        example = "19530901-1913",
+        nullable = false,
+        pattern = "^[0-9]{8}-?[0-9]{4}$"
+    )]
+    pub identity_number: Option<String>,
 }
 
 /// A unit (by HSA-id) or another actor: covered by a consent, or a recipient of a summons.
@@ -319,6 +328,12 @@ fn check_givers(
     for (i, giver) in consent.givers.iter_mut().enumerate() {
         let path = format!("$.givers[{i}]");
         match giver.role {
+            GiverRole::Individual | GiverRole::Guardian if giver.identity_number.is_some() => {
+                fail(
+                    &format!("{path}.identity_number"),
+                    "only a legal representative is given by identity number (a guardian is referred to by guardian_id)",
+                );
+            }
             GiverRole::Individual => {
                 if giver.guardian_id.is_some() || giver.representative_kind.is_some() {
                     fail(&path, "the individual is given by role alone: leave guardian_id and representative_kind out");
@@ -358,6 +373,16 @@ fn check_givers(
                         &format!("{path}.representative_kind"),
                         "say which kind of legal representative",
                     );
+                }
+                if let Some(number) = giver.identity_number.take() {
+                    match IdentityNumber::parse(&number, today) {
+                        Ok(n) if &n == subject.identity_number => fail(
+                            &format!("{path}.identity_number"),
+                            "a legal representative cannot be the individual themself",
+                        ),
+                        Ok(n) => giver.identity_number = Some(n.as_str().to_string()),
+                        Err(message) => fail(&format!("{path}.identity_number"), message),
+                    }
                 }
             }
         }
@@ -448,6 +473,7 @@ mod tests {
             guardian_id: None,
             name: None,
             representative_kind: None,
+            identity_number: None,
         }
     }
 

@@ -60,6 +60,8 @@ crate::domain::text_enum! {
         ConsentWithdrawn => "consent.withdrawn",
         SummonsSent => "summons.sent",
         SummonsAnswered => "summons.answered",
+        /// The individual wrote (or changed) their questions for the meeting, through an e-service.
+        SummonsPrepared => "summons.prepared",
         /// A recipient forwarded the summons to another unit, which became a recipient.
         SummonsForwarded => "summons.forwarded",
         /// A recipient's attendance at the meeting was recorded.

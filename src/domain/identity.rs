@@ -127,6 +127,9 @@ pub struct HsaId(String);
 impl<'de> serde::Deserialize<'de> for HsaId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        if text.is_empty() {
+            return Ok(HsaId::none());
+        }
         HsaId::parse(&text).map_err(serde::de::Error::custom)
     }
 }
@@ -197,6 +200,12 @@ impl HsaId {
         &self.0
     }
 
+    /// No unit: the caller is an individual (through an e-service), not a unit's staff. Empty, so
+    /// it equals no unit's HSA-id and matches no unit's rows.
+    pub fn none() -> HsaId {
+        HsaId(String::new())
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }
@@ -205,7 +214,7 @@ impl HsaId {
     /// organisation number, the part before the hyphen (`SE2321000016` of `SE2321000016-PSY1`).
     /// Log follow-up is done per organisation, for its own staff.
     pub fn organisation(&self) -> &str {
-        &self.0[..12]
+        self.0.get(..12).unwrap_or_default()
     }
 }
 

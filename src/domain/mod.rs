@@ -12,6 +12,8 @@ pub mod indicators;
 pub mod individual;
 pub mod plan;
 pub mod process;
+pub mod representation;
+pub mod survey;
 pub mod webhook;
 
 use chrono::{DateTime, SubsecRound, Utc};

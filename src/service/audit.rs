@@ -16,7 +16,7 @@ pub fn list(
     limit: i64,
 ) -> Result<(Vec<AuditRecord>, Option<String>)> {
     let filter = AuditFilter {
-        organisation: ctx.caller.unit.organisation().to_string(),
+        organisation: Some(ctx.caller.unit.organisation().to_string()),
         ..filter
     };
     let rows = store::list(conn, &filter, after, limit + 1)?;

@@ -82,6 +82,7 @@ pub fn record_consent(
                 guardian_id: g.guardian_id,
                 name: g.name,
                 representative_kind: g.representative_kind,
+                identity_number: g.identity_number,
             })
             .collect(),
         parties: consent

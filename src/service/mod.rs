@@ -10,6 +10,7 @@ pub mod documents;
 pub mod feed;
 pub mod imports;
 pub mod individuals;
+pub mod me;
 pub mod meetings;
 pub mod plans;
 pub mod reports;

@@ -26,6 +26,10 @@ fn not_found() -> Error {
 pub fn load(conn: &mut DbConn, ctx: &Context, id: &PlanId) -> Result<PlanRow> {
     let found = if ctx.caller.is_import_agent() {
         store::find_for_import(conn, id)?
+    } else if ctx.caller.person().is_some() {
+        let reach = super::me::reach(conn, ctx)?;
+        store::find_of_individuals_with_consent_state(conn, &reach.record_ids(), id, ctx.today())?
+            .map(|(plan, _)| plan)
     } else {
         store::find(conn, &ctx.caller.unit, id, ctx.today())?
     };
@@ -105,6 +109,9 @@ pub fn create(
 pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> Result<PlanRecord> {
     let found = if ctx.caller.is_import_agent() {
         store::find_for_import_with_consent_state(conn, id, today)?
+    } else if ctx.caller.person().is_some() {
+        let reach = super::me::reach(conn, ctx)?;
+        store::find_of_individuals_with_consent_state(conn, &reach.record_ids(), id, today)?
     } else {
         store::find_with_consent_state(conn, &ctx.caller.unit, id, today)?
     };

@@ -140,3 +140,31 @@ pub fn quality_indicators(
         today,
     ))
 }
+
+/// SIP-kollen's answers of the months `period` touches, compiled with small groups suppressed.
+pub fn survey(
+    conn: &mut DbConn,
+    period: Period,
+) -> Result<Vec<crate::domain::survey::QuestionFigure>> {
+    use crate::domain::survey::{compile, month_of};
+    let rows =
+        crate::db::survey::answers_between(conn, &month_of(period.from), &month_of(period.to))?;
+    let answers: Vec<(String, [u8; 6])> = rows
+        .into_iter()
+        .map(|r| {
+            let score = |v: i32| u8::try_from(v).unwrap_or(0);
+            (
+                r.principal,
+                [
+                    score(r.participation),
+                    score(r.listened_to),
+                    score(r.language),
+                    score(r.coordinator),
+                    score(r.roles_clear),
+                    score(r.got_plan),
+                ],
+            )
+        })
+        .collect();
+    Ok(compile(&answers, &["region", "municipality", "other"]))
+}

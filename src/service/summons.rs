@@ -111,6 +111,7 @@ pub fn send(
             updated_at: at,
         },
         recipients,
+        preparation: None,
     };
     store::insert(conn, &summons)?;
     record(

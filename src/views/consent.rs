@@ -75,6 +75,7 @@ impl Consent {
                     guardian_id: g.guardian_id,
                     name: g.name,
                     representative_kind: g.representative_kind,
+                    identity_number: g.identity_number,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -11,6 +11,7 @@ pub mod fhir;
 pub mod glossary;
 pub mod import;
 pub mod individual;
+pub mod me;
 pub mod plan;
 pub mod printout;
 pub mod process;

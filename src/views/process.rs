@@ -113,8 +113,39 @@ pub struct Summons {
     #[schema(nullable = false)]
     pub summons_within_discharge_deadline: Option<bool>,
     pub recipients: Vec<Recipient>,
+    /// What the individual wants the meeting to answer, and whether they bring a support person,
+    /// as they wrote it through an e-service before the meeting (absent until they do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub individual_preparation: Option<Preparation>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
+}
+
+/// The individual's own preparation for the meeting (förberedelse inför mötet).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Preparation {
+    /// The questions they want the meeting to answer, in their words.
+    #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
+    pub questions: Vec<String>,
+    /// They bring a support person (stödperson) to the meeting.
+    pub brings_support_person: bool,
+    /// Who wrote it: the individual themselves, or a guardian or legal representative for them.
+    pub written_by: crate::domain::representation::ActingAs,
+    pub written_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Preparation {
+    pub fn from_row(row: crate::db::summons::PreparationRow) -> Result<Preparation> {
+        Ok(Preparation {
+            questions: parse_json_list(&row.questions, "the individual's questions")?,
+            brings_support_person: row.brings_support_person,
+            written_by: crate::domain::representation::ActingAs::of_subject(&row.prepared_by),
+            written_at: row.prepared_at.and_utc(),
+            version: row.version,
+        })
+    }
 }
 
 impl Summons {
@@ -141,6 +172,7 @@ impl Summons {
             sent_by_unit: s.sent_by_unit.into(),
             meeting_within_deadline: s.meeting_within_deadline,
             summons_within_discharge_deadline: s.summons_within_discharge_deadline,
+            individual_preparation: record.preparation.map(Preparation::from_row).transpose()?,
             version: s.version,
         })
     }

@@ -473,3 +473,37 @@ mod tests {
         );
     }
 }
+
+/// The individual's preparation for a meeting, as they send it (`/api/v1/me`).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "questions": ["Can I keep my apartment while in treatment?", "Who do I call when things get worse?"],
+    "brings_support_person": true
+}))]
+pub struct PreparationInput {
+    /// What they want the meeting to answer, in their own words.
+    #[serde(default)]
+    #[validate(length(max = 10), custom(function = "crate::domain::consent::each_text_fits"))]
+    #[schema(max_items = 10, value_type = Vec<crate::domain::consent::ShortText>)]
+    pub questions: Vec<String>,
+    /// Whether they bring a support person (stödperson) to the meeting.
+    pub brings_support_person: bool,
+}
+
+/// The individual prepares for a meeting only before it starts: after that the meeting has heard
+/// them, and the plan records what was said.
+pub fn check_preparation(
+    meeting_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::error::Error> {
+    if now >= meeting_at {
+        return Err(crate::error::Error::InvalidState {
+            detail: "the meeting has begun: questions for it can be sent only before it starts"
+                .into(),
+            current_state: "meeting_begun".into(),
+            allowed_actions: vec![],
+        });
+    }
+    Ok(())
+}

@@ -17,8 +17,9 @@ use crate::domain::process::ResponsibleParty;
 pub mod html;
 pub mod pdf;
 
-/// What the document says, before it is laid out.
-#[derive(Debug)]
+/// What the document says, before it is laid out: as JSON, the document's sections of plain
+/// Swedish text for an e-service to show in its own layout.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Printout {
     pub title: String,
     /// The day it is printed, the PDF's creation date.
@@ -26,15 +27,22 @@ pub struct Printout {
     pub sections: Vec<Section>,
 }
 
-#[derive(Debug)]
+/// A section of a document under its heading.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Section {
     /// A stable anchor for the section (HTML ids, tests).
+    #[schema(value_type = String)]
     pub id: &'static str,
+    #[schema(value_type = String)]
     pub heading: &'static str,
     pub blocks: Vec<Block>,
 }
 
-#[derive(Debug)]
+/// One part of a section: a paragraph, a subheading, labelled facts, or items (goals,
+/// interventions, participants) — as `{"text": …}`, `{"subheading": …}`, `{"facts": […]}`,
+/// `{"items": […]}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Block {
     Text(String),
     Subheading(String),
@@ -43,17 +51,20 @@ pub enum Block {
 }
 
 /// A labelled value: "Klart senast: 3 mars 2027".
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Fact {
+    #[schema(value_type = String)]
     pub label: &'static str,
     pub value: String,
 }
 
 /// A goal, an intervention, a participant: a title with its facts, perhaps with items under it.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub title: String,
     pub facts: Vec<Fact>,
+    /// Items under this one (a goal's sub-goals), of the same shape.
+    #[schema(no_recursion)]
     pub children: Vec<Item>,
 }
 
