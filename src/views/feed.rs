@@ -50,7 +50,8 @@ pub struct FeedEvent {
     #[schema(nullable = false)]
     pub reason: Option<String>,
     /// The unit (HSA-id) whose user or system made the change: a journal system can recognise the
-    /// changes it made itself.
+    /// changes it made itself. Empty for a change the individual made through an e-service (a
+    /// withdrawn consent, their questions for the meeting).
     pub unit: String,
     /// When the change happened.
     pub occurred_at: DateTime<Utc>,

@@ -18,6 +18,7 @@ mod imports;
 mod individuals;
 mod layers;
 mod lifecycle;
+mod me;
 mod openapi;
 mod plans;
 mod process;

@@ -32,6 +32,8 @@ pub const LISA_PNR: &str = "19121212-1212";
 pub const ERIK_PNR: &str = "195309011913";
 /// A child born 2012-05-05 (Alex, 14).
 pub const ALEX_PNR: &str = "20120505-2382";
+/// A child born 2020-03-03 (Noah, 6).
+pub const NOAH_PNR: &str = "20200303-2394";
 
 /// The one browser origin the test app allows.
 /// Where the test service says clients reach it.
@@ -47,6 +49,7 @@ pub fn jwt_settings(key: JwtKeySetting) -> JwtSettings {
         audience: AUDIENCE.into(),
         key,
         leeway_seconds: 0,
+        individual: Default::default(),
     }
 }
 
@@ -321,6 +324,18 @@ pub struct Who {
     pub roles: Vec<Role>,
 }
 
+impl Who {
+    /// An individual, identified by e-ID through an e-service: the token names the person
+    /// (`unit` holds the identity number here; an individual's token has no unit and no role).
+    pub fn individual(identity_number: &'static str) -> Who {
+        Who {
+            unit: identity_number,
+            principal: Principal::Other,
+            roles: vec![],
+        }
+    }
+}
+
 pub fn region_writer() -> Who {
     Who {
         unit: REGION_UNIT,
@@ -507,7 +522,12 @@ impl TestApp {
     }
 
     pub fn token(&self, who: &Who) -> String {
-        let unit = HsaId::parse(who.unit).unwrap();
+        let Ok(unit) = HsaId::parse(who.unit) else {
+            let person =
+                sip::domain::identity::IdentityNumber::parse(who.unit, chrono::Utc::now().date_naive())
+                    .expect("a Who is a unit or an individual");
+            return sip::auth::mint_individual_token(&self.jwt, &person, 600).unwrap();
+        };
         mint_token(&self.jwt, "tester", &unit, who.principal, &who.roles, 600).unwrap()
     }
 
