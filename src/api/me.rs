@@ -32,7 +32,12 @@ fn read_of(people: impl IntoIterator<Item = (String, Option<String>)>) -> AuditT
             .into_iter()
             .map(|(individual_id, plan_id)| Target {
                 action: None,
-                resource_type: if plan_id.is_some() { "plans" } else { "individuals" }.into(),
+                resource_type: if plan_id.is_some() {
+                    "plans"
+                } else {
+                    "individuals"
+                }
+                .into(),
                 resource_id: plan_id.clone().or_else(|| Some(individual_id.clone())),
                 plan_id,
                 individual_id: Some(individual_id),

@@ -94,22 +94,62 @@ mod tests {
 
     #[test]
     fn a_guardian_acts_for_a_child_until_the_child_turns_13() {
-        assert!(may_act_for(ActingAs::Guardian, &child(), false, on(2025, 5, 4)));
-        assert!(!may_act_for(ActingAs::Guardian, &child(), false, on(2025, 5, 5)));
-        assert!(!may_act_for(ActingAs::Guardian, &child(), true, on(2020, 1, 1)));
+        assert!(may_act_for(
+            ActingAs::Guardian,
+            &child(),
+            false,
+            on(2025, 5, 4)
+        ));
+        assert!(!may_act_for(
+            ActingAs::Guardian,
+            &child(),
+            false,
+            on(2025, 5, 5)
+        ));
+        assert!(!may_act_for(
+            ActingAs::Guardian,
+            &child(),
+            true,
+            on(2020, 1, 1)
+        ));
     }
 
     #[test]
     fn a_person_acts_for_themselves_from_16() {
-        assert!(!may_act_for(ActingAs::Themselves, &child(), false, on(2028, 5, 4)));
-        assert!(may_act_for(ActingAs::Themselves, &child(), false, on(2028, 5, 5)));
+        assert!(!may_act_for(
+            ActingAs::Themselves,
+            &child(),
+            false,
+            on(2028, 5, 4)
+        ));
+        assert!(may_act_for(
+            ActingAs::Themselves,
+            &child(),
+            false,
+            on(2028, 5, 5)
+        ));
         // Protected identity does not stop the person themselves.
-        assert!(may_act_for(ActingAs::Themselves, &child(), true, on(2028, 5, 5)));
+        assert!(may_act_for(
+            ActingAs::Themselves,
+            &child(),
+            true,
+            on(2028, 5, 5)
+        ));
     }
 
     #[test]
     fn a_representative_acts_unless_the_person_is_protected() {
-        assert!(may_act_for(ActingAs::LegalRepresentative, &child(), false, on(2040, 1, 1)));
-        assert!(!may_act_for(ActingAs::LegalRepresentative, &child(), true, on(2040, 1, 1)));
+        assert!(may_act_for(
+            ActingAs::LegalRepresentative,
+            &child(),
+            false,
+            on(2040, 1, 1)
+        ));
+        assert!(!may_act_for(
+            ActingAs::LegalRepresentative,
+            &child(),
+            true,
+            on(2040, 1, 1)
+        ));
     }
 }

@@ -26,12 +26,30 @@ const CODE_LEN: usize = 10;
 
 /// The six questions, each answered 1 (not at all) to 5 (completely): (field, wording in Swedish).
 pub const QUESTIONS: [(&str, &str); 6] = [
-    ("participation", "Hur kändes det att vara med på mötet? (1 = mycket dåligt, 5 = mycket bra)"),
-    ("listened_to", "Blev du lyssnad på? (1 = inte alls, 5 = helt och hållet)"),
-    ("language", "Var språket på mötet lätt att förstå? (1 = inte alls, 5 = helt och hållet)"),
-    ("coordinator", "Vet du vem som är din samordnare? (1 = inte alls, 5 = helt säkert)"),
-    ("roles_clear", "Är det tydligt vem som gör vad? (1 = inte alls, 5 = helt och hållet)"),
-    ("got_plan", "Har du fått din plan? (1 = nej, inte alls, 5 = ja, hela planen)"),
+    (
+        "participation",
+        "Hur kändes det att vara med på mötet? (1 = mycket dåligt, 5 = mycket bra)",
+    ),
+    (
+        "listened_to",
+        "Blev du lyssnad på? (1 = inte alls, 5 = helt och hållet)",
+    ),
+    (
+        "language",
+        "Var språket på mötet lätt att förstå? (1 = inte alls, 5 = helt och hållet)",
+    ),
+    (
+        "coordinator",
+        "Vet du vem som är din samordnare? (1 = inte alls, 5 = helt säkert)",
+    ),
+    (
+        "roles_clear",
+        "Är det tydligt vem som gör vad? (1 = inte alls, 5 = helt och hållet)",
+    ),
+    (
+        "got_plan",
+        "Har du fått din plan? (1 = nej, inte alls, 5 = ja, hela planen)",
+    ),
 ];
 
 /// One answer to SIP-kollen, with the code handed out at the meeting.
@@ -148,7 +166,10 @@ pub struct QuestionFigure {
 /// principal kind in `principals` order, then all; a group under [`MIN_GROUP`] is suppressed.
 pub fn compile(answers: &[(String, [u8; 6])], principals: &[&str]) -> Vec<QuestionFigure> {
     let mut figures = Vec::new();
-    let groups = principals.iter().map(|p| (*p, Some(*p))).chain([("all", None)]);
+    let groups = principals
+        .iter()
+        .map(|p| (*p, Some(*p)))
+        .chain([("all", None)]);
     for (name, only) in groups {
         let group: Vec<&[u8; 6]> = answers
             .iter()
@@ -189,7 +210,10 @@ mod tests {
         let typed = code.to_lowercase().replace('-', " ");
         assert_eq!(normalise_code(&typed), normalise_code(&code));
         assert!(normalise_code("short").is_none());
-        assert!(normalise_code("0000-0000-00").is_none(), "0 is not in the alphabet");
+        assert!(
+            normalise_code("0000-0000-00").is_none(),
+            "0 is not in the alphabet"
+        );
         assert_eq!(code_hash("ABC").len(), 64);
     }
 
@@ -204,8 +228,15 @@ mod tests {
         assert_eq!(region.answers, Some(5));
         assert_eq!(region.mean, Some(5.0));
         assert_eq!(region.distribution, Some([0, 0, 0, 0, 5]));
-        let municipality = figures.iter().find(|f| f.principal == "municipality").unwrap();
-        assert!(municipality.suppressed && municipality.mean.is_none() && municipality.answers.is_none());
+        let municipality = figures
+            .iter()
+            .find(|f| f.principal == "municipality")
+            .unwrap();
+        assert!(
+            municipality.suppressed
+                && municipality.mean.is_none()
+                && municipality.answers.is_none()
+        );
         let all = figures.iter().find(|f| f.principal == "all").unwrap();
         assert_eq!(all.answers, Some(6));
         assert_eq!(all.mean, Some(4.33));
@@ -213,6 +244,9 @@ mod tests {
 
     #[test]
     fn an_answer_keeps_only_its_month() {
-        assert_eq!(month_of(NaiveDate::from_ymd_opt(2026, 3, 9).unwrap()), "2026-03");
+        assert_eq!(
+            month_of(NaiveDate::from_ymd_opt(2026, 3, 9).unwrap()),
+            "2026-03"
+        );
     }
 }

@@ -61,16 +61,29 @@ pub fn reach(conn: &mut DbConn, ctx: &Context) -> Result<Reach> {
         return Ok(Reach::default());
     };
     let mut reach = Reach::default();
-    let mut candidates: Vec<(ActingAs, String, String)> =
-        vec![(ActingAs::Themselves, number.as_str().to_string(), String::new())];
+    let mut candidates: Vec<(ActingAs, String, String)> = vec![(
+        ActingAs::Themselves,
+        number.as_str().to_string(),
+        String::new(),
+    )];
     for (guardian_id, child) in individual_store::guarded_by(conn, number.as_str())? {
         candidates.push((ActingAs::Guardian, child.identity_number, guardian_id));
     }
-    for (consent_id, person) in individual_store::represented_by(conn, number.as_str(), ctx.today())? {
-        candidates.push((ActingAs::LegalRepresentative, person.identity_number, consent_id));
+    for (consent_id, person) in
+        individual_store::represented_by(conn, number.as_str(), ctx.today())?
+    {
+        candidates.push((
+            ActingAs::LegalRepresentative,
+            person.identity_number,
+            consent_id,
+        ));
     }
     for (acting_as, their_number, entitlement) in candidates {
-        if reach.0.iter().any(|r| r.person.identity_number == their_number) {
+        if reach
+            .0
+            .iter()
+            .any(|r| r.person.identity_number == their_number)
+        {
             continue;
         }
         if let Some(reached) = person(conn, ctx, acting_as, &their_number, &entitlement)? {
@@ -163,7 +176,10 @@ pub fn consents(
     plan_id: &PlanId,
 ) -> Result<(Reached, Vec<ConsentRecord>)> {
     let (reached, _) = reached_plan(conn, ctx, plan_id)?;
-    Ok((reached, consent_store::all_for_plan(conn, plan_id.as_str())?))
+    Ok((
+        reached,
+        consent_store::all_for_plan(conn, plan_id.as_str())?,
+    ))
 }
 
 /// Withdraws a consent for the person, with the same effect as a withdrawal staff record: the plan
@@ -290,7 +306,8 @@ pub fn issue_survey_code(
     }
     if !survey_store::mark_code_issued(conn, &meeting.id)? {
         return Err(Error::InvalidState {
-            detail: "this meeting's survey code has already been handed out: one code a meeting".into(),
+            detail: "this meeting's survey code has already been handed out: one code a meeting"
+                .into(),
             current_state: "survey_code_issued".into(),
             allowed_actions: vec![],
         });

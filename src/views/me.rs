@@ -11,13 +11,13 @@ use super::glossary::{self, Swedish};
 use super::printout::{Block, Fact, Item, Printout, Section};
 use super::process::{Preparation, Summons};
 use crate::db::audit::AuditRecord;
+use crate::db::individuals::IndividualRow;
 use crate::db::plans::PlanRecord;
 use crate::domain::consent::{ConsentOutcome, ConsentPermissions, GiverRole};
 use crate::domain::plan::PlanStatus;
 use crate::domain::process::MeetingForm;
 use crate::domain::representation::ActingAs;
 use crate::domain::Principal;
-use crate::db::individuals::IndividualRow;
 
 /// A person the caller acts for.
 #[derive(Debug, Serialize, ToSchema)]

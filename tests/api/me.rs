@@ -22,7 +22,8 @@ fn fill(path: &str, ids: &[&str]) -> String {
     path.split('/')
         .map(|segment| {
             if segment.starts_with('{') {
-                ids.next().map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_string())
+                ids.next()
+                    .map_or_else(|| uuid::Uuid::new_v4().to_string(), |id| id.to_string())
             } else {
                 segment.to_string()
             }
@@ -66,19 +67,37 @@ async fn an_individual_reads_their_plans_in_every_form(app: TestApp) {
     let uri = format!("/api/v1/me/plans/{}", id(&plan));
     let json = app.get(&uri, &lisa()).await.expect(200);
     let text = json.body.to_string();
-    assert!(text.contains("Det här ska hända") && text.contains("Ditt samtycke"), "{text}");
+    assert!(
+        text.contains("Det här ska hända") && text.contains("Ditt samtycke"),
+        "{text}"
+    );
     // Only what the plan document shows: no staff fields, no internal ids of recorders.
     for hidden in ["recorded_by", "topics_to_avoid", "tester", "documented_by"] {
         assert!(!text.contains(hidden), "{hidden} in {text}");
     }
     let html = app
-        .send(Method::GET, &uri, Some(&lisa()), None, &[("accept", "text/html")])
+        .send(
+            Method::GET,
+            &uri,
+            Some(&lisa()),
+            None,
+            &[("accept", "text/html")],
+        )
         .await
         .expect(200);
-    assert!(html.header("content-type").unwrap().starts_with("text/html"));
+    assert!(html
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
     assert!(html.body.as_str().unwrap().contains("<html lang=\"sv\">"));
     let pdf = app
-        .send(Method::GET, &uri, Some(&lisa()), None, &[("accept", "application/pdf")])
+        .send(
+            Method::GET,
+            &uri,
+            Some(&lisa()),
+            None,
+            &[("accept", "application/pdf")],
+        )
         .await
         .expect(200);
     assert!(pdf.bytes.starts_with(b"%PDF-"));
@@ -109,9 +128,20 @@ async fn tokens_stay_on_their_side(app: TestApp) {
             lisa()
         };
         let reply = app
-            .send(method.clone(), &uri, Some(&caller), body.as_ref(), &[("If-Match", "*")])
+            .send(
+                method.clone(),
+                &uri,
+                Some(&caller),
+                body.as_ref(),
+                &[("If-Match", "*")],
+            )
             .await;
-        assert_eq!(reply.status.as_u16(), 403, "{method} {path}: {}", reply.body);
+        assert_eq!(
+            reply.status.as_u16(),
+            403,
+            "{method} {path}: {}",
+            reply.body
+        );
         assert_problem(&reply);
         walked += 1;
     }
@@ -230,7 +260,10 @@ async fn guardians_act_for_a_young_child(app: TestApp) {
     .expect(200);
     app.get(&uri, &guardian).await.expect(404);
     assert_eq!(
-        app.get("/api/v1/me/plans", &guardian).await.expect(200).body["items"],
+        app.get("/api/v1/me/plans", &guardian)
+            .await
+            .expect(200)
+            .body["items"],
         json!([])
     );
 }
@@ -248,7 +281,8 @@ async fn a_guardian_no_longer_acts_once_the_child_is_13(app: TestApp) {
     let uri = format!("/api/v1/me/plans/{}", id(&plan));
     app.get(&uri, &guardian).await.expect(200);
     // Noah turns 13 (born 2020-03-03).
-    let days_to_13 = (chrono::NaiveDate::from_ymd_opt(2033, 3, 3).unwrap() - app.today()).num_days();
+    let days_to_13 =
+        (chrono::NaiveDate::from_ymd_opt(2033, 3, 3).unwrap() - app.today()).num_days();
     app.pass_days(days_to_13);
     app.get(&uri, &guardian).await.expect(404);
     app.get(&uri, &Who::individual(NOAH_PNR)).await.expect(404);
@@ -285,7 +319,11 @@ async fn a_legal_representative_acts_while_the_consent_stands(app: TestApp) {
     app.get(&uri, &erik()).await.expect(200);
     // The representative withdraws the consent for her: recorded as the representative's act.
     app.post(
-        &format!("/api/v1/me/plans/{}/consents/{}/withdraw", id(&plan), id(&recorded)),
+        &format!(
+            "/api/v1/me/plans/{}/consents/{}/withdraw",
+            id(&plan),
+            id(&recorded)
+        ),
         &erik(),
         json!({"reason": "Lisa vill inte längre"}),
     )
@@ -309,7 +347,11 @@ async fn a_legal_representative_acts_while_the_consent_stands(app: TestApp) {
         .await
         .expect(422);
     assert_eq!(reply.error_fields(), vec!["$.givers[0].identity_number"]);
-    assert!(!reply.body.to_string().contains("19530901"), "{}", reply.body);
+    assert!(
+        !reply.body.to_string().contains("19530901"),
+        "{}",
+        reply.body
+    );
 }
 
 /// The individual withdraws their consent: the plan closes as when staff record it, the parties
@@ -334,10 +376,23 @@ async fn withdrawing_consent_closes_the_plan(app: TestApp) {
     assert_eq!(withdrawn["active"], false);
     assert!(withdrawn["withdrawn_at"].is_string());
     // The plan is closed; the municipality's access through the consent has ended.
-    let me = app.get(&format!("/api/v1/me/plans/{}", id(&plan)), &lisa()).await.expect(200);
-    assert!(me.body.to_string().contains("Planen är avslutad"), "{}", me.body);
-    app.get(&plan_uri(&plan, ""), &municipality_writer()).await.expect(404);
-    let feed = app.get("/api/v1/events?limit=200", &reader()).await.expect(200).body;
+    let me = app
+        .get(&format!("/api/v1/me/plans/{}", id(&plan)), &lisa())
+        .await
+        .expect(200);
+    assert!(
+        me.body.to_string().contains("Planen är avslutad"),
+        "{}",
+        me.body
+    );
+    app.get(&plan_uri(&plan, ""), &municipality_writer())
+        .await
+        .expect(404);
+    let feed = app
+        .get("/api/v1/events?limit=200", &reader())
+        .await
+        .expect(200)
+        .body;
     let withdrawal = feed["items"]
         .as_array()
         .unwrap()
@@ -372,9 +427,17 @@ async fn the_individual_prepares_for_the_meeting(app: TestApp) {
         id(&plan),
         id(&summons)
     );
-    let body = json!({"questions": ["Kan jag få hjälp på morgnarna?"], "brings_support_person": true});
-    let saved = app.put(&uri, &lisa(), body.clone(), None).await.expect(200).body;
-    assert_eq!(saved["my_preparation"]["questions"][0], "Kan jag få hjälp på morgnarna?");
+    let body =
+        json!({"questions": ["Kan jag få hjälp på morgnarna?"], "brings_support_person": true});
+    let saved = app
+        .put(&uri, &lisa(), body.clone(), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        saved["my_preparation"]["questions"][0],
+        "Kan jag få hjälp på morgnarna?"
+    );
     assert_eq!(saved["my_preparation"]["written_by"], "themselves");
     // The municipality, invited, sees it with the summons.
     let staff = app
@@ -394,7 +457,11 @@ async fn the_individual_prepares_for_the_meeting(app: TestApp) {
     let reply = app.put(&uri, &lisa(), long, None).await.expect(422);
     assert_eq!(reply.error_fields(), vec!["$.questions[0]"]);
     // After the meeting, the plan is past it.
-    let summons_now = app.get(&plan_uri(&plan, "/summons"), &reader()).await.expect(200).body;
+    let summons_now = app
+        .get(&plan_uri(&plan, "/summons"), &reader())
+        .await
+        .expect(200)
+        .body;
     app.post(
         &plan_uri(&plan, "/meeting"),
         &region_writer(),
@@ -412,7 +479,11 @@ async fn the_access_log_extract(app: TestApp) {
     app.get(&plan_uri(&plan, "/document"), &municipality_writer())
         .await
         .expect(200);
-    let extract = app.get("/api/v1/me/access-log", &lisa()).await.expect(200).body;
+    let extract = app
+        .get("/api/v1/me/access-log", &lisa())
+        .await
+        .expect(200)
+        .body;
     let items = extract["items"].as_array().unwrap();
     let read = items
         .iter()
@@ -422,24 +493,46 @@ async fn the_access_log_extract(app: TestApp) {
     assert_eq!(read["principal"], "municipality");
     assert_eq!(read["plan_id"], plan["id"]);
     assert!(items.iter().any(|e| e["kind"] == "change"), "{extract}");
-    assert!(!extract.to_string().contains("tester"), "staff are not named");
+    assert!(
+        !extract.to_string().contains("tester"),
+        "staff are not named"
+    );
     // Printable, in Swedish.
     let html = app
-        .send(Method::GET, "/api/v1/me/access-log", Some(&lisa()), None, &[("accept", "text/html")])
+        .send(
+            Method::GET,
+            "/api/v1/me/access-log",
+            Some(&lisa()),
+            None,
+            &[("accept", "text/html")],
+        )
         .await
         .expect(200);
     let page = html.body.as_str().unwrap();
     assert!(page.contains("Loggutdrag för Lisa Testsson") && page.contains("En enhet i kommunen"));
     let pdf = app
-        .send(Method::GET, "/api/v1/me/access-log", Some(&lisa()), None, &[("accept", "application/pdf")])
+        .send(
+            Method::GET,
+            "/api/v1/me/access-log",
+            Some(&lisa()),
+            None,
+            &[("accept", "application/pdf")],
+        )
         .await
         .expect(200);
     assert!(pdf.bytes.starts_with(b"%PDF-"));
     // Paging.
-    let first = app.get("/api/v1/me/access-log?limit=1", &lisa()).await.expect(200).body;
+    let first = app
+        .get("/api/v1/me/access-log?limit=1", &lisa())
+        .await
+        .expect(200)
+        .body;
     let cursor = first["next_cursor"].as_str().unwrap().to_string();
     let second = app
-        .get(&format!("/api/v1/me/access-log?limit=1&cursor={cursor}"), &lisa())
+        .get(
+            &format!("/api/v1/me/access-log?limit=1&cursor={cursor}"),
+            &lisa(),
+        )
         .await
         .expect(200)
         .body;
@@ -455,11 +548,21 @@ async fn the_access_log_extract(app: TestApp) {
         .await
         .expect(201)
         .body;
-    app.get(&format!("/api/v1/individuals/{}", id(&hidden)), &region_writer())
+    app.get(
+        &format!("/api/v1/individuals/{}", id(&hidden)),
+        &region_writer(),
+    )
+    .await
+    .expect(200);
+    let extract = app
+        .get("/api/v1/me/access-log", &erik())
         .await
-        .expect(200);
-    let extract = app.get("/api/v1/me/access-log", &erik()).await.expect(200).body;
-    assert!(!extract["items"].as_array().unwrap().is_empty(), "{extract}");
+        .expect(200)
+        .body;
+    assert!(
+        !extract["items"].as_array().unwrap().is_empty(),
+        "{extract}"
+    );
     assert!(!extract.to_string().contains(REGION_UNIT), "{extract}");
 }
 
@@ -468,14 +571,22 @@ async fn the_access_log_extract(app: TestApp) {
 async fn sip_kollen(app: TestApp) {
     let plan = established_plan(&app).await;
     let uri = plan_uri(&plan, "/meeting/survey-code");
-    let issued = app.post(&uri, &region_writer(), json!({})).await.expect(201).body;
+    let issued = app
+        .post(&uri, &region_writer(), json!({}))
+        .await
+        .expect(201)
+        .body;
     let code = issued["code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 12);
-    app.post(&uri, &region_writer(), json!({})).await.expect(409);
+    app.post(&uri, &region_writer(), json!({}))
+        .await
+        .expect(409);
     // The code is in no table, and no table ties a code to the plan.
     assert_eq!(
-        app.count(format!("SELECT COUNT(*) AS n FROM survey_codes WHERE code_hash = '{code}'"))
-            .await,
+        app.count(format!(
+            "SELECT COUNT(*) AS n FROM survey_codes WHERE code_hash = '{code}'"
+        ))
+        .await,
         0
     );
     let answer = |code: &str| {
@@ -486,8 +597,16 @@ async fn sip_kollen(app: TestApp) {
     app.post("/api/v1/me/survey-answers", &lisa(), answer(&typed))
         .await
         .expect(204);
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM survey_codes".into()).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM survey_answers".into()).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM survey_codes".into())
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM survey_answers".into())
+            .await,
+        1
+    );
     // Spent and unknown codes get one and the same answer.
     let spent = app
         .post("/api/v1/me/survey-answers", &lisa(), answer(&code))
@@ -501,12 +620,17 @@ async fn sip_kollen(app: TestApp) {
     // A score outside 1–5 names its field.
     let mut bad = answer(&code);
     bad["got_plan"] = json!(6);
-    let reply = app.post("/api/v1/me/survey-answers", &lisa(), bad).await.expect(422);
+    let reply = app
+        .post("/api/v1/me/survey-answers", &lisa(), bad)
+        .await
+        .expect(422);
     assert_eq!(reply.error_fields(), vec!["$.got_plan"]);
     // The answer was not logged as anyone's access.
     assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM audit_events WHERE resource_type = 'survey-answers'".into())
-            .await,
+        app.count(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE resource_type = 'survey-answers'".into()
+        )
+        .await,
         0
     );
     // The report: one answer is a group too small to show.
@@ -519,12 +643,26 @@ async fn sip_kollen(app: TestApp) {
     let report = app.get(&report_uri, &reporter).await.expect(200).body;
     let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 4 * 6, "{report}");
-    assert!(rows.iter().all(|r| r["suppressed"] == true && r.get("mean").is_none()), "{report}");
+    assert!(
+        rows.iter()
+            .all(|r| r["suppressed"] == true && r.get("mean").is_none()),
+        "{report}"
+    );
     let csv = app
-        .send(Method::GET, &report_uri, Some(&reporter), None, &[("accept", "text/csv")])
+        .send(
+            Method::GET,
+            &report_uri,
+            Some(&reporter),
+            None,
+            &[("accept", "text/csv")],
+        )
         .await
         .expect(200);
-    assert!(csv.body.as_str().unwrap().starts_with("principal,question,answers,suppressed"));
+    assert!(csv
+        .body
+        .as_str()
+        .unwrap()
+        .starts_with("principal,question,answers,suppressed"));
     // A meeting that did not offer it has no code.
     let other = {
         let (plan, summons) = summoned_plan(&app).await;
@@ -535,9 +673,13 @@ async fn sip_kollen(app: TestApp) {
             .expect(200);
         plan
     };
-    app.post(&plan_uri(&other, "/meeting/survey-code"), &region_writer(), json!({}))
-        .await
-        .expect(409);
+    app.post(
+        &plan_uri(&other, "/meeting/survey-code"),
+        &region_writer(),
+        json!({}),
+    )
+    .await
+    .expect(409);
 }
 
 /// An individual's token needs an e-ID login of assurance level 3 and cannot also carry a unit.
@@ -557,15 +699,24 @@ async fn an_individuals_token_is_checked(app: TestApp) {
     let call = |t: String| {
         let app = &app;
         async move {
-            app.send(Method::GET, "/api/v1/me", None, None, &[("authorization", &format!("Bearer {t}"))])
-                .await
+            app.send(
+                Method::GET,
+                "/api/v1/me",
+                None,
+                None,
+                &[("authorization", &format!("Bearer {t}"))],
+            )
+            .await
         }
     };
     call(token(base.clone())).await.expect(200);
     let mut loa2 = base.clone();
     loa2["acr"] = json!("http://id.elegnamnden.se/loa/1.0/loa2");
     let reply = call(token(loa2)).await.expect(401);
-    assert!(reply.body["detail"].as_str().unwrap().contains("assurance level 3"));
+    assert!(reply.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("assurance level 3"));
     let mut mixed = base.clone();
     mixed["unit"] = json!(REGION_UNIT);
     mixed["roles"] = json!(["read"]);

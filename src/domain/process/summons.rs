@@ -484,7 +484,10 @@ mod tests {
 pub struct PreparationInput {
     /// What they want the meeting to answer, in their own words.
     #[serde(default)]
-    #[validate(length(max = 10), custom(function = "crate::domain::consent::each_text_fits"))]
+    #[validate(
+        length(max = 10),
+        custom(function = "crate::domain::consent::each_text_fits")
+    )]
     #[schema(max_items = 10, value_type = Vec<crate::domain::consent::ShortText>)]
     pub questions: Vec<String>,
     /// Whether they bring a support person (stödperson) to the meeting.

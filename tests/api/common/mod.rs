@@ -523,9 +523,11 @@ impl TestApp {
 
     pub fn token(&self, who: &Who) -> String {
         let Ok(unit) = HsaId::parse(who.unit) else {
-            let person =
-                sip::domain::identity::IdentityNumber::parse(who.unit, chrono::Utc::now().date_naive())
-                    .expect("a Who is a unit or an individual");
+            let person = sip::domain::identity::IdentityNumber::parse(
+                who.unit,
+                chrono::Utc::now().date_naive(),
+            )
+            .expect("a Who is a unit or an individual");
             return sip::auth::mint_individual_token(&self.jwt, &person, 600).unwrap();
         };
         mint_token(&self.jwt, "tester", &unit, who.principal, &who.roles, 600).unwrap()
