@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `need_identified` | a need for coordination was seen; no consent yet | `update`, `record_consent` (given → `consented`, refused → `refused`), `close` |
 //! | `consented` | consent given; the meeting is prepared | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `send_summons` (→ `summoned`), `close` |
-//! | `summoned` | summons sent; waiting for answers and the meeting | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `send_summons`, `answer_summons`, `record_meeting` (→ `established`), `close` |
+//! | `summoned` | summons sent; waiting for answers and the meeting | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `send_summons`, `answer_summons`, `prepare_for_meeting` (the individual, through an e-service), `record_meeting` (→ `established`), `close` |
 //! | `established` | the plan applies: interventions are carried out and followed up | `update`, `record_consent`, `withdraw_consent`, `answer_summons`, `update_intervention_status`, `schedule_follow_up`, `record_follow_up` (continue; revise → `revising`; close → `closed`), `close` |
 //! | `revising` | a follow-up decided to revise: goals and interventions may change | `update`, `record_consent`, `withdraw_consent`, `edit_content`, `update_intervention_status`, `complete_revision` (→ `established`), `close` |
 //! | `closed` | the plan no longer applies; read-only | — |
@@ -386,15 +386,16 @@ mod tests {
     fn the_table_is_the_documented_lifecycle_for_every_status_and_step() {
         use PlanStatus::*;
         // Steps in the order of Step::ALL:
-        // update, give, refuse, withdraw, edit, summon, answer, meeting, intervention status,
+        // update, give, refuse, withdraw, edit, summon, answer, prepare, meeting, intervention status,
         // schedule follow-up, follow-up continue / revise / close, complete revision, close.
-        let expected: [(PlanStatus, [&str; 15]); 7] = [
+        let expected: [(PlanStatus, [&str; 16]); 7] = [
             (
                 NeedIdentified,
                 [
                     "=",
                     "consented",
                     "refused",
+                    "-",
                     "-",
                     "-",
                     "-",
@@ -413,7 +414,7 @@ mod tests {
                 Consented,
                 [
                     "=", "=", "-", "closed", "=", "summoned", "-", "-", "-", "-", "-", "-", "-",
-                    "-", "closed",
+                    "-", "-", "closed",
                 ],
             ),
             (
@@ -423,6 +424,7 @@ mod tests {
                     "=",
                     "-",
                     "closed",
+                    "=",
                     "=",
                     "=",
                     "=",
@@ -439,7 +441,7 @@ mod tests {
             (
                 Established,
                 [
-                    "=", "=", "-", "closed", "-", "-", "=", "-", "=", "=", "=", "revising",
+                    "=", "=", "-", "closed", "-", "-", "=", "-", "-", "=", "=", "=", "revising",
                     "closed", "-", "closed",
                 ],
             ),
@@ -454,6 +456,7 @@ mod tests {
                     "-",
                     "-",
                     "-",
+                    "-",
                     "=",
                     "-",
                     "-",
@@ -463,8 +466,8 @@ mod tests {
                     "closed",
                 ],
             ),
-            (Closed, ["-"; 15]),
-            (Refused, ["-"; 15]),
+            (Closed, ["-"; 16]),
+            (Refused, ["-"; 16]),
         ];
         assert_eq!(expected.len(), PlanStatus::ALL.len());
         for (status, row) in expected {
