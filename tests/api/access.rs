@@ -58,7 +58,9 @@ async fn a_unit_outside_the_consent_gets_404_on_every_plan_route(app: TestApp) {
     let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
     let mut checked = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        if !path.contains("{plan_id}") {
+        // The `/me` operations take an individual's token, and a unit's gets 403 there before
+        // anything is read (tests/api/me.rs walks them with another person's token).
+        if !path.contains("{plan_id}") || path.starts_with("/api/v1/me/") {
             continue;
         }
         let uri = path

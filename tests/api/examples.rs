@@ -215,6 +215,20 @@ async fn every_request_example_is_accepted_in_its_place_in_the_story(app: TestAp
     app.post(&answer_uri, &social_services, ex("answer_summons"))
         .await
         .expect(200);
+    // Lisa, through her e-service, writes what she wants the meeting to answer.
+    let lisa_herself = Who::individual(LISA_PNR);
+    app.put(
+        &format!(
+            "/api/v1/me/plans/{}/summons/{}/preparation",
+            id(&plan),
+            id(&summons)
+        ),
+        &lisa_herself,
+        ex("prepare_for_my_meeting"),
+        None,
+    )
+    .await
+    .expect(200);
 
     // The meeting, recorded as it ends (its time is the story's "now").
     let mut meeting = moved(&ex("record_meeting"), "2026-12-03T08:59:00Z");
@@ -230,6 +244,22 @@ async fn every_request_example_is_accepted_in_its_place_in_the_story(app: TestAp
     app.post(&plan_uri(&plan, "/meeting"), &psychiatry, meeting)
         .await
         .expect(200);
+    // The meeting offered SIP-kollen: Lisa answers with the code she was handed.
+    let code = app
+        .post(
+            &plan_uri(&plan, "/meeting/survey-code"),
+            &psychiatry,
+            serde_json::json!({}),
+        )
+        .await
+        .expect(201)
+        .body["code"]
+        .clone();
+    let mut answer = ex("answer_survey");
+    answer["code"] = code;
+    app.post("/api/v1/me/survey-answers", &lisa_herself, answer)
+        .await
+        .expect(204);
     app.post(
         &plan_uri(&plan, "/follow-ups"),
         &psychiatry,
@@ -367,6 +397,24 @@ async fn every_request_example_is_accepted_in_its_place_in_the_story(app: TestAp
         ),
         &region,
         ex("withdraw_consent"),
+    )
+    .await
+    .expect(200);
+    // And Lisa withdraws the consent of another plan herself.
+    let hers = app.lisas_plan().await;
+    let consent = app
+        .post(&plan_uri(&hers, "/consents"), &region, lisas_consent())
+        .await
+        .expect(201)
+        .body;
+    app.post(
+        &format!(
+            "/api/v1/me/plans/{}/consents/{}/withdraw",
+            id(&hers),
+            id(&consent)
+        ),
+        &lisa_herself,
+        ex("withdraw_my_consent"),
     )
     .await
     .expect(200);

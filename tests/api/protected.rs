@@ -66,6 +66,16 @@ const NESTED_AND_WHY: &[(&str, &str, &str)] = &[
         "a guardian's number is stored as given, never looked up: it finds no one",
     ),
     (
+        "record_consent",
+        "$.givers[].identity_number",
+        "a legal representative's number is stored as given, never looked up for a unit: only the representative's own e-ID login is matched with it (/me)",
+    ),
+    (
+        "upload_import_records",
+        "$.consents[].consent.givers[].identity_number",
+        "the bulk import needs the `import` role, which sees every record by design (403 to a unit)",
+    ),
+    (
         "upload_import_records",
         "$.individual.details.identity_number",
         "the bulk import needs the `import` role, which sees every record by design (403 to a unit)",
