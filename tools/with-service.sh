@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command against a freshly started service: builds it, starts it on 127.0.0.1 with an empty
 # SQLite database of its own, and exports SIP_URL and SIP_TOKEN (a token of unit SIP_UNIT with the
-# roles SIP_ROLES) to the command. The service is stopped afterwards; its log is printed if the
+# roles SIP_ROLES) and SIP_INDIVIDUAL_TOKEN (Lisa's, for /api/v1/me) to the command. The service is stopped afterwards; its log is printed if the
 # command fails. Traffic stays on 127.0.0.1: webhooks may go nowhere else.
 # SIP_PROFILE=release runs the optimised build; DATABASE_URL, when set, is passed on.
 #   usage: tools/with-service.sh COMMAND [ARGS...]
@@ -23,7 +23,10 @@ done
 SIP_URL="http://127.0.0.1:$port"
 SIP_TOKEN=$(DATA_DIR="$data" "$bin" token --unit "${SIP_UNIT:-SE2321000016-CLI1}" --principal region \
   --roles "${SIP_ROLES:-read,write}")
-export SIP_URL SIP_TOKEN
+# An individual's token too (an e-service after e-ID login), for the /api/v1/me operations: Lisa,
+# a published test personnummer.
+SIP_INDIVIDUAL_TOKEN=$(DATA_DIR="$data" "$bin" token --individual 19121212-1212)
+export SIP_URL SIP_TOKEN SIP_INDIVIDUAL_TOKEN
 set +e
 "$@"
 code=$?

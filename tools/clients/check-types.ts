@@ -32,3 +32,15 @@ export function fieldsAtFault(problem: Problem): string[] {
 export function handle(delivery: Delivery): [number, string] {
   return [delivery.event.seq, delivery.event.event_type];
 }
+
+type MyPlan = paths["/api/v1/me/plans/{plan_id}"]["get"]["responses"][200]["content"]["application/json"];
+type AccessExtract = paths["/api/v1/me/access-log"]["get"]["responses"][200]["content"]["application/json"];
+
+// An e-service lays the individual's plan out from its sections.
+export function headings(plan: MyPlan): string[] {
+  return plan.document.sections.map((s) => s.heading);
+}
+
+export function refusedAttempts(extract: AccessExtract): number {
+  return extract.items.filter((e) => e.kind === "denied").length;
+}

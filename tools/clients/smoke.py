@@ -2,7 +2,8 @@
 """A journal system's first steps, written with the Python client generated from
 openapi/openapi.json (`make clients`), against the running service (SIP_URL, SIP_TOKEN from
 tools/with-service.sh): register an individual, open a plan, record a consent, read the whole plan,
-and follow the change feed. A change of the API that breaks the client fails CI here.
+and follow the change feed — then, as the individual's e-service (SIP_INDIVIDUAL_TOKEN), read the
+plan, the consent and the access log, and withdraw the consent. A change of the API that breaks the client fails CI here.
 """
 import datetime
 import os
@@ -12,8 +13,24 @@ from sip_client import AuthenticatedClient
 from sip_client.api.consents import record_consent
 from sip_client.api.events import read_change_feed
 from sip_client.api.individuals import create_individual
+from sip_client.api.me import get_me, get_my_access_log, get_my_plan, list_my_consents, list_my_plans, withdraw_my_consent
 from sip_client.api.plans import create_plan, get_plan_document, get_plan_fhir
-from sip_client.models import FeedPage, Individual, IndividualInput, NewConsent, Plan, PlanDocument, PlanInput
+from sip_client.models import (
+    AccessExtract,
+    FeedPage,
+    Individual,
+    IndividualInput,
+    Me,
+    MyConsent,
+    MyConsents,
+    MyPlan,
+    MyPlans,
+    MyWithdrawal,
+    NewConsent,
+    Plan,
+    PlanDocument,
+    PlanInput,
+)
 
 
 def expect(response, status, kind):
@@ -103,8 +120,29 @@ def main():
     idle = expect(read_change_feed.sync_detailed(client=client, after=head, wait=1), 200, FeedPage)
     assert not idle.items
 
+    # Lisa, through her e-service.
+    me = AuthenticatedClient(base_url=os.environ["SIP_URL"], token=os.environ["SIP_INDIVIDUAL_TOKEN"])
+    who = expect(get_me.sync_detailed(client=me), 200, Me)
+    assert [p.acting_as.value for p in who.acting_for] == ["themselves"], who
+    mine = expect(list_my_plans.sync_detailed(client=me), 200, MyPlans)
+    assert [p.id for p in mine.items] == [plan.id], mine
+    read = expect(get_my_plan.sync_detailed(plan_id=plan.id, client=me), 200, MyPlan)
+    assert any(s.heading == "Ditt samtycke" for s in read.document.sections)
+    consents = expect(list_my_consents.sync_detailed(plan_id=plan.id, client=me), 200, MyConsents)
+    withdrawn = expect(
+        withdraw_my_consent.sync_detailed(
+            plan_id=plan.id, consent_id=consents.items[0].id, client=me, body=MyWithdrawal()
+        ),
+        200,
+        MyConsent,
+    )
+    assert not withdrawn.active
+    log = expect(get_my_access_log.sync_detailed(client=me), 200, AccessExtract)
+    assert any(e.kind.value == "read" and e.by.value == "unit" for e in log.items), log
+
     print(f"python client: registered {lisa.id}, opened and consented plan {plan.id}, read it whole "
-          f"and as FHIR, followed {len(events)} events to position {head}")
+          f"and as FHIR, followed {len(events)} events to position {head}; as Lisa's e-service read "
+          f"the plan, withdrew the consent and read {len(log.items)} accesses in her access log")
 
 
 if __name__ == "__main__":
