@@ -43,8 +43,9 @@ a11y: postgres pdf-tools $(FHIR_VENV)/.installed $(A11Y_TOOLS)
 	@command -v chromium >/dev/null || { \
 	  echo "installing Debian's chromium for the accessibility check"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	FHIR_VALIDATOR_PYTHON=$(abspath $(FHIR_VENV))/bin/python $(CARGO) test --test api documents::
-	node tools/a11y/check.mjs target/documents/lisa-sqlite.html target/documents/lisa-postgres.html
+	FHIR_VALIDATOR_PYTHON=$(abspath $(FHIR_VENV))/bin/python $(CARGO) test --test api -- documents:: me::
+	node tools/a11y/check.mjs target/documents/lisa-sqlite.html target/documents/lisa-postgres.html \
+	  target/documents/loggutdrag-sqlite.html target/documents/loggutdrag-postgres.html
 
 $(A11Y_TOOLS): tools/a11y/package.json tools/a11y/package-lock.json
 	cd tools/a11y && npm ci --no-audit --no-fund
