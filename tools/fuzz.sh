@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the running service against its own OpenAPI document with schemathesis, authenticated, over
 # every operation: no 5xx, and every status code, content type and body as documented. Bounded in
-# time (FUZZ_SECONDS, default 60) and seeded, so a run is repeatable; traffic goes to 127.0.0.1 only.
+# time (FUZZ_SECONDS, default 60, then FUZZ_ME_SECONDS, default 30, for the /me operations with an
+# individual's token) and seeded, so a run is repeatable; traffic goes to 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
@@ -10,16 +11,22 @@ trap 'rm -f "$out"' EXIT
 set +e
 SCHEMATHESIS_HOOKS=tools/schemathesis_hooks.py \
   SIP_ROLES=read,write,admin,report SIP_UNIT=SE2321000016-FUZ1 tools/with-service.sh bash -c '
-  "$0/bin/schemathesis" run "$SIP_URL/api-docs/openapi.json" \
-    --url "$SIP_URL" \
-    --header "Authorization: Bearer $SIP_TOKEN" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-    --phases examples,coverage,fuzzing \
-    --max-time "${FUZZ_SECONDS:-60}" \
-    --request-timeout 40 \
-    --seed 1 \
-    --workers 2 \
-    --warnings off' "$venv" 2>&1 | tee "$out"
+  fuzz() {
+    "$0/bin/schemathesis" run "$SIP_URL/api-docs/openapi.json" \
+      --url "$SIP_URL" \
+      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+      --phases examples,coverage,fuzzing \
+      --request-timeout 40 \
+      --seed 1 \
+      --workers 2 \
+      --warnings off "$@"
+  }
+  # Every operation with a unit'"'"'s token, then the /me operations with an individual'"'"'s.
+  fuzz --header "Authorization: Bearer $SIP_TOKEN" --max-time "${FUZZ_SECONDS:-60}"
+  staff=$?
+  fuzz --header "Authorization: Bearer $SIP_INDIVIDUAL_TOKEN" --include-tag me --max-time "${FUZZ_ME_SECONDS:-30}"
+  individual=$?
+  exit $(( staff > individual ? staff : individual ))' "$venv" 2>&1 | tee "$out"
 code=${PIPESTATUS[0]}
 set -e
 # The change feed's long polling holds a request up to 30 s: hence the request timeout of 40 s.
