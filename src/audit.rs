@@ -34,6 +34,9 @@ pub struct AuditTargets(pub Vec<Target>);
 pub struct Target {
     /// The action to record instead of the request's own (e.g. a denied search's match).
     pub action: Option<&'static str>,
+    /// Who acted, instead of the request's caller as it stands: an individual reading, in one
+    /// request, their own plans and a child's as a guardian (`ActingAs::subject`).
+    pub subject: Option<String>,
     pub resource_type: std::borrow::Cow<'static, str>,
     pub resource_id: Option<String>,
     pub plan_id: Option<String>,
@@ -221,6 +224,7 @@ pub async fn record_access(
         status,
         Target {
             action: None,
+            subject: None,
             resource_type,
             resource_id: last_id,
             plan_id,
@@ -231,10 +235,14 @@ pub async fn record_access(
     // is recorded as an action of its own (a hidden person's number) is an access of its own.
     let mut accesses = Vec::new();
     if let Some(targets) = response.response().extensions().get::<AuditTargets>() {
-        for target in targets.0.iter().cloned() {
-            match target.action {
-                Some(_) => accesses.push(event(&caller, at, &action, status, target).into()),
-                None => access.targets.push(NewAuditTarget {
+        for mut target in targets.0.iter().cloned() {
+            match (target.action, target.subject.take()) {
+                (_, Some(subject)) => accesses
+                    .push(event(&caller.acting_as(subject), at, &action, status, target).into()),
+                (Some(_), None) => {
+                    accesses.push(event(&caller, at, &action, status, target).into())
+                }
+                (None, None) => access.targets.push(NewAuditTarget {
                     resource_type: target.resource_type.into_owned(),
                     resource_id: target.resource_id,
                     plan_id: target.plan_id,

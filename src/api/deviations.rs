@@ -153,6 +153,7 @@ pub async fn list(
             .iter()
             .map(|d: &Deviation| Target {
                 action: None,
+                subject: None,
                 resource_type: "deviations".into(),
                 resource_id: Some(d.id.clone()),
                 plan_id: d.plan_id.clone(),

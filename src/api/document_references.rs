@@ -140,6 +140,7 @@ async fn answer(
         .iter()
         .map(|d| Target {
             action: None,
+            subject: None,
             resource_type: "individuals".into(),
             resource_id: Some(d.individual.id.clone()),
             plan_id: Some(d.plan.id.clone()),
@@ -150,6 +151,7 @@ async fn answer(
         let id = String::from(hidden);
         targets.push(Target {
             action: Some(crate::db::audit::SEARCH_DENIED),
+            subject: None,
             resource_type: "individuals".into(),
             resource_id: Some(id.clone()),
             plan_id: None,

@@ -165,6 +165,7 @@ pub async fn search(
     if let Some(id) = individual_id {
         response.extensions_mut().insert(AuditTargets(vec![Target {
             action,
+            subject: None,
             resource_type: "individuals".into(),
             resource_id: Some(id.clone()),
             plan_id: None,

@@ -16,7 +16,7 @@ use crate::domain::ids::{ConsentId, IndividualId, PlanId, SummonsId};
 use crate::domain::process::PreparationInput;
 use crate::domain::survey::SurveyAnswer;
 use crate::error::{Error, Result};
-use crate::service::me as service;
+use crate::service::me::{self as service, Reached};
 use crate::views::consent::Consent;
 use crate::views::me::{
     AccessExtract, Me, MyConsent, MyConsents, MyPlan, MyPlanSummary, MyPlans, MySummons,
@@ -25,22 +25,40 @@ use crate::views::me::{
 use crate::views::printout::Printout;
 use crate::views::process::Summons;
 
-/// What a read through `/me` showed: the people (and plans) it was about.
-fn read_of(people: impl IntoIterator<Item = (String, Option<String>)>) -> AuditTargets {
+/// What a read about one person showed: a target of the request's access, which is recorded under
+/// the capacity the caller read it in (`ActedAs`).
+fn read_of(reached: &Reached, plan_id: Option<String>) -> AuditTargets {
+    let mut targets = people_read([(reached, plan_id)]);
+    for target in &mut targets.0 {
+        target.subject = None;
+    }
+    targets
+}
+
+/// What a read about all the people the caller acts for showed (`/me`, `/me/plans`): each person
+/// recorded as an access of its own, under the capacity the caller read them in (themselves, a
+/// guardian, a representative), so each person's access log says who read their data.
+fn people_read<'a>(
+    people: impl IntoIterator<Item = (&'a Reached, Option<String>)>,
+) -> AuditTargets {
     AuditTargets(
         people
             .into_iter()
-            .map(|(individual_id, plan_id)| Target {
-                action: None,
-                resource_type: if plan_id.is_some() {
-                    "plans"
-                } else {
-                    "individuals"
+            .map(|(reached, plan_id)| {
+                let individual_id = reached.person.id.to_string();
+                Target {
+                    action: None,
+                    subject: Some(reached.subject.clone()),
+                    resource_type: if plan_id.is_some() {
+                        "plans"
+                    } else {
+                        "individuals"
+                    }
+                    .into(),
+                    resource_id: plan_id.clone().or_else(|| Some(individual_id.clone())),
+                    plan_id,
+                    individual_id: Some(individual_id),
                 }
-                .into(),
-                resource_id: plan_id.clone().or_else(|| Some(individual_id.clone())),
-                plan_id,
-                individual_id: Some(individual_id),
             })
             .collect(),
     )
@@ -63,9 +81,9 @@ pub async fn me(db: web::Data<Db>, ctx: AsIndividual) -> Result<HttpResponse> {
         .map(|r| Person::of(&r.person, r.acting_as))
         .collect();
     let mut response = HttpResponse::Ok().json(Me { acting_for });
-    response.extensions_mut().insert(read_of(
-        reach.0.iter().map(|r| (r.person.id.to_string(), None)),
-    ));
+    response
+        .extensions_mut()
+        .insert(people_read(reach.0.iter().map(|r| (r, None))));
     Ok(response)
 }
 
@@ -76,11 +94,7 @@ pub async fn me(db: web::Data<Db>, ctx: AsIndividual) -> Result<HttpResponse> {
 )]
 pub async fn plans(db: web::Data<Db>, ctx: AsIndividual) -> Result<HttpResponse> {
     let plans = db.read(move |c| service::list_plans(c, &ctx)).await?;
-    let read = read_of(
-        plans
-            .iter()
-            .map(|(r, p)| (r.person.id.to_string(), Some(p.plan.id.to_string()))),
-    );
+    let read = people_read(plans.iter().map(|(r, p)| (r, Some(p.plan.id.to_string()))));
     let items = plans
         .iter()
         .map(|(r, p)| MyPlanSummary::of(Person::of(&r.person, r.acting_as), p))
@@ -135,10 +149,7 @@ pub async fn plan(
     );
     {
         let mut extensions = response.extensions_mut();
-        extensions.insert(read_of([(
-            reached.person.id.to_string(),
-            Some(document.plan.id.clone()),
-        )]));
+        extensions.insert(read_of(&reached, Some(document.plan.id.clone())));
         extensions.insert(ActedAs(reached.subject));
     }
     Ok(response)
@@ -351,7 +362,7 @@ pub async fn access_log(
     );
     {
         let mut extensions = response.extensions_mut();
-        extensions.insert(read_of([(reached.person.id.to_string(), None)]));
+        extensions.insert(read_of(&reached, None));
         extensions.insert(ActedAs(reached.subject));
     }
     Ok(response)

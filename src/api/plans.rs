@@ -212,6 +212,7 @@ pub async fn list(
             .iter()
             .map(|p: &Plan| Target {
                 action: None,
+                subject: None,
                 resource_type: "plans".into(),
                 resource_id: Some(p.id.clone()),
                 plan_id: Some(p.id.clone()),

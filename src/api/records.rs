@@ -147,6 +147,7 @@ pub async fn fhir(db: web::Data<Db>, ctx: Reader, path: web::Path<PlanId>) -> Re
 fn read_of(document: &PlanDocument) -> AuditTargets {
     AuditTargets(vec![Target {
         action: None,
+        subject: None,
         resource_type: "individuals".into(),
         resource_id: Some(document.individual.id.clone()),
         plan_id: Some(document.plan.id.clone()),

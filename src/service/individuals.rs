@@ -117,6 +117,7 @@ fn record_hidden_match(
 ) -> Result<()> {
     let target = crate::audit::Target {
         action: Some(crate::db::audit::REGISTER_DENIED),
+        subject: None,
         resource_type: "individuals".into(),
         resource_id: Some(individual_id.to_string()),
         plan_id: None,

@@ -332,6 +332,7 @@ pub fn issue_survey_code(
             201,
             crate::audit::Target {
                 action: None,
+                subject: None,
                 resource_type: "meeting".into(),
                 resource_id: Some(meeting.id.clone()),
                 plan_id: Some(plan.id.to_string()),

@@ -229,15 +229,24 @@ async fn guardians_act_for_a_young_child(app: TestApp) {
     assert_eq!(people.len(), 1, "{me}");
     assert_eq!(people[0]["acting_as"], "guardian");
     let uri = format!("/api/v1/me/plans/{}", id(&plan));
+    let listed = app
+        .get("/api/v1/me/plans", &guardian)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        listed["items"][0]["person"]["acting_as"], "guardian",
+        "{listed}"
+    );
     app.get(&uri, &guardian).await.expect(200);
-    // The read is recorded as the guardian's, for the child.
+    // Both reads are recorded as the guardian's, for the child.
     let by_guardian = app
         .count(format!(
             "SELECT COUNT(*) AS n FROM audit_events WHERE subject LIKE 'guardian:%' AND plan_id = '{}'",
             id(&plan)
         ))
         .await;
-    assert_eq!(by_guardian, 1);
+    assert_eq!(by_guardian, 2);
     // Noah cannot act for himself at 6.
     let noah_himself = Who::individual(NOAH_PNR);
     let own = app.get("/api/v1/me", &noah_himself).await.expect(200).body;
