@@ -177,7 +177,9 @@ async fn a_missing_role_is_403(app: TestApp) {
 /// Every operation under `/api/v1` declares the role it needs in its handler (`caller: Writer`),
 /// checked before anything else of the request is read: a token without roles gets 403 from every
 /// operation the document lists — not a 400, 404 or 422 that would tell it about ids or input
-/// rules — so a new operation cannot forget its role.
+/// rules — so a new operation cannot forget its role. The same walk holds the two kinds of token
+/// apart: an individual's token gets 403 from every staff operation, and a unit's token with
+/// every role gets 403 from every `/me` operation.
 async fn every_operation_needs_a_role_before_it_reads_the_request(app: TestApp) {
     let doc: Value = serde_json::from_str(&sip::api::openapi_json()).unwrap();
     let nobody = Who {
@@ -210,21 +212,32 @@ async fn every_operation_needs_a_role_before_it_reads_the_request(app: TestApp) 
                 continue;
             }
             let body = (method == Method::POST || method == Method::PUT).then(|| json!({}));
-            let reply = app
-                .send(
-                    method.clone(),
-                    &uri,
-                    Some(&nobody),
-                    body.as_ref(),
-                    &[("If-Match", "*")],
-                )
-                .await;
-            assert_eq!(
-                reply.status.as_u16(),
-                403,
-                "{method} {path}: {}",
-                reply.body
-            );
+            let other_side = if path.starts_with("/api/v1/me") {
+                Who {
+                    roles: vec![Role::Admin],
+                    ..reader()
+                }
+            } else {
+                Who::individual(LISA_PNR)
+            };
+            for caller in [&nobody, &other_side] {
+                let reply = app
+                    .send(
+                        method.clone(),
+                        &uri,
+                        Some(caller),
+                        body.as_ref(),
+                        &[("If-Match", "*")],
+                    )
+                    .await;
+                assert_eq!(
+                    reply.status.as_u16(),
+                    403,
+                    "{method} {path}: {}",
+                    reply.body
+                );
+                assert_problem(&reply);
+            }
             checked += 1;
         }
     }

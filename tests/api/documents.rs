@@ -62,8 +62,7 @@ async fn lisas_full_plan(app: &TestApp) -> Value {
 }
 
 async fn document_as(app: &TestApp, uri: &str, accept: &str, who: &Who) -> Reply {
-    app.send(Method::GET, uri, Some(who), None, &[("Accept", accept)])
-        .await
+    app.get_accepting(uri, who, accept).await
 }
 
 /// Where the documents of the full plan are written for the checks outside the test suite

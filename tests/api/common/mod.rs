@@ -581,6 +581,12 @@ impl TestApp {
         self.send(Method::GET, uri, Some(who), None, &[]).await
     }
 
+    /// A GET as `who` asking for the media type `accept` (a document's HTML or PDF).
+    pub async fn get_accepting(&self, uri: &str, who: &Who, accept: &str) -> Reply {
+        self.send(Method::GET, uri, Some(who), None, &[("accept", accept)])
+            .await
+    }
+
     pub async fn post(&self, uri: &str, who: &Who, body: Value) -> Reply {
         self.send(Method::POST, uri, Some(who), Some(&body), &[])
             .await
