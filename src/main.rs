@@ -19,6 +19,8 @@ usage:
   sip-service token --individual PERSONNUMMER [--hours N]
                                 print a development token for an individual (an e-service after
                                 e-ID login at assurance level 3), for the /api/v1/me operations
+  sip-service backup PATH       write a consistent copy of the running SQLite database to PATH
+                                (a new file); PostgreSQL: use pg_dump or WAL archiving (README)
   sip-service openapi           print the OpenAPI document";
 
 fn main() -> ExitCode {
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve(),
         Some("token") => token(&args[1..]),
+        Some("backup") => backup(&args[1..]),
         Some("openapi") => {
             print!("{}", sip::api::openapi_json());
             Ok(())
@@ -44,6 +47,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn backup(args: &[String]) -> Result<(), String> {
+    let [path] = args else {
+        return Err(format!("backup takes one PATH\n{USAGE}"));
+    };
+    let settings = Settings::from_env()?;
+    let db = Db::connect(&settings.database_url, 1)?;
+    let path = std::path::Path::new(path);
+    db.backup_to(path)?;
+    println!("backed up to {}", path.display());
+    Ok(())
 }
 
 fn serve() -> Result<(), String> {

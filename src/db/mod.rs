@@ -260,6 +260,34 @@ impl Db {
         self.backend
     }
 
+    /// Writes a consistent copy of the running SQLite database to `path` (`sip-service backup`):
+    /// SQLite's `VACUUM INTO` reads one snapshot while writers go on, so the copy holds every
+    /// write committed before it began and none half. A new file only: an existing one is refused.
+    /// PostgreSQL is backed up with its own tools (`pg_dump`, or base backups with WAL archiving
+    /// for point-in-time recovery): see the README.
+    pub fn backup_to(&self, path: &std::path::Path) -> std::result::Result<(), String> {
+        use diesel::RunQueryDsl;
+        if self.backend == Backend::Postgres {
+            return Err("this database is PostgreSQL: back it up with pg_dump, or with base backups and WAL archiving (see the README's Backups)".into());
+        }
+        if path.exists() {
+            return Err(format!(
+                "{} exists: a backup is written to a new file",
+                path.display()
+            ));
+        }
+        let target = path
+            .to_str()
+            .ok_or("the backup's path is not UTF-8")?
+            .to_string();
+        let mut conn = self.checkout().map_err(|e| e.to_string())?;
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(&mut *conn)
+            .map(|_| ())
+            .map_err(|e| format!("the backup failed: {e}"))
+    }
+
     /// PostgreSQL: starts a thread that hears the commits of every instance sharing the database
     /// (and of this process's own quiet writers) and wakes this process's waiters for them. It
     /// stops when the last handle of this `Db` is dropped. Nothing to do on SQLite, which serves

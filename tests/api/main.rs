@@ -5,6 +5,7 @@ mod common;
 mod access;
 mod audit;
 mod auth;
+mod backup;
 mod consents;
 mod deviations;
 mod documents;

@@ -375,6 +375,17 @@ impl TestApp {
         Self::start(db, Cleanup::SqliteFile(path), jwt).await
     }
 
+    /// A SQLite app over an existing database file (a restored backup); the file is removed after.
+    pub async fn sqlite_from(path: PathBuf) -> TestApp {
+        let db = Db::connect(path.to_str().unwrap(), 4).expect("a SQLite database");
+        Self::start(
+            db,
+            Cleanup::SqliteFile(path),
+            jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into())),
+        )
+        .await
+    }
+
     pub async fn postgres() -> TestApp {
         let database = TempPostgres::create();
         let db = Db::connect(&database.url, 4).expect("a PostgreSQL database");
