@@ -75,6 +75,9 @@ pub enum JwtKeySetting {
         algorithm: String,
         keys: Vec<(Option<String>, PathBuf)>,
     },
+    /// `JWT_ISSUER_URL`: the identity provider's keys, as it publishes them (OpenID configuration
+    /// and JWKS), refreshed every `JWT_JWKS_REFRESH_SECONDS` (default 300).
+    Issuer { url: String, refresh_seconds: u64 },
     /// Neither is set: a development secret is created in `DATA_DIR/dev-signing-key`.
     DevelopmentKeyFile(PathBuf),
 }
@@ -98,10 +101,20 @@ impl Settings {
         let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| data_dir.join("sip.sqlite3").to_string_lossy().into_owned());
+        let issuer_url = var("JWT_ISSUER_URL");
         let key = match (var("JWT_HS256_SECRET"), var("JWT_PUBLIC_KEY_FILE")) {
             (Some(_), Some(_)) => {
                 return Err("set either JWT_HS256_SECRET or JWT_PUBLIC_KEY_FILE, not both".into())
             }
+            (Some(_), None) | (None, Some(_)) if issuer_url.is_some() => {
+                return Err(
+                    "set one of JWT_ISSUER_URL, JWT_PUBLIC_KEY_FILE and JWT_HS256_SECRET".into(),
+                )
+            }
+            (None, None) if issuer_url.is_some() => JwtKeySetting::Issuer {
+                url: issuer_url.clone().unwrap_or_default(),
+                refresh_seconds: parsed("JWT_JWKS_REFRESH_SECONDS", 300u64)?.max(10),
+            },
             (Some(secret), None) => {
                 if secret.len() < 32 {
                     return Err("JWT_HS256_SECRET must be at least 32 characters".into());
@@ -134,7 +147,10 @@ impl Settings {
             pool_size: parsed("DATABASE_POOL_SIZE", 8u32)?.max(1),
             data_dir,
             jwt: JwtSettings {
-                issuer: var("JWT_ISSUER").unwrap_or_else(|| "sip-dev".into()),
+                // With an issuer URL, tokens name it as their issuer (OpenID Connect).
+                issuer: var("JWT_ISSUER")
+                    .or(issuer_url)
+                    .unwrap_or_else(|| "sip-dev".into()),
                 audience: var("JWT_AUDIENCE").unwrap_or_else(|| "sip-api".into()),
                 key,
                 leeway_seconds: parsed("JWT_LEEWAY_SECONDS", 30u64)?,

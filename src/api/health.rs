@@ -11,6 +11,12 @@ use crate::error::Result;
 pub struct Health {
     #[schema(example = "ok")]
     pub status: String,
+    /// With `JWT_ISSUER_URL`: how the identity provider's published keys stand — how many are
+    /// held, when they were fetched, and since when the provider cannot be reached (the keys held
+    /// keep working meanwhile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub identity_provider: Option<crate::auth::published::KeyStatus>,
 }
 
 /// The process is alive.
@@ -19,18 +25,33 @@ pub struct Health {
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
+        identity_provider: None,
     })
 }
 
-/// The database answers: the service can take traffic.
+/// The database answers and tokens can be verified: the service can take traffic.
+///
+/// With `JWT_ISSUER_URL`, not ready until the identity provider's keys have been fetched once; when
+/// the provider cannot be reached later, still ready (the keys held keep working), and
+/// `identity_provider.unreachable_since` says so.
 #[utoipa::path(get, path = "/ready", operation_id = "ready", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer"),
+        (status = 503, description = "The database does not answer, or no key of the identity provider has been fetched yet"),
     ))]
-pub async fn ready(db: web::Data<Db>) -> Result<HttpResponse> {
+pub async fn ready(
+    db: web::Data<Db>,
+    verifier: web::Data<crate::auth::TokenVerifier>,
+) -> Result<HttpResponse> {
     db.ping().await?;
+    let identity_provider = verifier.key_status();
+    if identity_provider.as_ref().is_some_and(|s| s.keys == 0) {
+        return Err(crate::error::Error::Unavailable(
+            "no key of the identity provider (JWT_ISSUER_URL) has been fetched yet".into(),
+        ));
+    }
     Ok(HttpResponse::Ok().json(Health {
         status: "ready".into(),
+        identity_provider,
     }))
 }

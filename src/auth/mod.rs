@@ -14,6 +14,8 @@ use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+pub mod published;
+
 use crate::config::{IndividualClaimNames, JwtKeySetting, JwtSettings};
 use crate::domain::identity::{HsaId, IdentityNumber};
 use crate::domain::Principal;
@@ -248,15 +250,45 @@ required_roles! {
 /// configured at once, each with its key id (`kid`), so an identity provider can rotate its keys
 /// without a moment when valid tokens are refused.
 pub struct TokenVerifier {
-    /// (kid, key): a key without a kid is the only key and verifies tokens without a `kid`.
-    keys: Vec<(Option<String>, DecodingKey)>,
+    keys: Keys,
     validation: Validation,
     individual: IndividualClaimNames,
 }
 
+/// Where the keys come from: configured (a shared secret, the provider's public keys as PEM
+/// files), or as the identity provider publishes them (`JWT_ISSUER_URL`).
+enum Keys {
+    /// (kid, key), all for `algorithm`. A single key configured without a kid verifies every
+    /// token whatever `kid` it names (most providers always send one).
+    Fixed {
+        algorithm: Algorithm,
+        keys: Vec<(Option<String>, DecodingKey)>,
+    },
+    Published(std::sync::Arc<published::PublishedKeys>),
+}
+
 impl TokenVerifier {
     pub fn new(settings: &JwtSettings) -> Result<TokenVerifier, String> {
-        let (algorithm, keys) = match &settings.key {
+        let fixed = match &settings.key {
+            JwtKeySetting::Issuer {
+                url,
+                refresh_seconds,
+            } => {
+                let keys = published::PublishedKeys::start(
+                    url,
+                    std::time::Duration::from_secs(*refresh_seconds),
+                )?;
+                return Ok(TokenVerifier {
+                    keys: Keys::Published(keys),
+                    // The algorithm is each key's own, set per token.
+                    validation: validation(settings, Algorithm::RS256),
+                    individual: settings.individual.clone(),
+                });
+            }
+            other => other,
+        };
+        let (algorithm, keys) = match fixed {
+            JwtKeySetting::Issuer { .. } => unreachable!("handled above"),
             JwtKeySetting::Hs256Secret(secret) => (
                 Algorithm::HS256,
                 vec![(None, DecodingKey::from_secret(secret.as_bytes()))],
@@ -304,41 +336,85 @@ impl TokenVerifier {
                 (algorithm, loaded)
             }
         };
-        let mut validation = Validation::new(algorithm);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = settings.leeway_seconds;
+        if keys.len() == 1 && keys[0].0.is_none() {
+            log::info!("one token key is configured without a key id: it verifies tokens whatever key id (kid) they name");
+        }
         Ok(TokenVerifier {
-            keys,
-            validation,
+            keys: Keys::Fixed { algorithm, keys },
+            validation: validation(settings, algorithm),
             individual: settings.individual.clone(),
         })
     }
 
-    /// The key for the token's `kid`; a token without one needs a single configured key.
-    fn key_for(&self, token: &str) -> Result<&DecodingKey, Error> {
+    /// How the identity provider's published keys stand (`None` with configured keys).
+    pub fn key_status(&self) -> Option<published::KeyStatus> {
+        match &self.keys {
+            Keys::Published(keys) => Some(keys.status()),
+            Keys::Fixed { .. } => None,
+        }
+    }
+
+    /// Whether `token` names a key the provider may have published since the keys were fetched:
+    /// the caller then has them fetched again (`refresh_keys`, off the request threads) first.
+    pub fn names_unknown_key(&self, token: &str) -> bool {
+        let Keys::Published(keys) = &self.keys else {
+            return false;
+        };
+        jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .is_some_and(|kid| keys.get(&kid).is_none())
+    }
+
+    /// Fetches the provider's keys again, unless that was done within the last ten seconds.
+    pub fn refresh_keys(&self) {
+        if let Keys::Published(keys) = &self.keys {
+            keys.refresh(false);
+        }
+    }
+
+    /// The key for the token's `kid`, and the one algorithm the token may be signed with.
+    fn key_for(&self, token: &str) -> Result<(Algorithm, DecodingKey), Error> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| Error::Unauthorized("the token's header cannot be read".into()))?;
-        let found = match header.kid.as_deref() {
-            Some(kid) => self.keys.iter().find(|(k, _)| k.as_deref() == Some(kid)),
-            None if self.keys.len() == 1 => self.keys.first(),
-            None => None,
+        let unknown = || {
+            Error::Unauthorized(
+                "the token's key id (kid) is not one of the keys of its issuer".into(),
+            )
         };
-        found.map(|(_, key)| key).ok_or_else(|| {
-            Error::Unauthorized("the token's key id (kid) is not one of the configured keys".into())
-        })
+        match &self.keys {
+            Keys::Fixed { algorithm, keys } => {
+                let found = match (header.kid.as_deref(), keys.as_slice()) {
+                    (_, [(None, key)]) | (None, [(_, key)]) => Some(key),
+                    (Some(kid), _) => keys
+                        .iter()
+                        .find(|(k, _)| k.as_deref() == Some(kid))
+                        .map(|(_, key)| key),
+                    (None, _) => None,
+                };
+                found
+                    .map(|key| (*algorithm, key.clone()))
+                    .ok_or_else(unknown)
+            }
+            Keys::Published(keys) => {
+                let found = match header.kid.as_deref() {
+                    Some(kid) => keys.get(kid),
+                    None => keys.only(),
+                };
+                found.map(|k| (k.algorithm, k.key)).ok_or_else(unknown)
+            }
+        }
     }
 
     pub fn verify(&self, token: &str) -> Result<Caller, Error> {
         use jsonwebtoken::errors::ErrorKind;
-        let key = self.key_for(token)?;
+        let (algorithm, key) = self.key_for(token)?;
+        let mut validation = self.validation.clone();
+        validation.algorithms = vec![algorithm];
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
-            key,
-            &self.validation,
+            &key,
+            &validation,
         )
         .map_err(|e| {
             let why = match e.kind() {
@@ -428,6 +504,18 @@ fn assurance_level(value: &serde_json::Value) -> Option<u8> {
     digits.parse().ok()
 }
 
+/// The checks every token passes: issuer, audience, the required claims, and time with leeway.
+fn validation(settings: &JwtSettings, algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_audience(&[&settings.audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.leeway = settings.leeway_seconds;
+    validation
+}
+
 /// The id of one request: the client's `X-Request-Id` when it is a sane token (so a journal system
 /// can trace its own calls), otherwise a new UUID. Echoed in the response and in the access log;
 /// set by the request-id middleware (`app.rs`), which runs before authentication.
@@ -441,6 +529,16 @@ pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    // A token naming a key the provider may have published since its keys were fetched: fetch them
+    // again first (at most once in ten seconds), on the blocking pool.
+    if let (Some(verifier), Some(token)) = (
+        req.app_data::<web::Data<TokenVerifier>>().cloned(),
+        bearer_token(&req),
+    ) {
+        if verifier.names_unknown_key(&token) {
+            let _ = web::block(move || verifier.refresh_keys()).await;
+        }
+    }
     match verify_request(&req) {
         Ok(mut caller) => {
             if let Some(id) = req.extensions().get::<RequestId>() {
@@ -468,15 +566,22 @@ fn verify_request(req: &ServiceRequest) -> Result<Caller, Error> {
             "send exactly one Authorization header".into(),
         ));
     }
-    let token = authorization
-        .first()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
+    let token = bearer_token(req)
         .ok_or_else(|| Error::Unauthorized("send Authorization: Bearer <token>".into()))?;
-    verifier.verify(token)
+    verifier.verify(&token)
+}
+
+/// The token of the request's one `Authorization: Bearer` header.
+fn bearer_token(req: &ServiceRequest) -> Option<String> {
+    let mut headers = req.headers().get_all(header::AUTHORIZATION);
+    let value = headers.next()?;
+    if headers.next().is_some() {
+        return None;
+    }
+    let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 /// The development signing secret: read from `path`, created there on first use.
@@ -522,7 +627,7 @@ fn signing_secret(settings: &JwtSettings) -> Result<String, String> {
     match &settings.key {
         JwtKeySetting::Hs256Secret(secret) => Ok(secret.clone()),
         JwtKeySetting::DevelopmentKeyFile(path) => development_secret(path),
-        JwtKeySetting::PublicKeys { .. } => Err("with JWT_PUBLIC_KEY_FILE the identity provider issues tokens; this command signs only with the development key or JWT_HS256_SECRET".into()),
+        JwtKeySetting::PublicKeys { .. } | JwtKeySetting::Issuer { .. } => Err("with JWT_PUBLIC_KEY_FILE or JWT_ISSUER_URL the identity provider issues tokens; this command signs only with the development key or JWT_HS256_SECRET".into()),
     }
 }
 

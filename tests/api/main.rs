@@ -12,6 +12,7 @@ mod documents;
 mod echo;
 mod errors;
 mod examples;
+mod federation;
 mod feed;
 mod fhir;
 mod hardening;
