@@ -47,6 +47,54 @@ pub struct JwtSettings {
     /// `INDIVIDUAL_ASSURANCE_CLAIM` (default `acr`): the claims of an individual's token (an
     /// e-service's, after e-ID login) that name the person and the login's assurance level.
     pub individual: IndividualClaimNames,
+    /// `JWT_SUBJECT_CLAIM`, `JWT_UNIT_CLAIM`, `JWT_PRINCIPAL_CLAIM`, `JWT_ROLES_CLAIM` and
+    /// `JWT_ROLE_MAP`: where a unit's token carries who acts, their unit, its principal and their
+    /// roles, so a region maps its identity provider without code.
+    pub staff: StaffClaimNames,
+}
+
+/// The claims of a unit's token, by the names the identity provider gives them.
+#[derive(Debug, Clone)]
+pub struct StaffClaimNames {
+    pub subject: String,
+    pub unit: String,
+    pub principal: String,
+    pub roles: String,
+    /// The provider's role values and the roles they grant (`JWT_ROLE_MAP`, e.g.
+    /// `sip.lasa=read,sip.skriva=write`); empty: the values are this service's role names.
+    pub role_map: Vec<(String, crate::auth::Role)>,
+}
+
+impl Default for StaffClaimNames {
+    fn default() -> Self {
+        StaffClaimNames {
+            subject: "sub".into(),
+            unit: "unit".into(),
+            principal: "principal".into(),
+            roles: "roles".into(),
+            role_map: Vec::new(),
+        }
+    }
+}
+
+/// `JWT_ROLE_MAP`: `value=role` pairs, comma-separated.
+fn role_map(text: &str) -> Result<Vec<(String, crate::auth::Role)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (value, role) = pair
+                .split_once('=')
+                .ok_or("JWT_ROLE_MAP takes value=role pairs, comma-separated")?;
+            let role = crate::auth::Role::parse(role.trim()).ok_or_else(|| {
+                format!(
+                    "JWT_ROLE_MAP: {:?} is not a role (read, write, admin, report, audit, import)",
+                    role.trim()
+                )
+            })?;
+            Ok((value.trim().to_string(), role))
+        })
+        .collect()
 }
 
 /// The names of the claims that make a token an individual's: the identity provider decides them.
@@ -154,6 +202,16 @@ impl Settings {
                 audience: var("JWT_AUDIENCE").unwrap_or_else(|| "sip-api".into()),
                 key,
                 leeway_seconds: parsed("JWT_LEEWAY_SECONDS", 30u64)?,
+                staff: {
+                    let defaults = StaffClaimNames::default();
+                    StaffClaimNames {
+                        subject: var("JWT_SUBJECT_CLAIM").unwrap_or(defaults.subject),
+                        unit: var("JWT_UNIT_CLAIM").unwrap_or(defaults.unit),
+                        principal: var("JWT_PRINCIPAL_CLAIM").unwrap_or(defaults.principal),
+                        roles: var("JWT_ROLES_CLAIM").unwrap_or(defaults.roles),
+                        role_map: role_map(&var("JWT_ROLE_MAP").unwrap_or_default())?,
+                    }
+                },
                 individual: IndividualClaimNames {
                     identity_number: var("INDIVIDUAL_IDENTITY_CLAIM")
                         .unwrap_or_else(|| IndividualClaimNames::default().identity_number),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod published;
 
-use crate::config::{IndividualClaimNames, JwtKeySetting, JwtSettings};
+use crate::config::{IndividualClaimNames, JwtKeySetting, JwtSettings, StaffClaimNames};
 use crate::domain::identity::{HsaId, IdentityNumber};
 use crate::domain::Principal;
 use crate::error::Error;
@@ -52,16 +52,6 @@ pub struct Claims {
     /// The unit's principal.
     pub principal: Principal,
     pub roles: Vec<String>,
-}
-
-/// The same claims as read from a verified token (`aud` may be a list there, so it is not read here;
-/// jsonwebtoken has checked it).
-#[derive(Debug, Deserialize)]
-struct VerifiedClaims {
-    sub: String,
-    unit: String,
-    principal: Principal,
-    roles: Vec<String>,
 }
 
 /// The authenticated caller of a request.
@@ -253,6 +243,7 @@ pub struct TokenVerifier {
     keys: Keys,
     validation: Validation,
     individual: IndividualClaimNames,
+    staff: StaffClaimNames,
 }
 
 /// Where the keys come from: configured (a shared secret, the provider's public keys as PEM
@@ -283,6 +274,7 @@ impl TokenVerifier {
                     // The algorithm is each key's own, set per token.
                     validation: validation(settings, Algorithm::RS256),
                     individual: settings.individual.clone(),
+                    staff: settings.staff.clone(),
                 });
             }
             other => other,
@@ -343,6 +335,7 @@ impl TokenVerifier {
             keys: Keys::Fixed { algorithm, keys },
             validation: validation(settings, algorithm),
             individual: settings.individual.clone(),
+            staff: settings.staff.clone(),
         })
     }
 
@@ -435,20 +428,54 @@ impl TokenVerifier {
         if claims.contains_key(&self.individual.identity_number) {
             return self.individual_caller(&claims);
         }
-        let claims: VerifiedClaims = serde_json::from_value(serde_json::Value::Object(claims))
-            .map_err(|_| {
-                Error::Unauthorized(
-                    "the token's claims cannot be read: sub, unit, principal and roles are required (or, for an individual, the identity number and assurance claims)".into(),
-                )
-            })?;
-        let unit = HsaId::parse(&claims.unit)
+        self.staff_caller(&claims)
+    }
+
+    /// A unit's token, its claims read by the names configured for the identity provider.
+    fn staff_caller(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Caller, Error> {
+        let names = &self.staff;
+        let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
+        let missing = |what: &str, name: &str| {
+            Error::Unauthorized(format!(
+                "the token's {what} claim ({name}) is missing or not text: sub, unit, principal and roles are required (or, for an individual, the identity number and assurance claims)"
+            ))
+        };
+        let subject = text(&names.subject)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing("subject", &names.subject))?;
+        let unit = HsaId::parse(text(&names.unit).ok_or_else(|| missing("unit", &names.unit))?)
             .map_err(|_| Error::Unauthorized("the token's unit claim is not an HSA-id".into()))?;
-        if claims.sub.trim().is_empty() {
-            return Err(Error::Unauthorized("the token's sub claim is empty".into()));
-        }
-        // Unknown roles are ignored, so an identity provider can carry roles of other systems.
-        let roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
-        Ok(Caller::new(claims.sub, unit, claims.principal, &roles))
+        let principal = text(&names.principal)
+            .and_then(Principal::parse)
+            .ok_or_else(|| {
+                Error::Unauthorized(format!(
+                    "the token's principal claim ({}) must be region, municipality or other",
+                    names.principal
+                ))
+            })?;
+        // A list, or one space-separated text (as OAuth scopes are written).
+        let values: Vec<&str> = match claims.get(&names.roles) {
+            Some(serde_json::Value::Array(items)) => {
+                items.iter().filter_map(|v| v.as_str()).collect()
+            }
+            Some(serde_json::Value::String(text)) => text.split_whitespace().collect(),
+            _ => return Err(missing("roles", &names.roles)),
+        };
+        // Unknown values are ignored, so a provider can carry roles of other systems.
+        let roles: Vec<Role> = if names.role_map.is_empty() {
+            values.iter().filter_map(|v| Role::parse(v)).collect()
+        } else {
+            values
+                .iter()
+                .flat_map(|v| names.role_map.iter().filter(move |(value, _)| value == v))
+                .map(|(_, role)| *role)
+                .collect()
+        };
+        Ok(Caller::new(subject, unit, principal, &roles))
     }
 
     /// An individual's token: it names a person by identity number after an e-ID login of
@@ -459,7 +486,7 @@ impl TokenVerifier {
         claims: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Caller, Error> {
         let names = &self.individual;
-        if claims.contains_key("unit") || claims.contains_key("roles") {
+        if claims.contains_key(&self.staff.unit) || claims.contains_key(&self.staff.roles) {
             return Err(Error::Unauthorized(
                 "a token names either an individual or a staff unit with roles, not both".into(),
             ));

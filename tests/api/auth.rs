@@ -94,12 +94,12 @@ async fn every_bad_claim_is_refused(app: TestApp) {
         ("wrong audience", json!({"aud": "another-api"}), "audience"),
         ("wrong issuer", json!({"iss": "someone-else"}), "issuer"),
         ("no exp", json!({"exp": null}), "required claim"),
-        ("no unit", json!({"unit": null}), "claims cannot be read"),
+        ("no unit", json!({"unit": null}), "unit claim (unit) is missing"),
         ("unit not an HSA-id", json!({"unit": "ward 7"}), "HSA-id"),
         (
             "unknown principal",
             json!({"principal": "county"}),
-            "claims cannot be read",
+            "region, municipality or other",
         ),
     ];
     for (case, overrides, detail) in cases {

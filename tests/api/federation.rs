@@ -299,3 +299,66 @@ async fn a_single_configured_key_accepts_any_key_id() {
         assert_eq!(call(&app, &token).await, 200, "kid {kid:?}");
     }
 }
+
+/// A region maps its provider's claims without code: the names of the subject, unit, principal
+/// and roles claims, and which of its role values grant which role.
+#[actix_web::test]
+async fn the_providers_claim_names_and_role_values_are_mapped() {
+    use sip::auth::Role;
+    let mut jwt = jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into()));
+    jwt.staff = sip::config::StaffClaimNames {
+        subject: "hsa_person_id".into(),
+        unit: "care_unit".into(),
+        principal: "organisation_kind".into(),
+        roles: "scope".into(),
+        role_map: vec![
+            ("sip.read".into(), Role::Read),
+            ("sip.write".into(), Role::Write),
+        ],
+    };
+    let app = TestApp::sqlite_with_jwt(jwt).await;
+    let token = |scope: &str| {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({"sub": "pairwise-1", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "nbf": now - 10,
+                            "hsa_person_id": "SE2321000016-P001", "care_unit": REGION_UNIT,
+                            "organisation_kind": "region", "scope": scope});
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    assert_eq!(call(&app, &token("openid sip.read")).await, 200);
+    let create = |t: String| {
+        let app = &app;
+        async move {
+            app.send(
+                actix_web::http::Method::POST,
+                "/api/v1/individuals",
+                None,
+                Some(&json!({"identity_number": LISA_PNR, "given_name": "Lisa", "family_name": "Testsson"})),
+                &[("authorization", &format!("Bearer {t}"))],
+            )
+            .await
+        }
+    };
+    create(token("openid sip.read")).await.expect(403);
+    create(token("openid sip.read sip.write")).await.expect(201);
+    // Recorded under the configured subject claim.
+    let by = app
+        .count("SELECT COUNT(*) AS n FROM audit_events WHERE subject = 'SE2321000016-P001'".into())
+        .await;
+    assert!(by >= 1);
+    // The default names mean nothing to this configuration.
+    let now = chrono::Utc::now().timestamp();
+    let plain = json!({"sub": "x", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "nbf": now - 10,
+                       "unit": REGION_UNIT, "principal": "region", "roles": ["read"]});
+    let plain = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &plain,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(call(&app, &plain).await, 401);
+}

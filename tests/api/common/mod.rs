@@ -50,6 +50,7 @@ pub fn jwt_settings(key: JwtKeySetting) -> JwtSettings {
         key,
         leeway_seconds: 0,
         individual: Default::default(),
+        staff: Default::default(),
     }
 }
 
