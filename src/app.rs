@@ -33,7 +33,13 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// Where clients reach the service (`PUBLIC_URL`).
     pub public_url: crate::config::PublicUrl,
+    /// `METRICS_ENABLED`: `GET /metrics` answers (404 otherwise).
+    pub metrics: MetricsEnabled,
 }
+
+/// Whether `GET /metrics` answers (`METRICS_ENABLED`).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsEnabled(pub bool);
 
 /// The origins CORS allows.
 #[derive(Debug, Clone)]
@@ -61,6 +67,7 @@ pub fn build_app(
         .app_data(web::Data::new(state.webhooks.clone()))
         .app_data(web::Data::new(state.clock.clone()))
         .app_data(web::Data::new(state.public_url.clone()))
+        .app_data(web::Data::new(state.metrics))
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {
@@ -248,12 +255,19 @@ async fn request_id(
     // One access line per request: the method, the route's pattern (never the path: its ids are
     // what the client sent), the status and the time taken. Query strings and bodies are never
     // logged.
+    let route = response.request().match_pattern();
+    let route = route.as_deref().unwrap_or("(no route)");
     log::info!(
         target: "sip::access",
-        "{method} {} {} {}ms request_id={id}",
-        response.request().match_pattern().as_deref().unwrap_or("(no route)"),
+        "{method} {route} {} {}ms request_id={id}",
         response.status().as_u16(),
         started.elapsed().as_millis()
+    );
+    crate::metrics::metrics().observe_request(
+        route,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
     );
     // Our faults and an unreachable database are logged here, with the request id; details never
     // hold request data (see `Error`).

@@ -20,6 +20,8 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// `MAX_BODY_BYTES`, default 262144 (256 KiB): larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// `METRICS_ENABLED` (default false): `GET /metrics` answers in the Prometheus text format.
+    pub metrics_enabled: bool,
     /// `WORKERS`, default: the number of cores.
     pub workers: Option<usize>,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated browser origins (e.g. `https://sip.region.se`) allowed
@@ -220,6 +222,7 @@ impl Settings {
                 },
             },
             max_body_bytes: parsed("MAX_BODY_BYTES", 256 * 1024usize)?,
+            metrics_enabled: parsed("METRICS_ENABLED", false)?,
             deadlines: {
                 let defaults = crate::domain::process::Deadlines::default();
                 crate::domain::process::Deadlines {

@@ -14,6 +14,7 @@ pub mod db;
 pub mod decode;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod policy;
 mod schema;
 pub mod service;

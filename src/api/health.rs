@@ -55,3 +55,41 @@ pub async fn ready(
         identity_provider,
     }))
 }
+
+/// Prometheus metrics, in the text exposition format (when `METRICS_ENABLED` is set; 404 otherwise).
+///
+/// `sip_http_requests_total` and `sip_http_request_duration_seconds` by route template, method
+/// and status class; `sip_db_pool_wait_seconds`; the access-log writer's
+/// `sip_access_log_queue`, `sip_access_log_group_records` and `sip_access_log_commit_seconds`;
+/// `sip_state{name=…}` for the pool's connections, the change feed's head, the webhook backlog and
+/// paused subscriptions, and running imports; `sip_build_info`. No label holds an id or personal
+/// data. Meant for the operators' network: put it behind the proxy's access rules.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses(
+        (status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "Metrics are not enabled (METRICS_ENABLED)"),
+        (status = 503, description = "The database does not answer"),
+    ))]
+pub async fn metrics(
+    db: web::Data<Db>,
+    enabled: web::Data<crate::app::MetricsEnabled>,
+    clock: web::Data<crate::clock::Clock>,
+) -> Result<HttpResponse> {
+    if !enabled.0 {
+        return Err(crate::error::Error::RouteNotFound);
+    }
+    let now = clock.now().naive_utc();
+    let state = db
+        .read(move |c| crate::db::operations::state(c, now))
+        .await?;
+    let metrics = crate::metrics::metrics();
+    for (name, value) in state {
+        metrics.set(name, value);
+    }
+    let (open, in_use) = db.pool_state();
+    metrics.set("db_pool_connections", i64::from(open));
+    metrics.set("db_pool_in_use", i64::from(in_use));
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render()))
+}

@@ -158,6 +158,7 @@ operations! {
     root {
         "/health" { get: health::health },
         "/ready" { get: health::ready },
+        "/metrics" { get: health::metrics },
     }
     api {
         "/individuals" { post: individuals::create },

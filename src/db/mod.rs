@@ -14,6 +14,7 @@ pub mod individuals;
 pub mod journal;
 mod listener;
 pub mod meetings;
+pub mod operations;
 pub mod plans;
 pub mod reports;
 pub mod schema;
@@ -260,6 +261,15 @@ impl Db {
         self.backend
     }
 
+    /// The pool's connections: (open, in use).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.connections - state.idle_connections,
+        )
+    }
+
     /// Writes a consistent copy of the running SQLite database to `path` (`sip-service backup`):
     /// SQLite's `VACUUM INTO` reads one snapshot while writers go on, so the copy holds every
     /// write committed before it began and none half. A new file only: an existing one is refused.
@@ -439,7 +449,12 @@ impl Db {
         } else {
             CHECKOUT_TIMEOUT
         };
-        match self.pool.get_timeout(wait) {
+        let started = std::time::Instant::now();
+        let got = self.pool.get_timeout(wait);
+        crate::metrics::metrics()
+            .db_checkout_seconds
+            .observe(started.elapsed().as_secs_f64());
+        match got {
             Ok(conn) => {
                 self.known_down.store(false, Ordering::SeqCst);
                 Ok(conn)

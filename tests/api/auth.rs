@@ -94,7 +94,11 @@ async fn every_bad_claim_is_refused(app: TestApp) {
         ("wrong audience", json!({"aud": "another-api"}), "audience"),
         ("wrong issuer", json!({"iss": "someone-else"}), "issuer"),
         ("no exp", json!({"exp": null}), "required claim"),
-        ("no unit", json!({"unit": null}), "unit claim (unit) is missing"),
+        (
+            "no unit",
+            json!({"unit": null}),
+            "unit claim (unit) is missing",
+        ),
         ("unit not an HSA-id", json!({"unit": "ward 7"}), "HSA-id"),
         (
             "unknown principal",

@@ -21,6 +21,7 @@ mod individuals;
 mod layers;
 mod lifecycle;
 mod me;
+mod metrics;
 mod openapi;
 mod plans;
 mod process;

@@ -1,0 +1,143 @@
+//! Prometheus metrics (`GET /metrics`, when `METRICS_ENABLED` is set): requests by route template,
+//! method and status class with their latency; the database pool; the access-log writer's queue,
+//! groups and commits; the change feed's head, the webhook backlog and running imports (read from
+//! the database when scraped); and the build. No label ever holds an id, a path a client sent, or
+//! personal data: routes are their templates (`/api/v1/plans/{plan_id}`).
+
+use std::sync::OnceLock;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// The service's metrics, registered once.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_seconds: HistogramVec,
+    pub access_log_queue: IntGauge,
+    pub access_log_group: Histogram,
+    pub access_log_commit_seconds: Histogram,
+    pub db_checkout_seconds: Histogram,
+    /// Read from the database and the pool when scraped.
+    pub gauges: IntGaugeVec,
+}
+
+/// The metrics of this process.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| Metrics::new().expect("the metrics register"))
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+impl Metrics {
+    fn new() -> prometheus::Result<Metrics> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "sip_http_requests_total",
+                "Requests answered, by route template, method and status class",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "sip_http_request_duration_seconds",
+                "Time to answer a request, by route template and method",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route", "method"],
+        )?;
+        let access_log_queue = IntGauge::new(
+            "sip_access_log_queue",
+            "Reads waiting for the access-log writer to commit their records",
+        )?;
+        let access_log_group = Histogram::with_opts(
+            HistogramOpts::new(
+                "sip_access_log_group_records",
+                "Access records stored by one commit of the access-log writer",
+            )
+            .buckets(vec![
+                1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+            ]),
+        )?;
+        let access_log_commit_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "sip_access_log_commit_seconds",
+                "Time of one commit of the access-log writer",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        let db_checkout_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "sip_db_pool_wait_seconds",
+                "Time a request waited for a database connection",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        let gauges = IntGaugeVec::new(
+            Opts::new("sip_state", "The service's state when scraped (see `name`)"),
+            &["name"],
+        )?;
+        let build = IntGaugeVec::new(
+            Opts::new("sip_build_info", "The running build"),
+            &["version"],
+        )?;
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_seconds.clone()),
+            Box::new(access_log_queue.clone()),
+            Box::new(access_log_group.clone()),
+            Box::new(access_log_commit_seconds.clone()),
+            Box::new(db_checkout_seconds.clone()),
+            Box::new(gauges.clone()),
+            Box::new(build),
+        ] {
+            registry.register(collector)?;
+        }
+        Ok(Metrics {
+            registry,
+            requests,
+            request_seconds,
+            access_log_queue,
+            access_log_group,
+            access_log_commit_seconds,
+            db_checkout_seconds,
+            gauges,
+        })
+    }
+
+    /// One answered request: `route` is the matched route's template, never the path sent.
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let class = match status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.requests
+            .with_label_values(&[route, method, class])
+            .inc();
+        self.request_seconds
+            .with_label_values(&[route, method])
+            .observe(seconds);
+    }
+
+    /// Sets a state gauge (`sip_state{name=…}`).
+    pub fn set(&self, name: &str, value: i64) {
+        self.gauges.with_label_values(&[name]).set(value);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

@@ -1,0 +1,100 @@
+//! `GET /metrics`: Prometheus text, with no identifier or personal data in any label.
+
+use crate::common::*;
+use crate::on_both_databases;
+
+/// After a full scenario — a plan through its meeting, the individual's reads, a feed read, a
+/// request for an unknown id — every label of every metric is a route template, a method, a
+/// status class, a state's name or the version: never an id, a number or a name.
+async fn metrics_name_routes_and_never_ids(app: TestApp) {
+    let plan = established_plan(&app).await;
+    app.get(&plan_uri(&plan, "/document"), &reader())
+        .await
+        .expect(200);
+    app.get(
+        &format!("/api/v1/me/plans/{}", id(&plan)),
+        &Who::individual(LISA_PNR),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/events?limit=10", &reader())
+        .await
+        .expect(200);
+    app.get(
+        &format!("/api/v1/plans/{}", uuid::Uuid::new_v4()),
+        &reader(),
+    )
+    .await
+    .expect(404);
+    app.get(
+        &format!("/api/v1/no-such/{}", uuid::Uuid::new_v4()),
+        &reader(),
+    )
+    .await
+    .expect(404);
+
+    let reply = app
+        .send(actix_web::http::Method::GET, "/metrics", None, None, &[])
+        .await
+        .expect(200);
+    assert!(reply
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = String::from_utf8(reply.bytes.to_vec()).unwrap();
+    assert!(
+        text.contains(r#"sip_http_requests_total{method="GET",route="/api/v1/plans/{plan_id}/document",status="2xx"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/plans/{plan_id}",status="4xx"}"#),
+        "{text}"
+    );
+    assert!(text.contains("sip_http_request_duration_seconds_bucket"));
+    assert!(text.contains("sip_access_log_commit_seconds_count"));
+    assert!(text.contains("sip_build_info{version="));
+    let head = text
+        .lines()
+        .find(|l| l.starts_with(r#"sip_state{name="feed_head_position"}"#))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        head.split_whitespace()
+            .last()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            > 0
+    );
+
+    let uuid = regex_like_uuid;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((_, labels)) = line.split_once('{') else {
+            continue;
+        };
+        let labels = labels.rsplit_once('}').unwrap().0;
+        for pair in labels.split("\",") {
+            let value = pair.split_once('=').unwrap().1.trim_matches('"');
+            assert!(!uuid(value), "an id in a label: {line}");
+            assert!(
+                !value.contains("SE2321000016-") && !value.contains("SE2120001314-"),
+                "{line}"
+            );
+            assert!(
+                !value.contains("Lisa") && !value.contains("19121212"),
+                "{line}"
+            );
+            assert!(
+                value.chars().filter(char::is_ascii_digit).count() < 10,
+                "a number in a label: {line}"
+            );
+        }
+    }
+}
+
+/// Whether `text` holds a UUID (8-4-4-4-12 hex digits).
+fn regex_like_uuid(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .any(|word| uuid::Uuid::parse_str(word).is_ok())
+}
+
+on_both_databases!(metrics_name_routes_and_never_ids);
