@@ -98,3 +98,33 @@ fn regex_like_uuid(text: &str) -> bool {
 }
 
 on_both_databases!(metrics_name_routes_and_never_ids);
+
+/// W3C Trace Context: a caller's `traceparent` is continued (its trace, a span of the service's
+/// own), and a request without one starts a trace; either way the response names it.
+#[actix_web::test]
+async fn a_traceparent_is_continued_and_returned() {
+    let app = TestApp::sqlite().await;
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let reply = app
+        .send(
+            actix_web::http::Method::GET,
+            "/api/v1/plans",
+            Some(&reader()),
+            None,
+            &[("traceparent", incoming)],
+        )
+        .await
+        .expect(200);
+    let returned = reply.header("traceparent").unwrap();
+    assert!(
+        returned.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{returned}"
+    );
+    assert!(returned.ends_with("-01"));
+    assert!(!returned.contains("00f067aa0ba902b7"));
+    let fresh = app
+        .send(actix_web::http::Method::GET, "/health", None, None, &[])
+        .await
+        .expect(200);
+    assert_eq!(fresh.header("traceparent").unwrap().len(), 55);
+}
