@@ -34,12 +34,8 @@ pub struct AppState {
     /// Where clients reach the service (`PUBLIC_URL`).
     pub public_url: crate::config::PublicUrl,
     /// `METRICS_ENABLED`: `GET /metrics` answers (404 otherwise).
-    pub metrics: MetricsEnabled,
+    pub metrics: crate::metrics::MetricsEnabled,
 }
-
-/// Whether `GET /metrics` answers (`METRICS_ENABLED`).
-#[derive(Debug, Clone, Copy)]
-pub struct MetricsEnabled(pub bool);
 
 /// The origins CORS allows.
 #[derive(Debug, Clone)]

@@ -62,9 +62,10 @@ pub struct StaffClaimNames {
     pub unit: String,
     pub principal: String,
     pub roles: String,
-    /// The provider's role values and the roles they grant (`JWT_ROLE_MAP`, e.g.
-    /// `sip.lasa=read,sip.skriva=write`); empty: the values are this service's role names.
-    pub role_map: Vec<(String, crate::auth::Role)>,
+    /// The provider's role values and the names of the roles they grant (`JWT_ROLE_MAP`, e.g.
+    /// `sip.lasa=read,sip.skriva=write`; the token verifier checks the names at start); empty:
+    /// the values are this service's role names.
+    pub role_map: Vec<(String, String)>,
 }
 
 impl Default for StaffClaimNames {
@@ -80,7 +81,7 @@ impl Default for StaffClaimNames {
 }
 
 /// `JWT_ROLE_MAP`: `value=role` pairs, comma-separated.
-fn role_map(text: &str) -> Result<Vec<(String, crate::auth::Role)>, String> {
+fn role_map(text: &str) -> Result<Vec<(String, String)>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
@@ -88,13 +89,7 @@ fn role_map(text: &str) -> Result<Vec<(String, crate::auth::Role)>, String> {
             let (value, role) = pair
                 .split_once('=')
                 .ok_or("JWT_ROLE_MAP takes value=role pairs, comma-separated")?;
-            let role = crate::auth::Role::parse(role.trim()).ok_or_else(|| {
-                format!(
-                    "JWT_ROLE_MAP: {:?} is not a role (read, write, admin, report, audit, import)",
-                    role.trim()
-                )
-            })?;
-            Ok((value.trim().to_string(), role))
+            Ok((value.trim().to_string(), role.trim().to_string()))
         })
         .collect()
 }

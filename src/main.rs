@@ -84,7 +84,7 @@ fn serve() -> Result<(), String> {
         webhooks: settings.webhooks.clone(),
         clock: clock.clone(),
         public_url: sip::config::PublicUrl(settings.public_url.clone()),
-        metrics: sip::app::MetricsEnabled(settings.metrics_enabled),
+        metrics: sip::metrics::MetricsEnabled(settings.metrics_enabled),
     };
     // Delivers webhooks until the server stops; dropping it gives back its subscriptions.
     let _dispatcher =

@@ -11,6 +11,10 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+/// Whether `GET /metrics` answers (`METRICS_ENABLED`).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsEnabled(pub bool);
+
 /// The service's metrics, registered once.
 pub struct Metrics {
     registry: Registry,

@@ -72,7 +72,7 @@ pub async fn ready(
     ))]
 pub async fn metrics(
     db: web::Data<Db>,
-    enabled: web::Data<crate::app::MetricsEnabled>,
+    enabled: web::Data<crate::metrics::MetricsEnabled>,
     clock: web::Data<crate::clock::Clock>,
 ) -> Result<HttpResponse> {
     if !enabled.0 {

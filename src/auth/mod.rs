@@ -244,6 +244,24 @@ pub struct TokenVerifier {
     validation: Validation,
     individual: IndividualClaimNames,
     staff: StaffClaimNames,
+    /// `JWT_ROLE_MAP`, its role names checked: the provider's value and the role it grants.
+    role_map: Vec<(String, Role)>,
+}
+
+/// The role names of `JWT_ROLE_MAP`, checked.
+fn role_map(settings: &JwtSettings) -> Result<Vec<(String, Role)>, String> {
+    settings
+        .staff
+        .role_map
+        .iter()
+        .map(|(value, name)| {
+            Role::parse(name)
+                .map(|role| (value.clone(), role))
+                .ok_or_else(|| {
+                    format!("JWT_ROLE_MAP: {name:?} is not a role (read, write, admin, report, audit, import)")
+                })
+        })
+        .collect()
 }
 
 /// Where the keys come from: configured (a shared secret, the provider's public keys as PEM
@@ -275,6 +293,7 @@ impl TokenVerifier {
                     validation: validation(settings, Algorithm::RS256),
                     individual: settings.individual.clone(),
                     staff: settings.staff.clone(),
+                    role_map: role_map(settings)?,
                 });
             }
             other => other,
@@ -336,6 +355,7 @@ impl TokenVerifier {
             validation: validation(settings, algorithm),
             individual: settings.individual.clone(),
             staff: settings.staff.clone(),
+            role_map: role_map(settings)?,
         })
     }
 
@@ -466,12 +486,12 @@ impl TokenVerifier {
             _ => return Err(missing("roles", &names.roles)),
         };
         // Unknown values are ignored, so a provider can carry roles of other systems.
-        let roles: Vec<Role> = if names.role_map.is_empty() {
+        let roles: Vec<Role> = if self.role_map.is_empty() {
             values.iter().filter_map(|v| Role::parse(v)).collect()
         } else {
             values
                 .iter()
-                .flat_map(|v| names.role_map.iter().filter(move |(value, _)| value == v))
+                .flat_map(|v| self.role_map.iter().filter(move |(value, _)| value == v))
                 .map(|(_, role)| *role)
                 .collect()
         };

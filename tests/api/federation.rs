@@ -304,7 +304,6 @@ async fn a_single_configured_key_accepts_any_key_id() {
 /// and roles claims, and which of its role values grant which role.
 #[actix_web::test]
 async fn the_providers_claim_names_and_role_values_are_mapped() {
-    use sip::auth::Role;
     let mut jwt = jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into()));
     jwt.staff = sip::config::StaffClaimNames {
         subject: "hsa_person_id".into(),
@@ -312,8 +311,8 @@ async fn the_providers_claim_names_and_role_values_are_mapped() {
         principal: "organisation_kind".into(),
         roles: "scope".into(),
         role_map: vec![
-            ("sip.read".into(), Role::Read),
-            ("sip.write".into(), Role::Write),
+            ("sip.read".into(), "read".into()),
+            ("sip.write".into(), "write".into()),
         ],
     };
     let app = TestApp::sqlite_with_jwt(jwt).await;

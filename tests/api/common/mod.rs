@@ -520,7 +520,7 @@ impl TestApp {
             webhooks: Default::default(),
             clock,
             public_url: sip::config::PublicUrl(PUBLIC_URL.into()),
-            metrics: sip::app::MetricsEnabled(true),
+            metrics: sip::metrics::MetricsEnabled(true),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: actix_http::Request| {
