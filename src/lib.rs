@@ -18,5 +18,6 @@ pub mod metrics;
 pub mod policy;
 mod schema;
 pub mod service;
+pub mod trace;
 pub mod views;
 pub mod webhooks;

@@ -33,7 +33,7 @@ fn layer_of_module(module: &str) -> Option<Layer> {
         "policy" | "audit" | "auth" => Layer::Guards,
         "db" => Layer::Store,
         "domain" => Layer::Rules,
-        "error" | "config" | "decode" | "schema" | "clock" | "metrics" => Layer::Ground,
+        "error" | "config" | "decode" | "schema" | "clock" | "metrics" | "trace" => Layer::Ground,
         _ => return None,
     })
 }
