@@ -46,6 +46,9 @@ REQUIRED = {
     ("DocumentReference", "status"): {"current", "superseded", "entered-in-error"},
     ("DocumentReference", "docStatus"): {"preliminary", "final", "amended", "entered-in-error"},
     ("Bundle", "entry.search.mode"): {"match", "include", "outcome"},
+    ("AuditEvent", "action"): {"C", "R", "U", "D", "E"},
+    ("AuditEvent", "outcome"): {"0", "4", "8", "12"},
+    ("Bundle", "link.relation"): None,
 }
 
 # Codings whose code system is fixed by a required binding.
@@ -89,7 +92,7 @@ def check(bundle):
         kind = resource.get("resourceType")
         where = f"{kind}/{resource.get('id')}"
         for (rtype, path), allowed in REQUIRED.items():
-            if rtype == kind:
+            if rtype == kind and allowed is not None:
                 for value in values(resource, path):
                     if value not in allowed:
                         problems.append(f"{where}: {path} = {value!r} is not in its required value set")

@@ -1,6 +1,5 @@
 //! `/api/v1/audit-events`: the access log, for the `audit` role — who read or changed whose data.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,11 @@ use crate::db::Db;
 use crate::domain::ids::IndividualId;
 use crate::error::{Error, FieldError, Result};
 use crate::service::{audit as service, naive};
+
+const CSV: &str = "text/csv";
+
+/// The forms of the access log: JSON (the default), CSV, and FHIR AuditEvents (IHE BALP).
+const AUDIT_FORMS: &[&str] = &["application/json", CSV, crate::views::fhir::MEDIA_TYPE];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -181,6 +185,13 @@ fn csv(events: &[AuditEvent]) -> String {
 /// Query the access log (role `audit`): by individual ("who has read this person's data"), by
 /// subject, by unit, by period; oldest first, paged; CSV with `Accept: text/csv`.
 ///
+/// **FHIR** with `Accept: application/fhir+json`: the page as a `searchset` Bundle of FHIR R4
+/// `AuditEvent`s following IHE Basic Audit Log Patterns (BALP) — one per access, `meta.profile`
+/// naming its BALP profile (PatientRead, PatientQuery, PatientCreate, PatientUpdate), the user and
+/// the unit (HSA-id) as agents, the patient (personnummer or samordningsnummer), the plan and the
+/// request id as entities, outcome 0 or 4 (a refused attempt); a `next` link pages on. For a
+/// region's own log follow-up tools.
+///
 /// **Log follow-up is per organisation** (vårdgivare or municipality), as Swedish patient-data law
 /// has it: an `audit` caller sees the accesses made by the units of its own organisation — the
 /// part of the HSA-id before the hyphen, `SE2321000016` in `SE2321000016-PSY1` — and nothing
@@ -191,11 +202,13 @@ fn csv(events: &[AuditEvent]) -> String {
     get, path = "/api/v1/audit-events", operation_id = "list_audit_events", tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "One page of the access log", content((AuditPage = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "One page of the access log", content((AuditPage = "application/json"), (String = "text/csv"), (crate::views::fhir::FhirBundle = "application/fhir+json"))),
+        (status = 406, description = "`Accept` rules out JSON, CSV and FHIR"),
     )
 )]
 pub async fn list(
     db: web::Data<Db>,
+    public_url: web::Data<crate::config::PublicUrl>,
     ctx: Auditor,
     query: super::extract::Query<AuditQuery>,
     req: HttpRequest,
@@ -238,16 +251,28 @@ pub async fn list(
             )],
         })?,
     };
-    let (rows, next_cursor) = db
-        .read(move |c| service::list(c, &ctx, filter.clone(), after, limit))
+    let form = super::extract::negotiate(&req, AUDIT_FORMS)?;
+    let fhir = form == crate::views::fhir::MEDIA_TYPE;
+    let (rows, next_cursor, patients) = db
+        .read(move |c| {
+            let (rows, next) = service::list(c, &ctx, filter.clone(), after, limit)?;
+            let patients = if fhir {
+                service::patients_of(c, &rows)?
+            } else {
+                Default::default()
+            };
+            Ok((rows, next, patients))
+        })
         .await?;
+    if fhir {
+        let bundle =
+            crate::views::balp::bundle(&rows, &patients, &public_url.0, next_cursor.as_deref());
+        return Ok(HttpResponse::Ok()
+            .content_type(crate::views::fhir::MEDIA_TYPE)
+            .json(bundle));
+    }
     let items: Vec<AuditEvent> = rows.into_iter().map(AuditEvent::from).collect();
-    let wants_csv = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
-    Ok(if wants_csv {
+    Ok(if form == CSV {
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .body(csv(&items))

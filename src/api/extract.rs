@@ -401,14 +401,15 @@ pub fn negotiate(
         return Ok(offered[0]);
     }
     let rating = |offer: &str| -> Quality {
-        let (kind, sub) = offer.split_once('/').unwrap_or((offer, ""));
+        let kind = offer.split_once('/').map_or(offer, |(kind, _)| kind);
         accept
             .0
             .iter()
             .filter_map(|range| {
                 let (rk, rs) = (range.item.type_().as_str(), range.item.subtype().as_str());
+                // The whole essence, so a structured suffix counts (`application/fhir+json`).
                 let specificity = match (rk, rs) {
-                    _ if rk == kind && rs == sub => 2,
+                    _ if range.item.essence_str() == offer => 2,
                     _ if rk == kind && rs == "*" => 1,
                     ("*", "*") => 0,
                     _ => return None,

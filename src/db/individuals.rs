@@ -162,3 +162,21 @@ pub fn represented_by(
         .select((consents::id, IndividualRow::as_select()))
         .load(conn)?)
 }
+
+/// The identity number and its kind of each of the individuals `ids` (one query for a page).
+pub fn numbers_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(individuals::table
+        .filter(individuals::id.eq_any(ids))
+        .select((
+            individuals::id,
+            individuals::identity_number,
+            individuals::identity_kind,
+        ))
+        .load::<(IndividualId, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, number, kind)| (id.to_string(), number, kind))
+        .collect())
+}

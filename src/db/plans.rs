@@ -286,3 +286,17 @@ pub fn individuals_with_visible_plan(
         .distinct()
         .load(conn)?)
 }
+
+/// The individual of each of the plans `ids`: (plan id, individual id).
+pub fn individuals_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(plans::table
+        .filter(plans::id.eq_any(ids))
+        .select((plans::id, plans::individual_id))
+        .load::<(PlanId, IndividualId)>(conn)?
+        .into_iter()
+        .map(|(plan, individual)| (plan.to_string(), individual.to_string()))
+        .collect())
+}

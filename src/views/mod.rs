@@ -2,6 +2,7 @@
 //! Built from stored rows; no I/O except in `document`, which loads a whole plan in a fixed number
 //! of queries.
 
+pub mod balp;
 pub mod consent;
 pub mod deviation;
 pub mod document;

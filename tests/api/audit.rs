@@ -519,7 +519,100 @@ async fn a_read_that_cannot_be_logged_is_refused(app: TestApp) {
     read_all(200).await;
 }
 
+/// The access log as FHIR AuditEvents following IHE BALP, for a region's log tools: one event per
+/// access, each with its BALP profile, agents, the patient by personnummer, the plan, and the
+/// outcome — valid FHIR R4 by the independent library the FHIR tests use.
+async fn the_log_as_balp_audit_events(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let lisa = plan["individual_id"].as_str().unwrap().to_string();
+    app.get(&plan_uri(&plan, ""), &reader()).await.expect(200);
+    // A unit of the same organisation outside the plan tries, and is refused.
+    app.get(&plan_uri(&plan, ""), &outsider()).await.expect(404);
+    let uri = format!("/api/v1/audit-events?individual_id={lisa}&limit=200");
+    let reply = app
+        .send(
+            Method::GET,
+            &uri,
+            Some(&auditor()),
+            None,
+            &[("accept", "application/fhir+json")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/fhir+json")
+    );
+    let bundle = reply.body;
+    assert_eq!(bundle["type"], "searchset");
+    let events: Vec<&Value> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let json_items = events_about(&app, &lisa).await;
+    assert_eq!(events.len(), json_items.len(), "one AuditEvent per access");
+    for event in &events {
+        assert_eq!(event["resourceType"], "AuditEvent");
+        let profile = event["meta"]["profile"][0].as_str().unwrap();
+        assert!(profile
+            .starts_with("https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit."));
+    }
+    let read = events
+        .iter()
+        .find(|e| e["action"] == "R" && e["outcome"] == "0")
+        .unwrap_or_else(|| panic!("{bundle}"));
+    assert!(read["meta"]["profile"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("PatientRead"));
+    let patient = read["entity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["role"]["code"] == "1")
+        .unwrap();
+    assert_eq!(patient["what"]["identifier"]["value"], "191212121212");
+    assert_eq!(
+        patient["what"]["identifier"]["system"],
+        "urn:oid:1.2.752.129.2.1.3.1"
+    );
+    let units: Vec<&Value> = read["agent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| {
+            a["who"]["identifier"]["value"]
+                .as_str()
+                .map(|_| &a["who"]["identifier"]["value"])
+        })
+        .collect();
+    assert!(units.iter().any(|u| *u == REGION_UNIT), "{read}");
+    let refused = events
+        .iter()
+        .find(|e| e["outcome"] == "4")
+        .unwrap_or_else(|| panic!("{bundle}"));
+    assert!(refused["outcomeDesc"].as_str().unwrap().contains("404"));
+    assert!(
+        events.iter().any(|e| e["action"] == "C"),
+        "the plan's creation"
+    );
+    crate::fhir::validate_with_fhir_resources(&[bundle.clone()]);
+    // Only what the access log offers.
+    app.send(
+        Method::GET,
+        &uri,
+        Some(&auditor()),
+        None,
+        &[("accept", "image/png")],
+    )
+    .await
+    .expect(406);
+}
+
 on_both_databases!(
+    the_log_as_balp_audit_events,
     a_read_that_cannot_be_logged_is_refused,
     reads_writes_and_denials_are_logged,
     every_recorded_time_is_the_clocks,

@@ -12,7 +12,7 @@ use crate::on_both_databases;
 /// Runs the independent validator over `bundles`. `make test` installs it (`.venv-fhir`, pinned in
 /// `tools/fhir-requirements.txt`) and names its Python in `FHIR_VALIDATOR_PYTHON`; the test fails
 /// rather than skip when it is missing.
-fn validate_with_fhir_resources(bundles: &[Value]) {
+pub(crate) fn validate_with_fhir_resources(bundles: &[Value]) {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = std::env::var("FHIR_VALIDATOR_PYTHON")
         .unwrap_or_else(|_| format!("{root}/.venv-fhir/bin/python"));
