@@ -62,6 +62,9 @@ pub struct AuditLog {
     clock: crate::clock::Clock,
 }
 
+/// How often the writer seals the log's new records into its hash chain.
+const SEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How many waiting requests' records one commit takes at most.
 const GROUP_LIMIT: usize = 1024;
 
@@ -71,7 +74,10 @@ impl AuditLog {
         let (sender, receiver) = mpsc::channel::<Batch>();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || write_groups(&db, &receiver))
+            .spawn({
+                let clock = clock.clone();
+                move || write_groups(&db, &receiver, &clock)
+            })
             .map(|_| ())
             .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
         AuditLog { sender, clock }
@@ -104,8 +110,24 @@ impl AuditLog {
 /// transaction), until the service stops. One writer: a second one taking turns made the list of
 /// 50 faster (its 51 records a read make big groups) but every other read slower (smaller groups,
 /// more statements): `BENCHMARKS.md`.
-fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>) {
-    while let Ok(first) = receiver.recv() {
+///
+/// Between groups, at most once a second, it seals what has been committed since into the log's
+/// hash chain (`db::seals`): its own groups and the records the changes wrote.
+fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>, clock: &crate::clock::Clock) {
+    let mut sealed_at = std::time::Instant::now();
+    loop {
+        if sealed_at.elapsed() >= SEAL_EVERY {
+            sealed_at = std::time::Instant::now();
+            let now = clock.now().naive_utc();
+            if let Err(e) = db.write_now(|c| crate::db::seals::seal(c, now)) {
+                log::warn!("the access log could not be sealed now (it is tried again): {e}");
+            }
+        }
+        let first = match receiver.recv_timeout(SEAL_EVERY) {
+            Ok(batch) => batch,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let mut batches = vec![first];
         while batches.len() < GROUP_LIMIT {
             match receiver.try_recv() {

@@ -21,6 +21,8 @@ usage:
                                 e-ID login at assurance level 3), for the /api/v1/me operations
   sip-service backup PATH       write a consistent copy of the running SQLite database to PATH
                                 (a new file); PostgreSQL: use pg_dump or WAL archiving (README)
+  sip-service audit verify      check the access log's hash chain: names the first broken link
+                                and any record left unsealed (exit 1 when either is found)
   sip-service openapi           print the OpenAPI document";
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         None | Some("serve") => serve(),
         Some("token") => token(&args[1..]),
         Some("backup") => backup(&args[1..]),
+        Some("audit") if args.get(1).map(String::as_str) == Some("verify") => verify_audit(),
         Some("openapi") => {
             print!("{}", sip::api::openapi_json());
             Ok(())
@@ -47,6 +50,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn verify_audit() -> Result<(), String> {
+    let settings = Settings::from_env()?;
+    let db = Db::connect(&settings.database_url, 1)?;
+    // A record committed in the last minute may not be sealed yet: the writer seals every second.
+    let before = (chrono::Utc::now() - chrono::Duration::minutes(1)).naive_utc();
+    let report = db
+        .read_now(|c| sip::db::seals::verify(c, before))
+        .map_err(|e| format!("cannot read the access log: {e}"))?;
+    println!(
+        "{} link(s) of the access log's hash chain hold",
+        report.sealed
+    );
+    if let Some((seq, event, why)) = &report.first_broken {
+        return Err(format!(
+            "the chain is broken at link {seq} (access-log record {event}): {why}"
+        ));
+    }
+    if !report.unsealed.is_empty() {
+        return Err(format!(
+            "{} record(s) older than a minute are not sealed, from record {}",
+            report.unsealed.len(),
+            report.unsealed[0]
+        ));
+    }
+    Ok(())
 }
 
 fn backup(args: &[String]) -> Result<(), String> {

@@ -541,3 +541,14 @@ diesel::table! {
         meeting_id -> Text,
     }
 }
+
+diesel::table! {
+    audit_seals (chain_seq) {
+        chain_seq -> BigInt,
+        event_id -> BigInt,
+        hash -> Text,
+        sealed_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(audit_events, audit_seals);

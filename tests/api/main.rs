@@ -27,4 +27,5 @@ mod plans;
 mod process;
 mod protected;
 mod schema;
+mod seals;
 mod webhooks;

@@ -1,0 +1,81 @@
+//! Tamper evidence: the access log's hash chain holds, and a record changed or removed by SQL
+//! behind the service's back is found — the first broken link named.
+
+use crate::common::*;
+use crate::on_both_databases;
+
+fn seal_now(app: &TestApp) -> usize {
+    let now = chrono::Utc::now().naive_utc();
+    app.db()
+        .write_now(|c| sip::db::seals::seal(c, now))
+        .expect("sealing")
+}
+
+fn verify(app: &TestApp) -> sip::db::seals::Verification {
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(5)).naive_utc();
+    app.db()
+        .read_now(|c| sip::db::seals::verify(c, later))
+        .expect("verifying")
+}
+
+async fn a_record_changed_behind_the_services_back_is_found(app: TestApp) {
+    let plan = established_plan(&app).await;
+    app.get(&plan_uri(&plan, "/document"), &reader())
+        .await
+        .expect(200);
+    seal_now(&app);
+    let records = app
+        .count("SELECT COUNT(*) AS n FROM audit_events".into())
+        .await;
+    let report = verify(&app);
+    assert!(report.first_broken.is_none(), "{report:?}");
+    assert_eq!(report.sealed as i64, records);
+    assert!(report.unsealed.is_empty());
+    // A new read is sealed at the chain's end (by this call or the writer's own, once a second).
+    app.get(&plan_uri(&plan, ""), &reader()).await.expect(200);
+    seal_now(&app);
+    let report = verify(&app);
+    assert!(report.first_broken.is_none());
+    assert_eq!(report.sealed as i64, records + 1);
+
+    // Someone with database access rewrites who read the plan.
+    let postgres = app.postgres_database().is_some();
+    app.run_sql(if postgres {
+        "ALTER TABLE audit_events DISABLE TRIGGER USER"
+    } else {
+        "DROP TRIGGER audit_events_no_update"
+    })
+    .await;
+    app.run_sql(
+        "UPDATE audit_events SET subject = 'nobody' WHERE id = (SELECT MIN(id) + 3 FROM audit_events)",
+    )
+    .await;
+    let report = verify(&app);
+    let (_, event, why) = report.first_broken.expect("the change is found");
+    let changed = app
+        .count("SELECT MIN(id) + 3 AS n FROM audit_events".into())
+        .await;
+    assert_eq!(event, changed);
+    assert!(why.contains("differ"), "{why}");
+}
+
+async fn a_record_left_unsealed_is_reported(app: TestApp) {
+    app.lisas_plan().await;
+    // Not yet sealed (unless the writer's once-a-second run came first): reported once old enough.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(5)).naive_utc();
+    let report = app
+        .db()
+        .read_now(|c| sip::db::seals::verify(c, later))
+        .unwrap();
+    let all = app
+        .count("SELECT COUNT(*) AS n FROM audit_events".into())
+        .await;
+    assert_eq!(report.unsealed.len() as i64 + report.sealed as i64, all);
+    seal_now(&app);
+    assert!(verify(&app).unsealed.is_empty());
+}
+
+on_both_databases!(
+    a_record_changed_behind_the_services_back_is_found,
+    a_record_left_unsealed_is_reported,
+);
