@@ -598,7 +598,7 @@ async fn the_log_as_balp_audit_events(app: TestApp) {
         events.iter().any(|e| e["action"] == "C"),
         "the plan's creation"
     );
-    crate::fhir::validate_with_fhir_resources(&[bundle.clone()]);
+    crate::fhir::validate_with_fhir_resources(std::slice::from_ref(&bundle));
     // Only what the access log offers.
     app.send(
         Method::GET,
