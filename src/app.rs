@@ -35,6 +35,8 @@ pub struct AppState {
     pub public_url: crate::config::PublicUrl,
     /// `METRICS_ENABLED`: `GET /metrics` answers (404 otherwise).
     pub metrics: crate::metrics::MetricsEnabled,
+    /// The rate limiters (`RATE_LIMIT_*`), shared by every worker.
+    pub limiters: web::Data<crate::auth::limits::Limiters>,
 }
 
 /// The origins CORS allows.
@@ -64,6 +66,7 @@ pub fn build_app(
         .app_data(web::Data::new(state.clock.clone()))
         .app_data(web::Data::new(state.public_url.clone()))
         .app_data(web::Data::new(state.metrics))
+        .app_data(state.limiters.clone())
         .configure(configure_extractors)
         .configure(crate::api::routes)
         .service(web::resource("/docs").get(|| async {

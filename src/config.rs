@@ -22,6 +22,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `METRICS_ENABLED` (default false): `GET /metrics` answers in the Prometheus text format.
     pub metrics_enabled: bool,
+    /// `RATE_LIMIT_PER_SUBJECT`, `RATE_LIMIT_PER_UNIT`: none by default.
+    pub rate_limits: RateLimits,
     /// `WORKERS`, default: the number of cores.
     pub workers: Option<usize>,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated browser origins (e.g. `https://sip.region.se`) allowed
@@ -92,6 +94,38 @@ fn role_map(text: &str) -> Result<Vec<(String, String)>, String> {
             Ok((value.trim().to_string(), role.trim().to_string()))
         })
         .collect()
+}
+
+/// A limit: requests per second, and the burst allowed above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// `RATE_LIMIT_PER_SUBJECT` and `RATE_LIMIT_PER_UNIT` (`<per second>[/<burst>]`; none: no limit).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateLimits {
+    pub per_subject: Option<Limit>,
+    pub per_unit: Option<Limit>,
+}
+
+impl Limit {
+    /// `50` or `50/100`.
+    pub fn parse(text: &str) -> Result<Limit, String> {
+        let (rate, burst) = match text.split_once('/') {
+            Some((rate, burst)) => (rate, Some(burst)),
+            None => (text, None),
+        };
+        let number = |t: &str| t.trim().parse::<u32>().ok().filter(|n| *n > 0);
+        let per_second =
+            number(rate).ok_or("a rate limit is <requests per second>[/<burst>], both above 0")?;
+        let burst = match burst {
+            Some(b) => number(b).ok_or("a rate limit's burst must be above 0")?,
+            None => per_second,
+        };
+        Ok(Limit { per_second, burst })
+    }
 }
 
 /// The names of the claims that make a token an individual's: the identity provider decides them.
@@ -218,6 +252,14 @@ impl Settings {
             },
             max_body_bytes: parsed("MAX_BODY_BYTES", 256 * 1024usize)?,
             metrics_enabled: parsed("METRICS_ENABLED", false)?,
+            rate_limits: RateLimits {
+                per_subject: var("RATE_LIMIT_PER_SUBJECT")
+                    .map(|v| Limit::parse(&v).map_err(|e| format!("RATE_LIMIT_PER_SUBJECT: {e}")))
+                    .transpose()?,
+                per_unit: var("RATE_LIMIT_PER_UNIT")
+                    .map(|v| Limit::parse(&v).map_err(|e| format!("RATE_LIMIT_PER_UNIT: {e}")))
+                    .transpose()?,
+            },
             deadlines: {
                 let defaults = crate::domain::process::Deadlines::default();
                 crate::domain::process::Deadlines {

@@ -132,6 +132,12 @@ pub enum Error {
     },
     /// The client's `Accept` rules out every media type the operation answers in.
     NotAcceptable(&'static [&'static str]),
+    /// The caller sent more requests than its rate limit allows (per subject or per unit).
+    TooManyRequests {
+        /// Whose limit: `subject` or `unit`.
+        limit: &'static str,
+        retry_after_seconds: u64,
+    },
     /// The database cannot be reached or is overloaded.
     Unavailable(String),
     /// The connection to the database was lost during the request (a restart, a terminated
@@ -222,6 +228,11 @@ impl Error {
                 "not-acceptable",
                 "Not acceptable",
             ),
+            TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+            ),
             Unavailable(_) | DatabaseLost => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -305,6 +316,12 @@ impl Error {
             }
             UnsupportedMediaType { expected } => format!("send the body as {expected}"),
             NotAcceptable(offered) => format!("this resource is available as {}", offered.join(", ")),
+            TooManyRequests {
+                limit,
+                retry_after_seconds,
+            } => format!(
+                "the requests of this {limit} exceed its rate limit: retry after {retry_after_seconds} s"
+            ),
             DatabaseLost => "the connection to the database was lost; retry".into(),
             Internal(_) => "an internal error occurred; it has been logged".into(),
         };
@@ -341,6 +358,12 @@ impl ResponseError for Error {
             }
             Error::Unavailable(_) | Error::DatabaseLost => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            Error::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             _ => {}
         }

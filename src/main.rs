@@ -115,6 +115,7 @@ fn serve() -> Result<(), String> {
         clock: clock.clone(),
         public_url: sip::config::PublicUrl(settings.public_url.clone()),
         metrics: sip::metrics::MetricsEnabled(settings.metrics_enabled),
+        limiters: web::Data::new(sip::auth::limits::Limiters::new(settings.rate_limits)),
     };
     // Delivers webhooks until the server stops; dropping it gives back its subscriptions.
     let _dispatcher =

@@ -260,6 +260,7 @@ impl Modify for CommonResponses {
             ("ValidationFailed", "A value breaks a rule; `errors` names each field by its JSON path"),
             ("UnsupportedMediaType", "The body is not application/json"),
             ("ServiceUnavailable", "The database is unreachable or busy; retry later"),
+            ("TooManyRequests", "The token's subject or its unit is over its rate limit (RATE_LIMIT_PER_SUBJECT, RATE_LIMIT_PER_UNIT); retry after `Retry-After` seconds"),
             ("InternalError", "A fault of the service (never caused by the request); it is logged"),
         ] {
             components.responses.insert(name.into(), RefOr::T(problem(description)));
@@ -303,6 +304,7 @@ impl Modify for CommonResponses {
                 if api {
                     add("401", "Unauthorized");
                     add("403", "Forbidden");
+                    add("429", "TooManyRequests");
                 }
 
                 if has_body || has_params {

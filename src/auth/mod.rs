@@ -14,6 +14,7 @@ use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+pub mod limits;
 pub mod published;
 
 use crate::config::{IndividualClaimNames, JwtKeySetting, JwtSettings, StaffClaimNames};
@@ -588,6 +589,15 @@ pub async fn authenticate(
     }
     match verify_request(&req) {
         Ok(mut caller) => {
+            if let Some(limiters) = req.app_data::<web::Data<limits::Limiters>>() {
+                // The bulk import's upload stream: one request is many records by design.
+                let upload = req.method() == actix_web::http::Method::POST
+                    && req.path().ends_with("/records")
+                    && caller.has(Role::Import);
+                if let Err(error) = limiters.check(&caller, upload) {
+                    return Ok(req.error_response(error).map_into_right_body());
+                }
+            }
             if let Some(id) = req.extensions().get::<RequestId>() {
                 caller.request_id = id.0.clone();
             }

@@ -20,6 +20,7 @@ mod imports;
 mod individuals;
 mod layers;
 mod lifecycle;
+mod limits;
 mod me;
 mod metrics;
 mod openapi;

@@ -399,9 +399,29 @@ impl TestApp {
     }
 
     async fn start(db: Db, cleanup: Cleanup, jwt: JwtSettings) -> TestApp {
+        Self::start_limited(db, cleanup, jwt, Default::default()).await
+    }
+
+    /// A SQLite app with rate limits.
+    pub async fn sqlite_limited(limits: sip::config::RateLimits) -> TestApp {
+        let path = std::env::temp_dir().join(format!(
+            "sip-test-{}.sqlite3",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let db = Db::connect(path.to_str().unwrap(), 4).expect("a SQLite database");
+        let jwt = jwt_settings(JwtKeySetting::Hs256Secret(SECRET.into()));
+        Self::start_limited(db, Cleanup::SqliteFile(path), jwt, limits).await
+    }
+
+    async fn start_limited(
+        db: Db,
+        cleanup: Cleanup,
+        jwt: JwtSettings,
+        limits: sip::config::RateLimits,
+    ) -> TestApp {
         let clock = Clock::system();
         TestApp {
-            call: Self::service(db.clone(), clock.clone(), &jwt).await,
+            call: Self::service(db.clone(), clock.clone(), &jwt, limits).await,
             db,
             clock,
             cleanup,
@@ -508,7 +528,12 @@ impl TestApp {
             .expect("the SQL runs");
     }
 
-    async fn service(db: Db, clock: Clock, jwt: &JwtSettings) -> Call {
+    async fn service(
+        db: Db,
+        clock: Clock,
+        jwt: &JwtSettings,
+        limits: sip::config::RateLimits,
+    ) -> Call {
         let state = AppState {
             db: db.clone(),
             verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
@@ -521,6 +546,7 @@ impl TestApp {
             clock,
             public_url: sip::config::PublicUrl(PUBLIC_URL.into()),
             metrics: sip::metrics::MetricsEnabled(true),
+            limiters: web::Data::new(sip::auth::limits::Limiters::new(limits)),
         };
         let service = Rc::new(test::init_service(build_app(state)).await);
         Rc::new(move |req: actix_http::Request| {
