@@ -91,11 +91,12 @@ impl AuditLog {
         // The channel to the writer never blocks a sender; the answer is awaited, so a read waiting
         // for its group's commit holds no thread (it used to hold one of the blocking pool's).
         let (done, wait) = tokio::sync::oneshot::channel();
-        let queue = &crate::metrics::metrics().access_log_queue;
-        queue.inc();
+        let queue =
+            crate::metrics::recording().then(|| &crate::metrics::metrics().access_log_queue);
+        queue.inspect(|q| q.inc());
         let sent = self.sender.send(Batch { accesses, done }).is_ok();
         let stored = sent && wait.await.unwrap_or(false);
-        queue.dec();
+        queue.inspect(|q| q.dec());
         if stored {
             Ok(())
         } else {
@@ -139,13 +140,15 @@ fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>, clock: &crate::clock:
             .iter_mut()
             .flat_map(|b| std::mem::take(&mut b.accesses))
             .collect();
-        let metrics = crate::metrics::metrics();
-        metrics.access_log_group.observe(accesses.len() as f64);
         let started = std::time::Instant::now();
         let stored = db.append_now(|c| insert_all(c, &accesses)).is_ok();
-        metrics
-            .access_log_commit_seconds
-            .observe(started.elapsed().as_secs_f64());
+        if crate::metrics::recording() {
+            let metrics = crate::metrics::metrics();
+            metrics.access_log_group.observe(accesses.len() as f64);
+            metrics
+                .access_log_commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
         if !stored {
             log::error!(
                 "the access log could not be written; {} request(s) refused",

@@ -103,6 +103,9 @@ fn serve() -> Result<(), String> {
         Ok(n) => log::warn!("{n} import(s) stopped with the service before: marked failed"),
         Err(e) => log::warn!("cannot check for imports stopped with the service: {e}"),
     }
+    if settings.metrics_enabled {
+        sip::metrics::start_recording();
+    }
     let state = AppState {
         db: db.clone(),
         verifier,

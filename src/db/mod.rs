@@ -452,9 +452,11 @@ impl Db {
         };
         let started = std::time::Instant::now();
         let got = self.pool.get_timeout(wait);
-        crate::metrics::metrics()
-            .db_checkout_seconds
-            .observe(started.elapsed().as_secs_f64());
+        if crate::metrics::recording() {
+            crate::metrics::metrics()
+                .db_checkout_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
         match got {
             Ok(conn) => {
                 self.known_down.store(false, Ordering::SeqCst);

@@ -534,6 +534,7 @@ impl TestApp {
         jwt: &JwtSettings,
         limits: sip::config::RateLimits,
     ) -> Call {
+        sip::metrics::start_recording();
         let state = AppState {
             db: db.clone(),
             verifier: web::Data::new(TokenVerifier::new(jwt).expect("a token verifier")),
