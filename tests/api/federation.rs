@@ -93,6 +93,11 @@ impl Issuer {
         TestApp::sqlite_with_jwt(jwt).await
     }
 
+    /// The status of a request with a token signed with `private_key` and naming `kid`.
+    async fn call(&self, app: &TestApp, algorithm: Algorithm, private_key: &str, kid: &str) -> u16 {
+        call(app, &self.token(algorithm, private_key, kid)).await
+    }
+
     /// A unit's token as the provider issues it, signed with `private_key` and naming `kid`.
     fn token(&self, algorithm: Algorithm, private_key: &str, kid: &str) -> String {
         let pem = std::fs::read(fixture(private_key)).unwrap();
@@ -140,19 +145,15 @@ async fn published_keys_verify_tokens_and_unknown_key_ids_are_fetched_for_at_mos
     let issuer = Issuer::start(vec![jwk("rs256", "a"), jwk("es256", "e")]);
     let app = issuer.app().await;
     assert_eq!(
-        call(
-            &app,
-            &issuer.token(Algorithm::RS256, "rs256-private.pem", "a")
-        )
-        .await,
+        issuer
+            .call(&app, Algorithm::RS256, "rs256-private.pem", "a")
+            .await,
         200
     );
     assert_eq!(
-        call(
-            &app,
-            &issuer.token(Algorithm::ES256, "es256-private.pem", "e")
-        )
-        .await,
+        issuer
+            .call(&app, Algorithm::ES256, "es256-private.pem", "e")
+            .await,
         200
     );
     let at_start = issuer.fetches();
@@ -164,11 +165,9 @@ async fn published_keys_verify_tokens_and_unknown_key_ids_are_fetched_for_at_mos
     assert_eq!(issuer.fetches(), at_start + 1);
     // A key signed for one algorithm cannot be used with another, nor a key for another's kid.
     assert_eq!(
-        call(
-            &app,
-            &issuer.token(Algorithm::RS256, "rs256b-private.pem", "a")
-        )
-        .await,
+        issuer
+            .call(&app, Algorithm::RS256, "rs256b-private.pem", "a")
+            .await,
         401
     );
     let ready = app
@@ -268,11 +267,9 @@ async fn keys_of_the_wrong_type_and_algorithms_outside_the_allow_list_are_refuse
     let rs512_token = issuer.token(Algorithm::RS256, "rs256b-private.pem", "rs512");
     assert_eq!(call(&app, &rs512_token).await, 401);
     assert_eq!(
-        call(
-            &app,
-            &issuer.token(Algorithm::RS256, "rs256-private.pem", "a")
-        )
-        .await,
+        issuer
+            .call(&app, Algorithm::RS256, "rs256-private.pem", "a")
+            .await,
         200
     );
 }

@@ -164,10 +164,8 @@ async fn another_person_finds_nothing(app: TestApp) {
     assert_eq!(status_of(&app, &plan).await["status"], "summoned");
 }
 
-/// A guardian acts for a child under 13 registered with them, and not once the child turns 13 or
-/// the guardianship is removed from the record; the child acts for themselves from 16.
-async fn guardians_act_for_a_young_child(app: TestApp) {
-    let guardian = Who::individual(ERIK_PNR);
+/// Noah, 6, with Erik registered as his guardian, and a plan of his.
+async fn noahs_plan(app: &TestApp) -> (Value, Value) {
     let noah = app
         .individual(
             NOAH_PNR,
@@ -176,6 +174,14 @@ async fn guardians_act_for_a_young_child(app: TestApp) {
         )
         .await;
     let plan = app.plan_for(id(&noah)).await;
+    (noah, plan)
+}
+
+/// A guardian acts for a child under 13 registered with them, and not once the child turns 13 or
+/// the guardianship is removed from the record; the child acts for themselves from 16.
+async fn guardians_act_for_a_young_child(app: TestApp) {
+    let guardian = Who::individual(ERIK_PNR);
+    let (noah, plan) = noahs_plan(&app).await;
     let me = app.get("/api/v1/me", &guardian).await.expect(200).body;
     let people = me["acting_for"].as_array().unwrap();
     assert_eq!(people.len(), 1, "{me}");
@@ -231,14 +237,7 @@ async fn guardians_act_for_a_young_child(app: TestApp) {
 
 async fn a_guardian_no_longer_acts_once_the_child_is_13(app: TestApp) {
     let guardian = Who::individual(ERIK_PNR);
-    let noah = app
-        .individual(
-            NOAH_PNR,
-            "Noah",
-            json!([{"name": "Erik Testsson", "identity_number": ERIK_PNR}]),
-        )
-        .await;
-    let plan = app.plan_for(id(&noah)).await;
+    let (_, plan) = noahs_plan(&app).await;
     let uri = format!("/api/v1/me/plans/{}", id(&plan));
     app.get(&uri, &guardian).await.expect(200);
     // Noah turns 13 (born 2020-03-03).
