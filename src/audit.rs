@@ -58,6 +58,8 @@ struct Batch {
 #[derive(Clone)]
 pub struct AuditLog {
     sender: mpsc::Sender<Batch>,
+    /// Held by every handle: when the last one goes, the sealer stops.
+    _sealing: mpsc::Sender<()>,
     /// The application's clock: an access is recorded at its time.
     clock: crate::clock::Clock,
 }
@@ -75,12 +77,27 @@ impl AuditLog {
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn({
-                let clock = clock.clone();
-                move || write_groups(&db, &receiver, &clock)
+                let db = db.clone();
+                move || write_groups(&db, &receiver)
             })
             .map(|_| ())
             .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
-        AuditLog { sender, clock }
+        // Sealing has a thread of its own: a read waiting for its record's commit never waits
+        // behind a sealing run.
+        let (sealing, stop) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("audit-sealer".into())
+            .spawn({
+                let clock = clock.clone();
+                move || seal_until_stopped(&db, &clock, &stop)
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| log::error!("cannot start the access-log sealer: {e}"));
+        AuditLog {
+            sender,
+            _sealing: sealing,
+            clock,
+        }
     }
 
     /// Stores `accesses` and returns once they are committed.
@@ -111,24 +128,8 @@ impl AuditLog {
 /// transaction), until the service stops. One writer: a second one taking turns made the list of
 /// 50 faster (its 51 records a read make big groups) but every other read slower (smaller groups,
 /// more statements): `BENCHMARKS.md`.
-///
-/// Between groups, at most once a second, it seals what has been committed since into the log's
-/// hash chain (`db::seals`): its own groups and the records the changes wrote.
-fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>, clock: &crate::clock::Clock) {
-    let mut sealed_at = std::time::Instant::now();
-    loop {
-        if sealed_at.elapsed() >= SEAL_EVERY {
-            sealed_at = std::time::Instant::now();
-            let now = clock.now().naive_utc();
-            if let Err(e) = db.write_now(|c| crate::db::seals::seal(c, now)) {
-                log::warn!("the access log could not be sealed now (it is tried again): {e}");
-            }
-        }
-        let first = match receiver.recv_timeout(SEAL_EVERY) {
-            Ok(batch) => batch,
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        };
+fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>) {
+    while let Ok(first) = receiver.recv() {
         let mut batches = vec![first];
         while batches.len() < GROUP_LIMIT {
             match receiver.try_recv() {
@@ -157,6 +158,17 @@ fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>, clock: &crate::clock:
         }
         for batch in batches {
             let _ = batch.done.send(stored);
+        }
+    }
+}
+
+/// Seals what has been committed into the log's hash chain (`db::seals`), once a second, until
+/// the last handle of the log is dropped: the writer's groups and the records the changes wrote.
+fn seal_until_stopped(db: &Db, clock: &crate::clock::Clock, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(SEAL_EVERY) {
+        let now = clock.now().naive_utc();
+        if let Err(e) = db.write_now(|c| crate::db::seals::seal(c, now)) {
+            log::warn!("the access log could not be sealed now (it is tried again): {e}");
         }
     }
 }

@@ -109,13 +109,13 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
         None => (0, GENESIS.to_string()),
     };
     let from = last.as_ref().map_or(0, |s| s.event_id - LATE_WINDOW);
-    let sealed_recently: Vec<i64> = audit_seals::table
-        .filter(audit_seals::event_id.gt(from))
-        .select(audit_seals::event_id)
-        .load(conn)?;
+    // The unsealed among the records since a little before the last sealed one: an anti-join on
+    // the seals' unique event index.
     let events: Vec<AuditEventRow> = audit_events::table
         .filter(audit_events::id.gt(from))
-        .filter(audit_events::id.ne_all(sealed_recently))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            audit_seals::table.filter(audit_seals::event_id.eq(audit_events::id)),
+        )))
         .order(audit_events::id)
         .limit(BATCH)
         .select(AuditEventRow::as_select())
