@@ -72,7 +72,8 @@ const GROUP_LIMIT: usize = 1024;
 
 impl AuditLog {
     /// Starts the writer thread.
-    pub fn start(db: Db, clock: crate::clock::Clock) -> AuditLog {
+    /// Starts the writer, and with `sealing` the sealer (`AUDIT_SEALING`).
+    pub fn start(db: Db, clock: crate::clock::Clock, sealing: bool) -> AuditLog {
         let (sender, receiver) = mpsc::channel::<Batch>();
         std::thread::Builder::new()
             .name("audit-writer".into())
@@ -84,18 +85,20 @@ impl AuditLog {
             .unwrap_or_else(|e| log::error!("cannot start the access-log writer: {e}"));
         // Sealing has a thread of its own: a read waiting for its record's commit never waits
         // behind a sealing run.
-        let (sealing, stop) = mpsc::channel::<()>();
-        std::thread::Builder::new()
-            .name("audit-sealer".into())
-            .spawn({
-                let clock = clock.clone();
-                move || seal_until_stopped(&db, &clock, &stop)
-            })
-            .map(|_| ())
-            .unwrap_or_else(|e| log::error!("cannot start the access-log sealer: {e}"));
+        let (sealer_alive, stop) = mpsc::channel::<()>();
+        if sealing {
+            std::thread::Builder::new()
+                .name("audit-sealer".into())
+                .spawn({
+                    let clock = clock.clone();
+                    move || seal_until_stopped(&db, &clock, &stop)
+                })
+                .map(|_| ())
+                .unwrap_or_else(|e| log::error!("cannot start the access-log sealer: {e}"));
+        }
         AuditLog {
             sender,
-            _sealing: sealing,
+            _sealing: sealer_alive,
             clock,
         }
     }

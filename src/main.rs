@@ -112,7 +112,7 @@ fn serve() -> Result<(), String> {
         max_body_bytes: settings.max_body_bytes,
         deadlines: settings.deadlines,
         cors_origins: settings.cors_origins.clone(),
-        audit: sip::audit::AuditLog::start(db.clone(), clock.clone()),
+        audit: sip::audit::AuditLog::start(db.clone(), clock.clone(), settings.audit_sealing),
         feed: settings.feed,
         webhooks: settings.webhooks.clone(),
         clock: clock.clone(),

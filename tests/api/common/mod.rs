@@ -541,7 +541,7 @@ impl TestApp {
             max_body_bytes: 64 * 1024,
             deadlines: Default::default(),
             cors_origins: vec![CORS_ORIGIN.to_string()],
-            audit: sip::audit::AuditLog::start(db.clone(), clock.clone()),
+            audit: sip::audit::AuditLog::start(db.clone(), clock.clone(), false),
             feed: Default::default(),
             webhooks: Default::default(),
             clock,
