@@ -20,7 +20,7 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// `MAX_BODY_BYTES`, default 262144 (256 KiB): larger request bodies get 413.
     pub max_body_bytes: usize,
-    /// `AUDIT_SEALING` (default false): seal the access log into its hash chain once a second.
+    /// `AUDIT_SEALING` (default true): seal the access log into its hash chain once a second.
     pub audit_sealing: bool,
     /// `METRICS_ENABLED` (default false): `GET /metrics` answers in the Prometheus text format.
     pub metrics_enabled: bool,
@@ -254,7 +254,7 @@ impl Settings {
             },
             max_body_bytes: parsed("MAX_BODY_BYTES", 256 * 1024usize)?,
             metrics_enabled: parsed("METRICS_ENABLED", false)?,
-            audit_sealing: parsed("AUDIT_SEALING", false)?,
+            audit_sealing: parsed("AUDIT_SEALING", true)?,
             rate_limits: RateLimits {
                 per_subject: var("RATE_LIMIT_PER_SUBJECT")
                     .map(|v| Limit::parse(&v).map_err(|e| format!("RATE_LIMIT_PER_SUBJECT: {e}")))
