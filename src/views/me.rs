@@ -409,6 +409,7 @@ impl AccessExtract {
         Printout {
             title: format!("Loggutdrag för {who}"),
             printed_on,
+            closing: "Fråga enheten eller dess dataskyddsombud om något i utdraget är oklart.".into(),
             sections: vec![
                 Section {
                     id: "om-utdraget",

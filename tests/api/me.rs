@@ -464,6 +464,7 @@ async fn the_access_log_extract(app: TestApp) {
         .expect(200);
     let page = html.body.as_str().unwrap();
     assert!(page.contains("Loggutdrag för Lisa Testsson") && page.contains("En enhet i kommunen"));
+    assert!(page.contains("dataskyddsombud") && !page.contains("Planen är din"));
     // For the accessibility check in a browser (`make a11y`).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/documents");
     std::fs::create_dir_all(&dir).unwrap();

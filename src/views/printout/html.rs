@@ -84,7 +84,11 @@ pub fn render(printout: &Printout) -> String {
         }
         out.push_str("</section>\n");
     }
-    out.push_str("</main>\n<footer>\n<p>Planen är din. Fråga din samordnare om något är oklart.</p>\n</footer>\n</body>\n</html>\n");
+    let _ = write!(
+        out,
+        "</main>\n<footer>\n<p>{}</p>\n</footer>\n</body>\n</html>\n",
+        escape(&printout.closing)
+    );
     out
 }
 
@@ -143,6 +147,7 @@ mod tests {
         let printout = Printout {
             printed_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             title: "Plan för <script>alert(1)</script>".into(),
+            closing: "Slut <b>här</b>".into(),
             sections: vec![Section {
                 id: "x",
                 heading: "Rubrik",
@@ -155,5 +160,6 @@ mod tests {
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("&quot;a&quot; &amp; &#39;b&#39;"));
         assert!(page.contains("<html lang=\"sv\">"));
+        assert!(!page.contains("<b>") && page.contains("Slut &lt;b&gt;här"));
     }
 }

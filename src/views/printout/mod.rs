@@ -25,6 +25,8 @@ pub struct Printout {
     /// The day it is printed, the PDF's creation date.
     pub printed_on: NaiveDate,
     pub sections: Vec<Section>,
+    /// The last word to the reader (the HTML page's footer).
+    pub closing: String,
 }
 
 /// A section of a document under its heading.
@@ -145,6 +147,7 @@ impl Printout {
                 "Samordnad individuell plan för {} {}",
                 person.given_name, person.family_name
             ),
+            closing: "Planen är din. Fråga din samordnare om något är oklart.".into(),
             sections: vec![
                 about(doc, printed_on),
                 Section {

@@ -285,6 +285,7 @@ mod tests {
         Printout {
             printed_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             title: "Samordnad individuell plan för Åsa Öberg".into(),
+            closing: String::new(),
             sections: vec![Section {
                 id: "x",
                 heading: "Det här är viktigt för dig",
