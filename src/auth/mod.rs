@@ -279,38 +279,24 @@ enum Keys {
 
 impl TokenVerifier {
     pub fn new(settings: &JwtSettings) -> Result<TokenVerifier, String> {
-        let fixed = match &settings.key {
+        let (algorithm, keys) = match &settings.key {
+            // The algorithm is each published key's own, set per token.
             JwtKeySetting::Issuer {
                 url,
                 refresh_seconds,
-            } => {
-                let keys = published::PublishedKeys::start(
+            } => (
+                Algorithm::RS256,
+                Keys::Published(published::PublishedKeys::start(
                     url,
                     std::time::Duration::from_secs(*refresh_seconds),
-                )?;
-                return Ok(TokenVerifier {
-                    keys: Keys::Published(keys),
-                    // The algorithm is each key's own, set per token.
-                    validation: validation(settings, Algorithm::RS256),
-                    individual: settings.individual.clone(),
-                    staff: settings.staff.clone(),
-                    role_map: role_map(settings)?,
-                });
-            }
-            other => other,
-        };
-        let (algorithm, keys) = match fixed {
-            JwtKeySetting::Issuer { .. } => unreachable!("handled above"),
-            JwtKeySetting::Hs256Secret(secret) => (
-                Algorithm::HS256,
-                vec![(None, DecodingKey::from_secret(secret.as_bytes()))],
+                )?),
             ),
+            JwtKeySetting::Hs256Secret(secret) => {
+                fixed(Algorithm::HS256, vec![(None, secret_key(secret))])
+            }
             JwtKeySetting::DevelopmentKeyFile(path) => {
                 let secret = development_secret(path)?;
-                (
-                    Algorithm::HS256,
-                    vec![(None, DecodingKey::from_secret(secret.as_bytes()))],
-                )
+                fixed(Algorithm::HS256, vec![(None, secret_key(&secret))])
             }
             JwtKeySetting::PublicKeys { algorithm, keys } => {
                 let algorithm = if algorithm == "RS256" {
@@ -345,14 +331,14 @@ impl TokenVerifier {
                     })?;
                     loaded.push((kid.clone(), key));
                 }
-                (algorithm, loaded)
+                if let [(None, _)] = loaded.as_slice() {
+                    log::info!("one token key is configured without a key id: it verifies tokens whatever key id (kid) they name");
+                }
+                fixed(algorithm, loaded)
             }
         };
-        if keys.len() == 1 && keys[0].0.is_none() {
-            log::info!("one token key is configured without a key id: it verifies tokens whatever key id (kid) they name");
-        }
         Ok(TokenVerifier {
-            keys: Keys::Fixed { algorithm, keys },
+            keys,
             validation: validation(settings, algorithm),
             individual: settings.individual.clone(),
             staff: settings.staff.clone(),
@@ -550,6 +536,15 @@ fn assurance_level(value: &serde_json::Value) -> Option<u8> {
         None => text.as_str(),
     };
     digits.parse().ok()
+}
+
+fn secret_key(secret: &str) -> DecodingKey {
+    DecodingKey::from_secret(secret.as_bytes())
+}
+
+/// Configured keys, all for `algorithm`.
+fn fixed(algorithm: Algorithm, keys: Vec<(Option<String>, DecodingKey)>) -> (Algorithm, Keys) {
+    (algorithm, Keys::Fixed { algorithm, keys })
 }
 
 /// The checks every token passes: issuer, audience, the required claims, and time with leeway.
