@@ -262,19 +262,26 @@ async fn request_id(
         .map(String::from)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let trace = crate::trace::TraceContext::continuing(
+    let method = req.method().clone();
+    let span = crate::trace::RequestSpan::begin(
         req.headers()
             .get("traceparent")
             .and_then(|v| v.to_str().ok()),
+        method.as_str(),
     );
-    let method = req.method().clone();
+    let trace = span.context.clone();
     let started = std::time::Instant::now();
     let mut response = next.call(req).await?;
     // One access line per request: the method, the route's pattern (never the path: its ids are
     // what the client sent), the status and the time taken. Query strings and bodies are never
     // logged.
-    let route = response.request().match_pattern();
-    let route = route.as_deref().unwrap_or("(no route)");
+    let pattern = response.request().match_pattern();
+    span.end(
+        method.as_str(),
+        pattern.as_deref(),
+        response.status().as_u16(),
+    );
+    let route = pattern.as_deref().unwrap_or("(no route)");
     log::info!(
         target: "sip::access",
         "{method} {route} {} {}ms request_id={id} trace_id={}",

@@ -106,6 +106,8 @@ fn serve() -> Result<(), String> {
     if settings.metrics_enabled {
         sip::metrics::start_recording();
     }
+    // Declared before the server: dropped after it stops, exporting the last spans.
+    let _span_export = sip::trace::otlp::start()?;
     let state = AppState {
         db: db.clone(),
         verifier,

@@ -29,4 +29,5 @@ mod process;
 mod protected;
 mod schema;
 mod seals;
+mod tracing;
 mod webhooks;

@@ -11,7 +11,7 @@ use crate::common::{TempPostgres, LISA_PNR};
 
 pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_sip-service");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -85,6 +85,16 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> Server {
+    start_with(data_dir, database_url, log, &[])
+}
+
+/// The binary started with these settings besides the usual ones.
+pub(crate) fn start_with(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    log: &Path,
+    settings: &[(&str, &str)],
+) -> Server {
     let port = free_port();
     let mut command = Command::new(BINARY);
     command
@@ -100,6 +110,7 @@ pub(crate) fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> 
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
     }
+    command.envs(settings.iter().copied());
     let child = command.spawn().expect("the service binary starts");
     let server = Server { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -112,6 +123,28 @@ pub(crate) fn start(data_dir: &Path, database_url: Option<&str>, log: &Path) -> 
         std::thread::sleep(Duration::from_millis(100));
     }
     server
+}
+
+/// SIGTERM: the service stops gracefully and exits cleanly.
+pub(crate) fn stop(server: &mut Server) {
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(35);
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
 }
 
 pub(crate) fn token(data_dir: &Path, unit: &str) -> String {
@@ -202,24 +235,7 @@ fn serve_then_stop(database_url: Option<&str>) {
     );
 
     // SIGTERM: the service stops gracefully and exits cleanly.
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(35);
-    let exit = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the service did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert!(exit.success(), "exit status {exit:?}");
+    stop(&mut server);
 
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(
