@@ -12,7 +12,13 @@ import's plans/s and database bytes per plan. Figures only: nothing here passes 
 Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
 (all: "document plan list list_by_consent create"; empty for the import and feed only), BENCH_PEER=1 (also
-run the peer's scenarios from ../shared/bench in the same run and print the ratios). The report
+run the peer's scenarios from ../shared/bench in the same run and print the ratios),
+BENCH_ROUNDS (1: how often each scenario runs; the main table shows the median round),
+BENCH_COMPARE (settings such as "METRICS_ENABLED=true": each round then runs the scenarios on the
+service restarted without and with them, alternating which goes first, and a further table gives
+both medians and their difference — an A/B of one binary on one database in one run),
+BENCH_BIN_B (a second binary, e.g. a commit before: the same A/B with this binary as the "with"
+side; it may be combined with BENCH_COMPARE). The report
 is also written to target/bench/report.md.
 """
 import glob
@@ -37,6 +43,9 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 PEER = os.environ.get("BENCH_PEER") == "1"
 SCENARIOS = os.environ.get("BENCH_SCENARIOS", "document plan list list_by_consent create").split()
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
+COMPARE = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_COMPARE", "").split())
+BIN_B = os.environ.get("BENCH_BIN_B")
 SECRET = "bench-only-hs256-secret-0123456789abcdef"
 REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
 MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
@@ -132,10 +141,16 @@ class Service:
         self.env = dict(os.environ, DATA_DIR=self.data, BIND_ADDRESS=f"127.0.0.1:{self.port}",
                         JWT_HS256_SECRET=SECRET, RUST_LOG="warn", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
         self.env.pop("DATABASE_URL", None)
+        for name in COMPARE:
+            self.env.pop(name, None)
         if database_url:
             self.env["DATABASE_URL"] = database_url
-        self.log = open(os.path.join(self.data, "service.log"), "w")
-        self.process = subprocess.Popen([BIN], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(os.path.join(self.data, "service.log"), "a")
+        self.start({})
+
+    def start(self, settings, binary=BIN):
+        self.process = subprocess.Popen([binary], env=dict(self.env, **settings), stdout=self.log,
+                                        stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.url}/health", timeout=1)
@@ -159,6 +174,12 @@ class Service:
 
     def database_bytes(self):
         return sum(os.path.getsize(p) for p in glob.glob(os.path.join(self.data, "*.sqlite3*")))
+
+    def restart(self, settings, binary):
+        """A binary on the same database, with these settings besides the usual ones."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.start(settings, binary)
 
     def stop(self):
         self.process.terminate()
@@ -245,23 +266,43 @@ def bench_backend(backend, plans_file, work):
         scenarios = [("document", "byid.lua", region, "/document"), ("plan", "byid.lua", region, ""),
                      ("list", "list.lua", region, ""), ("list_by_consent", "list.lua", municipality, ""),
                      ("create", "create.lua", region, "")]
-        for name, script, token, suffix in [s for s in scenarios if s[0] in SCENARIOS]:
-            log(f"[{backend}] {name} …")
-            if cluster:
-                cluster.reset_statements()
-            result = wrk(service.url, os.path.join(WRK, script),
-                         {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
-                          "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
-                          "BENCH_PATH_SUFFIX": suffix})
-            if cluster:
-                result["statements"] = cluster.statements() / max(result["requests"], 1)
-            rows[name] = result
+        comparing = bool(COMPARE or BIN_B)
+        variants = [("base", {}, BIN)] + ([("compare", COMPARE, BIN_B or BIN)] if comparing else [])
+        runs = {}
+        for round_ in range(ROUNDS):
+            for variant, settings, binary in (variants if round_ % 2 == 0 else variants[::-1]):
+                if comparing:
+                    service.restart(settings, binary)
+                for name, script, token, suffix in [s for s in scenarios if s[0] in SCENARIOS]:
+                    log(f"[{backend}] {name} ({variant}, round {round_ + 1}) …")
+                    if cluster:
+                        cluster.reset_statements()
+                    result = wrk(service.url, os.path.join(WRK, script),
+                                 {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
+                                  "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
+                                  "BENCH_PATH_SUFFIX": suffix})
+                    if cluster:
+                        result["statements"] = cluster.statements() / max(result["requests"], 1)
+                    runs.setdefault(name, {}).setdefault(variant, []).append(result)
+        for name, by_variant in runs.items():
+            rows[name] = median_run(by_variant["base"])
+            if comparing:
+                rows[name]["rounds"] = by_variant
         rows["peak_rss_mb"] = service.peak_rss_mb()
         return rows
     finally:
         service.stop()
         if cluster:
             cluster.stop()
+
+
+def median_run(results):
+    """Each figure's median over the rounds."""
+    def median(values):
+        values = sorted(values)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return {key: median([r[key] for r in results]) for key in results[0]}
 
 
 def bench_peer():
@@ -313,6 +354,21 @@ def report(results, peer):
             if peer:
                 row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
             lines.append(row)
+    if COMPARE or BIN_B:
+        settings = " ".join([f"{k}={v}" for k, v in COMPARE.items()] + ([f"binary {BIN_B}"] if BIN_B else []))
+        lines += ["", f"Without and with `{settings}`, {ROUNDS} rounds each, alternating which runs "
+                      "first; medians, then every round's p99:", "",
+                  "| scenario | backend | req/s without | req/s with | Δ | p99 ms without | p99 ms with "
+                  "| Δ | p99 of each round without / with |", "|---|---|---|---|---|---|---|---|---|"]
+        for scenario in [s for s in PEER_OF if s in SCENARIOS]:
+            for backend, rows in results.items():
+                a, b = (rows[scenario]["rounds"][v] for v in ("base", "compare"))
+                ma, mb = median_run(a), median_run(b)
+                each = ", ".join(f"{x['p99_ms']:.1f}" for x in a) + " / " + \
+                    ", ".join(f"{x['p99_ms']:.1f}" for x in b)
+                lines.append(f"| {scenario} | {backend} | {ma['rps']:,.0f} | {mb['rps']:,.0f} | "
+                             f"{(mb['rps'] / ma['rps'] - 1) * 100:+.1f} % | {ma['p99_ms']:.1f} | "
+                             f"{mb['p99_ms']:.1f} | {(mb['p99_ms'] / ma['p99_ms'] - 1) * 100:+.1f} % | {each} |")
     if peer:
         lines += ["", "| peer scenario (PostgREST, its own 100,000 plans) | req/s | p50 ms | p99 ms |",
                   "|---|---|---|---|"]
