@@ -112,7 +112,11 @@ fn in_one_round_trip(
             parsed.consent_givers,
             parsed.consent_parties,
         ),
-        summons: summons::assemble(parsed.summons, parsed.recipients),
+        // The document does not show the individual's preparations (their summons do).
+        summons: summons::assemble(
+            parsed.summons.into_iter().map(|s| (s, None)).collect(),
+            parsed.recipients,
+        ),
         meeting: parsed.meeting,
         goals: parsed.goals,
         interventions: goals::assemble_interventions(

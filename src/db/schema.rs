@@ -552,3 +552,6 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(audit_events, audit_seals);
+
+diesel::joinable!(summons_preparations -> summons (summons_id));
+diesel::allow_tables_to_appear_in_same_query!(summons, summons_preparations);

@@ -134,34 +134,31 @@ pub fn update_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<bool> {
     Ok(changed == 1)
 }
 
-/// Every summons of a plan, oldest first, with their recipients: two queries.
+/// Every summons of a plan, oldest first, with their recipients and the individual's
+/// preparation: two queries (the preparation comes with its summons, by a left join).
 pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
     let rows = summons::table
+        .left_join(summons_preparations::table)
         .filter(summons::plan_id.eq(plan_id))
         .order(summons::id)
-        .select(SummonsRow::as_select())
+        .select((
+            SummonsRow::as_select(),
+            Option::<PreparationRow>::as_select(),
+        ))
         .load(conn)?;
     let recipients = summons_recipients::table
         .filter(summons_recipients::plan_id.eq(plan_id))
         .order((summons_recipients::summons_id, summons_recipients::position))
         .select(RecipientRow::as_select())
         .load(conn)?;
-    let preparations: Vec<PreparationRow> = summons_preparations::table
-        .filter(summons_preparations::plan_id.eq(plan_id))
-        .select(PreparationRow::as_select())
-        .load(conn)?;
-    let mut records = assemble(rows, recipients);
-    for record in &mut records {
-        record.preparation = preparations
-            .iter()
-            .find(|p| p.summons_id == record.summons.id)
-            .cloned();
-    }
-    Ok(records)
+    Ok(assemble(rows, recipients))
 }
 
-/// Summons with their recipients, each list in its stored order.
-pub(super) fn assemble(rows: Vec<SummonsRow>, recipients: Vec<RecipientRow>) -> Vec<SummonsRecord> {
+/// Summons with their recipients, each list in its stored order, and each its preparation.
+pub(super) fn assemble(
+    rows: Vec<(SummonsRow, Option<PreparationRow>)>,
+    recipients: Vec<RecipientRow>,
+) -> Vec<SummonsRecord> {
     let mut recipients_of: HashMap<SummonsId, Vec<RecipientRow>> = HashMap::new();
     for r in recipients {
         recipients_of
@@ -170,10 +167,10 @@ pub(super) fn assemble(rows: Vec<SummonsRow>, recipients: Vec<RecipientRow>) -> 
             .push(r);
     }
     rows.into_iter()
-        .map(|summons| SummonsRecord {
+        .map(|(summons, preparation)| SummonsRecord {
             recipients: recipients_of.remove(&summons.id).unwrap_or_default(),
             summons,
-            preparation: None,
+            preparation,
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! The SIP process rules. Pure: no I/O, no clock (the current time is passed in), no HTTP.
 //! Every rule the server enforces lives here, so it is found in one place and unit-tested.
 
+pub mod access;
 pub mod calendar;
 pub mod consent;
 pub mod deviation;

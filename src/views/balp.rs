@@ -17,60 +17,39 @@ use serde_json::{json, Value};
 
 use super::fhir::{HSA_ID, PERSONNUMMER, SAMORDNINGSNUMMER};
 use crate::db::audit::AuditRecord;
+use crate::domain::access::Interaction;
 use crate::domain::identity::{HsaId, IdentityKind};
 
 const BALP: &str = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/";
 
-/// The interaction an access was, by BALP's profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Interaction {
-    Read,
-    Query,
-    Create,
-    Update,
-}
-
-impl Interaction {
-    fn of(action: &str, resource_type: &str) -> Interaction {
-        if action.contains("search") || resource_type == "search" || resource_type == "_search" {
-            Interaction::Query
-        } else if action == "read" {
-            Interaction::Read
-        } else if action.ends_with(".created") || action == "post" {
-            Interaction::Create
-        } else {
-            Interaction::Update
-        }
-    }
-
-    /// (subtype code, action code, profile without and with a patient)
-    fn codes(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        match self {
-            Interaction::Read => (
-                "read",
-                "R",
-                "IHE.BasicAudit.Read",
-                "IHE.BasicAudit.PatientRead",
-            ),
-            Interaction::Query => (
-                "search",
-                "E",
-                "IHE.BasicAudit.Query",
-                "IHE.BasicAudit.PatientQuery",
-            ),
-            Interaction::Create => (
-                "create",
-                "C",
-                "IHE.BasicAudit.Create",
-                "IHE.BasicAudit.PatientCreate",
-            ),
-            Interaction::Update => (
-                "update",
-                "U",
-                "IHE.BasicAudit.Update",
-                "IHE.BasicAudit.PatientUpdate",
-            ),
-        }
+/// BALP's codes for an interaction: (subtype code, action code, profile without and with a
+/// patient).
+fn codes(interaction: Interaction) -> (&'static str, &'static str, &'static str, &'static str) {
+    match interaction {
+        Interaction::Read => (
+            "read",
+            "R",
+            "IHE.BasicAudit.Read",
+            "IHE.BasicAudit.PatientRead",
+        ),
+        Interaction::Search => (
+            "search",
+            "E",
+            "IHE.BasicAudit.Query",
+            "IHE.BasicAudit.PatientQuery",
+        ),
+        Interaction::Create => (
+            "create",
+            "C",
+            "IHE.BasicAudit.Create",
+            "IHE.BasicAudit.PatientCreate",
+        ),
+        Interaction::Update => (
+            "update",
+            "U",
+            "IHE.BasicAudit.Update",
+            "IHE.BasicAudit.PatientUpdate",
+        ),
     }
 }
 
@@ -126,7 +105,7 @@ pub fn bundle(
 fn audit_event(record: &AuditRecord, patients: &Patients) -> Value {
     let e = &record.event;
     let interaction = Interaction::of(&e.action, &e.resource_type);
-    let (subtype, action, profile, patient_profile) = interaction.codes();
+    let (subtype, action, profile, patient_profile) = codes(interaction);
     let mut entities = Vec::new();
     // The patient is the individual an access names, or the individual of a plan it names.
     let plans_named = e

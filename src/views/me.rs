@@ -13,6 +13,7 @@ use super::process::{Preparation, Summons};
 use crate::db::audit::AuditRecord;
 use crate::db::individuals::IndividualRow;
 use crate::db::plans::PlanRecord;
+use crate::domain::access::Interaction;
 use crate::domain::consent::{ConsentOutcome, ConsentPermissions, GiverRole};
 use crate::domain::plan::PlanStatus;
 use crate::domain::process::MeetingForm;
@@ -264,15 +265,14 @@ pub enum AccessKind {
 }
 
 impl AccessKind {
-    fn of(action: &str, result: &str) -> AccessKind {
+    fn of(action: &str, resource_type: &str, result: &str) -> AccessKind {
         if result != "allowed" {
-            AccessKind::Denied
-        } else if action.contains("search") {
-            AccessKind::Search
-        } else if action == "read" {
-            AccessKind::Read
-        } else {
-            AccessKind::Change
+            return AccessKind::Denied;
+        }
+        match Interaction::of(action, resource_type) {
+            Interaction::Read => AccessKind::Read,
+            Interaction::Search => AccessKind::Search,
+            Interaction::Create | Interaction::Update => AccessKind::Change,
         }
     }
 
@@ -360,7 +360,7 @@ impl AccessExtract {
                     .or_else(|| r.targets.iter().find_map(|t| t.plan_id.clone()));
                 AccessEntry {
                     at: e.occurred_at.and_utc(),
-                    kind: AccessKind::of(&e.action, &e.result),
+                    kind: AccessKind::of(&e.action, &e.resource_type, &e.result),
                     by,
                     unit: (by == AccessedBy::Unit && !protected_identity)
                         .then(|| e.unit.to_string()),

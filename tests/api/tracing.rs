@@ -239,10 +239,7 @@ fn a_collector_that_is_down_costs_spans_never_requests() {
         .unwrap()
         .contains("spans not exported")
     {
-        assert!(
-            Instant::now() < deadline,
-            "the failed export is not logged"
-        );
+        assert!(Instant::now() < deadline, "the failed export is not logged");
         std::thread::sleep(Duration::from_millis(100));
     }
     stop(&mut server);
