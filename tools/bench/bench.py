@@ -17,6 +17,7 @@ BENCH_ROUNDS (1: how often each scenario runs; the main table shows the median r
 BENCH_COMPARE (settings such as "METRICS_ENABLED=true": each round then runs the scenarios on the
 service restarted without and with them, alternating which goes first, and a further table gives
 both medians and their difference — an A/B of one binary on one database in one run),
+BENCH_STATEMENTS=1 (PostgreSQL: print each scenario's statements, most called first),
 BENCH_BIN_B (a second binary, e.g. a commit before: the same A/B with this binary as the "with"
 side; it may be combined with BENCH_COMPARE). The report
 is also written to target/bench/report.md.
@@ -46,6 +47,7 @@ SCENARIOS = os.environ.get("BENCH_SCENARIOS", "document plan list list_by_consen
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
 COMPARE = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_COMPARE", "").split())
 BIN_B = os.environ.get("BENCH_BIN_B")
+SHOW_STATEMENTS = os.environ.get("BENCH_STATEMENTS") == "1"
 SECRET = "bench-only-hs256-secret-0123456789abcdef"
 REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
 MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
@@ -124,6 +126,18 @@ pg_stat_statements.track = top
 
     def database_bytes(self):
         return int(self.psql(PG_DB, f"SELECT pg_database_size('{PG_DB}')"))
+
+    def top_statements(self, requests, most=15):
+        """The statements a scenario ran, most called first: calls per request and mean ms."""
+        rows = self.psql(PG_DB, "SELECT s.calls, round(s.mean_exec_time::numeric, 3), "
+                                "left(regexp_replace(s.query, '\\s+', ' ', 'g'), 140) "
+                                "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                                f"WHERE d.datname = '{PG_DB}' ORDER BY s.calls DESC LIMIT {most}")
+        lines = []
+        for row in rows.splitlines():
+            calls, mean_ms, query = row.split("|", 2)
+            lines.append(f"  {int(calls) / max(requests, 1):6.2f} per request, {float(mean_ms):7.3f} ms  {query}")
+        return "\n".join(lines)
 
     def stop(self):
         subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-m", "fast", "stop"],
@@ -255,6 +269,8 @@ def bench_backend(backend, plans_file, work):
                            "bytes_per_plan": (cluster or service).database_bytes() / PLANS}}
         if cluster:
             rows["import"]["statements"] = cluster.statements() / PLANS
+            if SHOW_STATEMENTS:
+                log(cluster.top_statements(PLANS, most=40))
         log(f"[{backend}] import: {per_second:.0f} plans/s; following the change feed …")
         events, events_per_s = follow_feed(service)
         rows["feed"] = {"events": events, "events_per_s": events_per_s}
@@ -283,6 +299,8 @@ def bench_backend(backend, plans_file, work):
                                   "BENCH_PATH_SUFFIX": suffix})
                     if cluster:
                         result["statements"] = cluster.statements() / max(result["requests"], 1)
+                        if SHOW_STATEMENTS:
+                            log(cluster.top_statements(result["requests"]))
                     runs.setdefault(name, {}).setdefault(variant, []).append(result)
         for name, by_variant in runs.items():
             rows[name] = median_run(by_variant["base"])
