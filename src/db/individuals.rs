@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 use super::schema::{guardians, individuals};
 use super::DbConn;
@@ -80,6 +81,30 @@ pub fn registrations_of_number(conn: &mut DbConn, number: &str) -> Result<Vec<In
         .load(conn)?;
     rows.sort_by_key(|r| r.duplicate_of.is_some());
     Ok(rows)
+}
+
+/// The registrations of each of `numbers`, in one query: by number, each as
+/// [`registrations_of_number`] orders them.
+pub fn registrations_of_numbers(
+    conn: &mut DbConn,
+    numbers: &[&str],
+) -> Result<HashMap<String, Vec<IndividualRow>>> {
+    let rows: Vec<IndividualRow> = individuals::table
+        .filter(individuals::identity_number.eq_any(numbers))
+        .order(individuals::id)
+        .select(IndividualRow::as_select())
+        .load(conn)?;
+    let mut of_number: HashMap<String, Vec<IndividualRow>> = HashMap::new();
+    for row in rows {
+        of_number
+            .entry(row.identity_number.clone())
+            .or_default()
+            .push(row);
+    }
+    for rows in of_number.values_mut() {
+        rows.sort_by_key(|r| r.duplicate_of.is_some());
+    }
+    Ok(of_number)
 }
 
 /// Of the individuals `ids`, those `unit` registered.

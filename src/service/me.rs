@@ -78,15 +78,22 @@ pub fn reach(conn: &mut DbConn, ctx: &Context) -> Result<Reach> {
             consent_id,
         ));
     }
+    let numbers: Vec<&str> = candidates.iter().map(|(_, n, _)| n.as_str()).collect();
+    let registrations = individual_store::registrations_of_numbers(conn, &numbers)?;
     for (acting_as, their_number, entitlement) in candidates {
-        if reach
+        // A person is reached in the first capacity that lets the caller act for them
+        // (themselves before a guardian, a guardian before a representative).
+        let reached_already = reach
             .0
             .iter()
-            .any(|r| r.person.identity_number == their_number)
-        {
+            .any(|r| r.person.identity_number == their_number);
+        let Some(records) = registrations.get(&their_number) else {
+            continue;
+        };
+        if reached_already {
             continue;
         }
-        if let Some(reached) = person(conn, ctx, acting_as, &their_number, &entitlement)? {
+        if let Some(reached) = person(ctx, acting_as, &their_number, records, &entitlement) {
             reach.0.push(reached);
         }
     }
@@ -94,30 +101,25 @@ pub fn reach(conn: &mut DbConn, ctx: &Context) -> Result<Reach> {
 }
 
 fn person(
-    conn: &mut DbConn,
     ctx: &Context,
     acting_as: ActingAs,
     number: &str,
+    records: &[IndividualRow],
     entitlement: &str,
-) -> Result<Option<Reached>> {
-    let records = individual_store::registrations_of_number(conn, number)?;
-    let Some(first) = records.first() else {
-        return Ok(None);
-    };
-    let Ok(identity) = IdentityNumber::parse(number, ctx.today()) else {
-        return Ok(None);
-    };
+) -> Option<Reached> {
+    let first = records.first()?;
+    let identity = IdentityNumber::parse(number, ctx.today()).ok()?;
     let protected_identity = records.iter().any(|r| r.protected_identity);
     if !may_act_for(acting_as, &identity, protected_identity, ctx.today()) {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(Reached {
+    Some(Reached {
         person: first.clone(),
         records: records.iter().map(|r| r.id.clone()).collect(),
         protected_identity,
         acting_as,
         subject: acting_as.subject(entitlement),
-    }))
+    })
 }
 
 /// The most plans the list gives: a person has a handful.
