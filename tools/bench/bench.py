@@ -181,6 +181,12 @@ class Service:
         request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {token}"})
         return json.load(urllib.request.urlopen(request, timeout=60))
 
+    def cpu_seconds(self):
+        """User and system CPU time the service has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self):
         with open(f"/proc/{self.process.pid}/status") as status:
             kb = int(re.search(r"VmHWM:\s+(\d+)", status.read()).group(1))
@@ -293,10 +299,15 @@ def bench_backend(backend, plans_file, work):
                     log(f"[{backend}] {name} ({variant}, round {round_ + 1}) …")
                     if cluster:
                         cluster.reset_statements()
+                    cpu_before = service.cpu_seconds()
                     result = wrk(service.url, os.path.join(WRK, script),
                                  {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
                                   "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
                                   "BENCH_PATH_SUFFIX": suffix})
+                    # The service's own CPU per request (not the database's): what its code costs,
+                    # far steadier from run to run than latency on a machine wrk shares.
+                    result["cpu_us"] = ((service.cpu_seconds() - cpu_before) * 1e6
+                                        / max(result["requests"], 1))
                     if cluster:
                         result["statements"] = cluster.statements() / max(result["requests"], 1)
                         if SHOW_STATEMENTS:
@@ -360,15 +371,15 @@ def report(results, peer):
         statements = f"{i['statements']:.0f}" if "statements" in i else "—"
         lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | {statements} | "
                      f"{i['bytes_per_plan']:,.0f} | {f['events_per_s']:,.0f} | {rows['peak_rss_mb']:.0f} |")
-    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | errors, non-2xx |"
+    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | errors, non-2xx |"
               + (" ÷ peer |" if peer else ""),
-              "|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
+              "|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
     for scenario in [s for s in PEER_OF if s in SCENARIOS]:
         for backend, rows in results.items():
             r = rows[scenario]
             statements = f"{r['statements']:.2f}" if "statements" in r else "—"
             row = (f"| {scenario} | {backend} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                   f"{statements} | {r['errors']:.0f}, {r['non2xx']:.0f} |")
+                   f"{statements} | {r['cpu_us']:,.0f} | {r['errors']:.0f}, {r['non2xx']:.0f} |")
             if peer:
                 row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
             lines.append(row)
@@ -377,7 +388,8 @@ def report(results, peer):
         lines += ["", f"Without and with `{settings}`, {ROUNDS} rounds each, alternating which runs "
                       "first; medians, then every round's p99:", "",
                   "| scenario | backend | req/s without | req/s with | Δ | p99 ms without | p99 ms with "
-                  "| Δ | p99 of each round without / with |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| Δ | service CPU µs per request without / with | Δ | p99 of each round without / with |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for scenario in [s for s in PEER_OF if s in SCENARIOS]:
             for backend, rows in results.items():
                 a, b = (rows[scenario]["rounds"][v] for v in ("base", "compare"))
@@ -386,7 +398,9 @@ def report(results, peer):
                     ", ".join(f"{x['p99_ms']:.1f}" for x in b)
                 lines.append(f"| {scenario} | {backend} | {ma['rps']:,.0f} | {mb['rps']:,.0f} | "
                              f"{(mb['rps'] / ma['rps'] - 1) * 100:+.1f} % | {ma['p99_ms']:.1f} | "
-                             f"{mb['p99_ms']:.1f} | {(mb['p99_ms'] / ma['p99_ms'] - 1) * 100:+.1f} % | {each} |")
+                             f"{mb['p99_ms']:.1f} | {(mb['p99_ms'] / ma['p99_ms'] - 1) * 100:+.1f} % | "
+                             f"{ma['cpu_us']:,.0f} / {mb['cpu_us']:,.0f} | "
+                             f"{(mb['cpu_us'] / ma['cpu_us'] - 1) * 100:+.1f} % | {each} |")
     if peer:
         lines += ["", "| peer scenario (PostgREST, its own 100,000 plans) | req/s | p50 ms | p99 ms |",
                   "|---|---|---|---|"]
