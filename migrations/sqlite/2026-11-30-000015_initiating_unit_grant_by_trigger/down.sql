@@ -1,0 +1,1 @@
+DROP TRIGGER plans_grant_initiating_unit;
