@@ -275,7 +275,7 @@ async fn request_id(
     // One access line per request: the method, the route's pattern (never the path: its ids are
     // what the client sent), the status and the time taken. Query strings and bodies are never
     // logged.
-    let pattern = response.request().match_pattern();
+    let pattern = crate::trace::route_of(response.request());
     span.end(
         method.as_str(),
         pattern.as_deref(),

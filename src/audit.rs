@@ -226,7 +226,7 @@ pub async fn record_access(
     let response = next.call(req).await?;
     // The route is known only after the scope has routed the request.
     let routed = response.request();
-    let pattern = routed.match_pattern();
+    let pattern = crate::trace::route_of(routed);
     let is_read = routed.method() == Method::GET
         || pattern
             .as_deref()

@@ -5,6 +5,7 @@
 pub mod otlp;
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+use actix_web::HttpMessage as _;
 use opentelemetry::KeyValue;
 
 /// W3C Trace Context: the trace a request belongs to. A valid `traceparent` from the caller is
@@ -99,6 +100,20 @@ impl RequestSpan {
         }
         span.end();
     }
+}
+
+/// The template of the route a request matched (`/api/v1/plans/{plan_id}`), never the path it
+/// sent. Matching walks the routes' patterns, so it is done once a request and kept in the
+/// request's extensions for every later asker (the access log, the access line, metrics, the span).
+pub fn route_of(req: &actix_web::HttpRequest) -> Option<std::rc::Rc<str>> {
+    #[derive(Clone)]
+    struct Route(Option<std::rc::Rc<str>>);
+    if let Some(Route(route)) = req.extensions().get::<Route>() {
+        return route.clone();
+    }
+    let route: Option<std::rc::Rc<str>> = req.match_pattern().map(std::rc::Rc::from);
+    req.extensions_mut().insert(Route(route.clone()));
+    route
 }
 
 /// A valid `traceparent`'s parts.
