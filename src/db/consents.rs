@@ -1,7 +1,5 @@
 //! Consents with who gave them and whom they cover.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -145,20 +143,8 @@ pub(super) fn assemble(
     givers: Vec<GiverRow>,
     parties: Vec<PartyRow>,
 ) -> Vec<ConsentRecord> {
-    let mut givers_of: HashMap<ConsentId, Vec<GiverRow>> = HashMap::new();
-    for giver in givers {
-        givers_of
-            .entry(giver.consent_id.clone())
-            .or_default()
-            .push(giver);
-    }
-    let mut parties_of: HashMap<ConsentId, Vec<PartyRow>> = HashMap::new();
-    for party in parties {
-        parties_of
-            .entry(party.consent_id.clone())
-            .or_default()
-            .push(party);
-    }
+    let mut givers_of = super::grouped(givers, |g| g.consent_id.clone());
+    let mut parties_of = super::grouped(parties, |p| p.consent_id.clone());
     rows.into_iter()
         .map(|consent| ConsentRecord {
             givers: givers_of.remove(&consent.id).unwrap_or_default(),

@@ -1,8 +1,9 @@
 //! Individuals (den enskilde) and their guardians.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 use super::schema::{guardians, individuals};
 use super::DbConn;
@@ -94,13 +95,7 @@ pub fn registrations_of_numbers(
         .order(individuals::id)
         .select(IndividualRow::as_select())
         .load(conn)?;
-    let mut of_number: HashMap<String, Vec<IndividualRow>> = HashMap::new();
-    for row in rows {
-        of_number
-            .entry(row.identity_number.clone())
-            .or_default()
-            .push(row);
-    }
+    let mut of_number = super::grouped(rows, |r| r.identity_number.clone());
     for rows in of_number.values_mut() {
         rows.sort_by_key(|r| r.duplicate_of.is_some());
     }

@@ -531,3 +531,16 @@ fn run_once<T>(
         )),
     })
 }
+
+/// Rows grouped by `key`, each group in the rows' order: how the children of several parents,
+/// read in one query, are handed to their parents.
+pub(crate) fn grouped<K: std::hash::Hash + Eq, V>(
+    rows: impl IntoIterator<Item = V>,
+    key: impl Fn(&V) -> K,
+) -> std::collections::HashMap<K, Vec<V>> {
+    let mut groups: std::collections::HashMap<K, Vec<V>> = std::collections::HashMap::new();
+    for row in rows {
+        groups.entry(key(&row)).or_default().push(row);
+    }
+    groups
+}

@@ -1,7 +1,5 @@
 //! Summons (kallelser) and their recipients.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -159,13 +157,7 @@ pub(super) fn assemble(
     rows: Vec<(SummonsRow, Option<PreparationRow>)>,
     recipients: Vec<RecipientRow>,
 ) -> Vec<SummonsRecord> {
-    let mut recipients_of: HashMap<SummonsId, Vec<RecipientRow>> = HashMap::new();
-    for r in recipients {
-        recipients_of
-            .entry(r.summons_id.clone())
-            .or_default()
-            .push(r);
-    }
+    let mut recipients_of = super::grouped(recipients, |r| r.summons_id.clone());
     rows.into_iter()
         .map(|(summons, preparation)| SummonsRecord {
             recipients: recipients_of.remove(&summons.id).unwrap_or_default(),

@@ -4,8 +4,8 @@
 
 pub mod otlp;
 
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use actix_web::HttpMessage as _;
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::KeyValue;
 
 /// W3C Trace Context: the trace a request belongs to. A valid `traceparent` from the caller is
