@@ -220,7 +220,8 @@ pub async fn list(
             })
             .collect(),
     );
-    let mut response = HttpResponse::Ok().json(PlanPage { items, next_cursor });
+    let count = items.len();
+    let mut response = super::extract::page(&PlanPage { items, next_cursor }, count, 1024)?;
     response.extensions_mut().insert(read);
     Ok(response)
 }
