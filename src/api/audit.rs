@@ -188,8 +188,8 @@ fn csv(events: &[AuditEvent]) -> String {
 /// **FHIR** with `Accept: application/fhir+json`: the page as a `searchset` Bundle of FHIR R4
 /// `AuditEvent`s following IHE Basic Audit Log Patterns (BALP) — one per access, `meta.profile`
 /// naming its BALP profile (PatientRead, PatientQuery, PatientCreate, PatientUpdate), the user and
-/// the unit (HSA-id) as agents, the patient (personnummer or samordningsnummer), the plan and the
-/// request id as entities, outcome 0 or 4 (a refused attempt); a `next` link pages on. For a
+/// the unit (HSA-id) as agents, the patient (personnummer or samordningsnummer; a person with
+/// protected identity by the service's id only), the plan and the request id as entities, outcome 0 or 4 (a refused attempt); a `next` link pages on. For a
 /// region's own log follow-up tools.
 ///
 /// **Log follow-up is per organisation** (vårdgivare or municipality), as Swedish patient-data law

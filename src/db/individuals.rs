@@ -183,8 +183,12 @@ pub fn represented_by(
         .load(conn)?)
 }
 
-/// The identity number and its kind of each of the individuals `ids` (one query for a page).
-pub fn numbers_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, String, String)>> {
+/// The identity number, its kind and whether it is protected, of each of the individuals `ids`
+/// (one query for a page).
+pub fn numbers_of(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<Vec<(String, String, String, bool)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -194,9 +198,10 @@ pub fn numbers_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, Stri
             individuals::id,
             individuals::identity_number,
             individuals::identity_kind,
+            individuals::protected_identity,
         ))
-        .load::<(IndividualId, String, String)>(conn)?
+        .load::<(IndividualId, String, String, bool)>(conn)?
         .into_iter()
-        .map(|(id, number, kind)| (id.to_string(), number, kind))
+        .map(|(id, number, kind, protected)| (id.to_string(), number, kind, protected))
         .collect())
 }

@@ -58,9 +58,12 @@ pub fn patients_of(
         .collect();
     ids.sort();
     ids.dedup();
+    // A person with protected identity is named by the service's id only, as in the JSON log:
+    // her number does not leave in a log export that may travel to the region's own tools.
     let numbers = crate::db::individuals::numbers_of(conn, &ids)?
         .into_iter()
-        .filter_map(|(id, number, kind)| {
+        .filter(|(_, _, _, protected)| !protected)
+        .filter_map(|(id, number, kind, _)| {
             let kind = crate::domain::identity::IdentityKind::parse(&kind)?;
             Some((id, crate::views::balp::PatientNumber { number, kind }))
         })

@@ -5,7 +5,8 @@
 //!   `action` is BALP's R, E, C or U; `outcome` 0 (success) or 4 (a refused attempt).
 //! - `agent`: the acting user (by HSA-id when the subject is one), with the requesting unit as the
 //!   organisation it acts for (`agent.who` of the unit, by HSA-id), and the service as the server.
-//! - `entity`: the patient (by personnummer or samordningsnummer, and the service's id), the plan,
+//! - `entity`: the patient (by personnummer or samordningsnummer, and the service's id; by the id
+//!   only for a person with protected identity), the plan,
 //!   and each further target the access showed (a list's plans), with the request id as the
 //!   transaction (`entity.what.identifier` of type `XcorrelationId`).
 //! - `meta.profile` names the BALP profile each event follows (PatientRead, PatientQuery,

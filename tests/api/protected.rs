@@ -49,6 +49,9 @@ struct Case {
     operation_id: String,
     input: Input,
     body: Option<Value>,
+    /// The media types the operation answers in besides JSON (FHIR, CSV, HTML, PDF): each is a
+    /// way out of her data of its own.
+    forms: Vec<String>,
 }
 
 /// Where an individual is named deeper inside a request body: (operation, path). Each is either
@@ -160,12 +163,19 @@ fn cases(doc: &Value) -> Vec<Case> {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let operation_id = op["operationId"].as_str().unwrap().to_string();
             let body = example_body(doc, op);
+            let forms: Vec<String> = ["200", "201"]
+                .iter()
+                .filter_map(|status| op["responses"][status]["content"].as_object())
+                .flat_map(|content| content.keys().cloned())
+                .filter(|form| form != "application/json")
+                .collect();
             let case = |input| Case {
                 method: method.clone(),
                 path: path.clone(),
                 operation_id: operation_id.clone(),
                 input,
                 body: body.clone(),
+                forms: forms.clone(),
             };
             for param in op["parameters"].as_array().into_iter().flatten() {
                 if NAMES.contains(&param["name"].as_str().unwrap()) {
@@ -283,7 +293,13 @@ async fn own_individual(app: &TestApp, used: &mut HashSet<String>) -> String {
 }
 
 /// Sends `case` as the outsider with `value` where the individual goes.
-async fn send(app: &TestApp, case: &Case, value: &str, own: Option<&str>) -> Reply {
+async fn send(
+    app: &TestApp,
+    case: &Case,
+    value: &str,
+    own: Option<&str>,
+    accept: Option<&str>,
+) -> Reply {
     let some_id = uuid::Uuid::new_v4().to_string();
     let mut uri = case.path.clone();
     if case.input == Input::Path {
@@ -306,6 +322,7 @@ async fn send(app: &TestApp, case: &Case, value: &str, own: Option<&str>) -> Rep
                 format!("Bearer {}", app.token(&outsider())),
             ))
             .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .insert_header(("Accept", accept.unwrap_or("application/json")))
             .set_payload(format!("{name}={value}"));
         return app.send_request(form).await;
     }
@@ -318,7 +335,10 @@ async fn send(app: &TestApp, case: &Case, value: &str, own: Option<&str>) -> Rep
         &uri,
         Some(&outsider()),
         body.as_ref(),
-        &[("if-match", "\"1\"")],
+        &[
+            ("if-match", "\"1\""),
+            ("accept", accept.unwrap_or("application/json")),
+        ],
     )
     .await
 }
@@ -379,6 +399,11 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
     ] {
         assert!(covered.contains(expected), "{expected} takes an individual");
     }
+    assert!(
+        cases.iter().any(|c| c.operation_id == "list_audit_events"
+            && c.forms.iter().any(|f| f == "application/fhir+json")),
+        "the walk asks for every form an operation answers in"
+    );
 
     let receiver = Receiver::start(200);
     let subscription = subscribe(&app, &outsider(), &receiver.url, json!([])).await;
@@ -414,8 +439,8 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
         } else {
             (None, None)
         };
-        let to_her = send(&app, case, &hers, own_a.as_deref()).await;
-        let to_nobody = send(&app, case, &nobody, own_b.as_deref()).await;
+        let to_her = send(&app, case, &hers, own_a.as_deref(), None).await;
+        let to_nobody = send(&app, case, &nobody, own_b.as_deref(), None).await;
         let what = format!("{} {} ({:?})", case.method, case.path, case.input);
         assert_eq!(
             answer(&to_her),
@@ -434,6 +459,24 @@ async fn a_protected_person_does_not_exist_for_an_outside_unit_on_any_operation(
             .map(|(n, v)| format!("{n}: {}\n", v.to_str().unwrap_or("")))
             .collect();
         assert_nothing_of(&her, &headers, false, &format!("{what} headers"));
+        // Every other form the operation answers in tells no more (a read changes nothing, so
+        // asking again is harmless; a write answers in JSON only).
+        if case.method == Method::GET {
+            for form in &case.forms {
+                let to_her = send(&app, case, &hers, own_a.as_deref(), Some(form)).await;
+                let to_nobody = send(&app, case, &nobody, own_b.as_deref(), Some(form)).await;
+                let what = format!("{what} as {form}");
+                assert_eq!(to_her.status, to_nobody.status, "{what}");
+                if form.ends_with("json") {
+                    assert_eq!(answer(&to_her), answer(&to_nobody), "{what}");
+                }
+                // A PDF's text is compressed: its status and its JSON twin say what it holds.
+                if form != "application/pdf" {
+                    let text = String::from_utf8_lossy(&to_her.bytes);
+                    assert_nothing_of(&her, &text, number_allowed, &what);
+                }
+            }
+        }
         people.push(her);
     }
 
@@ -561,6 +604,25 @@ async fn attempts_to_find_her_are_in_her_log_for_her_organisation(app: TestApp) 
     assert_eq!(
         attempts,
         vec![("search_denied", "denied"), ("register_denied", "denied")]
+    );
+    // The same log as FHIR AuditEvents names her by the service's id only: her number does not
+    // leave in an export, as it is in no row of the JSON log.
+    let exported = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/audit-events?individual_id={}&limit=200", her.id),
+            Some(&region_auditor),
+            None,
+            &[("accept", "application/fhir+json")],
+        )
+        .await
+        .expect(200);
+    let text = String::from_utf8_lossy(&exported.bytes);
+    assert!(text.contains(&format!("Patient/{}", her.id)), "{text}");
+    let plain = her.number.replace('-', "");
+    assert!(
+        !text.contains(&plain) && !text.contains(&plain[2..]),
+        "the export names her number: {text}"
     );
     let outsiders_auditor = app
         .send(
