@@ -2,7 +2,7 @@
 //!
 //! A seal is the event's place in the chain (`chain_seq`) and SHA-256 over the previous seal's
 //! hash and the event with its targets. Events are sealed shortly after they commit (by the
-//! access-log writer, at most a second later), in the order they are found — so an event that
+//! access log's sealer thread, about a second later), in the order they are found — so an event that
 //! committed late is sealed late, and nothing has to wait for it. `verify` walks the chain and
 //! names the first link that does not hold: an event changed or removed, a seal changed, removed or
 //! inserted. Events committed more than a minute ago and still without a seal are reported too.
@@ -83,12 +83,17 @@ fn last_seal(conn: &mut DbConn) -> Result<Option<SealRow>> {
         .optional()?)
 }
 
-fn targets_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<AuditTargetRow>> {
-    Ok(audit_event_targets::table
+/// The targets of the events `ids`, by event, each in its order (one query).
+fn targets_of(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<AuditTargetRow>>> {
+    let rows: Vec<AuditTargetRow> = audit_event_targets::table
         .filter(audit_event_targets::event_id.eq_any(ids.to_vec()))
         .order((audit_event_targets::event_id, audit_event_targets::position))
         .select(AuditTargetRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    Ok(super::grouped(rows, |t| t.event_id))
 }
 
 /// Seals the committed events that have no seal yet (run in one transaction; on PostgreSQL only by
@@ -132,13 +137,9 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     let targets = targets_of(conn, &ids)?;
     let mut seals = Vec::with_capacity(events.len());
     for event in &events {
-        let own: Vec<AuditTargetRow> = targets
-            .iter()
-            .filter(|t| t.event_id == event.id)
-            .cloned()
-            .collect();
         seq += 1;
-        previous = link(&previous, event, &own);
+        let own = targets.get(&event.id).map_or(&[][..], Vec::as_slice);
+        previous = link(&previous, event, own);
         seals.push(SealRow {
             chain_seq: seq,
             event_id: event.id,
@@ -195,12 +196,8 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
                 report.first_broken = broken("the sealed event is missing from the log");
                 return Ok(report);
             };
-            let own: Vec<AuditTargetRow> = targets
-                .iter()
-                .filter(|t| t.event_id == event.id)
-                .cloned()
-                .collect();
-            let hash = link(&previous, event, &own);
+            let own = targets.get(&event.id).map_or(&[][..], Vec::as_slice);
+            let hash = link(&previous, event, own);
             if hash != seal.hash {
                 report.first_broken =
                     broken("the event, its targets or the seal differ from what was sealed");

@@ -75,7 +75,34 @@ async fn a_record_left_unsealed_is_reported(app: TestApp) {
     assert!(verify(&app).unsealed.is_empty());
 }
 
+/// What a read showed besides its path (a list's plans) is sealed with it: a target rewritten by
+/// SQL breaks the chain at its event.
+async fn a_target_changed_behind_the_services_back_is_found(app: TestApp) {
+    established_plan(&app).await;
+    app.get("/api/v1/plans", &reader()).await.expect(200);
+    seal_now(&app);
+    assert!(verify(&app).first_broken.is_none());
+    let postgres = app.postgres_database().is_some();
+    app.run_sql(if postgres {
+        "ALTER TABLE audit_event_targets DISABLE TRIGGER USER"
+    } else {
+        "DROP TRIGGER audit_event_targets_no_update"
+    })
+    .await;
+    app.run_sql(
+        "UPDATE audit_event_targets SET plan_id = 'someone else' WHERE event_id = (SELECT MAX(event_id) FROM audit_event_targets)",
+    )
+    .await;
+    let (_, event, why) = verify(&app).first_broken.expect("the change is found");
+    let changed = app
+        .count("SELECT MAX(event_id) AS n FROM audit_event_targets".into())
+        .await;
+    assert_eq!(event, changed);
+    assert!(why.contains("differ"), "{why}");
+}
+
 on_both_databases!(
+    a_target_changed_behind_the_services_back_is_found,
     a_record_changed_behind_the_services_back_is_found,
     a_record_left_unsealed_is_reported,
 );
