@@ -55,7 +55,7 @@ fn main() -> ExitCode {
 fn verify_audit() -> Result<(), String> {
     let settings = Settings::from_env()?;
     let db = Db::connect(&settings.database_url, 1)?;
-    // A record committed in the last minute may not be sealed yet: the writer seals every second.
+    // A record committed in the last minute may not be sealed yet: the sealer runs every second.
     let before = (chrono::Utc::now() - chrono::Duration::minutes(1)).naive_utc();
     let report = db
         .read_now(|c| sip::db::seals::verify(c, before))

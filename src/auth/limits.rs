@@ -8,15 +8,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::Caller;
+use crate::config::{Limit, RateLimits};
+use crate::error::Error;
+
+/// A limit as governor's quota: `per_second` sustained, `burst` at once (each at least 1).
 fn quota(limit: Limit) -> Quota {
     let per_second = NonZeroU32::new(limit.per_second).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(limit.burst.max(1)).unwrap_or(NonZeroU32::MIN);
     Quota::per_second(per_second).allow_burst(burst)
 }
-
-use super::Caller;
-use crate::config::{Limit, RateLimits};
-use crate::error::Error;
 
 /// The limiters of a running service.
 pub struct Limiters {
