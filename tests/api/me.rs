@@ -439,6 +439,14 @@ async fn the_access_log_extract(app: TestApp) {
     app.get(&plan_uri(&plan, "/document"), &municipality_writer())
         .await
         .expect(200);
+    // A search by her number is told as a search ("Sökte"), not a read.
+    app.post(
+        "/api/v1/individuals/search",
+        &municipality_writer(),
+        json!({"identity_number": LISA_PNR}),
+    )
+    .await
+    .expect(200);
     let extract = app
         .get("/api/v1/me/access-log", &lisa())
         .await
@@ -454,6 +462,12 @@ async fn the_access_log_extract(app: TestApp) {
     assert_eq!(read["plan_id"], plan["id"]);
     assert!(items.iter().any(|e| e["kind"] == "change"), "{extract}");
     assert!(
+        items
+            .iter()
+            .any(|e| e["kind"] == "search" && e["unit"] == MUNICIPALITY_UNIT),
+        "{extract}"
+    );
+    assert!(
         !extract.to_string().contains("tester"),
         "staff are not named"
     );
@@ -464,6 +478,7 @@ async fn the_access_log_extract(app: TestApp) {
         .expect(200);
     let page = html.body.as_str().unwrap();
     assert!(page.contains("Loggutdrag för Lisa Testsson") && page.contains("En enhet i kommunen"));
+    assert!(page.contains("Sökte"), "{page}");
     assert!(page.contains("dataskyddsombud") && !page.contains("Planen är din"));
     // For the accessibility check in a browser (`make a11y`).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/documents");
