@@ -15,10 +15,25 @@ use super::events::{self, NewChangeEvent};
 use super::DbConn;
 use crate::error::Result;
 
+/// The access-log rows and change events of a unit of work, in the order its changes happened.
 #[derive(Default)]
-struct Collected {
+pub struct Collected {
     accesses: Vec<NewAccess>,
     events: Vec<NewChangeEvent>,
+}
+
+impl Collected {
+    /// Adds the rows of a later unit of work.
+    pub fn append(&mut self, later: Collected) {
+        self.accesses.extend(later.accesses);
+        self.events.extend(later.events);
+    }
+
+    /// Stores the rows: one multi-row statement per table (in chunks the backends accept).
+    pub fn store(self, conn: &mut DbConn) -> Result<()> {
+        audit::insert_all(conn, &self.accesses)?;
+        events::record_all(conn, &self.events)
+    }
 }
 
 thread_local! {
@@ -45,9 +60,18 @@ pub fn write(conn: &mut DbConn, access: NewAuditEvent, event: NewChangeEvent) ->
 
 /// Runs `work`, keeping the rows its changes write, and stores them when it succeeds — before it
 /// returns, so inside the same transaction. When it fails they are dropped with its changes.
+pub fn collecting<T>(conn: &mut DbConn, work: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+    let (result, collected) = kept(|| work(conn))?;
+    collected.store(conn)?;
+    Ok(result)
+}
+
+/// Runs `work`, keeping the rows its changes write, and hands them over when it succeeds: the
+/// caller stores them where and when the changes themselves land (the import stores a batch of
+/// records' rows together). When it fails they are dropped.
 /// Runs on one thread (diesel's connection is used synchronously), which is what makes the
 /// thread-local collection sound; units of work do not nest.
-pub fn collecting<T>(conn: &mut DbConn, work: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+pub fn kept<T>(work: impl FnOnce() -> Result<T>) -> Result<(T, Collected)> {
     /// Clears the collection however `work` ends, a panic included.
     struct Reset;
     impl Drop for Reset {
@@ -64,11 +88,9 @@ pub fn collecting<T>(conn: &mut DbConn, work: impl FnOnce(&mut DbConn) -> Result
         *slot = Some(Collected::default());
     });
     let _reset = Reset;
-    let result = work(conn)?;
+    let result = work()?;
     let collected = COLLECTED
         .with(|c| c.borrow_mut().take())
         .unwrap_or_default();
-    audit::insert_all(conn, &collected.accesses)?;
-    events::record_all(conn, &collected.events)?;
-    Ok(result)
+    Ok((result, collected))
 }

@@ -18,6 +18,7 @@ pub mod operations;
 pub mod plans;
 pub mod reports;
 pub mod schema;
+pub mod scratch;
 pub mod seals;
 pub mod summons;
 pub mod survey;

@@ -830,9 +830,201 @@ async fn a_fingerprint_stored_before_versioning_still_counts_as_unchanged(app: T
     assert_eq!(head(&app).await, before, "nothing is written");
 }
 
+/// A batch's new records are replayed in a scratch database and moved into the service's database
+/// set-based (`db::scratch`). The same records imported record by record in the database itself —
+/// as a dry run, a changed record and a batch whose move failed are — give the same plans: the same
+/// whole-plan documents and histories, and the same rows besides (change events, access-log rows,
+/// grants through consents, deviations, import keys), ids and the moment of import aside.
+async fn a_batch_moved_from_the_scratch_equals_one_imported_record_by_record(app: TestApp) {
+    use sip::service::imports::runner::{Line, Runner};
+    let clock = Clock::began_days_ago(300);
+    let erik = eriks_record("sip-erik", ERIK_PNR, &clock);
+    // A summoned unit recorded absent: a deviation is filed with the meeting.
+    let mut absent = eriks_record("sip-absent", ALEX_PNR, &clock);
+    absent["meeting"]["attendance"][0]["attended"] = json!(false);
+    let refused = refused_record("sip-lisa", &clock);
+    let records = [erik, absent, refused];
+
+    let mut plans: Vec<Vec<String>> = Vec::new();
+    for (source, record_by_record) in [("scratch", false), ("database", true)] {
+        let created = new_import_of(&app, source, false).await;
+        let id = created["id"].as_str().unwrap().to_string();
+        let lines: Vec<Line> = records
+            .iter()
+            .zip(1..)
+            .map(|(r, n)| (n, Ok(r.to_string().into_bytes())))
+            .collect();
+        let db = app.db().clone();
+        let moved = actix_web::web::block(move || {
+            let unit = importer().unit;
+            let row = db
+                .read_now(|c| sip::db::imports::find(c, unit, &id))?
+                .expect("the import");
+            let caller = sip::auth::Caller::new(
+                "importer",
+                sip::domain::identity::HsaId::parse(unit).unwrap(),
+                Principal::Region,
+                &[Role::Import],
+            );
+            let mut runner = Runner::new(
+                db.clone(),
+                &row,
+                caller,
+                Default::default(),
+                sip::clock::Clock::system(),
+            );
+            if record_by_record {
+                runner = runner.record_by_record();
+            }
+            runner.run(lines)?;
+            Ok::<_, sip::error::Error>(runner.moved())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(moved, if record_by_record { 0 } else { 3 });
+        let lines = report(&app, &created, "").await;
+        assert_eq!(lines.len(), 3);
+        for line in &lines {
+            assert_eq!(line["outcome"], "created", "{line}");
+        }
+        plans.push(
+            lines
+                .iter()
+                .map(|l| l["plan_id"].as_str().unwrap().to_string())
+                .collect(),
+        );
+    }
+
+    let reads = ["document", "history"];
+    for (scratch, database) in plans[0].iter().zip(&plans[1]) {
+        for read in reads {
+            let of = |plan: &str| format!("/api/v1/plans/{plan}/{read}");
+            let a = app.get(&of(scratch), &reader()).await.expect(200).body;
+            let b = app.get(&of(database), &reader()).await.expect(200).body;
+            assert_eq!(anonymised(&a), anonymised(&b), "the plans' {read}s differ");
+        }
+        for (table, column) in [
+            ("change_events", "plan_id"),
+            ("audit_events", "plan_id"),
+            ("plan_access", "plan_id"),
+            ("deviations", "plan_id"),
+            ("import_keys", "plan_id"),
+            ("consents", "plan_id"),
+            ("goals", "plan_id"),
+            ("interventions", "plan_id"),
+            ("summons_recipients", "plan_id"),
+            ("follow_ups", "plan_id"),
+            ("plan_revisions", "plan_id"),
+        ] {
+            let rows =
+                |plan: &str| format!("SELECT count(*) AS n FROM {table} WHERE {column} = '{plan}'");
+            assert_eq!(
+                app.count(rows(scratch)).await,
+                app.count(rows(database)).await,
+                "{table}"
+            );
+        }
+    }
+    // Both ways wrote deviations (the absent unit) and grants through the consent.
+    let absent_plan = &plans[0][1];
+    assert_eq!(
+        app.count(format!(
+            "SELECT count(*) AS n FROM deviations WHERE plan_id = '{absent_plan}' \
+             AND category = 'summoned_unit_absent'"
+        ))
+        .await,
+        1
+    );
+    assert!(
+        app.count(format!(
+            "SELECT count(*) AS n FROM plan_access WHERE plan_id = '{absent_plan}' AND consent_id IS NOT NULL"
+        ))
+        .await
+            > 0
+    );
+}
+
+/// `value` with every id replaced by its order of first appearance and the moment of import left
+/// out: what two imports of the same record have alike.
+fn anonymised(value: &Value) -> Value {
+    fn walk(value: &Value, ids: &mut Vec<String>) -> Value {
+        match value {
+            Value::String(s) if uuid::Uuid::parse_str(s).is_ok() => {
+                let n = ids.iter().position(|id| id == s).unwrap_or_else(|| {
+                    ids.push(s.clone());
+                    ids.len() - 1
+                });
+                json!(format!("id-{n}"))
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, ids)).collect()),
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "recorded_at" | "position" | "seq"))
+                    .map(|(k, v)| (k.clone(), walk(v, ids)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    walk(value, &mut Vec::new())
+}
+
+/// When a batch cannot be moved from the scratch into the database — a fault of the service, made
+/// here by a trigger that refuses one goal — the batch is rolled back and imported again record by
+/// record: the record the database refuses fails alone (its fault logged, not shown), and every
+/// other record of the batch lands.
+async fn a_batch_that_cannot_be_moved_is_imported_record_by_record(app: TestApp) {
+    if app.postgres_database().is_some() {
+        app.run_sql(
+            "CREATE FUNCTION refuse_goal() RETURNS trigger AS $$ \
+             BEGIN IF NEW.text = 'a goal the database refuses' THEN \
+             RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_goal BEFORE INSERT ON goals \
+             FOR EACH ROW EXECUTE FUNCTION refuse_goal();",
+        )
+        .await;
+    } else {
+        app.run_sql(
+            "CREATE TRIGGER refuse_goal BEFORE INSERT ON goals \
+             WHEN NEW.text = 'a goal the database refuses' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .await;
+    }
+    let clock = Clock::began_days_ago(300);
+    let mut refused = eriks_record("sip-refused", ALEX_PNR, &clock);
+    refused["goals"][0]["goal"]["text"] = json!("a goal the database refuses");
+    let records = [
+        eriks_record("sip-erik", ERIK_PNR, &clock),
+        refused,
+        refused_record("sip-lisa", &clock),
+    ];
+    let finished = import(&app, &records).await;
+    assert_eq!(finished["status"], "completed");
+    assert_eq!(counts(&finished), (2, 0, 0, 1));
+    let failed = report(&app, &finished, "&outcome=failed").await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["external_id"], "sip-refused");
+    assert_eq!(
+        failed[0]["errors"][0]["message"],
+        "the service failed on this record; the fault is logged"
+    );
+    for plan in report(&app, &finished, "&outcome=created").await {
+        let uri = format!(
+            "/api/v1/plans/{}/document",
+            plan["plan_id"].as_str().unwrap()
+        );
+        app.get(&uri, &reader()).await.expect(200);
+    }
+}
+
 on_both_databases!(
     a_fingerprint_stored_before_versioning_still_counts_as_unchanged,
     a_file_of_plans_is_replayed_under_the_process_rules,
+    a_batch_moved_from_the_scratch_equals_one_imported_record_by_record,
+    a_batch_that_cannot_be_moved_is_imported_record_by_record,
     the_same_file_twice_changes_nothing_and_a_changed_record_updates,
     a_dry_run_checks_every_record_and_stores_nothing,
     one_file_gives_one_version_of_a_person,

@@ -6,7 +6,7 @@ mod record;
 mod replay;
 pub mod runner;
 
-pub use record::{import_record, in_record, ImportContext, Imported, RecordKeys};
+pub use record::{import_record, in_record, stage_record, ImportContext, Imported, RecordKeys};
 
 use crate::domain::ids::{Id, ImportId};
 use crate::service::Context;

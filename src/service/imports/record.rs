@@ -35,6 +35,7 @@ use crate::service::{individuals, naive};
 pub use crate::domain::import::RecordOutcome;
 
 use super::replay::Replay;
+use crate::db::scratch::Scratch;
 
 /// What one import is, for one of its records.
 pub struct ImportContext<'a> {
@@ -235,9 +236,68 @@ pub fn import_record(
     if previous.is_none() {
         ctx.keys.new_record(&record.external_id);
     }
+    let initiator = initiator(ctx, record)?;
+    let (individual, individual_changed) = individual(conn, ctx, record, &initiator)?;
+    let (plan_id, plan_changed) = replay(conn, ctx, record, steps, initiator, individual.id())?;
+    let outcome = match (previous, individual_changed || plan_changed) {
+        (None, _) => RecordOutcome::Created,
+        (Some(_), true) => RecordOutcome::Updated,
+        (Some(_), false) => RecordOutcome::Unchanged,
+    };
+    Ok(Imported { outcome, plan_id })
+}
+
+/// Imports a record this source never imported before, its plan replayed in the `scratch`
+/// database (see `db::scratch`): its individual is registered, linked or updated in the service's
+/// database `conn` (where the next record looks for them), then lent to the scratch, where the
+/// plan and everything in it is replayed through the use cases, step by step, as
+/// [`import_record`] does it — every rule alike. The caller moves the scratch's rows into `conn`
+/// with the rest of the batch. `None`: the record was imported before; the caller imports it
+/// with [`import_record`] (its key is known by then: nothing is read twice).
+pub fn stage_record(
+    conn: &mut DbConn,
+    scratch: &mut Scratch,
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+    steps: &[Timed],
+) -> Result<Option<Imported>> {
+    if ctx.key(conn, "record", &record.external_id)?.is_some() {
+        return Ok(None);
+    }
+    ctx.keys.new_record(&record.external_id);
+    let initiator = initiator(ctx, record)?;
+    let (individual, _) = individual(conn, ctx, record, &initiator)?;
+    // The individual's key goes where the batch's next records look for it.
+    ctx.keys.store_added(conn)?;
+    match &individual {
+        Person::Read(known) => scratch.lend(known)?,
+        Person::Known(id) => scratch.borrow_individual(conn, id)?,
+    }
+    let individual_id = individual.id();
+    let (plan_id, _) = crate::db::nested(scratch.conn(), |s| {
+        replay(s, ctx, record, steps, initiator, individual_id)
+    })?;
+    Ok(Some(Imported {
+        outcome: RecordOutcome::Created,
+        plan_id,
+    }))
+}
+
+fn initiator(ctx: &ImportContext<'_>, record: &ImportRecord) -> Result<Context> {
     let unit = &record.plan.initiating_unit;
-    let initiator = ctx.acting(&unit.hsa_id, unit.principal)?;
-    let (individual_id, mut changed) = individual(conn, ctx, record, &initiator)?;
+    ctx.acting(&unit.hsa_id, unit.principal)
+}
+
+/// Replays the record's plan, step by step, and stores its keys: the plan's id and whether a step
+/// changed anything.
+fn replay(
+    conn: &mut DbConn,
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+    steps: &[Timed],
+    initiator: Context,
+    individual_id: IndividualId,
+) -> Result<(PlanId, bool)> {
     let mut replay = Replay {
         ctx,
         record,
@@ -245,6 +305,7 @@ pub fn import_record(
         individual_id,
         plan_id: PlanId::new(),
     };
+    let mut changed = false;
     for timed in steps {
         let applied = replay
             .step(conn, *timed)
@@ -258,15 +319,27 @@ pub fn import_record(
         &record.external_id,
         &plan_id,
         Some(&plan_id),
-        whole.into_string(),
+        fingerprint(record).into_string(),
     )?;
     ctx.keys.store_added(conn)?;
-    let outcome = match (previous, changed) {
-        (None, _) => RecordOutcome::Created,
-        (Some(_), true) => RecordOutcome::Updated,
-        (Some(_), false) => RecordOutcome::Unchanged,
-    };
-    Ok(Imported { outcome, plan_id })
+    Ok((plan_id, changed))
+}
+
+/// The record's individual, as far as the import has read them.
+enum Person {
+    /// Known by their key, unchanged since: not read.
+    Known(IndividualId),
+    /// Read (or just written), with their guardians.
+    Read(Box<IndividualRecord>),
+}
+
+impl Person {
+    fn id(&self) -> IndividualId {
+        match self {
+            Person::Known(id) => id.clone(),
+            Person::Read(record) => record.individual.id.clone(),
+        }
+    }
 }
 
 /// Registers, links or updates the record's individual.
@@ -275,14 +348,14 @@ fn individual(
     ctx: &ImportContext<'_>,
     record: &ImportRecord,
     initiator: &Context,
-) -> Result<(IndividualId, bool)> {
+) -> Result<(Person, bool)> {
     const PATH: &str = "$.individual.details";
     let now = ctx.now;
     let item = &record.individual;
     let print = fingerprint(&item.details);
     let key = ctx.key(conn, "individual", &item.external_id)?;
     if let Some(key) = key.as_ref().filter(|k| print.matches(&k.fingerprint)) {
-        return Ok((Id::stored(key.resource_id.clone()), false));
+        return Ok((Person::Known(Id::stored(key.resource_id.clone())), false));
     }
     let data = item
         .details
@@ -297,29 +370,29 @@ fn individual(
                 .transpose()?
         }
     };
-    let (id, changed) = match existing {
-        Some(current) if same_person(&current, &data) => (current.individual.id, false),
+    let (person, changed) = match existing {
+        Some(current) if same_person(&current, &data) => (current, false),
         Some(current) => {
             let id = current.individual.id;
-            individuals::update(conn, initiator, &id, None, data)
+            let updated = individuals::update(conn, initiator, &id, None, data)
                 .map_err(|e| in_record(PATH, e))?;
-            (id, true)
+            (updated, true)
         }
         None => {
             let created =
                 individuals::create(conn, initiator, data).map_err(|e| in_record(PATH, e))?;
-            (created.individual.id, true)
+            (created, true)
         }
     };
     ctx.put(
         conn,
         "individual",
         &item.external_id,
-        &id,
+        &person.individual.id,
         None,
         print.into_string(),
     )?;
-    Ok((id, changed))
+    Ok((Person::Read(Box::new(person)), changed))
 }
 
 fn same_person(current: &IndividualRecord, data: &individuals::IndividualData) -> bool {

@@ -5,7 +5,7 @@
 //! always says what landed. Nothing of the file is held beyond the batch being imported, and the
 //! progress can be read while the import runs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use validator::Validate;
@@ -14,6 +14,8 @@ use super::{self as service, ImportContext, Imported, RecordOutcome};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::db::imports::RecordRow;
+use crate::db::journal::Collected;
+use crate::db::scratch::Scratch;
 use crate::db::Db;
 use crate::domain::ids::ImportId;
 use crate::domain::import::{check_record, fingerprint, timeline, ImportRecord};
@@ -107,6 +109,25 @@ pub struct Runner {
     /// for the whole import (a later line that differs is reported), so importing the same file
     /// again gives the same result. Hashes only: 16 bytes an individual.
     individuals: HashMap<u64, (u64, i64)>,
+    /// Where new records are replayed before their batch is moved into the database
+    /// (`db::scratch`); none for a dry run, which stores nothing.
+    scratch: Option<Scratch>,
+    /// Every record imported in the database itself (see [`Runner::record_by_record`]).
+    record_by_record: bool,
+    /// How many records were replayed in the scratch and moved into the database.
+    moved: usize,
+}
+
+/// What a batch has imported and not yet stored.
+#[derive(Default)]
+struct Batch {
+    /// The access-log rows and change events of the batch's records, stored with them.
+    rows: Collected,
+    /// The records replayed in the scratch: one that comes again in the same batch is imported
+    /// after them (its key must be in the database by then).
+    staged: HashSet<String>,
+    /// How many of the batch's records were replayed in the scratch.
+    moved: usize,
 }
 
 fn hash(text: &str) -> u64 {
@@ -132,23 +153,76 @@ impl Runner {
             deadlines,
             clock,
             individuals: HashMap::new(),
+            scratch: None,
+            record_by_record: false,
+            moved: 0,
         }
+    }
+
+    /// Imports every record in the database itself, one after the other, as a dry run does and
+    /// as a batch is imported again when its move fails: the way a scratch's result is compared
+    /// with.
+    pub fn record_by_record(mut self) -> Runner {
+        self.record_by_record = true;
+        self
+    }
+
+    /// How many records were replayed in the scratch database and moved into the database.
+    pub fn moved(&self) -> usize {
+        self.moved
     }
 
     /// Imports a batch of lines, each in a transaction of its own, and commits them with their
     /// report. Stops with an error only when the database is unavailable (the caller fails the
     /// import; the batch is not stored).
+    ///
+    /// New records are replayed in a scratch database and moved into the database together at the
+    /// batch's end (`db::scratch`). Should that move fail — it never has: it would be a fault of
+    /// the service, such as a table the scratch and the database see differently — the batch is
+    /// rolled back and imported again record by record in the database itself, and the fault
+    /// logged: a batch is never lost to the faster way.
     pub fn run(&mut self, lines: Vec<Line>) -> Result<()> {
         let db = self.db.clone();
-        db.write_now(|conn| self.run_in(conn, lines))
+        if self.dry_run || self.record_by_record {
+            return db
+                .write_now(|conn| self.run_in(conn, lines, false))
+                .map(drop);
+        }
+        if self.scratch.is_none() {
+            self.scratch = Some(Scratch::open()?);
+        }
+        match db.write_now(|conn| self.run_in(conn, lines.clone(), true)) {
+            Ok(moved) => {
+                self.moved += moved;
+                Ok(())
+            }
+            Err(Error::Internal(detail)) => {
+                log::error!(
+                    "import {}: a batch could not be moved from the scratch database ({detail}); importing it record by record",
+                    self.import_id
+                );
+                db.write_now(|conn| self.run_in(conn, lines, false))
+                    .map(drop)
+            }
+            Err(other) => Err(other),
+        }
     }
 
-    fn run_in(&mut self, conn: &mut crate::db::DbConn, lines: Vec<Line>) -> Result<()> {
+    fn run_in(
+        &mut self,
+        conn: &mut crate::db::DbConn,
+        lines: Vec<Line>,
+        staged: bool,
+    ) -> Result<usize> {
+        if let Some(scratch) = self.scratch.as_mut() {
+            scratch.clear()?; // what a batch that failed left there
+        }
+        let mut batch = Batch::default();
         let mut report = Vec::with_capacity(lines.len());
         for (line, bytes) in lines {
             let (external_id, result) = match bytes {
                 Err(error) => (None, Err(vec![error])),
-                Ok(bytes) => self.one(conn, line, &bytes)?,
+                Ok(bytes) => self.one(conn, &mut batch, staged, line, &bytes)?,
             };
             report.push(match result {
                 Ok(imported) => RecordRow {
@@ -169,7 +243,9 @@ impl Runner {
                 },
             });
         }
-        service::report(conn, &self.import_id, &report, self.clock.now())
+        store(conn, self.scratch.as_mut(), &mut batch)?;
+        service::report(conn, &self.import_id, &report, self.clock.now())?;
+        Ok(batch.moved)
     }
 
     /// One line: read it, check its shape, import it.
@@ -177,6 +253,8 @@ impl Runner {
     fn one(
         &mut self,
         conn: &mut crate::db::DbConn,
+        batch: &mut Batch,
+        staged: bool,
         line: i64,
         bytes: &[u8],
     ) -> Result<(
@@ -216,14 +294,39 @@ impl Runner {
             now: self.clock.now(),
             keys: Default::default(),
         };
-        // The record's access-log rows and change events are stored together at its end.
-        let work = |c: &mut crate::db::DbConn| {
-            crate::db::journal::collecting(c, |c| service::import_record(c, &ctx, &record, &steps))
-        };
         let result = if self.dry_run {
-            crate::db::rehearse(conn, work)
+            crate::db::rehearse(conn, |c| {
+                crate::db::journal::collecting(c, |c| {
+                    service::import_record(c, &ctx, &record, &steps)
+                })
+            })
         } else {
-            crate::db::nested(conn, work)
+            if batch.staged.contains(&record.external_id) {
+                store(conn, self.scratch.as_mut(), batch)?;
+            }
+            let scratch = self.scratch.as_mut().filter(|_| staged);
+            // The record's access-log rows and change events are stored with the batch.
+            crate::db::nested(conn, |c| {
+                crate::db::journal::kept(|| {
+                    let staged = match scratch {
+                        Some(scratch) => service::stage_record(c, scratch, &ctx, &record, &steps)?,
+                        None => None,
+                    };
+                    match staged {
+                        Some(imported) => Ok((imported, true)),
+                        None => service::import_record(c, &ctx, &record, &steps)
+                            .map(|imported| (imported, false)),
+                    }
+                })
+            })
+            .map(|((imported, in_scratch), rows)| {
+                batch.rows.append(rows);
+                if in_scratch {
+                    batch.staged.insert(record.external_id.clone());
+                    batch.moved += 1;
+                }
+                imported
+            })
         };
         match result {
             Ok(imported) => Ok((external_id, Ok(imported))),
@@ -263,6 +366,25 @@ impl Runner {
             }
         }
     }
+}
+
+/// Stores what the batch has imported so far: the scratch's rows, then the journal's.
+fn store(
+    conn: &mut crate::db::DbConn,
+    scratch: Option<&mut Scratch>,
+    batch: &mut Batch,
+) -> Result<()> {
+    if let Some(scratch) = scratch {
+        scratch.move_into(conn).map_err(|error| match error {
+            Error::Unavailable(_) | Error::DatabaseLost => error,
+            other => Error::Internal(format!(
+                "moving the batch's plans: {}",
+                other.to_problem().detail
+            )),
+        })?;
+    }
+    batch.staged.clear();
+    std::mem::take(&mut batch.rows).store(conn)
 }
 
 /// The top-level `external_id` of a line that is not a valid record — even of broken JSON, as far
