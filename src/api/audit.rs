@@ -52,7 +52,8 @@ pub struct AuditEvent {
     pub subject: String,
     pub unit: String,
     pub principal: String,
-    /// `read`, a change's event type (e.g. `plan.created`), or the method of a denied attempt.
+    /// `read`, a change's event type (e.g. `plan.created`), a record of the bulk import with all its
+    /// changes (`plan.imported`, `plan.reimported`), or the method of a denied attempt.
     pub action: String,
     pub resource_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -29,6 +29,17 @@ impl Collected {
         self.events.extend(later.events);
     }
 
+    /// Whether the unit of work changed anything.
+    pub fn is_empty(&self) -> bool {
+        self.accesses.is_empty() && self.events.is_empty()
+    }
+
+    /// Keeps one access-log row for all the unit's changes (the import's record: see
+    /// `service::imports::access_of`).
+    pub fn as_one_access(&mut self, access: NewAuditEvent) {
+        self.accesses = vec![access.into()];
+    }
+
     /// Stores the rows: one multi-row statement per table (in chunks the backends accept).
     pub fn store(self, conn: &mut DbConn) -> Result<()> {
         audit::insert_all(conn, &self.accesses)?;

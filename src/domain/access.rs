@@ -13,7 +13,7 @@ pub enum Interaction {
 
 impl Interaction {
     /// From an entry's `action` — `read` (a GET, or a search by number), a change's event type
-    /// (`plan.created`), the method of a refused write (`post`, `put`, `delete`) or a named attempt
+    /// (`plan.created`), a record of the bulk import (`plan.imported`, `plan.reimported`), the method of a refused write (`post`, `put`, `delete`) or a named attempt
     /// (`search_denied`, `register_denied`, `register`) — and its `resource_type` (the route's last
     /// resource: `search` for a search by number).
     pub fn of(action: &str, resource_type: &str) -> Interaction {
@@ -21,7 +21,10 @@ impl Interaction {
             Interaction::Search
         } else if action == "read" {
             Interaction::Read
-        } else if action.ends_with(".created") || action == "post" || action.starts_with("register")
+        } else if action.ends_with(".created")
+            || action.ends_with(".imported")
+            || action == "post"
+            || action.starts_with("register")
         {
             Interaction::Create
         } else {
@@ -46,6 +49,8 @@ mod tests {
             ("register", "individuals", Create),
             ("register_denied", "individuals", Create),
             ("plan.updated", "plans", Update),
+            ("plan.imported", "plan", Create),
+            ("plan.reimported", "plan", Update),
             ("consent.withdrawn", "consents", Update),
             ("put", "plans", Update),
             ("delete", "goals", Update),

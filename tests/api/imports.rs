@@ -283,8 +283,8 @@ async fn a_file_of_plans_is_replayed_under_the_process_rules(app: TestApp) {
     assert_eq!(finished["status"], "completed");
     assert_eq!(finished["counts"]["lines_read"], 4);
     assert_eq!(counts(&finished), (2, 0, 0, 2));
-    // Every change the import made has its access-log row (they are stored together at the end of
-    // each record), and the failed records left neither.
+    // Every step is a change event (the plan's history), and each stored record one access-log row
+    // naming its plan and its individual; the failed records left neither.
     assert!(
         app.count("SELECT count(*) AS n FROM change_events".into())
             .await
@@ -292,13 +292,32 @@ async fn a_file_of_plans_is_replayed_under_the_process_rules(app: TestApp) {
     );
     assert_eq!(
         app.count(
-            "SELECT count(*) AS n FROM (SELECT event_type, resource_id FROM change_events \
-             EXCEPT SELECT action, resource_id FROM audit_events) missing"
+            "SELECT count(*) AS n FROM audit_events WHERE request_id LIKE 'import:%' \
+             AND action = 'plan.imported' AND resource_id = plan_id AND individual_id IS NOT NULL"
+                .into()
+        )
+        .await,
+        2,
+        "one access-log row per stored record"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM audit_events WHERE request_id LIKE 'import:%' \
+             AND action <> 'plan.imported'"
+                .into()
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM (SELECT plan_id FROM change_events \
+             WHERE plan_id IS NOT NULL EXCEPT SELECT plan_id FROM audit_events WHERE action = 'plan.imported') missing"
                 .into()
         )
         .await,
         0,
-        "changes without their access-log row"
+        "changes of a plan without its record's access-log row"
     );
 
     // The report: the plans each record became, and where and why the bad ones fail.
@@ -345,6 +364,33 @@ async fn a_file_of_plans_is_replayed_under_the_process_rules(app: TestApp) {
     assert_eq!(
         document["consents"][0]["givers"][0]["representative_kind"],
         "trustee"
+    );
+    // "Who has written Erik's data": his organisation's auditor finds the import as one create.
+    let erik_id = document["individual"]["id"].as_str().unwrap();
+    let auditor = Who {
+        unit: "SE2321000016-AUD1",
+        principal: Principal::Region,
+        roles: vec![Role::Audit],
+    };
+    let log = app
+        .get(
+            &format!("/api/v1/audit-events?individual_id={erik_id}&limit=200"),
+            &auditor,
+        )
+        .await
+        .expect(200)
+        .body;
+    let imported: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "plan.imported")
+        .collect();
+    assert_eq!(imported.len(), 1, "{log}");
+    assert_eq!(imported[0]["plan_id"], plan_id);
+    assert_eq!(
+        imported[0]["request_id"],
+        format!("import:{}:1", finished["id"].as_str().unwrap())
     );
     let statuses: Vec<&str> = document["interventions"]
         .as_array()

@@ -6,7 +6,10 @@ mod record;
 mod replay;
 pub mod runner;
 
-pub use record::{import_record, in_record, stage_record, ImportContext, Imported, RecordKeys};
+pub use record::{
+    access_of, import_record, in_record, stage_record, ImportContext, Imported, RecordKeys,
+    IMPORTED, REIMPORTED,
+};
 
 use crate::domain::ids::{Id, ImportId};
 use crate::service::Context;

@@ -35,7 +35,9 @@ use crate::service::{individuals, naive};
 pub use crate::domain::import::RecordOutcome;
 
 use super::replay::Replay;
+use crate::db::audit::NewAuditEvent;
 use crate::db::scratch::Scratch;
+use crate::domain::events::ResourceType;
 
 /// What one import is, for one of its records.
 pub struct ImportContext<'a> {
@@ -119,12 +121,7 @@ impl ImportContext<'_> {
     pub(super) fn acting(&self, unit: &str, principal: Principal) -> Result<Context> {
         let unit = HsaId::parse(unit)
             .map_err(|m| Error::validation("$.plan.initiating_unit.hsa_id", m))?;
-        let caller = Caller::for_import(
-            self.importer,
-            unit,
-            principal,
-            format!("import:{}:{}", self.import_id, self.line),
-        );
+        let caller = Caller::for_import(self.importer, unit, principal, request_id(self));
         Ok(Context::new(caller, self.now, self.deadlines))
     }
 
@@ -210,6 +207,45 @@ fn rebase(prefix: &str, field: &str) -> String {
 pub struct Imported {
     pub outcome: RecordOutcome,
     pub plan_id: PlanId,
+    /// The plan's individual, when the record changed anything.
+    pub individual_id: Option<IndividualId>,
+}
+
+/// The access-log row of a record the import stored: one row for the record, whatever it changed
+/// — importing a record is one act of writing one person's plan, as a source system's whole
+/// history of it — naming the plan and the individual, so that "who has written this person's
+/// data" finds it. (The change events keep every step: the plan's history shows them.)
+pub fn access_of(
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+    imported: &Imported,
+) -> NewAuditEvent {
+    let unit = &record.plan.initiating_unit;
+    let created = imported.outcome == RecordOutcome::Created;
+    NewAuditEvent {
+        occurred_at: naive(ctx.now),
+        subject: ctx.importer.subject.clone(),
+        unit: unit.hsa_id.to_uppercase(),
+        principal: unit.principal.as_str().to_string(),
+        action: if created { IMPORTED } else { REIMPORTED }.to_string(),
+        resource_type: ResourceType::Plan.to_string(),
+        resource_id: Some(imported.plan_id.to_string()),
+        plan_id: Some(imported.plan_id.to_string()),
+        individual_id: imported.individual_id.as_ref().map(|id| id.to_string()),
+        result: "allowed".into(),
+        status: if created { 201 } else { 200 },
+        request_id: request_id(ctx),
+    }
+}
+
+/// The access-log action of a record imported for the first time, and of one imported again with
+/// changes.
+pub const IMPORTED: &str = "plan.imported";
+pub const REIMPORTED: &str = "plan.reimported";
+
+/// What the access log and the change events name as the request of a record's import.
+fn request_id(ctx: &ImportContext<'_>) -> String {
+    format!("import:{}:{}", ctx.import_id, ctx.line)
 }
 
 /// The external id of the follow-up chain's `n`th item, to map the follow-up scheduled for it.
@@ -231,6 +267,7 @@ pub fn import_record(
         return Ok(Imported {
             outcome: RecordOutcome::Unchanged,
             plan_id: Id::stored(previous.resource_id.clone()),
+            individual_id: None,
         });
     }
     if previous.is_none() {
@@ -244,7 +281,11 @@ pub fn import_record(
         (Some(_), true) => RecordOutcome::Updated,
         (Some(_), false) => RecordOutcome::Unchanged,
     };
-    Ok(Imported { outcome, plan_id })
+    Ok(Imported {
+        outcome,
+        plan_id,
+        individual_id: Some(individual.id()),
+    })
 }
 
 /// Imports a record this source never imported before, its plan replayed in the `scratch`
@@ -275,11 +316,12 @@ pub fn stage_record(
     }
     let individual_id = individual.id();
     let (plan_id, _) = crate::db::nested(scratch.conn(), |s| {
-        replay(s, ctx, record, steps, initiator, individual_id)
+        replay(s, ctx, record, steps, initiator, individual_id.clone())
     })?;
     Ok(Some(Imported {
         outcome: RecordOutcome::Created,
         plan_id,
+        individual_id: Some(individual_id),
     }))
 }
 

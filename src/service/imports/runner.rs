@@ -319,7 +319,10 @@ impl Runner {
                     }
                 })
             })
-            .map(|((imported, in_scratch), rows)| {
+            .map(|((imported, in_scratch), mut rows)| {
+                if !rows.is_empty() {
+                    rows.as_one_access(service::access_of(&ctx, &record, &imported));
+                }
                 batch.rows.append(rows);
                 if in_scratch {
                     batch.staged.insert(record.external_id.clone());
