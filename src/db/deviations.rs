@@ -90,12 +90,15 @@ pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<DeviationR
 }
 
 pub fn update(conn: &mut DbConn, row: &DeviationRow) -> Result<bool> {
-    let changed = diesel::update(
-        deviations::table
-            .filter(deviations::id.eq(&row.id))
-            .filter(deviations::version.eq(row.version - 1)),
+    /// The statement's own name for the connection's cache of prepared statements.
+    struct DeviationUpdate;
+    let changed = super::prepared::update_whole_row::<DeviationUpdate, _, _>(
+        "deviations",
+        row.as_changeset(),
+        deviations::id
+            .eq(&row.id)
+            .and(deviations::version.eq(row.version - 1)),
     )
-    .set(row)
     .execute(conn)?;
     Ok(changed == 1)
 }

@@ -66,12 +66,15 @@ pub fn insert_goal(conn: &mut DbConn, row: &GoalRow) -> Result<()> {
 }
 
 pub fn update_goal(conn: &mut DbConn, row: &GoalRow) -> Result<bool> {
-    let changed = diesel::update(
-        goals::table
-            .filter(goals::id.eq(&row.id))
-            .filter(goals::version.eq(row.version - 1)),
+    /// The statement's own name for the connection's cache of prepared statements.
+    struct GoalUpdate;
+    let changed = super::prepared::update_whole_row::<GoalUpdate, _, _>(
+        "goals",
+        row.as_changeset(),
+        goals::id
+            .eq(&row.id)
+            .and(goals::version.eq(row.version - 1)),
     )
-    .set(row)
     .execute(conn)?;
     Ok(changed == 1)
 }
@@ -110,12 +113,15 @@ pub fn update_intervention(
     row: &InterventionRow,
     goal_ids: Option<&[String]>,
 ) -> Result<bool> {
-    let changed = diesel::update(
-        interventions::table
-            .filter(interventions::id.eq(&row.id))
-            .filter(interventions::version.eq(row.version - 1)),
+    /// The statement's own name for the connection's cache of prepared statements.
+    struct InterventionUpdate;
+    let changed = super::prepared::update_whole_row::<InterventionUpdate, _, _>(
+        "interventions",
+        row.as_changeset(),
+        interventions::id
+            .eq(&row.id)
+            .and(interventions::version.eq(row.version - 1)),
     )
-    .set(row)
     .execute(conn)?;
     if changed == 1 {
         if let Some(goal_ids) = goal_ids {

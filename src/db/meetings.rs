@@ -103,12 +103,15 @@ pub fn insert_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<()> {
 }
 
 pub fn update_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<bool> {
-    let changed = diesel::update(
-        follow_ups::table
-            .filter(follow_ups::id.eq(&row.id))
-            .filter(follow_ups::version.eq(row.version - 1)),
+    /// The statement's own name for the connection's cache of prepared statements.
+    struct FollowUpUpdate;
+    let changed = super::prepared::update_whole_row::<FollowUpUpdate, _, _>(
+        "follow_ups",
+        row.as_changeset(),
+        follow_ups::id
+            .eq(&row.id)
+            .and(follow_ups::version.eq(row.version - 1)),
     )
-    .set(row)
     .execute(conn)?;
     Ok(changed == 1)
 }

@@ -16,6 +16,7 @@ mod listener;
 pub mod meetings;
 pub mod operations;
 pub mod plans;
+pub mod prepared;
 pub mod reports;
 pub mod schema;
 pub mod scratch;
