@@ -90,17 +90,7 @@ pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<DeviationR
 }
 
 pub fn update(conn: &mut DbConn, row: &DeviationRow) -> Result<bool> {
-    /// The statement's own name for the connection's cache of prepared statements.
-    struct DeviationUpdate;
-    let changed = super::prepared::update_whole_row::<DeviationUpdate, _, _>(
-        "deviations",
-        row.as_changeset(),
-        deviations::id
-            .eq(&row.id)
-            .and(deviations::version.eq(row.version - 1)),
-    )
-    .execute(conn)?;
-    Ok(changed == 1)
+    Ok(super::prepared::update_versioned!(conn, deviations, row)?)
 }
 
 pub fn list(

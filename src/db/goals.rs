@@ -66,17 +66,7 @@ pub fn insert_goal(conn: &mut DbConn, row: &GoalRow) -> Result<()> {
 }
 
 pub fn update_goal(conn: &mut DbConn, row: &GoalRow) -> Result<bool> {
-    /// The statement's own name for the connection's cache of prepared statements.
-    struct GoalUpdate;
-    let changed = super::prepared::update_whole_row::<GoalUpdate, _, _>(
-        "goals",
-        row.as_changeset(),
-        goals::id
-            .eq(&row.id)
-            .and(goals::version.eq(row.version - 1)),
-    )
-    .execute(conn)?;
-    Ok(changed == 1)
+    Ok(super::prepared::update_versioned!(conn, goals, row)?)
 }
 
 /// A plan's goals in their order.
@@ -113,17 +103,8 @@ pub fn update_intervention(
     row: &InterventionRow,
     goal_ids: Option<&[String]>,
 ) -> Result<bool> {
-    /// The statement's own name for the connection's cache of prepared statements.
-    struct InterventionUpdate;
-    let changed = super::prepared::update_whole_row::<InterventionUpdate, _, _>(
-        "interventions",
-        row.as_changeset(),
-        interventions::id
-            .eq(&row.id)
-            .and(interventions::version.eq(row.version - 1)),
-    )
-    .execute(conn)?;
-    if changed == 1 {
+    let changed = super::prepared::update_versioned!(conn, interventions, row)?;
+    if changed {
         if let Some(goal_ids) = goal_ids {
             diesel::delete(
                 intervention_goals::table.filter(intervention_goals::intervention_id.eq(&row.id)),
@@ -132,7 +113,7 @@ pub fn update_intervention(
             link_goals(conn, &row.id, goal_ids)?;
         }
     }
-    Ok(changed == 1)
+    Ok(changed)
 }
 
 /// A plan's interventions in their order, with their goals: two queries.

@@ -103,17 +103,7 @@ pub fn insert_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<()> {
 }
 
 pub fn update_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<bool> {
-    /// The statement's own name for the connection's cache of prepared statements.
-    struct FollowUpUpdate;
-    let changed = super::prepared::update_whole_row::<FollowUpUpdate, _, _>(
-        "follow_ups",
-        row.as_changeset(),
-        follow_ups::id
-            .eq(&row.id)
-            .and(follow_ups::version.eq(row.version - 1)),
-    )
-    .execute(conn)?;
-    Ok(changed == 1)
+    Ok(super::prepared::update_versioned!(conn, follow_ups, row)?)
 }
 
 /// A plan's follow-ups by scheduled date.

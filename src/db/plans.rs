@@ -212,17 +212,7 @@ pub fn find_for_import(conn: &mut DbConn, id: &str) -> Result<Option<PlanRow>> {
 
 /// Stores `row` if the stored version is still `row.version - 1`; false when someone else won.
 pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
-    /// The statement's own name for the connection's cache of prepared statements.
-    struct PlanUpdate;
-    let changed = super::prepared::update_whole_row::<PlanUpdate, _, _>(
-        "plans",
-        row.as_changeset(),
-        plans::id
-            .eq(&row.id)
-            .and(plans::version.eq(row.version - 1)),
-    )
-    .execute(conn)?;
-    Ok(changed == 1)
+    Ok(super::prepared::update_versioned!(conn, plans, row)?)
 }
 
 /// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`,

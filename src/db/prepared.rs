@@ -61,6 +61,27 @@ impl<Site: 'static, C, W> QueryId for WholeRow<Site, C, W> {
 
 impl<Site, C, W, Conn> diesel::RunQueryDsl<Conn> for WholeRow<Site, C, W> {}
 
+/// Stores `row` — a whole row of `table` (`treat_none_as_null`), its `version` already moved on —
+/// if the stored version is still `row.version - 1`: `Ok(false)` when another writer won. The
+/// statement is kept prepared under a name of its own (one per call site).
+macro_rules! update_versioned {
+    ($conn:expr, $table:ident, $row:expr) => {{
+        /// The statement's own name in the connection's cache of prepared statements.
+        struct Site;
+        let row = $row;
+        $crate::db::prepared::update_whole_row::<Site, _, _>(
+            stringify!($table),
+            row.as_changeset(),
+            $table::id
+                .eq(&row.id)
+                .and($table::version.eq(row.version - 1)),
+        )
+        .execute($conn)
+        .map(|changed| changed == 1)
+    }};
+}
+pub(crate) use update_versioned;
+
 #[cfg(test)]
 mod tests {
     use crate::db::plans::{self, PlanRow};

@@ -122,17 +122,11 @@ pub fn insert_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<()> {
 
 /// Stores `row` if the stored version is still `row.version - 1`.
 pub fn update_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<bool> {
-    /// The statement's own name for the connection's cache of prepared statements.
-    struct RecipientUpdate;
-    let changed = super::prepared::update_whole_row::<RecipientUpdate, _, _>(
-        "summons_recipients",
-        row.as_changeset(),
-        summons_recipients::id
-            .eq(&row.id)
-            .and(summons_recipients::version.eq(row.version - 1)),
-    )
-    .execute(conn)?;
-    Ok(changed == 1)
+    Ok(super::prepared::update_versioned!(
+        conn,
+        summons_recipients,
+        row
+    )?)
 }
 
 /// Every summons of a plan, oldest first, with their recipients and the individual's
