@@ -183,13 +183,6 @@ impl Scratch {
         Ok(())
     }
 
-    /// Whether nothing is waiting to be moved.
-    pub fn is_empty(&mut self) -> Result<bool> {
-        use super::schema::plans;
-        let waiting: i64 = plans::table.count().get_result(&mut self.conn)?;
-        Ok(waiting == 0)
-    }
-
     /// Moves every row the replays wrote into `to`, one statement per table that has rows, and
     /// empties the scratch. Runs in `to`'s transaction: a failure leaves `to` as it was when
     /// the caller rolls back, and the scratch emptied.

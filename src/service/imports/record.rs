@@ -25,7 +25,7 @@ use crate::auth::Caller;
 use crate::db::imports::{self as store, KeyRow};
 use crate::db::DbConn;
 use crate::domain::identity::HsaId;
-use crate::domain::import::{fingerprint, ImportRecord, Timed};
+use crate::domain::import::{fingerprint, Fingerprint, ImportRecord, Timed};
 use crate::domain::process::Deadlines;
 use crate::domain::Principal;
 use crate::error::{Error, FieldError, Result};
@@ -275,7 +275,8 @@ pub fn import_record(
     }
     let initiator = initiator(ctx, record)?;
     let (individual, individual_changed) = individual(conn, ctx, record, &initiator)?;
-    let (plan_id, plan_changed) = replay(conn, ctx, record, steps, initiator, individual.id())?;
+    let (plan_id, plan_changed) =
+        replay(conn, ctx, record, steps, initiator, individual.id(), whole)?;
     let outcome = match (previous, individual_changed || plan_changed) {
         (None, _) => RecordOutcome::Created,
         (Some(_), true) => RecordOutcome::Updated,
@@ -316,7 +317,15 @@ pub fn stage_record(
     }
     let individual_id = individual.id();
     let (plan_id, _) = crate::db::nested(scratch.conn(), |s| {
-        replay(s, ctx, record, steps, initiator, individual_id.clone())
+        replay(
+            s,
+            ctx,
+            record,
+            steps,
+            initiator,
+            individual_id.clone(),
+            fingerprint(record),
+        )
     })?;
     Ok(Some(Imported {
         outcome: RecordOutcome::Created,
@@ -330,8 +339,8 @@ fn initiator(ctx: &ImportContext<'_>, record: &ImportRecord) -> Result<Context> 
     ctx.acting(&unit.hsa_id, unit.principal)
 }
 
-/// Replays the record's plan, step by step, and stores its keys: the plan's id and whether a step
-/// changed anything.
+/// Replays the record's plan, step by step, and stores its keys (the record's with `whole`, its
+/// fingerprint): the plan's id and whether a step changed anything.
 fn replay(
     conn: &mut DbConn,
     ctx: &ImportContext<'_>,
@@ -339,6 +348,7 @@ fn replay(
     steps: &[Timed],
     initiator: Context,
     individual_id: IndividualId,
+    whole: Fingerprint,
 ) -> Result<(PlanId, bool)> {
     let mut replay = Replay {
         ctx,
@@ -361,7 +371,7 @@ fn replay(
         &record.external_id,
         &plan_id,
         Some(&plan_id),
-        fingerprint(record).into_string(),
+        whole.into_string(),
     )?;
     ctx.keys.store_added(conn)?;
     Ok((plan_id, changed))
