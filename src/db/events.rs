@@ -2,9 +2,13 @@
 //! types, versions, states and reason codes, plus an optional free-text note that only the plan's
 //! history shows. It is the plan history, and — read in feed position order — the change feed.
 //!
-//! `seq` is the row's id, taken at insert. `position` is the feed position, given by the database
-//! in commit order (see the `feed` migrations): a reader that asks for the positions after the last
-//! one it saw never misses an event, even while writers commit concurrently.
+//! `seq` is the row's id, taken at insert. `position` is the feed position, given in the order the
+//! events become visible: a reader that asks for the positions after the last one it saw never
+//! misses an event, even while writers commit concurrently. On SQLite it is the `seq` (one writer at
+//! a time: ids are taken in commit order). On PostgreSQL a writer commits its events unpositioned
+//! and [`position_committed`] positions them afterwards, one run at a time (migration
+//! `…000020_feed_positioned_after_commit` says why that is sound); whatever reads positions runs it
+//! first.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -54,13 +58,14 @@ pub struct ChangeEventRow {
     pub unit: HsaId,
     pub occurred_at: NaiveDateTime,
     pub note: Option<String>,
-    /// Set at commit; every committed event has one.
+    /// Set once committed (see [`position_committed`]).
     pub position: Option<i64>,
     pub recorded_at: NaiveDateTime,
 }
 
 impl ChangeEventRow {
-    /// The feed position (0 only for an event of the reading transaction itself, not yet committed).
+    /// The feed position (0 only for an event not yet positioned: on PostgreSQL one of the reading
+    /// transaction itself, or one committed after its reader positioned the feed).
     pub fn position(&self) -> i64 {
         self.position.unwrap_or(0)
     }
@@ -81,6 +86,45 @@ pub fn record_all(conn: &mut DbConn, events: &[NewChangeEvent]) -> Result<()> {
         super::insert_rows!(conn, change_events::table, chunk)?;
     }
     Ok(())
+}
+
+/// How many events one positioning run gives positions at most (one transaction, its row locks and
+/// dead row versions bounded); more are positioned by further runs.
+const POSITIONING_RUN: i64 = 50_000;
+
+/// Gives every committed event without a feed position its position, so that a read that follows
+/// sees every event committed before this call, positioned. PostgreSQL only: SQLite's positions are
+/// the ids, in commit order already. Run it before reading positions (the feed, a plan's history,
+/// the head), outside a write transaction where it can be: inside one, the feed's lock is held
+/// until that transaction ends.
+pub fn position_committed(conn: &mut DbConn) -> Result<()> {
+    match conn {
+        DbConn::Postgres(c) => {
+            position_committed_pg(c)?;
+            Ok(())
+        }
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// The same on a PostgreSQL connection of its own (the listener's); how many it positioned.
+pub(super) fn position_committed_pg(conn: &mut diesel::PgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Positioned {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut total = 0;
+    loop {
+        let run = diesel::sql_query("SELECT change_events_position_committed($1) AS n")
+            .bind::<diesel::sql_types::BigInt, _>(POSITIONING_RUN)
+            .get_result::<Positioned>(conn)?
+            .n;
+        total += run;
+        if run < POSITIONING_RUN {
+            return Ok(total);
+        }
+    }
 }
 
 /// A page of one plan's events after the feed position `after`.

@@ -1,11 +1,12 @@
-//! PostgreSQL: hears other instances' commits.
+//! PostgreSQL: positions committed events, and hears other instances' commits.
 //!
 //! Several instances of the service may share one PostgreSQL database. A commit of this process
-//! wakes its own waiters (long-polling feed readers, the webhook dispatcher) through `Db::commits`;
-//! a commit of another instance is heard here: every transaction that records events notifies
-//! channel `sip_feed` when it commits (the feed's position trigger), and this thread, LISTENing on
-//! a connection of its own, passes each notification on to the same channel. While it listens, the
-//! waiters need to poll only as a safety net (`Db::poll_interval`).
+//! wakes its own waiters (long-polling feed readers, the webhook dispatcher) through `Db::commits`.
+//! Writers commit their change events unpositioned (`db::events`); this thread, on a connection of
+//! its own, positions what was committed every 50 ms — the imports' and the dispatcher's quiet
+//! writes and other instances' too — and a run that positioned anything notifies channel
+//! `sip_feed`. Every instance LISTENs on it and passes each notification on to its waiters. While it
+//! listens, the waiters need to poll only as a safety net (`Db::poll_interval`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -15,10 +16,10 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use tokio::sync::watch;
 
-/// The channel the feed's trigger notifies (migration `000010_feed_notify`).
+/// The channel a positioning run notifies (migration `000020_feed_positioned_after_commit`).
 const CHANNEL: &str = "sip_feed";
-/// How often arrived notifications are taken: reading them is local (no round trip), and diesel
-/// offers no blocking wait.
+/// How often committed events are positioned and arrived notifications taken (reading them is local,
+/// no round trip, and diesel offers no blocking wait).
 const TAKE_EVERY: Duration = Duration::from_millis(50);
 const RECONNECT_FIRST: Duration = Duration::from_millis(500);
 const RECONNECT_MAX: Duration = Duration::from_secs(30);
@@ -53,10 +54,12 @@ fn connect(url: &str) -> Result<PgConnection, String> {
     Ok(conn)
 }
 
-/// Passes notifications on until the `Db` is gone (`Ok`) or the connection breaks (`Err`).
+/// Positions and passes notifications on until the `Db` is gone (`Ok`) or the connection breaks
+/// (`Err`).
 fn pass_on(conn: &mut PgConnection, commits: &Weak<watch::Sender<u64>>) -> Result<(), String> {
     loop {
-        let mut heard = false;
+        let positioned = super::events::position_committed_pg(conn).map_err(|e| e.to_string())?;
+        let mut heard = positioned > 0;
         for notification in conn.notifications_iter() {
             notification.map_err(|e| e.to_string())?;
             heard = true;

@@ -301,10 +301,10 @@ impl Db {
             .map_err(|e| format!("the backup failed: {e}"))
     }
 
-    /// PostgreSQL: starts a thread that hears the commits of every instance sharing the database
-    /// (and of this process's own quiet writers) and wakes this process's waiters for them. It
-    /// stops when the last handle of this `Db` is dropped. Nothing to do on SQLite, which serves
-    /// one process.
+    /// PostgreSQL: starts a thread that gives committed change events their feed positions every
+    /// 50 ms, hears the commits of every instance sharing the database (and of this process's own
+    /// quiet writers) and wakes this process's waiters for them (`db::listener`). It stops when the
+    /// last handle of this `Db` is dropped. Nothing to do on SQLite, which serves one process.
     pub fn listen_to_other_instances(&self, url: &str) -> std::result::Result<(), String> {
         if self.backend != Backend::Postgres {
             return Ok(());

@@ -129,7 +129,7 @@ diesel::table! {
         unit -> Text,
         occurred_at -> Timestamp,
         note -> Nullable<Text>,
-        /// The feed position: commit order (set by the database at commit).
+        /// The feed position: the order events became visible (given after commit, `db::events`).
         position -> Nullable<BigInt>,
         recorded_at -> Timestamp,
     }

@@ -1,8 +1,9 @@
-//! The change feed: the recorded changes a unit may see, in commit order, after a position.
+//! The change feed: the recorded changes a unit may see, in the order they became visible, after a
+//! position.
 //!
 //! A reader keeps the position of the last event it has handled and asks for the events after it.
-//! Positions are given in commit order (see `db::events`), so such a reader never misses an event
-//! and never sees one twice. Whether a unit sees an event is decided when it reads, by the access
+//! Positions are given in the order events become visible (see `db::events`), so such a reader
+//! never misses an event and never sees one twice. Whether a unit sees an event is decided when it reads, by the access
 //! rules of what the event concerns (`policy::EventAccess`). Webhook deliveries are made from the
 //! same pages (`service::webhooks`).
 
@@ -50,7 +51,7 @@ pub fn page(
     limit: usize,
     settings: FeedSettings,
 ) -> Result<FeedPage> {
-    let head = store::head(conn)?;
+    let head = head(conn)?;
     if after > head {
         return Err(Error::AheadOfFeed { head });
     }
@@ -165,7 +166,9 @@ pub fn access_to(
     })
 }
 
-/// The latest position in the feed: where a new reader (or a new subscription) starts.
+/// The latest position in the feed: where a new reader (or a new subscription) starts. Every event
+/// committed before the call is positioned first, so none of them can later appear after it.
 pub fn head(conn: &mut DbConn) -> Result<i64> {
+    store::position_committed(conn)?;
     store::head(conn)
 }

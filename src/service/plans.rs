@@ -273,6 +273,8 @@ pub fn history(
     limit: i64,
 ) -> Result<(Vec<crate::db::events::ChangeEventRow>, Option<String>)> {
     let plan = load(conn, ctx, plan_id)?;
+    // The history's cursor is the feed position: events committed before this read get theirs.
+    crate::db::events::position_committed(conn)?;
     let events = crate::db::events::page_of_plan(conn, &plan.id, after, limit + 1)?;
     let (events, next) = super::page(events, limit, |e| e.position().to_string());
     Ok((events, next))

@@ -23,8 +23,9 @@ use crate::domain::events::EventType;
     "occurred_at": "2027-03-01T10:15:00Z"
 }))]
 pub struct FeedEvent {
-    /// The position in the feed: strictly increasing, in commit order. Keep the last one you
-    /// handled; it is also the key to recognise a webhook delivered twice.
+    /// The position in the feed: strictly increasing, in the order the changes became visible (the
+    /// changes of one resource in the order they were made). Keep the last one you handled; it is
+    /// also the key to recognise a webhook delivered twice.
     pub seq: i64,
     #[schema(value_type = EventType)]
     pub event_type: String,

@@ -416,7 +416,7 @@ impl FollowUp {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEvent {
     /// The event's position in the change feed (`GET /api/v1/events`): strictly increasing over
-    /// the whole service, in the order the changes were committed.
+    /// the whole service, in the order the changes became visible.
     pub seq: i64,
     #[schema(example = "intervention.status_changed")]
     pub event_type: String,

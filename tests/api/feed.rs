@@ -1,6 +1,6 @@
-//! The change feed: every change once, in commit order, to the units that may see it — also while
-//! many writers commit at once, and on PostgreSQL when transactions commit in the opposite order of
-//! the one they started in.
+//! The change feed: every change once, in the order the changes became visible, to the units that
+//! may see it — also while many writers commit at once, and on PostgreSQL when transactions commit in
+//! the opposite order of the one they started in, or while the feed's positions are being given.
 
 use std::collections::HashSet;
 
@@ -467,6 +467,44 @@ async fn postgres_a_transaction_that_commits_late_is_not_missed() {
     assert_eq!(types(&late), vec!["plan.updated"]);
     assert_eq!(late[0]["version"], 99);
     assert!(late[0]["seq"].as_i64().unwrap() > after_fast);
+}
+
+/// On PostgreSQL a write takes no feed lock: its events are committed unpositioned and positioned
+/// afterwards, so writers' commits share WAL flushes instead of waiting for each other. While the
+/// feed's lock is held elsewhere a write still commits at once; its events reach the reader once the
+/// lock is free, after what the reader had seen.
+#[actix_web::test]
+async fn postgres_a_write_commits_while_the_feeds_lock_is_held() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let app = TestApp::postgres().await;
+    let plan = app.lisas_plan().await;
+    let (_, start) = read_feed(&app, &reader(), 0, 100).await;
+
+    let url = app.postgres_database().unwrap().url.clone();
+    let mut holder = diesel::PgConnection::establish(&url).unwrap();
+    // 5 370 707 names the feed's lock (migration `…000020_feed_positioned_after_commit`).
+    holder
+        .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(5370707);")
+        .unwrap();
+    let (uri, writer) = (plan_uri(&plan, "/consents"), region_writer());
+    let write = app.post(&uri, &writer, lisas_consent());
+    let written = actix_web::rt::time::timeout(std::time::Duration::from_secs(10), write)
+        .await
+        .expect("a write must not wait for the feed's lock");
+    written.expect(201);
+    let unpositioned = app
+        .count("SELECT count(*) AS n FROM change_events WHERE position IS NULL".into())
+        .await;
+    assert_eq!(unpositioned, 2, "committed, and not yet positioned");
+
+    holder.batch_execute("COMMIT;").unwrap();
+    let (events, _) = read_feed(&app, &reader(), start, 100).await;
+    assert_eq!(
+        types(&events),
+        vec!["consent.recorded", "plan.consent_recorded"]
+    );
+    assert!(events[0]["seq"].as_i64().unwrap() > start);
 }
 
 /// On PostgreSQL several instances share the database: a commit of one wakes the waiters of every
