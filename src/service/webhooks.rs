@@ -463,14 +463,18 @@ pub fn release(conn: &mut DbConn, owner: &str) -> Result<()> {
 }
 
 /// The active subscriptions this dispatcher may work on now that have work: events after their
-/// queue's end, or deliveries due. Reads only, so an idle dispatcher writes nothing.
+/// queue's end, or deliveries due. Without subscriptions it only reads; with them it may position
+/// the feed (`feed::head`), as any reader of positions does.
 pub fn with_work(
     conn: &mut DbConn,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<SubscriptionRow>> {
-    let head = feed::head(conn)?;
     let rows = store::workable(conn, owner, naive(now), 100)?;
+    if rows.is_empty() {
+        return Ok(rows);
+    }
+    let head = feed::head(conn)?;
     let pending = pending_counts(conn, &rows)?;
     let at = naive(now);
     Ok(rows

@@ -19,8 +19,10 @@ service restarted without and with them, alternating which goes first, and a fur
 both medians and their difference — an A/B of one binary on one database in one run),
 BENCH_STATEMENTS=1 (PostgreSQL: print each scenario's statements, most called first),
 BENCH_BIN_B (a second binary, e.g. a commit before: the same A/B with this binary as the "with"
-side; it may be combined with BENCH_COMPARE). The report
-is also written to target/bench/report.md.
+side; it may be combined with BENCH_COMPARE). Both binaries run on the one database: the newer
+one's migrations apply to it, so binaries that differ in a migration are compared in separate runs
+instead (BENCH_BIN, one after the other, alternating). The report is also written to
+target/bench/report.md.
 """
 import glob
 import json
