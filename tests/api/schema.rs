@@ -23,8 +23,8 @@ const BACKEND_SPECIFIC: &[(&str, &str)] = &[
     ),
     (
         "index change_events(seq) partial",
-        "PostgreSQL gives feed positions at commit and finds the events still without one through \
-     it; SQLite's position is the row id",
+        "PostgreSQL gives feed positions after the commit and finds the events still without one \
+         through it; SQLite's position is the row id",
     ),
 ];
 
