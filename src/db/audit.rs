@@ -16,8 +16,11 @@ use crate::domain::ids::IndividualId;
 use crate::domain::Principal;
 use crate::error::Result;
 
+/// A `None` is inserted as NULL, not as `DEFAULT` (the nullable columns have no default, so the
+/// two are the same row): the statement's SQL then never varies, which lets a write's access row
+/// and change event be one statement kept prepared (`db::journal`).
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct NewAuditEvent {
     pub occurred_at: NaiveDateTime,
     pub subject: String,

@@ -19,8 +19,9 @@ use crate::domain::events::{EventType, ResourceType};
 use crate::domain::identity::HsaId;
 use crate::error::Result;
 
+/// A `None` is inserted as NULL, not as `DEFAULT`, as [`super::audit::NewAuditEvent`]'s are.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = change_events)]
+#[diesel(table_name = change_events, treat_none_as_default_value = false)]
 pub struct NewChangeEvent {
     pub event_type: String,
     pub resource_type: String,
