@@ -3,9 +3,9 @@
 //!
 //! A reader keeps the position of the last event it has handled and asks for the events after it.
 //! Positions are given in the order events become visible (see `db::events`), so such a reader
-//! never misses an event and never sees one twice. Whether a unit sees an event is decided when it reads, by the access
-//! rules of what the event concerns (`policy::EventAccess`). Webhook deliveries are made from the
-//! same pages (`service::webhooks`).
+//! never misses an event and never sees one twice. Whether a unit sees an event is decided when it
+//! reads, by the access rules of what the event concerns (`policy::EventAccess`). Webhook
+//! deliveries are made from the same pages (`service::webhooks`).
 
 use std::collections::HashSet;
 

@@ -426,19 +426,26 @@ on_both_databases!(
     a_reader_following_the_feed_misses_nothing_while_many_writers_commit,
 );
 
+/// A PostgreSQL app with Lisa's plan, the feed's head after it, and a connection of the test's own
+/// to the app's database (a writer or lock holder beside the service).
+async fn postgres_with_plan_and_own_connection() -> (TestApp, Value, i64, diesel::PgConnection) {
+    use diesel::Connection;
+    let app = TestApp::postgres().await;
+    let plan = app.lisas_plan().await;
+    let (_, start) = read_feed(&app, &reader(), 0, 100).await;
+    let url = app.postgres_database().unwrap().url.clone();
+    let own = diesel::PgConnection::establish(&url).unwrap();
+    (app, plan, start, own)
+}
+
 /// On PostgreSQL a transaction that started first can commit last. The feed must then put its
 /// event after the ones already read, not before them where the reader has already passed.
 #[actix_web::test]
 async fn postgres_a_transaction_that_commits_late_is_not_missed() {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let app = TestApp::postgres().await;
-    let plan = app.lisas_plan().await;
-    let (_, start) = read_feed(&app, &reader(), 0, 100).await;
+    let (app, plan, start, mut slow) = postgres_with_plan_and_own_connection().await;
 
     // A writer starts, records its change, and is slow to commit.
-    let url = app.postgres_database().unwrap().url.clone();
-    let mut slow = diesel::PgConnection::establish(&url).unwrap();
     let plan_id = plan["id"].as_str().unwrap();
     let insert = format!(
         "BEGIN; INSERT INTO change_events (event_type, resource_type, resource_id, plan_id, version, \
@@ -476,13 +483,8 @@ async fn postgres_a_transaction_that_commits_late_is_not_missed() {
 #[actix_web::test]
 async fn postgres_a_write_commits_while_the_feeds_lock_is_held() {
     use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let app = TestApp::postgres().await;
-    let plan = app.lisas_plan().await;
-    let (_, start) = read_feed(&app, &reader(), 0, 100).await;
+    let (app, plan, start, mut holder) = postgres_with_plan_and_own_connection().await;
 
-    let url = app.postgres_database().unwrap().url.clone();
-    let mut holder = diesel::PgConnection::establish(&url).unwrap();
     // 5 370 707 names the feed's lock (migration `…000020_feed_positioned_after_commit`).
     holder
         .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(5370707);")
