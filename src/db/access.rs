@@ -6,6 +6,7 @@
 //! these rows through [`super::plans`]' `visible_to`, so it is one indexed semi-join whatever the
 //! number of consents in the database.
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -60,6 +61,6 @@ pub(super) fn revoke_consents(conn: &mut DbConn, consent_ids: &[&str]) -> Result
         return Ok(());
     }
     diesel::delete(plan_access::table.filter(plan_access::consent_id.eq_any(consent_ids)))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }

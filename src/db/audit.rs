@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -115,7 +116,7 @@ pub struct AuditRecord {
 pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
     diesel::insert_into(audit_events::table)
         .values(event)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -287,24 +288,24 @@ pub fn list(
             let their_plans: Vec<String> = plans::table
                 .filter(plans::individual_id.eq(individual))
                 .select(plans::id)
-                .load(conn)?;
+                .load_native(conn)?;
             Some((individual.clone(), their_plans))
         }
     };
     let events: Vec<AuditEventRow> = match &about_whom {
         None => page(filter, after, limit)
-            .select(AuditEventRow::as_select())
+            .select(super::native::columns::<AuditEventRow>())
             .load(conn)?,
         Some((individual, their_plans)) => {
-            let named = page(filter, after, limit)
+            let named: Vec<AuditEventRow> = page(filter, after, limit)
                 .filter(
                     audit_events::individual_id
                         .eq(individual.clone())
                         .or(audit_events::plan_id.eq_any(their_plans.clone())),
                 )
-                .select(AuditEventRow::as_select())
+                .select(super::native::columns::<AuditEventRow>())
                 .load(conn)?;
-            let targeted = page(filter, after, limit)
+            let targeted: Vec<AuditEventRow> = page(filter, after, limit)
                 .filter(
                     audit_events::id.eq_any(
                         audit_event_targets::table
@@ -313,7 +314,7 @@ pub fn list(
                             .select(audit_event_targets::event_id),
                     ),
                 )
-                .select(AuditEventRow::as_select())
+                .select(super::native::columns::<AuditEventRow>())
                 .load(conn)?;
             let by_id: BTreeMap<i64, AuditEventRow> = named
                 .into_iter()
@@ -336,8 +337,8 @@ pub fn list(
     let mut targets_of: BTreeMap<i64, Vec<AuditTargetRow>> = BTreeMap::new();
     for target in targets
         .order((audit_event_targets::event_id, audit_event_targets::position))
-        .select(AuditTargetRow::as_select())
-        .load(conn)?
+        .select(super::native::columns::<AuditTargetRow>())
+        .load::<AuditTargetRow>(conn)?
     {
         targets_of.entry(target.event_id).or_default().push(target);
     }

@@ -1,5 +1,6 @@
 //! Consents with who gave them and whom they cover.
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -77,16 +78,16 @@ pub struct ConsentRecord {
 pub fn insert(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
     diesel::insert_into(consents::table)
         .values(&record.consent)
-        .execute(conn)?;
+        .execute_native(conn)?;
     for giver in &record.givers {
         diesel::insert_into(consent_givers::table)
             .values(giver)
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     for party in &record.parties {
         diesel::insert_into(consent_parties::table)
             .values(party)
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     super::access::grant_consent(conn, record)
 }
@@ -108,7 +109,7 @@ pub fn list_for_plan(
     let rows = query
         .order(consents::id)
         .limit(limit)
-        .select(ConsentRow::as_select())
+        .select(super::native::columns::<ConsentRow>())
         .load(conn)?;
     with_details(conn, rows)
 }
@@ -117,8 +118,8 @@ pub fn find(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Option<Consent
     let rows = consents::table
         .filter(consents::plan_id.eq(plan_id))
         .filter(consents::id.eq(id))
-        .select(ConsentRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<ConsentRow>())
+        .load_native(conn)?;
     Ok(with_details(conn, rows)?.pop())
 }
 
@@ -127,13 +128,13 @@ fn with_details(conn: &mut DbConn, rows: Vec<ConsentRow>) -> Result<Vec<ConsentR
     let givers = consent_givers::table
         .filter(consent_givers::consent_id.eq_any(&ids))
         .order((consent_givers::consent_id, consent_givers::position))
-        .select(GiverRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<GiverRow>())
+        .load_native(conn)?;
     let parties = consent_parties::table
         .filter(consent_parties::consent_id.eq_any(&ids))
         .order((consent_parties::consent_id, consent_parties::position))
-        .select(PartyRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<PartyRow>())
+        .load_native(conn)?;
     Ok(assemble(rows, givers, parties))
 }
 
@@ -169,7 +170,7 @@ pub fn withdraw_all(
     let ids: Vec<(String, i64)> = open
         .select((consents::id, consents::version))
         .order(consents::id)
-        .load(conn)?;
+        .load_native(conn)?;
     diesel::update(open)
         .set((
             consents::withdrawn_at.eq(at),
@@ -177,7 +178,7 @@ pub fn withdraw_all(
             consents::version.eq(consents::version + 1),
             consents::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute_native(conn)?;
     super::access::revoke_consents(
         conn,
         &ids.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
@@ -198,8 +199,8 @@ pub fn active_for_plan(
         .filter(consents::valid_from.le(today))
         .filter(consents::valid_until.ge(today))
         .order(consents::id)
-        .select(ConsentRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<ConsentRow>())
+        .load_native(conn)?;
     with_details(conn, rows)
 }
 
@@ -208,7 +209,7 @@ pub fn all_for_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<ConsentRecor
     let rows = consents::table
         .filter(consents::plan_id.eq(plan_id))
         .order(consents::id)
-        .select(ConsentRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<ConsentRow>())
+        .load_native(conn)?;
     with_details(conn, rows)
 }

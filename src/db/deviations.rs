@@ -1,5 +1,6 @@
 //! Deviations. Every read is for one unit: it sees the deviations it reported or that concern it.
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -69,7 +70,7 @@ fn visible_to(unit: &str) -> deviations::BoxedQuery<'static, MultiBackend> {
 pub fn insert(conn: &mut DbConn, row: &DeviationRow) -> Result<()> {
     diesel::insert_into(deviations::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -77,14 +78,14 @@ pub fn exists_for_source(conn: &mut DbConn, source_key: &str) -> Result<bool> {
     let n: i64 = deviations::table
         .filter(deviations::source_key.eq(source_key))
         .count()
-        .get_result(conn)?;
+        .get_result_native(conn)?;
     Ok(n > 0)
 }
 
 pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<DeviationRow>> {
     Ok(visible_to(unit)
         .filter(deviations::id.eq(id.to_string()))
-        .select(DeviationRow::as_select())
+        .select(super::native::columns::<DeviationRow>())
         .first(conn)
         .optional()?)
 }
@@ -127,7 +128,7 @@ pub fn list(
     Ok(query
         .order(deviations::id)
         .limit(limit)
-        .select(DeviationRow::as_select())
+        .select(super::native::columns::<DeviationRow>())
         .load(conn)?)
 }
 
@@ -140,8 +141,8 @@ pub fn occurred_between(
     Ok(deviations::table
         .filter(deviations::occurred_at.ge(from))
         .filter(deviations::occurred_at.lt(to))
-        .select(DeviationRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<DeviationRow>())
+        .load_native(conn)?)
 }
 
 /// Of the deviations `ids`, those `unit` may see.

@@ -10,6 +10,7 @@
 //! `…000020_feed_positioned_after_commit` says why that is sound); whatever reads positions runs it
 //! first.
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -75,7 +76,7 @@ impl ChangeEventRow {
 pub fn record(conn: &mut DbConn, event: &NewChangeEvent) -> Result<()> {
     diesel::insert_into(change_events::table)
         .values(event)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -140,7 +141,7 @@ pub fn page_of_plan(
         .filter(change_events::position.gt(after))
         .order(change_events::position)
         .limit(limit)
-        .select(ChangeEventRow::as_select())
+        .select(super::native::columns::<ChangeEventRow>())
         .load(conn)?)
 }
 
@@ -150,7 +151,7 @@ pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<ChangeEven
         .filter(change_events::position.gt(after))
         .order(change_events::position)
         .limit(limit)
-        .select(ChangeEventRow::as_select())
+        .select(super::native::columns::<ChangeEventRow>())
         .load(conn)?)
 }
 
@@ -171,7 +172,7 @@ pub fn next_after(conn: &mut DbConn, after: i64) -> Result<Option<(i64, NaiveDat
             change_events::position.assume_not_null(),
             change_events::recorded_at,
         ))
-        .first(conn)
+        .first_native(conn)
         .optional()?)
 }
 

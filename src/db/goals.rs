@@ -1,5 +1,6 @@
 //! Goals (mål, delmål) and interventions (insatser) with the goals they serve.
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -61,7 +62,7 @@ pub struct InterventionRecord {
 pub fn insert_goal(conn: &mut DbConn, row: &GoalRow) -> Result<()> {
     diesel::insert_into(goals::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -74,14 +75,14 @@ pub fn goals_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<GoalRow>> {
     Ok(goals::table
         .filter(goals::plan_id.eq(plan_id))
         .order((goals::position, goals::id))
-        .select(GoalRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<GoalRow>())
+        .load_native(conn)?)
 }
 
 pub fn insert_intervention(conn: &mut DbConn, record: &InterventionRecord) -> Result<()> {
     diesel::insert_into(interventions::table)
         .values(&record.intervention)
-        .execute(conn)?;
+        .execute_native(conn)?;
     link_goals(conn, &record.intervention.id, &record.goal_ids)
 }
 
@@ -92,7 +93,7 @@ fn link_goals(conn: &mut DbConn, intervention_id: &str, goal_ids: &[String]) -> 
                 intervention_goals::intervention_id.eq(intervention_id),
                 intervention_goals::goal_id.eq(goal_id),
             ))
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     Ok(())
 }
@@ -109,7 +110,7 @@ pub fn update_intervention(
             diesel::delete(
                 intervention_goals::table.filter(intervention_goals::intervention_id.eq(&row.id)),
             )
-            .execute(conn)?;
+            .execute_native(conn)?;
             link_goals(conn, &row.id, goal_ids)?;
         }
     }
@@ -121,8 +122,8 @@ pub fn interventions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<Interven
     let rows = interventions::table
         .filter(interventions::plan_id.eq(plan_id))
         .order((interventions::position, interventions::id))
-        .select(InterventionRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<InterventionRow>())
+        .load_native(conn)?;
     let links: Vec<(String, String)> = intervention_goals::table
         .inner_join(interventions::table)
         .filter(interventions::plan_id.eq(plan_id))
@@ -134,7 +135,7 @@ pub fn interventions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<Interven
             intervention_goals::intervention_id,
             intervention_goals::goal_id,
         ))
-        .load(conn)?;
+        .load_native(conn)?;
     Ok(assemble_interventions(rows, links))
 }
 

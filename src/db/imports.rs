@@ -1,5 +1,6 @@
 //! Imports, their per-line report, and the keys that map a source system's ids to ours.
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -74,7 +75,7 @@ pub struct KeyRow {
 pub fn insert(conn: &mut DbConn, row: &ImportRow) -> Result<()> {
     diesel::insert_into(imports::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -83,8 +84,8 @@ pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<ImportRow>
     Ok(imports::table
         .filter(imports::id.eq(id))
         .filter(imports::unit.eq(unit))
-        .select(ImportRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<ImportRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -101,7 +102,7 @@ pub fn list(
     Ok(query
         .order(imports::id)
         .limit(limit)
-        .select(ImportRow::as_select())
+        .select(super::native::columns::<ImportRow>())
         .load(conn)?)
 }
 
@@ -127,7 +128,7 @@ pub fn set_status(
         imports::version.eq(imports::version + 1),
         imports::updated_at.eq(at),
     ))
-    .execute(conn)?;
+    .execute_native(conn)?;
     if changed == 1 {
         if let Some(started) = started {
             diesel::update(imports::table.filter(imports::id.eq(id)))
@@ -135,12 +136,12 @@ pub fn set_status(
                     imports::started_at.eq(started),
                     imports::alive_at.eq(started),
                 ))
-                .execute(conn)?;
+                .execute_native(conn)?;
         }
         if let Some(finished) = finished {
             diesel::update(imports::table.filter(imports::id.eq(id)))
                 .set(imports::finished_at.eq(finished))
-                .execute(conn)?;
+                .execute_native(conn)?;
         }
     }
     Ok(changed == 1)
@@ -157,14 +158,14 @@ pub fn add_counts(conn: &mut DbConn, id: &str, counts: Counts, at: NaiveDateTime
             imports::failed_count.eq(imports::failed_count + counts.failed),
             imports::updated_at.eq(at),
         ))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
 pub fn insert_record(conn: &mut DbConn, row: &RecordRow) -> Result<()> {
     diesel::insert_into(import_records::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -186,7 +187,7 @@ pub fn records(
     Ok(query
         .order(import_records::line)
         .limit(limit)
-        .select(RecordRow::as_select())
+        .select(super::native::columns::<RecordRow>())
         .load(conn)?)
 }
 
@@ -200,8 +201,8 @@ pub fn key(
         .filter(import_keys::source_system.eq(source))
         .filter(import_keys::kind.eq(kind))
         .filter(import_keys::external_id.eq(external_id))
-        .select(KeyRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<KeyRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -219,11 +220,11 @@ pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
         import_keys::fingerprint.eq(&row.fingerprint),
         import_keys::updated_at.eq(row.updated_at),
     ))
-    .execute(conn)?;
+    .execute_native(conn)?;
     if changed == 0 {
         diesel::insert_into(import_keys::table)
             .values(row)
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     Ok(())
 }
@@ -248,7 +249,7 @@ pub fn stalled(conn: &mut DbConn, before: NaiveDateTime) -> Result<Vec<String>> 
                 .and(imports::updated_at.lt(before))),
         )
         .select(imports::id)
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// The import of `source_system` that is running, if one is (there is at most one).
@@ -256,8 +257,8 @@ pub fn running(conn: &mut DbConn, source_system: &str) -> Result<Option<ImportRo
     Ok(imports::table
         .filter(imports::source_system.eq(source_system))
         .filter(imports::status.eq("running"))
-        .select(ImportRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<ImportRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -269,6 +270,6 @@ pub fn mark_alive(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<()> 
             .filter(imports::status.eq("running")),
     )
     .set(imports::alive_at.eq(at))
-    .execute(conn)?;
+    .execute_native(conn)?;
     Ok(())
 }

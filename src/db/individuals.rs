@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -50,15 +51,15 @@ pub struct IndividualRecord {
 pub fn insert(conn: &mut DbConn, row: &IndividualRow) -> Result<()> {
     diesel::insert_into(individuals::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<IndividualRow>> {
     Ok(individuals::table
         .find(id)
-        .select(IndividualRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<IndividualRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -67,8 +68,8 @@ pub fn find_by_identity_number(conn: &mut DbConn, number: &str) -> Result<Option
     Ok(individuals::table
         .filter(individuals::identity_number.eq(number))
         .filter(individuals::duplicate_of.is_null())
-        .select(IndividualRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<IndividualRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -78,8 +79,8 @@ pub fn registrations_of_number(conn: &mut DbConn, number: &str) -> Result<Vec<In
     let mut rows: Vec<IndividualRow> = individuals::table
         .filter(individuals::identity_number.eq(number))
         .order(individuals::id)
-        .select(IndividualRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<IndividualRow>())
+        .load_native(conn)?;
     rows.sort_by_key(|r| r.duplicate_of.is_some());
     Ok(rows)
 }
@@ -93,8 +94,8 @@ pub fn registrations_of_numbers(
     let rows: Vec<IndividualRow> = individuals::table
         .filter(individuals::identity_number.eq_any(numbers))
         .order(individuals::id)
-        .select(IndividualRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<IndividualRow>())
+        .load_native(conn)?;
     let mut of_number = super::grouped(rows, |r| r.identity_number.clone());
     for rows in of_number.values_mut() {
         rows.sort_by_key(|r| r.duplicate_of.is_some());
@@ -111,7 +112,7 @@ pub fn registered_by(conn: &mut DbConn, unit: &str, ids: &[&str]) -> Result<Vec<
         .filter(individuals::id.eq_any(ids))
         .filter(individuals::registered_by_unit.eq(unit))
         .select(individuals::id)
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// Stores `row` if the stored version is still `row.version - 1`; false when someone else won.
@@ -122,7 +123,7 @@ pub fn update(conn: &mut DbConn, row: &IndividualRow) -> Result<bool> {
             .filter(individuals::version.eq(row.version - 1)),
     )
     .set(row)
-    .execute(conn)?;
+    .execute_native(conn)?;
     Ok(changed == 1)
 }
 
@@ -131,8 +132,8 @@ pub fn guardians_of(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<GuardianRow>>
     Ok(guardians::table
         .filter(guardians::individual_id.eq_any(ids))
         .order((guardians::individual_id, guardians::position))
-        .select(GuardianRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<GuardianRow>())
+        .load_native(conn)?)
 }
 
 pub fn replace_guardians(
@@ -141,11 +142,11 @@ pub fn replace_guardians(
     rows: &[GuardianRow],
 ) -> Result<()> {
     diesel::delete(guardians::table.filter(guardians::individual_id.eq(individual_id)))
-        .execute(conn)?;
+        .execute_native(conn)?;
     for row in rows {
         diesel::insert_into(guardians::table)
             .values(row)
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     Ok(())
 }
@@ -157,8 +158,8 @@ pub fn guarded_by(conn: &mut DbConn, number: &str) -> Result<Vec<(String, Indivi
         .inner_join(individuals::table)
         .filter(guardians::identity_number.eq(number))
         .order(individuals::id)
-        .select((guardians::id, IndividualRow::as_select()))
-        .load(conn)?)
+        .select((guardians::id, super::native::columns::<IndividualRow>()))
+        .load_native(conn)?)
 }
 
 /// The individuals whose plan has a consent that stands on `today` and names `number` as a legal
@@ -179,8 +180,8 @@ pub fn represented_by(
         .filter(consents::valid_from.le(today))
         .filter(consents::valid_until.ge(today))
         .order(consents::id)
-        .select((consents::id, IndividualRow::as_select()))
-        .load(conn)?)
+        .select((consents::id, super::native::columns::<IndividualRow>()))
+        .load_native(conn)?)
 }
 
 /// The identity number, its kind and whether it is protected, of each of the individuals `ids`

@@ -1,5 +1,6 @@
 //! The SIP meeting, follow-ups, revisions and closure notices.
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -83,22 +84,22 @@ pub struct ClosureNoticeRow {
 pub fn insert_meeting(conn: &mut DbConn, row: &MeetingRow) -> Result<()> {
     diesel::insert_into(meetings::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
 pub fn meeting_of(conn: &mut DbConn, plan_id: &str) -> Result<Option<MeetingRow>> {
     Ok(meetings::table
         .filter(meetings::plan_id.eq(plan_id))
-        .select(MeetingRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<MeetingRow>())
+        .first_native(conn)
         .optional()?)
 }
 
 pub fn insert_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<()> {
     diesel::insert_into(follow_ups::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -111,8 +112,8 @@ pub fn follow_ups_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<FollowUpRow
     Ok(follow_ups::table
         .filter(follow_ups::plan_id.eq(plan_id))
         .order((follow_ups::scheduled_on, follow_ups::id))
-        .select(FollowUpRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<FollowUpRow>())
+        .load_native(conn)?)
 }
 
 /// The earliest follow-up not yet held: the plan's next follow-up date.
@@ -121,13 +122,13 @@ pub fn next_follow_up_on(conn: &mut DbConn, plan_id: &str) -> Result<Option<Naiv
         .filter(follow_ups::plan_id.eq(plan_id))
         .filter(follow_ups::held_on.is_null())
         .select(diesel::dsl::min(follow_ups::scheduled_on))
-        .first(conn)?)
+        .first_native(conn)?)
 }
 
 pub fn insert_revision(conn: &mut DbConn, row: &RevisionRow) -> Result<()> {
     diesel::insert_into(plan_revisions::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -141,15 +142,15 @@ pub fn revisions_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<(i32, NaiveD
             plan_revisions::established_at,
             plan_revisions::established_by,
         ))
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 pub fn revision(conn: &mut DbConn, plan_id: &str, revision: i32) -> Result<Option<RevisionRow>> {
     Ok(plan_revisions::table
         .filter(plan_revisions::plan_id.eq(plan_id))
         .filter(plan_revisions::revision.eq(revision))
-        .select(RevisionRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<RevisionRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -157,7 +158,7 @@ pub fn insert_closure_notices(conn: &mut DbConn, rows: &[ClosureNoticeRow]) -> R
     for row in rows {
         diesel::insert_into(closure_notices::table)
             .values(row)
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     Ok(())
 }
@@ -166,8 +167,8 @@ pub fn closure_notices_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<Closur
     Ok(closure_notices::table
         .filter(closure_notices::plan_id.eq(plan_id))
         .order(closure_notices::position)
-        .select(ClosureNoticeRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<ClosureNoticeRow>())
+        .load_native(conn)?)
 }
 
 /// Of the closed plans `plan_ids`, those that name `unit` among the units to tell of the closing.
@@ -180,5 +181,5 @@ pub fn notifying(conn: &mut DbConn, unit: &str, plan_ids: &[&str]) -> Result<Vec
         .filter(closure_notices::plan_id.eq_any(plan_ids.iter().map(|id| id.to_string())))
         .select(closure_notices::plan_id)
         .distinct()
-        .load(conn)?)
+        .load_native(conn)?)
 }

@@ -1,5 +1,7 @@
 //! Persistence: one diesel code path over SQLite (embedded, the default) and PostgreSQL
-//! (production). Query modules take `&mut DbConn` so they compose into one transaction.
+//! (production). Query modules take `&mut DbConn` so they compose into one transaction, and run
+//! their queries on the connection's own backend where the query allows it ([`native`]): diesel's
+//! multi-backend connection renders every query's SQL text anew on each execution.
 
 pub mod access;
 pub mod audit;
@@ -14,6 +16,7 @@ pub mod individuals;
 pub mod journal;
 mod listener;
 pub mod meetings;
+pub mod native;
 pub mod operations;
 pub mod plans;
 pub mod prepared;
@@ -34,6 +37,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, Pool};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use native::NativeRunQueryDsl;
 
 use crate::error::Result;
 
@@ -41,10 +45,9 @@ use crate::error::Result;
 /// multi-row insert, so each backend's own connection does it.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::db::DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
-            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-        }
+        $crate::db::native::on_backend!($conn, |c| diesel::insert_into($table)
+            .values($rows)
+            .execute(c))
     };
 }
 pub(crate) use insert_rows;
@@ -279,7 +282,6 @@ impl Db {
     /// PostgreSQL is backed up with its own tools (`pg_dump`, or base backups with WAL archiving
     /// for point-in-time recovery): see the README.
     pub fn backup_to(&self, path: &std::path::Path) -> std::result::Result<(), String> {
-        use diesel::RunQueryDsl;
         if self.backend == Backend::Postgres {
             return Err("this database is PostgreSQL: back it up with pg_dump, or with base backups and WAL archiving (see the README's Backups)".into());
         }
@@ -296,7 +298,7 @@ impl Db {
         let mut conn = self.checkout().map_err(|e| e.to_string())?;
         diesel::sql_query("VACUUM INTO ?")
             .bind::<diesel::sql_types::Text, _>(target)
-            .execute(&mut *conn)
+            .execute_native(&mut conn)
             .map(|_| ())
             .map_err(|e| format!("the backup failed: {e}"))
     }

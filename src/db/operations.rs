@@ -1,5 +1,6 @@
 //! What operations watch, read when `/metrics` is scraped: counts and ages only, never an id.
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -13,19 +14,19 @@ pub fn state(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<(&'static str,
     let behind: Option<i64> = subscriptions::table
         .filter(subscriptions::status.eq("active"))
         .select(diesel::dsl::min(subscriptions::after_position))
-        .first(conn)?;
+        .first_native(conn)?;
     let paused: i64 = subscriptions::table
         .filter(subscriptions::status.eq("paused"))
         .count()
-        .get_result(conn)?;
+        .get_result_native(conn)?;
     let oldest_pending: Option<NaiveDateTime> = webhook_deliveries::table
         .filter(webhook_deliveries::status.eq("pending"))
         .select(diesel::dsl::min(webhook_deliveries::created_at))
-        .first(conn)?;
+        .first_native(conn)?;
     let running: i64 = imports::table
         .filter(imports::status.eq("running"))
         .count()
-        .get_result(conn)?;
+        .get_result_native(conn)?;
     // A handful at most (one running import per source system).
     let lines: i64 = imports::table
         .filter(imports::status.eq("running"))

@@ -1,11 +1,12 @@
 //! Plans. Every read goes through [`visible_to`], the one place where a unit's access is
 //! decided in SQL, so a list or a lookup can never show a plan the unit may not see.
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::plans;
-use super::{DbConn, MultiBackend};
+use super::DbConn;
 use crate::domain::consent::ConsentOutcome;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{IndividualId, PlanId};
@@ -79,25 +80,29 @@ pub struct PlanFilter {
 /// place plan access is decided: every lookup and list goes through it. It reads the grants that
 /// `plan_access` keeps in step with plans and consents (`super::access`): one indexed probe per
 /// candidate plan, whatever the number of consents in the database.
-fn visible_to(unit: &HsaId, today: NaiveDate) -> plans::BoxedQuery<'static, MultiBackend> {
-    use super::schema::plan_access;
-    let granted = plan_access::table
-        .filter(plan_access::plan_id.eq(plans::id))
-        .filter(plan_access::unit.eq(unit.as_str().to_string()))
-        .filter(
-            plan_access::valid_from
-                .is_null()
-                .or(plan_access::valid_from.le(today)),
+///
+/// A macro, not a function: the condition's type is spelled by the compiler, so a query built on
+/// it is not boxed and each backend keeps its statement prepared under the query's type
+/// (`super::native`). `$unit` is an `&HsaId`, `$today` a `NaiveDate`.
+macro_rules! visible_to {
+    ($unit:expr, $today:expr) => {
+        diesel::dsl::exists(
+            super::schema::plan_access::table
+                .filter(super::schema::plan_access::plan_id.eq(plans::id))
+                .filter(super::schema::plan_access::unit.eq($unit.as_str()))
+                .filter(
+                    super::schema::plan_access::valid_from
+                        .is_null()
+                        .or(super::schema::plan_access::valid_from.le($today)),
+                )
+                .filter(
+                    super::schema::plan_access::valid_until
+                        .is_null()
+                        .or(super::schema::plan_access::valid_until.ge($today)),
+                )
+                .select(super::schema::plan_access::id),
         )
-        .filter(
-            plan_access::valid_until
-                .is_null()
-                .or(plan_access::valid_until.ge(today)),
-        )
-        .select(plan_access::id);
-    plans::table
-        .filter(diesel::dsl::exists(granted))
-        .into_boxed()
+    };
 }
 
 /// The last day of the plan's longest-running consent that is active on `today` (given, not
@@ -120,7 +125,7 @@ macro_rules! active_consent_until {
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     diesel::insert_into(plans::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -130,10 +135,11 @@ pub fn find(
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<PlanRow>> {
-    Ok(visible_to(unit, today)
-        .filter(plans::id.eq(id.to_string()))
-        .select(PlanRow::as_select())
-        .first(conn)
+    Ok(plans::table
+        .filter(visible_to!(unit, today))
+        .filter(plans::id.eq(id))
+        .select(super::native::columns::<PlanRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -144,7 +150,15 @@ pub fn find_with_consent_state(
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    by_id_with_consent_state(conn, visible_to(unit, today), id, today)
+    Ok(plans::table
+        .filter(visible_to!(unit, today))
+        .filter(plans::id.eq(id))
+        .select((
+            super::native::columns::<PlanRow>(),
+            active_consent_until!(today),
+        ))
+        .first_native(conn)
+        .optional()?)
 }
 
 /// The plan, if it is one of the individuals `ids`' (an individual acting through an e-service:
@@ -156,10 +170,15 @@ pub fn find_of_individuals_with_consent_state(
     today: NaiveDate,
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
     let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    let candidates = plans::table
+    Ok(plans::table
         .filter(plans::individual_id.eq_any(ids))
-        .into_boxed();
-    by_id_with_consent_state(conn, candidates, id, today)
+        .filter(plans::id.eq(id))
+        .select((
+            super::native::columns::<PlanRow>(),
+            active_consent_until!(today),
+        ))
+        .first_native(conn)
+        .optional()?)
 }
 
 /// The plans of the individuals `ids`, oldest first, with their consent state (a person has a
@@ -175,8 +194,11 @@ pub fn of_individuals(
         .filter(plans::individual_id.eq_any(ids))
         .order(plans::id)
         .limit(limit)
-        .select((PlanRow::as_select(), active_consent_until!(today)))
-        .load(conn)?)
+        .select((
+            super::native::columns::<PlanRow>(),
+            active_consent_until!(today),
+        ))
+        .load_native(conn)?)
 }
 
 /// The same for the bulk import, which reaches its plans by its own keys whoever may see them.
@@ -185,19 +207,13 @@ pub fn find_for_import_with_consent_state(
     id: &str,
     today: NaiveDate,
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    by_id_with_consent_state(conn, plans::table.into_boxed(), id, today)
-}
-
-fn by_id_with_consent_state(
-    conn: &mut DbConn,
-    candidates: plans::BoxedQuery<'static, MultiBackend>,
-    id: &str,
-    today: NaiveDate,
-) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    Ok(candidates
-        .filter(plans::id.eq(id.to_string()))
-        .select((PlanRow::as_select(), active_consent_until!(today)))
-        .first(conn)
+    Ok(plans::table
+        .filter(plans::id.eq(id))
+        .select((
+            super::native::columns::<PlanRow>(),
+            active_consent_until!(today),
+        ))
+        .first_native(conn)
         .optional()?)
 }
 
@@ -205,8 +221,8 @@ fn by_id_with_consent_state(
 pub fn find_for_import(conn: &mut DbConn, id: &str) -> Result<Option<PlanRow>> {
     Ok(plans::table
         .filter(plans::id.eq(id.to_string()))
-        .select(PlanRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<PlanRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -225,27 +241,33 @@ pub fn list(
     limit: i64,
     today: NaiveDate,
 ) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
-    let mut query = visible_to(unit, today);
-    if let Some(status) = &filter.status {
-        query = query.filter(plans::status.eq(status.clone()));
-    }
-    if let Some(individual_id) = &filter.individual_id {
-        query = query.filter(plans::individual_id.eq(individual_id.clone()));
-    }
-    if let Some(unit) = &filter.initiating_unit {
-        query = query.filter(plans::initiating_unit.eq(unit.clone()));
-    }
-    if let Some(since) = filter.updated_since {
-        query = query.filter(plans::updated_at.ge(since));
-    }
-    if let Some(after) = cursor {
-        query = query.filter(plans::id.gt(after.to_string()));
-    }
-    Ok(query
-        .order(plans::id)
-        .limit(limit)
-        .select((PlanRow::as_select(), active_consent_until!(today)))
-        .load(conn)?)
+    // Boxed for the optional filters, once for each backend's own connection (`super::native`).
+    Ok(super::native::on_backend!(conn, |c| {
+        let mut query = plans::table.filter(visible_to!(unit, today)).into_boxed();
+        if let Some(status) = &filter.status {
+            query = query.filter(plans::status.eq(status.as_str()));
+        }
+        if let Some(individual_id) = &filter.individual_id {
+            query = query.filter(plans::individual_id.eq(individual_id));
+        }
+        if let Some(unit) = &filter.initiating_unit {
+            query = query.filter(plans::initiating_unit.eq(unit.as_str()));
+        }
+        if let Some(since) = filter.updated_since {
+            query = query.filter(plans::updated_at.ge(since));
+        }
+        if let Some(after) = cursor {
+            query = query.filter(plans::id.gt(after));
+        }
+        query
+            .order(plans::id)
+            .limit(limit)
+            .select((
+                super::native::columns::<PlanRow>(),
+                active_consent_until!(today),
+            ))
+            .load(c)
+    })?)
 }
 
 /// Of the plans `ids`, those `unit` may see (one query for a whole set, e.g. a feed page).
@@ -258,10 +280,11 @@ pub fn visible_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(visible_to(unit, today)
-        .filter(plans::id.eq_any(ids.iter().map(|id| id.to_string())))
+    Ok(plans::table
+        .filter(visible_to!(unit, today))
+        .filter(plans::id.eq_any(ids))
         .select(plans::id)
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// Of the individuals `ids`, those with a plan `unit` may see.
@@ -274,11 +297,12 @@ pub fn individuals_with_visible_plan(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(visible_to(unit, today)
-        .filter(plans::individual_id.eq_any(ids.iter().map(|id| id.to_string())))
+    Ok(plans::table
+        .filter(visible_to!(unit, today))
+        .filter(plans::individual_id.eq_any(ids))
         .select(plans::individual_id)
         .distinct()
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// The individual of each of the plans `ids`: (plan id, individual id).
@@ -293,4 +317,37 @@ pub fn individuals_of(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, 
         .into_iter()
         .map(|(plan, individual)| (plan.to_string(), individual.to_string()))
         .collect())
+}
+
+/// A new plan's row, every optional column empty: for the persistence layer's own tests.
+#[cfg(test)]
+pub fn sample_row() -> PlanRow {
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("a valid time");
+    PlanRow {
+        id: crate::domain::ids::Id::new(),
+        individual_id: crate::domain::ids::Id::new(),
+        initiating_unit: HsaId::parse("SE2321000016-PSY1").expect("a valid HSA-id"),
+        initiating_principal: Principal::Region,
+        created_by: "tester".into(),
+        need_reason: "needs".into(),
+        what_matters: None,
+        topics_to_avoid: "[]".into(),
+        follows_discharge: false,
+        discharge_ready_at: None,
+        status: PlanStatus::NeedIdentified,
+        closing_reason: None,
+        closing_note: None,
+        closed_at: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        revision: 0,
+        next_follow_up_on: None,
+        procedure_code: None,
+        responsible_principal: None,
+        coordinator_name: None,
+        coordinator_unit: None,
+    }
 }

@@ -69,28 +69,24 @@ macro_rules! update_versioned {
         /// The statement's own name in the connection's cache of prepared statements.
         struct Site;
         let row = $row;
-        $crate::db::prepared::update_whole_row::<Site, _, _>(
+        let update = $crate::db::prepared::update_whole_row::<Site, _, _>(
             stringify!($table),
             row.as_changeset(),
             $table::id
                 .eq(&row.id)
                 .and($table::version.eq(row.version - 1)),
-        )
-        .execute($conn)
-        .map(|changed| changed == 1)
+        );
+        $crate::db::native::NativeRunQueryDsl::execute_native(update, $conn)
+            .map(|changed| changed == 1)
     }};
 }
 pub(crate) use update_versioned;
 
 #[cfg(test)]
 mod tests {
-    use crate::db::plans::{self, PlanRow};
+    use crate::db::plans;
     use crate::db::schema::plans as table;
     use crate::db::scratch::Scratch;
-    use crate::domain::identity::HsaId;
-    use crate::domain::ids::Id;
-    use crate::domain::plan::PlanStatus;
-    use crate::domain::Principal;
     use diesel::prelude::*;
 
     /// The statement kept prepared writes every column each time, a `None` as NULL: an optional
@@ -99,35 +95,7 @@ mod tests {
     fn a_prepared_whole_row_update_writes_what_it_is_given_every_time() {
         let mut scratch = Scratch::open().unwrap();
         let conn = scratch.conn();
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap();
-        let mut row = PlanRow {
-            id: Id::new(),
-            individual_id: Id::new(),
-            initiating_unit: HsaId::parse("SE2321000016-PSY1").unwrap(),
-            initiating_principal: Principal::Region,
-            created_by: "tester".into(),
-            need_reason: "needs".into(),
-            what_matters: None,
-            topics_to_avoid: "[]".into(),
-            follows_discharge: false,
-            discharge_ready_at: None,
-            status: PlanStatus::NeedIdentified,
-            closing_reason: None,
-            closing_note: None,
-            closed_at: None,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-            revision: 0,
-            next_follow_up_on: None,
-            procedure_code: None,
-            responsible_principal: None,
-            coordinator_name: None,
-            coordinator_unit: None,
-        };
+        let mut row = plans::sample_row();
         plans::insert(conn, &row).unwrap();
         let stored = |conn: &mut crate::db::DbConn, id: &str| -> (Option<String>, i64) {
             table::table

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -28,14 +29,14 @@ pub fn meetings(conn: &mut DbConn, period: Period) -> Result<Vec<MeetingFact>> {
             meetings::individual_received_plan,
             meetings::held_within_deadline,
         ))
-        .load(conn)?;
+        .load_native(conn)?;
     let consent_times: Vec<(String, NaiveDateTime)> = consents::table
         .inner_join(plans::table.inner_join(meetings::table))
         .filter(meetings::held_at.ge(start))
         .filter(meetings::held_at.lt(end))
         .filter(consents::outcome.eq(ConsentOutcome::Given.as_str()))
         .select((consents::plan_id, consents::created_at))
-        .load(conn)?;
+        .load_native(conn)?;
     let mut first: HashMap<String, NaiveDateTime> = HashMap::new();
     for (plan_id, at) in consent_times {
         first
@@ -70,7 +71,7 @@ pub fn follow_ups_scheduled(conn: &mut DbConn, period: Period) -> Result<Vec<Fol
             follow_ups::scheduled_on,
             follow_ups::held_on,
         ))
-        .load(conn)?;
+        .load_native(conn)?;
     Ok(rows
         .into_iter()
         .map(|(principal, unit, scheduled_on, held_on)| FollowUpFact {
@@ -88,7 +89,7 @@ pub fn follow_ups_held(conn: &mut DbConn, period: Period) -> Result<Vec<(String,
         .filter(follow_ups::held_on.ge(period.from))
         .filter(follow_ups::held_on.le(period.to))
         .select((plans::initiating_principal, plans::initiating_unit))
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// The attendance of summoned units at meetings held in the period.
@@ -106,7 +107,7 @@ pub fn attendance(conn: &mut DbConn, period: Period) -> Result<Vec<AttendanceFac
             summons_recipients::name,
             summons_recipients::attended,
         ))
-        .load(conn)?;
+        .load_native(conn)?;
     Ok(rows
         .into_iter()
         .map(|(principal, hsa_id, name, attended)| AttendanceFact {
@@ -128,7 +129,7 @@ pub fn closures(conn: &mut DbConn, period: Period) -> Result<Vec<ClosureFact>> {
             plans::initiating_unit,
             plans::closing_reason,
         ))
-        .load(conn)?;
+        .load_native(conn)?;
     Ok(rows
         .into_iter()
         .map(|(principal, unit, reason)| ClosureFact {

@@ -14,6 +14,7 @@
 //! PostgreSQL, `json_each` on SQLite): both schemas name every column alike, and each column's text
 //! form (timestamps, dates, 0/1 for booleans) is what the other backend reads.
 
+use super::native::NativeRunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
@@ -126,7 +127,7 @@ impl Scratch {
         let mut tables = Vec::with_capacity(MOVED.len());
         for (name, filter) in MOVED {
             let columns: Vec<Column> = diesel::sql_query(format!("PRAGMA table_info({name})"))
-                .load(&mut conn)
+                .load_native(&mut conn)
                 .map_err(|e| fault("its columns", e))?;
             // An integer primary key of its own is the database's to number (plan_access.id).
             let columns: Vec<String> = columns
@@ -151,7 +152,7 @@ impl Scratch {
         let here: i64 = individuals::table
             .filter(individuals::id.eq(id))
             .count()
-            .get_result(&mut self.conn)?;
+            .get_result_native(&mut self.conn)?;
         if here > 0 {
             return Ok(());
         }
@@ -169,16 +170,16 @@ impl Scratch {
         use super::schema::{guardians, individuals};
         let id = &record.individual.id;
         diesel::delete(guardians::table.filter(guardians::individual_id.eq(id)))
-            .execute(&mut self.conn)?;
+            .execute_native(&mut self.conn)?;
         diesel::delete(individuals::table.filter(individuals::id.eq(id)))
-            .execute(&mut self.conn)?;
+            .execute_native(&mut self.conn)?;
         diesel::insert_into(individuals::table)
             .values(&record.individual)
-            .execute(&mut self.conn)?;
+            .execute_native(&mut self.conn)?;
         for guardian in &record.guardians {
             diesel::insert_into(guardians::table)
                 .values(guardian)
-                .execute(&mut self.conn)?;
+                .execute_native(&mut self.conn)?;
         }
         Ok(())
     }
@@ -196,7 +197,7 @@ impl Scratch {
         let mut statements = 0;
         for table in &self.tables {
             let JsonRows { rows } = diesel::sql_query(&table.rows_as_json)
-                .get_result(&mut self.conn)
+                .get_result_native(&mut self.conn)
                 .map_err(|e| fault(table.name, e))?;
             if rows == "[]" {
                 continue;
@@ -207,7 +208,7 @@ impl Scratch {
             };
             diesel::sql_query(insert)
                 .bind::<Text, _>(&rows)
-                .execute(to)?;
+                .execute_native(to)?;
             statements += 1;
         }
         Ok(statements)

@@ -7,6 +7,7 @@
 //! names the first link that does not hold: an event changed or removed, a seal changed, removed or
 //! inserted. Events committed more than a minute ago and still without a seal are reported too.
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -78,8 +79,8 @@ pub fn link(previous: &str, event: &AuditEventRow, targets: &[AuditTargetRow]) -
 fn last_seal(conn: &mut DbConn) -> Result<Option<SealRow>> {
     Ok(audit_seals::table
         .order(audit_seals::chain_seq.desc())
-        .select(SealRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<SealRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -91,8 +92,8 @@ fn targets_of(
     let rows: Vec<AuditTargetRow> = audit_event_targets::table
         .filter(audit_event_targets::event_id.eq_any(ids.to_vec()))
         .order((audit_event_targets::event_id, audit_event_targets::position))
-        .select(AuditTargetRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<AuditTargetRow>())
+        .load_native(conn)?;
     Ok(super::grouped(rows, |t| t.event_id))
 }
 
@@ -128,8 +129,8 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
         )))
         .order(audit_events::id)
         .limit(BATCH)
-        .select(AuditEventRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<AuditEventRow>())
+        .load_native(conn)?;
     if events.is_empty() {
         return Ok(0);
     }
@@ -176,15 +177,15 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
             .filter(audit_seals::chain_seq.gt(after))
             .order(audit_seals::chain_seq)
             .limit(VERIFY_PAGE)
-            .select(SealRow::as_select())
-            .load(conn)?;
+            .select(super::native::columns::<SealRow>())
+            .load_native(conn)?;
         let Some(last) = seals.last() else { break };
         after = last.chain_seq;
         let ids: Vec<i64> = seals.iter().map(|s| s.event_id).collect();
         let events: Vec<AuditEventRow> = audit_events::table
             .filter(audit_events::id.eq_any(ids.clone()))
-            .select(AuditEventRow::as_select())
-            .load(conn)?;
+            .select(super::native::columns::<AuditEventRow>())
+            .load_native(conn)?;
         let targets = targets_of(conn, &ids)?;
         for seal in seals {
             let broken = |why: &str| Some((seal.chain_seq, seal.event_id, why.to_string()));
@@ -216,6 +217,6 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
         .order(audit_events::id)
         .limit(100)
         .select(audit_events::id)
-        .load(conn)?;
+        .load_native(conn)?;
     Ok(report)
 }

@@ -1,5 +1,6 @@
 //! Summons (kallelser) and their recipients.
 
+use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -94,11 +95,11 @@ pub fn save_preparation(conn: &mut DbConn, row: &PreparationRow) -> Result<()> {
     if row.version == 1 {
         diesel::insert_into(summons_preparations::table)
             .values(row)
-            .execute(conn)?;
+            .execute_native(conn)?;
     } else {
         diesel::update(summons_preparations::table.find(&row.summons_id))
             .set(row)
-            .execute(conn)?;
+            .execute_native(conn)?;
     }
     Ok(())
 }
@@ -106,7 +107,7 @@ pub fn save_preparation(conn: &mut DbConn, row: &PreparationRow) -> Result<()> {
 pub fn insert(conn: &mut DbConn, record: &SummonsRecord) -> Result<()> {
     diesel::insert_into(summons::table)
         .values(&record.summons)
-        .execute(conn)?;
+        .execute_native(conn)?;
     for r in &record.recipients {
         insert_recipient(conn, r)?;
     }
@@ -116,7 +117,7 @@ pub fn insert(conn: &mut DbConn, record: &SummonsRecord) -> Result<()> {
 pub fn insert_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<()> {
     diesel::insert_into(summons_recipients::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -137,15 +138,15 @@ pub fn of_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<SummonsRecord>> {
         .filter(summons::plan_id.eq(plan_id))
         .order(summons::id)
         .select((
-            SummonsRow::as_select(),
-            Option::<PreparationRow>::as_select(),
+            super::native::columns::<SummonsRow>(),
+            super::native::columns::<PreparationRow>().nullable(),
         ))
-        .load(conn)?;
+        .load_native(conn)?;
     let recipients = summons_recipients::table
         .filter(summons_recipients::plan_id.eq(plan_id))
         .order((summons_recipients::summons_id, summons_recipients::position))
-        .select(RecipientRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<RecipientRow>())
+        .load_native(conn)?;
     Ok(assemble(rows, recipients))
 }
 

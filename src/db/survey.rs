@@ -1,5 +1,6 @@
 //! SIP-kollen's codes and answers (see `domain::survey` for why they hold no reference).
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -33,7 +34,7 @@ pub fn insert_code(
             survey_codes::principal.eq(principal),
             survey_codes::expires_on.eq(expires_on),
         ))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -45,19 +46,19 @@ pub fn spend_code(conn: &mut DbConn, code_hash: &str, today: NaiveDate) -> Resul
         .filter(survey_codes::expires_on.ge(today));
     let Some(principal) = usable
         .select(survey_codes::principal)
-        .first::<String>(conn)
+        .first_native::<String>(conn)
         .optional()?
     else {
         return Ok(None);
     };
-    let deleted = diesel::delete(usable).execute(conn)?;
+    let deleted = diesel::delete(usable).execute_native(conn)?;
     Ok((deleted == 1).then_some(principal))
 }
 
 pub fn insert_answer(conn: &mut DbConn, row: &AnswerRow) -> Result<()> {
     diesel::insert_into(survey_answers::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -66,8 +67,8 @@ pub fn answers_between(conn: &mut DbConn, from: &str, to: &str) -> Result<Vec<An
     Ok(survey_answers::table
         .filter(survey_answers::month.ge(from))
         .filter(survey_answers::month.le(to))
-        .select(AnswerRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<AnswerRow>())
+        .load_native(conn)?)
 }
 
 /// Marks the meeting's one code as handed out; false when it already was.
@@ -82,6 +83,6 @@ pub fn mark_code_issued(conn: &mut DbConn, meeting_id: &str) -> Result<bool> {
     }
     diesel::insert_into(survey_code_issues::table)
         .values(survey_code_issues::meeting_id.eq(meeting_id))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(true)
 }

@@ -1,6 +1,7 @@
 //! Webhook subscriptions, their queued deliveries and the log of delivery attempts. A subscription
 //! belongs to one unit: every lookup for a caller is filtered by the caller's unit.
 
+use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -73,7 +74,7 @@ pub struct AttemptRow {
 pub fn insert(conn: &mut DbConn, row: &SubscriptionRow) -> Result<()> {
     diesel::insert_into(subscriptions::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -82,8 +83,8 @@ pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<Subscripti
     Ok(subscriptions::table
         .filter(subscriptions::id.eq(id))
         .filter(subscriptions::unit.eq(unit))
-        .select(SubscriptionRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<SubscriptionRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -91,8 +92,8 @@ pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<Subscripti
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<SubscriptionRow>> {
     Ok(subscriptions::table
         .filter(subscriptions::id.eq(id))
-        .select(SubscriptionRow::as_select())
-        .first(conn)
+        .select(super::native::columns::<SubscriptionRow>())
+        .first_native(conn)
         .optional()?)
 }
 
@@ -112,7 +113,7 @@ pub fn list(
     Ok(query
         .order(subscriptions::id)
         .limit(limit)
-        .select(SubscriptionRow::as_select())
+        .select(super::native::columns::<SubscriptionRow>())
         .load(conn)?)
 }
 
@@ -124,7 +125,7 @@ pub fn update(conn: &mut DbConn, row: &SubscriptionRow) -> Result<bool> {
             .filter(subscriptions::version.eq(row.version - 1)),
     )
     .set(row)
-    .execute(conn)?;
+    .execute_native(conn)?;
     Ok(changed == 1)
 }
 
@@ -136,10 +137,10 @@ pub fn delete(conn: &mut DbConn, id: &str) -> Result<()> {
     diesel::delete(
         webhook_attempts::table.filter(webhook_attempts::delivery_id.eq_any(deliveries)),
     )
-    .execute(conn)?;
+    .execute_native(conn)?;
     diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::subscription_id.eq(id)))
-        .execute(conn)?;
-    diesel::delete(subscriptions::table.filter(subscriptions::id.eq(id))).execute(conn)?;
+        .execute_native(conn)?;
+    diesel::delete(subscriptions::table.filter(subscriptions::id.eq(id))).execute_native(conn)?;
     Ok(())
 }
 
@@ -160,8 +161,8 @@ pub fn workable(
         )
         .order(subscriptions::id)
         .limit(limit)
-        .select(SubscriptionRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<SubscriptionRow>())
+        .load_native(conn)?)
 }
 
 /// Takes (or extends) the lease on subscription `id` for `owner` until `until`, unless another
@@ -187,7 +188,7 @@ pub fn claim(
         subscriptions::lease_owner.eq(owner),
         subscriptions::lease_until.eq(until),
     ))
-    .execute(conn)?;
+    .execute_native(conn)?;
     Ok(taken == 1)
 }
 
@@ -198,14 +199,14 @@ pub fn release(conn: &mut DbConn, owner: &str) -> Result<()> {
             subscriptions::lease_owner.eq(None::<String>),
             subscriptions::lease_until.eq(None::<NaiveDateTime>),
         ))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
 pub fn insert_delivery(conn: &mut DbConn, row: &DeliveryRow) -> Result<()> {
     diesel::insert_into(webhook_deliveries::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -216,21 +217,21 @@ pub fn pending(conn: &mut DbConn, subscription_id: &str, limit: i64) -> Result<V
         .filter(webhook_deliveries::status.eq("pending"))
         .order(webhook_deliveries::event_seq)
         .limit(limit)
-        .select(DeliveryRow::as_select())
-        .load(conn)?)
+        .select(super::native::columns::<DeliveryRow>())
+        .load_native(conn)?)
 }
 
 pub fn update_delivery(conn: &mut DbConn, row: &DeliveryRow) -> Result<()> {
     diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq(&row.id)))
         .set(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
 pub fn insert_attempt(conn: &mut DbConn, row: &AttemptRow) -> Result<()> {
     diesel::insert_into(webhook_attempts::table)
         .values(row)
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -247,7 +248,7 @@ pub fn pending_counts(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<(String, i6
             webhook_deliveries::subscription_id,
             diesel::dsl::count_star(),
         ))
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// One page of a subscription's deliveries, newest first (the log is read from the latest).
@@ -270,7 +271,7 @@ pub fn deliveries(
     Ok(query
         .order(webhook_deliveries::event_seq.desc())
         .limit(limit)
-        .select(DeliveryRow::as_select())
+        .select(super::native::columns::<DeliveryRow>())
         .load(conn)?)
 }
 
@@ -286,8 +287,8 @@ pub fn attempts_of(
     let mut rows: Vec<AttemptRow> = webhook_attempts::table
         .filter(webhook_attempts::delivery_id.eq_any(ids.iter().map(|id| id.to_string())))
         .order((webhook_attempts::delivery_id, webhook_attempts::id.desc()))
-        .select(AttemptRow::as_select())
-        .load(conn)?;
+        .select(super::native::columns::<AttemptRow>())
+        .load_native(conn)?;
     let mut kept = Vec::with_capacity(rows.len());
     let mut current: Option<String> = None;
     let mut count = 0;
@@ -312,7 +313,7 @@ pub fn attempts_of(
 pub fn advance(conn: &mut DbConn, id: &str, position: i64) -> Result<()> {
     diesel::update(subscriptions::table.filter(subscriptions::id.eq(id)))
         .set(subscriptions::after_position.eq(position))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -324,7 +325,7 @@ pub fn succeeded(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<()> {
             subscriptions::next_attempt_at.eq(None::<NaiveDateTime>),
             subscriptions::last_success_at.eq(Some(at)),
         ))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -342,7 +343,7 @@ pub fn failed(
             subscriptions::next_attempt_at.eq(Some(retry_at)),
             subscriptions::last_failure_at.eq(Some(at)),
         ))
-        .execute(conn)?;
+        .execute_native(conn)?;
     Ok(())
 }
 
@@ -360,6 +361,6 @@ pub fn pause_active(conn: &mut DbConn, id: &str, reason: &str, at: NaiveDateTime
         subscriptions::version.eq(subscriptions::version + 1),
         subscriptions::updated_at.eq(at),
     ))
-    .execute(conn)?;
+    .execute_native(conn)?;
     Ok(())
 }
