@@ -152,7 +152,6 @@ mod tests {
     use crate::auth::Role;
     use crate::domain::events::EventType;
     use crate::domain::identity::HsaId;
-    use crate::domain::ids::PlanId;
     use crate::domain::Principal;
 
     fn caller(unit: &str) -> Caller {
@@ -167,29 +166,17 @@ mod tests {
     fn plan(coordinator: Option<&str>) -> PlanRow {
         let at = chrono::Utc::now().naive_utc();
         PlanRow {
-            id: PlanId::new(),
-            individual_id: IndividualId::new(),
-            initiating_unit: HsaId::parse("SE2321000016-INI1").unwrap(),
-            initiating_principal: Principal::Region,
-            created_by: "t".into(),
-            need_reason: "n".into(),
-            what_matters: None,
-            topics_to_avoid: "[]".into(),
-            follows_discharge: false,
-            discharge_ready_at: None,
             status: crate::domain::plan::PlanStatus::Established,
-            closing_reason: None,
-            closing_note: None,
-            closed_at: None,
-            version: 1,
-            created_at: at,
-            updated_at: at,
             revision: 1,
-            next_follow_up_on: None,
-            procedure_code: None,
-            responsible_principal: None,
-            coordinator_name: None,
             coordinator_unit: coordinator.map(|unit| HsaId::parse(unit).unwrap()),
+            ..PlanRow::opened(
+                IndividualId::new(),
+                HsaId::parse("SE2321000016-INI1").unwrap(),
+                Principal::Region,
+                "t".into(),
+                "n".into(),
+                at,
+            )
         }
     }
 

@@ -142,7 +142,7 @@ pub fn page_of_plan(
         .order(change_events::position)
         .limit(limit)
         .select(super::native::columns::<ChangeEventRow>())
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// Up to `limit` events after the feed position `after`, in feed order, whoever may see them.
@@ -152,7 +152,7 @@ pub fn after(conn: &mut DbConn, after: i64, limit: i64) -> Result<Vec<ChangeEven
         .order(change_events::position)
         .limit(limit)
         .select(super::native::columns::<ChangeEventRow>())
-        .load(conn)?)
+        .load_native(conn)?)
 }
 
 /// The latest feed position (0 before the first event).

@@ -44,6 +44,45 @@ pub struct PlanRow {
     pub coordinator_unit: Option<HsaId>,
 }
 
+impl PlanRow {
+    /// A plan as it is opened: its need identified, nothing agreed yet, version 1. The caller
+    /// sets what else the opening said (`what_matters`, the topics to avoid, a discharge).
+    pub fn opened(
+        individual_id: IndividualId,
+        initiating_unit: HsaId,
+        initiating_principal: Principal,
+        created_by: String,
+        need_reason: String,
+        at: NaiveDateTime,
+    ) -> PlanRow {
+        PlanRow {
+            id: PlanId::new(),
+            individual_id,
+            initiating_unit,
+            initiating_principal,
+            created_by,
+            need_reason,
+            what_matters: None,
+            topics_to_avoid: "[]".into(),
+            follows_discharge: false,
+            discharge_ready_at: None,
+            status: PlanStatus::NeedIdentified,
+            closing_reason: None,
+            closing_note: None,
+            closed_at: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+            revision: 0,
+            next_follow_up_on: None,
+            procedure_code: None,
+            responsible_principal: None,
+            coordinator_name: None,
+            coordinator_unit: None,
+        }
+    }
+}
+
 /// A plan with what is derived from its consents on the day it is read.
 #[derive(Debug, Clone)]
 pub struct PlanRecord {
@@ -121,6 +160,17 @@ macro_rules! active_consent_until {
     };
 }
 
+/// A plan's columns and the last day of its consent active on `$today`: what every read that
+/// shows a plan selects.
+macro_rules! with_consent_state {
+    ($today:expr) => {
+        (
+            super::native::columns::<PlanRow>(),
+            active_consent_until!($today),
+        )
+    };
+}
+
 /// Stores a new plan; the initiating unit's grant to see it comes with it ([`super::access`]).
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     diesel::insert_into(plans::table)
@@ -153,10 +203,7 @@ pub fn find_with_consent_state(
     Ok(plans::table
         .filter(visible_to!(unit, today))
         .filter(plans::id.eq(id))
-        .select((
-            super::native::columns::<PlanRow>(),
-            active_consent_until!(today),
-        ))
+        .select(with_consent_state!(today))
         .first_native(conn)
         .optional()?)
 }
@@ -173,10 +220,7 @@ pub fn find_of_individuals_with_consent_state(
     Ok(plans::table
         .filter(plans::individual_id.eq_any(ids))
         .filter(plans::id.eq(id))
-        .select((
-            super::native::columns::<PlanRow>(),
-            active_consent_until!(today),
-        ))
+        .select(with_consent_state!(today))
         .first_native(conn)
         .optional()?)
 }
@@ -194,10 +238,7 @@ pub fn of_individuals(
         .filter(plans::individual_id.eq_any(ids))
         .order(plans::id)
         .limit(limit)
-        .select((
-            super::native::columns::<PlanRow>(),
-            active_consent_until!(today),
-        ))
+        .select(with_consent_state!(today))
         .load_native(conn)?)
 }
 
@@ -209,10 +250,7 @@ pub fn find_for_import_with_consent_state(
 ) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
     Ok(plans::table
         .filter(plans::id.eq(id))
-        .select((
-            super::native::columns::<PlanRow>(),
-            active_consent_until!(today),
-        ))
+        .select(with_consent_state!(today))
         .first_native(conn)
         .optional()?)
 }
@@ -262,10 +300,7 @@ pub fn list(
         query
             .order(plans::id)
             .limit(limit)
-            .select((
-                super::native::columns::<PlanRow>(),
-                active_consent_until!(today),
-            ))
+            .select(with_consent_state!(today))
             .load(c)
     })?)
 }
@@ -325,29 +360,12 @@ pub fn sample_row() -> PlanRow {
     let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
         .and_then(|d| d.and_hms_opt(9, 0, 0))
         .expect("a valid time");
-    PlanRow {
-        id: crate::domain::ids::Id::new(),
-        individual_id: crate::domain::ids::Id::new(),
-        initiating_unit: HsaId::parse("SE2321000016-PSY1").expect("a valid HSA-id"),
-        initiating_principal: Principal::Region,
-        created_by: "tester".into(),
-        need_reason: "needs".into(),
-        what_matters: None,
-        topics_to_avoid: "[]".into(),
-        follows_discharge: false,
-        discharge_ready_at: None,
-        status: PlanStatus::NeedIdentified,
-        closing_reason: None,
-        closing_note: None,
-        closed_at: None,
-        version: 1,
-        created_at: at,
-        updated_at: at,
-        revision: 0,
-        next_follow_up_on: None,
-        procedure_code: None,
-        responsible_principal: None,
-        coordinator_name: None,
-        coordinator_unit: None,
-    }
+    PlanRow::opened(
+        IndividualId::new(),
+        HsaId::parse("SE2321000016-PSY1").expect("a valid HSA-id"),
+        Principal::Region,
+        "tester".into(),
+        "needs".into(),
+        at,
+    )
 }

@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::domain::identity::HsaId;
-use crate::domain::ids::{Id, IndividualId, PlanId};
+use crate::domain::ids::{IndividualId, PlanId};
 use chrono::NaiveDate;
 
 use crate::db::consents as consent_store;
@@ -59,29 +59,18 @@ pub fn create(
     }
     let at = naive(ctx.now);
     let plan = PlanRow {
-        id: Id::new(),
-        individual_id: individual_id.clone(),
-        initiating_unit: ctx.caller.unit.clone(),
-        initiating_principal: ctx.caller.principal,
-        created_by: ctx.caller.subject.clone(),
-        need_reason: details.need_reason,
         what_matters: details.what_matters,
         topics_to_avoid: json_list(&details.topics_to_avoid),
         follows_discharge: details.follows_discharge,
         discharge_ready_at: details.discharge_ready_at.map(naive),
-        status: PlanStatus::NeedIdentified,
-        closing_reason: None,
-        closing_note: None,
-        closed_at: None,
-        version: 1,
-        created_at: at,
-        updated_at: at,
-        revision: 0,
-        next_follow_up_on: None,
-        procedure_code: None,
-        responsible_principal: None,
-        coordinator_name: None,
-        coordinator_unit: None,
+        ..PlanRow::opened(
+            individual_id.clone(),
+            ctx.caller.unit.clone(),
+            ctx.caller.principal,
+            ctx.caller.subject.clone(),
+            details.need_reason,
+            at,
+        )
     };
     store::insert(conn, &plan)?;
     record(
