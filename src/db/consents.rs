@@ -123,15 +123,27 @@ pub fn find(conn: &mut DbConn, plan_id: &str, id: &str) -> Result<Option<Consent
     Ok(with_details(conn, rows)?.pop())
 }
 
+/// The givers and parties of `rows` — consents of one plan (a plan's page, or its consents in
+/// force) — read as those of the plan's consents from the lowest id of `rows` to the highest: a
+/// statement the connection keeps prepared, where an `IN` list of the ids was prepared anew each
+/// time on SQLite. A consent in that range but not in `rows` has its givers read and left out.
 fn with_details(conn: &mut DbConn, rows: Vec<ConsentRow>) -> Result<Vec<ConsentRecord>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let ids = || rows.iter().map(|r| r.id.as_str());
+    let (Some(first), Some(last), Some(row)) = (ids().min(), ids().max(), rows.first()) else {
+        return Ok(Vec::new());
+    };
+    let plan_id = row.plan_id.as_str();
+    let of_the_plan = consents::table
+        .filter(consents::plan_id.eq(plan_id))
+        .filter(consents::id.between(first, last))
+        .select(consents::id);
     let givers = consent_givers::table
-        .filter(consent_givers::consent_id.eq_any(&ids))
+        .filter(consent_givers::consent_id.eq_any(of_the_plan))
         .order((consent_givers::consent_id, consent_givers::position))
         .select(super::native::columns::<GiverRow>())
         .load_native(conn)?;
     let parties = consent_parties::table
-        .filter(consent_parties::consent_id.eq_any(&ids))
+        .filter(consent_parties::consent_id.eq_any(of_the_plan))
         .order((consent_parties::consent_id, consent_parties::position))
         .select(super::native::columns::<PartyRow>())
         .load_native(conn)?;
@@ -212,4 +224,110 @@ pub fn all_for_plan(conn: &mut DbConn, plan_id: &str) -> Result<Vec<ConsentRecor
         .select(super::native::columns::<ConsentRow>())
         .load_native(conn)?;
     with_details(conn, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::scratch::Scratch;
+    use crate::domain::ids::Id;
+
+    fn consent(plan: &super::super::plans::PlanRow, unit: &str, withdrawn: bool) -> ConsentRecord {
+        let at = plan.created_at;
+        let id: ConsentId = Id::new();
+        ConsentRecord {
+            consent: ConsentRow {
+                id: id.clone(),
+                plan_id: plan.id.clone(),
+                outcome: ConsentOutcome::Given,
+                form: ConsentForm::Written,
+                documented_by: None,
+                permits_sharing: true,
+                permits_summons: true,
+                permits_establishing: true,
+                permits_relatives: false,
+                not_consented_to: "[]".into(),
+                valid_from: Some(at.date()),
+                valid_until: Some(at.date() + chrono::Days::new(365)),
+                note: None,
+                withdrawn_at: withdrawn.then_some(at),
+                withdrawal_reason: withdrawn.then(|| "withdrawn".into()),
+                recorded_by: "tester".into(),
+                recorded_by_unit: plan.initiating_unit.clone(),
+                version: 1,
+                created_at: at,
+                updated_at: at,
+            },
+            givers: vec![GiverRow {
+                consent_id: id.clone(),
+                position: 0,
+                role: GiverRole::Individual,
+                guardian_id: None,
+                name: Some(format!("giver for {unit}")),
+                representative_kind: None,
+                identity_number: None,
+            }],
+            parties: vec![PartyRow {
+                consent_id: id,
+                position: 0,
+                kind: PartyKind::Unit,
+                hsa_id: Some(HsaId::parse(unit).unwrap()),
+                name: unit.into(),
+                principal: crate::domain::Principal::Municipality,
+            }],
+        }
+    }
+
+    fn parties(records: &[ConsentRecord]) -> Vec<(String, String, String)> {
+        let mut seen: Vec<_> = records
+            .iter()
+            .flat_map(|r| {
+                r.parties.iter().map(move |p| {
+                    let giver = r.givers[0].name.clone().unwrap_or_default();
+                    (r.consent.id.to_string(), p.name.clone(), giver)
+                })
+            })
+            .collect();
+        seen.sort();
+        seen
+    }
+
+    /// Givers and parties are read for a plan's consents by the range of their ids: each consent
+    /// gets exactly its own, also when a consent inside the range is not one of those asked for
+    /// (a withdrawn one between two in force).
+    #[test]
+    fn each_consent_gets_its_own_givers_and_parties() {
+        let mut scratch = Scratch::open().unwrap();
+        let conn = scratch.conn();
+        let plan = super::super::plans::sample_row();
+        super::super::plans::insert(conn, &plan).unwrap();
+        let records = [
+            consent(&plan, "SE2120000001-SOC1", false),
+            consent(&plan, "SE2120000001-SOC2", true),
+            consent(&plan, "SE2120000001-SOC3", false),
+        ];
+        for record in &records {
+            insert(conn, record).unwrap();
+        }
+        let expected = |which: &[usize]| {
+            parties(
+                &which
+                    .iter()
+                    .map(|i| records[*i].clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let today = plan.created_at.date();
+        let active = active_for_plan(conn, &plan.id, today).unwrap();
+        assert_eq!(parties(&active), expected(&[0, 2]));
+        let all = all_for_plan(conn, &plan.id).unwrap();
+        assert_eq!(parties(&all), expected(&[0, 1, 2]));
+        let middle = find(conn, &plan.id, &records[1].consent.id).unwrap();
+        assert_eq!(
+            parties(&middle.into_iter().collect::<Vec<_>>()),
+            expected(&[1])
+        );
+        let page = list_for_plan(conn, &plan.id, Some(&records[0].consent.id), 1).unwrap();
+        assert_eq!(parties(&page), expected(&[1]));
+    }
 }

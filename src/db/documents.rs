@@ -51,7 +51,7 @@ fn missing_individual() -> Error {
 fn table_by_table(conn: &mut DbConn, plan_id: &str, individual_id: &str) -> Result<DocumentRows> {
     Ok(DocumentRows {
         individual: individuals::find(conn, individual_id)?.ok_or_else(missing_individual)?,
-        guardians: individuals::guardians_of(conn, &[individual_id])?,
+        guardians: individuals::guardians_of(conn, individual_id)?,
         consents: consents::all_for_plan(conn, plan_id)?,
         summons: summons::of_plan(conn, plan_id)?,
         meeting: meetings::meeting_of(conn, plan_id)?,

@@ -127,11 +127,11 @@ pub fn update(conn: &mut DbConn, row: &IndividualRow) -> Result<bool> {
     Ok(changed == 1)
 }
 
-/// The guardians of each individual in `ids`, in their given order (one query for any number).
-pub fn guardians_of(conn: &mut DbConn, ids: &[&str]) -> Result<Vec<GuardianRow>> {
+/// The individual's guardians, in their given order.
+pub fn guardians_of(conn: &mut DbConn, individual_id: &str) -> Result<Vec<GuardianRow>> {
     Ok(guardians::table
-        .filter(guardians::individual_id.eq_any(ids))
-        .order((guardians::individual_id, guardians::position))
+        .filter(guardians::individual_id.eq(individual_id))
+        .order(guardians::position)
         .select(super::native::columns::<GuardianRow>())
         .load_native(conn)?)
 }

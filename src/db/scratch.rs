@@ -158,7 +158,7 @@ impl Scratch {
         }
         let individual = super::individuals::find(from, id)?
             .ok_or_else(|| Error::Internal("an imported plan's individual is missing".into()))?;
-        let guardians = super::individuals::guardians_of(from, &[id])?;
+        let guardians = super::individuals::guardians_of(from, id)?;
         self.lend(&super::individuals::IndividualRecord {
             individual,
             guardians,

@@ -36,7 +36,7 @@ pub fn record_consent(
     let today = ctx.today();
     let identity_number = IdentityNumber::parse(&individual.identity_number, today)
         .map_err(|_| Error::Internal("a stored identity number does not parse".into()))?;
-    let guardians: Vec<(String, String)> = individual_store::guardians_of(conn, &[&individual.id])?
+    let guardians: Vec<(String, String)> = individual_store::guardians_of(conn, &individual.id)?
         .into_iter()
         .map(|g| (g.id, g.name))
         .collect();

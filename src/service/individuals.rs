@@ -129,7 +129,7 @@ fn record_hidden_match(
 }
 
 fn with_guardians(conn: &mut DbConn, individual: IndividualRow) -> Result<IndividualRecord> {
-    let guardians = store::guardians_of(conn, &[&individual.id])?;
+    let guardians = store::guardians_of(conn, &individual.id)?;
     Ok(IndividualRecord {
         individual,
         guardians,

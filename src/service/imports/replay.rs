@@ -582,7 +582,7 @@ impl Replay<'_> {
         conn: &mut DbConn,
         consent: &mut crate::domain::consent::NewConsent,
     ) -> Result<()> {
-        let guardians = crate::db::individuals::guardians_of(conn, &[&self.individual_id])?;
+        let guardians = crate::db::individuals::guardians_of(conn, &self.individual_id)?;
         for (i, giver) in consent.givers.iter_mut().enumerate() {
             let Some(named) = giver.guardian_id.as_deref() else {
                 continue;
