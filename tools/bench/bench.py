@@ -75,6 +75,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+def process_cpu_seconds(pid, with_reaped=False):
+    """User and system CPU time of one process; with its reaped children's (a postmaster's exited
+    backends) when asked."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if with_reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu_seconds(data_dir):
+    """CPU time a PostgreSQL cluster has used so far: its postmaster, every live child (the
+    backends, the WAL writer, the checkpointer …) and the children it has reaped."""
+    with open(os.path.join(data_dir, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    total = process_cpu_seconds(postmaster, with_reaped=True)
+    for stat_path in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat_path) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == postmaster:
+                total += process_cpu_seconds(int(stat_path.split("/")[2]))
+        except (OSError, ValueError, IndexError):
+            continue  # a backend that ended meanwhile: its time is in the postmaster's reaped
+    return total
+
+
 class Postgres:
     """A throwaway PostgreSQL cluster with pg_stat_statements, removed afterwards."""
 
@@ -125,6 +153,9 @@ pg_stat_statements.track = top
         (without it the first scenario ran at under half its speed beside autovacuum and a checkpoint)."""
         self.psql(PG_DB, "VACUUM (ANALYZE)")
         self.psql(PG_DB, "CHECKPOINT")
+
+    def cpu_seconds(self):
+        return cluster_cpu_seconds(self.data)
 
     def database_bytes(self):
         return int(self.psql(PG_DB, f"SELECT pg_database_size('{PG_DB}')"))
@@ -185,9 +216,7 @@ class Service:
 
     def cpu_seconds(self):
         """User and system CPU time the service has used so far."""
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def peak_rss_mb(self):
         with open(f"/proc/{self.process.pid}/status") as status:
@@ -302,6 +331,7 @@ def bench_backend(backend, plans_file, work):
                     if cluster:
                         cluster.reset_statements()
                     cpu_before = service.cpu_seconds()
+                    db_cpu_before = cluster.cpu_seconds() if cluster else 0
                     result = wrk(service.url, os.path.join(WRK, script),
                                  {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
                                   "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
@@ -311,6 +341,8 @@ def bench_backend(backend, plans_file, work):
                     result["cpu_us"] = ((service.cpu_seconds() - cpu_before) * 1e6
                                         / max(result["requests"], 1))
                     if cluster:
+                        result["db_cpu_us"] = ((cluster.cpu_seconds() - db_cpu_before) * 1e6
+                                               / max(result["requests"], 1))
                         result["statements"] = cluster.statements() / max(result["requests"], 1)
                         if SHOW_STATEMENTS:
                             log(cluster.top_statements(result["requests"]))
@@ -344,14 +376,23 @@ def bench_peer():
     subprocess.run([os.path.join(SHARED, "peer-postgrest.sh"), "up"], check=True, capture_output=True)
     try:
         url = "http://127.0.0.1:53000"
+        # The harness's own places (`env.sh`): its cluster and PostgREST's pid.
+        peer_data, peer_pid_file = "/tmp/harness-pg/data", "/tmp/harness-postgrest/postgrest.pid"
+        with open(peer_pid_file) as f:
+            peer_pid = int(f.read())
         results = {}
         for name, script in (("byid", "byid.lua"), ("list", "list.lua"), ("create", "create.lua")):
             log(f"[peer] {name} …")
+            cpu_before = process_cpu_seconds(peer_pid)
+            db_cpu_before = cluster_cpu_seconds(peer_data)
             out = run(["timeout", str(DURATION + 20), "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}",
                        f"-d{DURATION}s", "--timeout", "5s", "--latency", "-s",
                        os.path.join(SHARED, "wrk", script), url])
             line = next(l for l in out.splitlines() if l.startswith("RESULT"))
             results[name] = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+            requests = max(results[name]["requests"], 1)
+            results[name]["cpu_us"] = (process_cpu_seconds(peer_pid) - cpu_before) * 1e6 / requests
+            results[name]["db_cpu_us"] = (cluster_cpu_seconds(peer_data) - db_cpu_before) * 1e6 / requests
         subprocess.run([os.path.join(SHARED, "peer-postgrest.sh"), "cleanup"], capture_output=True)
         return results
     finally:
@@ -373,15 +414,16 @@ def report(results, peer):
         statements = f"{i['statements']:.0f}" if "statements" in i else "—"
         lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | {statements} | "
                      f"{i['bytes_per_plan']:,.0f} | {f['events_per_s']:,.0f} | {rows['peak_rss_mb']:.0f} |")
-    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | errors, non-2xx |"
+    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | PostgreSQL CPU µs per request | errors, non-2xx |"
               + (" ÷ peer |" if peer else ""),
-              "|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
+              "|---|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
     for scenario in [s for s in PEER_OF if s in SCENARIOS]:
         for backend, rows in results.items():
             r = rows[scenario]
             statements = f"{r['statements']:.2f}" if "statements" in r else "—"
+            db_cpu = f"{r['db_cpu_us']:,.0f}" if "db_cpu_us" in r else "—"
             row = (f"| {scenario} | {backend} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                   f"{statements} | {r['cpu_us']:,.0f} | {r['errors']:.0f}, {r['non2xx']:.0f} |")
+                   f"{statements} | {r['cpu_us']:,.0f} | {db_cpu} | {r['errors']:.0f}, {r['non2xx']:.0f} |")
             if peer:
                 row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
             lines.append(row)
@@ -390,24 +432,29 @@ def report(results, peer):
         lines += ["", f"Without and with `{settings}`, {ROUNDS} rounds each, alternating which runs "
                       "first; medians, then every round's p99:", "",
                   "| scenario | backend | req/s without | req/s with | Δ | p99 ms without | p99 ms with "
-                  "| Δ | service CPU µs per request without / with | Δ | p99 of each round without / with |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| Δ | service CPU µs per request without / with | Δ | PostgreSQL CPU µs per request "
+                  "without / with | p99 of each round without / with |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for scenario in [s for s in PEER_OF if s in SCENARIOS]:
             for backend, rows in results.items():
                 a, b = (rows[scenario]["rounds"][v] for v in ("base", "compare"))
                 ma, mb = median_run(a), median_run(b)
+                db_cpu = (f"{ma['db_cpu_us']:,.0f} / {mb['db_cpu_us']:,.0f}" if "db_cpu_us" in ma
+                          else "—")
                 each = ", ".join(f"{x['p99_ms']:.1f}" for x in a) + " / " + \
                     ", ".join(f"{x['p99_ms']:.1f}" for x in b)
                 lines.append(f"| {scenario} | {backend} | {ma['rps']:,.0f} | {mb['rps']:,.0f} | "
                              f"{(mb['rps'] / ma['rps'] - 1) * 100:+.1f} % | {ma['p99_ms']:.1f} | "
                              f"{mb['p99_ms']:.1f} | {(mb['p99_ms'] / ma['p99_ms'] - 1) * 100:+.1f} % | "
                              f"{ma['cpu_us']:,.0f} / {mb['cpu_us']:,.0f} | "
-                             f"{(mb['cpu_us'] / ma['cpu_us'] - 1) * 100:+.1f} % | {each} |")
+                             f"{(mb['cpu_us'] / ma['cpu_us'] - 1) * 100:+.1f} % | {db_cpu} | {each} |")
     if peer:
-        lines += ["", "| peer scenario (PostgREST, its own 100,000 plans) | req/s | p50 ms | p99 ms |",
-                  "|---|---|---|---|"]
+        lines += ["", "| peer scenario (PostgREST, its own 100,000 plans) | req/s | p50 ms | p99 ms "
+                      "| PostgREST CPU µs per request | PostgreSQL CPU µs per request |",
+                  "|---|---|---|---|---|---|"]
         for name, r in peer.items():
-            lines.append(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+            lines.append(f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+                         f"| {r['cpu_us']:,.0f} | {r['db_cpu_us']:,.0f} |")
     return "\n".join(lines) + "\n"
 
 
