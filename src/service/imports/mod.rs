@@ -7,8 +7,8 @@ mod replay;
 pub mod runner;
 
 pub use record::{
-    access_of, import_record, in_record, stage_record, ImportContext, Imported, RecordKeys,
-    IMPORTED, REIMPORTED,
+    access_of, import_record, in_record, prepare_record, replay_prepared, stage_record,
+    ImportContext, Imported, Prepared, RecordKeys, IMPORTED, REIMPORTED,
 };
 
 use crate::domain::ids::{Id, ImportId};

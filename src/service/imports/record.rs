@@ -303,6 +303,29 @@ pub fn stage_record(
     record: &ImportRecord,
     steps: &[Timed],
 ) -> Result<Option<Imported>> {
+    match prepare_record(conn, scratch, ctx, record)? {
+        Some(prepared) => replay_prepared(scratch, ctx, record, steps, prepared).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A new record whose individual is settled in the service's database and lent to the scratch
+/// its plan is to be replayed in.
+pub struct Prepared {
+    initiator: Context,
+    individual_id: IndividualId,
+}
+
+/// The first half of [`stage_record`], in the service's database `conn`: `None` when the record
+/// was imported before; otherwise its individual registered, linked or updated there and lent to
+/// `scratch`. Its plan is then replayed by [`replay_prepared`] — on another thread, in a batch
+/// whose records are replayed side by side (`runner`).
+pub fn prepare_record(
+    conn: &mut DbConn,
+    scratch: &mut Scratch,
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+) -> Result<Option<Prepared>> {
     if ctx.key(conn, "record", &record.external_id)?.is_some() {
         return Ok(None);
     }
@@ -315,7 +338,26 @@ pub fn stage_record(
         Person::Read(known) => scratch.lend(known)?,
         Person::Known(id) => scratch.borrow_individual(conn, id)?,
     }
-    let individual_id = individual.id();
+    Ok(Some(Prepared {
+        initiator,
+        individual_id: individual.id(),
+    }))
+}
+
+/// The second half of [`stage_record`]: the prepared record's plan replayed in `scratch` alone,
+/// in a savepoint of its own there (a record that fails leaves nothing in the scratch). `ctx`
+/// must carry the keys [`prepare_record`] read.
+pub fn replay_prepared(
+    scratch: &mut Scratch,
+    ctx: &ImportContext<'_>,
+    record: &ImportRecord,
+    steps: &[Timed],
+    prepared: Prepared,
+) -> Result<Imported> {
+    let Prepared {
+        initiator,
+        individual_id,
+    } = prepared;
     let (plan_id, _) = crate::db::nested(scratch.conn(), |s| {
         replay(
             s,
@@ -327,11 +369,11 @@ pub fn stage_record(
             fingerprint(record),
         )
     })?;
-    Ok(Some(Imported {
+    Ok(Imported {
         outcome: RecordOutcome::Created,
         plan_id,
         individual_id: Some(individual_id),
-    }))
+    })
 }
 
 fn initiator(ctx: &ImportContext<'_>, record: &ImportRecord) -> Result<Context> {

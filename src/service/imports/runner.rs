@@ -110,24 +110,89 @@ pub struct Runner {
     /// again gives the same result. Hashes only: 16 bytes an individual.
     individuals: HashMap<u64, (u64, i64)>,
     /// Where new records are replayed before their batch is moved into the database
-    /// (`db::scratch`); none for a dry run, which stores nothing.
-    scratch: Option<Scratch>,
+    /// (`db::scratch`), one for each lane of replays running side by side; none for a dry run,
+    /// which stores nothing.
+    scratches: Vec<Scratch>,
     /// Every record imported in the database itself (see [`Runner::record_by_record`]).
     record_by_record: bool,
+    /// Set when a record of a batch replayed side by side failed: the batch is rolled back and
+    /// imported again one record after another (see [`Runner::run`]).
+    replay_failed: bool,
     /// How many records were replayed in the scratch and moved into the database.
     moved: usize,
+}
+
+/// How a batch's new records are imported.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Each record's individual settled in the database one after the other, then the plans
+    /// replayed side by side, one scratch database a lane, each lane on a thread of its own.
+    SideBySide,
+    /// Each record settled and replayed before the next, in the first scratch.
+    OneAfterAnother,
+    /// Each record imported in the database itself (a dry run; a batch whose move failed).
+    InDatabase,
+}
+
+/// How many lanes of replays run side by side: one a core, at least two (so the way is the same
+/// on every machine) and at most four (the moves into the database are one after the other).
+fn lanes() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(2, 4)
 }
 
 /// What a batch has imported and not yet stored.
 #[derive(Default)]
 struct Batch {
-    /// The access-log rows and change events of the batch's records, stored with them.
-    rows: Collected,
-    /// The records replayed in the scratch: one that comes again in the same batch is imported
-    /// after them (its key must be in the database by then).
+    /// The access-log rows and change events of the batch's records, each under its record's
+    /// place in the batch: stored in the order of the file.
+    rows: Vec<(usize, Collected)>,
+    /// The records replayed, or waiting to be replayed, in the scratch: one that comes again in
+    /// the same batch is imported after them (its key must be in the database by then).
     staged: HashSet<String>,
+    /// New records settled in the database whose plans wait to be replayed.
+    waiting: Vec<Waiting>,
+    /// What the waiting records became once replayed, under their places in the batch.
+    replayed: Vec<(usize, Imported)>,
     /// How many of the batch's records were replayed in the scratch.
     moved: usize,
+}
+
+/// A new record whose individual is settled in the database and lent to its lane's scratch:
+/// its plan waits to be replayed there with the batch's other new records.
+struct Waiting {
+    place: usize,
+    line: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    record: ImportRecord,
+    steps: Vec<crate::domain::import::Timed>,
+    keys: service::RecordKeys,
+    prepared: service::Prepared,
+    /// The rows of the individual's registration (or update), kept with the plan's.
+    rows: Collected,
+    lane: usize,
+}
+
+/// A waiting record after its replay.
+struct Replayed {
+    place: usize,
+    line: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    record: ImportRecord,
+    rows: Collected,
+    result: Result<(Imported, Collected)>,
+}
+
+/// What the first step of a record in the database left.
+enum Settled {
+    /// Imported whole (into the database, or replayed in the scratch).
+    Imported {
+        imported: Imported,
+        in_scratch: bool,
+    },
+    /// Its individual settled; its plan waits for its lane.
+    Prepared(service::Prepared),
 }
 
 fn hash(text: &str) -> u64 {
@@ -153,8 +218,9 @@ impl Runner {
             deadlines,
             clock,
             individuals: HashMap::new(),
-            scratch: None,
+            scratches: Vec::new(),
             record_by_record: false,
+            replay_failed: false,
             moved: 0,
         }
     }
@@ -176,35 +242,47 @@ impl Runner {
     /// report. Stops with an error only when the database is unavailable (the caller fails the
     /// import; the batch is not stored).
     ///
-    /// New records are replayed in a scratch database and moved into the database together at the
-    /// batch's end (`db::scratch`). Should that move fail — it never has: it would be a fault of
-    /// the service, such as a table the scratch and the database see differently — the batch is
-    /// rolled back and imported again record by record in the database itself, and the fault
-    /// logged: a batch is never lost to the faster way.
+    /// New records are replayed in scratch databases, side by side on the machine's cores, and
+    /// moved into the database together at the batch's end (`db::scratch`). A record's individual
+    /// is settled in the database before its plan is replayed, so a plan that then breaks a rule
+    /// would leave its individual behind: the batch is rolled back and imported again with each
+    /// record settled and replayed before the next, where a failing record is rolled back alone.
+    /// Should the move fail — it never has: it would be a fault of the service, such as a table
+    /// the scratch and the database see differently — the batch is rolled back and imported again
+    /// record by record in the database itself, and the fault logged: a batch is never lost to
+    /// the faster ways.
     pub fn run(&mut self, lines: Vec<Line>) -> Result<()> {
         let db = self.db.clone();
         if self.dry_run || self.record_by_record {
             return db
-                .write_now(|conn| self.run_in(conn, lines, false))
+                .write_now(|conn| self.run_in(conn, lines, Mode::InDatabase))
                 .map(drop);
         }
-        if self.scratch.is_none() {
-            self.scratch = Some(Scratch::open()?);
+        if self.scratches.is_empty() {
+            self.scratches = (0..lanes())
+                .map(|_| Scratch::open())
+                .collect::<Result<_>>()?;
         }
-        match db.write_now(|conn| self.run_in(conn, lines.clone(), true)) {
-            Ok(moved) => {
-                self.moved += moved;
-                Ok(())
+        let mut mode = Mode::SideBySide;
+        loop {
+            self.replay_failed = false;
+            match db.write_now(|conn| self.run_in(conn, lines.clone(), mode)) {
+                Ok(moved) => {
+                    self.moved += moved;
+                    return Ok(());
+                }
+                Err(_) if self.replay_failed => mode = Mode::OneAfterAnother,
+                Err(Error::Internal(detail)) => {
+                    log::error!(
+                        "import {}: a batch could not be moved from the scratch database ({detail}); importing it record by record",
+                        self.import_id
+                    );
+                    return db
+                        .write_now(|conn| self.run_in(conn, lines, Mode::InDatabase))
+                        .map(drop);
+                }
+                Err(other) => return Err(other),
             }
-            Err(Error::Internal(detail)) => {
-                log::error!(
-                    "import {}: a batch could not be moved from the scratch database ({detail}); importing it record by record",
-                    self.import_id
-                );
-                db.write_now(|conn| self.run_in(conn, lines, false))
-                    .map(drop)
-            }
-            Err(other) => Err(other),
         }
     }
 
@@ -212,20 +290,30 @@ impl Runner {
         &mut self,
         conn: &mut crate::db::DbConn,
         lines: Vec<Line>,
-        staged: bool,
+        mode: Mode,
     ) -> Result<usize> {
-        if let Some(scratch) = self.scratch.as_mut() {
+        for scratch in &mut self.scratches {
             scratch.clear()?; // what a batch that failed left there
         }
         let mut batch = Batch::default();
-        let mut report = Vec::with_capacity(lines.len());
+        let mut outcomes = Vec::with_capacity(lines.len());
         for (line, bytes) in lines {
+            let place = outcomes.len();
             let (external_id, result) = match bytes {
-                Err(error) => (None, Err(vec![error])),
-                Ok(bytes) => self.one(conn, &mut batch, staged, line, &bytes)?,
+                Err(error) => (None, Some(Err(vec![error]))),
+                Ok(bytes) => self.one(conn, &mut batch, mode, place, line, &bytes)?,
             };
-            report.push(match result {
-                Ok(imported) => RecordRow {
+            outcomes.push((line, external_id, result));
+        }
+        self.replay_waiting(&mut batch)?;
+        store(conn, &mut self.scratches, &mut batch)?;
+        for (place, imported) in std::mem::take(&mut batch.replayed) {
+            outcomes[place].2 = Some(Ok(imported));
+        }
+        let report: Vec<RecordRow> = outcomes
+            .into_iter()
+            .map(|(line, external_id, result)| match result {
+                Some(Ok(imported)) => RecordRow {
                     import_id: self.import_id.clone(),
                     line,
                     external_id,
@@ -233,7 +321,7 @@ impl Runner {
                     plan_id: Some(imported.plan_id),
                     errors: None,
                 },
-                Err(errors) => RecordRow {
+                Some(Err(errors)) => RecordRow {
                     import_id: self.import_id.clone(),
                     line,
                     external_id,
@@ -241,25 +329,27 @@ impl Runner {
                     plan_id: None,
                     errors: Some(serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into())),
                 },
-            });
-        }
-        store(conn, self.scratch.as_mut(), &mut batch)?;
+                None => unreachable!("every waiting record was replayed before the report"),
+            })
+            .collect();
         service::report(conn, &self.import_id, &report, self.clock.now())?;
         Ok(batch.moved)
     }
 
-    /// One line: read it, check its shape, import it.
+    /// One line: read it, check its shape, import it — or, side by side, settle its individual
+    /// and leave its plan waiting (`None`).
     #[allow(clippy::type_complexity)]
     fn one(
         &mut self,
         conn: &mut crate::db::DbConn,
         batch: &mut Batch,
-        staged: bool,
+        mode: Mode,
+        place: usize,
         line: i64,
         bytes: &[u8],
     ) -> Result<(
         Option<String>,
-        std::result::Result<Imported, Vec<FieldError>>,
+        Option<std::result::Result<Imported, Vec<FieldError>>>,
     )> {
         let record: ImportRecord = match crate::decode::parse_json(bytes) {
             Ok(record) => record,
@@ -269,20 +359,24 @@ impl Runner {
                 } else {
                     errors
                 };
-                return Ok((external_id_of(bytes), Err(errors)));
+                return Ok((external_id_of(bytes), Some(Err(errors))));
             }
             Err(other) => return Err(other),
         };
         let external_id = Some(record.external_id.clone());
         if let Err(e) = record.validate() {
-            return Ok((external_id, Err(crate::decode::field_errors(&e))));
+            return Ok((external_id, Some(Err(crate::decode::field_errors(&e)))));
         }
         let shape = check_record(&record);
         if !shape.is_empty() {
-            return Ok((external_id, Err(shape)));
+            return Ok((external_id, Some(Err(shape))));
         }
         if let Some(conflict) = self.individual_conflict(&record, line) {
-            return Ok((external_id, Err(vec![conflict])));
+            return Ok((external_id, Some(Err(vec![conflict]))));
+        }
+        if batch.staged.contains(&record.external_id) {
+            self.replay_waiting(batch)?;
+            store(conn, &mut self.scratches, batch)?;
         }
         let steps = timeline(&record);
         let ctx = ImportContext {
@@ -294,62 +388,189 @@ impl Runner {
             now: self.clock.now(),
             keys: Default::default(),
         };
-        let result = if self.dry_run {
-            crate::db::rehearse(conn, |c| {
+        if self.dry_run {
+            let result = crate::db::rehearse(conn, |c| {
                 crate::db::journal::collecting(c, |c| {
                     service::import_record(c, &ctx, &record, &steps)
                 })
-            })
-        } else {
-            if batch.staged.contains(&record.external_id) {
-                store(conn, self.scratch.as_mut(), batch)?;
-            }
-            let scratch = self.scratch.as_mut().filter(|_| staged);
-            // The record's access-log rows and change events are stored with the batch.
-            crate::db::nested(conn, |c| {
-                crate::db::journal::kept(|| {
-                    let staged = match scratch {
-                        Some(scratch) => service::stage_record(c, scratch, &ctx, &record, &steps)?,
-                        None => None,
-                    };
-                    match staged {
-                        Some(imported) => Ok((imported, true)),
-                        None => service::import_record(c, &ctx, &record, &steps)
-                            .map(|imported| (imported, false)),
+            });
+            return Ok((external_id, Some(self.outcome(result, line)?)));
+        }
+        let lane = batch.waiting.len() % self.scratches.len().max(1);
+        let scratches = &mut self.scratches;
+        // The record's access-log rows and change events are stored with the batch.
+        let settled = crate::db::nested(conn, |c| {
+            crate::db::journal::kept(|| {
+                match mode {
+                    Mode::SideBySide => {
+                        if let Some(prepared) =
+                            service::prepare_record(c, &mut scratches[lane], &ctx, &record)?
+                        {
+                            return Ok(Settled::Prepared(prepared));
+                        }
                     }
+                    Mode::OneAfterAnother => {
+                        if let Some(imported) =
+                            service::stage_record(c, &mut scratches[0], &ctx, &record, &steps)?
+                        {
+                            return Ok(Settled::Imported {
+                                imported,
+                                in_scratch: true,
+                            });
+                        }
+                    }
+                    Mode::InDatabase => {}
+                }
+                service::import_record(c, &ctx, &record, &steps).map(|imported| Settled::Imported {
+                    imported,
+                    in_scratch: false,
                 })
             })
-            .map(|((imported, in_scratch), mut rows)| {
+        });
+        let result = match settled {
+            Ok((Settled::Prepared(prepared), rows)) => {
+                batch.staged.insert(record.external_id.clone());
+                batch.waiting.push(Waiting {
+                    place,
+                    line,
+                    now: ctx.now,
+                    keys: ctx.keys,
+                    record,
+                    steps,
+                    prepared,
+                    rows,
+                    lane,
+                });
+                return Ok((external_id, None));
+            }
+            Ok((
+                Settled::Imported {
+                    imported,
+                    in_scratch,
+                },
+                mut rows,
+            )) => {
                 if !rows.is_empty() {
                     rows.as_one_access(service::access_of(&ctx, &record, &imported));
                 }
-                batch.rows.append(rows);
+                batch.rows.push((place, rows));
                 if in_scratch {
                     batch.staged.insert(record.external_id.clone());
                     batch.moved += 1;
                 }
-                imported
-            })
+                Ok(imported)
+            }
+            Err(e) => Err(e),
         };
-        match result {
-            Ok(imported) => Ok((external_id, Ok(imported))),
-            Err(e @ (Error::Unavailable(_) | Error::DatabaseLost)) => Err(e),
-            Err(Error::Validation(errors)) => Ok((external_id, Err(errors))),
+        Ok((external_id, Some(self.outcome(result, line)?)))
+    }
+
+    /// A record's outcome for the report; only the database's unavailability stops the batch
+    /// (the caller fails the import).
+    fn outcome(
+        &self,
+        result: Result<Imported>,
+        line: i64,
+    ) -> Result<std::result::Result<Imported, Vec<FieldError>>> {
+        Ok(match result {
+            Ok(imported) => Ok(imported),
+            Err(e @ (Error::Unavailable(_) | Error::DatabaseLost)) => return Err(e),
+            Err(Error::Validation(errors)) => Err(errors),
             Err(Error::Internal(detail)) => {
                 log::error!("import {} line {line}: {detail}", self.import_id);
-                Ok((
-                    external_id,
-                    Err(vec![FieldError::new(
-                        "$",
-                        "the service failed on this record; the fault is logged",
-                    )]),
-                ))
+                Err(vec![FieldError::new(
+                    "$",
+                    "the service failed on this record; the fault is logged",
+                )])
             }
-            Err(other) => Ok((
-                external_id,
-                Err(vec![FieldError::new("$", other.to_problem().detail)]),
-            )),
+            Err(other) => Err(vec![FieldError::new("$", other.to_problem().detail)]),
+        })
+    }
+
+    /// Replays the waiting records' plans, each lane's in its own scratch on a thread of its own.
+    /// When one fails, the batch is to be imported again one record after another
+    /// (`replay_failed`): its individual is already settled in the database.
+    fn replay_waiting(&mut self, batch: &mut Batch) -> Result<()> {
+        if batch.waiting.is_empty() {
+            return Ok(());
         }
+        let mut lanes: Vec<Vec<Waiting>> = self.scratches.iter().map(|_| Vec::new()).collect();
+        for waiting in std::mem::take(&mut batch.waiting) {
+            lanes[waiting.lane].push(waiting);
+        }
+        let (import_id, source, importer, deadlines) = (
+            &self.import_id,
+            &self.source,
+            &self.importer,
+            self.deadlines,
+        );
+        let context = |line, now, keys| ImportContext {
+            import_id,
+            source,
+            importer,
+            deadlines,
+            line,
+            now,
+            keys,
+        };
+        let finished: Vec<std::thread::Result<Vec<Replayed>>> = std::thread::scope(|threads| {
+            let running: Vec<_> = self
+                .scratches
+                .iter_mut()
+                .zip(lanes)
+                .map(|(scratch, lane)| {
+                    threads.spawn(move || {
+                        lane.into_iter()
+                            .map(|w| {
+                                let ctx = context(w.line, w.now, w.keys);
+                                let result = crate::db::journal::kept(|| {
+                                    service::replay_prepared(
+                                        scratch, &ctx, &w.record, &w.steps, w.prepared,
+                                    )
+                                });
+                                Replayed {
+                                    place: w.place,
+                                    line: w.line,
+                                    now: w.now,
+                                    record: w.record,
+                                    rows: w.rows,
+                                    result,
+                                }
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            running.into_iter().map(|lane| lane.join()).collect()
+        });
+        let mut replayed = Vec::new();
+        for lane in finished {
+            match lane {
+                Ok(lane) => replayed.extend(lane),
+                Err(_) => {
+                    self.replay_failed = true;
+                    return Err(Error::Internal("a lane of replays stopped".into()));
+                }
+            }
+        }
+        replayed.sort_by_key(|r| r.place);
+        for r in replayed {
+            let (imported, plan_rows) = match r.result {
+                Ok(done) => done,
+                Err(error) => {
+                    self.replay_failed = true;
+                    return Err(error);
+                }
+            };
+            let mut rows = r.rows;
+            rows.append(plan_rows);
+            let ctx = context(r.line, r.now, Default::default());
+            rows.as_one_access(service::access_of(&ctx, &r.record, &imported));
+            batch.rows.push((r.place, rows));
+            batch.replayed.push((r.place, imported));
+            batch.moved += 1;
+        }
+        Ok(())
     }
 
     fn individual_conflict(&mut self, record: &ImportRecord, line: i64) -> Option<FieldError> {
@@ -371,13 +592,10 @@ impl Runner {
     }
 }
 
-/// Stores what the batch has imported so far: the scratch's rows, then the journal's.
-fn store(
-    conn: &mut crate::db::DbConn,
-    scratch: Option<&mut Scratch>,
-    batch: &mut Batch,
-) -> Result<()> {
-    if let Some(scratch) = scratch {
+/// Stores what the batch has imported so far: the scratches' rows, then the journal's in the
+/// order of the file.
+fn store(conn: &mut crate::db::DbConn, scratches: &mut [Scratch], batch: &mut Batch) -> Result<()> {
+    for scratch in scratches {
         scratch.move_into(conn).map_err(|error| match error {
             Error::Unavailable(_) | Error::DatabaseLost => error,
             other => Error::Internal(format!(
@@ -387,7 +605,13 @@ fn store(
         })?;
     }
     batch.staged.clear();
-    std::mem::take(&mut batch.rows).store(conn)
+    let mut rows = std::mem::take(&mut batch.rows);
+    rows.sort_by_key(|(place, _)| *place);
+    let mut all = Collected::default();
+    for (_, later) in rows {
+        all.append(later);
+    }
+    all.store(conn)
 }
 
 /// The top-level `external_id` of a line that is not a valid record — even of broken JSON, as far
