@@ -45,10 +45,12 @@ impl Collected {
         self.accesses = vec![access.into()];
     }
 
-    /// Stores the rows: one multi-row statement per table (in chunks the backends accept).
+    /// Stores the rows: one multi-row statement per table (in chunks the backends accept), the
+    /// events with their feed positions — at the end of a transaction (see
+    /// [`events::record_all_positioned`]).
     pub fn store(self, conn: &mut DbConn) -> Result<()> {
         audit::insert_all(conn, &self.accesses)?;
-        events::record_all(conn, &self.events)
+        events::record_all_positioned(conn, &self.events)
     }
 }
 

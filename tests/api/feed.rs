@@ -417,6 +417,108 @@ async fn a_reader_following_the_feed_misses_nothing_while_many_writers_commit(ap
     assert_eq!(distinct.len(), seen_seqs.len());
 }
 
+/// An import stores a batch's events with their feed positions in its own transaction (on
+/// PostgreSQL under the feed's lock, `db::events::record_all_positioned`) while other writers
+/// commit theirs unpositioned: a reader following the feed meanwhile still sees every event once,
+/// in order.
+async fn a_reader_following_the_feed_misses_nothing_while_an_import_and_writers_commit(
+    app: TestApp,
+) {
+    use crate::imports::{eriks_record, import, Clock};
+    let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
+    let lisa_id = lisa["id"].as_str().unwrap().to_string();
+    let clock = Clock::began_days_ago(300);
+    let records: Vec<Value> = [ERIK_PNR, ALEX_PNR, NOAH_PNR]
+        .iter()
+        .zip(1..)
+        .map(|(pnr, n)| eriks_record(&format!("sip-{n}"), pnr, &clock))
+        .collect();
+    let writers = futures_util::future::join_all((0..12).map(|_| {
+        let app = &app;
+        let lisa_id = lisa_id.clone();
+        async move {
+            let plan = app.plan_for(&lisa_id).await;
+            app.post(
+                &plan_uri(&plan, "/consents"),
+                &region_writer(),
+                lisas_consent(),
+            )
+            .await
+            .expect(201);
+        }
+    }));
+    let importing = import(&app, &records);
+    let reader_task = async {
+        let mut seen = Vec::new();
+        let mut after = 0;
+        for _ in 0..300 {
+            let page = app
+                .get(&format!("/api/v1/events?after={after}&limit=7"), &reader())
+                .await
+                .expect(200)
+                .body;
+            seen.extend(page["items"].as_array().unwrap().iter().cloned());
+            after = page["next_after"].as_i64().unwrap();
+            actix_web::rt::task::yield_now().await;
+        }
+        (seen, after)
+    };
+    let (_, imported, (mut seen, after)) =
+        futures_util::future::join3(writers, importing, reader_task).await;
+    assert_eq!(imported["counts"]["created"], 3, "{imported}");
+    let (rest, _) = read_feed(&app, &reader(), after, 50).await;
+    seen.extend(rest);
+    let seen_seqs = seqs(&seen);
+    assert_strictly_increasing(&seen_seqs);
+    let (all, _) = read_feed(&app, &reader(), 0, 1000).await;
+    let imported_events = types(&all)
+        .iter()
+        .filter(|t| t.starts_with("intervention."))
+        .count();
+    assert!(
+        imported_events > 0,
+        "the imported plans' steps are in the feed"
+    );
+    assert_eq!(seen_seqs, seqs(&all), "every event reached the reader once");
+    let distinct: HashSet<i64> = seen_seqs.iter().copied().collect();
+    assert_eq!(distinct.len(), seen_seqs.len());
+    let stored = app
+        .count("SELECT count(*) AS n FROM change_events".into())
+        .await;
+    assert_eq!(all.len() as i64, stored);
+}
+
+/// On PostgreSQL an import's events are committed with their positions, not positioned afterwards
+/// by an `UPDATE` that would leave a second version of each row: none is left unpositioned, and
+/// one batch's positions follow each other in the order of its events.
+#[actix_web::test]
+async fn postgres_an_imports_events_are_committed_positioned() {
+    use crate::imports::{eriks_record, import, Clock};
+    let app = TestApp::postgres().await;
+    let clock = Clock::began_days_ago(300);
+    let records = [
+        eriks_record("sip-1", ERIK_PNR, &clock),
+        eriks_record("sip-2", ALEX_PNR, &clock),
+    ];
+    let imported = import(&app, &records).await;
+    assert_eq!(imported["counts"]["created"], 2, "{imported}");
+    let count = |sql: &str| app.count(sql.into());
+    assert_eq!(
+        count("SELECT count(*) AS n FROM change_events WHERE position IS NULL").await,
+        0
+    );
+    assert!(count("SELECT count(*) AS n FROM change_events").await > 40);
+    assert_eq!(
+        count(
+            "SELECT count(*) AS n FROM (SELECT position - lag(position) OVER (ORDER BY seq) AS step \
+             FROM change_events) s WHERE step <> 1"
+        )
+        .await,
+        0,
+        "consecutive positions in the order of the events"
+    );
+}
+
 on_both_databases!(
     every_change_is_one_event_in_order_with_ids_and_no_personal_data,
     a_unit_sees_the_events_the_access_rules_let_it_see,
@@ -424,6 +526,7 @@ on_both_databases!(
     a_reader_behind_the_retention_window_is_told_to_resynchronise,
     long_polling_answers_as_soon_as_an_event_arrives,
     a_reader_following_the_feed_misses_nothing_while_many_writers_commit,
+    a_reader_following_the_feed_misses_nothing_while_an_import_and_writers_commit,
 );
 
 /// A PostgreSQL app with Lisa's plan, the feed's head after it, and a connection of the test's own
