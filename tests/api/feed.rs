@@ -370,51 +370,65 @@ async fn long_polling_answers_as_soon_as_an_event_arrives(app: TestApp) {
     assert_eq!(kinds, vec!["consent.recorded", "plan.consent_recorded"]);
 }
 
-/// Many writers commit at once while a reader follows the feed: it sees every event exactly once.
-async fn a_reader_following_the_feed_misses_nothing_while_many_writers_commit(app: TestApp) {
-    let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
-    let lisa_id = lisa["id"].as_str().unwrap().to_string();
-    let writers = futures_util::future::join_all((0..24).map(|_| {
-        let app = &app;
-        let lisa_id = lisa_id.clone();
-        async move {
-            let plan = app.plan_for(&lisa_id).await;
-            app.post(
-                &plan_uri(&plan, "/consents"),
-                &region_writer(),
-                lisas_consent(),
-            )
+/// `writers` writers at once, each creating a plan for the individual and recording a consent.
+async fn writers_of_plans_with_consents(app: &TestApp, individual_id: &str, writers: usize) {
+    futures_util::future::join_all((0..writers).map(|_| async move {
+        let plan = app.plan_for(individual_id).await;
+        app.post(
+            &plan_uri(&plan, "/consents"),
+            &region_writer(),
+            lisas_consent(),
+        )
+        .await
+        .expect(201);
+    }))
+    .await;
+}
+
+/// A reader following the feed in pages of 7 for `pages` pages, while other work runs.
+async fn follow_the_feed(app: &TestApp, pages: usize) -> (Vec<Value>, i64) {
+    let mut seen = Vec::new();
+    let mut after = 0;
+    for _ in 0..pages {
+        let page = app
+            .get(&format!("/api/v1/events?after={after}&limit=7"), &reader())
             .await
-            .expect(201);
-        }
-    }));
-    let reader_task = async {
-        let mut seen = Vec::new();
-        let mut after = 0;
-        for _ in 0..400 {
-            let page = app
-                .get(&format!("/api/v1/events?after={after}&limit=7"), &reader())
-                .await
-                .expect(200)
-                .body;
-            seen.extend(page["items"].as_array().unwrap().iter().cloned());
-            after = page["next_after"].as_i64().unwrap();
-            actix_web::rt::task::yield_now().await;
-        }
-        (seen, after)
-    };
-    let (_, (mut seen, after)) = futures_util::future::join(writers, reader_task).await;
-    let (rest, _) = read_feed(&app, &reader(), after, 50).await;
+            .expect(200)
+            .body;
+        seen.extend(page["items"].as_array().unwrap().iter().cloned());
+        after = page["next_after"].as_i64().unwrap();
+        actix_web::rt::task::yield_now().await;
+    }
+    (seen, after)
+}
+
+/// What the reader saw, with the rest of the feed read after it, is every event of the feed
+/// exactly once, in order. Returns the whole feed.
+async fn assert_seen_once_in_order(app: &TestApp, followed: (Vec<Value>, i64)) -> Vec<Value> {
+    let (mut seen, after) = followed;
+    let (rest, _) = read_feed(app, &reader(), after, 50).await;
     seen.extend(rest);
     let seen_seqs = seqs(&seen);
     assert_strictly_increasing(&seen_seqs);
-    // Every event recorded (Lisa, and 24 plans × created, consent, plan consented) reached the
-    // reader exactly once.
-    let (all, _) = read_feed(&app, &reader(), 0, 1000).await;
-    assert_eq!(all.len(), 1 + 24 * 3);
-    assert_eq!(seen_seqs, seqs(&all));
+    let (all, _) = read_feed(app, &reader(), 0, 1000).await;
+    assert_eq!(seen_seqs, seqs(&all), "every event reached the reader once");
     let distinct: HashSet<i64> = seen_seqs.iter().copied().collect();
     assert_eq!(distinct.len(), seen_seqs.len());
+    all
+}
+
+/// Many writers commit at once while a reader follows the feed: it sees every event exactly once.
+async fn a_reader_following_the_feed_misses_nothing_while_many_writers_commit(app: TestApp) {
+    let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
+    let lisa_id = lisa["id"].as_str().unwrap();
+    let (_, followed) = futures_util::future::join(
+        writers_of_plans_with_consents(&app, lisa_id, 24),
+        follow_the_feed(&app, 400),
+    )
+    .await;
+    let all = assert_seen_once_in_order(&app, followed).await;
+    // Every event recorded: Lisa, and 24 plans × created, consent, plan consented.
+    assert_eq!(all.len(), 1 + 24 * 3);
 }
 
 /// An import stores a batch's events with their feed positions in its own transaction (on
@@ -426,62 +440,29 @@ async fn a_reader_following_the_feed_misses_nothing_while_an_import_and_writers_
 ) {
     use crate::imports::{eriks_record, import, Clock};
     let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
-    let lisa_id = lisa["id"].as_str().unwrap().to_string();
+    let lisa_id = lisa["id"].as_str().unwrap();
     let clock = Clock::began_days_ago(300);
     let records: Vec<Value> = [ERIK_PNR, ALEX_PNR, NOAH_PNR]
         .iter()
         .zip(1..)
         .map(|(pnr, n)| eriks_record(&format!("sip-{n}"), pnr, &clock))
         .collect();
-    let writers = futures_util::future::join_all((0..12).map(|_| {
-        let app = &app;
-        let lisa_id = lisa_id.clone();
-        async move {
-            let plan = app.plan_for(&lisa_id).await;
-            app.post(
-                &plan_uri(&plan, "/consents"),
-                &region_writer(),
-                lisas_consent(),
-            )
-            .await
-            .expect(201);
-        }
-    }));
-    let importing = import(&app, &records);
-    let reader_task = async {
-        let mut seen = Vec::new();
-        let mut after = 0;
-        for _ in 0..300 {
-            let page = app
-                .get(&format!("/api/v1/events?after={after}&limit=7"), &reader())
-                .await
-                .expect(200)
-                .body;
-            seen.extend(page["items"].as_array().unwrap().iter().cloned());
-            after = page["next_after"].as_i64().unwrap();
-            actix_web::rt::task::yield_now().await;
-        }
-        (seen, after)
-    };
-    let (_, imported, (mut seen, after)) =
-        futures_util::future::join3(writers, importing, reader_task).await;
+    let (_, imported, followed) = futures_util::future::join3(
+        writers_of_plans_with_consents(&app, lisa_id, 12),
+        import(&app, &records),
+        follow_the_feed(&app, 300),
+    )
+    .await;
     assert_eq!(imported["counts"]["created"], 3, "{imported}");
-    let (rest, _) = read_feed(&app, &reader(), after, 50).await;
-    seen.extend(rest);
-    let seen_seqs = seqs(&seen);
-    assert_strictly_increasing(&seen_seqs);
-    let (all, _) = read_feed(&app, &reader(), 0, 1000).await;
-    let imported_events = types(&all)
+    let all = assert_seen_once_in_order(&app, followed).await;
+    let imported_steps = types(&all)
         .iter()
         .filter(|t| t.starts_with("intervention."))
         .count();
     assert!(
-        imported_events > 0,
+        imported_steps > 0,
         "the imported plans' steps are in the feed"
     );
-    assert_eq!(seen_seqs, seqs(&all), "every event reached the reader once");
-    let distinct: HashSet<i64> = seen_seqs.iter().copied().collect();
-    assert_eq!(distinct.len(), seen_seqs.len());
     let stored = app
         .count("SELECT count(*) AS n FROM change_events".into())
         .await;
