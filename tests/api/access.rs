@@ -330,13 +330,7 @@ async fn a_protected_identity_is_shown_only_to_units_that_see_a_plan(app: TestAp
     .expect(200);
     app.get(&uri, &municipality_writer()).await.expect(404);
 
-    app.post(
-        &plan_uri(&plan, "/consents"),
-        &region_writer(),
-        lisas_consent(),
-    )
-    .await
-    .expect(201);
+    record_lisas_consent(&app, &plan).await;
     app.get(&uri, &municipality_writer()).await.expect(200);
     app.post("/api/v1/individuals/search", &municipality_writer(), search)
         .await

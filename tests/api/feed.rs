@@ -193,13 +193,7 @@ async fn a_unit_sees_the_events_the_access_rules_let_it_see(app: TestApp) {
     assert!(events.is_empty(), "{events:?}");
 
     // The consent covers it: it now sees the plan's events, from before the consent too, and Lisa.
-    app.post(
-        &plan_uri(&plan, "/consents"),
-        &region_writer(),
-        lisas_consent(),
-    )
-    .await
-    .expect(201);
+    record_lisas_consent(&app, &plan).await;
     let (events, after_consent) = read_feed(&app, &municipality_writer(), 0, 100).await;
     let kinds = types(&events);
     assert!(kinds.contains(&"individual.created"), "{kinds:?}");
@@ -352,13 +346,7 @@ async fn long_polling_answers_as_soon_as_an_event_arrives(app: TestApp) {
     let waiting = app.get(&uri, &who);
     let change = async {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
-        app.post(
-            &plan_uri(&plan, "/consents"),
-            &region_writer(),
-            lisas_consent(),
-        )
-        .await
-        .expect(201);
+        record_lisas_consent(&app, &plan).await;
     };
     let (page, ()) = futures_util::future::join(waiting, change).await;
     let page = page.expect(200).body;
@@ -374,13 +362,7 @@ async fn long_polling_answers_as_soon_as_an_event_arrives(app: TestApp) {
 async fn writers_of_plans_with_consents(app: &TestApp, individual_id: &str, writers: usize) {
     futures_util::future::join_all((0..writers).map(|_| async move {
         let plan = app.plan_for(individual_id).await;
-        app.post(
-            &plan_uri(&plan, "/consents"),
-            &region_writer(),
-            lisas_consent(),
-        )
-        .await
-        .expect(201);
+        record_lisas_consent(app, &plan).await;
     }))
     .await;
 }
@@ -539,13 +521,7 @@ async fn postgres_a_transaction_that_commits_late_is_not_missed() {
     slow.batch_execute(&insert).unwrap();
 
     // Meanwhile another writer commits, and the reader moves past its event.
-    app.post(
-        &plan_uri(&plan, "/consents"),
-        &region_writer(),
-        lisas_consent(),
-    )
-    .await
-    .expect(201);
+    record_lisas_consent(&app, &plan).await;
     let (fast, after_fast) = read_feed(&app, &reader(), start, 100).await;
     assert_eq!(
         types(&fast),
@@ -621,13 +597,7 @@ async fn postgres_another_instances_commit_wakes_this_ones_waiters() {
     database.set_reachable(true);
     eventually("the other instance to listen again", hearing).await;
     woken.borrow_and_update();
-    app.post(
-        &plan_uri(&plan, "/consents"),
-        &region_writer(),
-        lisas_consent(),
-    )
-    .await
-    .expect(201);
+    record_lisas_consent(&app, &plan).await;
     eventually("the other instance to hear the next commit", || async {
         woken.has_changed().unwrap().then_some(())
     })

@@ -415,13 +415,7 @@ async fn a_plan_after_discharge(app: TestApp) {
             .await
             .expect(201)
             .body;
-        app.post(
-            &plan_uri(&plan, "/consents"),
-            &region_writer(),
-            lisas_consent(),
-        )
-        .await
-        .expect(201);
+        record_lisas_consent(&app, &plan).await;
         add_intervention(&app, &plan, municipality_intervention()).await;
         let summons = app
             .post(
@@ -464,13 +458,7 @@ async fn summons_need_consent_covering_every_recipient(app: TestApp) {
         .expect(409);
     assert_eq!(reply.body["current_state"], "need_identified");
 
-    app.post(
-        &plan_uri(&plan, "/consents"),
-        &region_writer(),
-        lisas_consent(),
-    )
-    .await
-    .expect(201);
+    record_lisas_consent(&app, &plan).await;
     let outside = json!([
         {"kind": "unit", "hsa_id": REGION_UNIT, "name": "Psykiatri", "principal": "region"},
         {"kind": "unit", "hsa_id": "SE2321000016-BUP9", "name": "BUP Väst", "principal": "region"},

@@ -655,13 +655,7 @@ async fn a_subscription_gets_only_what_its_unit_may_see(app: TestApp) {
     assert!(receiver.received().is_empty());
 
     // The consent covers the municipality: from now on it hears of the plan; the outsider never.
-    app.post(
-        &plan_uri(&plan, "/consents"),
-        &region_writer(),
-        lisas_consent(),
-    )
-    .await
-    .expect(201);
+    record_lisas_consent(&app, &plan).await;
     let got = receiver.wait_for(2).await;
     let kinds: Vec<Value> = got
         .iter()

@@ -105,15 +105,20 @@ pub fn municipality_intervention() -> Value {
     json!({"description": "Housing support three times a week", "responsible": "municipality", "responsible_unit": MUNICIPALITY_UNIT, "frequency": "3 times a week"})
 }
 
-pub async fn consented_plan(app: &TestApp) -> Value {
-    let plan = app.lisas_plan().await;
+/// Records Lisa's consent to the plan (the region's writer), as the plan's initiating unit does.
+pub async fn record_lisas_consent(app: &TestApp, plan: &Value) {
     app.post(
-        &plan_uri(&plan, "/consents"),
+        &plan_uri(plan, "/consents"),
         &region_writer(),
         lisas_consent(),
     )
     .await
     .expect(201);
+}
+
+pub async fn consented_plan(app: &TestApp) -> Value {
+    let plan = app.lisas_plan().await;
+    record_lisas_consent(app, &plan).await;
     plan
 }
 
