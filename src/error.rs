@@ -329,6 +329,19 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same failure for another request that shared its cause (a group of SQLite writes whose
+    /// commit failed): the same answer class, without the parts only the first could own.
+    pub fn shared(&self) -> Error {
+        match self {
+            Error::DatabaseLost => Error::DatabaseLost,
+            Error::Unavailable(d) => Error::Unavailable(d.clone()),
+            Error::Internal(d) => Error::Internal(d.clone()),
+            other => Error::Internal(format!("a shared write failed: {other}")),
+        }
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

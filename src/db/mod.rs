@@ -11,6 +11,7 @@ pub mod deviations;
 pub mod documents;
 pub mod events;
 pub mod goals;
+mod group;
 pub mod imports;
 pub mod individuals;
 pub mod journal;
@@ -163,6 +164,8 @@ pub struct Db {
     /// SQLite allows one writer at a time; taking this lock before a write transaction means a
     /// transaction never has to upgrade its read snapshot to a write lock and fail with "busy".
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite: the requests' writes, committed in groups (`group`).
+    sqlite_groups: Option<group::GroupCommit>,
     /// Counts the requests' write transactions this process has committed: long-polling feed
     /// readers and the webhook dispatcher wait on it instead of polling the database.
     commits: Arc<tokio::sync::watch::Sender<u64>>,
@@ -227,11 +230,17 @@ impl Db {
             // `read_now` and `write_now`.
             .test_on_check_out(false)
             .build_unchecked(manager);
+        let sqlite_writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let sqlite_groups = match &sqlite_writer {
+            Some(writer) => Some(group::GroupCommit::start(pool.clone(), writer.clone())?),
+            None => None,
+        };
         let db = Db {
             pool,
             manager: manager_copy,
             backend,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            sqlite_writer,
+            sqlite_groups,
             commits: Arc::new(tokio::sync::watch::Sender::new(0)),
             hearing_others: Arc::new(AtomicBool::new(false)),
             known_down: Arc::new(AtomicBool::new(false)),
@@ -386,14 +395,21 @@ impl Db {
         }
     }
 
-    /// Runs `f` in one write transaction on a blocking thread: on any error nothing is stored.
+    /// Runs `f` as one write transaction, never on the async workers: on any error nothing of it
+    /// is stored. PostgreSQL: its own transaction on a blocking thread. SQLite: a savepoint in the
+    /// next group commit (`group`), answered once the group is durable.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.clone();
-        let result = actix_web::web::block(move || db.write_now(f)).await?;
+        let result = match &self.sqlite_groups {
+            Some(groups) => groups.write(f).await,
+            None => {
+                let db = self.clone();
+                actix_web::web::block(move || db.write_now(f)).await?
+            }
+        };
         if result.is_ok() {
             // A request's change is committed: wake the feed's long-polling readers and the
             // webhook dispatcher. (The access log and the dispatcher write through `write_now`,

@@ -139,10 +139,98 @@ async fn cors_lets_only_the_configured_origins_in(app: TestApp) {
     assert!(other.header("access-control-allow-origin").is_none());
 }
 
+/// Writes that arrive together (on SQLite they share one commit: `db::group`) each stay one
+/// transaction: those refused inside their transaction leave nothing behind, no row and no change
+/// event, and every one accepted is stored once, with its own event.
+async fn writes_sent_together_each_stand_or_fall_alone(app: TestApp) {
+    let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
+    let plans_before = events_of_kind(&app, "plan.created").await;
+    let individuals_before = events_of_kind(&app, "individual.created").await;
+    let writer = region_writer();
+    let open = json!({"individual_id": lisa["id"], "need_reason": "needs from two principals"});
+    let unknown = json!({"individual_id": uuid::Uuid::now_v7(), "need_reason": "x"});
+    let erik = json!({"identity_number": ERIK_PNR, "given_name": "Erik", "family_name": "T"});
+    let mut requests: Vec<(&str, &serde_json::Value)> = Vec::new();
+    for _ in 0..12 {
+        requests.extend([
+            ("/api/v1/plans", &open),
+            ("/api/v1/plans", &unknown),
+            ("/api/v1/individuals", &erik),
+        ]);
+    }
+    let sent = requests
+        .iter()
+        .map(|(uri, body)| app.send(Method::POST, uri, Some(&writer), Some(body), &[]));
+    let mut answers = std::collections::BTreeMap::<(&str, u16), usize>::new();
+    for ((uri, _), reply) in requests
+        .iter()
+        .zip(futures_util::future::join_all(sent).await)
+    {
+        *answers.entry((uri, reply.status.as_u16())).or_default() += 1;
+    }
+    assert_eq!(
+        answers.into_iter().collect::<Vec<_>>(),
+        [
+            (("/api/v1/individuals", 201), 1),
+            (("/api/v1/individuals", 409), 11),
+            (("/api/v1/plans", 201), 12),
+            (("/api/v1/plans", 422), 12),
+        ]
+    );
+    let lisas = app
+        .get(
+            &format!(
+                "/api/v1/plans?individual_id={}&limit=100",
+                lisa["id"].as_str().unwrap()
+            ),
+            &reader(),
+        )
+        .await
+        .expect(200);
+    assert_eq!(lisas.body["items"].as_array().unwrap().len(), 12);
+    assert_eq!(
+        events_of_kind(&app, "plan.created").await,
+        plans_before + 12
+    );
+    assert_eq!(
+        events_of_kind(&app, "individual.created").await,
+        individuals_before + 1
+    );
+    app.post(
+        "/api/v1/individuals/search",
+        &reader(),
+        json!({"identity_number": ERIK_PNR}),
+    )
+    .await
+    .expect(200);
+}
+
+/// How many events of `kind` the whole change feed holds.
+async fn events_of_kind(app: &TestApp, kind: &str) -> usize {
+    let (mut after, mut found) = (0, 0);
+    loop {
+        let page = app
+            .get(
+                &format!("/api/v1/events?after={after}&limit=100"),
+                &reader(),
+            )
+            .await
+            .expect(200)
+            .body;
+        let items = page["items"].as_array().unwrap();
+        if items.is_empty() {
+            return found;
+        }
+        found += items.iter().filter(|e| e["event_type"] == kind).count();
+        after = page["next_after"].as_i64().unwrap();
+    }
+}
+
 on_both_databases!(
     cors_lets_only_the_configured_origins_in,
     every_response_has_security_headers_and_a_request_id,
     two_updates_with_the_same_version_one_wins,
+    writes_sent_together_each_stand_or_fall_alone,
 );
 
 /// When the database cannot be reached the API answers 503 problem+json and `/ready` fails; when it
