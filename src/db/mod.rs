@@ -208,7 +208,8 @@ pub fn create_private_file(path: &std::path::Path) -> std::result::Result<(), St
         .map_err(|e| format!("cannot make {} private: {e}", path.display()))
 }
 
-/// SQLite's process-wide settings, made once before the process's first SQLite connection.
+/// SQLite's process-wide settings, made once before the process's first SQLite connection (the
+/// service's database, or the import's scratch databases on PostgreSQL).
 ///
 /// - No memory statistics (`SQLITE_CONFIG_MEMSTATUS` off): with them every allocation of every
 ///   connection takes one global mutex, and concurrent reads queued on it — a profile of the list
@@ -244,9 +245,11 @@ fn configure_sqlite() {
 impl Db {
     /// Connects, and applies the backend's embedded migrations.
     pub fn connect(url: &str, pool_size: u32) -> std::result::Result<Db, String> {
+        // Before any SQLite connection, on both backends: the import replays in SQLite scratch
+        // databases whichever database the service stores in.
+        configure_sqlite();
         let backend = Backend::of_url(url);
         if backend == Backend::Sqlite {
-            configure_sqlite();
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
             create_private_file(std::path::Path::new(path))?;
         }
