@@ -35,6 +35,8 @@ pub struct Metrics {
     pub access_log_queue: IntGauge,
     pub access_log_group: Histogram,
     pub access_log_commit_seconds: Histogram,
+    /// SQLite: the requests' writes committed together by one group commit (`db::group`).
+    pub write_group: Histogram,
     pub db_checkout_seconds: Histogram,
     /// Read from the database and the pool when scraped.
     pub gauges: IntGaugeVec,
@@ -88,6 +90,13 @@ impl Metrics {
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
         )?;
+        let write_group = Histogram::with_opts(
+            HistogramOpts::new(
+                "sip_sqlite_write_group_writes",
+                "SQLite: requests' writes committed together by one commit (group commit)",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+        )?;
         let db_checkout_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "sip_db_pool_wait_seconds",
@@ -110,6 +119,7 @@ impl Metrics {
             Box::new(access_log_queue.clone()),
             Box::new(access_log_group.clone()),
             Box::new(access_log_commit_seconds.clone()),
+            Box::new(write_group.clone()),
             Box::new(db_checkout_seconds.clone()),
             Box::new(gauges.clone()),
             Box::new(build),
@@ -123,6 +133,7 @@ impl Metrics {
             access_log_queue,
             access_log_group,
             access_log_commit_seconds,
+            write_group,
             db_checkout_seconds,
             gauges,
         })

@@ -61,6 +61,7 @@ pub async fn ready(
 /// `sip_http_requests_total` and `sip_http_request_duration_seconds` by route template, method
 /// and status class; `sip_db_pool_wait_seconds`; the access-log writer's
 /// `sip_access_log_queue`, `sip_access_log_group_records` and `sip_access_log_commit_seconds`;
+/// on SQLite `sip_sqlite_write_group_writes` (requests' writes per group commit);
 /// `sip_state{name=…}` for the pool's connections, the change feed's head, the webhook backlog and
 /// paused subscriptions, and running imports; `sip_build_info`. No label holds an id or personal
 /// data. Meant for the operators' network: put it behind the proxy's access rules.

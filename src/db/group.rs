@@ -52,6 +52,11 @@ impl GroupCommit {
                 while let Ok(first) = waiting.recv() {
                     let mut group = vec![first];
                     group.extend(waiting.try_iter().take(MOST_IN_A_GROUP - 1));
+                    if crate::metrics::recording() {
+                        crate::metrics::metrics()
+                            .write_group
+                            .observe(group.len() as f64);
+                    }
                     let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
                     commit(&pool, group);
                 }

@@ -52,6 +52,7 @@ async fn metrics_name_routes_and_never_ids(app: TestApp) {
     );
     assert!(text.contains("sip_http_request_duration_seconds_bucket"));
     assert!(text.contains("sip_access_log_commit_seconds_count"));
+    assert!(text.contains("sip_sqlite_write_group_writes_count"));
     assert!(text.contains("sip_build_info{version="));
     let head = text
         .lines()
