@@ -313,6 +313,91 @@ fn an_acknowledged_write_survives_kill_9() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// Writes acknowledged while others are still in flight — SQLite commits them together, in groups
+/// (`db::group`) — all survive `kill -9` in the middle of the stream: none is answered before its
+/// group is on disk.
+#[test]
+fn acknowledged_writes_of_a_busy_stream_survive_kill_9() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let data_dir =
+        std::env::temp_dir().join(format!("sip-kill-busy-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log = data_dir.join("service.log");
+    let mut server = start(&data_dir, None, &log);
+    let token = token(&data_dir, "SE2321000016-ABC1");
+    let person = format!(
+        r#"{{"identity_number":"{LISA_PNR}","given_name":"Lisa","family_name":"Testsson"}}"#
+    );
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/api/v1/individuals",
+        Some(&token),
+        Some(&person),
+    )
+    .unwrap();
+    assert_eq!(status, 201);
+    let lisa: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let plan = format!(
+        r#"{{"individual_id":"{}","need_reason":"needs from two principals"}}"#,
+        lisa["id"].as_str().unwrap()
+    );
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let killed = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (port, token, plan) = (server.port, token.clone(), plan.clone());
+            let (acknowledged, killed) = (acknowledged.clone(), killed.clone());
+            std::thread::spawn(move || {
+                while !killed.load(Ordering::SeqCst) {
+                    match http(port, "POST", "/api/v1/plans", Some(&token), Some(&plan)) {
+                        Some((201, body)) => {
+                            let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+                            let id = created["id"].as_str().unwrap().to_string();
+                            acknowledged.lock().unwrap().push(id);
+                        }
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    let busy = Instant::now();
+    while acknowledged.lock().unwrap().len() < 200 && busy.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap()
+        .success());
+    killed.store(true, Ordering::SeqCst);
+    let _ = server.child.wait();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    drop(server);
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 200, "{}", acknowledged.len());
+    let restarted = start(&data_dir, None, &log);
+    for id in &acknowledged {
+        let (status, body) = http(
+            restarted.port,
+            "GET",
+            &format!("/api/v1/plans/{id}"),
+            Some(&token),
+            None,
+        )
+        .unwrap();
+        assert_eq!(status, 200, "an acknowledged write was lost: {body}");
+    }
+    drop(restarted);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// Header fields beyond the documented limit get 431 in the service's error format, with a request
 /// id; a head even larger than the HTTP layer reads gets its 431, and neither is logged as an
 /// error (anyone could flood the log at ERROR without a token otherwise).
