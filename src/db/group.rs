@@ -11,12 +11,13 @@
 //! it. PostgreSQL needs none of this: its concurrent transactions share WAL flushes by themselves.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc, Mutex};
 
 use diesel::r2d2::Pool;
 use diesel::Connection;
 
-use super::{ConnectionManager, DbConn, CHECKOUT_TIMEOUT};
+use super::{checkout_from, ConnectionManager, DbConn};
 use crate::error::{Error, Result};
 
 /// At most this many writes share a commit, so the first of a long queue is not kept waiting.
@@ -43,6 +44,7 @@ impl GroupCommit {
     /// turns with it.
     pub(super) fn start(
         pool: Pool<ConnectionManager>,
+        known_down: Arc<AtomicBool>,
         writer: Arc<Mutex<()>>,
     ) -> std::result::Result<GroupCommit, String> {
         let (queue, waiting) = mpsc::channel::<Job>();
@@ -58,7 +60,7 @@ impl GroupCommit {
                             .observe(group.len() as f64);
                     }
                     let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
-                    commit(&pool, group);
+                    commit(&pool, &known_down, group);
                 }
             })
             .map_err(|e| format!("cannot start SQLite's writer: {e}"))?;
@@ -114,11 +116,10 @@ fn in_savepoint<T>(
 
 /// Runs `group` in one transaction and answers each write. A write that panicked rolls the whole
 /// group back (its savepoint was left open), and its connection is dropped rather than pooled.
-fn commit(pool: &Pool<ConnectionManager>, group: Vec<Job>) {
-    let mut conn = match pool.get_timeout(CHECKOUT_TIMEOUT) {
+fn commit(pool: &Pool<ConnectionManager>, known_down: &AtomicBool, group: Vec<Job>) {
+    let mut conn = match checkout_from(pool, known_down) {
         Ok(conn) => conn,
         Err(e) => {
-            let e = Error::from(e);
             for job in group {
                 job(Err(&e)).0(Err(&e));
             }
@@ -161,8 +162,8 @@ mod tests {
         n: i64,
     }
 
-    /// A SQLite database of its own, with a table `probe` for the writes to fill.
-    async fn database() -> Db {
+    /// A SQLite database of its own, with a table `probe` for the writes to fill, and its file.
+    async fn database_in_file() -> (Db, std::path::PathBuf) {
         let file = std::env::temp_dir()
             .join(format!("sip-group-{}", uuid::Uuid::new_v4()))
             .join("sip.db");
@@ -170,7 +171,11 @@ mod tests {
         db.write(|c| on_sqlite(c, "CREATE TABLE probe (n INTEGER NOT NULL)", None))
             .await
             .unwrap();
-        db
+        (db, file)
+    }
+
+    async fn database() -> Db {
+        database_in_file().await.0
     }
 
     fn on_sqlite(conn: &mut DbConn, sql: &str, n: Option<i64>) -> Result<()> {
@@ -230,6 +235,50 @@ mod tests {
             .chain(kept.iter().map(|n| n + 1000))
             .collect();
         assert_eq!(stored(&db), expected);
+    }
+
+    /// Writes that queue while the writer is busy commit together: each of a group sees, from a
+    /// connection of its own, none of the group's writes before it committed — one writing alone
+    /// would see all of them.
+    #[actix_web::test]
+    async fn writes_that_queue_while_the_writer_is_busy_commit_as_one_group() {
+        let (db, file) = database_in_file().await;
+        // The writer busy for 200 ms (as with an import's batch), so the writes queue behind it.
+        let busy = db.sqlite_writer.clone().unwrap();
+        let (holding, held) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _turn = busy.lock().unwrap();
+            holding.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        held.recv().unwrap();
+        let writes: Vec<_> = (1..=10)
+            .map(|n| {
+                let (db, file) = (db.clone(), file.clone());
+                actix_web::rt::spawn(async move {
+                    db.write(move |c| {
+                        insert(c, n)?;
+                        // What another connection sees committed now.
+                        let mut other =
+                            diesel::SqliteConnection::establish(file.to_str().unwrap()).unwrap();
+                        let seen = diesel::sql_query("SELECT n FROM probe")
+                            .load::<Probe>(&mut other)
+                            .unwrap();
+                        Ok(seen.len())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut committed_before = Vec::new();
+        for write in writes {
+            committed_before.push(write.await.unwrap().unwrap());
+        }
+        holder.join().unwrap();
+        assert_eq!(stored(&db).len(), 10);
+        // The first write may have been taken alone; the nine queued behind it shared a commit.
+        let shared = committed_before.iter().filter(|&&seen| seen <= 1).count();
+        assert!(shared >= 9, "{committed_before:?}");
     }
 
     /// A write that panics answers an error and leaves nothing; the writer goes on serving.

@@ -268,8 +268,13 @@ impl Db {
             .test_on_check_out(false)
             .build_unchecked(manager);
         let sqlite_writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let known_down = Arc::new(AtomicBool::new(false));
         let sqlite_groups = match &sqlite_writer {
-            Some(writer) => Some(group::GroupCommit::start(pool.clone(), writer.clone())?),
+            Some(writer) => Some(group::GroupCommit::start(
+                pool.clone(),
+                known_down.clone(),
+                writer.clone(),
+            )?),
             None => None,
         };
         let db = Db {
@@ -280,7 +285,7 @@ impl Db {
             sqlite_groups,
             commits: Arc::new(tokio::sync::watch::Sender::new(0)),
             hearing_others: Arc::new(AtomicBool::new(false)),
-            known_down: Arc::new(AtomicBool::new(false)),
+            known_down,
         };
         db.migrate()?;
         Ok(db)
@@ -502,28 +507,7 @@ impl Db {
     /// A pooled connection: waiting briefly while the database is known to be down, so an outage
     /// answers 503 at once (see `known_down`).
     fn checkout(&self) -> Result<r2d2::PooledConnection<ConnectionManager>> {
-        let wait = if self.known_down() {
-            CHECKOUT_IN_OUTAGE
-        } else {
-            CHECKOUT_TIMEOUT
-        };
-        let started = std::time::Instant::now();
-        let got = self.pool.get_timeout(wait);
-        if crate::metrics::recording() {
-            crate::metrics::metrics()
-                .db_checkout_seconds
-                .observe(started.elapsed().as_secs_f64());
-        }
-        match got {
-            Ok(conn) => {
-                self.known_down.store(false, Ordering::SeqCst);
-                Ok(conn)
-            }
-            Err(e) => {
-                self.known_down.store(true, Ordering::SeqCst);
-                Err(e.into())
-            }
-        }
+        checkout_from(&self.pool, &self.known_down)
     }
 
     /// Whether the last attempt to get a connection failed (the database is down).
@@ -573,6 +557,29 @@ pub fn rehearse<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T>) 
             "a rehearsal committed".into(),
         )),
     }
+}
+
+/// A pooled connection from `pool`, waiting briefly while the database is known to be down (so an
+/// outage answers 503 at once) and keeping `known_down` current: for `Db` and SQLite's group
+/// commit thread alike.
+fn checkout_from(
+    pool: &Pool<ConnectionManager>,
+    known_down: &AtomicBool,
+) -> Result<r2d2::PooledConnection<ConnectionManager>> {
+    let wait = if known_down.load(Ordering::SeqCst) {
+        CHECKOUT_IN_OUTAGE
+    } else {
+        CHECKOUT_TIMEOUT
+    };
+    let started = std::time::Instant::now();
+    let got = pool.get_timeout(wait);
+    if crate::metrics::recording() {
+        crate::metrics::metrics()
+            .db_checkout_seconds
+            .observe(started.elapsed().as_secs_f64());
+    }
+    known_down.store(got.is_err(), Ordering::SeqCst);
+    Ok(got?)
 }
 
 /// Runs the write `work` (taken from its slot when its transaction has begun) in one transaction.

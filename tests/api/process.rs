@@ -269,18 +269,27 @@ fn the_binary_serves_keeps_personal_data_out_of_logs_and_stops_on_sigterm_postgr
     serve_then_stop(Some(&database.url));
 }
 
-/// An acknowledged write survives `kill -9` of the server (SQLite: WAL with synchronous=FULL).
-#[test]
-fn an_acknowledged_write_survives_kill_9() {
-    let data_dir = std::env::temp_dir().join(format!("sip-kill-{}", uuid::Uuid::new_v4().simple()));
+/// A fresh server on a SQLite database of its own with Lisa registered: its data folder, its log,
+/// the server, a region writer's token and Lisa as answered.
+fn a_server_with_lisa(
+    name: &str,
+) -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Server,
+    String,
+    serde_json::Value,
+) {
+    let data_dir =
+        std::env::temp_dir().join(format!("sip-{name}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data_dir).unwrap();
     let log = data_dir.join("service.log");
-    let mut server = start(&data_dir, None, &log);
+    let server = start(&data_dir, None, &log);
     let token = token(&data_dir, "SE2321000016-ABC1");
     let person = format!(
         r#"{{"identity_number":"{LISA_PNR}","given_name":"Lisa","family_name":"Testsson"}}"#
     );
-    let (status, _) = http(
+    let (status, body) = http(
         server.port,
         "POST",
         "/api/v1/individuals",
@@ -289,6 +298,12 @@ fn an_acknowledged_write_survives_kill_9() {
     )
     .unwrap();
     assert_eq!(status, 201);
+    let lisa = serde_json::from_str(&body).unwrap();
+    (data_dir, log, server, token, lisa)
+}
+
+/// `kill -9` of the server, waited for.
+fn kill_9(mut server: Server) {
     let pid = server.child.id().to_string();
     assert!(Command::new("kill")
         .args(["-KILL", &pid])
@@ -296,7 +311,13 @@ fn an_acknowledged_write_survives_kill_9() {
         .unwrap()
         .success());
     let _ = server.child.wait();
-    drop(server);
+}
+
+/// An acknowledged write survives `kill -9` of the server (SQLite: WAL with synchronous=FULL).
+#[test]
+fn an_acknowledged_write_survives_kill_9() {
+    let (data_dir, log, server, token, _) = a_server_with_lisa("kill");
+    kill_9(server);
 
     let restarted = start(&data_dir, None, &log);
     let search = r#"{"identity_number":"191212121212"}"#;
@@ -320,25 +341,7 @@ fn an_acknowledged_write_survives_kill_9() {
 fn acknowledged_writes_of_a_busy_stream_survive_kill_9() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
-    let data_dir =
-        std::env::temp_dir().join(format!("sip-kill-busy-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let log = data_dir.join("service.log");
-    let mut server = start(&data_dir, None, &log);
-    let token = token(&data_dir, "SE2321000016-ABC1");
-    let person = format!(
-        r#"{{"identity_number":"{LISA_PNR}","given_name":"Lisa","family_name":"Testsson"}}"#
-    );
-    let (status, body) = http(
-        server.port,
-        "POST",
-        "/api/v1/individuals",
-        Some(&token),
-        Some(&person),
-    )
-    .unwrap();
-    assert_eq!(status, 201);
-    let lisa: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (data_dir, log, server, token, lisa) = a_server_with_lisa("kill-busy");
     let plan = format!(
         r#"{{"individual_id":"{}","need_reason":"needs from two principals"}}"#,
         lisa["id"].as_str().unwrap()
@@ -367,18 +370,11 @@ fn acknowledged_writes_of_a_busy_stream_survive_kill_9() {
     while acknowledged.lock().unwrap().len() < 200 && busy.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let pid = server.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .unwrap()
-        .success());
+    kill_9(server);
     killed.store(true, Ordering::SeqCst);
-    let _ = server.child.wait();
     for writer in writers {
         writer.join().unwrap();
     }
-    drop(server);
 
     let acknowledged = acknowledged.lock().unwrap().clone();
     assert!(acknowledged.len() >= 200, "{}", acknowledged.len());
