@@ -3,9 +3,10 @@
 //!
 //! On PostgreSQL they come in one round trip: the function `plan_document_rows` (migration
 //! `2026-11-30-000012_plan_document`) returns them as one JSON object, and its query plan is kept
-//! per connection — a read of the whole plan is then three statements (the plan, its consent
-//! state, these rows) instead of sixteen, which is where PostgreSQL's time went (protocol and
-//! syscalls per statement, not execution). SQLite runs in-process and has no round trip to save,
+//! per connection. A unit's read of the whole plan calls it in the select list of the plan's own
+//! query ([`visible_plan_with_rows`]: the plan, its consent state, its access decided and these
+//! rows in one statement, where it was sixteen), because PostgreSQL's time went to protocol and
+//! syscalls per statement, not execution. SQLite runs in-process and has no round trip to save,
 //! so there each table is read by its own module's query, as before. Both paths hand the rows to
 //! the same assembling functions.
 
@@ -17,9 +18,12 @@ use super::consents::{self, ConsentRecord, ConsentRow, GiverRow, PartyRow};
 use super::goals::{self, GoalRow, InterventionRecord, InterventionRow};
 use super::individuals::{self, GuardianRow, IndividualRow};
 use super::meetings::{self, ClosureNoticeRow, FollowUpRow, MeetingRow};
+use super::plans::{self, WithConsentState};
 use super::summons::{self, RecipientRow, SummonsRecord, SummonsRow};
 use super::DbConn;
+use crate::domain::identity::HsaId;
 use crate::error::{Error, Result};
+use chrono::NaiveDate;
 
 /// Everything of one plan that its document shows, each list in the document's order.
 #[derive(Debug)]
@@ -95,9 +99,39 @@ fn in_one_round_trip(
         .bind::<Text, _>(plan_id)
         .bind::<Text, _>(individual_id)
         .get_result(conn)?;
+    from_json(&rows)
+}
+
+/// The plan, if `unit` may see it, with its consent state and its document's rows: on PostgreSQL
+/// one statement (the plan's row and `plan_document_rows` in its select list), on SQLite the plan's
+/// query and then each table's.
+pub fn visible_plan_with_rows(
+    conn: &mut DbConn,
+    unit: &HsaId,
+    plan_id: &str,
+    today: NaiveDate,
+) -> Result<Option<(WithConsentState, DocumentRows)>> {
+    match conn {
+        DbConn::Postgres(pg) => {
+            plans::find_with_consent_state_and_document_rows(pg, unit, plan_id, today)?
+                .map(|(plan, rows)| Ok((plan, from_json(&rows)?)))
+                .transpose()
+        }
+        DbConn::Sqlite(_) => {
+            let Some(plan) = plans::find_with_consent_state(conn, unit, plan_id, today)? else {
+                return Ok(None);
+            };
+            let rows = table_by_table(conn, &plan.0.id, &plan.0.individual_id)?;
+            Ok(Some((plan, rows)))
+        }
+    }
+}
+
+/// The rows `plan_document_rows` returned, in their types.
+fn from_json(rows: &str) -> Result<DocumentRows> {
     // A failure here is a mismatch between a table and its row type: the service's fault,
     // reported without the stored values.
-    let parsed: RowsAsJson = serde_json::from_str(&rows).map_err(|e| {
+    let parsed: RowsAsJson = serde_json::from_str(rows).map_err(|e| {
         Error::Internal(format!(
             "the stored rows of a plan document do not match their types (line {}, column {})",
             e.line(),

@@ -208,6 +208,35 @@ pub fn find_with_consent_state(
         .optional()?)
 }
 
+/// A plan's row and the last day of its consent active on the day asked about.
+pub type WithConsentState = (PlanRow, Option<NaiveDate>);
+
+diesel::define_sql_function! {
+    /// PostgreSQL only (migration `2026-11-30-000012_plan_document`): the rows of a plan's whole
+    /// document besides the plan itself, as one JSON object (parsed by [`super::documents`]).
+    fn plan_document_rows(plan_id: diesel::sql_types::Text, individual_id: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// [`find_with_consent_state`] and, in the same statement, the rows of the plan's document as
+/// JSON: a whole-plan read on PostgreSQL in one round trip. The rows are read only for a plan the
+/// unit may see (the function is called in the select list of the row the filter lets through).
+pub fn find_with_consent_state_and_document_rows(
+    conn: &mut diesel::PgConnection,
+    unit: &HsaId,
+    id: &str,
+    today: NaiveDate,
+) -> Result<Option<(WithConsentState, String)>> {
+    Ok(plans::table
+        .filter(visible_to!(unit, today))
+        .filter(plans::id.eq(id))
+        .select((
+            with_consent_state!(today),
+            plan_document_rows(plans::id, plans::individual_id),
+        ))
+        .first(conn)
+        .optional()?)
+}
+
 /// The plan, if it is one of the individuals `ids`' (an individual acting through an e-service:
 /// their own records, or those of the people they act for), with its consent state.
 pub fn find_of_individuals_with_consent_state(

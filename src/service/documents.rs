@@ -6,7 +6,7 @@ use super::Context;
 use crate::db::meetings::{self as meeting_store, RevisionRow};
 use crate::db::plans::PlanFilter;
 use crate::db::plans::PlanRow;
-use crate::db::{documents, DbConn};
+use crate::db::DbConn;
 use crate::domain::identity::IdentityNumber;
 use crate::domain::ids::{IndividualId, PlanId};
 use crate::error::{Error, Result};
@@ -17,8 +17,7 @@ use super::{naive, plans};
 /// The plan's document as it reads at `now`, if the caller may see the plan (404 otherwise).
 pub fn load(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<PlanDocument> {
     let today = ctx.today();
-    let plan = plans::get(conn, ctx, plan_id, today)?;
-    let rows = documents::of_plan(conn, &plan.plan.id, &plan.plan.individual_id)?;
+    let (plan, rows) = plans::get_with_document_rows(conn, ctx, plan_id, today)?;
     PlanDocument::build(plan, rows, today)
 }
 

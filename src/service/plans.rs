@@ -6,6 +6,7 @@ use crate::domain::ids::{IndividualId, PlanId};
 use chrono::NaiveDate;
 
 use crate::db::consents as consent_store;
+use crate::db::documents::{self, DocumentRows};
 use crate::db::plans::{self as store, PlanFilter, PlanRow};
 use crate::db::DbConn;
 use crate::domain::ensure_version;
@@ -106,6 +107,27 @@ pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> R
     };
     let (plan, until) = found.ok_or_else(not_found)?;
     Ok(PlanRecord::new(plan, until))
+}
+
+/// [`get`] with the rows of the plan's whole document. A unit's read — the common one — is decided
+/// by the same rule as [`get`]'s (`db::plans::visible_to`) in the statement that reads the rows:
+/// one round trip on PostgreSQL. The import and an individual read the plan as [`get`] does, then
+/// its rows.
+pub fn get_with_document_rows(
+    conn: &mut DbConn,
+    ctx: &Context,
+    id: &PlanId,
+    today: NaiveDate,
+) -> Result<(PlanRecord, DocumentRows)> {
+    if ctx.caller.is_import_agent() || ctx.caller.person().is_some() {
+        let plan = get(conn, ctx, id, today)?;
+        let rows = documents::of_plan(conn, &plan.plan.id, &plan.plan.individual_id)?;
+        return Ok((plan, rows));
+    }
+    let ((plan, until), rows) =
+        documents::visible_plan_with_rows(conn, &ctx.caller.unit, id, today)?
+            .ok_or_else(not_found)?;
+    Ok((PlanRecord::new(plan, until), rows))
 }
 
 /// One page of plans and the cursor of the next page, if there is one.

@@ -129,12 +129,18 @@ async fn access_follows_the_consent_and_ends_with_it(app: TestApp) {
     consent_given_expired_and_withdrawn(&app).await;
 }
 
+/// The plan and its whole document (read by a statement of its own: one round trip on
+/// PostgreSQL) answer `who` alike: `status`.
+async fn reads_as(app: &TestApp, plan: &Value, who: &Who, status: u16) {
+    for suffix in ["", "/document"] {
+        app.get(&plan_uri(plan, suffix), who).await.expect(status);
+    }
+}
+
 async fn consent_given_expired_and_withdrawn(app: &TestApp) {
     let plan = consented_plan(app).await;
     // The municipality unit is covered by the consent: it reads the plan.
-    app.get(&plan_uri(&plan, ""), &municipality_writer())
-        .await
-        .expect(200);
+    reads_as(app, &plan, &municipality_writer(), 200).await;
     let list = app
         .get("/api/v1/plans", &municipality_writer())
         .await
@@ -145,9 +151,7 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
     // A withdrawal removes access at once: the covered unit loses it, the initiating unit keeps
     // the record.
     let withdrawn = consented_plan(app).await;
-    app.get(&plan_uri(&withdrawn, ""), &municipality_writer())
-        .await
-        .expect(200);
+    reads_as(app, &withdrawn, &municipality_writer(), 200).await;
     let consents = app
         .get(&plan_uri(&withdrawn, "/consents"), &reader())
         .await
@@ -165,9 +169,7 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
     )
     .await
     .expect(200);
-    app.get(&plan_uri(&withdrawn, ""), &municipality_writer())
-        .await
-        .expect(404);
+    reads_as(app, &withdrawn, &municipality_writer(), 404).await;
     let kept = app
         .get(&plan_uri(&withdrawn, "/consents"), &region_writer())
         .await
@@ -178,13 +180,9 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
     // The consent runs a year: the day after its last day, the covered unit no longer sees the
     // plan — in a read, in a list — while the initiating unit keeps it.
     app.pass_days(365);
-    app.get(&plan_uri(&plan, ""), &municipality_writer())
-        .await
-        .expect(200);
+    reads_as(app, &plan, &municipality_writer(), 200).await;
     app.pass_days(1);
-    app.get(&plan_uri(&plan, ""), &municipality_writer())
-        .await
-        .expect(404);
+    reads_as(app, &plan, &municipality_writer(), 404).await;
     assert!(app
         .get("/api/v1/plans", &municipality_writer())
         .await
@@ -193,9 +191,7 @@ async fn consent_given_expired_and_withdrawn(app: &TestApp) {
         .as_array()
         .unwrap()
         .is_empty());
-    app.get(&plan_uri(&plan, ""), &region_writer())
-        .await
-        .expect(200);
+    reads_as(app, &plan, &region_writer(), 200).await;
 }
 
 /// The grants the visibility rule reads (`plan_access`) are exactly what plans and consents say:
