@@ -98,11 +98,9 @@ impl LineSplitter {
 /// One import's run over its records.
 pub struct Runner {
     db: Db,
-    import_id: ImportId,
-    source: String,
+    /// What each record's import is part of (`ImportContext`).
+    of: ImportOf,
     dry_run: bool,
-    importer: Caller,
-    deadlines: Deadlines,
     /// The application's clock: each record is imported at its own now.
     clock: Clock,
     /// The individuals this import has met: the first line that names one decides their details
@@ -120,6 +118,34 @@ pub struct Runner {
     replay_failed: bool,
     /// How many records were replayed in the scratch and moved into the database.
     moved: usize,
+}
+
+/// The import a runner runs: the same for each of its records.
+struct ImportOf {
+    import_id: ImportId,
+    source: String,
+    importer: Caller,
+    deadlines: Deadlines,
+}
+
+impl ImportOf {
+    /// The context of the record on `line`, imported at `now`, with the import keys it has read.
+    fn record(
+        &self,
+        line: i64,
+        now: chrono::DateTime<chrono::Utc>,
+        keys: service::RecordKeys,
+    ) -> ImportContext<'_> {
+        ImportContext {
+            import_id: &self.import_id,
+            source: &self.source,
+            importer: &self.importer,
+            deadlines: self.deadlines,
+            line,
+            now,
+            keys,
+        }
+    }
 }
 
 /// How a batch's new records are imported.
@@ -211,11 +237,13 @@ impl Runner {
     ) -> Runner {
         Runner {
             db,
-            import_id: import.id.clone(),
-            source: import.source_system.clone(),
+            of: ImportOf {
+                import_id: import.id.clone(),
+                source: import.source_system.clone(),
+                importer,
+                deadlines,
+            },
             dry_run: import.dry_run,
-            importer,
-            deadlines,
             clock,
             individuals: HashMap::new(),
             scratches: Vec::new(),
@@ -275,7 +303,7 @@ impl Runner {
                 Err(Error::Internal(detail)) => {
                     log::error!(
                         "import {}: a batch could not be moved from the scratch database ({detail}); importing it record by record",
-                        self.import_id
+                        self.of.import_id
                     );
                     return db
                         .write_now(|conn| self.run_in(conn, lines, Mode::InDatabase))
@@ -314,7 +342,7 @@ impl Runner {
             .into_iter()
             .map(|(line, external_id, result)| match result {
                 Some(Ok(imported)) => RecordRow {
-                    import_id: self.import_id.clone(),
+                    import_id: self.of.import_id.clone(),
                     line,
                     external_id,
                     outcome: imported.outcome,
@@ -322,7 +350,7 @@ impl Runner {
                     errors: None,
                 },
                 Some(Err(errors)) => RecordRow {
-                    import_id: self.import_id.clone(),
+                    import_id: self.of.import_id.clone(),
                     line,
                     external_id,
                     outcome: RecordOutcome::Failed,
@@ -332,7 +360,7 @@ impl Runner {
                 None => unreachable!("every waiting record was replayed before the report"),
             })
             .collect();
-        service::report(conn, &self.import_id, &report, self.clock.now())?;
+        service::report(conn, &self.of.import_id, &report, self.clock.now())?;
         Ok(batch.moved)
     }
 
@@ -379,15 +407,7 @@ impl Runner {
             store(conn, &mut self.scratches, batch)?;
         }
         let steps = timeline(&record);
-        let ctx = ImportContext {
-            import_id: &self.import_id,
-            source: &self.source,
-            importer: &self.importer,
-            deadlines: self.deadlines,
-            line,
-            now: self.clock.now(),
-            keys: Default::default(),
-        };
+        let ctx = self.of.record(line, self.clock.now(), Default::default());
         if self.dry_run {
             let result = crate::db::rehearse(conn, |c| {
                 crate::db::journal::collecting(c, |c| {
@@ -477,7 +497,7 @@ impl Runner {
             Err(e @ (Error::Unavailable(_) | Error::DatabaseLost)) => return Err(e),
             Err(Error::Validation(errors)) => Err(errors),
             Err(Error::Internal(detail)) => {
-                log::error!("import {} line {line}: {detail}", self.import_id);
+                log::error!("import {} line {line}: {detail}", self.of.import_id);
                 Err(vec![FieldError::new(
                     "$",
                     "the service failed on this record; the fault is logged",
@@ -498,21 +518,7 @@ impl Runner {
         for waiting in std::mem::take(&mut batch.waiting) {
             lanes[waiting.lane].push(waiting);
         }
-        let (import_id, source, importer, deadlines) = (
-            &self.import_id,
-            &self.source,
-            &self.importer,
-            self.deadlines,
-        );
-        let context = |line, now, keys| ImportContext {
-            import_id,
-            source,
-            importer,
-            deadlines,
-            line,
-            now,
-            keys,
-        };
+        let of = &self.of;
         let finished: Vec<std::thread::Result<Vec<Replayed>>> = std::thread::scope(|threads| {
             let running: Vec<_> = self
                 .scratches
@@ -522,7 +528,7 @@ impl Runner {
                     threads.spawn(move || {
                         lane.into_iter()
                             .map(|w| {
-                                let ctx = context(w.line, w.now, w.keys);
+                                let ctx = of.record(w.line, w.now, w.keys);
                                 let result = crate::db::journal::kept(|| {
                                     service::replay_prepared(
                                         scratch, &ctx, &w.record, &w.steps, w.prepared,
@@ -564,7 +570,7 @@ impl Runner {
             };
             let mut rows = r.rows;
             rows.append(plan_rows);
-            let ctx = context(r.line, r.now, Default::default());
+            let ctx = self.of.record(r.line, r.now, Default::default());
             rows.as_one_access(service::access_of(&ctx, &r.record, &imported));
             batch.rows.push((r.place, rows));
             batch.replayed.push((r.place, imported));
