@@ -162,10 +162,12 @@ pub fn add_counts(conn: &mut DbConn, id: &str, counts: Counts, at: NaiveDateTime
     Ok(())
 }
 
-pub fn insert_record(conn: &mut DbConn, row: &RecordRow) -> Result<()> {
-    diesel::insert_into(import_records::table)
-        .values(row)
-        .execute_native(conn)?;
+/// Stores the outcomes of a batch of records in one statement (a batch is at most a few hundred
+/// lines; SQLite binds at most 32,766 values in one statement, 6 columns a row).
+pub fn insert_records(conn: &mut DbConn, rows: &[RecordRow]) -> Result<()> {
+    for chunk in rows.chunks(4_000) {
+        super::insert_rows!(conn, import_records::table, chunk)?;
+    }
     Ok(())
 }
 

@@ -160,8 +160,8 @@ pub fn report(
         lines: rows.len() as i64,
         ..Counts::default()
     };
+    store::insert_records(conn, rows)?;
     for row in rows {
-        store::insert_record(conn, row)?;
         match row.outcome {
             RecordOutcome::Created => counts.created += 1,
             RecordOutcome::Updated => counts.updated += 1,
