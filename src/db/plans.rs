@@ -214,7 +214,10 @@ pub type WithConsentState = (PlanRow, Option<NaiveDate>);
 diesel::define_sql_function! {
     /// PostgreSQL only (migration `2026-11-30-000012_plan_document`): the rows of a plan's whole
     /// document besides the plan itself, as one JSON object (parsed by [`super::documents`]).
-    fn plan_document_rows(plan_id: diesel::sql_types::Text, individual_id: diesel::sql_types::Text) -> diesel::sql_types::Text;
+    fn plan_document_rows(
+        plan_id: diesel::sql_types::Text,
+        individual_id: diesel::sql_types::Text,
+    ) -> diesel::sql_types::Text;
 }
 
 /// [`find_with_consent_state`] and, in the same statement, the rows of the plan's document as
