@@ -26,6 +26,7 @@ usage:
   sip-service openapi           print the OpenAPI document";
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     sip::app::init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -216,3 +217,22 @@ fn token(args: &[String]) -> Result<(), String> {
     println!("{token}");
     Ok(())
 }
+
+/// glibc gives threads that allocate at the same time arenas of their own, up to eight a core, and
+/// keeps what is freed in each. The service's threads (the workers, the blocking pool, the writers,
+/// the import's lanes) left a 100,000-plan SQLite import at a peak RSS of 97–104 MB; with two
+/// arenas 61 MB at the same import speed, and the request scenarios unchanged or faster
+/// (BENCHMARKS.md, sixteenth session). An operator's own `MALLOC_ARENA_MAX` is left to win.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: `mallopt` sets one parameter of the C allocator, here before any thread of the
+        // process has started; it reads and writes no memory of ours.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}

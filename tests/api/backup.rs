@@ -1,6 +1,6 @@
 //! `sip-service backup`: a consistent copy of a running SQLite database, and its restore.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::{json, Value};
 
@@ -14,10 +14,16 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
     let lisa = app.individual(LISA_PNR, "Lisa", json!([])).await;
     let acknowledged: RefCell<Vec<String>> = RefCell::new(Vec::new());
     let copy = std::env::temp_dir().join(format!("sip-backup-{}.sqlite3", uuid::Uuid::new_v4()));
+    // The writers write until the backup has finished (ten plans each at the least), so that it
+    // runs among writes however fast they are: a fixed number of writes could all be done before
+    // the backup starts (SQLite's group commit takes ten in a few milliseconds).
+    let backup_done = Cell::new(false);
     let writers = futures_util::future::join_all((0..4).map(|_| async {
-        for _ in 0..10 {
+        let mut written = 0;
+        while written < 10 || !backup_done.get() {
             let plan = app.plan_for(id(&lisa)).await;
             acknowledged.borrow_mut().push(id(&plan).to_string());
+            written += 1;
         }
     }));
     let backup = async {
@@ -31,12 +37,13 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write() {
             .await
             .unwrap()
             .expect("the backup");
+        backup_done.set(true);
         before
     };
     let (_, before) = futures_util::future::join(writers, backup).await;
     assert!(
-        before.len() < 40,
-        "the backup ran while writers were still writing"
+        before.len() < acknowledged.borrow().len(),
+        "writes were acknowledged while the backup ran"
     );
 
     // A backup never overwrites a file.
