@@ -236,14 +236,3 @@ pub fn next_after(conn: &mut DbConn, after: i64) -> Result<Option<(i64, NaiveDat
         .first_native(conn)
         .optional()?)
 }
-
-/// The oldest position still recorded at or after `cutoff` (the start of the retention window).
-pub fn first_recorded_since(conn: &mut DbConn, cutoff: NaiveDateTime) -> Result<Option<i64>> {
-    Ok(change_events::table
-        .filter(change_events::recorded_at.ge(cutoff))
-        .order(change_events::recorded_at)
-        .select(change_events::position)
-        .first::<Option<i64>>(conn)
-        .optional()?
-        .flatten())
-}

@@ -208,6 +208,25 @@ pub fn key(
         .optional()?)
 }
 
+/// The stored keys of `kinds` among `external_ids`, in one statement: what a batch of records
+/// would otherwise look up one key at a time.
+pub fn keys_among(
+    conn: &mut DbConn,
+    source: &str,
+    kinds: &[&str],
+    external_ids: &[&str],
+) -> Result<Vec<KeyRow>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(import_keys::table
+        .filter(import_keys::source_system.eq(source))
+        .filter(import_keys::kind.eq_any(kinds))
+        .filter(import_keys::external_id.eq_any(external_ids))
+        .select(super::native::columns::<KeyRow>())
+        .load_native(conn)?)
+}
+
 /// Stores a key, or moves an existing one to the new resource and fingerprint.
 pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
     let changed = diesel::update(

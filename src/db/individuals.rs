@@ -143,10 +143,13 @@ pub fn replace_guardians(
 ) -> Result<()> {
     diesel::delete(guardians::table.filter(guardians::individual_id.eq(individual_id)))
         .execute_native(conn)?;
-    for row in rows {
-        diesel::insert_into(guardians::table)
-            .values(row)
-            .execute_native(conn)?;
+    insert_guardians(conn, rows)
+}
+
+/// Stores the guardians of a new record (it has none yet), in one statement.
+pub fn insert_guardians(conn: &mut DbConn, rows: &[GuardianRow]) -> Result<()> {
+    if !rows.is_empty() {
+        super::insert_rows!(conn, guardians::table, rows)?;
     }
     Ok(())
 }

@@ -41,7 +41,19 @@ fn guardian_rows(individual_id: &IndividualId, guardians: &[GuardianData]) -> Ve
 /// anyone else, and the attempt is written in her access log. So nothing the caller receives
 /// distinguishes "a protected person has this number" from "nobody has it".
 pub fn create(conn: &mut DbConn, ctx: &Context, data: IndividualData) -> Result<IndividualRecord> {
-    let hidden = hidden_record_of_number(conn, ctx, &data.identity_number, None)?;
+    let registrations = store::registrations_of_number(conn, data.identity_number.as_str())?;
+    create_among(conn, ctx, data, registrations)
+}
+
+/// [`create`], given every record of the number (`db::individuals::registrations_of_number`),
+/// read before — as the import reads its batch's together.
+pub fn create_among(
+    conn: &mut DbConn,
+    ctx: &Context,
+    data: IndividualData,
+    registrations: Vec<IndividualRow>,
+) -> Result<IndividualRecord> {
+    let hidden = hidden_among(conn, ctx, registrations, None)?;
     let at = naive(ctx.now);
     let row = IndividualRow {
         id: Id::new(),
@@ -58,7 +70,7 @@ pub fn create(conn: &mut DbConn, ctx: &Context, data: IndividualData) -> Result<
     };
     store::insert(conn, &row)?;
     let guardians = guardian_rows(&row.id, &data.guardians);
-    store::replace_guardians(conn, &row.id, &guardians)?;
+    store::insert_guardians(conn, &guardians)?;
     record(
         conn,
         ctx,
@@ -93,7 +105,18 @@ fn hidden_record_of_number(
     number: &IdentityNumber,
     except: Option<&str>,
 ) -> Result<Option<String>> {
-    let rows: Vec<IndividualRow> = store::registrations_of_number(conn, number.as_str())?
+    let rows = store::registrations_of_number(conn, number.as_str())?;
+    hidden_among(conn, ctx, rows, except)
+}
+
+/// [`hidden_record_of_number`] among the number's records `registrations`.
+fn hidden_among(
+    conn: &mut DbConn,
+    ctx: &Context,
+    registrations: Vec<IndividualRow>,
+    except: Option<&str>,
+) -> Result<Option<String>> {
+    let rows: Vec<IndividualRow> = registrations
         .into_iter()
         .filter(|row| Some(row.id.as_str()) != except)
         .collect();

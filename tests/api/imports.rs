@@ -664,6 +664,67 @@ async fn one_file_gives_one_version_of_a_person(app: TestApp) {
     assert_eq!(found["given_name"], "Elisabet");
 }
 
+/// A batch reads its records' keys and individuals ahead, before its first record: what an
+/// earlier line of the same batch wrote — the same individual, the same identity number under
+/// another source id, the same record again — must still be what a later line finds, as must an
+/// individual the API registered before.
+async fn a_batch_finds_what_its_earlier_lines_wrote(app: TestApp) {
+    let clock = Clock::began_days_ago(300);
+    let registered = app.individual(LISA_PNR, "Erik", json!([])).await;
+    let erik = eriks_record("sip-1", ERIK_PNR, &clock);
+    let erik_again = eriks_record("sip-2", ERIK_PNR, &clock);
+    let mut erik_elsewhere = eriks_record("sip-3", ERIK_PNR, &clock);
+    erik_elsewhere["individual"]["external_id"] = json!("another-id-of-erik");
+    let registered_before = eriks_record("sip-4", LISA_PNR, &clock);
+    let first = import(
+        &app,
+        &[
+            erik.clone(),
+            erik_again,
+            erik_elsewhere,
+            erik,
+            registered_before,
+        ],
+    )
+    .await;
+    assert_eq!(counts(&first), (4, 0, 1, 0), "{first}");
+    let individual_of = |plan: Value| plan["individual_id"].as_str().unwrap().to_string();
+    let eriks = individual_of(plan_of(&app, &first, 0).await);
+    for line in [1, 2, 3] {
+        assert_eq!(individual_of(plan_of(&app, &first, line).await), eriks);
+    }
+    assert_eq!(
+        individual_of(plan_of(&app, &first, 4).await),
+        registered["id"].as_str().unwrap()
+    );
+    for number in [ERIK_PNR, LISA_PNR] {
+        let records = format!(
+            "SELECT count(*) AS n FROM individuals WHERE identity_number = '{}'",
+            number.replace('-', "")
+        );
+        assert_eq!(app.count(records).await, 1, "one record of {number}");
+    }
+
+    // Erik's source gives him another number, and another line of the same batch Erik's old
+    // number: that line finds nobody with it any more, and registers its own person.
+    const SAM_PNR: &str = "19701063-2391";
+    let mut renumbered = eriks_record("sip-5", SAM_PNR, &clock);
+    renumbered["individual"]["external_id"] = json!(format!("person-{ERIK_PNR}"));
+    let mut old_number = eriks_record("sip-6", ERIK_PNR, &clock);
+    old_number["individual"]["external_id"] = json!("a-third-person");
+    let second = import(&app, &[renumbered, old_number]).await;
+    assert_eq!(counts(&second), (2, 0, 0, 0), "{second}");
+    assert_eq!(individual_of(plan_of(&app, &second, 0).await), eriks);
+    assert_ne!(individual_of(plan_of(&app, &second, 1).await), eriks);
+    for number in [ERIK_PNR, SAM_PNR] {
+        let records = format!(
+            "SELECT count(*) AS n FROM individuals WHERE identity_number = '{}'",
+            number.replace('-', "")
+        );
+        assert_eq!(app.count(records).await, 1, "one record of {number}");
+    }
+}
+
 async fn imports_need_their_role_and_belong_to_their_unit(app: TestApp) {
     app.post(
         "/api/v1/imports",
@@ -1074,6 +1135,7 @@ on_both_databases!(
     the_same_file_twice_changes_nothing_and_a_changed_record_updates,
     a_dry_run_checks_every_record_and_stores_nothing,
     one_file_gives_one_version_of_a_person,
+    a_batch_finds_what_its_earlier_lines_wrote,
     imports_need_their_role_and_belong_to_their_unit,
     progress_is_readable_while_the_records_stream_in,
     an_upload_that_breaks_off_keeps_what_landed,

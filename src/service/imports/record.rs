@@ -23,6 +23,7 @@ use std::collections::HashMap;
 
 use crate::auth::Caller;
 use crate::db::imports::{self as store, KeyRow};
+use crate::db::individuals::IndividualRow;
 use crate::db::DbConn;
 use crate::domain::identity::HsaId;
 use crate::domain::import::{fingerprint, Fingerprint, ImportRecord, Timed};
@@ -56,7 +57,7 @@ pub struct ImportContext<'a> {
 /// The import keys of one record: each read at most once, and those it adds stored together at
 /// its end — one statement for all of them instead of a lookup, an update that finds nothing and
 /// an insert for each part. Lives as long as the record's transaction: dropped with it when the
-/// record fails.
+/// record fails. It may start with what its batch has read ahead for it ([`RecordKeys::read`]).
 #[derive(Default)]
 pub struct RecordKeys(RefCell<KeysSeen>);
 
@@ -64,6 +65,8 @@ pub struct RecordKeys(RefCell<KeysSeen>);
 struct KeysSeen {
     /// Every key looked up or put during this record; `None`: known not to be stored.
     known: HashMap<(String, String), Option<KeyRow>>,
+    /// The records of an identity number (`db::individuals::registrations_of_number`), once read.
+    registrations: HashMap<String, Vec<IndividualRow>>,
     /// For a record never imported before, the prefix of its parts' keys: none of them can be
     /// stored (they are stored only in the transaction that stores the record's own key), so they
     /// are not looked up. (Individuals' keys are not the record's: they are always looked up.)
@@ -73,6 +76,30 @@ struct KeysSeen {
 }
 
 impl RecordKeys {
+    /// Keys (`(kind, external id)`, `None` when not stored) and the records of identity numbers
+    /// already read for this record, as they are in the record's transaction.
+    pub fn read(
+        keys: impl IntoIterator<Item = ((String, String), Option<KeyRow>)>,
+        registrations: impl IntoIterator<Item = (String, Vec<IndividualRow>)>,
+    ) -> RecordKeys {
+        RecordKeys(RefCell::new(KeysSeen {
+            known: keys.into_iter().collect(),
+            registrations: registrations.into_iter().collect(),
+            ..KeysSeen::default()
+        }))
+    }
+
+    /// Every record of the identity number `number`, read once.
+    fn registrations(&self, conn: &mut DbConn, number: &str) -> Result<Vec<IndividualRow>> {
+        if let Some(rows) = self.0.borrow().registrations.get(number) {
+            return Ok(rows.clone());
+        }
+        let rows = crate::db::individuals::registrations_of_number(conn, number)?;
+        let mut seen = self.0.borrow_mut();
+        seen.registrations.insert(number.to_string(), rows.clone());
+        Ok(rows)
+    }
+
     fn get(&self, conn: &mut DbConn, source: &str, kind: &str, id: &str) -> Result<Option<KeyRow>> {
         let mut seen = self.0.borrow_mut();
         let lookup = (kind.to_string(), id.to_string());
@@ -456,25 +483,30 @@ fn individual(
         .clone()
         .into_data(swedish_date(now))
         .map_err(|e| in_record(PATH, e))?;
+    // Her shared record — nobody's own registration —, or every record of her number.
     let existing = match &key {
-        Some(key) => Some(individuals::load(conn, &key.resource_id)?),
+        Some(key) => Ok(individuals::load(conn, &key.resource_id)?),
         None => {
-            crate::db::individuals::find_by_identity_number(conn, data.identity_number.as_str())?
-                .map(|row| individuals::load(conn, &row.id))
-                .transpose()?
+            let rows = ctx
+                .keys
+                .registrations(conn, data.identity_number.as_str())?;
+            match rows.iter().find(|row| row.duplicate_of.is_none()) {
+                Some(row) => Ok(individuals::load(conn, &row.id)?),
+                None => Err(rows),
+            }
         }
     };
     let (person, changed) = match existing {
-        Some(current) if same_person(&current, &data) => (current, false),
-        Some(current) => {
+        Ok(current) if same_person(&current, &data) => (current, false),
+        Ok(current) => {
             let id = current.individual.id;
             let updated = individuals::update(conn, initiator, &id, None, data)
                 .map_err(|e| in_record(PATH, e))?;
             (updated, true)
         }
-        None => {
-            let created =
-                individuals::create(conn, initiator, data).map_err(|e| in_record(PATH, e))?;
+        Err(registrations) => {
+            let created = individuals::create_among(conn, initiator, data, registrations)
+                .map_err(|e| in_record(PATH, e))?;
             (created, true)
         }
     };

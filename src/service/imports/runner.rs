@@ -13,10 +13,12 @@ use validator::Validate;
 use super::{self as service, ImportContext, Imported, RecordOutcome};
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::db::imports::RecordRow;
+use crate::db::imports::{KeyRow, RecordRow};
+use crate::db::individuals::IndividualRow;
 use crate::db::journal::Collected;
 use crate::db::scratch::Scratch;
 use crate::db::Db;
+use crate::domain::identity::IdentityNumber;
 use crate::domain::ids::ImportId;
 use crate::domain::import::{check_record, fingerprint, timeline, ImportRecord};
 use crate::domain::process::Deadlines;
@@ -185,6 +187,117 @@ struct Batch {
     moved: usize,
 }
 
+/// What each record of a batch reads first — its own import key, its individual's, and the
+/// records of her identity number — read for the whole batch in two statements before its first
+/// record, instead of four round trips a record on the reading thread while the lanes wait.
+/// A record may write what a later one of the batch would read (the same record again, the same
+/// individual or number on another line): such a key or number is left for the later record to
+/// read itself, in its own transaction.
+struct ReadAhead {
+    keys: HashMap<(String, String), Option<KeyRow>>,
+    registrations: HashMap<String, Vec<IndividualRow>>,
+    /// Keys and numbers an earlier record of the batch may have written.
+    written: HashSet<(String, String)>,
+    /// Set once an earlier record may have changed a stored individual, and with her details
+    /// perhaps her number: from then on every record reads its number's records itself.
+    numbers_written: bool,
+}
+
+const RECORD: &str = "record";
+const INDIVIDUAL: &str = "individual";
+/// The kind under which `ReadAhead::written` holds identity numbers.
+const NUMBER: &str = "identity number";
+
+/// The identity number of a record's individual as it is stored; `None` when it is not one (the
+/// record fails on it).
+fn number_of(record: &ImportRecord, today: chrono::NaiveDate) -> Option<String> {
+    IdentityNumber::parse(&record.individual.details.identity_number, today)
+        .ok()
+        .map(|number| number.as_str().to_string())
+}
+
+impl ReadAhead {
+    fn read<'r>(
+        conn: &mut crate::db::DbConn,
+        source: &str,
+        records: impl Iterator<Item = &'r ImportRecord>,
+        today: chrono::NaiveDate,
+    ) -> Result<ReadAhead> {
+        let mut keys: HashMap<(String, String), Option<KeyRow>> = HashMap::new();
+        let mut numbers = Vec::new();
+        for record in records {
+            keys.insert((RECORD.into(), record.external_id.clone()), None);
+            keys.insert(
+                (INDIVIDUAL.into(), record.individual.external_id.clone()),
+                None,
+            );
+            numbers.extend(number_of(record, today));
+        }
+        let ids: Vec<&str> = keys.keys().map(|(_, id)| id.as_str()).collect();
+        let found = crate::db::imports::keys_among(conn, source, &[RECORD, INDIVIDUAL], &ids)?;
+        for row in found {
+            // Only the pairs asked for: a record's id may be another's individual's.
+            if let Some(known) = keys.get_mut(&(row.kind.clone(), row.external_id.clone())) {
+                *known = Some(row);
+            }
+        }
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        let mut registrations = if numbers.is_empty() {
+            HashMap::new()
+        } else {
+            crate::db::individuals::registrations_of_numbers(conn, &numbers)?
+        };
+        for number in numbers {
+            registrations.entry(number.to_string()).or_default();
+        }
+        Ok(ReadAhead {
+            keys,
+            registrations,
+            written: HashSet::new(),
+            numbers_written: false,
+        })
+    }
+
+    /// What the batch read ahead for `record`, less what an earlier record may have written since.
+    fn for_record(
+        &mut self,
+        record: &ImportRecord,
+        today: chrono::NaiveDate,
+    ) -> service::RecordKeys {
+        let own = (RECORD.to_string(), record.external_id.clone());
+        let individual = (
+            INDIVIDUAL.to_string(),
+            record.individual.external_id.clone(),
+        );
+        let number = number_of(record, today).map(|n| (NUMBER.to_string(), n));
+        let keys: Vec<_> = [&own, &individual]
+            .into_iter()
+            .filter(|lookup| !self.written.contains(*lookup))
+            .filter_map(|lookup| Some(((*lookup).clone(), self.keys.get(lookup)?.clone())))
+            .collect();
+        let registrations: Vec<_> = number
+            .iter()
+            .filter(|lookup| !self.numbers_written && !self.written.contains(*lookup))
+            .filter_map(|(_, n)| Some((n.clone(), self.registrations.get(n)?.clone())))
+            .collect();
+        // What this record may write for the next ones: its own key; and, unless her key holds
+        // these very details (she is linked, nothing written), her key and her number's records —
+        // every number's, when the key she may have is not known to be absent (her stored record
+        // may be updated to another number).
+        let print = fingerprint(&record.individual.details);
+        let key = keys.iter().find(|(lookup, _)| *lookup == individual);
+        let linked = matches!(key, Some((_, Some(key))) if print.matches(&key.fingerprint));
+        let new_to_the_source = matches!(key, Some((_, None)));
+        self.written.insert(own);
+        if !linked {
+            self.written.insert(individual);
+            self.written.extend(number);
+            self.numbers_written |= !new_to_the_source;
+        }
+        service::RecordKeys::read(keys, registrations)
+    }
+}
+
 /// A new record whose individual is settled in the database and lent to its lane's scratch:
 /// its plan waits to be replayed there with the batch's other new records.
 struct Waiting {
@@ -324,12 +437,27 @@ impl Runner {
             scratch.clear()?; // what a batch that failed left there
         }
         let mut batch = Batch::default();
-        let mut outcomes = Vec::with_capacity(lines.len());
+        let mut read = Vec::with_capacity(lines.len());
         for (line, bytes) in lines {
+            read.push(match bytes {
+                Err(error) => (line, Err((None, vec![error]))),
+                Ok(bytes) => (line, self.read(line, &bytes)?),
+            });
+        }
+        let today = crate::domain::calendar::swedish_date(self.clock.now());
+        let records = read.iter().filter_map(|(_, r)| r.as_ref().ok());
+        let mut ahead = ReadAhead::read(conn, &self.of.source, records, today)?;
+        let mut outcomes = Vec::with_capacity(read.len());
+        for (line, record) in read {
             let place = outcomes.len();
-            let (external_id, result) = match bytes {
-                Err(error) => (None, Some(Err(vec![error]))),
-                Ok(bytes) => self.one(conn, &mut batch, mode, place, line, &bytes)?,
+            let (external_id, result) = match record {
+                Err((external_id, errors)) => (external_id, Some(Err(errors))),
+                Ok(record) => {
+                    let keys = ahead.for_record(&record, today);
+                    let external_id = Some(record.external_id.clone());
+                    let result = self.one(conn, &mut batch, mode, place, line, record, keys)?;
+                    (external_id, result)
+                }
             };
             outcomes.push((line, external_id, result));
         }
@@ -364,21 +492,14 @@ impl Runner {
         Ok(batch.moved)
     }
 
-    /// One line: read it, check its shape, import it — or, side by side, settle its individual
-    /// and leave its plan waiting (`None`).
+    /// A line read as a record and its shape checked, or why it is no record (with its external
+    /// id, as far as it can be read).
     #[allow(clippy::type_complexity)]
-    fn one(
+    fn read(
         &mut self,
-        conn: &mut crate::db::DbConn,
-        batch: &mut Batch,
-        mode: Mode,
-        place: usize,
         line: i64,
         bytes: &[u8],
-    ) -> Result<(
-        Option<String>,
-        Option<std::result::Result<Imported, Vec<FieldError>>>,
-    )> {
+    ) -> Result<std::result::Result<ImportRecord, (Option<String>, Vec<FieldError>)>> {
         let record: ImportRecord = match crate::decode::parse_json(bytes) {
             Ok(record) => record,
             Err(Error::BadRequest { detail, errors }) => {
@@ -387,34 +508,50 @@ impl Runner {
                 } else {
                     errors
                 };
-                return Ok((external_id_of(bytes), Some(Err(errors))));
+                return Ok(Err((external_id_of(bytes), errors)));
             }
             Err(other) => return Err(other),
         };
         let external_id = Some(record.external_id.clone());
         if let Err(e) = record.validate() {
-            return Ok((external_id, Some(Err(crate::decode::field_errors(&e)))));
+            return Ok(Err((external_id, crate::decode::field_errors(&e))));
         }
         let shape = check_record(&record);
         if !shape.is_empty() {
-            return Ok((external_id, Some(Err(shape))));
+            return Ok(Err((external_id, shape)));
         }
         if let Some(conflict) = self.individual_conflict(&record, line) {
-            return Ok((external_id, Some(Err(vec![conflict]))));
+            return Ok(Err((external_id, vec![conflict])));
         }
+        Ok(Ok(record))
+    }
+
+    /// One record: import it — or, side by side, settle its individual and leave its plan
+    /// waiting (`None`).
+    #[allow(clippy::too_many_arguments)]
+    fn one(
+        &mut self,
+        conn: &mut crate::db::DbConn,
+        batch: &mut Batch,
+        mode: Mode,
+        place: usize,
+        line: i64,
+        record: ImportRecord,
+        keys: service::RecordKeys,
+    ) -> Result<Option<std::result::Result<Imported, Vec<FieldError>>>> {
         if batch.staged.contains(&record.external_id) {
             self.replay_waiting(batch)?;
             store(conn, &mut self.scratches, batch)?;
         }
         let steps = timeline(&record);
-        let ctx = self.of.record(line, self.clock.now(), Default::default());
+        let ctx = self.of.record(line, self.clock.now(), keys);
         if self.dry_run {
             let result = crate::db::rehearse(conn, |c| {
                 crate::db::journal::collecting(c, |c| {
                     service::import_record(c, &ctx, &record, &steps)
                 })
             });
-            return Ok((external_id, Some(self.outcome(result, line)?)));
+            return Ok(Some(self.outcome(result, line)?));
         }
         let lane = batch.waiting.len() % self.scratches.len().max(1);
         let scratches = &mut self.scratches;
@@ -461,7 +598,7 @@ impl Runner {
                     rows,
                     lane,
                 });
-                return Ok((external_id, None));
+                return Ok(None);
             }
             Ok((
                 Settled::Imported {
@@ -482,7 +619,7 @@ impl Runner {
             }
             Err(e) => Err(e),
         };
-        Ok((external_id, Some(self.outcome(result, line)?)))
+        Ok(Some(self.outcome(result, line)?))
     }
 
     /// A record's outcome for the report; only the database's unavailability stops the batch
