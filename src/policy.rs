@@ -14,8 +14,33 @@ use crate::db::individuals::IndividualRow;
 use crate::db::plans::PlanRow;
 use crate::db::DbConn;
 use crate::domain::events::ResourceType;
+use crate::domain::identity::HsaId;
 use crate::domain::ids::IndividualId;
 use crate::error::Error;
+
+/// Whose rule decides which plans a caller reads — decided once, from the token, for every read of
+/// a plan (`service::plans`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanReader<'a> {
+    /// The bulk import: the plans it imported, however their consents stand today.
+    Import,
+    /// The individual herself (an e-service): the plans of the records she may act for
+    /// (`service::me::reach`).
+    Individual,
+    /// A unit: the plans it initiated and those an active consent lets it see
+    /// (`db::plans::visible_to`).
+    Unit(&'a HsaId),
+}
+
+pub fn plan_reader(caller: &Caller) -> PlanReader<'_> {
+    if caller.is_import_agent() {
+        PlanReader::Import
+    } else if caller.person().is_some() {
+        PlanReader::Individual
+    } else {
+        PlanReader::Unit(&caller.unit)
+    }
+}
 
 fn unit_is(caller: &Caller, unit: Option<&str>) -> bool {
     unit.is_some_and(|u| u == caller.unit.as_str())

@@ -15,6 +15,7 @@ use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Tr
 use crate::error::{Error, FieldError, Result};
 
 use super::{json_list, naive, record, Change};
+use crate::policy::{plan_reader, PlanReader};
 
 pub use crate::db::plans::PlanRecord;
 
@@ -25,14 +26,15 @@ fn not_found() -> Error {
 /// The plan, if the caller may see it (404 otherwise: a plan's existence is itself personal data).
 /// The bulk import reaches the plans it imported however their consents stand today.
 pub fn load(conn: &mut DbConn, ctx: &Context, id: &PlanId) -> Result<PlanRow> {
-    let found = if ctx.caller.is_import_agent() {
-        store::find_for_import(conn, id)?
-    } else if ctx.caller.person().is_some() {
-        let reach = super::me::reach(conn, ctx)?;
-        store::find_of_individuals_with_consent_state(conn, &reach.record_ids(), id, ctx.today())?
-            .map(|(plan, _)| plan)
-    } else {
-        store::find(conn, &ctx.caller.unit, id, ctx.today())?
+    let found = match plan_reader(&ctx.caller) {
+        PlanReader::Import => store::find_for_import(conn, id)?,
+        PlanReader::Individual => {
+            let reach = super::me::reach(conn, ctx)?;
+            let records = reach.record_ids();
+            store::find_of_individuals_with_consent_state(conn, &records, id, ctx.today())?
+                .map(|(plan, _)| plan)
+        }
+        PlanReader::Unit(unit) => store::find(conn, unit, id, ctx.today())?,
     };
     found.ok_or_else(not_found)
 }
@@ -97,13 +99,13 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> Result<PlanRecord> {
-    let found = if ctx.caller.is_import_agent() {
-        store::find_for_import_with_consent_state(conn, id, today)?
-    } else if ctx.caller.person().is_some() {
-        let reach = super::me::reach(conn, ctx)?;
-        store::find_of_individuals_with_consent_state(conn, &reach.record_ids(), id, today)?
-    } else {
-        store::find_with_consent_state(conn, &ctx.caller.unit, id, today)?
+    let found = match plan_reader(&ctx.caller) {
+        PlanReader::Import => store::find_for_import_with_consent_state(conn, id, today)?,
+        PlanReader::Individual => {
+            let reach = super::me::reach(conn, ctx)?;
+            store::find_of_individuals_with_consent_state(conn, &reach.record_ids(), id, today)?
+        }
+        PlanReader::Unit(unit) => store::find_with_consent_state(conn, unit, id, today)?,
     };
     let (plan, until) = found.ok_or_else(not_found)?;
     Ok(PlanRecord::new(plan, until))
@@ -119,15 +121,18 @@ pub fn get_with_document_rows(
     id: &PlanId,
     today: NaiveDate,
 ) -> Result<(PlanRecord, DocumentRows)> {
-    if ctx.caller.is_import_agent() || ctx.caller.person().is_some() {
-        let plan = get(conn, ctx, id, today)?;
-        let rows = documents::of_plan(conn, &plan.plan.id, &plan.plan.individual_id)?;
-        return Ok((plan, rows));
+    match plan_reader(&ctx.caller) {
+        PlanReader::Unit(unit) => {
+            let ((plan, until), rows) =
+                documents::visible_plan_with_rows(conn, unit, id, today)?.ok_or_else(not_found)?;
+            Ok((PlanRecord::new(plan, until), rows))
+        }
+        PlanReader::Import | PlanReader::Individual => {
+            let plan = get(conn, ctx, id, today)?;
+            let rows = documents::of_plan(conn, &plan.plan.id, &plan.plan.individual_id)?;
+            Ok((plan, rows))
+        }
     }
-    let ((plan, until), rows) =
-        documents::visible_plan_with_rows(conn, &ctx.caller.unit, id, today)?
-            .ok_or_else(not_found)?;
-    Ok((PlanRecord::new(plan, until), rows))
 }
 
 /// One page of plans and the cursor of the next page, if there is one.
