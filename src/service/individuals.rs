@@ -96,20 +96,10 @@ pub fn create_among(
     })
 }
 
-/// Before `number` is stored on a record (other than `except`): 409 when the caller may see a
-/// record that has it; the id of the record that has it when that one is hidden from the caller
-/// (the new record becomes the caller's own registration); none when nobody has it.
-fn hidden_record_of_number(
-    conn: &mut DbConn,
-    ctx: &Context,
-    number: &IdentityNumber,
-    except: Option<&str>,
-) -> Result<Option<String>> {
-    let rows = store::registrations_of_number(conn, number.as_str())?;
-    hidden_among(conn, ctx, rows, except)
-}
-
-/// [`hidden_record_of_number`] among the number's records `registrations`.
+/// Before a number is stored on a record (other than `except`), given every record of the number
+/// (`registrations`): 409 when the caller may see a record that has it; the id of the record that
+/// has it when that one is hidden from the caller (the new record becomes the caller's own
+/// registration); none when nobody has it.
 fn hidden_among(
     conn: &mut DbConn,
     ctx: &Context,
@@ -236,21 +226,23 @@ pub fn update(
     crate::domain::ensure_version(&expected_version, current.version)?;
     // A new number is checked as a registration is: taken by someone the caller sees, 409; taken
     // by a hidden person, this record becomes the caller's own registration of it.
-    let (duplicate_of, registered_by_unit) =
-        if data.identity_number.as_str() == current.identity_number {
-            (
-                current.duplicate_of.clone(),
-                current.registered_by_unit.clone(),
-            )
-        } else {
-            match hidden_record_of_number(conn, ctx, &data.identity_number, Some(&current.id))? {
-                Some(theirs) => {
-                    record_hidden_match(conn, ctx, &theirs, 200)?;
-                    (Some(theirs), Some(ctx.caller.unit.clone()))
-                }
-                None => (None, current.registered_by_unit.clone()),
+    let (duplicate_of, registered_by_unit) = if data.identity_number.as_str()
+        == current.identity_number
+    {
+        (
+            current.duplicate_of.clone(),
+            current.registered_by_unit.clone(),
+        )
+    } else {
+        let registrations = store::registrations_of_number(conn, data.identity_number.as_str())?;
+        match hidden_among(conn, ctx, registrations, Some(&current.id))? {
+            Some(theirs) => {
+                record_hidden_match(conn, ctx, &theirs, 200)?;
+                (Some(theirs), Some(ctx.caller.unit.clone()))
             }
-        };
+            None => (None, current.registered_by_unit.clone()),
+        }
+    };
     let at = naive(ctx.now);
     let row = IndividualRow {
         identity_number: data.identity_number.as_str().to_string(),

@@ -50,7 +50,8 @@ pub struct ImportContext<'a> {
     /// The wall clock of this record's import: when keys are stored, and when a change of
     /// something imported before is applied.
     pub now: DateTime<Utc>,
-    /// The keys this record has read and added (start with `RecordKeys::default()`).
+    /// The keys this record has read and added: `RecordKeys::default()`, or what its batch read
+    /// ahead for it (`RecordKeys::read`).
     pub keys: RecordKeys,
 }
 
@@ -69,7 +70,7 @@ struct KeysSeen {
     registrations: HashMap<String, Vec<IndividualRow>>,
     /// For a record never imported before, the prefix of its parts' keys: none of them can be
     /// stored (they are stored only in the transaction that stores the record's own key), so they
-    /// are not looked up. (Individuals' keys are not the record's: they are always looked up.)
+    /// are not looked up. (Individuals' keys are not the record's: they are always read.)
     new_parts: Option<String>,
     /// Keys to insert when the record ends.
     added: Vec<KeyRow>,
