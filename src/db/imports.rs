@@ -223,6 +223,7 @@ pub fn keys_among(
         .filter(import_keys::source_system.eq(source))
         .filter(import_keys::kind.eq_any(kinds))
         .filter(import_keys::external_id.eq_any(external_ids))
+        .filter(super::native::planned_for_its_values())
         .select(super::native::columns::<KeyRow>())
         .load_native(conn)?)
 }

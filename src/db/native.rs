@@ -85,6 +85,19 @@ pub fn columns<T: diesel::Selectable<diesel::pg::Pg>>() -> T::SelectExpression {
     T::construct_selection()
 }
 
+/// A condition that always holds and keeps the query it is added to out of diesel's statement
+/// cache (a raw SQL fragment is never cached): PostgreSQL then plans the statement for the values
+/// it is given, every time. For a lookup among a list whose table grows under a long-lived
+/// connection. From its sixth run on, a cached statement may be run with a generic plan (one made
+/// without the values, when it looks no dearer than the plans made for them), and a generic plan
+/// made while the table was small is kept as the table grows: the import's key
+/// lookup was planned as a scan of all its source's keys, filtered (30 ms a batch at 200,000
+/// keys, growing with every batch), where the plan for the values is a lookup of each key
+/// (`BENCHMARKS.md`, eighteenth session).
+pub fn planned_for_its_values() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -943,7 +943,6 @@ async fn a_fingerprint_stored_before_versioning_still_counts_as_unchanged(app: T
 /// whole-plan documents and histories, and the same rows besides (change events, access-log rows,
 /// grants through consents, deviations, import keys), ids and the moment of import aside.
 async fn a_batch_moved_from_the_scratch_equals_one_imported_record_by_record(app: TestApp) {
-    use sip::service::imports::runner::{Line, Runner};
     let clock = Clock::began_days_ago(300);
     let erik = eriks_record("sip-erik", ERIK_PNR, &clock);
     // A summoned unit recorded absent: a deviation is filed with the meeting.
@@ -955,41 +954,9 @@ async fn a_batch_moved_from_the_scratch_equals_one_imported_record_by_record(app
     let mut plans: Vec<Vec<String>> = Vec::new();
     for (source, record_by_record) in [("scratch", false), ("database", true)] {
         let created = new_import_of(&app, source, false).await;
-        let id = created["id"].as_str().unwrap().to_string();
-        let lines: Vec<Line> = records
-            .iter()
-            .zip(1..)
-            .map(|(r, n)| (n, Ok(r.to_string().into_bytes())))
-            .collect();
-        let db = app.db().clone();
-        let moved = actix_web::web::block(move || {
-            let unit = importer().unit;
-            let row = db
-                .read_now(|c| sip::db::imports::find(c, unit, &id))?
-                .expect("the import");
-            let caller = sip::auth::Caller::new(
-                "importer",
-                sip::domain::identity::HsaId::parse(unit).unwrap(),
-                Principal::Region,
-                &[Role::Import],
-            );
-            let mut runner = Runner::new(
-                db.clone(),
-                &row,
-                caller,
-                Default::default(),
-                sip::clock::Clock::system(),
-            );
-            if record_by_record {
-                runner = runner.record_by_record();
-            }
-            runner.run(lines)?;
-            Ok::<_, sip::error::Error>(runner.moved())
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        let (moved, again) = run_batches(&app, &created, &[&records], record_by_record).await;
         assert_eq!(moved, if record_by_record { 0 } else { 3 });
+        assert_eq!(again, 0);
         let lines = report(&app, &created, "").await;
         assert_eq!(lines.len(), 3);
         for line in &lines {
@@ -1050,6 +1017,97 @@ async fn a_batch_moved_from_the_scratch_equals_one_imported_record_by_record(app
         .await
             > 0
     );
+}
+
+/// Runs `import` on a runner of its own, each of `batches` a batch: how many records were moved
+/// from the scratch, and how many batches were imported again one record after another.
+async fn run_batches(
+    app: &TestApp,
+    import: &Value,
+    batches: &[&[Value]],
+    record_by_record: bool,
+) -> (usize, usize) {
+    use sip::service::imports::runner::{Line, Runner};
+    let id = import["id"].as_str().unwrap().to_string();
+    let mut line = 0;
+    let batches: Vec<Vec<Line>> = batches
+        .iter()
+        .map(|records| {
+            records
+                .iter()
+                .map(|r| {
+                    line += 1;
+                    (line, Ok(r.to_string().into_bytes()))
+                })
+                .collect()
+        })
+        .collect();
+    let db = app.db().clone();
+    actix_web::web::block(move || {
+        let unit = importer().unit;
+        let row = db
+            .read_now(|c| sip::db::imports::find(c, unit, &id))?
+            .expect("the import");
+        let caller = sip::auth::Caller::new(
+            "importer",
+            sip::domain::identity::HsaId::parse(unit).unwrap(),
+            Principal::Region,
+            &[Role::Import],
+        );
+        let mut runner = Runner::new(
+            db.clone(),
+            &row,
+            caller,
+            Default::default(),
+            sip::clock::Clock::system(),
+        );
+        if record_by_record {
+            runner = runner.record_by_record();
+        }
+        for lines in batches {
+            runner.run(lines)?;
+        }
+        Ok::<_, sip::error::Error>((runner.moved(), runner.imported_again()))
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+/// The lanes replay plans while the next records are settled: each lane's scratch must hold the
+/// individual of every plan it replays — one just registered, one known from an earlier batch
+/// (read from the database for the lane), one the lane already holds — or the batch falls back
+/// to one record after another.
+async fn every_lane_holds_the_individuals_of_its_plans(app: TestApp) {
+    let clock = Clock::began_days_ago(300);
+    let record = |id: &str| eriks_record(id, ERIK_PNR, &clock);
+    let import = new_import_of(&app, "lanes", false).await;
+    let first = [record("sip-1")];
+    let second = [
+        record("sip-2"),
+        record("sip-3"),
+        record("sip-4"),
+        record("sip-5"),
+        eriks_record("sip-6", ALEX_PNR, &clock),
+    ];
+    let (moved, again) = run_batches(&app, &import, &[&first, &second], false).await;
+    assert_eq!((moved, again), (6, 0));
+    let lines = report(&app, &import, "").await;
+    assert_eq!(lines.len(), 6);
+    let mut individuals = std::collections::HashSet::new();
+    for line in &lines {
+        assert_eq!(line["outcome"], "created", "{line}");
+        let plan = app
+            .get(
+                &format!("/api/v1/plans/{}", line["plan_id"].as_str().unwrap()),
+                &reader(),
+            )
+            .await
+            .expect(200)
+            .body;
+        individuals.insert(plan["individual_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(individuals.len(), 2, "Erik's five plans and Alex's one");
 }
 
 /// `value` with every id replaced by its order of first appearance and the moment of import left
@@ -1136,6 +1194,7 @@ on_both_databases!(
     a_dry_run_checks_every_record_and_stores_nothing,
     one_file_gives_one_version_of_a_person,
     a_batch_finds_what_its_earlier_lines_wrote,
+    every_lane_holds_the_individuals_of_its_plans,
     imports_need_their_role_and_belong_to_their_unit,
     progress_is_readable_while_the_records_stream_in,
     an_upload_that_breaks_off_keeps_what_landed,
