@@ -5,10 +5,10 @@
 //! multi-row `INSERT` per table for a whole batch of records ([`Scratch::move_into`]).
 //!
 //! The scratch holds only the batch's new plans and what they need to be replayed: the individuals
-//! they belong to are lent from the service's database ([`Scratch::lend`]) and never moved back.
-//! The access-log rows and change events of the replayed changes never land in the scratch: the
-//! import keeps them (`journal::kept`) and stores them in the service's database itself, where the
-//! feed gives them their positions and the access log its chain.
+//! they belong to are borrowed from the service's database ([`Scratch::borrow_individual`]) and
+//! never moved back. The access-log rows and change events of the replayed changes never land in
+//! the scratch: the import keeps them (`journal::kept`) and stores them in the service's database
+//! itself, where the feed gives them their positions and the access log its chain.
 //!
 //! Rows travel as one JSON array per table (`json_group_array` here, `json_populate_recordset` on
 //! PostgreSQL, `json_each` on SQLite): both schemas name every column alike, and each column's text
@@ -145,9 +145,27 @@ impl Scratch {
         &mut self.conn
     }
 
-    /// Puts an individual into the scratch, as the service's database holds her, with her
-    /// guardians: a plan for her can then be replayed here. She replaces what the scratch held
-    /// of her.
+    /// Copies an individual and their guardians from the service's database, once per batch, so
+    /// that a plan for them can be replayed here.
+    pub fn borrow_individual(&mut self, from: &mut DbConn, id: &str) -> Result<()> {
+        use super::schema::individuals;
+        let here: i64 = individuals::table
+            .filter(individuals::id.eq(id))
+            .count()
+            .get_result_native(&mut self.conn)?;
+        if here > 0 {
+            return Ok(());
+        }
+        let individual = super::individuals::find(from, id)?
+            .ok_or_else(|| Error::Internal("an imported plan's individual is missing".into()))?;
+        let guardians = super::individuals::guardians_of(from, id)?;
+        self.lend(&super::individuals::IndividualRecord {
+            individual,
+            guardians,
+        })
+    }
+
+    /// Puts an individual the import just read or wrote into the scratch (see `borrow_individual`).
     pub fn lend(&mut self, record: &super::individuals::IndividualRecord) -> Result<()> {
         use super::schema::{guardians, individuals};
         let id = &record.individual.id;

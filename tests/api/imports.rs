@@ -1074,10 +1074,9 @@ async fn run_batches(
     .unwrap()
 }
 
-/// The lanes replay plans while the next records are settled: each lane's scratch must hold the
-/// individual of every plan it replays — one just registered, one known from an earlier batch
-/// (read from the database for the lane), one the lane already holds — or the batch falls back
-/// to one record after another.
+/// Each lane's scratch must hold the individual of every plan it replays — one just registered,
+/// one known from an earlier batch (borrowed from the database), one the lane already holds —
+/// or the batch falls back to one record after another.
 async fn every_lane_holds_the_individuals_of_its_plans(app: TestApp) {
     let clock = Clock::began_days_ago(300);
     let record = |id: &str| eriks_record(id, ERIK_PNR, &clock);

@@ -19,7 +19,7 @@ use crate::domain::ids::{Id, IndividualId, PlanId};
 use crate::service::Context;
 use chrono::{DateTime, Utc};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::auth::Caller;
 use crate::db::imports::{self as store, KeyRow};
@@ -331,34 +331,28 @@ pub fn stage_record(
     record: &ImportRecord,
     steps: &[Timed],
 ) -> Result<Option<Imported>> {
-    // One record at a time in one scratch: whom it holds is what this function lent it.
-    match prepare_record(conn, ctx, record, &mut HashSet::new())? {
+    match prepare_record(conn, scratch, ctx, record)? {
         Some(prepared) => replay_prepared(scratch, ctx, record, steps, prepared).map(Some),
         None => Ok(None),
     }
 }
 
-/// A new record whose individual is settled in the service's database: its plan is to be replayed
-/// in a scratch, where the individual is lent first unless that scratch holds her already.
+/// A new record whose individual is settled in the service's database and lent to the scratch
+/// its plan is to be replayed in.
 pub struct Prepared {
     initiator: Context,
     individual_id: IndividualId,
-    /// The individual (and her guardians) as the record's plan is to see her: lent to the scratch
-    /// before the replay; `None` when the scratch holds her as she is.
-    lend: Option<Box<IndividualRecord>>,
 }
 
 /// The first half of [`stage_record`], in the service's database `conn`: `None` when the record
-/// was imported before; otherwise its individual registered, linked or updated there, and read
-/// for the scratch unless `lent` (the individuals the scratch holds since it was last emptied)
-/// has her unchanged. Its plan is then replayed by [`replay_prepared`] — on another thread while
-/// this one settles the next record, in a batch whose records are replayed side by side
-/// (`runner`): the prepared record carries all the replay needs of the database.
+/// was imported before; otherwise its individual registered, linked or updated there and lent to
+/// `scratch`. Its plan is then replayed by [`replay_prepared`] — on another thread, in a batch
+/// whose records are replayed side by side (`runner`).
 pub fn prepare_record(
     conn: &mut DbConn,
+    scratch: &mut Scratch,
     ctx: &ImportContext<'_>,
     record: &ImportRecord,
-    lent: &mut HashSet<IndividualId>,
 ) -> Result<Option<Prepared>> {
     if ctx.key(conn, "record", &record.external_id)?.is_some() {
         return Ok(None);
@@ -368,27 +362,13 @@ pub fn prepare_record(
     let (individual, _) = individual(conn, ctx, record, &initiator)?;
     // The individual's key goes where the batch's next records look for it.
     ctx.keys.store_added(conn)?;
-    let individual_id = individual.id();
-    let lend = match individual {
-        // Just read or written: she may have changed since she was lent.
-        Person::Read(known) => Some(known),
-        Person::Known(_) if lent.contains(&individual_id) => None,
-        Person::Known(id) => {
-            let row = crate::db::individuals::find(conn, &id)?.ok_or_else(|| {
-                Error::Internal("an imported plan's individual is missing".into())
-            })?;
-            let guardians = crate::db::individuals::guardians_of(conn, &id)?;
-            Some(Box::new(IndividualRecord {
-                individual: row,
-                guardians,
-            }))
-        }
-    };
-    lent.insert(individual_id.clone());
+    match &individual {
+        Person::Read(known) => scratch.lend(known)?,
+        Person::Known(id) => scratch.borrow_individual(conn, id)?,
+    }
     Ok(Some(Prepared {
         initiator,
-        individual_id,
-        lend,
+        individual_id: individual.id(),
     }))
 }
 
@@ -405,11 +385,7 @@ pub fn replay_prepared(
     let Prepared {
         initiator,
         individual_id,
-        lend,
     } = prepared;
-    if let Some(individual) = lend {
-        scratch.lend(&individual)?;
-    }
     let (plan_id, _) = crate::db::nested(scratch.conn(), |s| {
         replay(
             s,

@@ -7,7 +7,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::mpsc::Sender;
 
 use validator::Validate;
 
@@ -20,7 +19,7 @@ use crate::db::journal::Collected;
 use crate::db::scratch::Scratch;
 use crate::db::Db;
 use crate::domain::identity::IdentityNumber;
-use crate::domain::ids::{ImportId, IndividualId};
+use crate::domain::ids::ImportId;
 use crate::domain::import::{check_record, fingerprint, timeline, ImportRecord};
 use crate::domain::process::Deadlines;
 use crate::error::{Error, FieldError, Result};
@@ -156,9 +155,8 @@ impl ImportOf {
 /// How a batch's new records are imported.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
-    /// Each record's individual settled in the database one after the other, and its plan handed
-    /// to a lane to be replayed there while the next record is settled: the lanes side by side,
-    /// one scratch database a lane, each lane on a thread of its own.
+    /// Each record's individual settled in the database one after the other, then the plans
+    /// replayed side by side, one scratch database a lane, each lane on a thread of its own.
     SideBySide,
     /// Each record settled and replayed before the next, in the first scratch.
     OneAfterAnother,
@@ -183,10 +181,8 @@ struct Batch {
     /// The records replayed, or waiting to be replayed, in the scratch: one that comes again in
     /// the same batch is imported after them (its key must be in the database by then).
     staged: HashSet<String>,
-    /// The individuals each lane's scratch holds since it was last emptied (`Scratch::lend`).
-    lent: Vec<HashSet<IndividualId>>,
-    /// How many records were handed to the lanes: the next goes to the lane after the last's.
-    handed: usize,
+    /// New records settled in the database whose plans wait to be replayed.
+    waiting: Vec<Waiting>,
     /// What the waiting records became once replayed, under their places in the batch.
     replayed: Vec<(usize, Imported)>,
     /// How many of the batch's records were replayed in the scratch.
@@ -304,8 +300,8 @@ impl ReadAhead {
     }
 }
 
-/// A new record whose individual is settled in the database: its plan waits in its lane to be
-/// replayed in the lane's scratch.
+/// A new record whose individual is settled in the database and lent to its lane's scratch:
+/// its plan waits to be replayed there with the batch's other new records.
 struct Waiting {
     place: usize,
     line: i64,
@@ -316,6 +312,7 @@ struct Waiting {
     prepared: service::Prepared,
     /// The rows of the individual's registration (or update), kept with the plan's.
     rows: Collected,
+    lane: usize,
 }
 
 /// A waiting record after its replay.
@@ -395,9 +392,8 @@ impl Runner {
     /// report. Stops with an error only when the database is unavailable (the caller fails the
     /// import; the batch is not stored).
     ///
-    /// New records are replayed in scratch databases, side by side on the machine's cores while
-    /// this thread settles the next records' individuals, and moved into the database together
-    /// at the batch's end (`db::scratch`). A record's individual
+    /// New records are replayed in scratch databases, side by side on the machine's cores, and
+    /// moved into the database together at the batch's end (`db::scratch`). A record's individual
     /// is settled in the database before its plan is replayed, so a plan that then breaks a rule
     /// would leave its individual behind: the batch is rolled back and imported again with each
     /// record settled and replayed before the next, where a failing record is rolled back alone.
@@ -452,10 +448,7 @@ impl Runner {
         for scratch in &mut self.scratches {
             scratch.clear()?; // what a batch that failed left there
         }
-        let mut batch = Batch {
-            lent: self.scratches.iter().map(|_| HashSet::new()).collect(),
-            ..Batch::default()
-        };
+        let mut batch = Batch::default();
         let mut read = Vec::with_capacity(lines.len());
         for (line, bytes) in lines {
             read.push(match bytes {
@@ -467,19 +460,21 @@ impl Runner {
         let records = read.iter().filter_map(|(_, r)| r.as_ref().ok());
         let mut ahead = ReadAhead::read(conn, &self.of.source, records, today)?;
         let mut outcomes = Vec::with_capacity(read.len());
-        let mut records = read.into_iter().peekable();
-        loop {
-            let mut part = Part {
-                records: &mut records,
-                ahead: &mut ahead,
-                outcomes: &mut outcomes,
-                today,
+        for (line, record) in read {
+            let place = outcomes.len();
+            let (external_id, result) = match record {
+                Err((external_id, errors)) => (external_id, Some(Err(errors))),
+                Ok(record) => {
+                    let keys = ahead.for_record(&record, today);
+                    let external_id = Some(record.external_id.clone());
+                    let result = self.one(conn, &mut batch, mode, place, line, record, keys)?;
+                    (external_id, result)
+                }
             };
-            self.import_part(conn, &mut batch, mode, &mut part)?;
-            if records.peek().is_none() {
-                break;
-            }
+            outcomes.push((line, external_id, result));
         }
+        self.replay_waiting(&mut batch)?;
+        store(conn, &mut self.scratches, &mut batch)?;
         for (place, imported) in std::mem::take(&mut batch.replayed) {
             outcomes[place].2 = Some(Ok(imported));
         }
@@ -507,53 +502,6 @@ impl Runner {
             .collect();
         service::report(conn, &self.of.import_id, &report, self.clock.now())?;
         Ok(batch.moved)
-    }
-
-    /// Imports the batch's next records, up to one already staged in the batch (a record that
-    /// comes again must find the first in the database), and stores them. Side by side, this
-    /// thread settles each new record's individual in the database and hands its plan to a lane,
-    /// which replays it in its scratch while the next record is settled; the lanes' plans are
-    /// then moved into the database.
-    fn import_part(
-        &mut self,
-        conn: &mut crate::db::DbConn,
-        batch: &mut Batch,
-        mode: Mode,
-        part: &mut Part<'_>,
-    ) -> Result<()> {
-        let reader = Reader {
-            of: &self.of,
-            clock: &self.clock,
-            dry_run: self.dry_run,
-        };
-        let scratches = &mut self.scratches;
-        if mode != Mode::SideBySide || scratches.is_empty() {
-            reader.settle(conn, batch, mode, scratches.first_mut(), &[], part)?;
-        } else {
-            let of = &self.of;
-            let (settled, lanes) = std::thread::scope(|threads| {
-                let (hands, running): (Vec<_>, Vec<_>) = scratches
-                    .iter_mut()
-                    .map(|scratch| {
-                        let (hand, waiting) = std::sync::mpsc::channel::<Waiting>();
-                        let lane = threads.spawn(move || {
-                            waiting
-                                .into_iter()
-                                .map(|w| replay(of, scratch, w))
-                                .collect::<Vec<_>>()
-                        });
-                        (hand, lane)
-                    })
-                    .unzip();
-                let settled = reader.settle(conn, batch, mode, None, &hands, part);
-                drop(hands); // each lane ends once it has replayed what it was handed
-                let lanes: Vec<_> = running.into_iter().map(|lane| lane.join()).collect();
-                (settled, lanes)
-            });
-            settled?;
-            self.replayed(batch, lanes)?;
-        }
-        store(conn, &mut self.scratches, batch)
     }
 
     /// A line read as a record and its shape checked, or why it is no record (with its external
@@ -590,14 +538,166 @@ impl Runner {
         Ok(Ok(record))
     }
 
-    /// Takes in what the lanes replayed, in the order of the file. When a record failed, the
-    /// batch is to be imported again one record after another (`replay_failed`): its individual
-    /// is already settled in the database.
-    fn replayed(
+    /// One record: import it — or, side by side, settle its individual and leave its plan
+    /// waiting (`None`).
+    #[allow(clippy::too_many_arguments)]
+    fn one(
         &mut self,
+        conn: &mut crate::db::DbConn,
         batch: &mut Batch,
-        finished: Vec<std::thread::Result<Vec<Replayed>>>,
-    ) -> Result<()> {
+        mode: Mode,
+        place: usize,
+        line: i64,
+        record: ImportRecord,
+        keys: service::RecordKeys,
+    ) -> Result<Option<std::result::Result<Imported, Vec<FieldError>>>> {
+        if batch.staged.contains(&record.external_id) {
+            self.replay_waiting(batch)?;
+            store(conn, &mut self.scratches, batch)?;
+        }
+        let steps = timeline(&record);
+        let ctx = self.of.record(line, self.clock.now(), keys);
+        if self.dry_run {
+            let result = crate::db::rehearse(conn, |c| {
+                crate::db::journal::collecting(c, |c| {
+                    service::import_record(c, &ctx, &record, &steps)
+                })
+            });
+            return Ok(Some(self.outcome(result, line)?));
+        }
+        let lane = batch.waiting.len() % self.scratches.len().max(1);
+        let scratches = &mut self.scratches;
+        // The record's access-log rows and change events are stored with the batch.
+        let settled = crate::db::nested(conn, |c| {
+            crate::db::journal::kept(|| {
+                match mode {
+                    Mode::SideBySide => {
+                        if let Some(prepared) =
+                            service::prepare_record(c, &mut scratches[lane], &ctx, &record)?
+                        {
+                            return Ok(Settled::Prepared(prepared));
+                        }
+                    }
+                    Mode::OneAfterAnother => {
+                        if let Some(imported) =
+                            service::stage_record(c, &mut scratches[0], &ctx, &record, &steps)?
+                        {
+                            return Ok(Settled::Imported {
+                                imported,
+                                in_scratch: true,
+                            });
+                        }
+                    }
+                    Mode::InDatabase => {}
+                }
+                service::import_record(c, &ctx, &record, &steps).map(|imported| Settled::Imported {
+                    imported,
+                    in_scratch: false,
+                })
+            })
+        });
+        let result = match settled {
+            Ok((Settled::Prepared(prepared), rows)) => {
+                batch.staged.insert(record.external_id.clone());
+                batch.waiting.push(Waiting {
+                    place,
+                    line,
+                    now: ctx.now,
+                    keys: ctx.keys,
+                    record,
+                    steps,
+                    prepared,
+                    rows,
+                    lane,
+                });
+                return Ok(None);
+            }
+            Ok((
+                Settled::Imported {
+                    imported,
+                    in_scratch,
+                },
+                mut rows,
+            )) => {
+                if !rows.is_empty() {
+                    rows.as_one_access(service::access_of(&ctx, &record, &imported));
+                }
+                batch.rows.push((place, rows));
+                if in_scratch {
+                    batch.staged.insert(record.external_id.clone());
+                    batch.moved += 1;
+                }
+                Ok(imported)
+            }
+            Err(e) => Err(e),
+        };
+        Ok(Some(self.outcome(result, line)?))
+    }
+
+    /// A record's outcome for the report; only the database's unavailability stops the batch
+    /// (the caller fails the import).
+    fn outcome(
+        &self,
+        result: Result<Imported>,
+        line: i64,
+    ) -> Result<std::result::Result<Imported, Vec<FieldError>>> {
+        Ok(match result {
+            Ok(imported) => Ok(imported),
+            Err(e @ (Error::Unavailable(_) | Error::DatabaseLost)) => return Err(e),
+            Err(Error::Validation(errors)) => Err(errors),
+            Err(Error::Internal(detail)) => {
+                log::error!("import {} line {line}: {detail}", self.of.import_id);
+                Err(vec![FieldError::new(
+                    "$",
+                    "the service failed on this record; the fault is logged",
+                )])
+            }
+            Err(other) => Err(vec![FieldError::new("$", other.to_problem().detail)]),
+        })
+    }
+
+    /// Replays the waiting records' plans, each lane's in its own scratch on a thread of its own.
+    /// When one fails, the batch is to be imported again one record after another
+    /// (`replay_failed`): its individual is already settled in the database.
+    fn replay_waiting(&mut self, batch: &mut Batch) -> Result<()> {
+        if batch.waiting.is_empty() {
+            return Ok(());
+        }
+        let mut lanes: Vec<Vec<Waiting>> = self.scratches.iter().map(|_| Vec::new()).collect();
+        for waiting in std::mem::take(&mut batch.waiting) {
+            lanes[waiting.lane].push(waiting);
+        }
+        let of = &self.of;
+        let finished: Vec<std::thread::Result<Vec<Replayed>>> = std::thread::scope(|threads| {
+            let running: Vec<_> = self
+                .scratches
+                .iter_mut()
+                .zip(lanes)
+                .map(|(scratch, lane)| {
+                    threads.spawn(move || {
+                        lane.into_iter()
+                            .map(|w| {
+                                let ctx = of.record(w.line, w.now, w.keys);
+                                let result = crate::db::journal::kept(|| {
+                                    service::replay_prepared(
+                                        scratch, &ctx, &w.record, &w.steps, w.prepared,
+                                    )
+                                });
+                                Replayed {
+                                    place: w.place,
+                                    line: w.line,
+                                    now: w.now,
+                                    record: w.record,
+                                    rows: w.rows,
+                                    result,
+                                }
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            running.into_iter().map(|lane| lane.join()).collect()
+        });
         let mut replayed = Vec::new();
         for lane in finished {
             match lane {
@@ -647,204 +747,6 @@ impl Runner {
     }
 }
 
-/// A line read: its number, and its record or why it is none (with its external id, as far as
-/// it can be read).
-type ReadLine = (
-    i64,
-    std::result::Result<ImportRecord, (Option<String>, Vec<FieldError>)>,
-);
-
-/// A line's place in the report: its number, its record's external id, and what became of it
-/// (`None` while its plan waits in a lane).
-type Outcome = (
-    i64,
-    Option<String>,
-    Option<std::result::Result<Imported, Vec<FieldError>>>,
-);
-
-/// What a batch's parts go through together: its lines, what was read ahead for them, and their
-/// outcomes so far.
-struct Part<'a> {
-    records: &'a mut std::iter::Peekable<std::vec::IntoIter<ReadLine>>,
-    ahead: &'a mut ReadAhead,
-    outcomes: &'a mut Vec<Outcome>,
-    today: chrono::NaiveDate,
-}
-
-/// The reading thread's part of a batch: what it needs of the runner while the lanes replay.
-struct Reader<'a> {
-    of: &'a ImportOf,
-    clock: &'a Clock,
-    dry_run: bool,
-}
-
-impl Reader<'_> {
-    /// Imports the part's records, one after the other, up to one already staged in the batch —
-    /// side by side, settles each and hands its plan to a lane.
-    fn settle(
-        &self,
-        conn: &mut crate::db::DbConn,
-        batch: &mut Batch,
-        mode: Mode,
-        mut scratch: Option<&mut Scratch>,
-        lanes: &[Sender<Waiting>],
-        part: &mut Part<'_>,
-    ) -> Result<()> {
-        let staged = |(_, record): &ReadLine, batch: &Batch| matches!(record, Ok(record) if batch.staged.contains(&record.external_id));
-        while let Some((line, record)) = part.records.next_if(|next| !staged(next, batch)) {
-            let place = part.outcomes.len();
-            let (external_id, result) = match record {
-                Err((external_id, errors)) => (external_id, Some(Err(errors))),
-                Ok(record) => {
-                    let keys = part.ahead.for_record(&record, part.today);
-                    let external_id = Some(record.external_id.clone());
-                    let scratch = scratch.as_deref_mut();
-                    let result =
-                        self.one(conn, batch, mode, scratch, lanes, place, line, record, keys)?;
-                    (external_id, result)
-                }
-            };
-            part.outcomes.push((line, external_id, result));
-        }
-        Ok(())
-    }
-
-    /// One record: import it — or, side by side, settle its individual and leave its plan
-    /// waiting (`None`).
-    #[allow(clippy::too_many_arguments)]
-    fn one(
-        &self,
-        conn: &mut crate::db::DbConn,
-        batch: &mut Batch,
-        mode: Mode,
-        scratch: Option<&mut Scratch>,
-        lanes: &[Sender<Waiting>],
-        place: usize,
-        line: i64,
-        record: ImportRecord,
-        keys: service::RecordKeys,
-    ) -> Result<Option<std::result::Result<Imported, Vec<FieldError>>>> {
-        let steps = timeline(&record);
-        let ctx = self.of.record(line, self.clock.now(), keys);
-        if self.dry_run {
-            let result = crate::db::rehearse(conn, |c| {
-                crate::db::journal::collecting(c, |c| {
-                    service::import_record(c, &ctx, &record, &steps)
-                })
-            });
-            return Ok(Some(self.outcome(result, line)?));
-        }
-        let lane = batch.handed % lanes.len().max(1);
-        let lent = batch.lent.get_mut(lane);
-        // The record's access-log rows and change events are stored with the batch.
-        let settled = crate::db::nested(conn, |c| {
-            crate::db::journal::kept(|| {
-                match mode {
-                    Mode::SideBySide => {
-                        let lent = lent.ok_or_else(|| Error::Internal("no lane".into()))?;
-                        if let Some(prepared) = service::prepare_record(c, &ctx, &record, lent)? {
-                            return Ok(Settled::Prepared(prepared));
-                        }
-                    }
-                    Mode::OneAfterAnother => {
-                        let scratch =
-                            scratch.ok_or_else(|| Error::Internal("no scratch".into()))?;
-                        if let Some(imported) =
-                            service::stage_record(c, scratch, &ctx, &record, &steps)?
-                        {
-                            return Ok(Settled::Imported {
-                                imported,
-                                in_scratch: true,
-                            });
-                        }
-                    }
-                    Mode::InDatabase => {}
-                }
-                service::import_record(c, &ctx, &record, &steps).map(|imported| Settled::Imported {
-                    imported,
-                    in_scratch: false,
-                })
-            })
-        });
-        let result = match settled {
-            Ok((Settled::Prepared(prepared), rows)) => {
-                batch.staged.insert(record.external_id.clone());
-                batch.handed += 1;
-                let waiting = Waiting {
-                    place,
-                    line,
-                    now: ctx.now,
-                    keys: ctx.keys,
-                    record,
-                    steps,
-                    prepared,
-                    rows,
-                };
-                // A lane that stopped has let go of its end: it is reported when joined.
-                let _ = lanes[lane].send(waiting);
-                return Ok(None);
-            }
-            Ok((
-                Settled::Imported {
-                    imported,
-                    in_scratch,
-                },
-                mut rows,
-            )) => {
-                if !rows.is_empty() {
-                    rows.as_one_access(service::access_of(&ctx, &record, &imported));
-                }
-                batch.rows.push((place, rows));
-                if in_scratch {
-                    batch.staged.insert(record.external_id.clone());
-                    batch.moved += 1;
-                }
-                Ok(imported)
-            }
-            Err(e) => Err(e),
-        };
-        Ok(Some(self.outcome(result, line)?))
-    }
-
-    /// A record's outcome for the report; only the database's unavailability stops the batch
-    /// (the caller fails the import).
-    fn outcome(
-        &self,
-        result: Result<Imported>,
-        line: i64,
-    ) -> Result<std::result::Result<Imported, Vec<FieldError>>> {
-        Ok(match result {
-            Ok(imported) => Ok(imported),
-            Err(e @ (Error::Unavailable(_) | Error::DatabaseLost)) => return Err(e),
-            Err(Error::Validation(errors)) => Err(errors),
-            Err(Error::Internal(detail)) => {
-                log::error!("import {} line {line}: {detail}", self.of.import_id);
-                Err(vec![FieldError::new(
-                    "$",
-                    "the service failed on this record; the fault is logged",
-                )])
-            }
-            Err(other) => Err(vec![FieldError::new("$", other.to_problem().detail)]),
-        })
-    }
-}
-
-/// A lane's replay of a waiting record in its scratch.
-fn replay(of: &ImportOf, scratch: &mut Scratch, w: Waiting) -> Replayed {
-    let ctx = of.record(w.line, w.now, w.keys);
-    let result = crate::db::journal::kept(|| {
-        service::replay_prepared(scratch, &ctx, &w.record, &w.steps, w.prepared)
-    });
-    Replayed {
-        place: w.place,
-        line: w.line,
-        now: w.now,
-        record: w.record,
-        rows: w.rows,
-        result,
-    }
-}
-
 /// Stores what the batch has imported so far: the scratches' rows, then the journal's in the
 /// order of the file.
 fn store(conn: &mut crate::db::DbConn, scratches: &mut [Scratch], batch: &mut Batch) -> Result<()> {
@@ -858,9 +760,6 @@ fn store(conn: &mut crate::db::DbConn, scratches: &mut [Scratch], batch: &mut Ba
         })?;
     }
     batch.staged.clear();
-    for lent in &mut batch.lent {
-        lent.clear(); // the move emptied the scratches
-    }
     let mut rows = std::mem::take(&mut batch.rows);
     rows.sort_by_key(|(place, _)| *place);
     let mut all = Collected::default();
