@@ -19,7 +19,10 @@ service restarted without and with them, alternating which goes first, and a fur
 both medians and their difference — an A/B of one binary on one database in one run),
 BENCH_STATEMENTS=1 (PostgreSQL: print each scenario's statements, most called first),
 BENCH_BIN_B (a second binary, e.g. a commit before: the same A/B with this binary as the "with"
-side; it may be combined with BENCH_COMPARE). Both binaries run on the one database: the newer
+side; it may be combined with BENCH_COMPARE), BENCH_LOG_RECORDS (0: that many synthetic access
+records, already sealed, added to the log before the scenarios, for the figures of a service whose
+log has grown for months — a list of 50 writes one record a request, so 1,000 lists a second are
+86 million a day). Both binaries run on the one database: the newer
 one's migrations apply to it, so binaries that differ in a migration are compared in separate runs
 instead (BENCH_BIN, one after the other, alternating). The report is also written to
 target/bench/report.md.
@@ -50,6 +53,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
 COMPARE = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_COMPARE", "").split())
 BIN_B = os.environ.get("BENCH_BIN_B")
 SHOW_STATEMENTS = os.environ.get("BENCH_STATEMENTS") == "1"
+LOG_RECORDS = int(os.environ.get("BENCH_LOG_RECORDS", "0"))
 SECRET = "bench-only-hs256-secret-0123456789abcdef"
 REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
 MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
@@ -294,6 +298,41 @@ def wrk(url, script, env):
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
 
 
+def grow_access_log(service, cluster, records):
+    """`records` access records and their seals appended to the log, as if months of reads had
+    been logged and sealed: the service stopped meanwhile, then started again. The seals' hashes
+    are not a chain (`sip-service audit verify` would say so); the sealer only reads the records
+    after the last seal, so it takes them as sealed."""
+    service.process.terminate()
+    service.process.wait(timeout=30)
+    events = ("INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, "
+              "resource_type, result, status, request_id) SELECT g, {now}, 'bench', "
+              f"'{REGION}', 'region', 'read', 'plans', 'allowed', 200, 'bench' FROM {{series}}")
+    seals = ("INSERT INTO audit_seals (chain_seq, event_id, hash, sealed_at) "
+             "SELECT {seq} + (g - {last}), g, 'bench', {now} FROM {series}")
+    if cluster:
+        last = int(cluster.psql(PG_DB, "SELECT coalesce(max(id), 0) FROM audit_events"))
+        seq = int(cluster.psql(PG_DB, "SELECT coalesce(max(chain_seq), 0) FROM audit_seals"))
+        series = f"generate_series({last + 1}, {last + records}) g"
+        cluster.psql(PG_DB, events.format(now="now()", series=series))
+        cluster.psql(PG_DB, seals.format(seq=seq, last=last, now="now()", series=series))
+        cluster.psql(PG_DB, f"SELECT setval('audit_events_id_seq', {last + records})")
+        cluster.settle()
+    else:
+        import sqlite3
+        db = sqlite3.connect(os.path.join(service.data, "sip.sqlite3"))
+        last = db.execute("SELECT coalesce(max(id), 0) FROM audit_events").fetchone()[0]
+        seq = db.execute("SELECT coalesce(max(chain_seq), 0) FROM audit_seals").fetchone()[0]
+        series = (f"(WITH RECURSIVE s(g) AS (SELECT {last + 1} UNION ALL SELECT g + 1 FROM s "
+                  f"WHERE g < {last + records}) SELECT g FROM s)")
+        now = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+        db.execute(events.format(now=now, series=series))
+        db.execute(seals.format(seq=seq, last=last, now=now, series=series))
+        db.commit()
+        db.close()
+    service.start({})
+
+
 def bench_backend(backend, plans_file, work):
     cluster = Postgres() if backend == "postgres" else None
     service = Service(cluster.url if cluster else None)
@@ -313,6 +352,9 @@ def bench_backend(backend, plans_file, work):
         rows["feed"] = {"events": events, "events_per_s": events_per_s}
         if cluster:
             cluster.settle()
+        if LOG_RECORDS:
+            log(f"[{backend}] adding {LOG_RECORDS} sealed access records …")
+            grow_access_log(service, cluster, LOG_RECORDS)
         ids = plan_and_individual_ids(service, work)
         region = service.token(REGION, "read,write")
         municipality = service.token(MUNICIPALITY, "read,write", principal="municipality")
@@ -406,7 +448,9 @@ PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent"
 
 def report(results, peer):
     lines = [f"# make bench — {time.strftime('%Y-%m-%d %H:%M')}, {PLANS} plans, wrk -t{THREADS} "
-             f"-c{CONNECTIONS} -d{DURATION}s, {os.cpu_count()} cores", ""]
+             f"-c{CONNECTIONS} -d{DURATION}s, {os.cpu_count()} cores"
+             + (f", {LOG_RECORDS:,} access records added before the scenarios" if LOG_RECORDS else ""),
+             ""]
     lines += ["| backend | import plans/s | seconds | statements per plan | bytes per plan | "
               "feed events/s | peak RSS MB |", "|---|---|---|---|---|---|---|"]
     for backend, rows in results.items():
