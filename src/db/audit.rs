@@ -309,10 +309,25 @@ pub struct AuditFilter {
 /// A page of the log: the events after `after` that the filter selects, oldest first, each with
 /// its targets — only those about the filter's individual when it names one.
 ///
-/// "Everything about this individual" is two questions, each answered through its own indexes and
-/// merged here: the events whose row names her or one of her plans, and the events with a target
-/// that does. (One query with `OR id IN (…)` would scan the log in id order, testing each row.)
+/// Each question is asked through its own indexes and the answers merged here, never as one query
+/// with an `OR` across them: that query runs in id order, testing each row, and when fewer than a
+/// page match after the cursor it reads the log to its end. The organisation's records and the
+/// hidden matches it is shown are two questions (`pages`); "everything about this individual" is
+/// two more for each: the events whose row names her or one of her plans, and the events with a
+/// target that does.
+///
+/// Planned for the values they are given (`with_plans_for_the_values`): which index answers best
+/// depends on how many records the organisation, the individual or the subject has.
 pub fn list(
+    conn: &mut DbConn,
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>> {
+    super::native::with_plans_for_the_values(conn, |conn| list_planned(conn, filter, after, limit))
+}
+
+fn list_planned(
     conn: &mut DbConn,
     filter: &AuditFilter,
     after: i64,
@@ -328,21 +343,18 @@ pub fn list(
             Some((individual.clone(), their_plans))
         }
     };
-    let events: Vec<AuditEventRow> = match &about_whom {
-        None => page(filter, after, limit)
-            .select(super::native::columns::<AuditEventRow>())
-            .load(conn)?,
+    let questions: Vec<AuditPage> = match &about_whom {
+        None => pages(filter, after, limit),
         Some((individual, their_plans)) => {
-            let named: Vec<AuditEventRow> = page(filter, after, limit)
-                .filter(
+            let named = pages(filter, after, limit).into_iter().map(|page| {
+                page.filter(
                     audit_events::individual_id
                         .eq(individual.clone())
                         .or(audit_events::plan_id.eq_any(their_plans.clone())),
                 )
-                .select(super::native::columns::<AuditEventRow>())
-                .load(conn)?;
-            let targeted: Vec<AuditEventRow> = page(filter, after, limit)
-                .filter(
+            });
+            let targeted = pages(filter, after, limit).into_iter().map(|page| {
+                page.filter(
                     audit_events::id.eq_any(
                         audit_event_targets::table
                             .filter(audit_event_targets::event_id.gt(after))
@@ -350,19 +362,23 @@ pub fn list(
                             .select(audit_event_targets::event_id),
                     ),
                 )
-                .select(super::native::columns::<AuditEventRow>())
-                .load(conn)?;
-            let by_id: BTreeMap<i64, AuditEventRow> = named
-                .into_iter()
-                .chain(targeted)
-                .map(|e| (e.id, e))
-                .collect();
-            by_id
-                .into_values()
-                .take(usize::try_from(limit).unwrap_or(0))
-                .collect()
+            });
+            named.chain(targeted).collect()
         }
     };
+    let mut by_id: BTreeMap<i64, AuditEventRow> = BTreeMap::new();
+    for question in questions {
+        for event in question
+            .select(super::native::columns::<AuditEventRow>())
+            .load::<AuditEventRow>(conn)?
+        {
+            by_id.insert(event.id, event);
+        }
+    }
+    let events: Vec<AuditEventRow> = by_id
+        .into_values()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
     let targets = match &about_whom {
         None => audit_event_targets::table.into_boxed(),
         Some((individual, their_plans)) => audit_event_targets::table
@@ -398,43 +414,60 @@ fn about(individual: String, their_plans: Vec<String>) -> _ {
             .and(audit_event_targets::plan_id.eq_any(their_plans)))
 }
 
-/// The events after `after` that the caller's organisation follows up and the filter's other
-/// fields select, oldest first.
-fn page(
-    filter: &AuditFilter,
-    after: i64,
-    limit: i64,
-) -> audit_events::BoxedQuery<'static, MultiBackend> {
-    let mut query = audit_events::table
-        .filter(audit_events::id.gt(after))
-        .into_boxed();
-    if let Some(organisation) = &filter.organisation {
-        let own_units = format!("{organisation}-%");
-        let registered_here = individuals::table
-            .filter(individuals::registered_by_unit.like(own_units.clone()))
-            .select(individuals::id.nullable());
-        query = query.filter(
-            audit_events::unit
-                .like(own_units)
-                .and(audit_events::action.ne_all(HIDDEN_MATCHES))
-                .or(audit_events::action
-                    .eq_any(HIDDEN_MATCHES)
-                    .and(audit_events::individual_id.eq_any(registered_here))),
-        );
-    }
-    if let Some(subject) = &filter.subject {
-        query = query.filter(audit_events::subject.eq(subject.clone()));
-    }
-    if let Some(unit) = &filter.unit {
-        query = query.filter(audit_events::unit.eq(unit.clone()));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(audit_events::occurred_at.ge(from));
-    }
-    if let Some(to) = filter.to {
-        query = query.filter(audit_events::occurred_at.lt(to));
-    }
-    query.order(audit_events::id).limit(limit)
+type AuditPage = audit_events::BoxedQuery<'static, MultiBackend>;
+
+/// A unit's organisation, written exactly as the expression of `audit_events_organisation_idx`
+/// (migration `audit_by_organisation`): the first twelve characters of its HSA-id, `SE` and the
+/// organisation number (`HsaId::organisation`). Literal, not bound, or no planner would match the
+/// index to it.
+const ORGANISATION_OF_UNIT: &str = r#"substr("audit_events"."unit", 1, 12)"#;
+/// `HIDDEN_MATCHES` written exactly as the predicate of `audit_events_hidden_matches_idx`, for the
+/// same reason.
+const IS_HIDDEN_MATCH: &str = r#""audit_events"."action" IN ('search_denied', 'register_denied')"#;
+
+/// The events after `after` that the filter's other fields select, oldest first: for an
+/// organisation's follow-up, one page of the accesses its own units made and one of the hidden
+/// matches of the individuals it registered (`pages` is both, to be merged); for the individual's
+/// own extract, one.
+fn pages(filter: &AuditFilter, after: i64, limit: i64) -> Vec<AuditPage> {
+    let page = || {
+        let mut query = audit_events::table
+            .filter(audit_events::id.gt(after))
+            .into_boxed();
+        if let Some(subject) = &filter.subject {
+            query = query.filter(audit_events::subject.eq(subject.clone()));
+        }
+        if let Some(unit) = &filter.unit {
+            query = query.filter(audit_events::unit.eq(unit.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_events::occurred_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(audit_events::occurred_at.lt(to));
+        }
+        query.order(audit_events::id).limit(limit)
+    };
+    let Some(organisation) = &filter.organisation else {
+        return vec![page()];
+    };
+    // The `LIKE` states the rule (a unit of the organisation: its HSA-id, then a hyphen); the
+    // organisation's prefix says the same of every HSA-id and is what the index answers.
+    let own_units = format!("{organisation}-%");
+    let own_accesses = page()
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Text>(ORGANISATION_OF_UNIT)
+                .eq(organisation.clone()),
+        )
+        .filter(audit_events::unit.like(own_units.clone()))
+        .filter(audit_events::action.ne_all(HIDDEN_MATCHES));
+    let registered_here = individuals::table
+        .filter(individuals::registered_by_unit.like(own_units))
+        .select(individuals::id.nullable());
+    let hidden_matches = page()
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(IS_HIDDEN_MATCH))
+        .filter(audit_events::individual_id.eq_any(registered_here));
+    vec![own_accesses, hidden_matches]
 }
 
 #[cfg(test)]

@@ -86,9 +86,11 @@ pub fn columns<T: diesel::Selectable<diesel::pg::Pg>>() -> T::SelectExpression {
 }
 
 /// A condition that always holds and keeps the query it is added to out of diesel's statement
-/// cache (a raw SQL fragment is never cached): PostgreSQL then plans the statement for the values
-/// it is given, every time. For a lookup among a list whose table grows under a long-lived
-/// connection. From its sixth run on, a cached statement may be run with a generic plan (one made
+/// cache (a raw SQL fragment is never cached): PostgreSQL then plans the statement anew every
+/// time, with the table's statistics as they are then — on the pool's connections still without
+/// its values (`plan_cache_mode = force_generic_plan`, `db::ConnectionManager`; for a plan made
+/// with them, [`with_plans_for_the_values`]). For a lookup among a list whose table grows under a
+/// long-lived connection. From its sixth run on, a cached statement may be run with a generic plan (one made
 /// without the values, when it looks no dearer than the plans made for them), and a generic plan
 /// made while the table was small is kept as the table grows: the import's key
 /// lookup was planned as a scan of all its source's keys, filtered (30 ms a batch at 200,000
@@ -96,6 +98,28 @@ pub fn columns<T: diesel::Selectable<diesel::pg::Pg>>() -> T::SelectExpression {
 /// (`BENCHMARKS.md`, eighteenth session).
 pub fn planned_for_its_values() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1")
+}
+
+/// Runs `f` as one transaction whose statements PostgreSQL plans for the values they are bound to.
+/// The pool's connections have every statement planned without its values
+/// (`plan_cache_mode = force_generic_plan`, `db::ConnectionManager`): right for the requests' key
+/// and index lookups, whose plan is the same for any key, and wrong where the best index depends
+/// on the value — an organisation's records are a few among millions for a municipality and most
+/// of the log for the region, and planned without the value the municipality's page walked the
+/// whole log (`db::audit::list`). `SET LOCAL` ends with the transaction, so the connection goes
+/// back to the pool as it came; the statements share one snapshot too.
+pub fn with_plans_for_the_values<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> crate::error::Result<T>,
+) -> crate::error::Result<T> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    conn.transaction(|c| {
+        if let DbConn::Postgres(pg) = c {
+            pg.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
+        }
+        f(c)
+    })
 }
 
 #[cfg(test)]

@@ -528,6 +528,70 @@ impl TestApp {
             .expect("the SQL runs");
     }
 
+    /// The access log as it looks after months in service: 100,000 more records of the region's
+    /// unit, each sealed (with a hash no chain verifies: for measuring what a query reads, not
+    /// for `seals::verify`), and the tables analysed, as autovacuum would have.
+    pub async fn grow_the_access_log(&self) {
+        self.run_sql(if self.postgres_database().is_some() {
+            "INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
+               SELECT g, now(), 'earlier', 'SE2321000016-PSY1', 'region', 'read', 'plans', 'allowed', 200, 'earlier'
+                 FROM generate_series((SELECT MAX(id) FROM audit_events) + 1, (SELECT MAX(id) FROM audit_events) + 100000) g;
+             INSERT INTO audit_seals (chain_seq, event_id, hash, sealed_at)
+               SELECT ROW_NUMBER() OVER (ORDER BY e.id) + (SELECT COALESCE(MAX(chain_seq), 0) FROM audit_seals), e.id, 'earlier', now()
+                 FROM audit_events e WHERE e.id > (SELECT COALESCE(MAX(event_id), 0) FROM audit_seals);
+             SELECT setval('audit_events_id_seq', (SELECT MAX(id) FROM audit_events));
+             ANALYZE audit_events; ANALYZE audit_seals;"
+        } else {
+            "INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
+               WITH RECURSIVE s(g) AS (SELECT (SELECT MAX(id) FROM audit_events) + 1 UNION ALL
+                                       SELECT g + 1 FROM s WHERE g < (SELECT MAX(id) FROM audit_events) + 100000)
+               SELECT g, strftime('%Y-%m-%d %H:%M:%f', 'now'), 'earlier', 'SE2321000016-PSY1', 'region', 'read', 'plans', 'allowed', 200, 'earlier' FROM s;
+             INSERT INTO audit_seals (chain_seq, event_id, hash, sealed_at)
+               SELECT ROW_NUMBER() OVER (ORDER BY e.id) + (SELECT COALESCE(MAX(chain_seq), 0) FROM audit_seals), e.id, 'earlier', strftime('%Y-%m-%d %H:%M:%f', 'now')
+                 FROM audit_events e WHERE e.id > (SELECT COALESCE(MAX(event_id), 0) FROM audit_seals);
+             ANALYZE;"
+        })
+        .await;
+    }
+
+    /// PostgreSQL: how many rows `f` read from `table`, through its indexes or by scanning it (the
+    /// statistics views), run on one connection that reports its counts when it is done; `None`
+    /// on SQLite, which keeps no such counts. For a test that a query's work does not grow with
+    /// the table, counted in rows, not in time.
+    pub async fn rows_read_by<T>(
+        &self,
+        table: &'static str,
+        f: impl FnOnce(&mut sip::db::DbConn) -> sip::error::Result<T>,
+    ) -> (T, Option<i64>) {
+        let postgres = self.postgres_database().is_some();
+        let read_so_far = format!(
+            "SELECT CAST((SELECT COALESCE(SUM(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE relname = '{table}')
+                       + (SELECT COALESCE(seq_tup_read, 0) FROM pg_stat_user_tables WHERE relname = '{table}') AS BIGINT) AS n"
+        );
+        let before = if postgres {
+            self.count(read_so_far.clone()).await
+        } else {
+            0
+        };
+        let value = self
+            .db
+            .write_now(|c| {
+                if let sip::db::DbConn::Postgres(pg) = c {
+                    // The counts reach the views when this transaction ends, not up to ten
+                    // seconds later.
+                    diesel::sql_query("SELECT pg_stat_force_next_flush()").execute(pg)?;
+                }
+                f(c)
+            })
+            .expect("the measured statements run");
+        let read = if postgres {
+            Some(self.count(read_so_far).await - before)
+        } else {
+            None
+        };
+        (value, read)
+    }
+
     async fn service(
         db: Db,
         clock: Clock,

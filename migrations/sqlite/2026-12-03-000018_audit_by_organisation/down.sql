@@ -1,0 +1,2 @@
+DROP INDEX audit_events_hidden_matches_idx;
+DROP INDEX audit_events_organisation_idx;
