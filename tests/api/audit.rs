@@ -17,6 +17,15 @@ fn auditor() -> Who {
     }
 }
 
+/// An auditor of the municipality (`SE2120001314`), whose staff work under `MUNICIPALITY_UNIT`.
+fn municipality_auditor() -> Who {
+    Who {
+        unit: "SE2120001314-REV1",
+        principal: Principal::Municipality,
+        roles: vec![Role::Audit],
+    }
+}
+
 fn outsider() -> Who {
     Who {
         unit: "SE2321000016-XYZ9",
@@ -376,11 +385,7 @@ async fn each_organisation_audits_its_own_units_only(app: TestApp) {
         .await
         .expect(200);
     let region_auditor = auditor();
-    let municipality_auditor = Who {
-        unit: "SE2120001314-REV1",
-        principal: Principal::Municipality,
-        roles: vec![Role::Audit],
-    };
+    let municipality_auditor = municipality_auditor();
     for (who, organisation) in [
         (&region_auditor, "SE2321000016-"),
         (&municipality_auditor, "SE2120001314-"),
@@ -450,13 +455,8 @@ async fn an_organisations_follow_up_reads_its_own_records_not_the_whole_log(app:
             .expect(200);
     }
     app.grow_the_access_log().await;
-    let municipality_auditor = Who {
-        unit: "SE2120001314-REV1",
-        principal: Principal::Municipality,
-        roles: vec![Role::Audit],
-    };
     let page = app
-        .get("/api/v1/audit-events?limit=50", &municipality_auditor)
+        .get("/api/v1/audit-events?limit=50", &municipality_auditor())
         .await
         .expect(200)
         .body;
