@@ -13,6 +13,8 @@ Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres")
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
 (all: "document plan list list_by_consent create"; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios),
+and after each scenario how many access records still wait for their seal (work left to later
+scenarios: the sealer takes at most 500 records a second),
 BENCH_ROUNDS (1: how often each scenario runs; the main table shows the median round),
 BENCH_COMPARE (settings such as "METRICS_ENABLED=true": each round then runs the scenarios on the
 service restarted without and with them, alternating which goes first, and a further table gives
@@ -333,6 +335,24 @@ def grow_access_log(service, cluster, records):
     service.start({})
 
 
+UNSEALED = ("SELECT count(*) FROM audit_events e WHERE e.id > "
+            "(SELECT coalesce(max(event_id), 0) - 10000 FROM audit_seals) "
+            "AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.event_id = e.id)")
+
+
+def unsealed_records(service, cluster):
+    """How many access records wait for their seal: the work a scenario leaves for later, which
+    the next scenario's figures pay for (the sealer seals at most 500 records a second)."""
+    if cluster:
+        return int(cluster.psql(PG_DB, UNSEALED))
+    import sqlite3
+    db = sqlite3.connect(f"file:{os.path.join(service.data, 'sip.sqlite3')}?mode=ro", uri=True)
+    try:
+        return db.execute(UNSEALED).fetchone()[0]
+    finally:
+        db.close()
+
+
 def bench_backend(backend, plans_file, work):
     cluster = Postgres() if backend == "postgres" else None
     service = Service(cluster.url if cluster else None)
@@ -388,6 +408,7 @@ def bench_backend(backend, plans_file, work):
                         result["statements"] = cluster.statements() / max(result["requests"], 1)
                         if SHOW_STATEMENTS:
                             log(cluster.top_statements(result["requests"]))
+                    result["unsealed"] = unsealed_records(service, cluster)
                     runs.setdefault(name, {}).setdefault(variant, []).append(result)
         for name, by_variant in runs.items():
             rows[name] = median_run(by_variant["base"])
@@ -458,16 +479,17 @@ def report(results, peer):
         statements = f"{i['statements']:.0f}" if "statements" in i else "—"
         lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | {statements} | "
                      f"{i['bytes_per_plan']:,.0f} | {f['events_per_s']:,.0f} | {rows['peak_rss_mb']:.0f} |")
-    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | PostgreSQL CPU µs per request | errors, non-2xx |"
+    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | PostgreSQL CPU µs per request | errors, non-2xx | access records unsealed after |"
               + (" ÷ peer |" if peer else ""),
-              "|---|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
+              "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
     for scenario in [s for s in PEER_OF if s in SCENARIOS]:
         for backend, rows in results.items():
             r = rows[scenario]
             statements = f"{r['statements']:.2f}" if "statements" in r else "—"
             db_cpu = f"{r['db_cpu_us']:,.0f}" if "db_cpu_us" in r else "—"
             row = (f"| {scenario} | {backend} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                   f"{statements} | {r['cpu_us']:,.0f} | {db_cpu} | {r['errors']:.0f}, {r['non2xx']:.0f} |")
+                   f"{statements} | {r['cpu_us']:,.0f} | {db_cpu} | {r['errors']:.0f}, {r['non2xx']:.0f} | "
+                   f"{r.get('unsealed', 0):,.0f} |")
             if peer:
                 row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
             lines.append(row)
