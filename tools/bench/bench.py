@@ -6,15 +6,14 @@ For each backend it starts the release binary on an empty database (SQLite in a 
 directory; PostgreSQL in a throwaway cluster of its own with pg_stat_statements, on 127.0.0.1),
 imports BENCH_PLANS established plans through the bulk import (3 goals and 5 interventions each,
 like the peer's), follows the change feed over them, then runs each scenario with wrk and prints
-req/s, p50/p99, SQL statements per request (PostgreSQL) and the service's peak RSS, and the
-import's plans/s and database bytes per plan. Figures only: nothing here passes or fails on them.
+req/s, p50/p99, SQL statements per request (PostgreSQL), how many access records still wait for
+their seal after it (work left to the scenarios after it: the sealer takes at most 500 records a
+second) and the service's peak RSS, and the import's plans/s and database bytes per plan. Figures only: nothing here passes or fails on them.
 
 Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
 (all: "document plan list list_by_consent create"; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios),
-and after each scenario how many access records still wait for their seal (work left to later
-scenarios: the sealer takes at most 500 records a second),
 BENCH_ROUNDS (1: how often each scenario runs; the main table shows the median round),
 BENCH_COMPARE (settings such as "METRICS_ENABLED=true": each round then runs the scenarios on the
 service restarted without and with them, alternating which goes first, and a further table gives
