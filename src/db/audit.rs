@@ -486,6 +486,14 @@ mod tests {
 
     /// On SQLite an event's targets travel as one JSON array: each lands under its own event in
     /// its place, a `None` as NULL and a value with quotes and non-ASCII letters unchanged.
+    /// The literal predicate the hidden matches' index is chosen by names every hidden match and
+    /// nothing else: a new kind added to `HIDDEN_MATCHES` alone would be left out of the page.
+    #[test]
+    fn the_hidden_matches_predicate_names_each_hidden_match() {
+        let named: Vec<&str> = IS_HIDDEN_MATCH.split('\'').skip(1).step_by(2).collect();
+        assert_eq!(named, HIDDEN_MATCHES);
+    }
+
     #[test]
     fn sqlite_stores_each_target_in_its_place() {
         let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
