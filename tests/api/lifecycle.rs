@@ -917,7 +917,55 @@ async fn worklists_show_what_is_late(app: TestApp) {
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
 }
 
+/// A unit's worklist reads what concerns the unit, not every row of the tables it joins: with
+/// 20,000 plans of another unit in place, each summoned, a unit with no summons finds its
+/// unanswered-summons list empty without reading their recipients. (Planned without the unit, the
+/// list walked every recipient in id order — 60,007 here, and 51 ms at 20,000 plans in
+/// `make bench`'s data; `BENCHMARKS.md`, nineteenth session.) Counted on PostgreSQL in rows read,
+/// not in time; on SQLite the list is checked, which plans each statement for its values.
+async fn a_worklist_reads_the_units_rows_not_every_recipient(app: TestApp) {
+    established_plan(&app).await;
+    // 20,000 more plans of the region's unit, each with a summons and its recipients, a third of them
+    // unanswered: copies of the plan's own rows. PostgreSQL only: what is measured is its plan for the query.
+    if app.postgres_database().is_some() {
+        app.run_sql(
+            "DO $$
+             DECLARE q text;
+             BEGIN
+               FOR q IN
+                 SELECT format('INSERT INTO %I SELECT %s FROM (SELECT * FROM %I ORDER BY id LIMIT %s) x, generate_series(1, 20000) g',
+                               c.table_name,
+                               string_agg(CASE WHEN c.column_name IN ('id', 'plan_id', 'summons_id') THEN 'x.' || c.column_name || ' || ''-'' || g'
+                                               WHEN c.column_name = 'response' THEN 'CASE WHEN g % 3 = 0 THEN NULL ELSE x.response END'
+                                               ELSE 'x.' || quote_ident(c.column_name) END, ', ' ORDER BY c.ordinal_position),
+                               c.table_name,
+                               CASE c.table_name WHEN 'summons_recipients' THEN 'ALL' ELSE '1' END)
+                   FROM information_schema.columns c
+                  WHERE c.table_schema = current_schema() AND c.table_name IN ('plans', 'summons', 'summons_recipients')
+                  GROUP BY c.table_name
+                  ORDER BY array_position(ARRAY['plans', 'summons', 'summons_recipients'], c.table_name::text)
+               LOOP
+                 EXECUTE q;
+               END LOOP;
+             END $$;
+             ANALYZE plans; ANALYZE summons; ANALYZE summons_recipients;
+             SELECT pg_stat_force_next_flush();",
+        )
+        .await;
+    }
+    let (entries, read) = app
+        .rows_read_by("summons_recipients", |c| {
+            sip::db::worklists::unanswered_summons(c, "SE2321000016-OTH9", None, None, 51)
+        })
+        .await;
+    assert!(entries.is_empty());
+    if let Some(read) = read {
+        assert!(read < 1_000, "the worklist read {read} recipients");
+    }
+}
+
 on_both_databases!(
+    a_worklist_reads_the_units_rows_not_every_recipient,
     a_whole_adult_plan_from_need_to_closure,
     a_childs_plan_with_guardian_consent,
     a_plan_after_discharge,

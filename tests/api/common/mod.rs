@@ -540,7 +540,8 @@ impl TestApp {
                SELECT ROW_NUMBER() OVER (ORDER BY e.id) + (SELECT COALESCE(MAX(chain_seq), 0) FROM audit_seals), e.id, 'earlier', now()
                  FROM audit_events e WHERE e.id > (SELECT COALESCE(MAX(event_id), 0) FROM audit_seals);
              SELECT setval('audit_events_id_seq', (SELECT MAX(id) FROM audit_events));
-             ANALYZE audit_events; ANALYZE audit_seals;"
+             ANALYZE audit_events; ANALYZE audit_seals;
+             SELECT pg_stat_force_next_flush();"
         } else {
             "INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
                WITH RECURSIVE s(g) AS (SELECT (SELECT MAX(id) FROM audit_events) + 1 UNION ALL
