@@ -918,15 +918,16 @@ async fn worklists_show_what_is_late(app: TestApp) {
 }
 
 /// A unit's worklist reads what concerns the unit, not every row of the tables it joins: with
-/// 20,000 plans of another unit in place, each summoned, a unit with no summons finds its
+/// 20,000 plans of another unit in place, each with a summons, a unit with no summons finds its
 /// unanswered-summons list empty without reading their recipients. (Planned without the unit, the
 /// list walked every recipient in id order — 60,007 here, and 51 ms at 20,000 plans in
 /// `make bench`'s data; `BENCHMARKS.md`, nineteenth session.) Counted on PostgreSQL in rows read,
 /// not in time; on SQLite the list is checked, which plans each statement for its values.
 async fn a_worklist_reads_the_units_rows_not_every_recipient(app: TestApp) {
     established_plan(&app).await;
-    // 20,000 more plans of the region's unit, each with a summons and its recipients, a third of them
-    // unanswered: copies of the plan's own rows. PostgreSQL only: what is measured is its plan for the query.
+    // 20,000 more plans of the region's unit, each with a summons and its recipients, a third of
+    // them unanswered: copies of the plan's own rows. PostgreSQL only: what is measured is its
+    // plan for the query.
     if app.postgres_database().is_some() {
         app.run_sql(
             "DO $$
