@@ -654,7 +654,45 @@ async fn reports_match_a_fixture_computed_by_hand(app: TestApp) {
     }
 }
 
+/// A unit's list of deviations reads the deviations it may see, not every deviation: with 20,000
+/// of another unit's in place, a unit with none finds its list empty without reading them.
+/// Counted on PostgreSQL in rows read (the statement runs planned for the unit), not in time.
+async fn a_units_deviations_are_found_without_reading_everyone_elses(app: TestApp) {
+    app.post("/api/v1/deviations", &reporter(), deviation("other", None))
+        .await
+        .expect(201);
+    if app.postgres_database().is_some() {
+        app.run_sql(
+            "DO $$
+             DECLARE q text;
+             BEGIN
+               SELECT format('INSERT INTO deviations SELECT %s FROM (SELECT * FROM deviations LIMIT 1) x, generate_series(1, 20000) g',
+                             string_agg(CASE WHEN column_name = 'id' THEN 'x.id || ''-'' || g'
+                                             WHEN column_name = 'source_key' THEN 'NULL'
+                                             ELSE 'x.' || quote_ident(column_name) END, ', ' ORDER BY ordinal_position))
+                 INTO q
+                 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'deviations';
+               EXECUTE q;
+             END $$;
+             ANALYZE deviations;
+             SELECT pg_stat_force_next_flush();",
+        )
+        .await;
+    }
+    let (found, read) = app
+        .rows_read_by("deviations", |c| {
+            sip::db::deviations::list(c, "SE2321000016-OTH9", &Default::default(), None, 51)
+        })
+        .await;
+    assert!(found.is_empty());
+    if let Some(read) = read {
+        assert!(read < 1_000, "the list read {read} deviations");
+    }
+}
+
 on_both_databases!(
+    a_units_deviations_are_found_without_reading_everyone_elses,
     every_category_can_be_reported,
     the_status_flow_and_who_moves_it,
     only_the_units_involved_see_a_deviation,
