@@ -451,18 +451,21 @@ fn pages(filter: &AuditFilter, after: i64, limit: i64) -> Vec<AuditPage> {
     let Some(organisation) = &filter.organisation else {
         return vec![page()];
     };
-    // The `LIKE` states the rule (a unit of the organisation: its HSA-id, then a hyphen); the
-    // organisation's prefix says the same of every HSA-id and is what the index answers.
-    let own_units = format!("{organisation}-%");
+    // An organisation is `SE` and ten digits (`HsaId::organisation`), and every unit's HSA-id
+    // begins with its own: the prefix alone is the rule. (A `LIKE 'SE…-%'` beside it, saying the
+    // same, made PostgreSQL multiply the two as if independent and expect one row of the
+    // region's tens of thousands: it then sorted them all, 26 ms a page instead of 0.1.)
+    if organisation.len() != 12 {
+        return Vec::new();
+    }
     let own_accesses = page()
         .filter(
             diesel::dsl::sql::<diesel::sql_types::Text>(ORGANISATION_OF_UNIT)
                 .eq(organisation.clone()),
         )
-        .filter(audit_events::unit.like(own_units.clone()))
         .filter(audit_events::action.ne_all(HIDDEN_MATCHES));
     let registered_here = individuals::table
-        .filter(individuals::registered_by_unit.like(own_units))
+        .filter(individuals::registered_by_unit.like(format!("{organisation}-%")))
         .select(individuals::id.nullable());
     let hidden_matches = page()
         .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(IS_HIDDEN_MATCH))

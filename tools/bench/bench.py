@@ -12,7 +12,9 @@ second) and the service's peak RSS, and the import's plans/s and database bytes 
 
 Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
-(all: "document plan list list_by_consent create"; empty for the import and feed only), BENCH_PEER=1 (also
+(default "document plan list list_by_consent create"; also "worklist", "deviations" and "audit": the
+region's first page of its unanswered summons, of its deviations and, as its auditor, of the access
+log; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios),
 BENCH_ROUNDS (1: how often each scenario runs; the main table shows the median round),
 BENCH_COMPARE (settings such as "METRICS_ENABLED=true": each round then runs the scenarios on the
@@ -377,9 +379,13 @@ def bench_backend(backend, plans_file, work):
         ids = plan_and_individual_ids(service, work)
         region = service.token(REGION, "read,write")
         municipality = service.token(MUNICIPALITY, "read,write", principal="municipality")
+        auditor = service.token(REGION, "audit")
         scenarios = [("document", "byid.lua", region, "/document"), ("plan", "byid.lua", region, ""),
                      ("list", "list.lua", region, ""), ("list_by_consent", "list.lua", municipality, ""),
-                     ("create", "create.lua", region, "")]
+                     ("create", "create.lua", region, ""),
+                     ("worklist", "path.lua", region, "/api/v1/worklists/unanswered-summons?limit=50"),
+                     ("deviations", "path.lua", region, "/api/v1/deviations?limit=50"),
+                     ("audit", "path.lua", auditor, "/api/v1/audit-events?limit=50")]
         comparing = bool(COMPARE or BIN_B)
         variants = [("base", {}, BIN)] + ([("compare", COMPARE, BIN_B or BIN)] if comparing else [])
         runs = {}
@@ -463,7 +469,7 @@ def bench_peer():
 
 
 PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent": "list",
-           "create": "create"}
+           "create": "create", "worklist": "list", "deviations": "list", "audit": "list"}
 
 
 def report(results, peer):
