@@ -691,8 +691,66 @@ async fn a_units_deviations_are_found_without_reading_everyone_elses(app: TestAp
     }
 }
 
+/// A unit's list holds what it reported and what concerns it as one list in id order: paged two
+/// at a time, the pages together are every deviation once, whichever of the two each one is.
+async fn a_units_list_pages_through_what_it_reported_and_what_concerns_it(app: TestApp) {
+    let about_the_region = || {
+        let mut body = deviation("other", None);
+        body["concerned_unit"] = json!(REGION_UNIT);
+        body["concerned_principal"] = json!("region");
+        body
+    };
+    let mut expected = Vec::new();
+    for n in 0..5 {
+        let (who, body) = if n % 2 == 0 {
+            (reporter(), deviation("other", None))
+        } else {
+            (concerned(), about_the_region())
+        };
+        let created = app
+            .post("/api/v1/deviations", &who, body)
+            .await
+            .expect(201)
+            .body;
+        expected.push(id(&created).to_string());
+    }
+    app.post("/api/v1/deviations", &outsider(), deviation("other", None))
+        .await
+        .expect(201);
+    expected.sort();
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let uri = match &cursor {
+            None => "/api/v1/deviations?limit=2".to_string(),
+            Some(c) => format!("/api/v1/deviations?limit=2&cursor={c}"),
+        };
+        let page = app.get(&uri, &reporter()).await.expect(200).body;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|d| id(d).to_string()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected);
+    let reported = app
+        .get("/api/v1/deviations?role=reported", &reporter())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(reported["items"].as_array().unwrap().len(), 3);
+    let concerning = app
+        .get("/api/v1/deviations?role=concerned", &reporter())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(concerning["items"].as_array().unwrap().len(), 2);
+}
+
 on_both_databases!(
     a_units_deviations_are_found_without_reading_everyone_elses,
+    a_units_list_pages_through_what_it_reported_and_what_concerns_it,
     every_category_can_be_reported,
     the_status_flow_and_who_moves_it,
     only_the_units_involved_see_a_deviation,
