@@ -126,21 +126,29 @@ pub struct PlanFilter {
 macro_rules! visible_to {
     ($unit:expr, $today:expr) => {
         diesel::dsl::exists(
-            super::schema::plan_access::table
+            grants_holding!($unit, $today)
                 .filter(super::schema::plan_access::plan_id.eq(plans::id))
-                .filter(super::schema::plan_access::unit.eq($unit.as_str()))
-                .filter(
-                    super::schema::plan_access::valid_from
-                        .is_null()
-                        .or(super::schema::plan_access::valid_from.le($today)),
-                )
-                .filter(
-                    super::schema::plan_access::valid_until
-                        .is_null()
-                        .or(super::schema::plan_access::valid_until.ge($today)),
-                )
                 .select(super::schema::plan_access::id),
         )
+    };
+}
+
+/// The grants of `$unit` that hold on `$today`: the rule of [`visible_to`], read from
+/// `plan_access` alone — for a list that starts from what the unit may see.
+macro_rules! grants_holding {
+    ($unit:expr, $today:expr) => {
+        super::schema::plan_access::table
+            .filter(super::schema::plan_access::unit.eq($unit.as_str()))
+            .filter(
+                super::schema::plan_access::valid_from
+                    .is_null()
+                    .or(super::schema::plan_access::valid_from.le($today)),
+            )
+            .filter(
+                super::schema::plan_access::valid_until
+                    .is_null()
+                    .or(super::schema::plan_access::valid_until.ge($today)),
+            )
     };
 }
 
@@ -303,6 +311,15 @@ pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
 
 /// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`,
 /// each with the last day of its consent active on `today`.
+///
+/// The page starts from the unit's own grants: the next plans it may see, in id order
+/// ([`granted_after`]), then those of them the filter selects, each still checked for its grant
+/// ([`among`]) — in rounds of more grants until the page is full or the grants run out. So a list
+/// reads the unit's grants up to a page of matches, however many plans the database holds. Asked
+/// as one query, "plans, where a grant exists", PostgreSQL's plan for it (made without the unit's
+/// value: the pool's connections force generic plans) walked the plans in id order beside the
+/// grants, and a unit with a few plans read all the region's before its page was full. A filter
+/// by individual is the exception: her plans are a handful, found through her own index.
 pub fn list(
     conn: &mut DbConn,
     unit: &HsaId,
@@ -311,9 +328,76 @@ pub fn list(
     limit: i64,
     today: NaiveDate,
 ) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
+    if filter.individual_id.is_some() {
+        return among(conn, unit, None, filter, cursor, limit, today);
+    }
+    let mut page = Vec::new();
+    let mut after = cursor.map(str::to_string);
+    let mut grants = limit;
+    while (page.len() as i64) < limit {
+        let granted = granted_after(conn, unit, after.as_deref(), grants, today)?;
+        let Some(last) = granted.last().cloned() else {
+            break;
+        };
+        let more = (granted.len() as i64) == grants;
+        let wanted = limit - page.len() as i64;
+        page.extend(among(
+            conn,
+            unit,
+            Some(&granted),
+            filter,
+            None,
+            wanted,
+            today,
+        )?);
+        if !more {
+            break;
+        }
+        after = Some(last);
+        // A filter that few of the unit's plans pass is answered in a few rounds, not many.
+        grants = (grants * 4).min(MOST_GRANTS_A_ROUND);
+    }
+    Ok(page)
+}
+
+/// The most grants one round of a list reads.
+const MOST_GRANTS_A_ROUND: i64 = 5_000;
+
+/// The ids of the next `most` plans `unit` may see on `today` after `after`, in id order.
+fn granted_after(
+    conn: &mut DbConn,
+    unit: &HsaId,
+    after: Option<&str>,
+    most: i64,
+    today: NaiveDate,
+) -> Result<Vec<String>> {
+    let after = after.unwrap_or("");
+    Ok(grants_holding!(unit, today)
+        .filter(super::schema::plan_access::plan_id.gt(after))
+        .select(super::schema::plan_access::plan_id)
+        .distinct()
+        .order(super::schema::plan_access::plan_id)
+        .limit(most)
+        .load_native(conn)?)
+}
+
+/// The plans `unit` may see that the filter selects, in id order from the cursor: among the plans
+/// `ids` when given.
+fn among(
+    conn: &mut DbConn,
+    unit: &HsaId,
+    ids: Option<&[String]>,
+    filter: &PlanFilter,
+    cursor: Option<&str>,
+    limit: i64,
+    today: NaiveDate,
+) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
     // Boxed for the optional filters, once for each backend's own connection (`super::native`).
     Ok(super::native::on_backend!(conn, |c| {
         let mut query = plans::table.filter(visible_to!(unit, today)).into_boxed();
+        if let Some(ids) = ids {
+            query = query.filter(plans::id.eq_any(ids));
+        }
         if let Some(status) = &filter.status {
             query = query.filter(plans::status.eq(status.as_str()));
         }

@@ -333,8 +333,117 @@ async fn a_protected_identity_is_shown_only_to_units_that_see_a_plan(app: TestAp
         .expect(200);
 }
 
+/// A unit's list of plans reads the unit's own grants, not the region's plans: with 20,000 plans
+/// of another unit in place, each listed before it in id order, the municipality's list (one plan,
+/// seen through its consent) and an outsider's (none) read fewer than a thousand rows of either
+/// table, filtered or not. Counted on PostgreSQL in rows and index entries read, not in time.
+async fn a_units_plan_list_reads_its_grants_not_every_plan(app: TestApp) {
+    let plan = established_plan(&app).await;
+    if app.postgres_database().is_some() {
+        // The copies' ids sort before the plan's ('-' before any hex digit); inserting a plan
+        // grants its initiating unit access (the trigger of `plan_access`).
+        app.run_sql(
+            "DO $$
+             DECLARE q text;
+             BEGIN
+               SELECT format('INSERT INTO plans SELECT %s FROM (SELECT * FROM plans LIMIT 1) x, generate_series(1, 20000) g',
+                             string_agg(CASE WHEN column_name = 'id' THEN '''0-'' || g || ''-'' || x.id'
+                                             ELSE 'x.' || quote_ident(column_name) END, ', ' ORDER BY ordinal_position))
+                 INTO q
+                 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = 'plans';
+               EXECUTE q;
+             END $$;
+             ANALYZE plans; ANALYZE plan_access;
+             SELECT pg_stat_force_next_flush();",
+        )
+        .await;
+    }
+    let today = chrono::Utc::now().date_naive();
+    let established = sip::db::plans::PlanFilter {
+        status: Some("established".into()),
+        ..Default::default()
+    };
+    for (unit, filter, expected) in [
+        (MUNICIPALITY_UNIT, Default::default(), 1),
+        (MUNICIPALITY_UNIT, established.clone(), 1),
+        ("SE2321000016-OTH9", Default::default(), 0),
+        ("SE2321000016-OTH9", established.clone(), 0),
+    ] {
+        let unit = sip::domain::identity::HsaId::parse(unit).unwrap();
+        for table in ["plans", "plan_access"] {
+            let (found, read) = app
+                .rows_read_by(table, |c| {
+                    sip::db::plans::list(c, &unit, &filter, None, 51, today)
+                })
+                .await;
+            assert_eq!(found.len(), expected, "{unit:?} {filter:?}");
+            if expected == 1 {
+                assert_eq!(found[0].0.id.to_string(), id(&plan));
+            }
+            if let Some(read) = read {
+                assert!(
+                    read < 1_000,
+                    "{unit:?} {filter:?}: the list read {read} rows of {table}"
+                );
+            }
+        }
+    }
+}
+
+/// A filtered list pages through the unit's plans in id order however sparse the matches are:
+/// two at a time, with most of the unit's plans in another status (each page then reads the
+/// unit's grants in more than one round), the pages together are every match once.
+async fn a_filtered_list_pages_through_sparse_matches(app: TestApp) {
+    let mut plans = Vec::new();
+    for n in 0..9 {
+        let plan = app.lisas_plan().await;
+        if n % 4 == 1 {
+            record_lisas_consent(&app, &plan).await;
+        }
+        plans.push(plan);
+    }
+    let mut by_status: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for plan in &plans {
+        let status = status_of(&app, plan).await["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        by_status
+            .entry(status)
+            .or_default()
+            .push(id(plan).to_string());
+    }
+    assert!(by_status.len() > 1, "the plans are in more than one status");
+    for (status, mut expected) in by_status {
+        expected.sort();
+        let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+        loop {
+            let uri = match &cursor {
+                None => format!("/api/v1/plans?status={status}&limit=2"),
+                Some(c) => format!("/api/v1/plans?status={status}&limit=2&cursor={c}"),
+            };
+            let page = app.get(&uri, &reader()).await.expect(200).body;
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| id(p).to_string()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "status {status}");
+    }
+}
+
 on_both_databases!(
     a_protected_identity_is_shown_only_to_units_that_see_a_plan,
+    a_filtered_list_pages_through_sparse_matches,
+    a_units_plan_list_reads_its_grants_not_every_plan,
     a_unit_outside_the_consent_gets_404_on_every_plan_route,
     access_follows_the_consent_and_ends_with_it,
     access_grants_are_what_plans_and_consents_say,
