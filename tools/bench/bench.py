@@ -12,7 +12,8 @@ second) and the service's peak RSS, and the import's plans/s and database bytes 
 
 Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
-(default "document plan list list_by_consent create"; also "worklist", "deviations" and "audit": the
+(default "document plan list list_by_consent list_by_small_unit create": the last list for a unit
+that one plan's consent in a hundred covers; also "worklist", "deviations" and "audit": the
 region's first page of its unanswered summons, of its deviations and, as its auditor, of the access
 log; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios),
@@ -51,7 +52,8 @@ DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 PEER = os.environ.get("BENCH_PEER") == "1"
-SCENARIOS = os.environ.get("BENCH_SCENARIOS", "document plan list list_by_consent create").split()
+SCENARIOS = os.environ.get("BENCH_SCENARIOS",
+                           "document plan list list_by_consent list_by_small_unit create").split()
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
 COMPARE = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_COMPARE", "").split())
 BIN_B = os.environ.get("BENCH_BIN_B")
@@ -60,6 +62,7 @@ LOG_RECORDS = int(os.environ.get("BENCH_LOG_RECORDS", "0"))
 SECRET = "bench-only-hs256-secret-0123456789abcdef"
 REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
 MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
+SMALL_UNIT = "SE2321000016-HAB1"  # a unit one consent in a hundred covers
 PG_PORT = 55440
 PG_DB = "sip_bench"
 
@@ -380,8 +383,10 @@ def bench_backend(backend, plans_file, work):
         region = service.token(REGION, "read,write")
         municipality = service.token(MUNICIPALITY, "read,write", principal="municipality")
         auditor = service.token(REGION, "audit")
+        small_unit = service.token(SMALL_UNIT, "read")
         scenarios = [("document", "byid.lua", region, "/document"), ("plan", "byid.lua", region, ""),
                      ("list", "list.lua", region, ""), ("list_by_consent", "list.lua", municipality, ""),
+                     ("list_by_small_unit", "list.lua", small_unit, ""),
                      ("create", "create.lua", region, ""),
                      ("worklist", "path.lua", region, "/api/v1/worklists/unanswered-summons?limit=50"),
                      ("deviations", "path.lua", region, "/api/v1/deviations?limit=50"),
@@ -469,6 +474,7 @@ def bench_peer():
 
 
 PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent": "list",
+           "list_by_small_unit": "list",
            "create": "create", "worklist": "list", "deviations": "list", "audit": "list"}
 
 

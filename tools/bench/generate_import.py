@@ -17,6 +17,9 @@ import sys
 PEOPLE = [("19121212-1212", "Tolvan"), ("19530901-1913", "Erik"), ("19701063-2391", "Sam")]
 REGION = "SE2321000016-PSY1"
 MUNICIPALITY = "SE2120001314-SOC1"
+# A unit that one plan in a hundred's consent covers: a list for a unit that sees a few plans among
+# many (`make bench`'s list_by_small_unit).
+SMALL_UNIT = "SE2321000016-HAB1"
 
 
 def unit(hsa_id, name, principal):
@@ -47,7 +50,8 @@ def record(n, start):
                  "what_matters": "To get going with work training"},
         "consents": [{"external_id": "c-1", "recorded_at": at(1), "consent": {
             "outcome": "given", "form": "written", "givers": [{"role": "individual"}],
-            "covered_parties": parties,
+            "covered_parties": parties + ([unit(SMALL_UNIT, "Habiliteringen", "region")]
+                                          if n % 100 == 0 else []),
             "permissions": {"share_information": True, "send_summons": True, "establish_plan": True},
             "valid_from": date(1), "valid_until": date(700)}}],
         "goals": [
