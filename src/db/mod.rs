@@ -9,6 +9,7 @@ mod columns;
 pub mod consents;
 pub mod deviations;
 pub mod documents;
+mod driven;
 pub mod events;
 pub mod goals;
 mod group;

@@ -312,14 +312,16 @@ pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
 /// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`,
 /// each with the last day of its consent active on `today`.
 ///
-/// The page starts from the unit's own grants: the next plans it may see, in id order
-/// ([`granted_after`]), then those of them the filter selects, each still checked for its grant
-/// ([`among`]) — in rounds of more grants until the page is full or the grants run out. So a list
-/// reads the unit's grants up to a page of matches, however many plans the database holds. Asked
-/// as one query, "plans, where a grant exists", PostgreSQL's plan for it (made without the unit's
-/// value: the pool's connections force generic plans) walked the plans in id order beside the
-/// grants, and a unit with a few plans read all the region's before its page was full. A filter
-/// by individual is the exception: her plans are a handful, found through her own index.
+/// The page starts from the unit's own grants, in plan order: the plans among its next grants
+/// that the filter selects — in one statement, the grants read first
+/// ([`super::driven::driven_by`]). When a filter leaves that page short, it goes on in rounds of
+/// more grants ([`granted_after`], then the plans among them, each still checked for its grant in
+/// that later statement) until the page is full or the grants run out. So a list reads the unit's
+/// grants up to a page of matches, however many plans the database holds. Asked as "plans, where
+/// a grant exists", PostgreSQL's plan (made without the unit's value: the pool's connections force
+/// generic plans) walked the plans in id order beside the grants, and a unit with a few plans
+/// read all the region's before its page was full. A filter by individual is the exception: her
+/// plans are a handful, found through her own index, each checked for a grant.
 pub fn list(
     conn: &mut DbConn,
     unit: &HsaId,
@@ -329,33 +331,56 @@ pub fn list(
     today: NaiveDate,
 ) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
     if filter.individual_id.is_some() {
-        return among(conn, unit, None, filter, cursor, limit, today);
+        return among(
+            conn,
+            unit,
+            Candidates::Visible { cursor },
+            filter,
+            limit,
+            today,
+        );
     }
-    let mut page = Vec::new();
-    let mut after = cursor.map(str::to_string);
+    let first = Candidates::NextGrants {
+        cursor,
+        most: limit,
+    };
+    let mut page = among(conn, unit, first, filter, limit, today)?;
+    let narrowed = filter.status.is_some()
+        || filter.initiating_unit.is_some()
+        || filter.updated_since.is_some();
+    if (page.len() as i64) == limit || !narrowed {
+        // Full, or every grant read is on the page: none left.
+        return Ok(page);
+    }
+    // The filter left the page short: on from where the first statement's grants ended.
+    let first_grants = granted_after(conn, unit, cursor, limit, today)?;
+    let (Some(mut after), true) = (
+        first_grants.last().cloned(),
+        first_grants.len() as i64 == limit,
+    ) else {
+        return Ok(page);
+    };
     let mut grants = limit;
     while (page.len() as i64) < limit {
-        let granted = granted_after(conn, unit, after.as_deref(), grants, today)?;
+        // A filter that few of the unit's plans pass is answered in a few rounds, not many.
+        grants = (grants * 4).min(MOST_GRANTS_A_ROUND);
+        let granted = granted_after(conn, unit, Some(&after), grants, today)?;
         let Some(last) = granted.last().cloned() else {
             break;
         };
-        let more = (granted.len() as i64) == grants;
         let wanted = limit - page.len() as i64;
         page.extend(among(
             conn,
             unit,
-            Some(&granted),
+            Candidates::Granted(&granted),
             filter,
-            None,
             wanted,
             today,
         )?);
-        if !more {
+        if (granted.len() as i64) < grants {
             break;
         }
-        after = Some(last);
-        // A filter that few of the unit's plans pass is answered in a few rounds, not many.
-        grants = (grants * 4).min(MOST_GRANTS_A_ROUND);
+        after = last;
     }
     Ok(page)
 }
@@ -363,7 +388,29 @@ pub fn list(
 /// The most grants one round of a list reads.
 const MOST_GRANTS_A_ROUND: i64 = 5_000;
 
-/// The ids of the next `most` plans `unit` may see on `today` after `after`, in id order.
+/// The plans a list's statement looks among.
+#[derive(Clone, Copy)]
+enum Candidates<'a> {
+    /// Every plan the unit may see, after the cursor.
+    Visible { cursor: Option<&'a str> },
+    /// The plans of the unit's next `most` grants after the cursor, read in the same statement.
+    NextGrants { cursor: Option<&'a str>, most: i64 },
+    /// These plans, each checked for its grant.
+    Granted(&'a [String]),
+}
+
+/// The ids of the next `$most` plans `$unit` may see on `$today` after `$after`, in id order.
+macro_rules! grants_after {
+    ($unit:expr, $after:expr, $most:expr, $today:expr) => {
+        grants_holding!($unit, $today)
+            .filter(super::schema::plan_access::plan_id.gt($after))
+            .select(super::schema::plan_access::plan_id)
+            .distinct()
+            .order(super::schema::plan_access::plan_id)
+            .limit($most)
+    };
+}
+
 fn granted_after(
     conn: &mut DbConn,
     unit: &HsaId,
@@ -371,33 +418,39 @@ fn granted_after(
     most: i64,
     today: NaiveDate,
 ) -> Result<Vec<String>> {
-    let after = after.unwrap_or("");
-    Ok(grants_holding!(unit, today)
-        .filter(super::schema::plan_access::plan_id.gt(after))
-        .select(super::schema::plan_access::plan_id)
-        .distinct()
-        .order(super::schema::plan_access::plan_id)
-        .limit(most)
-        .load_native(conn)?)
+    Ok(grants_after!(unit, after.unwrap_or(""), most, today).load_native(conn)?)
 }
 
-/// The plans `unit` may see that the filter selects, in id order from the cursor: among the plans
-/// `ids` when given.
+/// The plans `unit` may see that the filter selects, in id order, among `candidates`.
 fn among(
     conn: &mut DbConn,
     unit: &HsaId,
-    ids: Option<&[String]>,
+    candidates: Candidates<'_>,
     filter: &PlanFilter,
-    cursor: Option<&str>,
     limit: i64,
     today: NaiveDate,
 ) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
     // Boxed for the optional filters, once for each backend's own connection (`super::native`).
     Ok(super::native::on_backend!(conn, |c| {
-        let mut query = plans::table.filter(visible_to!(unit, today)).into_boxed();
-        if let Some(ids) = ids {
-            query = query.filter(plans::id.eq_any(ids));
-        }
+        let mut query = match candidates {
+            Candidates::Visible { cursor } => {
+                let query = plans::table.filter(visible_to!(unit, today)).into_boxed();
+                match cursor {
+                    Some(after) => query.filter(plans::id.gt(after)),
+                    None => query,
+                }
+            }
+            Candidates::NextGrants { cursor, most } => plans::table
+                .filter(super::driven::driven_by(
+                    plans::id,
+                    grants_after!(unit, cursor.unwrap_or(""), most, today),
+                ))
+                .into_boxed(),
+            Candidates::Granted(ids) => plans::table
+                .filter(visible_to!(unit, today))
+                .filter(plans::id.eq_any(ids))
+                .into_boxed(),
+        };
         if let Some(status) = &filter.status {
             query = query.filter(plans::status.eq(status.as_str()));
         }
@@ -409,9 +462,6 @@ fn among(
         }
         if let Some(since) = filter.updated_since {
             query = query.filter(plans::updated_at.ge(since));
-        }
-        if let Some(after) = cursor {
-            query = query.filter(plans::id.gt(after));
         }
         query
             .order(plans::id)
