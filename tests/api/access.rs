@@ -339,26 +339,10 @@ async fn a_protected_identity_is_shown_only_to_units_that_see_a_plan(app: TestAp
 /// table, filtered or not. Counted on PostgreSQL in rows and index entries read, not in time.
 async fn a_units_plan_list_reads_its_grants_not_every_plan(app: TestApp) {
     let plan = established_plan(&app).await;
-    if app.postgres_database().is_some() {
-        // The copies' ids sort before the plan's ('-' before any hex digit); inserting a plan
-        // grants its initiating unit access (the trigger of `plan_access`).
-        app.run_sql(
-            "DO $$
-             DECLARE q text;
-             BEGIN
-               SELECT format('INSERT INTO plans SELECT %s FROM (SELECT * FROM plans LIMIT 1) x, generate_series(1, 20000) g',
-                             string_agg(CASE WHEN column_name = 'id' THEN '''0-'' || g || ''-'' || x.id'
-                                             ELSE 'x.' || quote_ident(column_name) END, ', ' ORDER BY ordinal_position))
-                 INTO q
-                 FROM information_schema.columns
-                WHERE table_schema = current_schema() AND table_name = 'plans';
-               EXECUTE q;
-             END $$;
-             ANALYZE plans; ANALYZE plan_access;
-             SELECT pg_stat_force_next_flush();",
-        )
+    // The copies' ids sort before the plan's ('-' before any hex digit); inserting a plan grants
+    // its initiating unit access (the trigger of `plan_access`).
+    app.copy_first_row("plans", 20_000, &[("id", "'0-' || g || '-' || x.id")])
         .await;
-    }
     let today = chrono::Utc::now().date_naive();
     let established = sip::db::plans::PlanFilter {
         status: Some("established".into()),
@@ -417,25 +401,9 @@ async fn a_filtered_list_pages_through_sparse_matches(app: TestApp) {
     assert!(by_status.len() > 1, "the plans are in more than one status");
     for (status, mut expected) in by_status {
         expected.sort();
-        let (mut seen, mut cursor) = (Vec::new(), None::<String>);
-        loop {
-            let uri = match &cursor {
-                None => format!("/api/v1/plans?status={status}&limit=2"),
-                Some(c) => format!("/api/v1/plans?status={status}&limit=2&cursor={c}"),
-            };
-            let page = app.get(&uri, &reader()).await.expect(200).body;
-            seen.extend(
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| id(p).to_string()),
-            );
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_string()),
-                None => break,
-            }
-        }
+        let seen = app
+            .every_id(&format!("/api/v1/plans?status={status}&limit=2"), &reader())
+            .await;
         assert_eq!(seen, expected, "status {status}");
     }
 }

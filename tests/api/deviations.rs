@@ -661,25 +661,12 @@ async fn a_units_deviations_are_found_without_reading_everyone_elses(app: TestAp
     app.post("/api/v1/deviations", &reporter(), deviation("other", None))
         .await
         .expect(201);
-    if app.postgres_database().is_some() {
-        app.run_sql(
-            "DO $$
-             DECLARE q text;
-             BEGIN
-               SELECT format('INSERT INTO deviations SELECT %s FROM (SELECT * FROM deviations LIMIT 1) x, generate_series(1, 20000) g',
-                             string_agg(CASE WHEN column_name = 'id' THEN 'x.id || ''-'' || g'
-                                             WHEN column_name = 'source_key' THEN 'NULL'
-                                             ELSE 'x.' || quote_ident(column_name) END, ', ' ORDER BY ordinal_position))
-                 INTO q
-                 FROM information_schema.columns
-                WHERE table_schema = current_schema() AND table_name = 'deviations';
-               EXECUTE q;
-             END $$;
-             ANALYZE deviations;
-             SELECT pg_stat_force_next_flush();",
-        )
-        .await;
-    }
+    app.copy_first_row(
+        "deviations",
+        20_000,
+        &[("id", "x.id || '-' || g"), ("source_key", "NULL")],
+    )
+    .await;
     let (found, read) = app
         .rows_read_by("deviations", |c| {
             sip::db::deviations::list(c, "SE2321000016-OTH9", &Default::default(), None, 51)
@@ -718,21 +705,9 @@ async fn a_units_list_pages_through_what_it_reported_and_what_concerns_it(app: T
         .await
         .expect(201);
     expected.sort();
-    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
-    loop {
-        let uri = match &cursor {
-            None => "/api/v1/deviations?limit=2".to_string(),
-            Some(c) => format!("/api/v1/deviations?limit=2&cursor={c}"),
-        };
-        let page = app.get(&uri, &reporter()).await.expect(200).body;
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 2);
-        seen.extend(items.iter().map(|d| id(d).to_string()));
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => break,
-        }
-    }
+    let seen = app
+        .every_id("/api/v1/deviations?limit=2", &reporter())
+        .await;
     assert_eq!(seen, expected);
     let reported = app
         .get("/api/v1/deviations?role=reported", &reporter())

@@ -528,6 +528,65 @@ impl TestApp {
             .expect("the SQL runs");
     }
 
+    /// PostgreSQL only (what is measured there is its plan for a query): `copies` more rows of
+    /// `table`, each its first row with the `changed` columns set to SQL expressions of the copied
+    /// row `x` and the copy's number `g`; then the table is analysed and the statistics flushed.
+    pub async fn copy_first_row(&self, table: &str, copies: u32, changed: &[(&str, &str)]) {
+        use diesel::connection::SimpleConnection;
+        if self.postgres_database().is_none() {
+            return;
+        }
+        let cases: String = changed
+            .iter()
+            .map(|(column, value)| {
+                format!(
+                    "WHEN column_name = '{column}' THEN '{}' ",
+                    value.replace('\'', "''")
+                )
+            })
+            .collect();
+        let sql = format!(
+            "DO $$
+             DECLARE q text;
+             BEGIN
+               SELECT format('INSERT INTO {table} SELECT %s FROM (SELECT * FROM {table} LIMIT 1) x, generate_series(1, {copies}) g',
+                             string_agg(CASE {cases} ELSE 'x.' || quote_ident(column_name) END, ', ' ORDER BY ordinal_position))
+                 INTO q
+                 FROM information_schema.columns
+                WHERE table_schema = current_schema() AND table_name = '{table}';
+               EXECUTE q;
+             END $$;
+             ANALYZE;
+             SELECT pg_stat_force_next_flush();"
+        );
+        self.db
+            .write(move |c| {
+                c.batch_execute(&sql)?;
+                Ok(())
+            })
+            .await
+            .expect("the SQL runs");
+    }
+
+    /// The ids of every item of a list, page after page (`first_page` has a query string).
+    pub async fn every_id(&self, first_page: &str, who: &Who) -> Vec<String> {
+        let (mut ids, mut uri) = (Vec::new(), first_page.to_string());
+        loop {
+            let page = self.get(&uri, who).await.expect(200).body;
+            ids.extend(
+                page["items"]
+                    .as_array()
+                    .expect("a page of items")
+                    .iter()
+                    .map(|item| id(item).to_string()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(next) => uri = format!("{first_page}&cursor={next}"),
+                None => return ids,
+            }
+        }
+    }
+
     /// The access log as it looks after months in service: 100,000 more records of the region's
     /// unit, each sealed (with a hash no chain verifies: for measuring what a query reads, not
     /// for `seals::verify`), and the tables analysed, as autovacuum would have.
