@@ -314,10 +314,9 @@ pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
 ///
 /// The page starts from the unit's own grants, in plan order: the plans among its next grants
 /// that the filter selects — in one statement, the grants read first
-/// ([`super::driven::driven_by`]). When a filter leaves that page short, it goes on in rounds of
-/// more grants ([`granted_after`], then the plans among them, each still checked for its grant in
-/// that later statement) until the page is full or the grants run out. So a list reads the unit's
-/// grants up to a page of matches, however many plans the database holds. Asked as "plans, where
+/// ([`super::driven::driven_by`]). So an unfiltered list reads a page of the unit's grants,
+/// however many plans the database holds; when a filter leaves that page short, the rest of it is
+/// asked as before, planned for its values (below). Asked as "plans, where
 /// a grant exists", PostgreSQL's plan (made without the unit's value: the pool's connections force
 /// generic plans) walked the plans in id order beside the grants, and a unit with a few plans
 /// read all the region's before its page was full. A filter by individual is the exception: her
@@ -352,41 +351,24 @@ pub fn list(
         // Full, or every grant read is on the page: none left.
         return Ok(page);
     }
-    // The filter left the page short: on from where the first statement's grants ended.
+    // The filter left the page short and the unit has more grants than the statement read. The
+    // rest of the page comes from the plans after those grants, asked as "plans where a grant
+    // exists" and planned for the values: whether the unit's grants or the filter's index is the
+    // shorter walk depends on both (a unit with most of the plans listing its few closed ones,
+    // or a unit with few plans listing its established ones).
     let first_grants = granted_after(conn, unit, cursor, limit, today)?;
-    let (Some(mut after), true) = (
-        first_grants.last().cloned(),
-        first_grants.len() as i64 == limit,
-    ) else {
+    let (Some(after), true) = (first_grants.last(), first_grants.len() as i64 == limit) else {
         return Ok(page);
     };
-    let mut grants = limit;
-    while (page.len() as i64) < limit {
-        // A filter that few of the unit's plans pass is answered in a few rounds, not many.
-        grants = (grants * 4).min(MOST_GRANTS_A_ROUND);
-        let granted = granted_after(conn, unit, Some(&after), grants, today)?;
-        let Some(last) = granted.last().cloned() else {
-            break;
-        };
-        let wanted = limit - page.len() as i64;
-        page.extend(among(
-            conn,
-            unit,
-            Candidates::Granted(&granted),
-            filter,
-            wanted,
-            today,
-        )?);
-        if (granted.len() as i64) < grants {
-            break;
-        }
-        after = last;
-    }
+    let wanted = limit - page.len() as i64;
+    let rest = Candidates::Visible {
+        cursor: Some(after),
+    };
+    page.extend(super::native::with_plans_for_the_values(conn, |c| {
+        among(c, unit, rest, filter, wanted, today)
+    })?);
     Ok(page)
 }
-
-/// The most grants one round of a list reads.
-const MOST_GRANTS_A_ROUND: i64 = 5_000;
 
 /// The plans a list's statement looks among.
 #[derive(Clone, Copy)]
@@ -395,8 +377,6 @@ enum Candidates<'a> {
     Visible { cursor: Option<&'a str> },
     /// The plans of the unit's next `most` grants after the cursor, read in the same statement.
     NextGrants { cursor: Option<&'a str>, most: i64 },
-    /// These plans, each checked for its grant.
-    Granted(&'a [String]),
 }
 
 /// The ids of the next `$most` plans `$unit` may see on `$today` after `$after`, in id order.
@@ -445,10 +425,6 @@ fn among(
                     plans::id,
                     grants_after!(unit, cursor.unwrap_or(""), most, today),
                 ))
-                .into_boxed(),
-            Candidates::Granted(ids) => plans::table
-                .filter(visible_to!(unit, today))
-                .filter(plans::id.eq_any(ids))
                 .into_boxed(),
         };
         if let Some(status) = &filter.status {

@@ -336,7 +336,8 @@ async fn a_protected_identity_is_shown_only_to_units_that_see_a_plan(app: TestAp
 /// A unit's list of plans reads the unit's own grants, not the region's plans: with 20,000 plans
 /// of another unit in place, each listed before it in id order, the municipality's list (one plan,
 /// seen through its consent) and an outsider's (none) read fewer than a thousand rows of either
-/// table, filtered or not. Counted on PostgreSQL in rows and index entries read, not in time.
+/// table, filtered or not; and so does the other unit's list of its closed plans (none of its
+/// 20,001). Counted on PostgreSQL in rows and index entries read, not in time.
 async fn a_units_plan_list_reads_its_grants_not_every_plan(app: TestApp) {
     let plan = established_plan(&app).await;
     // The copies' ids sort before the plan's ('-' before any hex digit); inserting a plan grants
@@ -348,11 +349,17 @@ async fn a_units_plan_list_reads_its_grants_not_every_plan(app: TestApp) {
         status: Some("established".into()),
         ..Default::default()
     };
+    let closed = sip::db::plans::PlanFilter {
+        status: Some("closed".into()),
+        ..Default::default()
+    };
     for (unit, filter, expected) in [
         (MUNICIPALITY_UNIT, Default::default(), 1),
         (MUNICIPALITY_UNIT, established.clone(), 1),
         ("SE2321000016-OTH9", Default::default(), 0),
         ("SE2321000016-OTH9", established.clone(), 0),
+        // The unit with every plan, and a filter none of them passes.
+        (REGION_UNIT, closed, 0),
     ] {
         let unit = sip::domain::identity::HsaId::parse(unit).unwrap();
         for table in ["plans", "plan_access"] {
