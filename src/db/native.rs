@@ -112,14 +112,23 @@ pub fn with_plans_for_the_values<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> crate::error::Result<T>,
 ) -> crate::error::Result<T> {
-    use diesel::connection::SimpleConnection;
     use diesel::Connection;
     conn.transaction(|c| {
-        if let DbConn::Postgres(pg) = c {
-            pg.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
-        }
+        plan_for_the_values_until_commit(c)?;
         f(c)
     })
+}
+
+/// From here to the end of the transaction `conn` is in, PostgreSQL plans each statement for the
+/// values it is bound to (see [`with_plans_for_the_values`]), and so for the tables' sizes as they
+/// are now. For work that already runs in a transaction of its own, such as the access log's
+/// sealer. Nothing on SQLite, whose statements are always planned with their values.
+pub fn plan_for_the_values_until_commit(conn: &mut DbConn) -> crate::error::Result<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConn::Postgres(pg) = conn {
+        pg.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -126,6 +126,16 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
             return Ok(0);
         }
     }
+    // Planned for this run's values. Its lookup of the events' targets (`event_id = ANY($1)`, a
+    // run's 500 ids) kept as a generic plan was made for the targets table as it was when its
+    // statistics were last taken: in `make bench`, taken just before a list scenario began, while
+    // the table was nearly empty, that plan scanned the whole table as it grew, testing every row
+    // against the 500 ids — 402 ms a run, a fifth of PostgreSQL's time during the lists. With
+    // fresh statistics the generic plan still read the ids' index pages as a bitmap and sorted
+    // (54 ms for 25,000 targets); planned for the ids, an index scan in order, 8 ms
+    // (`BENCHMARKS.md`, twenty-first session). Planning costs well under a millisecond, once a
+    // second.
+    super::native::plan_for_the_values_until_commit(conn)?;
     let last = last_seal(conn)?;
     let (mut seq, mut previous) = match &last {
         Some(s) => (s.chain_seq, s.hash.clone()),
