@@ -98,7 +98,58 @@ fn regex_like_uuid(text: &str) -> bool {
         .any(|word| uuid::Uuid::parse_str(word).is_ok())
 }
 
-on_both_databases!(metrics_name_routes_and_never_ids);
+/// The access log's sealing lag: the tests' service does not seal by itself, so the records of
+/// the reads wait unsealed, counted and aged; sealing them brings both to nothing.
+async fn metrics_show_what_the_access_log_has_not_sealed_yet(app: TestApp) {
+    let plan = established_plan(&app).await;
+    let now = chrono::Utc::now().naive_utc();
+    app.db()
+        .write_now(|c| sip::db::seals::seal(c, now))
+        .expect("sealing");
+    for _ in 0..3 {
+        app.get(&plan_uri(&plan, ""), &reader()).await.expect(200);
+    }
+    let state = |text: &str, name: &str| -> i64 {
+        let prefix = format!(r#"sip_state{{name="{name}"}} "#);
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .parse()
+            .unwrap()
+    };
+    let scrape = || async {
+        let reply = app
+            .send(actix_web::http::Method::GET, "/metrics", None, None, &[])
+            .await
+            .expect(200);
+        String::from_utf8(reply.bytes.to_vec()).unwrap()
+    };
+    let text = scrape().await;
+    // The three reads, and any record written since the run above (none but theirs here).
+    assert_eq!(state(&text, "access_log_unsealed_records"), 3, "{text}");
+    app.pass_days(1);
+    let text = scrape().await;
+    assert!(
+        state(&text, "access_log_oldest_unsealed_seconds") >= 86_400,
+        "{text}"
+    );
+    let now = chrono::Utc::now().naive_utc();
+    app.db()
+        .write_now(|c| sip::db::seals::seal(c, now))
+        .expect("sealing");
+    let text = scrape().await;
+    assert_eq!(state(&text, "access_log_unsealed_records"), 0, "{text}");
+    assert_eq!(
+        state(&text, "access_log_oldest_unsealed_seconds"),
+        0,
+        "{text}"
+    );
+}
+
+on_both_databases!(
+    metrics_show_what_the_access_log_has_not_sealed_yet,
+    metrics_name_routes_and_never_ids
+);
 
 /// W3C Trace Context: a caller's `traceparent` is continued (its trace, a span of the service's
 /// own), and a request without one starts a trace; either way the response names it.
