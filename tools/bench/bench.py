@@ -26,7 +26,9 @@ BENCH_BIN_B (a second binary, e.g. a commit before: the same A/B with this binar
 side; it may be combined with BENCH_COMPARE), BENCH_LOG_RECORDS (0: that many synthetic access
 records, already sealed, added to the log before the scenarios, for the figures of a service whose
 log has grown for months — a list of 50 writes one record a request, so 1,000 lists a second are
-86 million a day). Both binaries run on the one database: the newer
+86 million a day), BENCH_SEALED=1 (before each scenario, wait up to 5 minutes until the sealer has
+sealed what the scenarios before it left, so that no scenario's figures carry another's sealing;
+the wait is logged). Both binaries run on the one database: the newer
 one's migrations apply to it, so binaries that differ in a migration are compared in separate runs
 instead (BENCH_BIN, one after the other, alternating). The report is also written to
 target/bench/report.md.
@@ -59,6 +61,7 @@ COMPARE = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_COMPARE", "").sp
 BIN_B = os.environ.get("BENCH_BIN_B")
 SHOW_STATEMENTS = os.environ.get("BENCH_STATEMENTS") == "1"
 LOG_RECORDS = int(os.environ.get("BENCH_LOG_RECORDS", "0"))
+SEALED = os.environ.get("BENCH_SEALED") == "1"
 SECRET = "bench-only-hs256-secret-0123456789abcdef"
 REGION = "SE2321000016-PSY1"  # the initiating unit of the generated plans
 MUNICIPALITY = "SE2120001314-SOC1"  # a unit their consents cover
@@ -357,6 +360,18 @@ def unsealed_records(service, cluster):
         db.close()
 
 
+def wait_until_sealed(service, cluster, backend):
+    """Waits (at most five minutes) until no access record waits for its seal (BENCH_SEALED)."""
+    start = time.time()
+    while time.time() - start < 300:
+        left = unsealed_records(service, cluster)
+        if left == 0:
+            log(f"[{backend}] sealed after {time.time() - start:.0f} s")
+            return
+        time.sleep(2)
+    log(f"[{backend}] still {left} records unsealed after 300 s; going on")
+
+
 def bench_backend(backend, plans_file, work):
     cluster = Postgres() if backend == "postgres" else None
     service = Service(cluster.url if cluster else None)
@@ -399,6 +414,8 @@ def bench_backend(backend, plans_file, work):
                 if comparing:
                     service.restart(settings, binary)
                 for name, script, token, suffix in [s for s in scenarios if s[0] in SCENARIOS]:
+                    if SEALED:
+                        wait_until_sealed(service, cluster, backend)
                     log(f"[{backend}] {name} ({variant}, round {round_ + 1}) …")
                     if cluster:
                         cluster.reset_statements()
