@@ -63,9 +63,9 @@ pub async fn ready(
 /// `sip_access_log_queue`, `sip_access_log_group_records` and `sip_access_log_commit_seconds`;
 /// on SQLite `sip_sqlite_write_group_writes` (requests' writes per group commit);
 /// `sip_state{name=…}` for the pool's connections, the change feed's head, the webhook backlog and
-/// paused subscriptions, running imports, and the access log's records not yet sealed into its hash
-/// chain (how many, and the oldest one's age in seconds); `sip_build_info`. No label holds an id or personal
-/// data. Meant for the operators' network: put it behind the proxy's access rules.
+/// paused subscriptions, running imports, and the access log's records not yet sealed into its
+/// hash chain (how many, and the oldest one's age in seconds); `sip_build_info`. No label holds an
+/// id or personal data. Meant for the operators' network: put it behind the proxy's access rules.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses(
         (status = 200, description = "The metrics", body = String, content_type = "text/plain; version=0.0.4"),
