@@ -413,6 +413,24 @@ async fn a_filtered_list_pages_through_sparse_matches(app: TestApp) {
             .await;
         assert_eq!(seen, expected, "status {status}");
     }
+    // The same through the other narrowing filter: the plans changed since a moment, a few among
+    // the unit's grants (the first grants of each page hold one match or none).
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut changed: Vec<String> = Vec::new();
+    // Plans 0, 3 and 6: none of them has its consent yet (plans 1 and 5 have).
+    for plan in plans.iter().step_by(3) {
+        record_lisas_consent(&app, plan).await;
+        changed.push(id(plan).to_string());
+    }
+    changed.sort();
+    let seen = app
+        .every_id(
+            &format!("/api/v1/plans?updated_since={since}&limit=2"),
+            &reader(),
+        )
+        .await;
+    assert_eq!(seen, changed, "changed since {since}");
 }
 
 on_both_databases!(
