@@ -1109,6 +1109,65 @@ async fn every_lane_holds_the_individuals_of_its_plans(app: TestApp) {
     assert_eq!(individuals.len(), 2, "Erik's five plans and Alex's one");
 }
 
+/// A batch's plans are replayed in rounds, and a round's rows are moved into the database while
+/// the next round is replayed (`Runner::replay_and_move`). A record that breaks a rule in its
+/// replay — in whichever round, before or after others were moved — makes the whole batch roll
+/// back and be imported again one record after another: it fails alone, and every other record
+/// lands once, with no row of the first attempt left behind. The bad record takes each place of a
+/// batch of eight in turn (the runner has at most four lanes of two rounds: eight scratches).
+async fn a_rule_broken_in_any_round_fails_its_record_alone(app: TestApp) {
+    let clock = Clock::began_days_ago(300);
+    for bad in 0..8 {
+        let import = new_import_of(&app, &format!("rounds-{bad}"), false).await;
+        let records: Vec<Value> = (0..8)
+            .map(|place| {
+                let id = format!("sip-{bad}-{place}");
+                if place != bad {
+                    return eriks_record(&id, ERIK_PNR, &clock);
+                }
+                // Leader and secretary are one person: the meeting breaks a rule.
+                let mut record = eriks_record(&id, ALEX_PNR, &clock);
+                record["meeting"]["secretary"] =
+                    person("anna  lind", MUNICIPALITY_UNIT, "municipality");
+                record
+            })
+            .collect();
+        let plans_before = app.count("SELECT count(*) AS n FROM plans".into()).await;
+        let (moved, again) = run_batches(&app, &import, &[&records], false).await;
+        assert_eq!((moved, again), (7, 1), "the bad record at place {bad}");
+        let lines = report(&app, &import, "").await;
+        assert_eq!(lines.len(), 8);
+        for (place, line) in lines.iter().enumerate() {
+            let expected = if place == bad { "failed" } else { "created" };
+            assert_eq!(line["outcome"], expected, "{line}");
+        }
+        assert_eq!(
+            app.count("SELECT count(*) AS n FROM plans".into()).await,
+            plans_before + 7,
+            "the bad record at place {bad}: each good record's plan once"
+        );
+        let source = format!("rounds-{bad}");
+        assert_eq!(
+            app.count(format!(
+                "SELECT count(*) AS n FROM import_keys WHERE source_system = '{source}' \
+                 AND kind = 'record'"
+            ))
+            .await,
+            7
+        );
+        assert_eq!(
+            app.count(format!(
+                "SELECT count(*) AS n FROM change_events WHERE plan_id IN \
+                 (SELECT plan_id FROM import_keys WHERE source_system = '{source}' \
+                 AND kind = 'record') AND event_type = 'plan.created'"
+            ))
+            .await,
+            7,
+            "one creation in each good plan's history"
+        );
+    }
+}
+
 /// `value` with every id replaced by its order of first appearance and the moment of import left
 /// out: what two imports of the same record have alike.
 fn anonymised(value: &Value) -> Value {
@@ -1194,6 +1253,7 @@ on_both_databases!(
     one_file_gives_one_version_of_a_person,
     a_batch_finds_what_its_earlier_lines_wrote,
     every_lane_holds_the_individuals_of_its_plans,
+    a_rule_broken_in_any_round_fails_its_record_alone,
     imports_need_their_role_and_belong_to_their_unit,
     progress_is_readable_while_the_records_stream_in,
     an_upload_that_breaks_off_keeps_what_landed,

@@ -110,9 +110,11 @@ pub struct Runner {
     /// again gives the same result. Hashes only: 16 bytes an individual.
     individuals: HashMap<u64, (u64, i64)>,
     /// Where new records are replayed before their batch is moved into the database
-    /// (`db::scratch`), one for each lane of replays running side by side; none for a dry run,
-    /// which stores nothing.
+    /// (`db::scratch`), one for each round of each lane of replays running side by side (see
+    /// [`Runner::replay_and_move`]); none for a dry run, which stores nothing.
     scratches: Vec<Scratch>,
+    /// How many rounds each lane replays a batch in (`rounds`), a scratch each.
+    rounds: usize,
     /// Every record imported in the database itself (see [`Runner::record_by_record`]).
     record_by_record: bool,
     /// Set when a record of a batch replayed side by side failed: the batch is rolled back and
@@ -156,7 +158,8 @@ impl ImportOf {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     /// Each record's individual settled in the database one after the other, then the plans
-    /// replayed side by side, one scratch database a lane, each lane on a thread of its own.
+    /// replayed side by side, each lane on a thread of its own, in scratch databases whose rows
+    /// are moved into the database as each round of a lane's replays ends.
     SideBySide,
     /// Each record settled and replayed before the next, in the first scratch.
     OneAfterAnother,
@@ -170,6 +173,18 @@ fn lanes() -> usize {
     std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(2, 4)
+}
+
+/// How many rounds each lane replays a batch's plans in, each round in a scratch of its own: a
+/// round's rows are moved into the database while the lane replays its next round.
+/// PostgreSQL: two, so that the database's work (its own process) and the replays overlap
+/// instead of following each other. SQLite: one — its move is this process's own work on the same
+/// cores as the replays, and overlapping them measured slower.
+fn rounds(backend: crate::db::Backend) -> usize {
+    match backend {
+        crate::db::Backend::Postgres => 2,
+        crate::db::Backend::Sqlite => 1,
+    }
 }
 
 /// What a batch has imported and not yet stored.
@@ -300,8 +315,8 @@ impl ReadAhead {
     }
 }
 
-/// A new record whose individual is settled in the database and lent to its lane's scratch:
-/// its plan waits to be replayed there with the batch's other new records.
+/// A new record whose individual is settled in the database and lent to the scratch it is to be
+/// replayed in: its plan waits to be replayed there with the batch's other new records.
 struct Waiting {
     place: usize,
     line: i64,
@@ -312,7 +327,8 @@ struct Waiting {
     prepared: service::Prepared,
     /// The rows of the individual's registration (or update), kept with the plan's.
     rows: Collected,
-    lane: usize,
+    /// Which of the runner's scratches it is replayed in (`Runner::replay_and_move`).
+    scratch: usize,
 }
 
 /// A waiting record after its replay.
@@ -362,6 +378,7 @@ impl Runner {
             clock,
             individuals: HashMap::new(),
             scratches: Vec::new(),
+            rounds: 1,
             record_by_record: false,
             replay_failed: false,
             moved: 0,
@@ -409,7 +426,8 @@ impl Runner {
                 .map(drop);
         }
         if self.scratches.is_empty() {
-            self.scratches = (0..lanes())
+            self.rounds = rounds(db.backend());
+            self.scratches = (0..lanes() * self.rounds)
                 .map(|_| Scratch::open())
                 .collect::<Result<_>>()?;
         }
@@ -473,7 +491,7 @@ impl Runner {
             };
             outcomes.push((line, external_id, result));
         }
-        self.replay_waiting(&mut batch)?;
+        self.replay_and_move(conn, &mut batch)?;
         store(conn, &mut self.scratches, &mut batch)?;
         for (place, imported) in std::mem::take(&mut batch.replayed) {
             outcomes[place].2 = Some(Ok(imported));
@@ -552,7 +570,7 @@ impl Runner {
         keys: service::RecordKeys,
     ) -> Result<Option<std::result::Result<Imported, Vec<FieldError>>>> {
         if batch.staged.contains(&record.external_id) {
-            self.replay_waiting(batch)?;
+            self.replay_and_move(conn, batch)?;
             store(conn, &mut self.scratches, batch)?;
         }
         let steps = timeline(&record);
@@ -565,7 +583,8 @@ impl Runner {
             });
             return Ok(Some(self.outcome(result, line)?));
         }
-        let lane = batch.waiting.len() % self.scratches.len().max(1);
+        // In turn, so that each lane's rounds are of a size.
+        let scratch = batch.waiting.len() % self.scratches.len().max(1);
         let scratches = &mut self.scratches;
         // The record's access-log rows and change events are stored with the batch.
         let settled = crate::db::nested(conn, |c| {
@@ -573,7 +592,7 @@ impl Runner {
                 match mode {
                     Mode::SideBySide => {
                         if let Some(prepared) =
-                            service::prepare_record(c, &mut scratches[lane], &ctx, &record)?
+                            service::prepare_record(c, &mut scratches[scratch], &ctx, &record)?
                         {
                             return Ok(Settled::Prepared(prepared));
                         }
@@ -608,7 +627,7 @@ impl Runner {
                     steps,
                     prepared,
                     rows,
-                    lane,
+                    scratch,
                 });
                 return Ok(None);
             }
@@ -656,66 +675,81 @@ impl Runner {
         })
     }
 
-    /// Replays the waiting records' plans, each lane's in its own scratch on a thread of its own.
-    /// When one fails, the batch is to be imported again one record after another
-    /// (`replay_failed`): its individual is already settled in the database.
-    fn replay_waiting(&mut self, batch: &mut Batch) -> Result<()> {
+    /// Replays the waiting records' plans and moves what they wrote into the database. Each lane
+    /// runs on a thread of its own and replays its records in `rounds` rounds, each in a scratch
+    /// of its own; as a lane finishes a round it hands the scratch over, and this thread moves its
+    /// rows into the database while the lanes replay on. When a replay fails, the batch is to be
+    /// imported again one record after another (`replay_failed`: its individual is already
+    /// settled in the database), and nothing more is moved — the batch is rolled back.
+    fn replay_and_move(&mut self, conn: &mut crate::db::DbConn, batch: &mut Batch) -> Result<()> {
         if batch.waiting.is_empty() {
             return Ok(());
         }
-        let mut lanes: Vec<Vec<Waiting>> = self.scratches.iter().map(|_| Vec::new()).collect();
-        for waiting in std::mem::take(&mut batch.waiting) {
-            lanes[waiting.lane].push(waiting);
+        let count = self.scratches.len();
+        let mut waiting: Vec<Vec<Waiting>> = (0..count).map(|_| Vec::new()).collect();
+        for record in std::mem::take(&mut batch.waiting) {
+            waiting[record.scratch].push(record);
+        }
+        // Lane `l` replays in scratches `l`, `l + lanes`, … — its rounds, in that order.
+        let lanes = count / self.rounds;
+        let mut rounds: Vec<Vec<(&mut Scratch, Vec<Waiting>)>> =
+            (0..lanes).map(|_| Vec::new()).collect();
+        for (index, (scratch, records)) in self.scratches.iter_mut().zip(waiting).enumerate() {
+            rounds[index % lanes].push((scratch, records));
         }
         let of = &self.of;
-        let finished: Vec<std::thread::Result<Vec<Replayed>>> = std::thread::scope(|threads| {
-            let running: Vec<_> = self
-                .scratches
-                .iter_mut()
-                .zip(lanes)
-                .map(|(scratch, lane)| {
+        let (done, finished) = std::sync::mpsc::channel();
+        let mut replayed = Vec::new();
+        let mut failure = None;
+        std::thread::scope(|threads| {
+            let running: Vec<_> = rounds
+                .into_iter()
+                .map(|lane| {
+                    let done = done.clone();
                     threads.spawn(move || {
-                        lane.into_iter()
-                            .map(|w| {
-                                let ctx = of.record(w.line, w.now, w.keys);
-                                let result = crate::db::journal::kept(|| {
-                                    service::replay_prepared(
-                                        scratch, &ctx, &w.record, &w.steps, w.prepared,
-                                    )
-                                });
-                                Replayed {
-                                    place: w.place,
-                                    line: w.line,
-                                    now: w.now,
-                                    record: w.record,
-                                    rows: w.rows,
-                                    result,
-                                }
-                            })
-                            .collect()
+                        for (scratch, records) in lane {
+                            let round: Vec<Replayed> = records
+                                .into_iter()
+                                .map(|w| replay(of, scratch, w))
+                                .collect();
+                            if done.send((scratch, round)).is_err() {
+                                return; // the batch has failed: nothing more is moved
+                            }
+                        }
                     })
                 })
                 .collect();
-            running.into_iter().map(|lane| lane.join()).collect()
-        });
-        let mut replayed = Vec::new();
-        for lane in finished {
-            match lane {
-                Ok(lane) => replayed.extend(lane),
-                Err(_) => {
+            drop(done);
+            // Every round of every lane, as each is finished; the channel ends once every lane has
+            // ended (a lane that panicked ends it too).
+            for (scratch, mut round) in finished.iter() {
+                if failure.is_some() {
+                    continue;
+                }
+                if let Some(at) = round.iter().position(|r| r.result.is_err()) {
                     self.replay_failed = true;
-                    return Err(Error::Internal("a lane of replays stopped".into()));
+                    failure = round.swap_remove(at).result.err();
+                    continue;
+                }
+                match move_rows(conn, scratch) {
+                    Ok(()) => replayed.extend(round),
+                    Err(error) => failure = Some(error),
                 }
             }
+            for lane in running {
+                if lane.join().is_err() && failure.is_none() {
+                    self.replay_failed = true;
+                    failure = Some(Error::Internal("a lane of replays stopped".into()));
+                }
+            }
+        });
+        if let Some(error) = failure {
+            return Err(error);
         }
         replayed.sort_by_key(|r| r.place);
         for r in replayed {
-            let (imported, plan_rows) = match r.result {
-                Ok(done) => done,
-                Err(error) => {
-                    self.replay_failed = true;
-                    return Err(error);
-                }
+            let Ok((imported, plan_rows)) = r.result else {
+                unreachable!("a round with a failed replay is never moved");
             };
             let mut rows = r.rows;
             rows.append(plan_rows);
@@ -747,17 +781,42 @@ impl Runner {
     }
 }
 
-/// Stores what the batch has imported so far: the scratches' rows, then the journal's in the
-/// order of the file.
-fn store(conn: &mut crate::db::DbConn, scratches: &mut [Scratch], batch: &mut Batch) -> Result<()> {
-    for scratch in scratches {
-        scratch.move_into(conn).map_err(|error| match error {
+/// A waiting record's plan replayed in its scratch, its changes' journal rows kept.
+fn replay(of: &ImportOf, scratch: &mut Scratch, w: Waiting) -> Replayed {
+    let ctx = of.record(w.line, w.now, w.keys);
+    let result = crate::db::journal::kept(|| {
+        service::replay_prepared(scratch, &ctx, &w.record, &w.steps, w.prepared)
+    });
+    Replayed {
+        place: w.place,
+        line: w.line,
+        now: w.now,
+        record: w.record,
+        rows: w.rows,
+        result,
+    }
+}
+
+/// Moves a scratch's rows into the database. A failure other than the database's is a fault of
+/// the service (`Error::Internal`: the batch is then imported record by record).
+fn move_rows(conn: &mut crate::db::DbConn, scratch: &mut Scratch) -> Result<()> {
+    scratch
+        .move_into(conn)
+        .map(drop)
+        .map_err(|error| match error {
             Error::Unavailable(_) | Error::DatabaseLost => error,
             other => Error::Internal(format!(
                 "moving the batch's plans: {}",
                 other.to_problem().detail
             )),
-        })?;
+        })
+}
+
+/// Stores what the batch has imported so far: the rows still in the scratches (a record staged
+/// one after another), then the journal's in the order of the file.
+fn store(conn: &mut crate::db::DbConn, scratches: &mut [Scratch], batch: &mut Batch) -> Result<()> {
+    for scratch in scratches {
+        move_rows(conn, scratch)?;
     }
     batch.staged.clear();
     let mut rows = std::mem::take(&mut batch.rows);
