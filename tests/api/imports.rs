@@ -1168,6 +1168,47 @@ async fn a_rule_broken_in_any_round_fails_its_record_alone(app: TestApp) {
     }
 }
 
+/// A new record's individual is settled in the database without a savepoint of its own
+/// (`Runner::one`): a record whose individual cannot be settled — here a number whose check digit
+/// is wrong, which only the settling reads — fails the batch, which is imported again one record
+/// after another. The record fails alone, with the reason; the others land once.
+async fn an_individual_that_cannot_be_settled_fails_its_record_alone(app: TestApp) {
+    let clock = Clock::began_days_ago(300);
+    let mut bad = eriks_record("sip-bad-number", ALEX_PNR, &clock);
+    bad["individual"]["external_id"] = json!("pat-bad-number");
+    bad["individual"]["details"]["identity_number"] = json!("19121212-1213");
+    let records = [
+        eriks_record("sip-1", ERIK_PNR, &clock),
+        bad,
+        eriks_record("sip-2", ERIK_PNR, &clock),
+        eriks_record("sip-3", ALEX_PNR, &clock),
+    ];
+    let import = new_import_of(&app, "settling", false).await;
+    let individuals = "SELECT count(*) AS n FROM individuals";
+    let individuals_before = app.count(individuals.into()).await;
+    let (moved, again) = run_batches(&app, &import, &[&records], false).await;
+    assert_eq!((moved, again), (3, 1));
+    let lines = report(&app, &import, "").await;
+    let outcomes: Vec<&str> = lines
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["created", "failed", "created", "created"]);
+    let field = lines[1]["errors"][0]["field"].as_str().unwrap();
+    assert!(field.starts_with("$.individual.details"), "{field}");
+    // Erik and Alex, once each; nothing of the bad record.
+    assert_eq!(app.count(individuals.into()).await, individuals_before + 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM import_keys WHERE source_system = 'settling' \
+             AND external_id = 'pat-bad-number'"
+                .into()
+        )
+        .await,
+        0
+    );
+}
+
 /// `value` with every id replaced by its order of first appearance and the moment of import left
 /// out: what two imports of the same record have alike.
 fn anonymised(value: &Value) -> Value {
@@ -1254,6 +1295,7 @@ on_both_databases!(
     a_batch_finds_what_its_earlier_lines_wrote,
     every_lane_holds_the_individuals_of_its_plans,
     a_rule_broken_in_any_round_fails_its_record_alone,
+    an_individual_that_cannot_be_settled_fails_its_record_alone,
     imports_need_their_role_and_belong_to_their_unit,
     progress_is_readable_while_the_records_stream_in,
     an_upload_that_breaks_off_keeps_what_landed,

@@ -117,12 +117,13 @@ pub struct Runner {
     rounds: usize,
     /// Every record imported in the database itself (see [`Runner::record_by_record`]).
     record_by_record: bool,
-    /// Set when a record of a batch replayed side by side failed: the batch is rolled back and
-    /// imported again one record after another (see [`Runner::run`]).
-    replay_failed: bool,
+    /// Set when a record of a batch imported side by side failed — in the settling of its
+    /// individual or in its plan's replay: the batch is rolled back and imported again one record
+    /// after another (see [`Runner::run`]).
+    failed_side_by_side: bool,
     /// How many records were replayed in the scratch and moved into the database.
     moved: usize,
-    /// How many batches were imported again one record after another (`replay_failed`).
+    /// How many batches were imported again one record after another (`failed_side_by_side`).
     again: usize,
 }
 
@@ -341,15 +342,10 @@ struct Replayed {
     result: Result<(Imported, Collected)>,
 }
 
-/// What the first step of a record in the database left.
-enum Settled {
-    /// Imported whole (into the database, or replayed in the scratch).
-    Imported {
-        imported: Imported,
-        in_scratch: bool,
-    },
-    /// Its individual settled; its plan waits for its lane.
-    Prepared(service::Prepared),
+/// A record imported whole, into the database or replayed in the scratch.
+struct Settled {
+    imported: Imported,
+    in_scratch: bool,
 }
 
 fn hash(text: &str) -> u64 {
@@ -380,7 +376,7 @@ impl Runner {
             scratches: Vec::new(),
             rounds: 1,
             record_by_record: false,
-            replay_failed: false,
+            failed_side_by_side: false,
             moved: 0,
             again: 0,
         }
@@ -399,8 +395,9 @@ impl Runner {
         self.moved
     }
 
-    /// How many batches had a record fail in its lane and were imported again one record after
-    /// another: a record that breaks a rule does so — and a fault of the side-by-side way would.
+    /// How many batches had a record fail side by side (settling its individual, or in its lane)
+    /// and were imported again one record after another: a record that breaks a rule does so —
+    /// and a fault of the side-by-side way would.
     pub fn imported_again(&self) -> usize {
         self.again
     }
@@ -410,10 +407,11 @@ impl Runner {
     /// import; the batch is not stored).
     ///
     /// New records are replayed in scratch databases, side by side on the machine's cores, and
-    /// moved into the database together at the batch's end (`db::scratch`). A record's individual
-    /// is settled in the database before its plan is replayed, so a plan that then breaks a rule
-    /// would leave its individual behind: the batch is rolled back and imported again with each
-    /// record settled and replayed before the next, where a failing record is rolled back alone.
+    /// moved into the database round by round (`db::scratch`, [`Runner::replay_and_move`]). A
+    /// record's individual is settled in the database, without a savepoint of its own, before its
+    /// plan is replayed, so a record that fails in either step would leave something behind: the
+    /// batch is rolled back and imported again with each record settled and replayed before the
+    /// next, each in a savepoint, where a failing record is rolled back alone.
     /// Should the move fail — it never has: it would be a fault of the service, such as a table
     /// the scratch and the database see differently — the batch is rolled back and imported again
     /// record by record in the database itself, and the fault logged: a batch is never lost to
@@ -433,13 +431,13 @@ impl Runner {
         }
         let mut mode = Mode::SideBySide;
         loop {
-            self.replay_failed = false;
+            self.failed_side_by_side = false;
             match db.write_now(|conn| self.run_in(conn, lines.clone(), mode)) {
                 Ok(moved) => {
                     self.moved += moved;
                     return Ok(());
                 }
-                Err(_) if self.replay_failed => {
+                Err(_) if self.failed_side_by_side => {
                     self.again += 1;
                     mode = Mode::OneAfterAnother;
                 }
@@ -583,56 +581,64 @@ impl Runner {
             });
             return Ok(Some(self.outcome(result, line)?));
         }
-        // In turn, so that each lane's rounds are of a size.
-        let scratch = batch.waiting.len() % self.scratches.len().max(1);
+        if mode == Mode::SideBySide {
+            // In turn, so that each lane's rounds are of a size.
+            let scratch = batch.waiting.len() % self.scratches.len().max(1);
+            // Without a savepoint of its own (two round trips a record, a seventh of an import's
+            // time on PostgreSQL): a record whose individual cannot be settled fails the batch,
+            // which is rolled back and imported again one record after another, where the record
+            // fails alone — as a plan that breaks a rule in its replay does.
+            let prepared = crate::db::journal::kept(|| {
+                service::prepare_record(conn, &mut self.scratches[scratch], &ctx, &record)
+            });
+            match prepared {
+                Ok((Some(prepared), rows)) => {
+                    batch.staged.insert(record.external_id.clone());
+                    batch.waiting.push(Waiting {
+                        place,
+                        line,
+                        now: ctx.now,
+                        keys: ctx.keys,
+                        record,
+                        steps,
+                        prepared,
+                        rows,
+                        scratch,
+                    });
+                    return Ok(None);
+                }
+                // Imported before (nothing written): its update is imported below.
+                Ok((None, _)) => {}
+                Err(error) => {
+                    self.failed_side_by_side =
+                        !matches!(error, Error::Unavailable(_) | Error::DatabaseLost);
+                    return Err(error);
+                }
+            }
+        }
         let scratches = &mut self.scratches;
         // The record's access-log rows and change events are stored with the batch.
         let settled = crate::db::nested(conn, |c| {
             crate::db::journal::kept(|| {
-                match mode {
-                    Mode::SideBySide => {
-                        if let Some(prepared) =
-                            service::prepare_record(c, &mut scratches[scratch], &ctx, &record)?
-                        {
-                            return Ok(Settled::Prepared(prepared));
-                        }
+                if mode == Mode::OneAfterAnother {
+                    if let Some(imported) =
+                        service::stage_record(c, &mut scratches[0], &ctx, &record, &steps)?
+                    {
+                        return Ok(Settled {
+                            imported,
+                            in_scratch: true,
+                        });
                     }
-                    Mode::OneAfterAnother => {
-                        if let Some(imported) =
-                            service::stage_record(c, &mut scratches[0], &ctx, &record, &steps)?
-                        {
-                            return Ok(Settled::Imported {
-                                imported,
-                                in_scratch: true,
-                            });
-                        }
-                    }
-                    Mode::InDatabase => {}
                 }
-                service::import_record(c, &ctx, &record, &steps).map(|imported| Settled::Imported {
+                service::import_record(c, &ctx, &record, &steps).map(|imported| Settled {
                     imported,
                     in_scratch: false,
                 })
             })
         });
         let result = match settled {
-            Ok((Settled::Prepared(prepared), rows)) => {
-                batch.staged.insert(record.external_id.clone());
-                batch.waiting.push(Waiting {
-                    place,
-                    line,
-                    now: ctx.now,
-                    keys: ctx.keys,
-                    record,
-                    steps,
-                    prepared,
-                    rows,
-                    scratch,
-                });
-                return Ok(None);
-            }
             Ok((
-                Settled::Imported {
+                Settled {
                     imported,
                     in_scratch,
                 },
@@ -679,7 +685,7 @@ impl Runner {
     /// runs on a thread of its own and replays its records in `rounds` rounds, each in a scratch
     /// of its own; as a lane finishes a round it hands the scratch over, and this thread moves its
     /// rows into the database while the lanes replay on. When a replay fails, the batch is to be
-    /// imported again one record after another (`replay_failed`: its individual is already
+    /// imported again one record after another (`failed_side_by_side`: its individual is already
     /// settled in the database), and nothing more is moved — the batch is rolled back.
     fn replay_and_move(&mut self, conn: &mut crate::db::DbConn, batch: &mut Batch) -> Result<()> {
         if batch.waiting.is_empty() {
@@ -727,7 +733,7 @@ impl Runner {
                     continue;
                 }
                 if let Some(at) = round.iter().position(|r| r.result.is_err()) {
-                    self.replay_failed = true;
+                    self.failed_side_by_side = true;
                     failure = round.swap_remove(at).result.err();
                     continue;
                 }
@@ -738,7 +744,7 @@ impl Runner {
             }
             for lane in running {
                 if lane.join().is_err() && failure.is_none() {
-                    self.replay_failed = true;
+                    self.failed_side_by_side = true;
                     failure = Some(Error::Internal("a lane of replays stopped".into()));
                 }
             }
