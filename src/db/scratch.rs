@@ -72,9 +72,37 @@ struct Table {
     name: &'static str,
     /// `SELECT` of the rows to move as one JSON array.
     rows_as_json: String,
-    /// The `INSERT` of such an array on PostgreSQL (`$1`) and on SQLite (`?`).
+    inserts: std::sync::Arc<Inserts>,
+}
+
+/// The `INSERT` of a table's rows as one JSON array, on PostgreSQL (`$1`) and on SQLite (`?`).
+struct Inserts {
     into_postgres: String,
     into_sqlite: String,
+}
+
+/// A scratch's rows, read out of it ([`Scratch::take_rows`]) and not yet in the database.
+pub struct Rows {
+    /// Each table that had rows, parents before children, with its rows as one JSON array.
+    tables: Vec<(std::sync::Arc<Inserts>, String)>,
+}
+
+impl Rows {
+    /// Inserts the rows into `to`, one statement per table, parents before children; how many
+    /// statements that took.
+    pub fn insert_into(self, to: &mut DbConn) -> Result<usize> {
+        let statements = self.tables.len();
+        for (inserts, rows) in self.tables {
+            let insert = match to {
+                DbConn::Postgres(_) => &inserts.into_postgres,
+                DbConn::Sqlite(_) => &inserts.into_sqlite,
+            };
+            diesel::sql_query(insert)
+                .bind::<Text, _>(&rows)
+                .execute_native(to)?;
+        }
+        Ok(statements)
+    }
 }
 
 #[derive(QueryableByName)]
@@ -188,30 +216,29 @@ impl Scratch {
     /// empties the scratch. Runs in `to`'s transaction: a failure leaves `to` as it was when
     /// the caller rolls back, and the scratch emptied.
     pub fn move_into(&mut self, to: &mut DbConn) -> Result<usize> {
-        let result = self.copy_into(to);
-        self.clear()?;
-        result
+        self.take_rows()?.insert_into(to)
     }
 
-    fn copy_into(&mut self, to: &mut DbConn) -> Result<usize> {
-        let mut statements = 0;
+    /// Every row the replays wrote, read out as one JSON array per table that has rows, and the
+    /// scratch emptied — the half of a move that needs only the scratch, so that it can run on the
+    /// scratch's own thread while another thread holds the database (`Rows::insert_into`).
+    pub fn take_rows(&mut self) -> Result<Rows> {
+        let read = self.read_rows();
+        self.clear()?;
+        read
+    }
+
+    fn read_rows(&mut self) -> Result<Rows> {
+        let mut tables = Vec::new();
         for table in &self.tables {
             let JsonRows { rows } = diesel::sql_query(&table.rows_as_json)
                 .get_result_native(&mut self.conn)
                 .map_err(|e| fault(table.name, e))?;
-            if rows == "[]" {
-                continue;
+            if rows != "[]" {
+                tables.push((table.inserts.clone(), rows));
             }
-            let insert = match to {
-                DbConn::Postgres(_) => &table.into_postgres,
-                DbConn::Sqlite(_) => &table.into_sqlite,
-            };
-            diesel::sql_query(insert)
-                .bind::<Text, _>(&rows)
-                .execute_native(to)?;
-            statements += 1;
         }
-        Ok(statements)
+        Ok(Rows { tables })
     }
 
     /// Empties the scratch (children before parents).
@@ -252,8 +279,10 @@ impl Table {
         Table {
             name,
             rows_as_json,
-            into_postgres,
-            into_sqlite,
+            inserts: std::sync::Arc::new(Inserts {
+                into_postgres,
+                into_sqlite,
+            }),
         }
     }
 }

@@ -683,8 +683,8 @@ impl Runner {
 
     /// Replays the waiting records' plans and moves what they wrote into the database. Each lane
     /// runs on a thread of its own and replays its records in `rounds` rounds, each in a scratch
-    /// of its own; as a lane finishes a round it hands the scratch over, and this thread moves its
-    /// rows into the database while the lanes replay on. When a replay fails, the batch is to be
+    /// of its own; as a lane finishes a round it reads the scratch's rows out and hands them over,
+    /// and this thread inserts them into the database while the lanes replay on. When a replay fails, the batch is to be
     /// imported again one record after another (`failed_side_by_side`: its individual is already
     /// settled in the database), and nothing more is moved — the batch is rolled back.
     fn replay_and_move(&mut self, conn: &mut crate::db::DbConn, batch: &mut Batch) -> Result<()> {
@@ -718,7 +718,10 @@ impl Runner {
                                 .into_iter()
                                 .map(|w| replay(of, scratch, w))
                                 .collect();
-                            if done.send((scratch, round)).is_err() {
+                            // Read out here, on the lane's thread, while the database takes the
+                            // rows of other rounds.
+                            let rows = scratch.take_rows();
+                            if done.send((rows, round)).is_err() {
                                 return; // the batch has failed: nothing more is moved
                             }
                         }
@@ -728,7 +731,7 @@ impl Runner {
             drop(done);
             // Every round of every lane, as each is finished; the channel ends once every lane has
             // ended (a lane that panicked ends it too).
-            for (scratch, mut round) in finished.iter() {
+            for (rows, mut round) in finished.iter() {
                 if failure.is_some() {
                     continue;
                 }
@@ -737,8 +740,8 @@ impl Runner {
                     failure = round.swap_remove(at).result.err();
                     continue;
                 }
-                match move_rows(conn, scratch) {
-                    Ok(()) => replayed.extend(round),
+                match rows.and_then(|rows| rows.insert_into(conn)).map_err(moving) {
+                    Ok(_) => replayed.extend(round),
                     Err(error) => failure = Some(error),
                 }
             }
@@ -803,26 +806,23 @@ fn replay(of: &ImportOf, scratch: &mut Scratch, w: Waiting) -> Replayed {
     }
 }
 
-/// Moves a scratch's rows into the database. A failure other than the database's is a fault of
+/// A failure to move a scratch's rows into the database: other than the database's, a fault of
 /// the service (`Error::Internal`: the batch is then imported record by record).
-fn move_rows(conn: &mut crate::db::DbConn, scratch: &mut Scratch) -> Result<()> {
-    scratch
-        .move_into(conn)
-        .map(drop)
-        .map_err(|error| match error {
-            Error::Unavailable(_) | Error::DatabaseLost => error,
-            other => Error::Internal(format!(
-                "moving the batch's plans: {}",
-                other.to_problem().detail
-            )),
-        })
+fn moving(error: Error) -> Error {
+    match error {
+        Error::Unavailable(_) | Error::DatabaseLost => error,
+        other => Error::Internal(format!(
+            "moving the batch's plans: {}",
+            other.to_problem().detail
+        )),
+    }
 }
 
 /// Stores what the batch has imported so far: the rows still in the scratches (a record staged
 /// one after another), then the journal's in the order of the file.
 fn store(conn: &mut crate::db::DbConn, scratches: &mut [Scratch], batch: &mut Batch) -> Result<()> {
     for scratch in scratches {
-        move_rows(conn, scratch)?;
+        scratch.move_into(conn).map_err(moving)?;
     }
     batch.staged.clear();
     let mut rows = std::mem::take(&mut batch.rows);
