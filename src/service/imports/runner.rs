@@ -339,7 +339,9 @@ struct Replayed {
     now: chrono::DateTime<chrono::Utc>,
     record: ImportRecord,
     rows: Collected,
-    result: Result<(Imported, Collected)>,
+    imported: Imported,
+    /// The journal rows of the plan's replayed changes.
+    plan_rows: Collected,
 }
 
 /// A record imported whole, into the database or replayed in the scratch.
@@ -714,7 +716,8 @@ impl Runner {
                     let done = done.clone();
                     threads.spawn(move || {
                         for (scratch, records) in lane {
-                            let round: Vec<Replayed> = records
+                            // The first replay that fails fails the round (and the batch).
+                            let round: Result<Vec<Replayed>> = records
                                 .into_iter()
                                 .map(|w| replay(of, scratch, w))
                                 .collect();
@@ -731,15 +734,18 @@ impl Runner {
             drop(done);
             // Every round of every lane, as each is finished; the channel ends once every lane has
             // ended (a lane that panicked ends it too).
-            for (rows, mut round) in finished.iter() {
+            for (rows, round) in finished.iter() {
                 if failure.is_some() {
                     continue;
                 }
-                if let Some(at) = round.iter().position(|r| r.result.is_err()) {
-                    self.failed_side_by_side = true;
-                    failure = round.swap_remove(at).result.err();
-                    continue;
-                }
+                let round = match round {
+                    Ok(round) => round,
+                    Err(error) => {
+                        self.failed_side_by_side = true;
+                        failure = Some(error);
+                        continue;
+                    }
+                };
                 match rows.and_then(|rows| rows.insert_into(conn)).map_err(moving) {
                     Ok(_) => replayed.extend(round),
                     Err(error) => failure = Some(error),
@@ -757,15 +763,12 @@ impl Runner {
         }
         replayed.sort_by_key(|r| r.place);
         for r in replayed {
-            let Ok((imported, plan_rows)) = r.result else {
-                unreachable!("a round with a failed replay is never moved");
-            };
             let mut rows = r.rows;
-            rows.append(plan_rows);
+            rows.append(r.plan_rows);
             let ctx = self.of.record(r.line, r.now, Default::default());
-            rows.as_one_access(service::access_of(&ctx, &r.record, &imported));
+            rows.as_one_access(service::access_of(&ctx, &r.record, &r.imported));
             batch.rows.push((r.place, rows));
-            batch.replayed.push((r.place, imported));
+            batch.replayed.push((r.place, r.imported));
             batch.moved += 1;
         }
         Ok(())
@@ -791,19 +794,20 @@ impl Runner {
 }
 
 /// A waiting record's plan replayed in its scratch, its changes' journal rows kept.
-fn replay(of: &ImportOf, scratch: &mut Scratch, w: Waiting) -> Replayed {
+fn replay(of: &ImportOf, scratch: &mut Scratch, w: Waiting) -> Result<Replayed> {
     let ctx = of.record(w.line, w.now, w.keys);
-    let result = crate::db::journal::kept(|| {
+    let (imported, plan_rows) = crate::db::journal::kept(|| {
         service::replay_prepared(scratch, &ctx, &w.record, &w.steps, w.prepared)
-    });
-    Replayed {
+    })?;
+    Ok(Replayed {
         place: w.place,
         line: w.line,
         now: w.now,
         record: w.record,
         rows: w.rows,
-        result,
-    }
+        imported,
+        plan_rows,
+    })
 }
 
 /// A failure to move a scratch's rows into the database: other than the database's, a fault of
