@@ -203,7 +203,7 @@ fn csv(events: &[AuditEvent]) -> String {
     get, path = "/api/v1/audit-events", operation_id = "list_audit_events", tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "One page of the access log", content((AuditPage = "application/json"), (String = "text/csv"), (crate::views::fhir::FhirBundle = "application/fhir+json"))),
+        (status = 200, description = "One page of the access log", content((AuditPage = "application/json"), (String = "text/csv"), (crate::views::balp::AuditEventBundle = "application/fhir+json"))),
         (status = 406, description = "`Accept` rules out JSON, CSV and FHIR"),
     )
 )]

@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::fhir::{HSA_ID, PERSONNUMMER, SAMORDNINGSNUMMER};
 use crate::db::audit::AuditRecord;
@@ -69,6 +71,48 @@ pub struct PatientNumber {
     pub kind: IdentityKind,
 }
 
+/// A FHIR R4 Bundle of type `searchset`: one page of the access log, one BALP `AuditEvent` per
+/// access (loggpost). Shown here in outline.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventBundle {
+    /// Always `Bundle`.
+    #[schema(example = "Bundle")]
+    pub resource_type: String,
+    /// Always `searchset`.
+    #[serde(rename = "type")]
+    #[schema(example = "searchset")]
+    pub bundle_type: String,
+    /// How many AuditEvents this page holds.
+    pub total: usize,
+    pub entry: Vec<AuditEventEntry>,
+    /// The next page (`relation: next`), when there is one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link: Vec<BundleLink>,
+}
+
+/// One access of the page.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventEntry {
+    /// `<public URL>/api/v1/audit-events/<id>`.
+    pub full_url: String,
+    /// A FHIR R4 `AuditEvent` following its BALP profile.
+    #[schema(value_type = Object)]
+    pub resource: Value,
+    /// `{"mode": "match"}`.
+    #[schema(value_type = Object)]
+    pub search: Value,
+}
+
+/// A link of a Bundle: `next` leads to the following page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BundleLink {
+    #[schema(example = "next")]
+    pub relation: String,
+    pub url: String,
+}
+
 /// The page of the access log as a `searchset` Bundle of AuditEvents. `patients` gives the
 /// identity number of each individual the page names (by the service's id).
 pub fn bundle(
@@ -76,31 +120,28 @@ pub fn bundle(
     patients: &Patients,
     public_url: &str,
     next_cursor: Option<&str>,
-) -> Value {
-    let entries: Vec<Value> = records
+) -> AuditEventBundle {
+    let entry: Vec<AuditEventEntry> = records
         .iter()
-        .map(|record| {
-            let event = audit_event(record, patients);
-            json!({
-                "fullUrl": format!("{public_url}/api/v1/audit-events/{}", record.event.id),
-                "resource": event,
-                "search": {"mode": "match"},
-            })
+        .map(|record| AuditEventEntry {
+            full_url: format!("{public_url}/api/v1/audit-events/{}", record.event.id),
+            resource: audit_event(record, patients),
+            search: json!({"mode": "match"}),
         })
         .collect();
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": entries.len(),
-        "entry": entries,
-    });
-    if let Some(next) = next_cursor {
-        bundle["link"] = json!([{
-            "relation": "next",
-            "url": format!("{public_url}/api/v1/audit-events?cursor={next}"),
-        }]);
+    AuditEventBundle {
+        resource_type: "Bundle".into(),
+        bundle_type: "searchset".into(),
+        total: entry.len(),
+        entry,
+        link: next_cursor
+            .map(|next| BundleLink {
+                relation: "next".into(),
+                url: format!("{public_url}/api/v1/audit-events?cursor={next}"),
+            })
+            .into_iter()
+            .collect(),
     }
-    bundle
 }
 
 fn audit_event(record: &AuditRecord, patients: &Patients) -> Value {

@@ -178,9 +178,9 @@ impl Summons {
     }
 }
 
-/// A person with their unit (leader, secretary).
+/// The meeting's leader or secretary (mötesledare, mötessekreterare), with their unit's HSA-id.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Person {
+pub struct MeetingOfficer {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -195,8 +195,8 @@ pub struct Meeting {
     #[schema(format = Uuid)]
     pub summons_id: String,
     pub held_at: DateTime<Utc>,
-    pub leader: Person,
-    pub secretary: Person,
+    pub leader: MeetingOfficer,
+    pub secretary: MeetingOfficer,
     pub participants: Vec<Participant>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -217,11 +217,11 @@ impl Meeting {
     pub fn from_row(m: MeetingRow) -> Result<Meeting> {
         Ok(Meeting {
             participants: parse_json_column(&m.participants, "meeting participants")?,
-            leader: Person {
+            leader: MeetingOfficer {
                 name: m.leader_name,
                 hsa_id: m.leader_unit.map(String::from),
             },
-            secretary: Person {
+            secretary: MeetingOfficer {
                 name: m.secretary_name,
                 hsa_id: m.secretary_unit.map(String::from),
             },

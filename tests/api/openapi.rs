@@ -184,3 +184,25 @@ fn every_route_is_documented_and_every_documented_operation_is_routed() {
     );
     assert_eq!(routed, documented);
 }
+
+/// The harness's own check (`common::conformance`, run on every response of the suite) refuses a
+/// body that breaks its documented schema, so a type registered under another type's name, or a
+/// field the document does not know, fails the test that meets it.
+#[test]
+#[should_panic(expected = "does not match the OpenAPI document")]
+fn a_response_that_breaks_its_documented_schema_fails_the_test_that_meets_it() {
+    let mut headers = actix_web::http::header::HeaderMap::new();
+    headers.insert(
+        actix_web::http::header::CONTENT_TYPE,
+        actix_web::http::header::HeaderValue::from_static("application/json"),
+    );
+    // A meeting whose leader is shaped like another schema's person.
+    let body = serde_json::json!({"leader": {"individual_id": "x", "given_name": "Anna"}});
+    crate::common::conformance::check(
+        &actix_web::http::Method::GET,
+        "/api/v1/plans/0190b5b0-0000-7000-8000-000000000000/meeting",
+        actix_web::http::StatusCode::OK,
+        &headers,
+        &body,
+    );
+}

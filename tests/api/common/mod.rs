@@ -2,6 +2,7 @@
 //! built by `build_app`, and a small JSON client over actix's in-process test service. The
 //! plans the tests build are in `fixtures`.
 
+pub mod conformance;
 mod fixtures;
 pub use fixtures::*;
 
@@ -726,13 +727,16 @@ impl TestApp {
     }
 
     /// Sends a request built by hand (e.g. with a body that streams in).
+    /// Every response is held to the OpenAPI document on the way (`conformance`).
     pub async fn send_raw(&self, req: actix_http::Request) -> Reply {
+        let (method, path) = (req.method().clone(), req.path().to_string());
         let response = (self.call)(req).await;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body()).await.unwrap_or_default();
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        conformance::check(&method, &path, status, &headers, &body);
         Reply {
             status,
             headers,
