@@ -17,7 +17,7 @@ use crate::domain::consent::ConsentOutcome;
 use crate::error::Result;
 
 #[derive(Insertable)]
-#[diesel(table_name = plan_access)]
+#[diesel(table_name = plan_access, treat_none_as_default_value = false)]
 struct Grant<'a> {
     plan_id: &'a str,
     unit: &'a str,

@@ -17,7 +17,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = consents, treat_none_as_null = true)]
+#[diesel(table_name = consents, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ConsentRow {
     pub id: ConsentId,
     pub plan_id: PlanId,
@@ -43,7 +43,7 @@ pub struct ConsentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
-#[diesel(table_name = consent_givers)]
+#[diesel(table_name = consent_givers, treat_none_as_default_value = false)]
 pub struct GiverRow {
     pub consent_id: ConsentId,
     pub position: i32,
@@ -57,7 +57,7 @@ pub struct GiverRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
-#[diesel(table_name = consent_parties)]
+#[diesel(table_name = consent_parties, treat_none_as_default_value = false)]
 pub struct PartyRow {
     pub consent_id: ConsentId,
     pub position: i32,

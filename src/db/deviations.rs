@@ -14,7 +14,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = deviations, treat_none_as_null = true)]
+#[diesel(table_name = deviations, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct DeviationRow {
     pub id: DeviationId,
     pub category: Category,

@@ -14,7 +14,7 @@ use crate::domain::process::ResponsibleParty;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = goals, treat_none_as_null = true)]
+#[diesel(table_name = goals, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct GoalRow {
     pub id: GoalId,
     pub plan_id: PlanId,
@@ -30,7 +30,7 @@ pub struct GoalRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = interventions, treat_none_as_null = true)]
+#[diesel(table_name = interventions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct InterventionRow {
     pub id: InterventionId,
     pub plan_id: PlanId,

@@ -14,7 +14,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = imports)]
+#[diesel(table_name = imports, treat_none_as_default_value = false)]
 pub struct ImportRow {
     pub id: ImportId,
     pub source_system: String,
@@ -49,7 +49,7 @@ pub struct Counts {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = import_records)]
+#[diesel(table_name = import_records, treat_none_as_default_value = false)]
 pub struct RecordRow {
     pub import_id: ImportId,
     pub line: i64,
@@ -61,7 +61,7 @@ pub struct RecordRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = import_keys)]
+#[diesel(table_name = import_keys, treat_none_as_default_value = false)]
 pub struct KeyRow {
     pub source_system: String,
     pub kind: String,

@@ -13,7 +13,7 @@ use crate::domain::ids::IndividualId;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = individuals)]
+#[diesel(table_name = individuals, treat_none_as_default_value = false)]
 pub struct IndividualRow {
     pub id: IndividualId,
     pub identity_number: String,
@@ -32,7 +32,7 @@ pub struct IndividualRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
-#[diesel(table_name = guardians)]
+#[diesel(table_name = guardians, treat_none_as_default_value = false)]
 pub struct GuardianRow {
     pub id: String,
     pub individual_id: IndividualId,

@@ -14,7 +14,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
-#[diesel(table_name = meetings)]
+#[diesel(table_name = meetings, treat_none_as_default_value = false)]
 pub struct MeetingRow {
     pub id: String,
     pub plan_id: PlanId,
@@ -39,7 +39,7 @@ pub struct MeetingRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = follow_ups, treat_none_as_null = true)]
+#[diesel(table_name = follow_ups, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct FollowUpRow {
     pub id: FollowUpId,
     pub plan_id: PlanId,
@@ -61,7 +61,7 @@ pub struct FollowUpRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = plan_revisions)]
+#[diesel(table_name = plan_revisions, treat_none_as_default_value = false)]
 pub struct RevisionRow {
     pub plan_id: PlanId,
     pub revision: i32,
@@ -72,7 +72,7 @@ pub struct RevisionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
-#[diesel(table_name = closure_notices)]
+#[diesel(table_name = closure_notices, treat_none_as_default_value = false)]
 pub struct ClosureNoticeRow {
     pub plan_id: PlanId,
     pub position: i32,

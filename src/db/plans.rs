@@ -5,6 +5,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::journal::{self, Journal};
 use super::schema::plans;
 use super::DbConn;
 use crate::domain::consent::ConsentOutcome;
@@ -15,7 +16,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = plans, treat_none_as_null = true)]
+#[diesel(table_name = plans, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PlanRow {
     pub id: PlanId,
     pub individual_id: IndividualId,
@@ -201,6 +202,18 @@ pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
         .values(row)
         .execute_native(conn)?;
     Ok(())
+}
+
+/// Stores a new plan with its access-log row and change event (one statement on PostgreSQL:
+/// [`journal::write_with`]).
+pub fn insert_journaled(conn: &mut DbConn, row: &PlanRow, journal: Journal) -> Result<()> {
+    let (access, event) = journal;
+    journal::write_with(
+        conn,
+        diesel::insert_into(plans::table).values(row),
+        access,
+        event,
+    )
 }
 
 pub fn find(

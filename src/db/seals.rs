@@ -31,7 +31,7 @@ const BATCH: i64 = 500;
 const VERIFY_PAGE: i64 = 5_000;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_seals)]
+#[diesel(table_name = audit_seals, treat_none_as_default_value = false)]
 struct SealRow {
     chain_seq: i64,
     event_id: i64,

@@ -16,7 +16,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
-#[diesel(table_name = summons)]
+#[diesel(table_name = summons, treat_none_as_default_value = false)]
 pub struct SummonsRow {
     pub id: SummonsId,
     pub plan_id: PlanId,
@@ -40,7 +40,7 @@ pub struct SummonsRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = summons_recipients, treat_none_as_null = true)]
+#[diesel(table_name = summons_recipients, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct RecipientRow {
     pub id: RecipientId,
     pub summons_id: SummonsId,
@@ -77,7 +77,7 @@ pub struct SummonsRecord {
 /// The individual's preparation for the meeting (`/api/v1/me`): their questions, and whether they
 /// bring a support person. One per summons, replaced as they change it.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
-#[diesel(table_name = summons_preparations)]
+#[diesel(table_name = summons_preparations, treat_none_as_default_value = false)]
 pub struct PreparationRow {
     pub summons_id: SummonsId,
     pub plan_id: PlanId,

@@ -9,7 +9,7 @@ use super::DbConn;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = survey_answers)]
+#[diesel(table_name = survey_answers, treat_none_as_default_value = false)]
 pub struct AnswerRow {
     pub id: String,
     pub month: String,

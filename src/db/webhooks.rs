@@ -15,7 +15,7 @@ use crate::domain::Principal;
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct SubscriptionRow {
     pub id: SubscriptionId,
     pub unit: HsaId,
@@ -42,7 +42,7 @@ pub struct SubscriptionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = webhook_deliveries, treat_none_as_null = true)]
+#[diesel(table_name = webhook_deliveries, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct DeliveryRow {
     pub id: String,
     pub subscription_id: SubscriptionId,
@@ -59,7 +59,7 @@ pub struct DeliveryRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = webhook_attempts)]
+#[diesel(table_name = webhook_attempts, treat_none_as_default_value = false)]
 pub struct AttemptRow {
     pub id: String,
     pub delivery_id: String,

@@ -22,6 +22,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::auth::Caller;
 use crate::db::events::NewChangeEvent;
+use crate::db::journal::Journal;
 use crate::db::DbConn;
 use crate::domain::events::{EventType, ResourceType};
 use crate::domain::process::Deadlines;
@@ -127,9 +128,15 @@ pub fn record(
     at: NaiveDateTime,
     change: Change<'_>,
 ) -> Result<()> {
+    let (access, event) = journal_of(ctx, at, change);
+    crate::db::journal::write(conn, access, event)
+}
+
+/// The access-log row and change event of a change made at `at`, for a store function that writes
+/// them with the change itself (`db::journal::write_with`).
+pub fn journal_of(ctx: &Context, at: NaiveDateTime, change: Change<'_>) -> Journal {
     let recorded_at = ctx.recorded_at.naive_utc();
-    crate::db::journal::write(
-        conn,
+    (
         crate::db::audit::NewAuditEvent {
             occurred_at: recorded_at,
             subject: ctx.caller.subject.clone(),

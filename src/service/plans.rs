@@ -14,7 +14,7 @@ use crate::domain::events::{EventType, ResourceType};
 use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::error::{Error, FieldError, Result};
 
-use super::{json_list, naive, record, Change};
+use super::{journal_of, json_list, naive, record, Change};
 use crate::policy::{plan_reader, PlanReader};
 
 pub use crate::db::plans::PlanRecord;
@@ -75,9 +75,7 @@ pub fn create(
             at,
         )
     };
-    store::insert(conn, &plan)?;
-    record(
-        conn,
+    let journal = journal_of(
         ctx,
         at,
         Change {
@@ -91,7 +89,8 @@ pub fn create(
             reason: None,
             note: None,
         },
-    )?;
+    );
+    store::insert_journaled(conn, &plan, journal)?;
     Ok(PlanRecord {
         plan,
         active_consent_until: None,
