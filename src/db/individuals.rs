@@ -6,6 +6,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::journal::{self, Journal};
 use super::schema::{guardians, individuals};
 use super::DbConn;
 use crate::domain::identity::HsaId;
@@ -53,6 +54,18 @@ pub fn insert(conn: &mut DbConn, row: &IndividualRow) -> Result<()> {
         .values(row)
         .execute_native(conn)?;
     Ok(())
+}
+
+/// Stores a new individual with its access-log row and change event (one statement on
+/// PostgreSQL: [`journal::write_with`]).
+pub fn insert_journaled(conn: &mut DbConn, row: &IndividualRow, journal: Journal) -> Result<()> {
+    let (access, event) = journal;
+    journal::write_with(
+        conn,
+        diesel::insert_into(individuals::table).values(row),
+        access,
+        event,
+    )
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<IndividualRow>> {

@@ -197,6 +197,9 @@ macro_rules! with_consent_state {
 }
 
 /// Stores a new plan; the initiating unit's grant to see it comes with it ([`super::access`]).
+/// A plan without its journal rows: the unit tests' setup (a create stores them together,
+/// [`insert_journaled`]).
+#[cfg(test)]
 pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
     diesel::insert_into(plans::table)
         .values(row)

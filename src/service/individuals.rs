@@ -8,7 +8,7 @@ use crate::domain::identity::IdentityNumber;
 use crate::domain::ids::{Id, IndividualId};
 use crate::error::{Error, Result};
 
-use super::{naive, new_id, record, Change};
+use super::{journal_of, naive, new_id, record, Change};
 
 pub use crate::db::individuals::IndividualRecord;
 
@@ -68,11 +68,7 @@ pub fn create_among(
         registered_by_unit: Some(ctx.caller.unit.clone()),
         duplicate_of: hidden.clone(),
     };
-    store::insert(conn, &row)?;
-    let guardians = guardian_rows(&row.id, &data.guardians);
-    store::insert_guardians(conn, &guardians)?;
-    record(
-        conn,
+    let journal = journal_of(
         ctx,
         at,
         Change {
@@ -86,7 +82,10 @@ pub fn create_among(
             reason: None,
             note: None,
         },
-    )?;
+    );
+    store::insert_journaled(conn, &row, journal)?;
+    let guardians = guardian_rows(&row.id, &data.guardians);
+    store::insert_guardians(conn, &guardians)?;
     if let Some(theirs) = hidden {
         record_hidden_match(conn, ctx, &theirs, 201)?;
     }
