@@ -83,16 +83,50 @@ struct Inserts {
 
 /// A scratch's rows, read out of it ([`Scratch::take_rows`]) and not yet in the database.
 pub struct Rows {
-    /// Each table that had rows, parents before children, with its rows as one JSON array.
-    tables: Vec<(std::sync::Arc<Inserts>, String)>,
+    /// Each table that had rows, parents before children (by its place in [`MOVED`]), with its
+    /// rows as one JSON array.
+    tables: Vec<(usize, std::sync::Arc<Inserts>, String)>,
 }
 
 impl Rows {
+    /// These rows and `other`'s (another scratch's), to be inserted together: one statement per
+    /// table for both, still parents before children. A table's rows from the two need no order
+    /// among themselves: each plan's rows are all in one scratch, and a row's references are
+    /// checked when the statement ends.
+    pub fn join(self, other: Rows) -> Rows {
+        let mut tables = Vec::with_capacity(self.tables.len().max(other.tables.len()));
+        let mut ours = self.tables.into_iter().peekable();
+        let mut theirs = other.tables.into_iter().peekable();
+        loop {
+            let next = match (ours.peek(), theirs.peek()) {
+                (Some(a), Some(b)) if a.0 == b.0 => match (ours.next(), theirs.next()) {
+                    (Some((place, inserts, mut rows)), Some((_, _, more))) => {
+                        // Two JSON arrays, neither empty (`read_rows` keeps no empty one).
+                        rows.pop();
+                        rows.push(',');
+                        rows.push_str(&more[1..]);
+                        Some((place, inserts, rows))
+                    }
+                    _ => None,
+                },
+                (Some(a), Some(b)) if a.0 < b.0 => ours.next(),
+                (Some(_), Some(_)) => theirs.next(),
+                (Some(_), None) => ours.next(),
+                (None, _) => theirs.next(),
+            };
+            match next {
+                Some(table) => tables.push(table),
+                None => break,
+            }
+        }
+        Rows { tables }
+    }
+
     /// Inserts the rows into `to`, one statement per table, parents before children; how many
     /// statements that took.
     pub fn insert_into(self, to: &mut DbConn) -> Result<usize> {
         let statements = self.tables.len();
-        for (inserts, rows) in self.tables {
+        for (_, inserts, rows) in self.tables {
             let insert = match to {
                 DbConn::Postgres(_) => &inserts.into_postgres,
                 DbConn::Sqlite(_) => &inserts.into_sqlite,
@@ -230,12 +264,12 @@ impl Scratch {
 
     fn read_rows(&mut self) -> Result<Rows> {
         let mut tables = Vec::new();
-        for table in &self.tables {
+        for (place, table) in self.tables.iter().enumerate() {
             let JsonRows { rows } = diesel::sql_query(&table.rows_as_json)
                 .get_result_native(&mut self.conn)
                 .map_err(|e| fault(table.name, e))?;
             if rows != "[]" {
-                tables.push((table.inserts.clone(), rows));
+                tables.push((place, table.inserts.clone(), rows));
             }
         }
         Ok(Rows { tables })
@@ -290,6 +324,38 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two scratches' rows joined: each table once, in the tables' order, with both arrays' rows.
+    #[test]
+    fn rows_joined_keep_the_tables_order_and_every_row() {
+        let inserts = std::sync::Arc::new(Inserts {
+            into_postgres: String::new(),
+            into_sqlite: String::new(),
+        });
+        let rows = |tables: &[(usize, &str)]| Rows {
+            tables: tables
+                .iter()
+                .map(|(place, json)| (*place, inserts.clone(), json.to_string()))
+                .collect(),
+        };
+        let joined = rows(&[(0, r#"[{"a":1}]"#), (3, r#"[{"d":1}]"#), (5, "[1]")])
+            .join(rows(&[(1, r#"[{"b":2}]"#), (3, r#"[{"d":2},{"d":3}]"#)]));
+        let tables: Vec<(usize, &str)> = joined
+            .tables
+            .iter()
+            .map(|(place, _, json)| (*place, json.as_str()))
+            .collect();
+        assert_eq!(
+            tables,
+            vec![
+                (0, r#"[{"a":1}]"#),
+                (1, r#"[{"b":2}]"#),
+                (3, r#"[{"d":1},{"d":2},{"d":3}]"#),
+                (5, "[1]"),
+            ]
+        );
+        assert!(rows(&[]).join(rows(&[])).tables.is_empty());
+    }
 
     #[derive(QueryableByName)]
     struct Name {
