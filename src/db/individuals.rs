@@ -59,12 +59,10 @@ pub fn insert(conn: &mut DbConn, row: &IndividualRow) -> Result<()> {
 /// Stores a new individual with its access-log row and change event (one statement on
 /// PostgreSQL: [`journal::write_with`]).
 pub fn insert_journaled(conn: &mut DbConn, row: &IndividualRow, journal: Journal) -> Result<()> {
-    let (access, event) = journal;
     journal::write_with(
         conn,
         diesel::insert_into(individuals::table).values(row),
-        access,
-        event,
+        journal,
     )
 }
 

@@ -101,12 +101,7 @@ pub fn write(conn: &mut DbConn, access: NewAuditEvent, event: NewChangeEvent) ->
 /// written (its version check) would be lost inside the statement. The statement is kept prepared
 /// when the INSERT's own type is static, as it is for a row type that inserts a `None` as NULL
 /// (`treat_none_as_default_value = false`).
-pub fn write_with<C>(
-    conn: &mut DbConn,
-    change: C,
-    access: NewAuditEvent,
-    event: NewChangeEvent,
-) -> Result<()>
+pub fn write_with<C>(conn: &mut DbConn, change: C, (access, event): Journal) -> Result<()>
 where
     C: QueryFragment<Pg>
         + QueryId

@@ -210,13 +210,7 @@ pub fn insert(conn: &mut DbConn, row: &PlanRow) -> Result<()> {
 /// Stores a new plan with its access-log row and change event (one statement on PostgreSQL:
 /// [`journal::write_with`]).
 pub fn insert_journaled(conn: &mut DbConn, row: &PlanRow, journal: Journal) -> Result<()> {
-    let (access, event) = journal;
-    journal::write_with(
-        conn,
-        diesel::insert_into(plans::table).values(row),
-        access,
-        event,
-    )
+    journal::write_with(conn, diesel::insert_into(plans::table).values(row), journal)
 }
 
 pub fn find(
