@@ -298,6 +298,39 @@ mod tests {
         assert!(full.contains("$25"), "both rows' values are bound: {full}");
     }
 
+    /// Every row type of `src/db/` inserts a missing value as NULL, never as `DEFAULT`, so that no
+    /// `INSERT`'s text varies with its row and every connection keeps each one prepared (and
+    /// [`write_with`]'s statement with it). A row type added without the setting fails here.
+    #[test]
+    fn every_row_type_inserts_a_missing_value_as_null() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/db");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let source = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = source.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if line.starts_with("#[derive(") && line.contains("Insertable") {
+                    let attributes = lines[i + 1..]
+                        .iter()
+                        .take_while(|l| l.starts_with("#["))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    assert!(
+                        attributes.contains("treat_none_as_default_value = false"),
+                        "{}:{}: an Insertable row type without \
+                         `treat_none_as_default_value = false`",
+                        path.display(),
+                        i + 1
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 20, "found only {checked} row types");
+    }
+
     /// A new plan with its journal is one statement, kept prepared like the journal's own: its SQL
     /// does not vary with the plan's empty fields, and its type names it for the cache.
     #[test]
