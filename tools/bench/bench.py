@@ -142,6 +142,8 @@ max_connections = 100
 shared_buffers = 512MB
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top
+log_autovacuum_min_duration = 0
+log_checkpoints = on
 """)
         run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-l",
                           os.path.join(self.root, "server.log"), "-w", "start"])
@@ -170,6 +172,10 @@ pg_stat_statements.track = top
     def cpu_seconds(self):
         return cluster_cpu_seconds(self.data)
 
+    def wal_bytes(self):
+        """How much write-ahead log the cluster has written since it began."""
+        return int(self.psql(PG_DB, "SELECT (pg_current_wal_lsn() - '0/0')::bigint"))
+
     def database_bytes(self):
         return int(self.psql(PG_DB, f"SELECT pg_database_size('{PG_DB}')"))
 
@@ -188,6 +194,11 @@ pg_stat_statements.track = top
     def stop(self):
         subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-m", "fast", "stop"],
                        capture_output=True)
+        # The server's log (checkpoints, each autovacuum run) outlives the cluster: what ran beside
+        # a scenario whose latency stands out.
+        kept = os.path.join(ROOT, "target", "bench", "postgres.log")
+        os.makedirs(os.path.dirname(kept), exist_ok=True)
+        shutil.copyfile(os.path.join(self.root, "server.log"), kept)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -421,6 +432,7 @@ def bench_backend(backend, plans_file, work):
                         cluster.reset_statements()
                     cpu_before = service.cpu_seconds()
                     db_cpu_before = cluster.cpu_seconds() if cluster else 0
+                    wal_before = cluster.wal_bytes() if cluster else 0
                     result = wrk(service.url, os.path.join(WRK, script),
                                  {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
                                   "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
@@ -433,6 +445,10 @@ def bench_backend(backend, plans_file, work):
                         result["db_cpu_us"] = ((cluster.cpu_seconds() - db_cpu_before) * 1e6
                                                / max(result["requests"], 1))
                         result["statements"] = cluster.statements() / max(result["requests"], 1)
+                        # The log a request writes (its access record, a write's rows): what
+                        # checkpoints, replicas and backups carry.
+                        result["wal_bytes"] = ((cluster.wal_bytes() - wal_before)
+                                               / max(result["requests"], 1))
                         if SHOW_STATEMENTS:
                             log(cluster.top_statements(result["requests"]))
                     result["unsealed"] = unsealed_records(service, cluster)
@@ -507,16 +523,17 @@ def report(results, peer):
         statements = f"{i['statements']:.0f}" if "statements" in i else "—"
         lines.append(f"| {backend} | {i['plans_per_s']:.0f} | {i['seconds']:.0f} | {statements} | "
                      f"{i['bytes_per_plan']:,.0f} | {f['events_per_s']:,.0f} | {rows['peak_rss_mb']:.0f} |")
-    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | PostgreSQL CPU µs per request | errors, non-2xx | access records unsealed after |"
+    lines += ["", "| scenario | backend | req/s | p50 ms | p99 ms | statements per request | service CPU µs per request | PostgreSQL CPU µs per request | WAL bytes per request | errors, non-2xx | access records unsealed after |"
               + (" ÷ peer |" if peer else ""),
-              "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
+              "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if peer else "")]
     for scenario in [s for s in PEER_OF if s in SCENARIOS]:
         for backend, rows in results.items():
             r = rows[scenario]
             statements = f"{r['statements']:.2f}" if "statements" in r else "—"
             db_cpu = f"{r['db_cpu_us']:,.0f}" if "db_cpu_us" in r else "—"
+            wal = f"{r['wal_bytes']:,.0f}" if "wal_bytes" in r else "—"
             row = (f"| {scenario} | {backend} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                   f"{statements} | {r['cpu_us']:,.0f} | {db_cpu} | {r['errors']:.0f}, {r['non2xx']:.0f} | "
+                   f"{statements} | {r['cpu_us']:,.0f} | {db_cpu} | {wal} | {r['errors']:.0f}, {r['non2xx']:.0f} | "
                    f"{r.get('unsealed', 0):,.0f} |")
             if peer:
                 row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
