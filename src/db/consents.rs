@@ -4,6 +4,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::journal::{self, Journal};
 use super::schema::{consent_givers, consent_parties, consents};
 use super::DbConn;
 use crate::domain::consent::ConsentForm;
@@ -75,21 +76,37 @@ pub struct ConsentRecord {
     pub parties: Vec<PartyRow>,
 }
 
-pub fn insert(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
+/// Stores a new consent with its access-log row and change event (one statement on PostgreSQL,
+/// `journal::write_with`), then its givers and its parties (one statement each), then the grants
+/// it gives.
+pub fn insert_journaled(conn: &mut DbConn, record: &ConsentRecord, journal: Journal) -> Result<()> {
+    journal::write_with(
+        conn,
+        diesel::insert_into(consents::table).values(&record.consent),
+        journal,
+    )?;
+    insert_details(conn, record)
+}
+
+/// A new consent's givers and parties (one statement each), and the grants it gives.
+fn insert_details(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
+    if !record.givers.is_empty() {
+        super::insert_rows!(conn, consent_givers::table, &record.givers)?;
+    }
+    if !record.parties.is_empty() {
+        super::insert_rows!(conn, consent_parties::table, &record.parties)?;
+    }
+    super::access::grant_consent(conn, record)
+}
+
+/// A consent without its journal: for this module's tests, whose scratch database refuses
+/// access-log rows.
+#[cfg(test)]
+fn insert(conn: &mut DbConn, record: &ConsentRecord) -> Result<()> {
     diesel::insert_into(consents::table)
         .values(&record.consent)
         .execute_native(conn)?;
-    for giver in &record.givers {
-        diesel::insert_into(consent_givers::table)
-            .values(giver)
-            .execute_native(conn)?;
-    }
-    for party in &record.parties {
-        diesel::insert_into(consent_parties::table)
-            .values(party)
-            .execute_native(conn)?;
-    }
-    super::access::grant_consent(conn, record)
+    insert_details(conn, record)
 }
 
 /// Consents of one plan, a page at a time in id (creation) order, with their givers and parties

@@ -4,6 +4,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::journal::{self, Journal};
 use super::schema::deviations;
 use super::{DbConn, MultiBackend};
 use crate::domain::deviation::Category;
@@ -67,11 +68,14 @@ fn visible_to(unit: &str) -> deviations::BoxedQuery<'static, MultiBackend> {
         .into_boxed()
 }
 
-pub fn insert(conn: &mut DbConn, row: &DeviationRow) -> Result<()> {
-    diesel::insert_into(deviations::table)
-        .values(row)
-        .execute_native(conn)?;
-    Ok(())
+/// Stores a new deviation with its access-log row and change event: one statement on PostgreSQL
+/// (`journal::write_with`).
+pub fn insert_journaled(conn: &mut DbConn, row: &DeviationRow, journal: Journal) -> Result<()> {
+    journal::write_with(
+        conn,
+        diesel::insert_into(deviations::table).values(row),
+        journal,
+    )
 }
 
 pub fn exists_for_source(conn: &mut DbConn, source_key: &str) -> Result<bool> {

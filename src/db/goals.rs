@@ -4,6 +4,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::journal::{self, Journal};
 use super::schema::{goals, intervention_goals, interventions};
 use super::DbConn;
 use crate::domain::identity::HsaId;
@@ -59,11 +60,10 @@ pub struct InterventionRecord {
     pub goal_ids: Vec<String>,
 }
 
-pub fn insert_goal(conn: &mut DbConn, row: &GoalRow) -> Result<()> {
-    diesel::insert_into(goals::table)
-        .values(row)
-        .execute_native(conn)?;
-    Ok(())
+/// Stores a new goal with its access-log row and change event: one statement on PostgreSQL
+/// (`journal::write_with`).
+pub fn insert_goal_journaled(conn: &mut DbConn, row: &GoalRow, journal: Journal) -> Result<()> {
+    journal::write_with(conn, diesel::insert_into(goals::table).values(row), journal)
 }
 
 pub fn update_goal(conn: &mut DbConn, row: &GoalRow) -> Result<bool> {
@@ -79,22 +79,36 @@ pub fn goals_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<GoalRow>> {
         .load_native(conn)?)
 }
 
-pub fn insert_intervention(conn: &mut DbConn, record: &InterventionRecord) -> Result<()> {
-    diesel::insert_into(interventions::table)
-        .values(&record.intervention)
-        .execute_native(conn)?;
+/// Stores a new intervention with its access-log row and change event (one statement on
+/// PostgreSQL, `journal::write_with`), then its goals.
+pub fn insert_intervention_journaled(
+    conn: &mut DbConn,
+    record: &InterventionRecord,
+    journal: Journal,
+) -> Result<()> {
+    journal::write_with(
+        conn,
+        diesel::insert_into(interventions::table).values(&record.intervention),
+        journal,
+    )?;
     link_goals(conn, &record.intervention.id, &record.goal_ids)
 }
 
+/// An intervention's goals, in one statement however many.
 fn link_goals(conn: &mut DbConn, intervention_id: &str, goal_ids: &[String]) -> Result<()> {
-    for goal_id in goal_ids {
-        diesel::insert_into(intervention_goals::table)
-            .values((
+    if goal_ids.is_empty() {
+        return Ok(());
+    }
+    let links: Vec<_> = goal_ids
+        .iter()
+        .map(|goal_id| {
+            (
                 intervention_goals::intervention_id.eq(intervention_id),
                 intervention_goals::goal_id.eq(goal_id),
-            ))
-            .execute_native(conn)?;
-    }
+            )
+        })
+        .collect();
+    super::insert_rows!(conn, intervention_goals::table, &links)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::journal::{self, Journal};
 use super::schema::{summons, summons_preparations, summons_recipients};
 use super::DbConn;
 use crate::domain::consent::PartyKind;
@@ -104,12 +105,16 @@ pub fn save_preparation(conn: &mut DbConn, row: &PreparationRow) -> Result<()> {
     Ok(())
 }
 
-pub fn insert(conn: &mut DbConn, record: &SummonsRecord) -> Result<()> {
-    diesel::insert_into(summons::table)
-        .values(&record.summons)
-        .execute_native(conn)?;
-    for r in &record.recipients {
-        insert_recipient(conn, r)?;
+/// Stores a new summons with its access-log row and change event (one statement on PostgreSQL,
+/// `journal::write_with`), then its recipients in one statement.
+pub fn insert_journaled(conn: &mut DbConn, record: &SummonsRecord, journal: Journal) -> Result<()> {
+    journal::write_with(
+        conn,
+        diesel::insert_into(summons::table).values(&record.summons),
+        journal,
+    )?;
+    if !record.recipients.is_empty() {
+        super::insert_rows!(conn, summons_recipients::table, &record.recipients)?;
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use crate::domain::plan::{on_consent_recorded, on_consent_withdrawn};
 use crate::error::{Error, Result};
 
 use super::plans::{load as load_plan, save as save_plan};
-use super::{json_list, naive, record, Change};
+use super::{journal_of, json_list, naive, record, Change};
 
 fn not_found() -> Error {
     Error::NotFound("this plan has no consent with this id".into())
@@ -101,9 +101,7 @@ pub fn record_consent(
             })
             .collect::<Result<_>>()?,
     };
-    store::insert(conn, &record_)?;
-    record(
-        conn,
+    let journal = journal_of(
         ctx,
         at,
         Change {
@@ -117,7 +115,8 @@ pub fn record_consent(
             reason: None,
             note: None,
         },
-    )?;
+    );
+    store::insert_journaled(conn, &record_, journal)?;
     save_plan(
         conn,
         ctx,

@@ -3,7 +3,7 @@
 use super::deviations::{file_automatically, Automatic};
 use super::plans::{load as load_plan, save as save_plan};
 use super::Context;
-use super::{naive, record, Change};
+use super::{journal_of, naive, record, Change};
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
 use crate::db::plans::PlanRow;
 use crate::db::DbConn;
@@ -80,7 +80,6 @@ pub fn add_goal(
         created_at: at,
         updated_at: at,
     };
-    store::insert_goal(conn, &goal)?;
     let change = Change::of(
         EventType::GoalCreated,
         ResourceType::Goal,
@@ -88,7 +87,9 @@ pub fn add_goal(
         &goal.plan_id,
         1,
     );
-    content_changed(conn, ctx, &mut plan, change)?;
+    // The goal with its journal (one statement on PostgreSQL), then the plan's new version.
+    store::insert_goal_journaled(conn, &goal, journal_of(ctx, naive(ctx.now), change))?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanContentChanged, None)?;
     Ok(goal)
 }
 
@@ -184,17 +185,17 @@ pub fn add_intervention(
         },
         goal_ids: input.goal_ids,
     };
-    store::insert_intervention(conn, &record_)?;
-    let id = &record_.intervention.id;
     let mut change = Change::of(
         EventType::InterventionCreated,
         ResourceType::Intervention,
-        id,
+        &record_.intervention.id,
         &record_.intervention.plan_id,
         1,
     );
     change.to_status = Some(InterventionStatus::Planned.as_str());
-    content_changed(conn, ctx, &mut plan, change)?;
+    let journal = journal_of(ctx, naive(ctx.now), change);
+    store::insert_intervention_journaled(conn, &record_, journal)?;
+    save_plan(conn, ctx, &mut plan, EventType::PlanContentChanged, None)?;
     Ok(record_)
 }
 

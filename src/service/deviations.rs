@@ -5,7 +5,7 @@ use crate::domain::identity::HsaId;
 use crate::domain::ids::{DeviationId, Id, PlanId};
 use chrono::Duration;
 
-use super::{naive, record, Change};
+use super::{journal_of, naive, record, Change};
 use crate::db::deviations::{self as store, DeviationFilter, DeviationRow};
 use crate::db::DbConn;
 use crate::domain::deviation::{
@@ -19,6 +19,21 @@ fn not_found() -> Error {
     Error::NotFound("no deviation with this id is visible to your unit".into())
 }
 
+/// The change of a deviation, as its change event and access-log row tell it.
+fn change_of<'a>(row: &'a DeviationRow, event: EventType, from: Option<&'a str>) -> Change<'a> {
+    Change {
+        event_type: event,
+        resource_type: ResourceType::Deviation,
+        resource_id: &row.id,
+        plan_id: row.plan_id.as_deref(),
+        version: row.version,
+        from_status: from,
+        to_status: Some(row.status.as_str()),
+        reason: Some(row.category.as_str()),
+        note: None,
+    }
+}
+
 fn record_change(
     conn: &mut DbConn,
     ctx: &Context,
@@ -26,22 +41,18 @@ fn record_change(
     event: EventType,
     from: Option<&str>,
 ) -> Result<()> {
-    record(
-        conn,
-        ctx,
-        naive(ctx.now),
-        Change {
-            event_type: event,
-            resource_type: ResourceType::Deviation,
-            resource_id: &row.id,
-            plan_id: row.plan_id.as_deref(),
-            version: row.version,
-            from_status: from,
-            to_status: Some(row.status.as_str()),
-            reason: Some(row.category.as_str()),
-            note: None,
-        },
-    )
+    record(conn, ctx, naive(ctx.now), change_of(row, event, from))
+}
+
+/// Stores a new deviation, filed or reported, with its journal.
+fn insert_new(
+    conn: &mut DbConn,
+    ctx: &Context,
+    row: &DeviationRow,
+    event: EventType,
+) -> Result<()> {
+    let journal = journal_of(ctx, naive(ctx.now), change_of(row, event, None));
+    store::insert_journaled(conn, row, journal)
 }
 
 /// A deviation filed by the service itself from what the process recorded.
@@ -96,8 +107,7 @@ pub fn file_automatically(
         created_at: at,
         updated_at: at,
     };
-    store::insert(conn, &row)?;
-    record_change(conn, ctx, &row, EventType::DeviationFiled, None)
+    insert_new(conn, ctx, &row, EventType::DeviationFiled)
 }
 
 /// A unit reports a deviation.
@@ -155,8 +165,7 @@ pub fn report(conn: &mut DbConn, ctx: &Context, input: NewDeviation) -> Result<D
         created_at: at,
         updated_at: at,
     };
-    store::insert(conn, &row)?;
-    record_change(conn, ctx, &row, EventType::DeviationReported, None)?;
+    insert_new(conn, ctx, &row, EventType::DeviationReported)?;
     Ok(row)
 }
 

@@ -6,7 +6,7 @@ use crate::domain::ids::{Id, PlanId, RecipientId, SummonsId};
 use chrono::NaiveDate;
 
 use super::plans::{load as load_plan, save as save_plan};
-use super::{json_list, naive, record, Change};
+use super::{journal_of, json_list, naive, record, Change};
 use crate::db::consents as consent_store;
 use crate::db::summons::{self as store, RecipientRow, SummonsRecord, SummonsRow};
 use crate::db::DbConn;
@@ -113,9 +113,7 @@ pub fn send(
         recipients,
         preparation: None,
     };
-    store::insert(conn, &summons)?;
-    record(
-        conn,
+    let journal = journal_of(
         ctx,
         at,
         Change::of(
@@ -125,7 +123,8 @@ pub fn send(
             &plan.id,
             1,
         ),
-    )?;
+    );
+    store::insert_journaled(conn, &summons, journal)?;
     let moved = apply(status, Step::SendSummons)?;
     save_plan(conn, ctx, &mut plan, EventType::PlanSummoned, Some(moved))?;
     Ok(summons)
