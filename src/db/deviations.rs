@@ -12,7 +12,7 @@ use crate::domain::deviation::DeviationStatus;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{DeviationId, PlanId};
 use crate::domain::Principal;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = deviations, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -94,8 +94,9 @@ pub fn find(conn: &mut DbConn, unit: &str, id: &str) -> Result<Option<DeviationR
         .optional()?)
 }
 
-pub fn update(conn: &mut DbConn, row: &DeviationRow) -> Result<bool> {
-    Ok(super::prepared::update_versioned!(conn, deviations, row)?)
+/// Stores `row` with its journal if its version is still the one before; `Err(lost)` if not.
+pub fn update(conn: &mut DbConn, row: &DeviationRow, journal: Journal, lost: Error) -> Result<()> {
+    super::prepared::update_journaled!(conn, deviations, row, journal, lost)
 }
 
 /// The deviations `unit` may see that the filter selects, in id order from the cursor.

@@ -12,7 +12,7 @@ use crate::domain::ids::{GoalId, InterventionId, PlanId};
 use crate::domain::process::GoalStatus;
 use crate::domain::process::InterventionStatus;
 use crate::domain::process::ResponsibleParty;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = goals, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -66,8 +66,9 @@ pub fn insert_goal_journaled(conn: &mut DbConn, row: &GoalRow, journal: Journal)
     journal::write_with(conn, diesel::insert_into(goals::table).values(row), journal)
 }
 
-pub fn update_goal(conn: &mut DbConn, row: &GoalRow) -> Result<bool> {
-    Ok(super::prepared::update_versioned!(conn, goals, row)?)
+/// Stores `row` with its journal if its version is still the one before; `Err(lost)` if not.
+pub fn update_goal(conn: &mut DbConn, row: &GoalRow, journal: Journal, lost: Error) -> Result<()> {
+    super::prepared::update_journaled!(conn, goals, row, journal, lost)
 }
 
 /// A plan's goals in their order.
@@ -112,23 +113,24 @@ fn link_goals(conn: &mut DbConn, intervention_id: &str, goal_ids: &[String]) -> 
     Ok(())
 }
 
-/// Stores the intervention (and, with `goal_ids`, its goals) if its version is still the one before.
+/// Stores the intervention with its journal (and, with `goal_ids`, its goals) if its version is
+/// still the one before; `Err(lost)` if not.
 pub fn update_intervention(
     conn: &mut DbConn,
     row: &InterventionRow,
     goal_ids: Option<&[String]>,
-) -> Result<bool> {
-    let changed = super::prepared::update_versioned!(conn, interventions, row)?;
-    if changed {
-        if let Some(goal_ids) = goal_ids {
-            diesel::delete(
-                intervention_goals::table.filter(intervention_goals::intervention_id.eq(&row.id)),
-            )
-            .execute_native(conn)?;
-            link_goals(conn, &row.id, goal_ids)?;
-        }
+    journal: Journal,
+    lost: Error,
+) -> Result<()> {
+    super::prepared::update_journaled!(conn, interventions, row, journal, lost)?;
+    if let Some(goal_ids) = goal_ids {
+        diesel::delete(
+            intervention_goals::table.filter(intervention_goals::intervention_id.eq(&row.id)),
+        )
+        .execute_native(conn)?;
+        link_goals(conn, &row.id, goal_ids)?;
     }
-    Ok(changed)
+    Ok(())
 }
 
 /// A plan's interventions in their order, with their goals: two queries.

@@ -12,8 +12,9 @@ use std::cell::RefCell;
 use std::marker::PhantomData;
 
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::methods::ExecuteDsl;
+use diesel::sql_types::BigInt;
 use diesel::{QueryResult, RunQueryDsl};
 
 use super::audit::{self, NewAccess, NewAuditEvent};
@@ -21,7 +22,7 @@ use super::events::{self, NewChangeEvent};
 use super::native::NativeRunQueryDsl;
 use super::schema::{audit_events, change_events};
 use super::DbConn;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The access-log rows and change events of a unit of work, in the order its changes happened.
 #[derive(Default)]
@@ -126,6 +127,51 @@ where
     }
 }
 
+/// Runs `update` — a versioned `UPDATE` of one row (`prepared::versioned_update`) — and writes its
+/// access-log row and change event as [`write`] does; `Err(lost)` when the version check let
+/// nothing through (another writer won). On PostgreSQL, outside a [`collecting`] unit of work, the
+/// three are one statement (see [`JournaledUpdate`]), one round trip fewer for every step that
+/// saves a plan. There the journal's rows are written even when the update was not, and only the
+/// transaction's rollback drops them: which is why a lost update is an error here, never a value
+/// a caller could ignore.
+pub fn update_with<U>(
+    conn: &mut DbConn,
+    update: U,
+    (access, event): Journal,
+    lost: Error,
+) -> Result<()>
+where
+    U: QueryFragment<Pg>
+        + QueryId
+        + ExecuteDsl<diesel::PgConnection>
+        + ExecuteDsl<diesel::SqliteConnection>,
+{
+    let collecting = COLLECTED.with(|c| c.borrow().is_some());
+    let changed = match conn {
+        DbConn::Postgres(pg) if !collecting => {
+            let changed: i64 = JournaledUpdate {
+                update,
+                access: diesel::insert_into(audit_events::table).values(&access),
+                event: diesel::insert_into(change_events::table).values(&event),
+            }
+            .get_result(pg)?;
+            changed == 1
+        }
+        _ => {
+            let changed = update.execute_native(conn)? == 1;
+            if changed {
+                write(conn, access, event)?;
+            }
+            changed
+        }
+    };
+    if changed {
+        Ok(())
+    } else {
+        Err(lost)
+    }
+}
+
 /// PostgreSQL: a write's access row and change event in one statement,
 /// `WITH access AS (INSERT INTO audit_events …) INSERT INTO change_events …` — one round trip of
 /// the write's transaction fewer. Its SQL never varies (both row types insert a `None` as NULL), so
@@ -195,6 +241,49 @@ impl<C: QueryId, A, E> QueryId for Journaled<C, A, E> {
 }
 
 impl<C, A, E> RunQueryDsl<diesel::PgConnection> for Journaled<C, A, E> {}
+
+/// PostgreSQL: a versioned update, its access row and its change event in one statement,
+/// `WITH change AS (UPDATE … RETURNING 1), access AS (INSERT INTO audit_events …) INSERT INTO
+/// change_events … RETURNING (SELECT count(*) FROM change)`: the statement answers how many rows
+/// the update wrote (0 or 1), which an `UPDATE` inside a `WITH` cannot tell by itself. Kept
+/// prepared under the update's own statement type.
+struct JournaledUpdate<U, A, E> {
+    update: U,
+    access: A,
+    event: E,
+}
+
+impl<U, A, E> QueryFragment<Pg> for JournaledUpdate<U, A, E>
+where
+    U: QueryFragment<Pg>,
+    A: QueryFragment<Pg>,
+    E: QueryFragment<Pg>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH change AS (");
+        self.update.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING 1), access AS (");
+        self.access.walk_ast(out.reborrow())?;
+        out.push_sql(") ");
+        self.event.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING (SELECT count(*) FROM change)");
+        Ok(())
+    }
+}
+
+impl<U, A, E> Query for JournaledUpdate<U, A, E> {
+    type SqlType = BigInt;
+}
+
+/// The statement's name in the connection's cache: one per update statement.
+struct JournaledUpdateStatement<U>(PhantomData<U>);
+
+impl<U: QueryId, A, E> QueryId for JournaledUpdate<U, A, E> {
+    type QueryId = JournaledUpdateStatement<U::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = U::HAS_STATIC_QUERY_ID;
+}
+
+impl<U, A, E> RunQueryDsl<diesel::PgConnection> for JournaledUpdate<U, A, E> {}
 
 /// Runs `work`, keeping the rows its changes write, and stores them when it succeeds — before it
 /// returns, so inside the same transaction. When it fails they are dropped with its changes.
@@ -381,5 +470,53 @@ mod tests {
         );
         assert!(text.contains("), access AS (INSERT INTO \"audit_events\""));
         assert!(!text.contains("DEFAULT"), "{text}");
+    }
+
+    /// A plan's versioned update with its journal is one statement kept prepared, which answers
+    /// how many rows the update wrote; its SQL does not vary with the plan's empty fields.
+    #[test]
+    fn a_plan_update_and_its_journal_are_one_statement_kept_prepared() {
+        use crate::db::plans::{sample_row, PlanRow};
+        use crate::db::schema::plans;
+        use diesel::prelude::*;
+        fn cached<Q: QueryId>(_: &Q) -> bool {
+            Q::HAS_STATIC_QUERY_ID
+        }
+        let (access, event) = rows(false);
+        let sql = |plan: &PlanRow| {
+            let journaled = JournaledUpdate {
+                update: crate::db::prepared::versioned_update!(plans, plan),
+                access: diesel::insert_into(audit_events::table).values(&access),
+                event: diesel::insert_into(change_events::table).values(&event),
+            };
+            assert!(cached(&journaled));
+            let text = diesel::debug_query::<Pg, _>(&journaled).to_string();
+            text.split("-- binds:")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let plan = sample_row();
+        let text = sql(&plan);
+        let filled = PlanRow {
+            what_matters: Some("work".into()),
+            closing_note: Some("note".into()),
+            ..plan.clone()
+        };
+        assert_eq!(
+            text,
+            sql(&filled),
+            "the SQL does not vary with empty fields"
+        );
+        assert!(
+            text.starts_with("WITH change AS (UPDATE \"plans\" SET "),
+            "{text}"
+        );
+        assert!(text.contains(" RETURNING 1), access AS (INSERT INTO \"audit_events\""));
+        assert!(
+            text.trim_end()
+                .ends_with("RETURNING (SELECT count(*) FROM change)"),
+            "{text}"
+        );
     }
 }

@@ -4,6 +4,7 @@ use super::native::NativeRunQueryDsl;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::journal::Journal;
 use super::schema::{closure_notices, follow_ups, meetings, plan_revisions};
 use super::DbConn;
 use crate::domain::identity::HsaId;
@@ -11,7 +12,7 @@ use crate::domain::ids::{FollowUpId, PlanId, SummonsId};
 use crate::domain::plan::ClosingReason;
 use crate::domain::process::Decision;
 use crate::domain::Principal;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = meetings, treat_none_as_default_value = false)]
@@ -103,8 +104,14 @@ pub fn insert_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<()> {
     Ok(())
 }
 
-pub fn update_follow_up(conn: &mut DbConn, row: &FollowUpRow) -> Result<bool> {
-    Ok(super::prepared::update_versioned!(conn, follow_ups, row)?)
+/// Stores `row` with its journal if its version is still the one before; `Err(lost)` if not.
+pub fn update_follow_up(
+    conn: &mut DbConn,
+    row: &FollowUpRow,
+    journal: Journal,
+    lost: Error,
+) -> Result<()> {
+    super::prepared::update_journaled!(conn, follow_ups, row, journal, lost)
 }
 
 /// A plan's follow-ups by scheduled date.

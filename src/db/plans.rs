@@ -335,6 +335,17 @@ pub fn update(conn: &mut DbConn, row: &PlanRow) -> Result<bool> {
     Ok(super::prepared::update_versioned!(conn, plans, row)?)
 }
 
+/// Stores `row` as [`update`] does, with the change's access-log row and change event (one
+/// statement on PostgreSQL, [`journal::update_with`]); `Err(lost)` when someone else won.
+pub fn update_journaled(
+    conn: &mut DbConn,
+    row: &PlanRow,
+    journal: Journal,
+    lost: crate::error::Error,
+) -> Result<()> {
+    super::prepared::update_journaled!(conn, plans, row, journal, lost)
+}
+
 /// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`,
 /// each with the last day of its consent active on `today`.
 ///

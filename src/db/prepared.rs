@@ -61,26 +61,44 @@ impl<Site: 'static, C, W> QueryId for WholeRow<Site, C, W> {
 
 impl<Site, C, W, Conn> diesel::RunQueryDsl<Conn> for WholeRow<Site, C, W> {}
 
-/// Stores `row` — a whole row of `table` (`treat_none_as_null`), its `version` already moved on —
-/// if the stored version is still `row.version - 1`: `Ok(false)` when another writer won. The
-/// statement is kept prepared under a name of its own (one per call site).
-macro_rules! update_versioned {
-    ($conn:expr, $table:ident, $row:expr) => {{
+/// The `UPDATE` of `row` — a whole row of `table` (`treat_none_as_null`), its `version` already
+/// moved on — that writes it only if the stored version is still `row.version - 1`. The statement
+/// is kept prepared under a name of its own (one per call site).
+macro_rules! versioned_update {
+    ($table:ident, $row:expr) => {{
         /// The statement's own name in the connection's cache of prepared statements.
         struct Site;
         let row = $row;
-        let update = $crate::db::prepared::update_whole_row::<Site, _, _>(
+        $crate::db::prepared::update_whole_row::<Site, _, _>(
             stringify!($table),
             row.as_changeset(),
             $table::id
                 .eq(&row.id)
                 .and($table::version.eq(row.version - 1)),
-        );
+        )
+    }};
+}
+pub(crate) use versioned_update;
+
+/// Stores `row` with [`versioned_update`]: `Ok(false)` when another writer won.
+macro_rules! update_versioned {
+    ($conn:expr, $table:ident, $row:expr) => {{
+        let update = $crate::db::prepared::versioned_update!($table, $row);
         $crate::db::native::NativeRunQueryDsl::execute_native(update, $conn)
             .map(|changed| changed == 1)
     }};
 }
 pub(crate) use update_versioned;
+
+/// Stores `row` with [`versioned_update`] and the change's journal
+/// (`journal::update_with`: one statement on PostgreSQL); `Err($lost)` when another writer won.
+macro_rules! update_journaled {
+    ($conn:expr, $table:ident, $row:expr, $journal:expr, $lost:expr) => {{
+        let update = $crate::db::prepared::versioned_update!($table, $row);
+        $crate::db::journal::update_with($conn, update, $journal, $lost)
+    }};
+}
+pub(crate) use update_journaled;
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@ use crate::domain::process::MeetingForm;
 use crate::domain::process::Obligation;
 use crate::domain::process::Response;
 use crate::domain::Principal;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = summons, treat_none_as_default_value = false)]
@@ -126,13 +126,15 @@ pub fn insert_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<()> {
     Ok(())
 }
 
-/// Stores `row` if the stored version is still `row.version - 1`.
-pub fn update_recipient(conn: &mut DbConn, row: &RecipientRow) -> Result<bool> {
-    Ok(super::prepared::update_versioned!(
-        conn,
-        summons_recipients,
-        row
-    )?)
+/// Stores `row` with its journal if the stored version is still `row.version - 1`; `Err(lost)` if
+/// not.
+pub fn update_recipient(
+    conn: &mut DbConn,
+    row: &RecipientRow,
+    journal: Journal,
+    lost: Error,
+) -> Result<()> {
+    super::prepared::update_journaled!(conn, summons_recipients, row, journal, lost)
 }
 
 /// Every summons of a plan, oldest first, with their recipients and the individual's

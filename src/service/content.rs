@@ -3,7 +3,7 @@
 use super::deviations::{file_automatically, Automatic};
 use super::plans::{load as load_plan, save as save_plan};
 use super::Context;
-use super::{journal_of, naive, record, Change};
+use super::{concurrent_update, journal_of, naive, Change};
 use crate::db::goals::{self as store, GoalRow, InterventionRecord, InterventionRow};
 use crate::db::plans::PlanRow;
 use crate::db::DbConn;
@@ -21,15 +21,9 @@ use crate::domain::process::{
 use crate::domain::Principal;
 use crate::error::{Error, Result};
 
-/// Records the change of a goal or intervention and, with it, the new version of the plan it
-/// belongs to: anything under a plan changes the plan.
-fn content_changed(
-    conn: &mut DbConn,
-    ctx: &Context,
-    plan: &mut PlanRow,
-    change: Change<'_>,
-) -> Result<()> {
-    record(conn, ctx, naive(ctx.now), change)?;
+/// The new version of the plan a goal or intervention belongs to, saved after the goal's or
+/// intervention's own change: anything under a plan changes the plan.
+fn plan_content_changed(conn: &mut DbConn, ctx: &Context, plan: &mut PlanRow) -> Result<()> {
     save_plan(conn, ctx, plan, EventType::PlanContentChanged, None)
 }
 
@@ -89,7 +83,7 @@ pub fn add_goal(
     );
     // The goal with its journal (one statement on PostgreSQL), then the plan's new version.
     store::insert_goal_journaled(conn, &goal, journal_of(ctx, naive(ctx.now), change))?;
-    save_plan(conn, ctx, &mut plan, EventType::PlanContentChanged, None)?;
+    plan_content_changed(conn, ctx, &mut plan)?;
     Ok(goal)
 }
 
@@ -120,9 +114,6 @@ pub fn update_goal(
     goal.target_date = input.target_date;
     goal.version += 1;
     goal.updated_at = at;
-    if !store::update_goal(conn, &goal)? {
-        return Err(super::concurrent_update(goal.version));
-    }
     let change = Change::of(
         EventType::GoalUpdated,
         ResourceType::Goal,
@@ -130,7 +121,9 @@ pub fn update_goal(
         &goal.plan_id,
         goal.version,
     );
-    content_changed(conn, ctx, &mut plan, change)?;
+    let journal = journal_of(ctx, at, change);
+    store::update_goal(conn, &goal, journal, concurrent_update(goal.version))?;
+    plan_content_changed(conn, ctx, &mut plan)?;
     Ok(goal)
 }
 
@@ -195,7 +188,7 @@ pub fn add_intervention(
     change.to_status = Some(InterventionStatus::Planned.as_str());
     let journal = journal_of(ctx, naive(ctx.now), change);
     store::insert_intervention_journaled(conn, &record_, journal)?;
-    save_plan(conn, ctx, &mut plan, EventType::PlanContentChanged, None)?;
+    plan_content_changed(conn, ctx, &mut plan)?;
     Ok(record_)
 }
 
@@ -246,9 +239,6 @@ pub fn update_intervention(
     row.version += 1;
     row.updated_at = at;
     current.goal_ids = input.goal_ids;
-    if !store::update_intervention(conn, &current.intervention, Some(&current.goal_ids))? {
-        return Err(super::concurrent_update(current.intervention.version));
-    }
     let row = &current.intervention;
     let change = Change::of(
         EventType::InterventionUpdated,
@@ -257,7 +247,10 @@ pub fn update_intervention(
         &row.plan_id,
         row.version,
     );
-    content_changed(conn, ctx, &mut plan, change)?;
+    let journal = journal_of(ctx, at, change);
+    let lost = concurrent_update(row.version);
+    store::update_intervention(conn, row, Some(&current.goal_ids), journal, lost)?;
+    plan_content_changed(conn, ctx, &mut plan)?;
     Ok(current)
 }
 
@@ -289,7 +282,7 @@ pub fn change_intervention_status(
     if change.status == InterventionStatus::NotCarriedOut {
         file_not_carried_out(conn, ctx, &plan, &current.intervention)?;
     }
-    save_plan(conn, ctx, &mut plan, EventType::PlanContentChanged, None)?;
+    plan_content_changed(conn, ctx, &mut plan)?;
     Ok(current)
 }
 
@@ -343,9 +336,6 @@ pub fn set_intervention_status(
     row.status_reason = reason;
     row.version += 1;
     row.updated_at = at;
-    if !store::update_intervention(conn, row, None)? {
-        return Err(super::concurrent_update(row.version));
-    }
     let mut change = Change::of(
         EventType::InterventionStatusChanged,
         ResourceType::Intervention,
@@ -356,7 +346,8 @@ pub fn set_intervention_status(
     change.from_status = Some(from.as_str());
     change.to_status = Some(status.as_str());
     change.note = row.status_reason.as_deref();
-    record(conn, ctx, at, change)
+    let journal = journal_of(ctx, at, change);
+    store::update_intervention(conn, row, None, journal, concurrent_update(row.version))
 }
 
 pub fn goals(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<Vec<GoalRow>> {

@@ -5,7 +5,7 @@ use crate::domain::identity::HsaId;
 use crate::domain::ids::{DeviationId, Id, PlanId};
 use chrono::Duration;
 
-use super::{journal_of, naive, record, Change};
+use super::{journal_of, naive, Change};
 use crate::db::deviations::{self as store, DeviationFilter, DeviationRow};
 use crate::db::DbConn;
 use crate::domain::deviation::{
@@ -32,16 +32,6 @@ fn change_of<'a>(row: &'a DeviationRow, event: EventType, from: Option<&'a str>)
         reason: Some(row.category.as_str()),
         note: None,
     }
-}
-
-fn record_change(
-    conn: &mut DbConn,
-    ctx: &Context,
-    row: &DeviationRow,
-    event: EventType,
-    from: Option<&str>,
-) -> Result<()> {
-    record(conn, ctx, naive(ctx.now), change_of(row, event, from))
 }
 
 /// Stores a new deviation, filed or reported, with its journal.
@@ -259,10 +249,8 @@ pub fn act(
     row.status = to;
     row.version += 1;
     row.updated_at = at;
-    if !store::update(conn, &row)? {
-        return Err(super::concurrent_update(row.version));
-    }
     let event = EventType::of_deviation_action(action);
-    record_change(conn, ctx, &row, event, Some(from.as_str()))?;
+    let journal = journal_of(ctx, at, change_of(&row, event, Some(from.as_str())));
+    store::update(conn, &row, journal, super::concurrent_update(row.version))?;
     Ok(row)
 }

@@ -9,7 +9,7 @@ use super::content::set_intervention_status;
 use super::deviations::{file_automatically, Automatic};
 use super::plans::{get as get_plan, load as load_plan, save as save_plan, PlanRecord};
 use super::summons::coverage;
-use super::{naive, new_id, record, Change};
+use super::{concurrent_update, journal_of, naive, new_id, record, Change};
 use crate::db::goals as content_store;
 use crate::db::meetings::{self as store, FollowUpRow, MeetingRow};
 use crate::db::plans::PlanRow;
@@ -170,9 +170,6 @@ pub fn record_meeting(
             r.attended = Some(attendance.attended);
             r.version += 1;
             r.updated_at = at;
-            if !summons_store::update_recipient(conn, &r)? {
-                return Err(super::concurrent_update(r.version));
-            }
             // A summoned unit recorded absent is a deviation in the guidelines' sense: this event
             // and the recipient row hold what the deviation report needs.
             let mut change = Change::of(
@@ -188,7 +185,8 @@ pub fn record_meeting(
                 "absent"
             });
             change.reason = Some(r.obligation.as_str());
-            record(conn, ctx, at, change)?;
+            let journal = journal_of(ctx, at, change);
+            summons_store::update_recipient(conn, &r, journal, concurrent_update(r.version))?;
             if !attendance.attended && r.obligation == Obligation::Summoned {
                 file_absence(
                     conn,
@@ -328,9 +326,6 @@ pub fn record_follow_up(
             goal.status = outcome.outcome.status();
             goal.version += 1;
             goal.updated_at = at;
-            if !content_store::update_goal(conn, &goal)? {
-                return Err(super::concurrent_update(goal.version));
-            }
             let mut change = Change::of(
                 EventType::GoalOutcomeRecorded,
                 ResourceType::Goal,
@@ -340,7 +335,8 @@ pub fn record_follow_up(
             );
             change.from_status = Some(from.as_str());
             change.to_status = Some(goal.status.as_str());
-            record(conn, ctx, at, change)?;
+            let journal = journal_of(ctx, at, change);
+            content_store::update_goal(conn, &goal, journal, concurrent_update(goal.version))?;
         }
     }
     follow_up.held_on = Some(input.held_on);
@@ -353,9 +349,6 @@ pub fn record_follow_up(
     follow_up.recorded_by_unit = Some(ctx.caller.unit.clone());
     follow_up.version += 1;
     follow_up.updated_at = at;
-    if !store::update_follow_up(conn, &follow_up)? {
-        return Err(super::concurrent_update(follow_up.version));
-    }
     let mut change = Change::of(
         EventType::FollowUpRecorded,
         ResourceType::FollowUp,
@@ -364,7 +357,13 @@ pub fn record_follow_up(
         follow_up.version,
     );
     change.to_status = Some(input.decision.as_str());
-    record(conn, ctx, at, change)?;
+    let journal = journal_of(ctx, at, change);
+    store::update_follow_up(
+        conn,
+        &follow_up,
+        journal,
+        concurrent_update(follow_up.version),
+    )?;
     plan.next_follow_up_on = store::next_follow_up_on(conn, &plan.id)?;
     if let (Decision::Continue, Some(next)) = (input.decision, &input.next_follow_up) {
         schedule(conn, ctx, &mut plan, next)?;
@@ -417,9 +416,6 @@ pub fn complete_revision(
                 row.reviewed_in_revision = plan.revision + 1;
                 row.version += 1;
                 row.updated_at = at;
-                if !content_store::update_intervention(conn, &row, None)? {
-                    return Err(super::concurrent_update(row.version));
-                }
                 let mut change = Change::of(
                     EventType::InterventionCarriedOver,
                     ResourceType::Intervention,
@@ -428,7 +424,9 @@ pub fn complete_revision(
                     row.version,
                 );
                 change.reason = Some("revision");
-                record(conn, ctx, at, change)?;
+                let journal = journal_of(ctx, at, change);
+                let lost = concurrent_update(row.version);
+                content_store::update_intervention(conn, &row, None, journal, lost)?;
             }
             CarryOver::Cancel => {
                 row.reviewed_in_revision = plan.revision + 1;

@@ -14,7 +14,7 @@ use crate::domain::events::{EventType, ResourceType};
 use crate::domain::plan::{check_details, PlanAction, PlanDetails, PlanStatus, Transition};
 use crate::error::{Error, FieldError, Result};
 
-use super::{journal_of, json_list, naive, record, Change};
+use super::{journal_of, json_list, naive, Change};
 use crate::policy::{plan_reader, PlanReader};
 
 pub use crate::db::plans::PlanRecord;
@@ -207,14 +207,7 @@ pub fn save(
             plan.closing_reason = t.closing_reason;
         }
     }
-    if !store::update(conn, plan)? {
-        return Err(super::concurrent_update(plan.version));
-    }
-    if moved.is_some_and(|t| t.to == PlanStatus::Closed) {
-        record_units_to_notify(conn, &plan.id)?;
-    }
-    record(
-        conn,
+    let journal = journal_of(
         ctx,
         at,
         Change {
@@ -228,7 +221,13 @@ pub fn save(
             reason: moved.and_then(|t| t.closing_reason).map(|r| r.as_str()),
             note: None,
         },
-    )
+    );
+    // The plan's row with its journal: one statement on PostgreSQL.
+    store::update_journaled(conn, plan, journal, super::concurrent_update(plan.version))?;
+    if moved.is_some_and(|t| t.to == PlanStatus::Closed) {
+        record_units_to_notify(conn, &plan.id)?;
+    }
+    Ok(())
 }
 
 /// Everyone involved must learn that a closed plan no longer applies. Closing notifies nobody by

@@ -170,9 +170,6 @@ pub fn answer(
     recipient.answered_by = Some(ctx.caller.subject.clone());
     recipient.version += 1;
     recipient.updated_at = at;
-    if !store::update_recipient(conn, &recipient)? {
-        return Err(super::concurrent_update(recipient.version));
-    }
     let mut change = Change::of(
         EventType::SummonsAnswered,
         ResourceType::SummonsRecipient,
@@ -181,7 +178,9 @@ pub fn answer(
         recipient.version,
     );
     change.to_status = Some(input.response.as_str());
-    record(conn, ctx, at, change)?;
+    let journal = journal_of(ctx, at, change);
+    let lost = super::concurrent_update(recipient.version);
+    store::update_recipient(conn, &recipient, journal, lost)?;
     if let Some(unit) = input.forward_to {
         let forwarded = RecipientRow {
             id: Id::new(),

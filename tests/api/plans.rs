@@ -287,6 +287,76 @@ async fn updates_need_if_match_and_keep_the_individual(app: TestApp) {
     assert_eq!(read.body["individual_id"], plan["individual_id"]);
 }
 
+/// A plan's row is saved with its access row and change event — on PostgreSQL in one statement,
+/// where the journal's rows are written before the statement knows whether the version check let
+/// the update through. An update that another writer beat is an error, so its transaction rolls
+/// back and leaves neither row; one that lands leaves one of each.
+async fn a_lost_plan_update_leaves_no_journal(app: TestApp) {
+    const SUBJECT: &str = "a-lost-update";
+    let plan = app.lisas_plan().await;
+    let plan_id = plan["id"].as_str().unwrap().to_string();
+    let journal = |version: i64| {
+        let at = chrono::Utc::now().naive_utc();
+        (
+            sip::db::audit::NewAuditEvent {
+                occurred_at: at,
+                subject: SUBJECT.into(),
+                unit: REGION_UNIT.into(),
+                principal: "region".into(),
+                action: "plan.updated".into(),
+                resource_type: "plan".into(),
+                resource_id: Some(plan_id.clone()),
+                plan_id: Some(plan_id.clone()),
+                individual_id: None,
+                result: "allowed".into(),
+                status: 200,
+                request_id: "r1".into(),
+            },
+            sip::db::events::NewChangeEvent {
+                event_type: "plan.updated".into(),
+                resource_type: "plan".into(),
+                resource_id: plan_id.clone(),
+                plan_id: Some(plan_id.clone()),
+                version,
+                from_status: None,
+                to_status: None,
+                reason: None,
+                subject: SUBJECT.into(),
+                unit: REGION_UNIT.into(),
+                occurred_at: at,
+                note: None,
+                recorded_at: at,
+            },
+        )
+    };
+    let count =
+        |table: &str| format!("SELECT COUNT(*) AS n FROM {table} WHERE subject = '{SUBJECT}'");
+    let save = |stale: bool| {
+        let id = plan_id.clone();
+        let journal = journal(0);
+        app.db().write(move |c| {
+            let mut row = sip::db::plans::find_for_import(c, &id)?.expect("the plan is stored");
+            if !stale {
+                row.version += 1;
+            }
+            let lost = sip::error::Error::PreconditionFailed {
+                current_version: row.version,
+            };
+            sip::db::plans::update_journaled(c, &row, journal, lost)
+        })
+    };
+    let outcome = save(true).await;
+    assert!(
+        matches!(outcome, Err(sip::error::Error::PreconditionFailed { .. })),
+        "a stale version is refused: {outcome:?}"
+    );
+    assert_eq!(app.count(count("audit_events")).await, 0);
+    assert_eq!(app.count(count("change_events")).await, 0);
+    save(false).await.expect("the current version is saved");
+    assert_eq!(app.count(count("audit_events")).await, 1);
+    assert_eq!(app.count(count("change_events")).await, 1);
+}
+
 on_both_databases!(
     opening_a_plan_starts_the_process,
     the_client_cannot_set_the_status,
@@ -294,4 +364,5 @@ on_both_databases!(
     a_plan_after_discharge_carries_the_discharge_time,
     lists_page_with_cursors_and_filter,
     updates_need_if_match_and_keep_the_individual,
+    a_lost_plan_update_leaves_no_journal,
 );

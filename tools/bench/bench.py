@@ -12,8 +12,9 @@ second) and the service's peak RSS, and the import's plans/s and database bytes 
 
 Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres"),
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
-(default "document plan list list_by_consent list_by_small_unit create": the last list for a unit
-that one plan's consent in a hundred covers; also "worklist", "deviations" and "audit": the
+(default "document plan list list_by_consent list_by_small_unit create update": the third list for
+a unit that one plan's consent in a hundred covers; "update" replaces a plan's details, If-Match
+"*", and has no peer scenario; also "worklist", "deviations" and "audit": the
 region's first page of its unanswered summons, of its deviations and, as its auditor, of the access
 log; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios),
@@ -55,7 +56,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 PEER = os.environ.get("BENCH_PEER") == "1"
 SCENARIOS = os.environ.get("BENCH_SCENARIOS",
-                           "document plan list list_by_consent list_by_small_unit create").split()
+                           "document plan list list_by_consent list_by_small_unit create update").split()
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1"))
 COMPARE = dict(kv.split("=", 1) for kv in os.environ.get("BENCH_COMPARE", "").split())
 BIN_B = os.environ.get("BENCH_BIN_B")
@@ -293,17 +294,18 @@ def follow_feed(service):
 
 def plan_and_individual_ids(service, directory, most=20_000):
     token = service.token(REGION, "read")
-    plans, individuals, cursor = [], set(), None
+    plans, individuals, pairs, cursor = [], set(), [], None
     while len(plans) < most:
         page = service.get("/api/v1/plans?status=established&limit=200"
                            + (f"&cursor={cursor}" if cursor else ""), token)
         plans += [p["id"] for p in page["items"]]
         individuals |= {p["individual_id"] for p in page["items"]}
+        pairs += [f'{p["id"]} {p["individual_id"]}' for p in page["items"]]
         cursor = page.get("next_cursor")
         if not cursor:
             break
     files = {}
-    for name, ids in (("plans", plans), ("individuals", sorted(individuals))):
+    for name, ids in (("plans", plans), ("individuals", sorted(individuals)), ("pairs", pairs)):
         files[name] = os.path.join(directory, f"{name}.txt")
         with open(files[name], "w") as f:
             f.write("\n".join(ids) + "\n")
@@ -414,6 +416,7 @@ def bench_backend(backend, plans_file, work):
                      ("list", "list.lua", region, ""), ("list_by_consent", "list.lua", municipality, ""),
                      ("list_by_small_unit", "list.lua", small_unit, ""),
                      ("create", "create.lua", region, ""),
+                     ("update", "update.lua", region, ""),
                      ("worklist", "path.lua", region, "/api/v1/worklists/unanswered-summons?limit=50"),
                      ("deviations", "path.lua", region, "/api/v1/deviations?limit=50"),
                      ("audit", "path.lua", auditor, "/api/v1/audit-events?limit=50")]
@@ -435,7 +438,8 @@ def bench_backend(backend, plans_file, work):
                     wal_before = cluster.wal_bytes() if cluster else 0
                     result = wrk(service.url, os.path.join(WRK, script),
                                  {"BENCH_TOKEN": token, "BENCH_PLAN_IDS": ids["plans"],
-                                  "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_SCENARIO": name,
+                                  "BENCH_INDIVIDUAL_IDS": ids["individuals"], "BENCH_PAIRS": ids["pairs"],
+                                  "BENCH_SCENARIO": name,
                                   "BENCH_PATH_SUFFIX": suffix})
                     # The service's own CPU per request (not the database's): what its code costs,
                     # far steadier from run to run than latency on a machine wrk shares.
@@ -508,7 +512,8 @@ def bench_peer():
 
 PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent": "list",
            "list_by_small_unit": "list",
-           "create": "create", "worklist": "list", "deviations": "list", "audit": "list"}
+           "create": "create", "update": None, "worklist": "list", "deviations": "list",
+           "audit": "list"}
 
 
 def report(results, peer):
@@ -536,7 +541,8 @@ def report(results, peer):
                    f"{statements} | {r['cpu_us']:,.0f} | {db_cpu} | {wal} | {r['errors']:.0f}, {r['non2xx']:.0f} | "
                    f"{r.get('unsealed', 0):,.0f} |")
             if peer:
-                row += f" {r['rps'] / peer[PEER_OF[scenario]]['rps']:.2f}× |"
+                of = PEER_OF[scenario]
+                row += f" {r['rps'] / peer[of]['rps']:.2f}× |" if of else " — |"
             lines.append(row)
     if COMPARE or BIN_B:
         settings = " ".join([f"{k}={v}" for k, v in COMPARE.items()] + ([f"binary {BIN_B}"] if BIN_B else []))
