@@ -98,6 +98,30 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> Result<PlanRecord> {
+    let (plan, consent) = load_with_consent(conn, ctx, id, today)?;
+    Ok(consent.of(plan))
+}
+
+/// What a plan's record says of its consent: the last day of the consent active on the day it was
+/// read, if any. Only a consent's own writes change it, and [`PlanRecord::new`] drops it once the
+/// plan is closed — so a write that touches no consent answers with this, taken as it loaded the
+/// plan, and the saved row, instead of reading the plan again (`consent.of(plan)`).
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentState(Option<NaiveDate>);
+
+impl ConsentState {
+    pub fn of(self, plan: PlanRow) -> PlanRecord {
+        PlanRecord::new(plan, self.0)
+    }
+}
+
+/// [`load`] with its [`ConsentState`] on `today`, in the same statement.
+pub fn load_with_consent(
+    conn: &mut DbConn,
+    ctx: &Context,
+    id: &PlanId,
+    today: NaiveDate,
+) -> Result<(PlanRow, ConsentState)> {
     let found = match plan_reader(&ctx.caller) {
         PlanReader::Import => store::find_for_import_with_consent_state(conn, id, today)?,
         PlanReader::Individual => {
@@ -107,7 +131,7 @@ pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> R
         PlanReader::Unit(unit) => store::find_with_consent_state(conn, unit, id, today)?,
     };
     let (plan, until) = found.ok_or_else(not_found)?;
-    Ok(PlanRecord::new(plan, until))
+    Ok((plan, ConsentState(until)))
 }
 
 /// [`get`] with the rows of the plan's whole document. A unit's read — the common one — is decided
@@ -160,7 +184,7 @@ pub fn update(
     expected_version: Option<crate::domain::Versions>,
     details: PlanDetails,
 ) -> Result<PlanRecord> {
-    let current = load(conn, ctx, id)?;
+    let (current, consent) = load_with_consent(conn, ctx, id, ctx.today())?;
     current.status.ensure_allows(PlanAction::Update)?;
     ensure_version(&expected_version, current.version)?;
     let mut errors = check_details(&details, ctx.now);
@@ -183,7 +207,7 @@ pub fn update(
     plan.follows_discharge = details.follows_discharge;
     plan.discharge_ready_at = details.discharge_ready_at.map(naive);
     save(conn, ctx, &mut plan, EventType::PlanUpdated, None)?;
-    get(conn, ctx, id, ctx.today())
+    Ok(consent.of(plan))
 }
 
 /// Stores a changed plan with the next version, moving its status when `transition` says so, and

@@ -357,6 +357,57 @@ async fn a_lost_plan_update_leaves_no_journal(app: TestApp) {
     assert_eq!(app.count(count("change_events")).await, 1);
 }
 
+/// A write that touches no consent answers with the consent state it loaded the plan with and the
+/// row it saved, without reading the plan again: the answer must still be what a read after it gives.
+async fn a_plan_write_answers_as_the_plan_reads_after_it(app: TestApp) {
+    let (plan, summons) = summoned_plan(&app).await;
+    let uri = plan_uri(&plan, "");
+    async fn read(app: &TestApp, uri: &str) -> serde_json::Value {
+        app.get(uri, &region_writer()).await.expect(200).body
+    }
+    let updated = app
+        .put(
+            &uri,
+            &region_writer(),
+            json!({
+                "individual_id": plan["individual_id"],
+                "need_reason": "psychosis, substance use and housing",
+                "what_matters": "to work",
+            }),
+            Some("*"),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(updated["active_consent_until"].is_string(), "{updated}");
+    assert_eq!(updated, read(&app, &uri).await);
+
+    let established = app
+        .post(
+            &plan_uri(&plan, "/meeting"),
+            &region_writer(),
+            meeting_body(&summons, true),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(established["status"], "established");
+    assert_eq!(established, read(&app, &uri).await);
+
+    let closed = app
+        .post(
+            &plan_uri(&plan, "/close"),
+            &region_writer(),
+            json!({"reason": "goals_met"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(closed["status"], "closed");
+    assert!(closed["active_consent_until"].is_null(), "{closed}");
+    assert_eq!(closed, read(&app, &uri).await);
+}
+
 on_both_databases!(
     opening_a_plan_starts_the_process,
     the_client_cannot_set_the_status,
@@ -365,4 +416,5 @@ on_both_databases!(
     lists_page_with_cursors_and_filter,
     updates_need_if_match_and_keep_the_individual,
     a_lost_plan_update_leaves_no_journal,
+    a_plan_write_answers_as_the_plan_reads_after_it,
 );
