@@ -364,6 +364,20 @@ mod tests {
         (access, event)
     }
 
+    /// A statement's PostgreSQL text without its binds, after checking that its type names it for
+    /// diesel's statement cache (a static query id): what a test of a prepared statement compares.
+    fn prepared_sql<Q>(query: &Q) -> String
+    where
+        Q: QueryId + diesel::query_builder::QueryFragment<Pg>,
+    {
+        assert!(Q::HAS_STATIC_QUERY_ID, "not kept prepared");
+        let text = diesel::debug_query::<Pg, _>(query).to_string();
+        text.split("-- binds:")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The statement is kept prepared under one name, so its SQL must be the same whichever
     /// optional values a write has: a `None` is a bound NULL, never a `DEFAULT` in the text.
     #[test]
@@ -374,11 +388,7 @@ mod tests {
                 access: diesel::insert_into(audit_events::table).values(&access),
                 event: diesel::insert_into(change_events::table).values(&event),
             };
-            let text = diesel::debug_query::<Pg, _>(&together).to_string();
-            text.split("-- binds:")
-                .next()
-                .unwrap_or_default()
-                .to_string()
+            prepared_sql(&together)
         };
         let full = sql(true);
         assert_eq!(full, sql(false));
@@ -426,9 +436,6 @@ mod tests {
     fn a_new_plan_and_its_journal_are_one_statement_kept_prepared() {
         use crate::db::plans::PlanRow;
         use crate::db::schema::plans;
-        fn cached<Q: QueryId>(_: &Q) -> bool {
-            Q::HAS_STATIC_QUERY_ID
-        }
         let (access, event) = rows(false);
         let plan = PlanRow::opened(
             crate::domain::ids::IndividualId::new(),
@@ -444,14 +451,9 @@ mod tests {
                 access: diesel::insert_into(audit_events::table).values(&access),
                 event: diesel::insert_into(change_events::table).values(&event),
             };
-            assert!(cached(&journaled));
-            let text = diesel::debug_query::<Pg, _>(&journaled).to_string();
-            text.split("-- binds:")
-                .next()
-                .unwrap_or_default()
-                .to_string()
+            prepared_sql(&journaled)
         };
-        assert!(cached(&diesel::insert_into(plans::table).values(&plan)));
+        prepared_sql(&diesel::insert_into(plans::table).values(&plan));
         let text = sql(&plan);
         let filled = PlanRow {
             what_matters: Some("work".into()),
@@ -479,9 +481,6 @@ mod tests {
         use crate::db::plans::{sample_row, PlanRow};
         use crate::db::schema::plans;
         use diesel::prelude::*;
-        fn cached<Q: QueryId>(_: &Q) -> bool {
-            Q::HAS_STATIC_QUERY_ID
-        }
         let (access, event) = rows(false);
         let sql = |plan: &PlanRow| {
             let journaled = JournaledUpdate {
@@ -489,12 +488,7 @@ mod tests {
                 access: diesel::insert_into(audit_events::table).values(&access),
                 event: diesel::insert_into(change_events::table).values(&event),
             };
-            assert!(cached(&journaled));
-            let text = diesel::debug_query::<Pg, _>(&journaled).to_string();
-            text.split("-- binds:")
-                .next()
-                .unwrap_or_default()
-                .to_string()
+            prepared_sql(&journaled)
         };
         let plan = sample_row();
         let text = sql(&plan);
