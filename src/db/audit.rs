@@ -74,15 +74,24 @@ impl NewAuditTarget {
     /// id back. Every target names its resource (`audit::Target`s are made with one), so a NULL
     /// read back under these two types is always the elided id.
     fn stored_resource_id(&self) -> Option<&str> {
-        let own = match self.resource_type.as_str() {
-            "plans" => &self.plan_id,
-            "individuals" => &self.individual_id,
-            _ => return self.resource_id.as_deref(),
-        };
-        match &self.resource_id {
-            Some(id) if Some(id) == own.as_ref() => None,
-            id => id.as_deref(),
+        match own_id(&self.resource_type, &self.plan_id, &self.individual_id) {
+            Some(own) if *own == self.resource_id => None,
+            _ => self.resource_id.as_deref(),
         }
+    }
+}
+
+/// The column of a target that holds its resource's own id, by the resource's type: a plan's is its
+/// `plan_id`, an individual's its `individual_id`; other resources have none.
+fn own_id<'a>(
+    resource_type: &str,
+    plan_id: &'a Option<String>,
+    individual_id: &'a Option<String>,
+) -> Option<&'a Option<String>> {
+    match resource_type {
+        "plans" => Some(plan_id),
+        "individuals" => Some(individual_id),
+        _ => None,
     }
 }
 
@@ -119,11 +128,9 @@ impl AuditTargetRow {
     /// stored as NULL ([`NewAuditTarget::stored_resource_id`]). The seal hashes the row as stored.
     pub fn resource_named(mut self) -> Self {
         if self.resource_id.is_none() {
-            self.resource_id = match self.resource_type.as_str() {
-                "plans" => self.plan_id.clone(),
-                "individuals" => self.individual_id.clone(),
-                _ => None,
-            };
+            self.resource_id = own_id(&self.resource_type, &self.plan_id, &self.individual_id)
+                .cloned()
+                .flatten();
         }
         self
     }

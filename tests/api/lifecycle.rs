@@ -757,6 +757,13 @@ async fn a_revision_keeps_the_history(app: TestApp) {
     assert_eq!(revised["status"], "established");
     assert_eq!(revised["revision"], 2);
     assert_eq!(revised["next_follow_up_on"], days(90));
+    // The answer is the plan as it reads now, its consent included (taken as the plan was loaded).
+    assert!(revised["active_consent_until"].is_string(), "{revised}");
+    let read = app
+        .get(&plan_uri(&plan, ""), &region_writer())
+        .await
+        .expect(200);
+    assert_eq!(revised, read.body);
 
     let revisions = app
         .get(&plan_uri(&plan, "/revisions"), &reader())
