@@ -16,6 +16,18 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
             "the request body is empty; send a JSON object",
         ));
     }
+    // Most bodies are well-formed and hold no `null`: read them straight into `T`, once. Any
+    // other body — a `null` in it, or anything the direct read refuses — is read the careful
+    // way below, which finds the rule it breaks and names the field (so a body is accepted or
+    // refused, and its error worded, exactly as that way alone would).
+    if !has_null_literal(body) {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        if let Ok(value) = <T as serde::Deserialize>::deserialize(&mut deserializer) {
+            if deserializer.end().is_ok() {
+                return Ok(value);
+            }
+        }
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let json: serde_json::Value =
         serde_path_to_error::deserialize(&mut deserializer).map_err(|e| parse_error(&e))?;
@@ -48,6 +60,30 @@ fn parse_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> Error
         detail: format!("{field}: {message}"),
         errors: vec![FieldError::new(field, message)],
     }
+}
+
+/// Whether `body` has a `null` outside its strings: the one JSON literal that begins with `n`
+/// (anything else there that begins with `n` is no JSON, and is refused by the careful read).
+fn has_null_literal(body: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => in_string = true,
+                b'n' => return true,
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 /// The JSON path of the first `null` in `value`.
@@ -337,6 +373,36 @@ mod tests {
         assert_eq!(field_of(r#"{"items":[{}]}"#), "$.items[0].name");
         assert_eq!(field_of(r#"{}"#), "$.items");
         assert!(field_of(r#"[1]"#).starts_with('$'));
+    }
+
+    /// A body without `null` is read straight into its type; the outcome is the careful read's.
+    #[test]
+    fn the_direct_read_accepts_and_refuses_as_the_careful_one() {
+        let names = |body: &str| -> Vec<String> {
+            parse_json::<Outer>(body.as_bytes())
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|i| i.name)
+                .collect()
+        };
+        // `null` as text, also after an escaped quote, is a value like any other.
+        assert_eq!(names(r#"{"items":[{"name":"null"}]}"#), ["null"]);
+        assert_eq!(names(r#"{"items":[{"name":"a\"null"}]}"#), ["a\"null"]);
+        assert_eq!(names(r#"{"items":[{"name":"a\\"}]}"#), ["a\\"]);
+        // A key given twice: the careful read keeps the last, as it always has.
+        assert_eq!(names(r#"{"items":[{"name":"a","name":"b"}]}"#), ["b"]);
+        // `null` outside a string is refused, with its path, whatever else the body holds.
+        assert_eq!(
+            field_of(r#"{"items":[{"name":"n\"x"},{"name":null}]}"#),
+            "$.items[1].name"
+        );
+        assert!(matches!(
+            parse_json::<Outer>(br#"{"items":[]} {}"#),
+            Err(Error::BadRequest { .. })
+        ));
+        assert!(has_null_literal(br#"{"a":[1,null]}"#));
+        assert!(!has_null_literal(br#"{"a":"null","b":"\\","c":"\"null"}"#));
     }
 
     #[test]

@@ -80,6 +80,29 @@ pub fn goals_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<GoalRow>> {
         .load_native(conn)?)
 }
 
+/// The ids of a plan's goals (what an intervention may serve), without the rest of their rows.
+pub fn goal_ids_of(conn: &mut DbConn, plan_id: &str) -> Result<Vec<String>> {
+    Ok(goals::table
+        .filter(goals::plan_id.eq(plan_id))
+        .select(goals::id)
+        .load_native(conn)?)
+}
+
+/// How many interventions a plan has, and the highest position among them: what a new one needs
+/// (the room left, its place last) — one aggregate instead of every intervention and its goals.
+pub fn intervention_count_and_last_position(
+    conn: &mut DbConn,
+    plan_id: &str,
+) -> Result<(i64, Option<i32>)> {
+    Ok(interventions::table
+        .filter(interventions::plan_id.eq(plan_id))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(interventions::position),
+        ))
+        .first_native(conn)?)
+}
+
 /// Stores a new intervention with its access-log row and change event (one statement on
 /// PostgreSQL, `journal::write_with`), then its goals.
 pub fn insert_intervention_journaled(

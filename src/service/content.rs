@@ -127,13 +127,6 @@ pub fn update_goal(
     Ok(goal)
 }
 
-fn goal_ids(conn: &mut DbConn, plan_id: &str) -> Result<Vec<String>> {
-    Ok(store::goals_of(conn, plan_id)?
-        .into_iter()
-        .map(|g| g.id.into())
-        .collect())
-}
-
 pub fn add_intervention(
     conn: &mut DbConn,
     ctx: &Context,
@@ -142,20 +135,16 @@ pub fn add_intervention(
 ) -> Result<InterventionRecord> {
     let mut plan = load_plan(conn, ctx, plan_id)?;
     plan.status.ensure_allows(PlanAction::EditContent)?;
-    check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
-    let existing = store::interventions_of(conn, &plan.id)?;
-    check_room(existing.len(), "interventions")?;
+    check_intervention(&mut input, &store::goal_ids_of(conn, &plan.id)?)
+        .map_err(Error::Validation)?;
+    let (existing, last_position) = store::intervention_count_and_last_position(conn, &plan.id)?;
+    check_room(existing as usize, "interventions")?;
     let at = naive(ctx.now);
     let record_ = InterventionRecord {
         intervention: InterventionRow {
             id: InterventionId::new(),
             plan_id: plan.id.clone(),
-            position: existing
-                .iter()
-                .map(|i| i.intervention.position)
-                .max()
-                .unwrap_or(-1)
-                + 1,
+            position: last_position.unwrap_or(-1) + 1,
             description: input.description,
             responsible_principal: input.responsible,
             responsible_unit: input
@@ -221,7 +210,8 @@ pub fn update_intervention(
             allowed_actions: vec![],
         });
     }
-    check_intervention(&mut input, &goal_ids(conn, &plan.id)?).map_err(Error::Validation)?;
+    check_intervention(&mut input, &store::goal_ids_of(conn, &plan.id)?)
+        .map_err(Error::Validation)?;
     let at = naive(ctx.now);
     let row = &mut current.intervention;
     row.description = input.description;
