@@ -126,16 +126,23 @@ pub fn registered_by(conn: &mut DbConn, unit: &str, ids: &[&str]) -> Result<Vec<
         .load_native(conn)?)
 }
 
-/// Stores `row` if the stored version is still `row.version - 1`; false when someone else won.
-pub fn update(conn: &mut DbConn, row: &IndividualRow) -> Result<bool> {
-    let changed = diesel::update(
+/// Stores `row` if the stored version is still `row.version - 1`, with the change's access-log row
+/// and change event — one statement on PostgreSQL ([`journal::update_with`]); `Err(lost)` when
+/// someone else won. Not kept prepared as a plan's update is (`db::prepared`): the row leaves its
+/// absent optional columns out, so the statement's SQL varies, and diesel prepares it anew.
+pub fn update_journaled(
+    conn: &mut DbConn,
+    row: &IndividualRow,
+    journal: Journal,
+    lost: crate::error::Error,
+) -> Result<()> {
+    let update = diesel::update(
         individuals::table
             .filter(individuals::id.eq(&row.id))
             .filter(individuals::version.eq(row.version - 1)),
     )
-    .set(row)
-    .execute_native(conn)?;
-    Ok(changed == 1)
+    .set(row);
+    journal::update_with(conn, update, journal, lost)
 }
 
 /// The individual's guardians, in their given order.

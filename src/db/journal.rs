@@ -513,4 +513,64 @@ mod tests {
             "{text}"
         );
     }
+
+    /// An individual's update with its journal is one statement too, but never kept prepared: the
+    /// row leaves an absent optional column out, so the SQL varies, and a statement cached under
+    /// one name would write the wrong columns. diesel marks such an `UPDATE` unsafe to cache and
+    /// the journal's statement carries the mark.
+    #[test]
+    fn an_individuals_update_and_its_journal_are_one_statement_prepared_anew() {
+        use crate::db::individuals::IndividualRow;
+        use crate::db::schema::individuals;
+        use diesel::prelude::*;
+        use diesel::query_builder::QueryFragment;
+        let (access, event) = rows(false);
+        let row = IndividualRow {
+            id: crate::domain::ids::IndividualId::new(),
+            identity_number: "191212121212".into(),
+            identity_kind: "personnummer".into(),
+            given_name: "Tolvan".into(),
+            family_name: "Tolvansson".into(),
+            protected_identity: false,
+            version: 2,
+            created_at: access.occurred_at,
+            updated_at: access.occurred_at,
+            registered_by_unit: None,
+            duplicate_of: None,
+        };
+        let registered = IndividualRow {
+            registered_by_unit: Some(
+                crate::domain::identity::HsaId::parse("SE2321000016-PSY1").unwrap(),
+            ),
+            ..row.clone()
+        };
+        let journaled = |row: &IndividualRow| {
+            let update = diesel::update(
+                individuals::table
+                    .filter(individuals::id.eq(&row.id))
+                    .filter(individuals::version.eq(row.version - 1)),
+            )
+            .set(row.clone());
+            let journaled = JournaledUpdate {
+                update,
+                access: diesel::insert_into(audit_events::table).values(&access),
+                event: diesel::insert_into(change_events::table).values(&event),
+            };
+            let text = diesel::debug_query::<Pg, _>(&journaled).to_string();
+            let cacheable = journaled.is_safe_to_cache_prepared(&Pg).unwrap();
+            (text, cacheable)
+        };
+        let (text, cacheable) = journaled(&row);
+        assert!(!cacheable, "an UPDATE whose SQL varies is never cached");
+        assert_ne!(
+            text,
+            journaled(&registered).0,
+            "the SQL varies with the row"
+        );
+        assert!(
+            text.starts_with("WITH change AS (UPDATE \"individuals\" SET "),
+            "{text}"
+        );
+        assert!(text.contains("), access AS (INSERT INTO \"audit_events\""));
+    }
 }

@@ -8,7 +8,7 @@ use crate::domain::identity::IdentityNumber;
 use crate::domain::ids::{Id, IndividualId};
 use crate::error::{Error, Result};
 
-use super::{journal_of, naive, new_id, record, Change};
+use super::{journal_of, naive, new_id, Change};
 
 pub use crate::db::individuals::IndividualRecord;
 
@@ -255,13 +255,7 @@ pub fn update(
         duplicate_of,
         ..current
     };
-    if !store::update(conn, &row)? {
-        return Err(super::concurrent_update(current.version + 1));
-    }
-    let guardians = guardian_rows(&row.id, &data.guardians);
-    store::replace_guardians(conn, &row.id, &guardians)?;
-    record(
-        conn,
+    let journal = journal_of(
         ctx,
         at,
         Change {
@@ -275,7 +269,15 @@ pub fn update(
             reason: None,
             note: None,
         },
+    );
+    store::update_journaled(
+        conn,
+        &row,
+        journal,
+        super::concurrent_update(current.version + 1),
     )?;
+    let guardians = guardian_rows(&row.id, &data.guardians);
+    store::replace_guardians(conn, &row.id, &guardians)?;
     Ok(IndividualRecord {
         individual: row,
         guardians,
