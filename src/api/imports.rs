@@ -191,6 +191,14 @@ pub async fn upload(
         })
         .await?
     };
+    let analysed = finished.clone();
+    if let Err(error) = db
+        .write(move |c| service::refresh_statistics(c, &analysed))
+        .await
+    {
+        // The import is done and stored; autovacuum will analyse the tables in time.
+        log::warn!("import {import_id}: planner statistics not refreshed: {error}");
+    }
     let view = Import::from_row(finished)?;
     Ok(ok(view.version, &view))
 }

@@ -597,6 +597,54 @@ async fn plan_of(app: &TestApp, import: &Value, line: usize) -> Value {
     .body
 }
 
+/// An import that wrote plans leaves PostgreSQL's planner knowing the tables it filled, so the
+/// first reads after a bulk load into a new database are planned for what it holds (not for
+/// empty tables until autovacuum comes by). SQLite is left without statistics, as its queries
+/// are written for.
+async fn an_import_leaves_the_planner_statistics_up_to_date(app: TestApp) {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let clock = Clock::began_days_ago(400);
+    let finished = import(&app, &[eriks_record("sip-erik", ERIK_PNR, &clock)]).await;
+    assert_eq!(finished["counts"]["created"], 1, "{finished}");
+    let db = app.db().clone();
+    let count = move |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            actix_web::web::block(move || {
+                db.read_now(|c| match c {
+                    sip::db::DbConn::Postgres(pg) => {
+                        Ok(diesel::sql_query(sql).get_result::<Count>(pg)?.n)
+                    }
+                    sip::db::DbConn::Sqlite(lite) => {
+                        Ok(diesel::sql_query(sql).get_result::<Count>(lite)?.n)
+                    }
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    if app.db().backend() == sip::db::Backend::Postgres {
+        let analysed =
+            "SELECT count(*) AS n FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL \
+                        AND relname IN ('plans', 'goals', 'interventions', 'intervention_goals', \
+                        'consents', 'summons_recipients', 'follow_ups', 'import_keys')";
+        eventually("the import's tables analysed", || async {
+            (count(analysed).await == 8).then_some(())
+        })
+        .await;
+    } else {
+        let stat_tables = "SELECT count(*) AS n FROM sqlite_master WHERE name LIKE 'sqlite_stat%'";
+        assert_eq!(count(stat_tables).await, 0);
+    }
+}
+
 async fn a_dry_run_checks_every_record_and_stores_nothing(app: TestApp) {
     let clock = Clock::began_days_ago(200);
     let before = head(&app).await;
@@ -1291,6 +1339,7 @@ on_both_databases!(
     a_batch_that_cannot_be_moved_is_imported_record_by_record,
     the_same_file_twice_changes_nothing_and_a_changed_record_updates,
     a_dry_run_checks_every_record_and_stores_nothing,
+    an_import_leaves_the_planner_statistics_up_to_date,
     one_file_gives_one_version_of_a_person,
     a_batch_finds_what_its_earlier_lines_wrote,
     every_lane_holds_the_individuals_of_its_plans,

@@ -149,6 +149,15 @@ pub fn finish(
     Ok(())
 }
 
+/// After an import that wrote plans: the database's planner learns what it now holds
+/// ([`store::refresh_statistics`]), so the first reads after a bulk load are planned for it.
+pub fn refresh_statistics(conn: &mut DbConn, finished: &ImportRow) -> Result<()> {
+    if !finished.dry_run && finished.created_count + finished.updated_count > 0 {
+        store::refresh_statistics(conn)?;
+    }
+    Ok(())
+}
+
 /// Stores the outcomes of a batch of records and adds them to the import's counts, in one commit.
 pub fn report(
     conn: &mut DbConn,
