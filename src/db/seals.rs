@@ -11,7 +11,6 @@ use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
-use std::fmt::Write as _;
 
 use super::audit::{AuditEventRow, AuditTargetRow};
 use super::schema::{audit_event_targets, audit_events, audit_seals};
@@ -80,12 +79,7 @@ pub fn link(previous: &str, event: &AuditEventRow, targets: &[AuditTargetRow]) -
     let mut hasher = Sha256::new();
     serde_json::to_writer(&mut hasher, &content)
         .map_err(|e| crate::error::Error::Internal(format!("an access record's seal: {e}")))?;
-    let mut hex = String::with_capacity(64);
-    for byte in hasher.finalize() {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    Ok(hex)
+    Ok(crate::domain::lower_hex(&hasher.finalize()))
 }
 
 fn last_seal(conn: &mut DbConn) -> Result<Option<SealRow>> {

@@ -745,16 +745,8 @@ pub fn fingerprint<T: Serialize>(value: &T) -> Fingerprint {
     }
 }
 
-/// SHA-256 in lowercase hex, written digit by digit (not a `format!` a byte).
 fn sha256_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(2 * digest.len());
-    for byte in digest {
-        hex.push(DIGITS[usize::from(byte >> 4)] as char);
-        hex.push(DIGITS[usize::from(byte & 0x0f)] as char);
-    }
-    hex
+    crate::domain::lower_hex(&Sha256::digest(bytes))
 }
 
 /// `value` with object keys sorted and absent values dropped (None when it is absent itself).

@@ -58,6 +58,18 @@ pub fn each_item_fits(
     Err(error)
 }
 
+/// `bytes` in lowercase hex, two digits a byte: how digests (import fingerprints, access-log seals,
+/// survey codes, webhook signatures) and trace ids are written.
+pub fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    hex
+}
+
 /// A time at the precision both databases keep (microseconds), so a value read back equals the
 /// value written on SQLite and PostgreSQL alike. The current time is `crate::clock::Clock::now`.
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -149,6 +161,12 @@ pub(crate) use text_enum;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(lower_hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(lower_hex(&[]), "");
+    }
 
     #[test]
     fn text_enums_round_trip_through_their_serde_names() {

@@ -126,10 +126,7 @@ pub fn normalise_code(input: &str) -> Option<String> {
 
 /// What is stored of a code: the SHA-256 of its one form, in hex.
 pub fn code_hash(normalised: &str) -> String {
-    Sha256::digest(normalised.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::lower_hex(&Sha256::digest(normalised.as_bytes()))
 }
 
 /// The month an answer is kept under (`2026-11`): no finer time is stored.

@@ -166,10 +166,7 @@ fn parse_traceparent(value: &str) -> Option<Parent> {
 fn random_hex(bytes: usize) -> String {
     loop {
         let random = uuid::Uuid::new_v4();
-        let hex: String = random.as_bytes()[..bytes]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = crate::domain::lower_hex(&random.as_bytes()[..bytes]);
         if hex.bytes().any(|b| b != b'0') {
             return hex;
         }

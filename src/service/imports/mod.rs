@@ -152,8 +152,9 @@ pub fn finish(
 /// After an import that wrote plans: the database's planner learns what it now holds
 /// ([`store::refresh_statistics`]), so the first reads after a bulk load are planned for it.
 pub fn refresh_statistics(conn: &mut DbConn, finished: &ImportRow) -> Result<()> {
-    if !finished.dry_run && finished.created_count + finished.updated_count > 0 {
-        store::refresh_statistics(conn)?;
+    let written = finished.created_count + finished.updated_count;
+    if !finished.dry_run && written > 0 {
+        store::refresh_statistics(conn, written)?;
     }
     Ok(())
 }
