@@ -9,6 +9,34 @@ use crate::on_both_databases;
 
 const SCHOOL: &str = "Rosendalsskolan";
 
+/// A new intervention comes after the plan's last one, and a plan holds at most 200: the 201st is
+/// refused with the reason, at the body's root.
+async fn a_new_intervention_comes_last_until_the_plan_is_full(app: TestApp) {
+    let plan = consented_plan(&app).await;
+    for expected in 0..200 {
+        let added = add_intervention(&app, &plan, municipality_intervention()).await;
+        assert_eq!(added["position"], expected);
+    }
+    let full = app
+        .post(
+            &plan_uri(&plan, "/interventions"),
+            &region_writer(),
+            municipality_intervention(),
+        )
+        .await
+        .expect(422);
+    assert_problem(&full);
+    assert_eq!(full.error_fields(), ["$"]);
+    assert!(
+        full.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 200 interventions"),
+        "{}",
+        full.body
+    );
+}
+
 /// Lisa, 27: from the need to closure, as the guidelines describe it.
 async fn a_whole_adult_plan_from_need_to_closure(app: TestApp) {
     let plan = consented_plan(&app).await;
@@ -973,6 +1001,7 @@ async fn a_worklist_reads_the_units_rows_not_every_recipient(app: TestApp) {
 }
 
 on_both_databases!(
+    a_new_intervention_comes_last_until_the_plan_is_full,
     a_worklist_reads_the_units_rows_not_every_recipient,
     a_whole_adult_plan_from_need_to_closure,
     a_childs_plan_with_guardian_consent,
