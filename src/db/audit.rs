@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::QueryFragment;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 
 use super::schema::{audit_event_targets, audit_events, individuals, plans};
 use super::{DbConn, MultiBackend};
@@ -216,10 +217,7 @@ impl TargetsOfEvent {
 }
 
 impl QueryFragment<diesel::sqlite::Sqlite> for TargetsOfEvent {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<()> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO audit_event_targets \
              (event_id, position, resource_type, resource_id, plan_id, individual_id) SELECT ",
@@ -235,7 +233,7 @@ impl QueryFragment<diesel::sqlite::Sqlite> for TargetsOfEvent {
     }
 }
 
-impl diesel::query_builder::QueryId for TargetsOfEvent {
+impl QueryId for TargetsOfEvent {
     type QueryId = Self;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
@@ -243,36 +241,10 @@ impl diesel::query_builder::QueryId for TargetsOfEvent {
 impl RunQueryDsl<diesel::SqliteConnection> for TargetsOfEvent {}
 
 fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) -> Result<()> {
-    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
     if accesses.is_empty() {
         return Ok(());
     }
-    fn column<'a, T>(accesses: &'a [NewAccess], value: impl Fn(&'a NewAuditEvent) -> T) -> Vec<T> {
-        accesses.iter().map(|a| value(&a.event)).collect()
-    }
-    /// The events' twelve columns as `$1` … `$12`, one array each.
-    macro_rules! with_events {
-        ($sql:expr) => {
-            diesel::sql_query($sql)
-                .bind::<Array<Timestamp>, _>(column(accesses, |e| e.occurred_at))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.subject.as_str()))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.unit.as_str()))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.principal.as_str()))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.action.as_str()))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.resource_type.as_str()))
-                .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.resource_id.as_deref()))
-                .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.plan_id.as_deref()))
-                .bind::<Array<Nullable<Text>>, _>(column(accesses, |e| e.individual_id.as_deref()))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.result.as_str()))
-                .bind::<Array<Integer>, _>(column(accesses, |e| e.status))
-                .bind::<Array<Text>, _>(column(accesses, |e| e.request_id.as_str()))
-        };
-    }
-    const EVENT_ARRAYS: &str = "unnest($1::timestamp[], $2::text[], $3::text[], $4::text[], \
-         $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[], \
-         $12::text[])";
-    const EVENT_COLUMNS: &str = "occurred_at, subject, unit, principal, action, resource_type, \
-         resource_id, plan_id, individual_id, result, status, request_id";
+    let events = EventArrays::of(accesses);
     // (the event's ordinal in `accesses`, from 1 as `WITH ORDINALITY` counts; position; target)
     let targets: Vec<(i64, i32, &NewAuditTarget)> = accesses
         .iter()
@@ -287,42 +259,192 @@ fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) 
         .collect();
     if targets.is_empty() {
         // Most groups (reads of one plan) have no targets: the events alone, without the join.
-        with_events!(format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS}"
-        ))
-        .execute(conn)?;
-        return Ok(());
+        EventsAlone(events).execute(conn)?;
+    } else {
+        EventsWithTargets(events, TargetArrays::of(&targets)).execute(conn)?;
     }
-    fn target_column<'a, T>(
-        targets: &[(i64, i32, &'a NewAuditTarget)],
-        value: impl Fn(&'a NewAuditTarget) -> T,
-    ) -> Vec<T> {
-        targets.iter().map(|(_, _, t)| value(t)).collect()
-    }
-    // `event` is named twice, so PostgreSQL computes it once: each event draws one id.
-    with_events!(format!(
-        "WITH event AS ( \
-             SELECT nextval('audit_events_id_seq') AS id, e.* \
-               FROM {EVENT_ARRAYS} WITH ORDINALITY AS e({EVENT_COLUMNS}, ordinal)), \
-         stored AS ( \
-             INSERT INTO audit_events (id, {EVENT_COLUMNS}) SELECT id, {EVENT_COLUMNS} FROM event) \
-         INSERT INTO audit_event_targets \
-             (event_id, position, resource_type, resource_id, plan_id, individual_id) \
-         SELECT event.id, t.position, t.resource_type, t.resource_id, t.plan_id, t.individual_id \
-           FROM unnest($13::int8[], $14::int4[], $15::text[], $16::text[], $17::text[], \
-                       $18::text[]) \
-             AS t(ordinal, position, resource_type, resource_id, plan_id, individual_id) \
-           JOIN event ON event.ordinal = t.ordinal"
-    ))
-    .bind::<Array<BigInt>, _>(targets.iter().map(|(o, _, _)| *o).collect::<Vec<_>>())
-    .bind::<Array<Integer>, _>(targets.iter().map(|(_, p, _)| *p).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(target_column(&targets, |t| t.resource_type.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(target_column(&targets, |t| t.stored_resource_id()))
-    .bind::<Array<Nullable<Text>>, _>(target_column(&targets, |t| t.plan_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(target_column(&targets, |t| t.individual_id.as_deref()))
-    .execute(conn)?;
     Ok(())
 }
+
+/// A group's events, one array a column, in the order of [`EVENT_COLUMNS`].
+struct EventArrays<'a> {
+    occurred_at: Vec<NaiveDateTime>,
+    subject: Vec<&'a str>,
+    unit: Vec<&'a str>,
+    principal: Vec<&'a str>,
+    action: Vec<&'a str>,
+    resource_type: Vec<&'a str>,
+    resource_id: Vec<Option<&'a str>>,
+    plan_id: Vec<Option<&'a str>>,
+    individual_id: Vec<Option<&'a str>>,
+    result: Vec<&'a str>,
+    status: Vec<i32>,
+    request_id: Vec<&'a str>,
+}
+
+const EVENT_COLUMNS: &str = "occurred_at, subject, unit, principal, action, resource_type, \
+     resource_id, plan_id, individual_id, result, status, request_id";
+
+impl<'a> EventArrays<'a> {
+    fn of(accesses: &'a [NewAccess]) -> Self {
+        fn column<'a, T>(
+            accesses: &'a [NewAccess],
+            value: impl Fn(&'a NewAuditEvent) -> T,
+        ) -> Vec<T> {
+            accesses.iter().map(|a| value(&a.event)).collect()
+        }
+        EventArrays {
+            occurred_at: column(accesses, |e| e.occurred_at),
+            subject: column(accesses, |e| e.subject.as_str()),
+            unit: column(accesses, |e| e.unit.as_str()),
+            principal: column(accesses, |e| e.principal.as_str()),
+            action: column(accesses, |e| e.action.as_str()),
+            resource_type: column(accesses, |e| e.resource_type.as_str()),
+            resource_id: column(accesses, |e| e.resource_id.as_deref()),
+            plan_id: column(accesses, |e| e.plan_id.as_deref()),
+            individual_id: column(accesses, |e| e.individual_id.as_deref()),
+            result: column(accesses, |e| e.result.as_str()),
+            status: column(accesses, |e| e.status),
+            request_id: column(accesses, |e| e.request_id.as_str()),
+        }
+    }
+
+    /// `unnest($1::timestamp[], …, $12::text[])`: the events as rows.
+    fn walk_ast<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+        out.push_sql("unnest(");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;
+        for texts in [
+            &self.subject,
+            &self.unit,
+            &self.principal,
+            &self.action,
+            &self.resource_type,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Text>, _>(texts)?;
+        }
+        for optional in [&self.resource_id, &self.plan_id, &self.individual_id] {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.result)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.status)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.request_id)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// A group's targets, one array a column: each with its event's ordinal in the group (from 1, as
+/// `WITH ORDINALITY` counts) and its place among its event's targets.
+struct TargetArrays<'a> {
+    ordinal: Vec<i64>,
+    position: Vec<i32>,
+    resource_type: Vec<&'a str>,
+    resource_id: Vec<Option<&'a str>>,
+    plan_id: Vec<Option<&'a str>>,
+    individual_id: Vec<Option<&'a str>>,
+}
+
+impl<'a> TargetArrays<'a> {
+    fn of(targets: &[(i64, i32, &'a NewAuditTarget)]) -> Self {
+        fn column<'a, T>(
+            targets: &[(i64, i32, &'a NewAuditTarget)],
+            value: impl Fn(&'a NewAuditTarget) -> T,
+        ) -> Vec<T> {
+            targets.iter().map(|(_, _, t)| value(t)).collect()
+        }
+        TargetArrays {
+            ordinal: targets.iter().map(|(o, _, _)| *o).collect(),
+            position: targets.iter().map(|(_, p, _)| *p).collect(),
+            resource_type: column(targets, |t| t.resource_type.as_str()),
+            resource_id: column(targets, |t| t.stored_resource_id()),
+            plan_id: column(targets, |t| t.plan_id.as_deref()),
+            individual_id: column(targets, |t| t.individual_id.as_deref()),
+        }
+    }
+
+    /// `unnest($13::int8[], …, $18::text[])`: the targets as rows.
+    fn walk_ast<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+        out.push_sql("unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.position)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.resource_type)?;
+        for optional in [&self.resource_id, &self.plan_id, &self.individual_id] {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// PostgreSQL: a group of accesses without targets, `INSERT … SELECT * FROM unnest(…)`. Its SQL
+/// is the same for any number of events, so the connection keeps it prepared (a type of its own is
+/// its name in diesel's cache): sent as raw SQL it was parsed and planned for every group commit,
+/// as long as the insert itself.
+struct EventsAlone<'a>(EventArrays<'a>);
+
+impl QueryFragment<Pg> for EventsAlone<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO audit_events (");
+        out.push_sql(EVENT_COLUMNS);
+        out.push_sql(") SELECT * FROM ");
+        self.0.walk_ast(&mut out)
+    }
+}
+
+impl QueryId for EventsAlone<'_> {
+    type QueryId = EventsAlone<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for EventsAlone<'_> {}
+
+/// PostgreSQL: a group of accesses with their targets in one statement, kept prepared like
+/// [`EventsAlone`]: each event draws its id in a CTE named twice (so computed once), and its
+/// targets join it by the event's ordinal.
+struct EventsWithTargets<'a>(EventArrays<'a>, TargetArrays<'a>);
+
+impl QueryFragment<Pg> for EventsWithTargets<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH event AS (SELECT nextval('audit_events_id_seq') AS id, e.* FROM ");
+        self.0.walk_ast(&mut out)?;
+        out.push_sql(" WITH ORDINALITY AS e(");
+        out.push_sql(EVENT_COLUMNS);
+        out.push_sql(", ordinal)), stored AS (INSERT INTO audit_events (id, ");
+        out.push_sql(EVENT_COLUMNS);
+        out.push_sql(") SELECT id, ");
+        out.push_sql(EVENT_COLUMNS);
+        out.push_sql(
+            " FROM event) \
+             INSERT INTO audit_event_targets \
+                 (event_id, position, resource_type, resource_id, plan_id, individual_id) \
+             SELECT event.id, t.position, t.resource_type, t.resource_id, t.plan_id, \
+                    t.individual_id FROM ",
+        );
+        self.1.walk_ast(&mut out)?;
+        out.push_sql(
+            " AS t(ordinal, position, resource_type, resource_id, plan_id, individual_id) \
+             JOIN event ON event.ordinal = t.ordinal",
+        );
+        Ok(())
+    }
+}
+
+impl QueryId for EventsWithTargets<'_> {
+    type QueryId = EventsWithTargets<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for EventsWithTargets<'_> {}
 
 /// A unit searched for, or registered, the identity number of a person hidden from it (protected
 /// identity). Recorded under her, so that "who has tried to find me" can be answered — and shown
@@ -550,8 +672,6 @@ mod tests {
         }
     }
 
-    /// On SQLite an event's targets travel as one JSON array: each lands under its own event in
-    /// its place, a `None` as NULL and a value with quotes and non-ASCII letters unchanged.
     /// The literal predicate the hidden matches' index is chosen by names every hidden match and
     /// nothing else: a new kind added to `HIDDEN_MATCHES` alone would be left out of the page.
     #[test]
@@ -560,13 +680,8 @@ mod tests {
         assert_eq!(named, HIDDEN_MATCHES);
     }
 
-    #[test]
-    fn sqlite_stores_each_target_in_its_place() {
-        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
-        conn.run_pending_migrations(super::super::SQLITE_MIGRATIONS)
-            .unwrap();
-        let mut conn = DbConn::Sqlite(conn);
-        let event = NewAuditEvent {
+    fn event(request_id: &str, plan_id: Option<&str>) -> NewAuditEvent {
+        NewAuditEvent {
             occurred_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
                 .unwrap()
                 .and_hms_opt(10, 0, 0)
@@ -576,13 +691,75 @@ mod tests {
             principal: "region".into(),
             action: "read".into(),
             resource_type: "plans".into(),
-            resource_id: None,
-            plan_id: None,
+            resource_id: plan_id.map(String::from),
+            plan_id: plan_id.map(String::from),
             individual_id: None,
             result: "allowed".into(),
             status: 200,
-            request_id: "r1".into(),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// PostgreSQL keeps a group commit's statement prepared (one name a shape in diesel's cache),
+    /// so its text must be the same however many events and targets a group holds and whichever
+    /// values are missing; and the two shapes must have names of their own.
+    #[test]
+    fn a_group_commit_is_one_of_two_statements_kept_prepared() {
+        use diesel::pg::Pg;
+        use std::any::TypeId;
+        fn kept<Q: QueryId + QueryFragment<Pg>>(query: &Q) -> String {
+            assert!(Q::HAS_STATIC_QUERY_ID, "not kept prepared");
+            assert!(query.is_safe_to_cache_prepared(&Pg).unwrap());
+            let text = diesel::debug_query::<Pg, _>(query).to_string();
+            text.split("-- binds:").next().unwrap().to_string()
+        }
+        let one = [NewAccess::from(event("r1", Some("p1")))];
+        let three = [
+            NewAccess::from(event("r1", None)),
+            NewAccess {
+                event: event("r2", Some("p2")),
+                targets: vec![target(Some("p1"), Some("i1")), target(None, None)],
+            },
+            NewAccess {
+                event: event("r3", None),
+                targets: vec![target(Some("p3"), None)],
+            },
+        ];
+        let alone = kept(&EventsAlone(EventArrays::of(&one)));
+        assert_eq!(alone, kept(&EventsAlone(EventArrays::of(&three))));
+        assert!(alone.starts_with("INSERT INTO audit_events ("), "{alone}");
+
+        let with_targets = |accesses: &[NewAccess]| {
+            let targets: Vec<(i64, i32, &NewAuditTarget)> = accesses
+                .iter()
+                .flat_map(|a| a.targets.iter().map(|t| (1, 0, t)))
+                .collect();
+            kept(&EventsWithTargets(
+                EventArrays::of(accesses),
+                TargetArrays::of(&targets),
+            ))
         };
+        let targeted = with_targets(&three);
+        assert_eq!(targeted, with_targets(&three[1..2]));
+        assert!(
+            targeted.contains("$18"),
+            "every column is one bound array: {targeted}"
+        );
+        assert_ne!(
+            TypeId::of::<<EventsAlone as QueryId>::QueryId>(),
+            TypeId::of::<<EventsWithTargets as QueryId>::QueryId>()
+        );
+    }
+
+    /// On SQLite an event's targets travel as one JSON array: each lands under its own event in
+    /// its place, a `None` as NULL and a value with quotes and non-ASCII letters unchanged.
+    #[test]
+    fn sqlite_stores_each_target_in_its_place() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        conn.run_pending_migrations(super::super::SQLITE_MIGRATIONS)
+            .unwrap();
+        let mut conn = DbConn::Sqlite(conn);
+        let event = event("r1", None);
         let targets = vec![
             target(Some("p1"), Some("i1")),
             target(None, None),

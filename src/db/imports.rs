@@ -321,10 +321,35 @@ pub fn refresh_statistics(conn: &mut DbConn, plans_written: i64) -> Result<()> {
             diesel::sql_query("SELECT reltuples FROM pg_class WHERE oid = 'plans'::regclass")
                 .get_result::<Estimate>(pg)?
                 .reltuples;
-        // -1: never analysed.
-        if known < 0.0 || (plans_written as f32) * 10.0 >= known {
+        if planner_does_not_know_of(plans_written, known) {
             diesel::sql_query(format!("ANALYZE {IMPORTED_TABLES}")).execute(pg)?;
         }
     }
     Ok(())
+}
+
+/// The rule of [`refresh_statistics`]: the planner's estimate of the plans (`reltuples`, -1 when
+/// the table was never analysed) does not know of `plans_written` new plans when it was never
+/// taken or is under ten times their number.
+fn planner_does_not_know_of(plans_written: i64, estimated_plans: f32) -> bool {
+    estimated_plans < 0.0 || (plans_written as f32) * 10.0 >= estimated_plans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::planner_does_not_know_of;
+
+    #[test]
+    fn an_import_is_analysed_only_while_the_planner_does_not_know_of_its_plans() {
+        // Never analysed (a new database): always.
+        assert!(planner_does_not_know_of(1, -1.0));
+        // Analysed while empty, then a first import.
+        assert!(planner_does_not_know_of(1_000, 0.0));
+        // The plans written are a tenth or more of what the planner knows: the estimate is stale.
+        assert!(planner_does_not_know_of(100, 1_000.0));
+        assert!(planner_does_not_know_of(20_000, 100_000.0));
+        // A region's small daily import into a large database: left to autovacuum.
+        assert!(!planner_does_not_know_of(99, 1_000.0));
+        assert!(!planner_does_not_know_of(1, 100_000.0));
+    }
 }
