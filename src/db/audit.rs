@@ -154,8 +154,9 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
 /// Stores many accesses, with their targets, in as few statements as the backend allows.
 /// PostgreSQL takes any number as one statement: the events and the targets each as `unnest` of
 /// one array a column, the targets joined to their event's new id by the event's ordinal — one
-/// short statement however many rows a group commit holds, instead of a multi-row `VALUES` of a
-/// bind a value that it would parse anew each time. It is one statement, so the access-log writer
+/// short statement however many rows a group commit holds, kept prepared ([`EventsAlone`],
+/// [`EventsWithTargets`]), instead of a multi-row `VALUES` of a bind a value that it would parse
+/// anew each time. It is one statement, so the access-log writer
 /// runs it without a transaction (`Db::append_now`). SQLite, in process and in one transaction,
 /// takes the events without targets as multi-row `VALUES` in chunks under its bind limit, and each
 /// event with targets on its own to learn its id, its targets after it as one statement kept
