@@ -312,7 +312,7 @@ impl<'a> EventArrays<'a> {
 
     /// `unnest($1::timestamp[], …, $12::text[])`: the events as rows.
     fn walk_ast<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+        use diesel::sql_types::{Array, Integer, Text, Timestamp};
         out.push_sql("unnest(");
         out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;
         for texts in [
@@ -325,10 +325,7 @@ impl<'a> EventArrays<'a> {
             out.push_sql(", ");
             out.push_bind_param::<Array<Text>, _>(texts)?;
         }
-        for optional in [&self.resource_id, &self.plan_id, &self.individual_id] {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
-        }
+        push_optional_names(out, [&self.resource_id, &self.plan_id, &self.individual_id])?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.result)?;
         out.push_sql(", ");
@@ -371,20 +368,31 @@ impl<'a> TargetArrays<'a> {
 
     /// `unnest($13::int8[], …, $18::text[])`: the targets as rows.
     fn walk_ast<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+        use diesel::sql_types::{Array, BigInt, Integer, Text};
         out.push_sql("unnest(");
         out.push_bind_param::<Array<BigInt>, _>(&self.ordinal)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Integer>, _>(&self.position)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.resource_type)?;
-        for optional in [&self.resource_id, &self.plan_id, &self.individual_id] {
-            out.push_sql(", ");
-            out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
-        }
+        push_optional_names(out, [&self.resource_id, &self.plan_id, &self.individual_id])?;
         out.push_sql(")");
         Ok(())
     }
+}
+
+/// `, $n, $n+1, $n+2`: the three names an event and a target may leave out (the resource's id, the
+/// plan, the individual), each bound as one array of nullable text.
+fn push_optional_names<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    names: [&'b Vec<Option<&str>>; 3],
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, Nullable, Text};
+    for optional in names {
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
+    }
+    Ok(())
 }
 
 /// PostgreSQL: a group of accesses without targets, `INSERT … SELECT * FROM unnest(…)`. Its SQL
@@ -706,14 +714,8 @@ mod tests {
     /// values are missing; and the two shapes must have names of their own.
     #[test]
     fn a_group_commit_is_one_of_two_statements_kept_prepared() {
-        use diesel::pg::Pg;
+        use crate::db::prepared::kept_sql as kept;
         use std::any::TypeId;
-        fn kept<Q: QueryId + QueryFragment<Pg>>(query: &Q) -> String {
-            assert!(Q::HAS_STATIC_QUERY_ID, "not kept prepared");
-            assert!(query.is_safe_to_cache_prepared(&Pg).unwrap());
-            let text = diesel::debug_query::<Pg, _>(query).to_string();
-            text.split("-- binds:").next().unwrap().to_string()
-        }
         let one = [NewAccess::from(event("r1", Some("p1")))];
         let three = [
             NewAccess::from(event("r1", None)),

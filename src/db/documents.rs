@@ -11,7 +11,6 @@
 //! the same assembling functions.
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use serde::Deserialize;
 
 use super::consents::{self, ConsentRecord, ConsentRow, GiverRow, PartyRow};
@@ -84,21 +83,14 @@ struct RowsAsJson {
     closure_notices: Vec<ClosureNoticeRow>,
 }
 
-#[derive(QueryableByName)]
-struct JsonText {
-    #[diesel(sql_type = Text)]
-    rows: String,
-}
-
 fn in_one_round_trip(
     conn: &mut diesel::PgConnection,
     plan_id: &str,
     individual_id: &str,
 ) -> Result<DocumentRows> {
-    let JsonText { rows } = diesel::sql_query("SELECT plan_document_rows($1, $2) AS rows")
-        .bind::<Text, _>(plan_id)
-        .bind::<Text, _>(individual_id)
-        .get_result(conn)?;
+    // Through the DSL, not raw SQL: kept prepared, as the unit's whole-plan read is.
+    let rows: String =
+        diesel::select(plans::plan_document_rows(plan_id, individual_id)).get_result(conn)?;
     from_json(&rows)
 }
 
@@ -160,4 +152,18 @@ fn from_json(rows: &str) -> Result<DocumentRows> {
         follow_ups: parsed.follow_ups,
         closure_notices: parsed.closure_notices,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// An individual's and the import's whole-plan read on PostgreSQL: one statement the
+    /// connection keeps prepared, like a unit's.
+    #[test]
+    fn a_plans_rows_are_read_by_a_statement_kept_prepared() {
+        let read = diesel::select(super::plans::plan_document_rows("plan", "individual"));
+        assert_eq!(
+            crate::db::prepared::kept_sql(&read),
+            "SELECT plan_document_rows($1, $2)"
+        );
+    }
 }

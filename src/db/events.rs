@@ -205,19 +205,20 @@ pub fn position_committed(conn: &mut DbConn) -> Result<()> {
     }
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL only (migration `…000020_feed_positioned_after_commit`): one positioning run of
+    /// at most `most` events; how many it positioned. Called through diesel's DSL, not as raw SQL,
+    /// so each connection keeps the statement prepared: the listener runs it 20 times a second and
+    /// every feed head and plan history read once, and raw SQL was parsed anew each time.
+    fn change_events_position_committed(most: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
+}
+
 /// The same on a PostgreSQL connection of its own (the listener's); how many it positioned.
 pub(super) fn position_committed_pg(conn: &mut diesel::PgConnection) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Positioned {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     let mut total = 0;
     loop {
-        let run = diesel::sql_query("SELECT change_events_position_committed($1) AS n")
-            .bind::<diesel::sql_types::BigInt, _>(POSITIONING_RUN)
-            .get_result::<Positioned>(conn)?
-            .n;
+        let run: i64 =
+            diesel::select(change_events_position_committed(POSITIONING_RUN)).get_result(conn)?;
         total += run;
         if run < POSITIONING_RUN {
             return Ok(total);
@@ -270,4 +271,21 @@ pub fn next_after(conn: &mut DbConn, after: i64) -> Result<Option<(i64, NaiveDat
         ))
         .first_native(conn)
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::prepared::kept_sql;
+
+    /// The listener's poll, a feed head and a plan's history each run a positioning run: one
+    /// statement a connection keeps prepared, not raw SQL parsed every time.
+    #[test]
+    fn a_positioning_run_is_kept_prepared() {
+        let run = diesel::select(change_events_position_committed(POSITIONING_RUN));
+        assert_eq!(
+            kept_sql(&run),
+            "SELECT change_events_position_committed($1)"
+        );
+    }
 }

@@ -276,9 +276,13 @@ mod tests {
         }
         holder.join().unwrap();
         assert_eq!(stored(&db).len(), 10);
-        // The first write may have been taken alone; the nine queued behind it shared a commit.
-        let shared = committed_before.iter().filter(|&&seen| seen <= 1).count();
-        assert!(shared >= 9, "{committed_before:?}");
+        // Writes of one group see the same rows committed before them; ten writes alone would
+        // see ten different counts. How the ten split into groups depends on when each reached
+        // the queue (seen: one group of ten, 1 + 9, 6 + 4, on a loaded machine), so the test
+        // asks only that they shared commits: three groups at most.
+        let mut groups = committed_before.clone();
+        groups.dedup();
+        assert!(groups.len() <= 3, "{committed_before:?}");
     }
 
     /// A write that panics answers an error and leaves nothing; the writer goes on serving.

@@ -100,6 +100,30 @@ macro_rules! update_journaled {
 }
 pub(crate) use update_journaled;
 
+/// The SQL of `query` when the connection keeps it prepared — a static query id and safe to cache,
+/// so diesel prepares it once a connection — without its binds; panics when it would be parsed
+/// anew each time.
+#[cfg(test)]
+pub(crate) fn kept_sql<Q>(query: &Q) -> String
+where
+    Q: QueryId + QueryFragment<diesel::pg::Pg>,
+{
+    assert!(
+        Q::HAS_STATIC_QUERY_ID,
+        "not kept prepared: no static query id"
+    );
+    assert!(
+        query.is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap(),
+        "not kept prepared: unsafe to cache"
+    );
+    let text = diesel::debug_query::<diesel::pg::Pg, _>(query).to_string();
+    text.split("-- binds:")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::db::plans;

@@ -103,20 +103,23 @@ fn targets_of(
     Ok(super::grouped(rows, |t| t.event_id))
 }
 
+/// Names the sealing lock on PostgreSQL (the feed's is 5 370 707).
+const SEALING_LOCK: i64 = 5_370_708;
+
+diesel::define_sql_function! {
+    /// PostgreSQL's own: takes the advisory lock `key` until the transaction ends, if no one
+    /// holds it. Through the DSL, so the sealer's connection keeps it prepared.
+    fn pg_try_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
+}
+
 /// Seals the committed events that have no seal yet (run in one transaction; on PostgreSQL only by
 /// the instance holding the sealing lock — another one sealing meanwhile makes this a no-op).
 /// Returns how many were sealed.
 pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     if let DbConn::Postgres(pg) = conn {
-        #[derive(QueryableByName)]
-        struct Locked {
-            #[diesel(sql_type = diesel::sql_types::Bool)]
-            locked: bool,
-        }
-        // 5 370 708 names the sealing lock (the feed's is 5 370 707).
-        let got: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock(5370708) AS locked")
-            .get_result(pg)?;
-        if !got.locked {
+        let locked: bool =
+            diesel::select(pg_try_advisory_xact_lock(SEALING_LOCK)).get_result(pg)?;
+        if !locked {
             return Ok(0);
         }
     }
@@ -245,6 +248,16 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sealer asks for its lock every second: one statement its connection keeps prepared.
+    #[test]
+    fn the_sealing_lock_is_asked_for_by_a_statement_kept_prepared() {
+        let asked = diesel::select(pg_try_advisory_xact_lock(SEALING_LOCK));
+        assert_eq!(
+            crate::db::prepared::kept_sql(&asked),
+            "SELECT pg_try_advisory_xact_lock($1)"
+        );
+    }
     use crate::domain::identity::HsaId;
     use crate::domain::Principal;
 
