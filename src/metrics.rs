@@ -40,6 +40,9 @@ pub struct Metrics {
     pub db_checkout_seconds: Histogram,
     /// Read from the database and the pool when scraped.
     pub gauges: IntGaugeVec,
+    /// Held from setting the state gauges to rendering them, so that each scrape shows its own
+    /// reading: processes hosting several services (the tests) would otherwise mix them.
+    scrape: std::sync::Mutex<()>,
 }
 
 /// The metrics of this process.
@@ -136,6 +139,7 @@ impl Metrics {
             write_group,
             db_checkout_seconds,
             gauges,
+            scrape: std::sync::Mutex::new(()),
         })
     }
 
@@ -162,6 +166,18 @@ impl Metrics {
     /// Sets a state gauge (`sip_state{name=…}`).
     pub fn set(&self, name: &str, value: i64) {
         self.gauges.with_label_values(&[name]).set(value);
+    }
+
+    /// The text exposition format with the state gauges set to `state`, read for this scrape.
+    pub fn render_with_state(&self, state: &[(&str, i64)]) -> String {
+        let _scrape = self
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (name, value) in state {
+            self.set(name, *value);
+        }
+        self.render()
     }
 
     /// The text exposition format.

@@ -84,14 +84,11 @@ pub async fn metrics(
     let state = db
         .read(move |c| crate::db::operations::state(c, now))
         .await?;
-    let metrics = crate::metrics::metrics();
-    for (name, value) in state {
-        metrics.set(name, value);
-    }
+    let mut state = state;
     let (open, in_use) = db.pool_state();
-    metrics.set("db_pool_connections", i64::from(open));
-    metrics.set("db_pool_in_use", i64::from(in_use));
+    state.push(("db_pool_connections", i64::from(open)));
+    state.push(("db_pool_in_use", i64::from(in_use)));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render()))
+        .body(crate::metrics::metrics().render_with_state(&state)))
 }
