@@ -81,10 +81,9 @@ pub async fn metrics(
         return Err(crate::error::Error::RouteNotFound);
     }
     let now = clock.now().naive_utc();
-    let state = db
+    let mut state = db
         .read(move |c| crate::db::operations::state(c, now))
         .await?;
-    let mut state = state;
     let (open, in_use) = db.pool_state();
     state.push(("db_pool_connections", i64::from(open)));
     state.push(("db_pool_in_use", i64::from(in_use)));

@@ -88,10 +88,17 @@ fn in_one_round_trip(
     plan_id: &str,
     individual_id: &str,
 ) -> Result<DocumentRows> {
-    // Through the DSL, not raw SQL: kept prepared, as the unit's whole-plan read is.
-    let rows: String =
-        diesel::select(plans::plan_document_rows(plan_id, individual_id)).get_result(conn)?;
+    let rows: String = read_rows(plan_id, individual_id).get_result(conn)?;
     from_json(&rows)
+}
+
+/// The statement of [`in_one_round_trip`]: through the DSL, not raw SQL, so it is kept prepared as
+/// the unit's whole-plan read is; named so its test checks the one the read runs.
+fn read_rows<'a>(
+    plan_id: &'a str,
+    individual_id: &'a str,
+) -> diesel::dsl::select<plans::plan_document_rows<&'a str, &'a str>> {
+    diesel::select(plans::plan_document_rows(plan_id, individual_id))
 }
 
 /// The plan, if `unit` may see it, with its consent state and its document's rows: on PostgreSQL
@@ -160,9 +167,8 @@ mod tests {
     /// connection keeps prepared, like a unit's.
     #[test]
     fn a_plans_rows_are_read_by_a_statement_kept_prepared() {
-        let read = diesel::select(super::plans::plan_document_rows("plan", "individual"));
         assert_eq!(
-            crate::db::prepared::kept_sql(&read),
+            crate::db::prepared::kept_sql(&super::read_rows("plan", "individual")),
             "SELECT plan_document_rows($1, $2)"
         );
     }

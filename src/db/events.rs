@@ -213,12 +213,16 @@ diesel::define_sql_function! {
     fn change_events_position_committed(most: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt;
 }
 
+/// The statement of one positioning run, named so its test checks the one the feed runs.
+fn positioning_run() -> diesel::dsl::select<change_events_position_committed<i64>> {
+    diesel::select(change_events_position_committed(POSITIONING_RUN))
+}
+
 /// The same on a PostgreSQL connection of its own (the listener's); how many it positioned.
 pub(super) fn position_committed_pg(conn: &mut diesel::PgConnection) -> QueryResult<i64> {
     let mut total = 0;
     loop {
-        let run: i64 =
-            diesel::select(change_events_position_committed(POSITIONING_RUN)).get_result(conn)?;
+        let run: i64 = positioning_run().get_result(conn)?;
         total += run;
         if run < POSITIONING_RUN {
             return Ok(total);
@@ -282,9 +286,8 @@ mod tests {
     /// statement a connection keeps prepared, not raw SQL parsed every time.
     #[test]
     fn a_positioning_run_is_kept_prepared() {
-        let run = diesel::select(change_events_position_committed(POSITIONING_RUN));
         assert_eq!(
-            kept_sql(&run),
+            kept_sql(&positioning_run()),
             "SELECT change_events_position_committed($1)"
         );
     }

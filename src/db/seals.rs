@@ -112,13 +112,17 @@ diesel::define_sql_function! {
     fn pg_try_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Bool;
 }
 
+/// The statement that asks for the sealing lock, named so its test checks the one the sealer runs.
+fn ask_for_the_sealing_lock() -> diesel::dsl::select<pg_try_advisory_xact_lock<i64>> {
+    diesel::select(pg_try_advisory_xact_lock(SEALING_LOCK))
+}
+
 /// Seals the committed events that have no seal yet (run in one transaction; on PostgreSQL only by
 /// the instance holding the sealing lock — another one sealing meanwhile makes this a no-op).
 /// Returns how many were sealed.
 pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     if let DbConn::Postgres(pg) = conn {
-        let locked: bool =
-            diesel::select(pg_try_advisory_xact_lock(SEALING_LOCK)).get_result(pg)?;
+        let locked: bool = ask_for_the_sealing_lock().get_result(pg)?;
         if !locked {
             return Ok(0);
         }
@@ -252,9 +256,8 @@ mod tests {
     /// The sealer asks for its lock every second: one statement its connection keeps prepared.
     #[test]
     fn the_sealing_lock_is_asked_for_by_a_statement_kept_prepared() {
-        let asked = diesel::select(pg_try_advisory_xact_lock(SEALING_LOCK));
         assert_eq!(
-            crate::db::prepared::kept_sql(&asked),
+            crate::db::prepared::kept_sql(&ask_for_the_sealing_lock()),
             "SELECT pg_try_advisory_xact_lock($1)"
         );
     }
