@@ -187,3 +187,27 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    /// Two services in one process (the test binary runs many) share the state gauges: each
+    /// scrape must render the reading it set, never one set by another scrape in between.
+    #[test]
+    fn concurrent_scrapes_each_render_their_own_state() {
+        let metrics = Metrics::new().unwrap();
+        std::thread::scope(|threads| {
+            for service in 1..=4_i64 {
+                let metrics = &metrics;
+                threads.spawn(move || {
+                    let own = format!("sip_state{{name=\"feed_head_position\"}} {service}\n");
+                    for _ in 0..500 {
+                        let text = metrics.render_with_state(&[("feed_head_position", service)]);
+                        assert!(text.contains(&own), "a scrape rendered another's reading");
+                    }
+                });
+            }
+        });
+    }
+}
