@@ -223,7 +223,7 @@ pub async fn record_access(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let caller = req.extensions().get::<Caller>().cloned();
     let log = req.app_data::<web::Data<AuditLog>>().cloned();
-    let response = next.call(req).await?;
+    let mut response = next.call(req).await?;
     // The route is known only after the scope has routed the request.
     let routed = response.request();
     let pattern = crate::trace::route_of(routed);
@@ -282,9 +282,15 @@ pub async fn record_access(
     ));
     // What the answer showed besides its path's resource is the access's targets; a match that
     // is recorded as an action of its own (a hidden person's number) is an access of its own.
+    // Taken, not cloned: a list's fifty targets are moved into its record.
     let mut accesses = Vec::new();
-    if let Some(targets) = response.response().extensions().get::<AuditTargets>() {
-        for mut target in targets.0.iter().cloned() {
+    let shown = response
+        .response_mut()
+        .extensions_mut()
+        .remove::<AuditTargets>();
+    if let Some(AuditTargets(targets)) = shown {
+        access.targets.reserve(targets.len());
+        for mut target in targets {
             match (target.action, target.subject.take()) {
                 (_, Some(subject)) => accesses
                     .push(event(&caller.acting_as(subject), at, &action, status, target).into()),

@@ -16,6 +16,7 @@ pub mod me;
 pub mod plan;
 pub mod printout;
 pub mod process;
+pub mod time;
 pub mod webhook;
 
 /// Declares a page type: the items and the cursor of the next page.

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::page_of;
+use super::{page_of, time};
 use crate::db::parse_json_list;
 use crate::db::plans::PlanRecord;
 use crate::domain::plan::{ClosingReason, PlanAction, PlanStatus};
@@ -37,7 +37,10 @@ pub struct Plan {
     #[schema(value_type = Vec<crate::domain::consent::ShortText>)]
     pub topics_to_avoid: Vec<String>,
     pub follows_discharge: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time::optional_instant"
+    )]
     #[schema(nullable = false)]
     pub discharge_ready_at: Option<DateTime<Utc>>,
     pub status: PlanStatus,
@@ -46,7 +49,10 @@ pub struct Plan {
     /// Whether a given, unwithdrawn, unexpired consent covers today.
     pub has_active_consent: bool,
     /// The last day of the active consent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time::optional_day"
+    )]
     #[schema(nullable = false)]
     pub active_consent_until: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,13 +61,19 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub closing_note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time::optional_instant"
+    )]
     #[schema(nullable = false)]
     pub closed_at: Option<DateTime<Utc>>,
     /// 0 until the meeting establishes the plan; 1, 2, … after each revision.
     pub revision: i32,
     /// The earliest follow-up not yet held.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "time::optional_day"
+    )]
     #[schema(nullable = false)]
     pub next_follow_up_on: Option<NaiveDate>,
     /// KVÅ code of the establishment: `AU124`, or `AU125` after a discharge.
@@ -77,7 +89,9 @@ pub struct Plan {
     #[schema(nullable = false)]
     pub coordinator: Option<CoordinatorRef>,
     pub version: i64,
+    #[serde(serialize_with = "time::instant")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "time::instant")]
     pub updated_at: DateTime<Utc>,
 }
 
