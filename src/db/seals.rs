@@ -21,11 +21,21 @@ use crate::error::Result;
 const GENESIS: &str = "sip-service access log";
 /// How far below the last sealed event a late commit is looked for.
 const LATE_WINDOW: i64 = 10_000;
-/// How many events one sealing run takes at most (one run a second): sealing re-reads each record
-/// and its targets, so under a sustained peak it falls behind rather than take the machine's
-/// share from requests, and catches up when the peak has passed. Measured: 5,000 a run made
-/// creates on PostgreSQL 40 % slower in `make bench`.
-const BATCH: i64 = 500;
+/// How many events one sealing run takes at most (one run a second). Sealing re-reads each record
+/// and its targets, so under a sustained peak above this it falls behind rather than take the
+/// machine's share from requests, and catches up when the peak has passed.
+///
+/// On PostgreSQL 2,000: a list scenario logs ~1,700 reads a second, which 500 left unsealed by
+/// ~15,000 after 12 s; at 2,000 it kept up (825–4,852 behind) at no cost measured to lists or
+/// creates (`BENCHMARKS.md`, twenty-eighth session). On SQLite 500: a run holds the database's one
+/// write lock, and at 2,000 the access-log writer waited behind it — the list's p99 went from
+/// 36–39 ms to 104–105 ms.
+fn batch(conn: &DbConn) -> i64 {
+    match conn {
+        DbConn::Postgres(_) => 2_000,
+        DbConn::Sqlite(_) => 500,
+    }
+}
 /// How many seals `verify` reads at a time.
 const VERIFY_PAGE: i64 = 5_000;
 
@@ -156,7 +166,7 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
                 .filter(audit_seals::event_id.gt(from)),
         )))
         .order(audit_events::id)
-        .limit(BATCH)
+        .limit(batch(conn))
         .select(super::native::columns::<AuditEventRow>())
         .load_native(conn)?;
     if events.is_empty() {
