@@ -170,7 +170,7 @@ fn write_groups(db: &Db, receiver: &mpsc::Receiver<Batch>) {
 fn seal_until_stopped(db: &Db, clock: &crate::clock::Clock, stop: &mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(SEAL_EVERY) {
         let now = clock.now().naive_utc();
-        if let Err(e) = db.write_now(|c| crate::db::seals::seal(c, now)) {
+        if let Err(e) = crate::db::seals::run(db, now) {
             log::warn!("the access log could not be sealed now (it is tried again): {e}");
         }
     }

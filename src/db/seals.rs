@@ -23,21 +23,16 @@ const GENESIS: &str = "sip-service access log";
 const LATE_WINDOW: i64 = 10_000;
 /// How many events one sealing run takes at most (one run a second). Sealing re-reads each record
 /// and its targets, so under a sustained peak above this it falls behind rather than take the
-/// machine's share from requests, and catches up when the peak has passed.
-///
-/// On PostgreSQL 2,000: a list scenario logs ~1,700 reads a second, which 500 left unsealed by
-/// ~15,000 after 12 s; at 2,000 it kept up (825–4,852 behind) at no cost measured to lists or
-/// creates (`BENCHMARKS.md`, twenty-eighth session). On SQLite 500: a run holds the database's one
-/// write lock, and at 2,000 the access-log writer waited behind it — the list's p99 went from
-/// 36–39 ms to 104–105 ms.
-fn batch(conn: &DbConn) -> i64 {
-    match conn {
-        DbConn::Postgres(_) => 2_000,
-        DbConn::Sqlite(_) => 500,
-    }
-}
-/// How many seals `verify` reads at a time.
-const VERIFY_PAGE: i64 = 5_000;
+/// machine's share from requests, and catches up when the peak has passed. A list scenario on
+/// PostgreSQL logs ~1,700 reads a second: 500 a run left ~15,000 unsealed after 12 s, 2,000 kept
+/// up at no cost measured to lists or creates (`BENCHMARKS.md`, twenty-eighth session). SQLite
+/// takes as many since its runs hold the write lock only to write their seals ([`run`]).
+const BATCH: i64 = 2_000;
+/// How many records' targets are held in memory at once, by a sealing run and by `verify`. A
+/// listed record has one target a plan on the page, so 500 records of lists are 25,000 target
+/// rows. A run of 2,000 records read at once held 100,000, and the service's peak RSS under the
+/// list scenario rose from 55–57 MB to 93 MB (`BENCHMARKS.md`, twenty-ninth session).
+const TARGETS_AT_ONCE: usize = 500;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_seals, treat_none_as_default_value = false)]
@@ -127,9 +122,31 @@ fn ask_for_the_sealing_lock() -> diesel::dsl::select<pg_try_advisory_xact_lock<i
     diesel::select(pg_try_advisory_xact_lock(SEALING_LOCK))
 }
 
-/// Seals the committed events that have no seal yet (run in one transaction; on PostgreSQL only by
-/// the instance holding the sealing lock — another one sealing meanwhile makes this a no-op).
-/// Returns how many were sealed.
+/// The sealer's run, once a second. PostgreSQL: one transaction under the sealing lock
+/// ([`seal`]), so that two instances never link the same records. SQLite: the run's records are
+/// read and linked in a read transaction, outside the database's one write lock, and only their
+/// seals are written under it. Read and linked under the lock, a run of 2,000 listed records kept
+/// every request's access record waiting (a list's p99 went from 36–39 ms to 104–105 ms), so runs
+/// were held to 500 and fell behind under a list's load (`BENCHMARKS.md`, twenty-eighth and
+/// twenty-ninth sessions). SQLite has one writer, so nothing commits between the read and the
+/// write; should two processes on one file seal at once, the later run's seals break the unique
+/// `chain_seq` and `event_id` and it is rolled back, so the chain cannot fork.
+pub fn run(db: &super::Db, now: NaiveDateTime) -> Result<usize> {
+    match db.backend() {
+        super::Backend::Postgres => db.write_now(|c| seal(c, now)),
+        super::Backend::Sqlite => {
+            let seals = db.read_now(|c| link_next_run(c, now))?;
+            if seals.is_empty() {
+                return Ok(0);
+            }
+            db.write_now(|c| record(c, &seals))
+        }
+    }
+}
+
+/// Seals the committed events that have no seal yet in the transaction of `conn` (on PostgreSQL
+/// only by the instance holding the sealing lock — another one sealing meanwhile makes this a
+/// no-op). Returns how many were sealed.
 pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
     if let DbConn::Postgres(pg) = conn {
         let locked: bool = ask_for_the_sealing_lock().get_result(pg)?;
@@ -137,6 +154,21 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
             return Ok(0);
         }
     }
+    let seals = link_next_run(conn, now)?;
+    record(conn, &seals)
+}
+
+/// Writes a run's seals.
+fn record(conn: &mut DbConn, seals: &[SealRow]) -> Result<usize> {
+    for chunk in seals.chunks(1_000) {
+        super::insert_rows!(conn, audit_seals::table, chunk)?;
+    }
+    Ok(seals.len())
+}
+
+/// The seals of the next run: up to [`BATCH`] unsealed records after the last seal, each linked
+/// to the one before.
+fn link_next_run(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<SealRow>> {
     // Planned for this run's values. Its lookup of the events' targets (`event_id = ANY($1)`, a
     // run's 500 ids) kept as a generic plan was made for the targets table as it was when its
     // statistics were last taken: in `make bench`, taken just before a list scenario began, while
@@ -166,30 +198,26 @@ pub fn seal(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize> {
                 .filter(audit_seals::event_id.gt(from)),
         )))
         .order(audit_events::id)
-        .limit(batch(conn))
+        .limit(BATCH)
         .select(super::native::columns::<AuditEventRow>())
         .load_native(conn)?;
-    if events.is_empty() {
-        return Ok(0);
-    }
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    let targets = targets_of(conn, &ids)?;
     let mut seals = Vec::with_capacity(events.len());
-    for event in &events {
-        seq += 1;
-        let own = targets.get(&event.id).map_or(&[][..], Vec::as_slice);
-        previous = link(&previous, event, own)?;
-        seals.push(SealRow {
-            chain_seq: seq,
-            event_id: event.id,
-            hash: previous.clone(),
-            sealed_at: now,
-        });
+    for slice in events.chunks(TARGETS_AT_ONCE) {
+        let ids: Vec<i64> = slice.iter().map(|e| e.id).collect();
+        let targets = targets_of(conn, &ids)?;
+        for event in slice {
+            seq += 1;
+            let own = targets.get(&event.id).map_or(&[][..], Vec::as_slice);
+            previous = link(&previous, event, own)?;
+            seals.push(SealRow {
+                chain_seq: seq,
+                event_id: event.id,
+                hash: previous.clone(),
+                sealed_at: now,
+            });
+        }
     }
-    for chunk in seals.chunks(1_000) {
-        super::insert_rows!(conn, audit_seals::table, chunk)?;
-    }
-    Ok(seals.len())
+    Ok(seals)
 }
 
 /// What `sip-service audit verify` found.
@@ -214,16 +242,19 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
         let seals: Vec<SealRow> = audit_seals::table
             .filter(audit_seals::chain_seq.gt(after))
             .order(audit_seals::chain_seq)
-            .limit(VERIFY_PAGE)
+            .limit(TARGETS_AT_ONCE as i64)
             .select(super::native::columns::<SealRow>())
             .load_native(conn)?;
         let Some(last) = seals.last() else { break };
         after = last.chain_seq;
         let ids: Vec<i64> = seals.iter().map(|s| s.event_id).collect();
-        let events: Vec<AuditEventRow> = audit_events::table
+        let events: std::collections::HashMap<i64, AuditEventRow> = audit_events::table
             .filter(audit_events::id.eq_any(ids.clone()))
             .select(super::native::columns::<AuditEventRow>())
-            .load_native(conn)?;
+            .load_native(conn)?
+            .into_iter()
+            .map(|e: AuditEventRow| (e.id, e))
+            .collect();
         let targets = targets_of(conn, &ids)?;
         for seal in seals {
             let broken = |why: &str| Some((seal.chain_seq, seal.event_id, why.to_string()));
@@ -231,7 +262,7 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
                 report.first_broken = broken("a seal before this one is missing");
                 return Ok(report);
             }
-            let Some(event) = events.iter().find(|e| e.id == seal.event_id) else {
+            let Some(event) = events.get(&seal.event_id) else {
                 report.first_broken = broken("the sealed event is missing from the log");
                 return Ok(report);
             };

@@ -6,9 +6,7 @@ use crate::on_both_databases;
 
 fn seal_now(app: &TestApp) -> usize {
     let now = chrono::Utc::now().naive_utc();
-    app.db()
-        .write_now(|c| sip::db::seals::seal(c, now))
-        .expect("sealing")
+    sip::db::seals::run(app.db(), now).expect("sealing")
 }
 
 fn verify(app: &TestApp) -> sip::db::seals::Verification {
@@ -178,7 +176,44 @@ async fn a_sealing_run_reads_its_records_targets_however_the_table_grew(app: Tes
     }
 }
 
+/// A sealing run takes up to 2,000 records (on SQLite too, whose runs read and link outside the
+/// write lock) and reads their targets 500 records at a time, so that a run of lists does not
+/// hold 100,000 target rows at once. Each record's link is made with its own targets across those
+/// slices: `verify`, which reads the chain in pages of its own, finds every link holding.
+async fn a_sealing_run_takes_its_batch_and_links_each_record_with_its_own_targets(app: TestApp) {
+    established_plan(&app).await;
+    while seal_now(&app) > 0 {}
+    let postgres = app.postgres_database().is_some();
+    // 2,100 records of two targets each, every target naming its own record.
+    app.run_sql(if postgres {
+        "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
+           SELECT now(), 'batch', 'SE2321000016-PSY1', 'region', 'list', 'plans', 'allowed', 200, 'batch'
+             FROM generate_series(1, 2100);
+         INSERT INTO audit_event_targets (event_id, position, resource_type, resource_id, plan_id)
+           SELECT e.id, k, 'plan', 'p-' || e.id, 'p-' || e.id
+             FROM audit_events e CROSS JOIN generate_series(0, 1) k WHERE e.subject = 'batch';"
+    } else {
+        "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
+           WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2100)
+           SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), 'batch', 'SE2321000016-PSY1', 'region', 'list', 'plans', 'allowed', 200, 'batch' FROM s;
+         INSERT INTO audit_event_targets (event_id, position, resource_type, resource_id, plan_id)
+           SELECT e.id, k.k, 'plan', 'p-' || e.id, 'p-' || e.id
+             FROM audit_events e CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) k WHERE e.subject = 'batch';"
+    })
+    .await;
+    assert_eq!(seal_now(&app), 2_000);
+    while seal_now(&app) > 0 {}
+    let records = app
+        .count("SELECT COUNT(*) AS n FROM audit_events".into())
+        .await;
+    let report = verify(&app);
+    assert!(report.first_broken.is_none(), "{report:?}");
+    assert_eq!(report.sealed as i64, records);
+    assert!(report.unsealed.is_empty());
+}
+
 on_both_databases!(
+    a_sealing_run_takes_its_batch_and_links_each_record_with_its_own_targets,
     a_sealing_run_reads_its_records_targets_however_the_table_grew,
     a_sealing_run_reads_the_new_records_not_the_whole_log,
     a_target_changed_behind_the_services_back_is_found,
