@@ -4,6 +4,11 @@
 //! function, one transaction each) → [`domain`] (the process rules, pure) and [`db`] (persistence).
 //! [`error::Error`] is the one error type, mapped to HTTP in one place.
 
+// No `.unwrap()` outside tests: what a client sends must never panic the server, so a fallible
+// step answers through `error::Error`; the `expect`s left name invariants the server itself holds
+// (embedded fonts, a version number as an ETag), never a client's input.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod api;
 pub mod app;
 pub mod audit;

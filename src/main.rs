@@ -1,5 +1,10 @@
 //! `sip-service`: runs the SIP API, mints development tokens, prints the OpenAPI document.
 
+// No `.unwrap()` outside tests: what a client sends must never panic the server, so a fallible
+// step answers through `error::Error`; the `expect`s left name invariants the server itself holds
+// (embedded fonts, a version number as an ETag), never a client's input.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 use std::process::ExitCode;
 
 use actix_web::{web, HttpServer};
