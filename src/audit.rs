@@ -4,7 +4,7 @@
 //!
 //! - One row is one request's access (or one change). What the answer showed besides what its
 //!   path names — each plan of a list, the individual of a whole plan, a search's match — are the
-//!   row's targets (`audit_event_targets`), so a list of 50 plans is one row and 50 narrow targets.
+//!   row's targets, held in the row itself (`db::audit`), so a list of 50 plans is one row.
 //! - Writes are recorded in the same transaction as the change (`service::record`).
 //! - Reads and denials are recorded here, by a middleware on `/api/v1`, before the response leaves:
 //!   a dedicated writer thread takes every record waiting and stores them in one transaction (group

@@ -1,10 +1,12 @@
-//! The access log (`audit_events`, and `audit_event_targets` under it): appended to, never
-//! changed. One row of `audit_events` is one request's access (or one change); what the answer
-//! showed besides what its path names — each plan of a list, the individual of a whole plan, a
-//! search's match — are its targets, narrow rows that "who has read this person's data" finds by
-//! individual (or, for a target naming only a plan, by plan).
+//! The access log (`audit_events`): appended to, never changed. One row is one request's access
+//! (or one change). What the answer showed besides what its path names — each plan of a list, the
+//! individual of a whole plan, a search's match — are its targets, held in the same row as one
+//! JSON array (`targets`). "Who has read this person's data" finds them by what they are about:
+//! the individual each names or, for a target that names none, its plan ([`about_key`]). On
+//! PostgreSQL that is the row's `targets_about` array under a GIN index; SQLite has no arrays, so
+//! there it is one narrow row a person in `audit_targets_about`, a table that is its own index.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::native::NativeRunQueryDsl;
 use chrono::NaiveDateTime;
@@ -12,12 +14,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 
-use super::schema::{audit_event_targets, audit_events, individuals, plans};
+use super::schema::{audit_events, individuals, plans};
 use super::{DbConn, MultiBackend};
 use crate::domain::identity::HsaId;
 use crate::domain::ids::IndividualId;
 use crate::domain::Principal;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A `None` is inserted as NULL, not as `DEFAULT` (the nullable columns have no default, so the
 /// two are the same row): the statement's SQL then never varies, which lets a write's access row
@@ -70,10 +72,10 @@ pub struct NewAuditTarget {
 impl NewAuditTarget {
     /// The resource's id as the row stores it: NULL when it is the target's own plan (a target of
     /// type `plans`) or its own individual (`individuals`), whose id the row holds already. A
-    /// list's 50 targets are each a UUID (38 bytes) narrower in the table and in the WAL, and the
-    /// log is the table that grows with every read. [`AuditTargetRow::resource_named`] gives the
-    /// id back. Every target names its resource (`audit::Target`s are made with one), so a NULL
-    /// read back under these two types is always the elided id.
+    /// list's 50 targets are each a UUID narrower, and the log is the table that grows with every
+    /// read. [`AuditTargetRow::resource_named`] gives the id back. Every target names its
+    /// resource (`audit::Target`s are made with one), so a NULL read back under these two types is
+    /// always the elided id.
     fn stored_resource_id(&self) -> Option<&str> {
         match own_id(&self.resource_type, &self.plan_id, &self.individual_id) {
             Some(own) if *own == self.resource_id => None,
@@ -96,6 +98,17 @@ fn own_id<'a>(
     }
 }
 
+/// What a target is found by when someone asks who has read a person's data: the individual it
+/// names, or — a target that names no individual (a deviation of a list) — its plan, which the
+/// question then names among the person's plans. Ids of individuals and of plans are UUIDs drawn
+/// apart, so one key space serves both.
+fn about_key<'a>(
+    individual_id: &'a Option<String>,
+    plan_id: &'a Option<String>,
+) -> Option<&'a str> {
+    individual_id.as_deref().or(plan_id.as_deref())
+}
+
 /// One access to store: its row, and its targets.
 #[derive(Debug, Clone)]
 pub struct NewAccess {
@@ -112,8 +125,72 @@ impl From<NewAuditEvent> for NewAccess {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = audit_event_targets)]
+/// An access's targets as its row holds them: `targets`, and the keys they are found by.
+struct StoredTargets<'a> {
+    /// `[[resource_type, resource_id, plan_id, individual_id], …]` in their order, `null` for a
+    /// `None`, the resource id as [`NewAuditTarget::stored_resource_id`] has it.
+    json: String,
+    /// Each target's [`about_key`], once each, in order.
+    about: BTreeSet<&'a str>,
+}
+
+impl<'a> StoredTargets<'a> {
+    /// `None` for an access without targets: its row holds NULL in both columns.
+    fn of(targets: &'a [NewAuditTarget]) -> Result<Option<Self>> {
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let rows: Vec<_> = targets
+            .iter()
+            .map(|t| {
+                (
+                    &t.resource_type,
+                    t.stored_resource_id(),
+                    &t.plan_id,
+                    &t.individual_id,
+                )
+            })
+            .collect();
+        let json = serde_json::to_string(&rows)
+            .map_err(|e| Error::Internal(format!("access-log targets as JSON: {e}")))?;
+        let about = targets
+            .iter()
+            .filter_map(|t| about_key(&t.individual_id, &t.plan_id))
+            .collect();
+        Ok(Some(StoredTargets { json, about }))
+    }
+
+    /// The keys as a PostgreSQL array literal, `{"k1","k2"}`, which the statement casts to
+    /// `text[]`: the group's events go in as one array a column, and an array of arrays would be
+    /// unnested into its elements.
+    fn about_as_array_literal(&self) -> String {
+        array_literal(self.about.iter().copied())
+    }
+}
+
+/// `{"a","b"}`: the strings as a PostgreSQL array literal, each quoted, a `"` or `\` in one
+/// escaped.
+fn array_literal<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut literal = String::from("{");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            literal.push(',');
+        }
+        literal.push('"');
+        for c in item.chars() {
+            if c == '"' || c == '\\' {
+                literal.push('\\');
+            }
+            literal.push(c);
+        }
+        literal.push('"');
+    }
+    literal.push('}');
+    literal
+}
+
+/// A target as it was recorded, read back from its access's row.
+#[derive(Debug, Clone)]
 pub struct AuditTargetRow {
     pub event_id: i64,
     /// The target's place among its event's, from 0.
@@ -144,6 +221,54 @@ pub struct AuditRecord {
     pub targets: Vec<AuditTargetRow>,
 }
 
+/// An access as its row is read: the event, and its targets as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct StoredAccess {
+    #[diesel(embed)]
+    pub event: AuditEventRow,
+    pub targets: Option<String>,
+}
+
+impl StoredAccess {
+    /// The access with its targets as stored (a resource's own id left NULL, as sealed:
+    /// [`AuditTargetRow::resource_named`] names it), each at its place; when `about` is given,
+    /// only the targets whose [`about_key`] is one of it.
+    pub fn stored_record(self, about: Option<&BTreeSet<String>>) -> Result<AuditRecord> {
+        type Stored = (String, Option<String>, Option<String>, Option<String>);
+        let event_id = self.event.id;
+        let stored: Vec<Stored> = match &self.targets {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(json).map_err(|e| {
+                Error::Internal(format!("the targets of access record {event_id}: {e}"))
+            })?,
+        };
+        let targets = stored
+            .into_iter()
+            .zip(0i32..)
+            .map(
+                |((resource_type, resource_id, plan_id, individual_id), position)| AuditTargetRow {
+                    event_id,
+                    position,
+                    resource_type,
+                    resource_id,
+                    plan_id,
+                    individual_id,
+                },
+            )
+            .filter(|t| {
+                about.is_none_or(|keys| {
+                    about_key(&t.individual_id, &t.plan_id).is_some_and(|k| keys.contains(k))
+                })
+            })
+            .collect();
+        Ok(AuditRecord {
+            event: self.event,
+            targets,
+        })
+    }
+}
+
 pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
     diesel::insert_into(audit_events::table)
         .values(event)
@@ -152,18 +277,21 @@ pub fn insert(conn: &mut DbConn, event: &NewAuditEvent) -> Result<()> {
 }
 
 /// Stores many accesses, with their targets, in as few statements as the backend allows.
-/// PostgreSQL takes any number as one statement: the events and the targets each as `unnest` of
-/// one array a column, the targets joined to their event's new id by the event's ordinal — one
-/// short statement however many rows a group commit holds, kept prepared ([`EventsAlone`],
-/// [`EventsWithTargets`]), instead of a multi-row `VALUES` of a bind a value that it would parse
-/// anew each time. It is one statement, so the access-log writer
-/// runs it without a transaction (`Db::append_now`). SQLite, in process and in one transaction,
-/// takes the events without targets as multi-row `VALUES` in chunks under its bind limit, and each
-/// event with targets on its own to learn its id, its targets after it as one statement kept
-/// prepared ([`TargetsOfEvent`]).
+/// PostgreSQL takes any number as one statement, `unnest` of one array a column ([`Events`]),
+/// kept prepared, instead of a multi-row `VALUES` of a bind a value that it would parse anew each
+/// time. It is one statement, so the access-log writer runs it without a transaction
+/// (`Db::append_now`). SQLite, in process and in one transaction, takes the events without
+/// targets as multi-row `VALUES` in chunks under its bind limit, and each event with targets on
+/// its own to learn its id, what its targets are about after it as one statement kept prepared
+/// ([`AboutOfEvent`]).
 pub fn insert_all(conn: &mut DbConn, accesses: &[NewAccess]) -> Result<()> {
     match conn {
-        DbConn::Postgres(c) => insert_all_postgres(c, accesses),
+        DbConn::Postgres(c) => {
+            if !accesses.is_empty() {
+                Events::of(accesses)?.execute(c)?;
+            }
+            Ok(())
+        }
         DbConn::Sqlite(c) => {
             // SQLite binds at most 32,766 values in one statement; 12 columns an event.
             const ROWS_PER_STATEMENT: usize = 2_000;
@@ -176,99 +304,61 @@ pub fn insert_all(conn: &mut DbConn, accesses: &[NewAccess]) -> Result<()> {
                     .execute(c)?;
             }
             for access in targeted {
+                let Some(stored) = StoredTargets::of(&access.targets)? else {
+                    continue;
+                };
                 let event_id: i64 = diesel::insert_into(audit_events::table)
-                    .values(&access.event)
+                    .values((&access.event, audit_events::targets.eq(&stored.json)))
                     .returning(audit_events::id)
                     .get_result(c)?;
-                TargetsOfEvent::new(event_id, &access.targets)?.execute(c)?;
+                AboutOfEvent::new(event_id, &stored)?.execute(c)?;
             }
             Ok(())
         }
     }
 }
 
-/// SQLite: an event's targets in one statement whose SQL never varies, kept prepared under this
-/// type's name — `INSERT … SELECT … FROM json_each(?)` of the targets as one JSON array, each
-/// target's place in it its `position`. A multi-row `VALUES` (a list's 50 targets are 300 binds)
-/// had its SQL written and looked up for every access, a tenth of a SQLite list's CPU.
-struct TargetsOfEvent {
+/// SQLite: what an event's targets are about, one row a key, in one statement whose SQL never
+/// varies, kept prepared under this type's name — `INSERT … SELECT … FROM json_each(?)` of the
+/// keys as one JSON array. A multi-row `VALUES` had its SQL written and looked up for every
+/// access, a tenth of a SQLite list's CPU.
+struct AboutOfEvent {
     event_id: i64,
-    /// `[[resource_type, resource_id, plan_id, individual_id], …]`, `null` for a `None`.
-    targets: String,
+    /// `["key", …]`.
+    about: String,
 }
 
-impl TargetsOfEvent {
-    fn new(event_id: i64, targets: &[NewAuditTarget]) -> Result<Self> {
-        let rows: Vec<_> = targets
-            .iter()
-            .map(|t| {
-                (
-                    &t.resource_type,
-                    t.stored_resource_id(),
-                    &t.plan_id,
-                    &t.individual_id,
-                )
-            })
-            .collect();
-        let targets = serde_json::to_string(&rows).map_err(|e| {
-            crate::error::Error::Internal(format!("access-log targets as JSON: {e}"))
-        })?;
-        Ok(TargetsOfEvent { event_id, targets })
+impl AboutOfEvent {
+    fn new(event_id: i64, stored: &StoredTargets) -> Result<Self> {
+        let about = serde_json::to_string(&stored.about)
+            .map_err(|e| Error::Internal(format!("access-log targets as JSON: {e}")))?;
+        Ok(AboutOfEvent { event_id, about })
     }
 }
 
-impl QueryFragment<diesel::sqlite::Sqlite> for TargetsOfEvent {
+impl QueryFragment<diesel::sqlite::Sqlite> for AboutOfEvent {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO audit_event_targets \
-             (event_id, position, resource_type, resource_id, plan_id, individual_id) SELECT ",
-        );
+        out.push_sql("INSERT INTO audit_targets_about (about, event_id) SELECT value, ");
         out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.event_id)?;
-        out.push_sql(
-            ", key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-             json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(",
-        );
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.targets)?;
+        out.push_sql(" FROM json_each(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.about)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
-impl QueryId for TargetsOfEvent {
+impl QueryId for AboutOfEvent {
     type QueryId = Self;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl RunQueryDsl<diesel::SqliteConnection> for TargetsOfEvent {}
+impl RunQueryDsl<diesel::SqliteConnection> for AboutOfEvent {}
 
-fn insert_all_postgres(conn: &mut diesel::PgConnection, accesses: &[NewAccess]) -> Result<()> {
-    if accesses.is_empty() {
-        return Ok(());
-    }
-    let events = EventArrays::of(accesses);
-    // (the event's ordinal in `accesses`, from 1 as `WITH ORDINALITY` counts; position; target)
-    let targets: Vec<(i64, i32, &NewAuditTarget)> = accesses
-        .iter()
-        .zip(1i64..)
-        .flat_map(|(access, ordinal)| {
-            access
-                .targets
-                .iter()
-                .zip(0i32..)
-                .map(move |(target, position)| (ordinal, position, target))
-        })
-        .collect();
-    if targets.is_empty() {
-        // Most groups (reads of one plan) have no targets: the events alone, without the join.
-        EventsAlone(events).execute(conn)?;
-    } else {
-        EventsWithTargets(events, TargetArrays::of(&targets)).execute(conn)?;
-    }
-    Ok(())
-}
-
-/// A group's events, one array a column, in the order of [`EVENT_COLUMNS`].
-struct EventArrays<'a> {
+/// PostgreSQL: a group commit's accesses, one array a column, `INSERT … SELECT … FROM unnest(…)`.
+/// Its SQL is the same for any number of events and targets, so the connection keeps it prepared
+/// (a type of its own is its name in diesel's cache): sent as raw SQL it was parsed and planned
+/// for every group commit, as long as the insert itself.
+struct Events<'a> {
     occurred_at: Vec<NaiveDateTime>,
     subject: Vec<&'a str>,
     unit: Vec<&'a str>,
@@ -281,20 +371,30 @@ struct EventArrays<'a> {
     result: Vec<&'a str>,
     status: Vec<i32>,
     request_id: Vec<&'a str>,
+    targets: Vec<Option<String>>,
+    /// Each event's keys as an array literal ([`StoredTargets::about_as_array_literal`]).
+    targets_about: Vec<Option<String>>,
 }
 
 const EVENT_COLUMNS: &str = "occurred_at, subject, unit, principal, action, resource_type, \
-     resource_id, plan_id, individual_id, result, status, request_id";
+     resource_id, plan_id, individual_id, result, status, request_id, targets";
 
-impl<'a> EventArrays<'a> {
-    fn of(accesses: &'a [NewAccess]) -> Self {
+impl<'a> Events<'a> {
+    fn of(accesses: &'a [NewAccess]) -> Result<Self> {
         fn column<'a, T>(
             accesses: &'a [NewAccess],
             value: impl Fn(&'a NewAuditEvent) -> T,
         ) -> Vec<T> {
             accesses.iter().map(|a| value(&a.event)).collect()
         }
-        EventArrays {
+        let mut targets = Vec::with_capacity(accesses.len());
+        let mut targets_about = Vec::with_capacity(accesses.len());
+        for access in accesses {
+            let stored = StoredTargets::of(&access.targets)?;
+            targets_about.push(stored.as_ref().map(StoredTargets::about_as_array_literal));
+            targets.push(stored.map(|s| s.json));
+        }
+        Ok(Events {
             occurred_at: column(accesses, |e| e.occurred_at),
             subject: column(accesses, |e| e.subject.as_str()),
             unit: column(accesses, |e| e.unit.as_str()),
@@ -307,13 +407,20 @@ impl<'a> EventArrays<'a> {
             result: column(accesses, |e| e.result.as_str()),
             status: column(accesses, |e| e.status),
             request_id: column(accesses, |e| e.request_id.as_str()),
-        }
+            targets,
+            targets_about,
+        })
     }
+}
 
-    /// `unnest($1::timestamp[], …, $12::text[])`: the events as rows.
-    fn walk_ast<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, Integer, Text, Timestamp};
-        out.push_sql("unnest(");
+impl QueryFragment<Pg> for Events<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamp};
+        out.push_sql("INSERT INTO audit_events (");
+        out.push_sql(EVENT_COLUMNS);
+        out.push_sql(", targets_about) SELECT ");
+        out.push_sql(EVENT_COLUMNS);
+        out.push_sql(", targets_about::text[] FROM unnest(");
         out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;
         for texts in [
             &self.subject,
@@ -325,135 +432,33 @@ impl<'a> EventArrays<'a> {
             out.push_sql(", ");
             out.push_bind_param::<Array<Text>, _>(texts)?;
         }
-        push_optional_names(out, [&self.resource_id, &self.plan_id, &self.individual_id])?;
+        for optional in [&self.resource_id, &self.plan_id, &self.individual_id] {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
+        }
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.result)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Integer>, _>(&self.status)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.request_id)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// A group's targets, one array a column: each with its event's ordinal in the group (from 1, as
-/// `WITH ORDINALITY` counts) and its place among its event's targets.
-struct TargetArrays<'a> {
-    ordinal: Vec<i64>,
-    position: Vec<i32>,
-    resource_type: Vec<&'a str>,
-    resource_id: Vec<Option<&'a str>>,
-    plan_id: Vec<Option<&'a str>>,
-    individual_id: Vec<Option<&'a str>>,
-}
-
-impl<'a> TargetArrays<'a> {
-    fn of(targets: &[(i64, i32, &'a NewAuditTarget)]) -> Self {
-        fn column<'a, T>(
-            targets: &[(i64, i32, &'a NewAuditTarget)],
-            value: impl Fn(&'a NewAuditTarget) -> T,
-        ) -> Vec<T> {
-            targets.iter().map(|(_, _, t)| value(t)).collect()
+        for optional in [&self.targets, &self.targets_about] {
+            out.push_sql(", ");
+            out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
         }
-        TargetArrays {
-            ordinal: targets.iter().map(|(o, _, _)| *o).collect(),
-            position: targets.iter().map(|(_, p, _)| *p).collect(),
-            resource_type: column(targets, |t| t.resource_type.as_str()),
-            resource_id: column(targets, |t| t.stored_resource_id()),
-            plan_id: column(targets, |t| t.plan_id.as_deref()),
-            individual_id: column(targets, |t| t.individual_id.as_deref()),
-        }
-    }
-
-    /// `unnest($13::int8[], …, $18::text[])`: the targets as rows.
-    fn walk_ast<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Integer, Text};
-        out.push_sql("unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.ordinal)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.position)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.resource_type)?;
-        push_optional_names(out, [&self.resource_id, &self.plan_id, &self.individual_id])?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// `, $n, $n+1, $n+2`: the three names an event and a target may leave out (the resource's id, the
-/// plan, the individual), each bound as one array of nullable text.
-fn push_optional_names<'b>(
-    out: &mut AstPass<'_, 'b, Pg>,
-    names: [&'b Vec<Option<&str>>; 3],
-) -> QueryResult<()> {
-    use diesel::sql_types::{Array, Nullable, Text};
-    for optional in names {
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(optional)?;
-    }
-    Ok(())
-}
-
-/// PostgreSQL: a group of accesses without targets, `INSERT … SELECT * FROM unnest(…)`. Its SQL
-/// is the same for any number of events, so the connection keeps it prepared (a type of its own is
-/// its name in diesel's cache): sent as raw SQL it was parsed and planned for every group commit,
-/// as long as the insert itself.
-struct EventsAlone<'a>(EventArrays<'a>);
-
-impl QueryFragment<Pg> for EventsAlone<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("INSERT INTO audit_events (");
+        out.push_sql(") AS e(");
         out.push_sql(EVENT_COLUMNS);
-        out.push_sql(") SELECT * FROM ");
-        self.0.walk_ast(&mut out)
+        out.push_sql(", targets_about)");
+        Ok(())
     }
 }
 
-impl QueryId for EventsAlone<'_> {
-    type QueryId = EventsAlone<'static>;
+impl QueryId for Events<'_> {
+    type QueryId = Events<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl RunQueryDsl<diesel::PgConnection> for EventsAlone<'_> {}
-
-/// PostgreSQL: a group of accesses with their targets in one statement, kept prepared like
-/// [`EventsAlone`]: each event draws its id in a CTE named twice (so computed once), and its
-/// targets join it by the event's ordinal.
-struct EventsWithTargets<'a>(EventArrays<'a>, TargetArrays<'a>);
-
-impl QueryFragment<Pg> for EventsWithTargets<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH event AS (SELECT nextval('audit_events_id_seq') AS id, e.* FROM ");
-        self.0.walk_ast(&mut out)?;
-        out.push_sql(" WITH ORDINALITY AS e(");
-        out.push_sql(EVENT_COLUMNS);
-        out.push_sql(", ordinal)), stored AS (INSERT INTO audit_events (id, ");
-        out.push_sql(EVENT_COLUMNS);
-        out.push_sql(") SELECT id, ");
-        out.push_sql(EVENT_COLUMNS);
-        out.push_sql(
-            " FROM event) \
-             INSERT INTO audit_event_targets \
-                 (event_id, position, resource_type, resource_id, plan_id, individual_id) \
-             SELECT event.id, t.position, t.resource_type, t.resource_id, t.plan_id, \
-                    t.individual_id FROM ",
-        );
-        self.1.walk_ast(&mut out)?;
-        out.push_sql(
-            " AS t(ordinal, position, resource_type, resource_id, plan_id, individual_id) \
-             JOIN event ON event.ordinal = t.ordinal",
-        );
-        Ok(())
-    }
-}
-
-impl QueryId for EventsWithTargets<'_> {
-    type QueryId = EventsWithTargets<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for EventsWithTargets<'_> {}
+impl RunQueryDsl<diesel::PgConnection> for Events<'_> {}
 
 /// A unit searched for, or registered, the identity number of a person hidden from it (protected
 /// identity). Recorded under her, so that "who has tried to find me" can be answered — and shown
@@ -497,115 +502,106 @@ pub fn list(
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRecord>> {
-    // Only the events are planned for the values: their targets are looked up by event id, which
-    // the primary key answers whatever the ids; planned anew with statistics taken while the
-    // targets table was small, that lookup became a sequential scan (148 ms a page in `make bench`).
-    let (events, about_whom) = super::native::with_plans_for_the_values(conn, |conn| {
-        events_of(conn, filter, after, limit)
-    })?;
-    targets_of(conn, events, about_whom.as_ref())
+    super::native::with_plans_for_the_values(conn, |conn| events_of(conn, filter, after, limit))
 }
-
-/// Who the filter is about: the individual and her plans.
-type AboutWhom = Option<(IndividualId, Vec<String>)>;
 
 fn events_of(
     conn: &mut DbConn,
     filter: &AuditFilter,
     after: i64,
     limit: i64,
-) -> Result<(Vec<AuditEventRow>, AboutWhom)> {
-    let about_whom = match &filter.individual_id {
-        None => None,
-        Some(individual) => {
-            let their_plans: Vec<String> = plans::table
-                .filter(plans::individual_id.eq(individual))
-                .select(plans::id)
-                .load_native(conn)?;
-            Some((individual.clone(), their_plans))
-        }
-    };
+) -> Result<Vec<AuditRecord>> {
+    let postgres = matches!(conn, DbConn::Postgres(_));
+    // Who the filter is about: the individual and her plans, and the keys her targets are found
+    // by (`about_key`), which are the same ids.
+    let about_whom: Option<(IndividualId, Vec<String>, BTreeSet<String>)> =
+        match &filter.individual_id {
+            None => None,
+            Some(individual) => {
+                let their_plans: Vec<String> = plans::table
+                    .filter(plans::individual_id.eq(individual))
+                    .select(plans::id)
+                    .load_native(conn)?;
+                let keys = std::iter::once(individual.to_string())
+                    .chain(their_plans.iter().cloned())
+                    .collect();
+                Some((individual.clone(), their_plans, keys))
+            }
+        };
     let questions: Vec<AuditPage> = match &about_whom {
         None => pages(filter, after, limit),
-        Some((individual, their_plans)) => {
+        Some((individual, their_plans, keys)) => {
             let named = pages(filter, after, limit).into_iter().map(|page| {
-                page.filter(
+                Ok(page.filter(
                     audit_events::individual_id
                         .eq(individual.clone())
                         .or(audit_events::plan_id.eq_any(their_plans.clone())),
-                )
+                ))
             });
-            let targeted = pages(filter, after, limit).into_iter().map(|page| {
-                page.filter(
-                    audit_events::id.eq_any(
-                        audit_event_targets::table
-                            .filter(audit_event_targets::event_id.gt(after))
-                            .filter(about(individual.to_string(), their_plans.clone()))
-                            .select(audit_event_targets::event_id),
-                    ),
-                )
-            });
-            named.chain(targeted).collect()
+            let targeted = pages(filter, after, limit)
+                .into_iter()
+                .map(|page| with_a_target_about(page, postgres, keys, after));
+            named.chain(targeted).collect::<Result<_>>()?
         }
     };
-    let mut by_id: BTreeMap<i64, AuditEventRow> = BTreeMap::new();
+    let mut by_id: BTreeMap<i64, StoredAccess> = BTreeMap::new();
     for question in questions {
-        for event in question
-            .select(super::native::columns::<AuditEventRow>())
-            .load::<AuditEventRow>(conn)?
+        for access in question
+            .select(super::native::columns::<StoredAccess>())
+            .load::<StoredAccess>(conn)?
         {
-            by_id.insert(event.id, event);
+            by_id.insert(access.event.id, access);
         }
     }
-    let events: Vec<AuditEventRow> = by_id
+    let about = about_whom.as_ref().map(|(_, _, keys)| keys);
+    by_id
         .into_values()
         .take(usize::try_from(limit).unwrap_or(0))
-        .collect();
-    Ok((events, about_whom))
-}
-
-/// The events with their targets — only those about the filter's individual when it names one.
-fn targets_of(
-    conn: &mut DbConn,
-    events: Vec<AuditEventRow>,
-    about_whom: Option<&(IndividualId, Vec<String>)>,
-) -> Result<Vec<AuditRecord>> {
-    let targets = match about_whom {
-        None => audit_event_targets::table.into_boxed(),
-        Some((individual, their_plans)) => audit_event_targets::table
-            .filter(about(individual.to_string(), their_plans.clone()))
-            .into_boxed(),
-    }
-    .filter(audit_event_targets::event_id.eq_any(events.iter().map(|e| e.id).collect::<Vec<_>>()));
-    let mut targets_of: BTreeMap<i64, Vec<AuditTargetRow>> = BTreeMap::new();
-    for target in targets
-        .order((audit_event_targets::event_id, audit_event_targets::position))
-        .select(super::native::columns::<AuditTargetRow>())
-        .load::<AuditTargetRow>(conn)?
-    {
-        targets_of
-            .entry(target.event_id)
-            .or_default()
-            .push(target.resource_named());
-    }
-    Ok(events
-        .into_iter()
-        .map(|event| AuditRecord {
-            targets: targets_of.remove(&event.id).unwrap_or_default(),
-            event,
+        .map(|access| {
+            let mut record = access.stored_record(about)?;
+            record.targets = record
+                .targets
+                .into_iter()
+                .map(AuditTargetRow::resource_named)
+                .collect();
+            Ok(record)
         })
-        .collect())
+        .collect()
 }
 
-/// The targets about an individual: naming her, or — a target that names no individual (a
-/// deviation of a list) — one of her plans. Each side is one of the targets' partial indexes.
-#[diesel::dsl::auto_type]
-fn about(individual: String, their_plans: Vec<String>) -> _ {
-    audit_event_targets::individual_id
-        .eq(individual)
-        .or(audit_event_targets::individual_id
-            .is_null()
-            .and(audit_event_targets::plan_id.eq_any(their_plans)))
+/// The page's events with a target about one of `keys`, asked where each backend keeps them.
+fn with_a_target_about(
+    page: AuditPage,
+    postgres: bool,
+    keys: &BTreeSet<String>,
+    after: i64,
+) -> Result<AuditPage> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool, Text};
+    if postgres {
+        let keys = array_literal(keys.iter().map(String::as_str));
+        // Ordered by an expression no index gives, so that the rows are found through the keys'
+        // GIN index and the few sorted: in id order PostgreSQL may walk the log from the cursor
+        // testing each row, which for a person with few accesses in a long log reads it to its end.
+        return Ok(page
+            .filter(
+                sql::<Bool>(r#""audit_events"."targets_about" && "#)
+                    .bind::<Text, _>(keys)
+                    .sql("::text[]"),
+            )
+            .order(sql::<BigInt>(r#""audit_events"."id" + 0"#)));
+    }
+    let keys = serde_json::to_string(keys)
+        .map_err(|e| Error::Internal(format!("an audit question's keys as JSON: {e}")))?;
+    Ok(page.filter(
+        sql::<Bool>(
+            r#""audit_events"."id" IN (SELECT event_id FROM audit_targets_about WHERE about IN (SELECT value FROM json_each("#,
+        )
+        .bind::<Text, _>(keys)
+        .sql(")) AND event_id > ")
+        .bind::<BigInt, _>(after)
+        .sql(")"),
+    ))
 }
 
 type AuditPage = audit_events::BoxedQuery<'static, MultiBackend>;
@@ -709,13 +705,12 @@ mod tests {
         }
     }
 
-    /// PostgreSQL keeps a group commit's statement prepared (one name a shape in diesel's cache),
-    /// so its text must be the same however many events and targets a group holds and whichever
-    /// values are missing; and the two shapes must have names of their own.
+    /// PostgreSQL keeps a group commit's statement prepared (one name in diesel's cache), so its
+    /// text must be the same however many events and targets a group holds and whichever values
+    /// are missing.
     #[test]
-    fn a_group_commit_is_one_of_two_statements_kept_prepared() {
+    fn a_group_commit_is_one_statement_kept_prepared() {
         use crate::db::prepared::kept_sql as kept;
-        use std::any::TypeId;
         let one = [NewAccess::from(event("r1", Some("p1")))];
         let three = [
             NewAccess::from(event("r1", None)),
@@ -728,34 +723,34 @@ mod tests {
                 targets: vec![target(Some("p3"), None)],
             },
         ];
-        let alone = kept(&EventsAlone(EventArrays::of(&one)));
-        assert_eq!(alone, kept(&EventsAlone(EventArrays::of(&three))));
-        assert!(alone.starts_with("INSERT INTO audit_events ("), "{alone}");
-
-        let with_targets = |accesses: &[NewAccess]| {
-            let targets: Vec<(i64, i32, &NewAuditTarget)> = accesses
-                .iter()
-                .flat_map(|a| a.targets.iter().map(|t| (1, 0, t)))
-                .collect();
-            kept(&EventsWithTargets(
-                EventArrays::of(accesses),
-                TargetArrays::of(&targets),
-            ))
-        };
-        let targeted = with_targets(&three);
-        assert_eq!(targeted, with_targets(&three[1..2]));
+        let statement = kept(&Events::of(&one).unwrap());
+        assert_eq!(statement, kept(&Events::of(&three).unwrap()));
         assert!(
-            targeted.contains("$18"),
-            "every column is one bound array: {targeted}"
+            statement.starts_with("INSERT INTO audit_events ("),
+            "{statement}"
         );
-        assert_ne!(
-            TypeId::of::<<EventsAlone as QueryId>::QueryId>(),
-            TypeId::of::<<EventsWithTargets as QueryId>::QueryId>()
+        assert!(
+            statement.contains("$14") && !statement.contains("$15"),
+            "every column is one bound array: {statement}"
         );
     }
 
-    /// On SQLite an event's targets travel as one JSON array: each lands under its own event in
-    /// its place, a `None` as NULL and a value with quotes and non-ASCII letters unchanged.
+    /// What the targets are about goes to PostgreSQL as an array literal: every key quoted, a
+    /// quote or a backslash in one escaped, so no key can end the literal or add another.
+    #[test]
+    fn the_keys_are_one_array_literal_whatever_they_hold() {
+        assert_eq!(array_literal([]), "{}");
+        assert_eq!(array_literal(["a", "b"]), r#"{"a","b"}"#);
+        assert_eq!(
+            array_literal([r#"x","y"#, r"back\slash", "{å,}"]),
+            r#"{"x\",\"y","back\\slash","{å,}"}"#
+        );
+    }
+
+    /// On SQLite an access's targets travel in its row as one JSON array: each reads back under
+    /// its own event in its place, a `None` as `None` and a value with quotes and non-ASCII
+    /// letters unchanged; what they are about is one row a person (or plan) in
+    /// `audit_targets_about`.
     #[test]
     fn sqlite_stores_each_target_in_its_place() {
         let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
@@ -766,7 +761,7 @@ mod tests {
         let targets = vec![
             target(Some("p1"), Some("i1")),
             target(None, None),
-            target(Some("\"quoted\" \\ Åsa"), Some("i3")),
+            target(Some("\"quoted\" \\ Åsa"), Some("i1")),
         ];
         let accesses = [
             NewAccess::from(event.clone()),
@@ -780,13 +775,17 @@ mod tests {
             },
         ];
         insert_all(&mut conn, &accesses).unwrap();
-        let stored: Vec<AuditTargetRow> = audit_event_targets::table
-            .order((audit_event_targets::event_id, audit_event_targets::position))
-            .select(super::super::native::columns::<AuditTargetRow>())
+        let stored: Vec<AuditRecord> = audit_events::table
+            .order(audit_events::id)
+            .select(super::super::native::columns::<StoredAccess>())
             .load_native(&mut conn)
-            .unwrap();
+            .unwrap()
+            .into_iter()
+            .map(|a: StoredAccess| a.stored_record(None).unwrap())
+            .collect();
         let seen: Vec<_> = stored
             .iter()
+            .flat_map(|r| &r.targets)
             .map(|t| {
                 (
                     t.event_id,
@@ -804,12 +803,13 @@ mod tests {
             vec![
                 (2, 0, "plans", None, Some("p1"), Some("i1")),
                 (2, 1, "plans", None, None, None),
-                (2, 2, "plans", None, Some("\"quoted\" \\ Åsa"), Some("i3")),
+                (2, 2, "plans", None, Some("\"quoted\" \\ Åsa"), Some("i1")),
                 (3, 0, "plans", None, Some("p9"), None),
             ]
         );
         let named: Vec<Option<String>> = stored
             .into_iter()
+            .flat_map(|r| r.targets)
             .map(|t| t.resource_named().resource_id)
             .collect();
         let recorded: Vec<Option<String>> = targets
@@ -818,6 +818,62 @@ mod tests {
             .map(|t| t.resource_id.clone())
             .collect();
         assert_eq!(named, recorded);
+        // Each event's people once, and a plan where a target names no one.
+        let about: Vec<(String, i64)> = diesel::sql_query(
+            "SELECT about, event_id FROM audit_targets_about ORDER BY event_id, about",
+        )
+        .load_native::<About>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.about, a.event_id))
+        .collect();
+        assert_eq!(about, vec![("i1".into(), 2), ("p9".into(), 3)]);
+    }
+
+    #[derive(QueryableByName)]
+    struct About {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        about: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        event_id: i64,
+    }
+
+    /// Only the targets about the asked-for person are given back when a question names her.
+    #[test]
+    fn a_record_read_for_a_person_keeps_only_her_targets() {
+        let access = StoredAccess {
+            event: AuditEventRow {
+                id: 7,
+                occurred_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+                    .unwrap()
+                    .and_hms_opt(10, 0, 0)
+                    .unwrap(),
+                subject: "tester".into(),
+                unit: HsaId::parse("SE2321000016-PSY1").unwrap(),
+                principal: Principal::Region,
+                action: "list".into(),
+                resource_type: "plans".into(),
+                resource_id: None,
+                plan_id: None,
+                individual_id: None,
+                result: "allowed".into(),
+                status: 200,
+                request_id: "r".into(),
+            },
+            targets: Some(
+                r#"[["plans",null,"p1","her"],["plans",null,"p2","him"],["deviations","d1","p3",null]]"#
+                    .into(),
+            ),
+        };
+        let keys: BTreeSet<String> = ["her".into(), "p3".into()].into();
+        let record = access.clone().stored_record(Some(&keys)).unwrap();
+        let kept: Vec<(i32, Option<&str>)> = record
+            .targets
+            .iter()
+            .map(|t| (t.position, t.plan_id.as_deref()))
+            .collect();
+        assert_eq!(kept, vec![(0, Some("p1")), (2, Some("p3"))]);
+        assert_eq!(access.stored_record(None).unwrap().targets.len(), 3);
     }
 
     /// Every shape of target the handlers record reads back with the resource id it was recorded

@@ -327,7 +327,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     closure_notices,
     deviations,
     audit_events,
-    audit_event_targets,
 );
 
 diesel::table! {
@@ -378,17 +377,10 @@ diesel::table! {
         result -> Text,
         status -> Integer,
         request_id -> Text,
-    }
-}
-
-diesel::table! {
-    audit_event_targets (event_id, position) {
-        event_id -> BigInt,
-        position -> Integer,
-        resource_type -> Text,
-        resource_id -> Nullable<Text>,
-        plan_id -> Nullable<Text>,
-        individual_id -> Nullable<Text>,
+        /// What the access showed besides what its request names, as one JSON array of
+        /// `[resource_type, resource_id, plan_id, individual_id]` (`db::audit`). On PostgreSQL
+        /// the row also holds `targets_about`, a text array only `db::audit`'s SQL names.
+        targets -> Nullable<Text>,
     }
 }
 

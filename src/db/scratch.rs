@@ -54,7 +54,7 @@ const BORROWED: &[&str] = &["guardians", "individuals"];
 /// would fail its record (the scratch refuses the write: see `Scratch::open`).
 const NOT_WRITTEN: &[&str] = &[
     "audit_events",
-    "audit_event_targets",
+    "audit_targets_about",
     "audit_seals",
     "change_events",
     "imports",

@@ -12,13 +12,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::audit::{AuditEventRow, AuditTargetRow};
-use super::schema::{audit_event_targets, audit_events, audit_seals};
+use super::audit::{AuditEventRow, AuditTargetRow, StoredAccess};
+use super::schema::{audit_events, audit_seals};
 use super::DbConn;
 use crate::error::Result;
 
 /// The chain's first "previous hash".
-const GENESIS: &str = "sip-service access log";
+pub const GENESIS: &str = "sip-service access log";
 /// How far below the last sealed event a late commit is looked for.
 const LATE_WINDOW: i64 = 10_000;
 /// How many events one sealing run takes at most (one run a second). Sealing re-reads each record
@@ -28,11 +28,8 @@ const LATE_WINDOW: i64 = 10_000;
 /// up at no cost measured to lists or creates (`BENCHMARKS.md`, twenty-eighth session). SQLite
 /// takes as many since its runs hold the write lock only to write their seals ([`run`]).
 const BATCH: i64 = 2_000;
-/// How many records' targets are held in memory at once, by a sealing run and by `verify`. A
-/// listed record has one target a plan on the page, so 500 records of lists are 25,000 target
-/// rows. A run of 2,000 records read at once held 100,000, and the service's peak RSS under the
-/// list scenario rose from 55–57 MB to 93 MB (`BENCHMARKS.md`, twenty-ninth session).
-const TARGETS_AT_ONCE: usize = 500;
+/// How many seals `verify` checks a page, with their records.
+const VERIFY_PAGE: i64 = 500;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_seals, treat_none_as_default_value = false)]
@@ -95,17 +92,13 @@ fn last_seal(conn: &mut DbConn) -> Result<Option<SealRow>> {
         .optional()?)
 }
 
-/// The targets of the events `ids`, by event, each in its order (one query).
-fn targets_of(
-    conn: &mut DbConn,
-    ids: &[i64],
-) -> Result<std::collections::HashMap<i64, Vec<AuditTargetRow>>> {
-    let rows: Vec<AuditTargetRow> = audit_event_targets::table
-        .filter(audit_event_targets::event_id.eq_any(ids.to_vec()))
-        .order((audit_event_targets::event_id, audit_event_targets::position))
-        .select(super::native::columns::<AuditTargetRow>())
-        .load_native(conn)?;
-    Ok(super::grouped(rows, |t| t.event_id))
+/// The link of a stored access after `previous`: its targets as stored, in their order.
+fn link_stored(previous: &str, access: StoredAccess) -> Result<(i64, String)> {
+    let record = access.stored_record(None)?;
+    Ok((
+        record.event.id,
+        link(previous, &record.event, &record.targets)?,
+    ))
 }
 
 /// Names the sealing lock on PostgreSQL (the feed's is 5 370 707).
@@ -169,15 +162,7 @@ fn record(conn: &mut DbConn, seals: &[SealRow]) -> Result<usize> {
 /// The seals of the next run: up to [`BATCH`] unsealed records after the last seal, each linked
 /// to the one before.
 fn link_next_run(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<SealRow>> {
-    // Planned for this run's values. Its lookup of the events' targets (`event_id = ANY($1)`, a
-    // run's 500 ids) kept as a generic plan was made for the targets table as it was when its
-    // statistics were last taken: in `make bench`, taken just before a list scenario began, while
-    // the table was nearly empty, that plan scanned the whole table as it grew, testing every row
-    // against the 500 ids — 402 ms a run, a fifth of PostgreSQL's time during the lists. With
-    // fresh statistics the generic plan still read the ids' index pages as a bitmap and sorted
-    // (54 ms for 25,000 targets); planned for the ids, an index scan in order, 8 ms
-    // (`BENCHMARKS.md`, twenty-first session). Planning costs well under a millisecond, once a
-    // second.
+    // Planned for this run's values (see the anti-join below).
     super::native::plan_for_the_values_until_commit(conn)?;
     let last = last_seal(conn)?;
     let (mut seq, mut previous) = match &last {
@@ -190,7 +175,7 @@ fn link_next_run(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<SealRow>> 
     // PostgreSQL's plan for the statement (kept prepared, so planned without the values) joined
     // the window's records against every seal ever made: at 4,000,000 records a run read the
     // whole index, 787 ms of PostgreSQL's time every second; with it, 3 ms (`BENCHMARKS.md`).
-    let events: Vec<AuditEventRow> = audit_events::table
+    let accesses: Vec<StoredAccess> = audit_events::table
         .filter(audit_events::id.gt(from))
         .filter(diesel::dsl::not(diesel::dsl::exists(
             audit_seals::table
@@ -199,23 +184,19 @@ fn link_next_run(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<SealRow>> 
         )))
         .order(audit_events::id)
         .limit(BATCH)
-        .select(super::native::columns::<AuditEventRow>())
+        .select(super::native::columns::<StoredAccess>())
         .load_native(conn)?;
-    let mut seals = Vec::with_capacity(events.len());
-    for slice in events.chunks(TARGETS_AT_ONCE) {
-        let ids: Vec<i64> = slice.iter().map(|e| e.id).collect();
-        let targets = targets_of(conn, &ids)?;
-        for event in slice {
-            seq += 1;
-            let own = targets.get(&event.id).map_or(&[][..], Vec::as_slice);
-            previous = link(&previous, event, own)?;
-            seals.push(SealRow {
-                chain_seq: seq,
-                event_id: event.id,
-                hash: previous.clone(),
-                sealed_at: now,
-            });
-        }
+    let mut seals = Vec::with_capacity(accesses.len());
+    for access in accesses {
+        seq += 1;
+        let (event_id, hash) = link_stored(&previous, access)?;
+        previous = hash;
+        seals.push(SealRow {
+            chain_seq: seq,
+            event_id,
+            hash: previous.clone(),
+            sealed_at: now,
+        });
     }
     Ok(seals)
 }
@@ -242,32 +223,30 @@ pub fn verify(conn: &mut DbConn, unsealed_before: NaiveDateTime) -> Result<Verif
         let seals: Vec<SealRow> = audit_seals::table
             .filter(audit_seals::chain_seq.gt(after))
             .order(audit_seals::chain_seq)
-            .limit(TARGETS_AT_ONCE as i64)
+            .limit(VERIFY_PAGE)
             .select(super::native::columns::<SealRow>())
             .load_native(conn)?;
         let Some(last) = seals.last() else { break };
         after = last.chain_seq;
         let ids: Vec<i64> = seals.iter().map(|s| s.event_id).collect();
-        let events: std::collections::HashMap<i64, AuditEventRow> = audit_events::table
-            .filter(audit_events::id.eq_any(ids.clone()))
-            .select(super::native::columns::<AuditEventRow>())
+        let mut accesses: std::collections::HashMap<i64, StoredAccess> = audit_events::table
+            .filter(audit_events::id.eq_any(ids))
+            .select(super::native::columns::<StoredAccess>())
             .load_native(conn)?
             .into_iter()
-            .map(|e: AuditEventRow| (e.id, e))
+            .map(|a: StoredAccess| (a.event.id, a))
             .collect();
-        let targets = targets_of(conn, &ids)?;
         for seal in seals {
             let broken = |why: &str| Some((seal.chain_seq, seal.event_id, why.to_string()));
             if seal.chain_seq != expected_seq {
                 report.first_broken = broken("a seal before this one is missing");
                 return Ok(report);
             }
-            let Some(event) = events.get(&seal.event_id) else {
+            let Some(access) = accesses.remove(&seal.event_id) else {
                 report.first_broken = broken("the sealed event is missing from the log");
                 return Ok(report);
             };
-            let own = targets.get(&event.id).map_or(&[][..], Vec::as_slice);
-            let hash = link(&previous, event, own)?;
+            let (_, hash) = link_stored(&previous, access)?;
             if hash != seal.hash {
                 report.first_broken =
                     broken("the event, its targets or the seal differ from what was sealed");

@@ -26,6 +26,24 @@ const BACKEND_SPECIFIC: &[(&str, &str)] = &[
         "PostgreSQL gives feed positions after the commit and finds the events still without one \
          through it; SQLite's position is the row id",
     ),
+    (
+        "column audit_events.targets_about null",
+        "what an access's targets are about, found by \"who has read this person's data\": \
+         PostgreSQL keeps it as an array in the access's row under a GIN index (`db::audit`)",
+    ),
+    (
+        "index audit_events(targets_about) partial",
+        "the GIN index over that array",
+    ),
+    (
+        "column audit_targets_about.about not null",
+        "SQLite has no arrays to index: there it is one row a person (or plan) and access, in a \
+         table that is its own index",
+    ),
+    (
+        "column audit_targets_about.event_id not null",
+        "the same table",
+    ),
 ];
 
 #[derive(QueryableByName)]

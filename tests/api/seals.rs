@@ -88,19 +88,18 @@ async fn a_target_changed_behind_the_services_back_is_found(app: TestApp) {
     assert!(verify(&app).first_broken.is_none());
     let postgres = app.postgres_database().is_some();
     app.run_sql(if postgres {
-        "ALTER TABLE audit_event_targets DISABLE TRIGGER USER"
+        "ALTER TABLE audit_events DISABLE TRIGGER USER"
     } else {
-        "DROP TRIGGER audit_event_targets_no_update"
+        "DROP TRIGGER audit_events_no_update"
     })
     .await;
-    app.run_sql(
-        "UPDATE audit_event_targets SET plan_id = 'someone else' WHERE event_id = (SELECT MAX(event_id) FROM audit_event_targets)",
-    )
+    let listed = "SELECT MAX(id) AS n FROM audit_events WHERE targets IS NOT NULL";
+    app.run_sql(&format!(
+        "UPDATE audit_events SET targets = replace(targets, 'null', '\"someone else\"') WHERE id = ({listed})"
+    ))
     .await;
     let (_, event, why) = verify(&app).first_broken.expect("the change is found");
-    let changed = app
-        .count("SELECT MAX(event_id) AS n FROM audit_event_targets".into())
-        .await;
+    let changed = app.count(listed.into()).await;
     assert_eq!(event, changed);
     assert!(why.contains("differ"), "{why}");
 }
@@ -133,78 +132,27 @@ async fn a_sealing_run_reads_the_new_records_not_the_whole_log(app: TestApp) {
     }
 }
 
-/// The targets of a sealing run's records are read by their events' ids however much the table has
-/// grown since the run's statements were first planned. On PostgreSQL the sealer's lookup, kept
-/// as a generic plan made while the table was small, scanned all of it every second as it grew,
-/// testing each row against the run's ids (402 ms a run in `make bench`; `BENCHMARKS.md`,
-/// twenty-first session). Here the first run plans its statements on a table of a few targets,
-/// 100,000 more arrive on the same connection (no new statistics), and the next run, sealing one
-/// record, must not read them.
-async fn a_sealing_run_reads_its_records_targets_however_the_table_grew(app: TestApp) {
-    established_plan(&app).await;
-    app.get("/api/v1/plans", &reader()).await.expect(200);
-    let postgres = app.postgres_database().is_some();
-    app.run_sql(if postgres {
-        "ANALYZE audit_event_targets"
-    } else {
-        "ANALYZE"
-    })
-    .await;
-    let now = chrono::Utc::now().naive_utc();
-    let (sealed, targets_read) = app
-        .rows_read_by("audit_event_targets", |c| {
-            use diesel::connection::SimpleConnection;
-            sip::db::seals::seal(c, now)?;
-            // Targets of no record the run will seal (event 0 does not exist), then one new
-            // record with a target of its own.
-            c.batch_execute(if postgres {
-                "INSERT INTO audit_event_targets (event_id, position, resource_type, plan_id)
-                   SELECT 0, g, 'plans', 'elsewhere' FROM generate_series(1, 100000) g;
-                 INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
-                   VALUES (now(), 'later', 'SE2321000016-PSY1', 'region', 'read', 'plans', 'allowed', 200, 'later');
-                 INSERT INTO audit_event_targets (event_id, position, resource_type, plan_id)
-                   VALUES ((SELECT MAX(id) FROM audit_events), 0, 'plans', 'this one');"
-            } else {
-                "INSERT INTO audit_event_targets (event_id, position, resource_type, plan_id)
-                   WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 1000)
-                   SELECT 0, g, 'plans', 'elsewhere' FROM s;
-                 INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
-                   VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), 'later', 'SE2321000016-PSY1', 'region', 'read', 'plans', 'allowed', 200, 'later');
-                 INSERT INTO audit_event_targets (event_id, position, resource_type, plan_id)
-                   VALUES ((SELECT MAX(id) FROM audit_events), 0, 'plans', 'this one');"
-            })?;
-            sip::db::seals::seal(c, now)
-        })
-        .await;
-    assert_eq!(sealed, 1, "the new record");
-    if let Some(read) = targets_read {
-        assert!(read < 1_000, "the sealing runs read {read} targets");
-    }
-}
-
 /// A sealing run takes up to 2,000 records (on SQLite too, whose runs read and link outside the
-/// write lock) and reads their targets 500 records at a time, so that a run of lists does not
-/// hold 100,000 target rows at once. Each record's link is made with its own targets across those
-/// slices: `verify`, which reads the chain in pages of its own, finds every link holding.
+/// write lock), each linked with the targets its own row holds: `verify`, which reads the chain
+/// in pages of its own, finds every link holding.
 async fn a_sealing_run_takes_its_batch_and_links_each_record_with_its_own_targets(app: TestApp) {
     established_plan(&app).await;
     while seal_now(&app) > 0 {}
     let postgres = app.postgres_database().is_some();
     // 2,100 records of two targets each, every target naming its own record.
-    app.run_sql(if postgres {
-        "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
-           SELECT now(), 'batch', 'SE2321000016-PSY1', 'region', 'list', 'plans', 'allowed', 200, 'batch'
-             FROM generate_series(1, 2100);
-         INSERT INTO audit_event_targets (event_id, position, resource_type, resource_id, plan_id)
-           SELECT e.id, k, 'plan', 'p-' || e.id, 'p-' || e.id
-             FROM audit_events e CROSS JOIN generate_series(0, 1) k WHERE e.subject = 'batch';"
+    let targets = r#"'[["plan","p-' || g || '","p-' || g || '",null],["plan","q-' || g || '",null,"i-' || g || '"]]'"#;
+    app.run_sql(&if postgres {
+        format!(
+            "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id, targets)
+               SELECT now(), 'batch', 'SE2321000016-PSY1', 'region', 'list', 'plans', 'allowed', 200, 'batch', {targets}
+                 FROM generate_series(1, 2100) g"
+        )
     } else {
-        "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id)
-           WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2100)
-           SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), 'batch', 'SE2321000016-PSY1', 'region', 'list', 'plans', 'allowed', 200, 'batch' FROM s;
-         INSERT INTO audit_event_targets (event_id, position, resource_type, resource_id, plan_id)
-           SELECT e.id, k.k, 'plan', 'p-' || e.id, 'p-' || e.id
-             FROM audit_events e CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) k WHERE e.subject = 'batch';"
+        format!(
+            "INSERT INTO audit_events (occurred_at, subject, unit, principal, action, resource_type, result, status, request_id, targets)
+               WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 2100)
+               SELECT strftime('%Y-%m-%d %H:%M:%f', 'now'), 'batch', 'SE2321000016-PSY1', 'region', 'list', 'plans', 'allowed', 200, 'batch', {targets} FROM s"
+        )
     })
     .await;
     assert_eq!(seal_now(&app), 2_000);
@@ -214,9 +162,171 @@ async fn a_sealing_run_takes_its_batch_and_links_each_record_with_its_own_target
 
 on_both_databases!(
     a_sealing_run_takes_its_batch_and_links_each_record_with_its_own_targets,
-    a_sealing_run_reads_its_records_targets_however_the_table_grew,
     a_sealing_run_reads_the_new_records_not_the_whole_log,
     a_target_changed_behind_the_services_back_is_found,
     a_record_changed_behind_the_services_back_is_found,
     a_record_left_unsealed_is_reported,
 );
+
+/// The targets logged as rows of their own (`audit_event_targets`) before December 2026 move into
+/// their events' rows: each reads back as it was recorded, "who has read this person's data"
+/// still finds hers and shows only hers, and the seals made before the move still verify.
+fn targets_logged_before_move_into_their_events(url: &str) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+    use sip::db::audit::{AuditEventRow, AuditFilter, AuditTargetRow};
+    const POSTGRES: EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("migrations/postgres");
+    const SQLITE: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
+    const THE_MOVE: &str = "access_targets_in_the_event";
+    let (her, him) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let (p1, p2, p3) = ("p-1", "p-2", "p-3");
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .unwrap()
+        .and_hms_opt(10, 0, 0)
+        .unwrap();
+    let event = |id: i64, action: &str, individual: Option<&str>| AuditEventRow {
+        id,
+        occurred_at: at,
+        subject: "tester".into(),
+        unit: sip::domain::identity::HsaId::parse("SE2321000016-PSY1").unwrap(),
+        principal: sip::domain::Principal::Region,
+        action: action.into(),
+        resource_type: "plans".into(),
+        resource_id: None,
+        plan_id: None,
+        individual_id: individual.map(String::from),
+        result: "allowed".into(),
+        status: 200,
+        request_id: format!("r{id}"),
+    };
+    let target =
+        |position: i32, kind: &str, resource: Option<&str>, plan: &str, person: Option<&str>| {
+            AuditTargetRow {
+                event_id: 1,
+                position,
+                resource_type: kind.into(),
+                resource_id: resource.map(String::from),
+                plan_id: Some(plan.into()),
+                individual_id: person.map(String::from),
+            }
+        };
+    // A list of three: her plan (its own id left out, as stored since December), his plan with
+    // its id held twice (as stored before), a deviation naming no one; then a read of her.
+    let listed = vec![
+        target(0, "plans", None, p1, Some(&her)),
+        target(1, "plans", Some(p2), p2, Some(&him)),
+        target(2, "deviations", Some("d-1"), p3, None),
+    ];
+    let (list, read) = (event(1, "list", None), event(2, "read", Some(&her)));
+    let first = sip::db::seals::link(sip::db::seals::GENESIS, &list, &listed).unwrap();
+    let second = sip::db::seals::link(&first, &read, &[]).unwrap();
+
+    let value = |v: &Option<String>| v.as_ref().map_or("NULL".into(), |v| format!("'{v}'"));
+    let mut before = format!(
+        "INSERT INTO audit_events (id, occurred_at, subject, unit, principal, action, resource_type, individual_id, result, status, request_id) VALUES
+           (1, '2026-12-01 10:00:00', 'tester', 'SE2321000016-PSY1', 'region', 'list', 'plans', NULL, 'allowed', 200, 'r1'),
+           (2, '2026-12-01 10:00:00', 'tester', 'SE2321000016-PSY1', 'region', 'read', 'plans', '{her}', 'allowed', 200, 'r2');
+         INSERT INTO audit_seals (chain_seq, event_id, hash, sealed_at) VALUES
+           (1, 1, '{first}', '2026-12-01 10:00:01'), (2, 2, '{second}', '2026-12-01 10:00:01');"
+    );
+    for t in &listed {
+        before.push_str(&format!(
+            "INSERT INTO audit_event_targets (event_id, position, resource_type, resource_id, plan_id, individual_id)
+               VALUES (1, {}, '{}', {}, {}, {});",
+            t.position,
+            t.resource_type,
+            value(&t.resource_id),
+            value(&t.plan_id),
+            value(&t.individual_id)
+        ));
+    }
+    // Every migration before the move, the log as it was, then the rest as the service applies them.
+    fn up_to_the_move<DB: diesel::backend::Backend>(
+        c: &mut (impl MigrationHarness<DB> + SimpleConnection),
+        migrations: EmbeddedMigrations,
+        before: &str,
+    ) {
+        for m in c.pending_migrations(migrations).unwrap() {
+            if m.name().to_string().contains(THE_MOVE) {
+                break;
+            }
+            c.run_migration(&m).unwrap();
+        }
+        c.batch_execute(before).unwrap();
+    }
+    if url.starts_with("postgres") {
+        up_to_the_move(
+            &mut diesel::PgConnection::establish(url).unwrap(),
+            POSTGRES,
+            &before,
+        );
+    } else {
+        up_to_the_move(
+            &mut diesel::SqliteConnection::establish(url).unwrap(),
+            SQLITE,
+            &before,
+        );
+    }
+    let db = sip::db::Db::connect(url, 2).expect("the rest of the migrations apply");
+
+    let report = db
+        .read_now(|c| sip::db::seals::verify(c, chrono::Utc::now().naive_utc()))
+        .unwrap();
+    assert_eq!(report.sealed, 2);
+    assert!(report.first_broken.is_none(), "{:?}", report.first_broken);
+    assert!(report.unsealed.is_empty());
+
+    let page = |individual: Option<&str>| {
+        let filter = AuditFilter {
+            organisation: Some("SE2321000016".into()),
+            individual_id: individual.map(|i| sip::domain::ids::IndividualId::parse(i).unwrap()),
+            ..AuditFilter::default()
+        };
+        db.read_now(|c| sip::db::audit::list(c, &filter, 0, 10))
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let targets: Vec<(i32, Option<String>)> = r
+                    .targets
+                    .into_iter()
+                    .map(|t| (t.position, t.resource_id))
+                    .collect();
+                (r.event.id, targets)
+            })
+            .collect::<Vec<_>>()
+    };
+    let named = |s: &str| Some(s.to_string());
+    assert_eq!(
+        page(None),
+        vec![
+            (1, vec![(0, named(p1)), (1, named(p2)), (2, named("d-1"))]),
+            (2, vec![])
+        ]
+    );
+    assert_eq!(
+        page(Some(&her)),
+        vec![(1, vec![(0, named(p1))]), (2, vec![])]
+    );
+    assert_eq!(page(Some(&him)), vec![(1, vec![(1, named(p2))])]);
+}
+
+#[test]
+fn targets_logged_before_move_into_their_events_sqlite() {
+    let path = std::env::temp_dir().join(format!(
+        "sip-move-{}.sqlite3",
+        uuid::Uuid::new_v4().simple()
+    ));
+    targets_logged_before_move_into_their_events(path.to_str().unwrap());
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn targets_logged_before_move_into_their_events_postgres() {
+    let database = crate::common::TempPostgres::create_empty();
+    targets_logged_before_move_into_their_events(&database.url);
+}

@@ -518,11 +518,12 @@ impl TestApp {
     /// Runs SQL on the test's database, to set up what no request makes: another instance's
     /// running import, a crashed dispatcher's lease, keys an older version stored. (Time is moved
     /// with `pass_days`, never by editing stored dates.)
-    pub async fn run_sql(&self, sql: &'static str) {
+    pub async fn run_sql(&self, sql: impl Into<String>) {
         use diesel::connection::SimpleConnection;
+        let sql = sql.into();
         self.db
             .write(move |c| {
-                c.batch_execute(sql)?;
+                c.batch_execute(&sql)?;
                 Ok(())
             })
             .await
