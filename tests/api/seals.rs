@@ -322,7 +322,9 @@ fn targets_logged_before_move_into_their_events_sqlite() {
         uuid::Uuid::new_v4().simple()
     ));
     targets_logged_before_move_into_their_events(path.to_str().unwrap());
-    let _ = std::fs::remove_file(&path);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 #[test]

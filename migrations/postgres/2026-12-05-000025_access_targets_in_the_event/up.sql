@@ -25,5 +25,11 @@ UPDATE audit_events e
 ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update;
 DROP TABLE audit_event_targets;
 
+-- Without a pending list (`fastupdate = off`): each list's entries go into the index as it is
+-- written. With one, entries wait in a list of up to 4 MB that the next writer past the limit
+-- merges: with 50 people a page drawn from 100,000, one insert in ~2,000 took 150 ms — a stall of
+-- the access log's writer, which every read waits on — and every search read the whole list.
+-- Merged at once, a list costs ~40 µs more of PostgreSQL's time and the slowest insert 11 ms
+-- (synthetic loop, BENCHMARKS.md, thirtieth session).
 CREATE INDEX audit_events_targets_about_idx ON audit_events USING gin (targets_about)
-    WHERE targets_about IS NOT NULL;
+    WITH (fastupdate = off) WHERE targets_about IS NOT NULL;
