@@ -130,7 +130,7 @@ struct StoredTargets<'a> {
     /// `[[resource_type, resource_id, plan_id, individual_id], …]` in their order, `null` for a
     /// `None`, the resource id as [`NewAuditTarget::stored_resource_id`] has it.
     json: String,
-    /// Each target's [`about_key`], once each, in order.
+    /// The targets' [`about_key`]s, each once (sorted).
     about: BTreeSet<&'a str>,
 }
 

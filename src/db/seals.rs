@@ -162,7 +162,8 @@ fn record(conn: &mut DbConn, seals: &[SealRow]) -> Result<usize> {
 /// The seals of the next run: up to [`BATCH`] unsealed records after the last seal, each linked
 /// to the one before.
 fn link_next_run(conn: &mut DbConn, now: NaiveDateTime) -> Result<Vec<SealRow>> {
-    // Planned for this run's values (see the anti-join below).
+    // Planned for this run's values: the window below moves with the log, and a plan kept from
+    // when the log was small need not suit it.
     super::native::plan_for_the_values_until_commit(conn)?;
     let last = last_seal(conn)?;
     let (mut seq, mut previous) = match &last {
