@@ -13,7 +13,7 @@ use diesel::sqlite::Sqlite;
 
 use super::MultiBackend;
 use crate::domain::consent::{
-    ConsentForm, ConsentOutcome, GiverRole, PartyKind, RepresentativeKind,
+    ConsentForm, ConsentOutcome, ConsentWindows, GiverRole, PartyKind, RepresentativeKind,
 };
 use crate::domain::deviation::{Category, DeviationStatus};
 use crate::domain::events::{EventType, ResourceType};
@@ -137,6 +137,49 @@ text_column!(HsaId, |text: &str| if text.is_empty() {
 } else {
     HsaId::parse(text).ok()
 });
+
+// A plan's consent windows: text made on writing (`ConsentWindows::to_stored`), so written as an
+// owned value; read like the values above, a text that does not parse being corrupt data.
+impl ToSql<Text, Pg> for ConsentWindows {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        std::io::Write::write_all(out, self.to_stored().as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Text, Sqlite> for ConsentWindows {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.to_stored());
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Text, MultiBackend> for ConsentWindows {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Text, self));
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Text, Pg> for ConsentWindows {
+    fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+        ConsentWindows::from_stored(&text).ok_or_else(|| unknown("ConsentWindows"))
+    }
+}
+
+impl FromSql<Text, Sqlite> for ConsentWindows {
+    fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(bytes)?;
+        ConsentWindows::from_stored(&text).ok_or_else(|| unknown("ConsentWindows"))
+    }
+}
+
+impl FromSql<Text, MultiBackend> for ConsentWindows {
+    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<Self, Text>()
+    }
+}
 
 /// The error for a stored value that is not one of its kind's: names the kind, never the value.
 fn unknown(kind: &str) -> Box<dyn std::error::Error + Send + Sync> {

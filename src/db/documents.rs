@@ -4,8 +4,8 @@
 //! On PostgreSQL they come in one round trip: the function `plan_document_rows` (migration
 //! `2026-11-30-000012_plan_document`) returns them as one JSON object, and its query plan is kept
 //! per connection. A unit's read of the whole plan calls it in the select list of the plan's own
-//! query ([`visible_plan_with_rows`]: the plan, its consent state, its access decided and these
-//! rows in one statement, where it was sixteen), because PostgreSQL's time went to protocol and
+//! query ([`visible_plan_with_rows`]: the plan, its access decided and these rows in
+//! one statement, where it was sixteen), because PostgreSQL's time went to protocol and
 //! syscalls per statement, not execution. SQLite runs in-process and has no round trip to save,
 //! so there each table is read by its own module's query, as before. Both paths hand the rows to
 //! the same assembling functions.
@@ -17,7 +17,7 @@ use super::consents::{self, ConsentRecord, ConsentRow, GiverRow, PartyRow};
 use super::goals::{self, GoalRow, InterventionRecord, InterventionRow};
 use super::individuals::{self, GuardianRow, IndividualRow};
 use super::meetings::{self, ClosureNoticeRow, FollowUpRow, MeetingRow};
-use super::plans::{self, WithConsentState};
+use super::plans::{self, PlanRow};
 use super::summons::{self, RecipientRow, SummonsRecord, SummonsRow};
 use super::DbConn;
 use crate::domain::identity::HsaId;
@@ -101,26 +101,24 @@ fn read_rows<'a>(
     diesel::select(plans::plan_document_rows(plan_id, individual_id))
 }
 
-/// The plan, if `unit` may see it, with its consent state and its document's rows: on PostgreSQL
-/// one statement (the plan's row and `plan_document_rows` in its select list), on SQLite the plan's
-/// query and then each table's.
+/// The plan, if `unit` may see it, with its document's rows: on PostgreSQL one statement (the
+/// plan's row and `plan_document_rows` in its select list), on SQLite the plan's query and then
+/// each table's.
 pub fn visible_plan_with_rows(
     conn: &mut DbConn,
     unit: &HsaId,
     plan_id: &str,
     today: NaiveDate,
-) -> Result<Option<(WithConsentState, DocumentRows)>> {
+) -> Result<Option<(PlanRow, DocumentRows)>> {
     match conn {
-        DbConn::Postgres(pg) => {
-            plans::find_with_consent_state_and_document_rows(pg, unit, plan_id, today)?
-                .map(|(plan, rows)| Ok((plan, from_json(&rows)?)))
-                .transpose()
-        }
+        DbConn::Postgres(pg) => plans::find_with_document_rows(pg, unit, plan_id, today)?
+            .map(|(plan, rows)| Ok((plan, from_json(&rows)?)))
+            .transpose(),
         DbConn::Sqlite(_) => {
-            let Some(plan) = plans::find_with_consent_state(conn, unit, plan_id, today)? else {
+            let Some(plan) = plans::find(conn, unit, plan_id, today)? else {
                 return Ok(None);
             };
-            let rows = table_by_table(conn, &plan.0.id, &plan.0.individual_id)?;
+            let rows = table_by_table(conn, &plan.id, &plan.individual_id)?;
             Ok(Some((plan, rows)))
         }
     }

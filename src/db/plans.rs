@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::journal::{self, Journal};
 use super::schema::plans;
 use super::DbConn;
-use crate::domain::consent::ConsentOutcome;
+use crate::domain::consent::ConsentWindows;
 use crate::domain::identity::HsaId;
 use crate::domain::ids::{IndividualId, PlanId};
 use crate::domain::plan::{ClosingReason, PlanStatus};
@@ -43,6 +43,9 @@ pub struct PlanRow {
     pub responsible_principal: Option<Principal>,
     pub coordinator_name: Option<String>,
     pub coordinator_unit: Option<HsaId>,
+    /// The days its given consents hold on, kept with the consents' own writes: what a read of
+    /// the plan answers "is a consent active today" from ([`PlanRecord::on`]).
+    pub consent_windows: ConsentWindows,
 }
 
 impl PlanRow {
@@ -80,6 +83,7 @@ impl PlanRow {
             responsible_principal: None,
             coordinator_name: None,
             coordinator_unit: None,
+            consent_windows: ConsentWindows::none(),
         }
     }
 }
@@ -93,12 +97,12 @@ pub struct PlanRecord {
 }
 
 impl PlanRecord {
-    /// The plan with the last day of its consent active today, if any: a closed plan applies no
-    /// longer, whatever its consents said.
-    pub fn new(plan: PlanRow, active_consent_until: Option<NaiveDate>) -> PlanRecord {
+    /// The plan as read on `today` (the date in Sweden), with the last day of its consent active
+    /// that day, if any: a closed plan's consent applies no longer, whatever its consents said.
+    pub fn on(plan: PlanRow, today: NaiveDate) -> PlanRecord {
         let open = !plan.status.is_read_only();
         PlanRecord {
-            active_consent_until: active_consent_until.filter(|_| open),
+            active_consent_until: plan.consent_windows.active_until(today).filter(|_| open),
             plan,
         }
     }
@@ -169,33 +173,6 @@ macro_rules! grants_holding {
     };
 }
 
-/// The last day of the plan's longest-running consent that is active on `today` (given, not
-/// withdrawn, valid that day), as a column of the plan's own query: one statement reads a plan or
-/// a page of plans with their consent state, and it stays prepared.
-macro_rules! active_consent_until {
-    ($today:expr) => {
-        super::schema::consents::table
-            .filter(super::schema::consents::plan_id.eq(plans::id))
-            .filter(super::schema::consents::outcome.eq(ConsentOutcome::Given.as_str()))
-            .filter(super::schema::consents::withdrawn_at.is_null())
-            .filter(super::schema::consents::valid_from.le($today))
-            .filter(super::schema::consents::valid_until.ge($today))
-            .select(diesel::dsl::max(super::schema::consents::valid_until))
-            .single_value()
-    };
-}
-
-/// A plan's columns and the last day of its consent active on `$today`: what every read that
-/// shows a plan selects.
-macro_rules! with_consent_state {
-    ($today:expr) => {
-        (
-            super::native::columns::<PlanRow>(),
-            active_consent_until!($today),
-        )
-    };
-}
-
 /// Stores a new plan; the initiating unit's grant to see it comes with it ([`super::access`]).
 /// A plan without its journal rows: the unit tests' setup (a create stores them together,
 /// [`insert_journaled`]).
@@ -227,24 +204,6 @@ pub fn find(
         .optional()?)
 }
 
-/// The plan, if `unit` may see it, with the last day of its consent active on `today`.
-pub fn find_with_consent_state(
-    conn: &mut DbConn,
-    unit: &HsaId,
-    id: &str,
-    today: NaiveDate,
-) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    Ok(plans::table
-        .filter(visible_to!(unit, today))
-        .filter(plans::id.eq(id))
-        .select(with_consent_state!(today))
-        .first_native(conn)
-        .optional()?)
-}
-
-/// A plan's row and the last day of its consent active on the day asked about.
-pub type WithConsentState = (PlanRow, Option<NaiveDate>);
-
 diesel::define_sql_function! {
     /// PostgreSQL only (migration `2026-11-30-000012_plan_document`): the rows of a plan's whole
     /// document besides the plan itself, as one JSON object (parsed by [`super::documents`]).
@@ -254,20 +213,20 @@ diesel::define_sql_function! {
     ) -> diesel::sql_types::Text;
 }
 
-/// [`find_with_consent_state`] and, in the same statement, the rows of the plan's document as
-/// JSON: a whole-plan read on PostgreSQL in one round trip. The rows are read only for a plan the
-/// unit may see (the function is called in the select list of the row the filter lets through).
-pub fn find_with_consent_state_and_document_rows(
+/// [`find`] and, in the same statement, the rows of the plan's document as JSON: a whole-plan
+/// read on PostgreSQL in one round trip. The rows are read only for a plan the unit may see (the
+/// function is called in the select list of the row the filter lets through).
+pub fn find_with_document_rows(
     conn: &mut diesel::PgConnection,
     unit: &HsaId,
     id: &str,
     today: NaiveDate,
-) -> Result<Option<(WithConsentState, String)>> {
+) -> Result<Option<(PlanRow, String)>> {
     Ok(plans::table
         .filter(visible_to!(unit, today))
         .filter(plans::id.eq(id))
         .select((
-            with_consent_state!(today),
+            super::native::columns::<PlanRow>(),
             plan_document_rows(plans::id, plans::individual_id),
         ))
         .first(conn)
@@ -275,50 +234,31 @@ pub fn find_with_consent_state_and_document_rows(
 }
 
 /// The plan, if it is one of the individuals `ids`' (an individual acting through an e-service:
-/// their own records, or those of the people they act for), with its consent state.
-pub fn find_of_individuals_with_consent_state(
+/// their own records, or those of the people they act for).
+pub fn find_of_individuals(
     conn: &mut DbConn,
     ids: &[IndividualId],
     id: &str,
-    today: NaiveDate,
-) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
+) -> Result<Option<PlanRow>> {
     let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
     Ok(plans::table
         .filter(plans::individual_id.eq_any(ids))
         .filter(plans::id.eq(id))
-        .select(with_consent_state!(today))
+        .select(super::native::columns::<PlanRow>())
         .first_native(conn)
         .optional()?)
 }
 
-/// The plans of the individuals `ids`, oldest first, with their consent state (a person has a
-/// handful; `limit` bounds the read whatever the data).
-pub fn of_individuals(
-    conn: &mut DbConn,
-    ids: &[IndividualId],
-    limit: i64,
-    today: NaiveDate,
-) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
+/// The plans of the individuals `ids`, oldest first (a person has a handful; `limit` bounds the
+/// read whatever the data).
+pub fn of_individuals(conn: &mut DbConn, ids: &[IndividualId], limit: i64) -> Result<Vec<PlanRow>> {
     let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
     Ok(plans::table
         .filter(plans::individual_id.eq_any(ids))
         .order(plans::id)
         .limit(limit)
-        .select(with_consent_state!(today))
+        .select(super::native::columns::<PlanRow>())
         .load_native(conn)?)
-}
-
-/// The same for the bulk import, which reaches its plans by its own keys whoever may see them.
-pub fn find_for_import_with_consent_state(
-    conn: &mut DbConn,
-    id: &str,
-    today: NaiveDate,
-) -> Result<Option<(PlanRow, Option<NaiveDate>)>> {
-    Ok(plans::table
-        .filter(plans::id.eq(id))
-        .select(with_consent_state!(today))
-        .first_native(conn)
-        .optional()?)
 }
 
 /// A plan by id whoever asks: for the bulk import, which reaches its plans by its own keys.
@@ -346,8 +286,8 @@ pub fn update_journaled(
     super::prepared::update_journaled!(conn, plans, row, journal, lost)
 }
 
-/// One page of plans in id order (ids are UUIDv7, so this is creation order), after `cursor`,
-/// each with the last day of its consent active on `today`.
+/// One page of plans `unit` may see on `today`, in id order (ids are UUIDv7, so this is creation
+/// order), after `cursor`.
 ///
 /// The page starts from the unit's own grants, in plan order: the plans among its next grants
 /// that the filter selects — in one statement, the grants read first
@@ -365,7 +305,7 @@ pub fn list(
     cursor: Option<&str>,
     limit: i64,
     today: NaiveDate,
-) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
+) -> Result<Vec<PlanRow>> {
     if filter.individual_id.is_some() {
         return among(
             conn,
@@ -443,7 +383,7 @@ fn among(
     filter: &PlanFilter,
     limit: i64,
     today: NaiveDate,
-) -> Result<Vec<(PlanRow, Option<NaiveDate>)>> {
+) -> Result<Vec<PlanRow>> {
     // Boxed for the optional filters, once for each backend's own connection (`super::native`).
     Ok(super::native::on_backend!(conn, |c| {
         let mut query = match candidates {
@@ -476,7 +416,7 @@ fn among(
         query
             .order(plans::id)
             .limit(limit)
-            .select(with_consent_state!(today))
+            .select(super::native::columns::<PlanRow>())
             .load(c)
     })?)
 }

@@ -52,6 +52,7 @@ diesel::table! {
         responsible_principal -> Nullable<Text>,
         coordinator_name -> Nullable<Text>,
         coordinator_unit -> Nullable<Text>,
+        consent_windows -> Text,
     }
 }
 

@@ -419,6 +419,82 @@ pub fn is_active(
         && valid_until.is_some_and(|until| today <= until)
 }
 
+/// The days on which a plan's consents hold (samtyckets giltighetstid): one window for each given
+/// consent that is not withdrawn, in the order they were recorded. The plan keeps them on its own
+/// row, written in the transaction that records or withdraws a consent, so that every read of a
+/// plan — one, a page of fifty, the whole document — knows whether a consent is active on the day
+/// it is read without reading the plan's consents (on PostgreSQL that per-plan subquery was a
+/// third of a list's time in the database). Who may see the plan is decided elsewhere, by the
+/// grants (`db::access`); these windows only answer "is a consent active, and until when".
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(transparent)]
+pub struct ConsentWindows(Vec<ConsentWindow>);
+
+/// The first and last day of one given consent (both included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct ConsentWindow {
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+}
+
+impl ConsentWindows {
+    /// A plan before any consent is given.
+    pub fn none() -> ConsentWindows {
+        ConsentWindows(Vec::new())
+    }
+
+    /// The windows once a consent with this outcome and these days is recorded: a given consent
+    /// adds its window; a refusal, or a consent without both days (which never applies,
+    /// [`is_active`]), adds none.
+    pub fn with_recorded(
+        mut self,
+        outcome: ConsentOutcome,
+        valid_from: Option<NaiveDate>,
+        valid_until: Option<NaiveDate>,
+    ) -> ConsentWindows {
+        if let (ConsentOutcome::Given, Some(valid_from), Some(valid_until)) =
+            (outcome, valid_from, valid_until)
+        {
+            self.0.push(ConsentWindow {
+                valid_from,
+                valid_until,
+            });
+        }
+        self
+    }
+
+    /// The last day of the longest-running consent active on `today`, if one is: the rule of
+    /// [`is_active`] over the consents that are given and not withdrawn.
+    pub fn active_until(&self, today: NaiveDate) -> Option<NaiveDate> {
+        self.0
+            .iter()
+            .filter(|w| w.valid_from <= today && today <= w.valid_until)
+            .map(|w| w.valid_until)
+            .max()
+    }
+
+    /// As stored in the plan's row: a JSON array of `{"valid_from", "valid_until"}`.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// The windows a plan's row holds; none when the text is not what [`Self::to_stored`] writes.
+    pub fn from_stored(text: &str) -> Option<ConsentWindows> {
+        serde_json::from_str(text).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,5 +720,68 @@ mod tests {
             Some(day(2026, 1, 1)),
             Some(day(2026, 11, 21))
         ));
+    }
+
+    #[test]
+    fn the_plans_consent_windows_answer_as_its_consents_would() {
+        let t = today();
+        let cases = [
+            (ConsentOutcome::Given, Some(t), Some(t)),
+            (ConsentOutcome::Refused, Some(t), Some(t)),
+            (ConsentOutcome::Given, None, Some(t)),
+            (ConsentOutcome::Given, Some(t), None),
+            (
+                ConsentOutcome::Given,
+                Some(day(2026, 11, 23)),
+                Some(day(2027, 1, 1)),
+            ),
+            (
+                ConsentOutcome::Given,
+                Some(day(2026, 1, 1)),
+                Some(day(2026, 11, 21)),
+            ),
+            (
+                ConsentOutcome::Given,
+                Some(day(2026, 1, 1)),
+                Some(day(2027, 6, 30)),
+            ),
+        ];
+        for (outcome, from, until) in cases {
+            let one = ConsentWindows::none().with_recorded(outcome, from, until);
+            let active = is_active(outcome, None, from, until, t);
+            assert_eq!(one.active_until(t), until.filter(|_| active));
+        }
+        // Several: the latest last day among those active today, whatever their order.
+        let several = cases.iter().fold(ConsentWindows::none(), |w, &(o, f, u)| {
+            w.with_recorded(o, f, u)
+        });
+        assert_eq!(several.active_until(t), Some(day(2027, 6, 30)));
+        assert_eq!(several.active_until(day(2025, 12, 31)), None);
+        assert_eq!(ConsentWindows::none().active_until(t), None);
+    }
+
+    #[test]
+    fn consent_windows_are_stored_as_json_and_read_back() {
+        let windows = ConsentWindows::none().with_recorded(
+            ConsentOutcome::Given,
+            Some(day(2026, 1, 1)),
+            Some(day(2026, 12, 31)),
+        );
+        let stored = windows.to_stored();
+        assert_eq!(
+            stored,
+            r#"[{"valid_from":"2026-01-01","valid_until":"2026-12-31"}]"#
+        );
+        assert_eq!(ConsentWindows::from_stored(&stored), Some(windows));
+        assert_eq!(
+            ConsentWindows::from_stored("[]"),
+            Some(ConsentWindows::none())
+        );
+        // PostgreSQL's json_build_object spaces its output: the migration's text reads the same.
+        assert!(ConsentWindows::from_stored(
+            r#"[{"valid_from" : "2026-01-01", "valid_until" : "2026-12-31"}]"#
+        )
+        .is_some());
+        assert_eq!(ConsentWindows::from_stored("not json"), None);
     }
 }

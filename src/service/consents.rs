@@ -7,7 +7,9 @@ use crate::domain::ids::{ConsentId, PlanId};
 use crate::db::consents::{self as store, ConsentRecord, ConsentRow, GiverRow, PartyRow};
 use crate::db::individuals as individual_store;
 use crate::db::DbConn;
-use crate::domain::consent::{check_new_consent, ConsentOutcome, ConsentSubject, NewConsent};
+use crate::domain::consent::{
+    check_new_consent, ConsentOutcome, ConsentSubject, ConsentWindows, NewConsent,
+};
 use crate::domain::ensure_version;
 use crate::domain::events::{EventType, ResourceType};
 use crate::domain::identity::IdentityNumber;
@@ -117,6 +119,13 @@ pub fn record_consent(
         },
     );
     store::insert_journaled(conn, &record_, journal)?;
+    // The plan's row keeps the days its consents hold on, written by the same UPDATE as its status.
+    let consent = &record_.consent;
+    plan.consent_windows = std::mem::take(&mut plan.consent_windows).with_recorded(
+        consent.outcome,
+        consent.valid_from,
+        consent.valid_until,
+    );
     save_plan(
         conn,
         ctx,
@@ -178,6 +187,8 @@ pub fn withdraw(
     let transition = on_consent_withdrawn(plan.status)?;
 
     let at = naive(ctx.now);
+    // Every given consent ends here, so the plan holds no consent's days any longer.
+    plan.consent_windows = ConsentWindows::none();
     for (consent_id, version) in store::withdraw_all(conn, &plan.id, &reason, at)? {
         record(
             conn,

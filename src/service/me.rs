@@ -128,12 +128,13 @@ const MAX_PLANS: i64 = 200;
 /// The plans of everyone the caller acts for, oldest first, each with whose it is.
 pub fn list_plans(conn: &mut DbConn, ctx: &Context) -> Result<Vec<(Reached, PlanRecord)>> {
     let reach = reach(conn, ctx)?;
-    let plans = plan_store::of_individuals(conn, &reach.record_ids(), MAX_PLANS, ctx.today())?;
+    let plans = plan_store::of_individuals(conn, &reach.record_ids(), MAX_PLANS)?;
+    let today = ctx.today();
     Ok(plans
         .into_iter()
-        .filter_map(|(plan, until)| {
+        .filter_map(|plan| {
             let reached = reach.of_record(&plan.individual_id)?.clone();
-            Some((reached, PlanRecord::new(plan, until)))
+            Some((reached, PlanRecord::on(plan, today)))
         })
         .collect())
 }
@@ -141,14 +142,8 @@ pub fn list_plans(conn: &mut DbConn, ctx: &Context) -> Result<Vec<(Reached, Plan
 /// A plan the caller reaches, and for whom they act on it (404 for any other plan).
 fn reached_plan(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<(Reached, Context)> {
     let reach = reach(conn, ctx)?;
-    let plan = plan_store::find_of_individuals_with_consent_state(
-        conn,
-        &reach.record_ids(),
-        plan_id.as_str(),
-        ctx.today(),
-    )?
-    .ok_or_else(|| Error::NotFound("no plan has this id".into()))?
-    .0;
+    let plan = plan_store::find_of_individuals(conn, &reach.record_ids(), plan_id.as_str())?
+        .ok_or_else(|| Error::NotFound("no plan has this id".into()))?;
     let reached = reach
         .of_record(&plan.individual_id)
         .cloned()

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::content::set_intervention_status;
 use super::deviations::{file_automatically, Automatic};
-use super::plans::{load as load_plan, load_with_consent, save as save_plan, PlanRecord};
+use super::plans::{load as load_plan, save as save_plan, PlanRecord};
 use super::summons::coverage;
 use super::{concurrent_update, journal_of, naive, new_id, record, Change};
 use crate::db::goals as content_store;
@@ -83,7 +83,7 @@ pub fn record_meeting(
     plan_id: &PlanId,
     mut input: NewMeeting,
 ) -> Result<PlanRecord> {
-    let (mut plan, consent) = load_with_consent(conn, ctx, plan_id, ctx.today())?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::RecordMeeting)?;
     if !coverage(conn, &plan.id, ctx.today())?.permits_establishing {
@@ -214,7 +214,7 @@ pub fn record_meeting(
         Some(moved),
     )?;
     super::documents::snapshot(conn, ctx, &plan)?;
-    Ok(consent.of(plan))
+    Ok(PlanRecord::on(plan, ctx.today()))
 }
 
 /// A summoned unit that did not come is a deviation (summoned_unit_absent), filed for the unit that
@@ -380,7 +380,7 @@ pub fn complete_revision(
     plan_id: &PlanId,
     input: RevisionCompletion,
 ) -> Result<PlanRecord> {
-    let (mut plan, consent) = load_with_consent(conn, ctx, plan_id, ctx.today())?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let status = plan.status;
     status.ensure_allows(PlanAction::CompleteRevision)?;
     crate::policy::may_follow_up(&ctx.caller, &plan)?;
@@ -446,7 +446,7 @@ pub fn complete_revision(
     let moved = apply(status, Step::CompleteRevision)?;
     save_plan(conn, ctx, &mut plan, EventType::PlanRevised, Some(moved))?;
     super::documents::snapshot(conn, ctx, &plan)?;
-    Ok(consent.of(plan))
+    Ok(PlanRecord::on(plan, ctx.today()))
 }
 
 /// Closes the plan by decision, with a reason.
@@ -458,12 +458,12 @@ pub fn close(
     reason: ClosingReason,
     note: Option<String>,
 ) -> Result<PlanRecord> {
-    let (mut plan, consent) = load_with_consent(conn, ctx, plan_id, ctx.today())?;
+    let mut plan = load_plan(conn, ctx, plan_id)?;
     let moved = on_close(plan.status, Step::Close, reason, note.as_deref())?;
     ensure_version(&expected_version, plan.version)?;
     plan.closing_note = note;
     save_plan(conn, ctx, &mut plan, EventType::PlanClosed, Some(moved))?;
-    Ok(consent.of(plan))
+    Ok(PlanRecord::on(plan, ctx.today()))
 }
 
 pub fn follow_ups(conn: &mut DbConn, ctx: &Context, plan_id: &PlanId) -> Result<Vec<FollowUpRow>> {

@@ -31,8 +31,7 @@ pub fn load(conn: &mut DbConn, ctx: &Context, id: &PlanId) -> Result<PlanRow> {
         PlanReader::Individual => {
             let reach = super::me::reach(conn, ctx)?;
             let records = reach.record_ids();
-            store::find_of_individuals_with_consent_state(conn, &records, id, ctx.today())?
-                .map(|(plan, _)| plan)
+            store::find_of_individuals(conn, &records, id)?
         }
         PlanReader::Unit(unit) => store::find(conn, unit, id, ctx.today())?,
     };
@@ -97,41 +96,9 @@ pub fn create(
     })
 }
 
+/// The plan as the caller reads it on `today`, with its consent state that day.
 pub fn get(conn: &mut DbConn, ctx: &Context, id: &PlanId, today: NaiveDate) -> Result<PlanRecord> {
-    let (plan, consent) = load_with_consent(conn, ctx, id, today)?;
-    Ok(consent.of(plan))
-}
-
-/// What a plan's record says of its consent: the last day of the consent active on the day it was
-/// read, if any. Only a consent's own writes change it, and [`PlanRecord::new`] drops it once the
-/// plan is closed — so a write that touches no consent answers with this, taken as it loaded the
-/// plan, and the saved row, instead of reading the plan again (`consent.of(plan)`).
-#[derive(Debug, Clone, Copy)]
-pub struct ConsentState(Option<NaiveDate>);
-
-impl ConsentState {
-    pub fn of(self, plan: PlanRow) -> PlanRecord {
-        PlanRecord::new(plan, self.0)
-    }
-}
-
-/// [`load`] with its [`ConsentState`] on `today`, in the same statement.
-pub fn load_with_consent(
-    conn: &mut DbConn,
-    ctx: &Context,
-    id: &PlanId,
-    today: NaiveDate,
-) -> Result<(PlanRow, ConsentState)> {
-    let found = match plan_reader(&ctx.caller) {
-        PlanReader::Import => store::find_for_import_with_consent_state(conn, id, today)?,
-        PlanReader::Individual => {
-            let reach = super::me::reach(conn, ctx)?;
-            store::find_of_individuals_with_consent_state(conn, &reach.record_ids(), id, today)?
-        }
-        PlanReader::Unit(unit) => store::find_with_consent_state(conn, unit, id, today)?,
-    };
-    let (plan, until) = found.ok_or_else(not_found)?;
-    Ok((plan, ConsentState(until)))
+    Ok(PlanRecord::on(load(conn, ctx, id)?, today))
 }
 
 /// [`get`] with the rows of the plan's whole document. A unit's read — the common one — is decided
@@ -146,9 +113,9 @@ pub fn get_with_document_rows(
 ) -> Result<(PlanRecord, DocumentRows)> {
     match plan_reader(&ctx.caller) {
         PlanReader::Unit(unit) => {
-            let ((plan, until), rows) =
+            let (plan, rows) =
                 documents::visible_plan_with_rows(conn, unit, id, today)?.ok_or_else(not_found)?;
-            Ok((PlanRecord::new(plan, until), rows))
+            Ok((PlanRecord::on(plan, today), rows))
         }
         PlanReader::Import | PlanReader::Individual => {
             let plan = get(conn, ctx, id, today)?;
@@ -168,10 +135,10 @@ pub fn list(
     today: NaiveDate,
 ) -> Result<(Vec<PlanRecord>, Option<String>)> {
     let plans = store::list(conn, &ctx.caller.unit, filter, cursor, limit + 1, today)?;
-    let (plans, next) = super::page(plans, limit, |(p, _)| p.id.to_string());
+    let (plans, next) = super::page(plans, limit, |p| p.id.to_string());
     let records = plans
         .into_iter()
-        .map(|(plan, until)| PlanRecord::new(plan, until))
+        .map(|plan| PlanRecord::on(plan, today))
         .collect();
     Ok((records, next))
 }
@@ -184,7 +151,7 @@ pub fn update(
     expected_version: Option<crate::domain::Versions>,
     details: PlanDetails,
 ) -> Result<PlanRecord> {
-    let (current, consent) = load_with_consent(conn, ctx, id, ctx.today())?;
+    let current = load(conn, ctx, id)?;
     current.status.ensure_allows(PlanAction::Update)?;
     ensure_version(&expected_version, current.version)?;
     let mut errors = check_details(&details, ctx.now);
@@ -207,7 +174,7 @@ pub fn update(
     plan.follows_discharge = details.follows_discharge;
     plan.discharge_ready_at = details.discharge_ready_at.map(naive);
     save(conn, ctx, &mut plan, EventType::PlanUpdated, None)?;
-    Ok(consent.of(plan))
+    Ok(PlanRecord::on(plan, ctx.today()))
 }
 
 /// Stores a changed plan with the next version, moving its status when `transition` says so, and

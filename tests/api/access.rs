@@ -370,7 +370,7 @@ async fn a_units_plan_list_reads_its_grants_not_every_plan(app: TestApp) {
                 .await;
             assert_eq!(found.len(), expected, "{unit:?} {filter:?}");
             if expected == 1 {
-                assert_eq!(found[0].0.id.to_string(), id(&plan));
+                assert_eq!(found[0].id.to_string(), id(&plan));
             }
             if let Some(read) = read {
                 assert!(

@@ -318,7 +318,134 @@ async fn withdrawal_needs_a_given_consent(app: TestApp) {
         .expect(404);
 }
 
+/// What the plan's consents say of it today: whether one is active, and the last day of the
+/// longest-running active one — read from the consents themselves.
+async fn consent_state_by_its_consents(
+    app: &TestApp,
+    plan: &serde_json::Value,
+) -> (bool, serde_json::Value) {
+    let consents = app
+        .get(&consents_uri(plan), &reader())
+        .await
+        .expect(200)
+        .body;
+    let until = consents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["active"] == true)
+        .filter_map(|c| c["valid_until"].as_str())
+        .max()
+        .map(String::from);
+    (until.is_some(), json!(until))
+}
+
+/// The consent state every read of a plan tells: the plan, the list (unfiltered and by individual)
+/// and the whole plan.
+async fn consent_state_as_read(
+    app: &TestApp,
+    plan: &serde_json::Value,
+) -> Vec<(bool, serde_json::Value)> {
+    let state = |p: &serde_json::Value| {
+        (
+            p["has_active_consent"].as_bool().unwrap(),
+            p["active_consent_until"].clone(),
+        )
+    };
+    let in_list = |page: serde_json::Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == plan["id"])
+            .map(state)
+            .expect("the plan is on the page")
+    };
+    let by_individual = format!(
+        "/api/v1/plans?individual_id={}",
+        plan["individual_id"].as_str().unwrap()
+    );
+    let document = format!("{}/document", plan_uri(plan));
+    vec![
+        state(&app.get(&plan_uri(plan), &reader()).await.expect(200).body),
+        in_list(
+            app.get("/api/v1/plans?limit=200", &reader())
+                .await
+                .expect(200)
+                .body,
+        ),
+        in_list(app.get(&by_individual, &reader()).await.expect(200).body),
+        state(&app.get(&document, &reader()).await.expect(200).body["plan"]),
+    ]
+}
+
+/// The plan keeps the days its consents hold on in its own row (`ConsentWindows`): every read of
+/// it tells the same consent state as its consents do, through consents that start later, two at
+/// once, and a withdrawal that ends them all.
+async fn every_read_of_a_plan_tells_its_consent_as_its_consents_do(app: TestApp) {
+    let plan = app.lisas_plan().await;
+    let today = sip::clock::Clock::system().today();
+    let day = |days: i64| (today + chrono::Duration::days(days)).to_string();
+    let check = |expected: (bool, serde_json::Value), step: &str| {
+        let plan = plan.clone();
+        let app = &app;
+        let step = step.to_string();
+        async move {
+            assert_eq!(
+                consent_state_by_its_consents(app, &plan).await,
+                expected,
+                "{step}"
+            );
+            for (i, read) in consent_state_as_read(app, &plan)
+                .await
+                .into_iter()
+                .enumerate()
+            {
+                assert_eq!(read, expected, "{step}: read {i}");
+            }
+        }
+    };
+    check((false, json!(null)), "no consent yet").await;
+
+    let mut later = lisas_consent();
+    later["valid_from"] = json!(day(3));
+    later["valid_until"] = json!(day(100));
+    app.post(&consents_uri(&plan), &region_writer(), later)
+        .await
+        .expect(201);
+    check((false, json!(null)), "a consent that starts later").await;
+
+    let now = app
+        .post(&consents_uri(&plan), &region_writer(), lisas_consent())
+        .await
+        .expect(201)
+        .body;
+    check((true, json!(day(365))), "a consent from today").await;
+
+    let mut shorter = lisas_consent();
+    shorter["valid_until"] = json!(day(30));
+    app.post(&consents_uri(&plan), &municipality_writer(), shorter)
+        .await
+        .expect(201);
+    check((true, json!(day(365))), "a second, shorter consent").await;
+
+    let withdraw = format!(
+        "{}/{}/withdraw",
+        consents_uri(&plan),
+        now["id"].as_str().unwrap()
+    );
+    app.post(
+        &withdraw,
+        &region_writer(),
+        json!({"reason": "no longer wants a plan"}),
+    )
+    .await
+    .expect(200);
+    check((false, json!(null)), "withdrawn").await;
+}
+
 on_both_databases!(
+    every_read_of_a_plan_tells_its_consent_as_its_consents_do,
     given_consent_moves_the_plan_to_consented,
     consent_that_starts_later_is_not_active_yet,
     consent_rules_are_422_and_store_nothing,
@@ -329,3 +456,69 @@ on_both_databases!(
     withdrawal_closes_the_plan,
     withdrawal_needs_a_given_consent,
 );
+
+/// Plans whose consents were recorded before their rows kept the consents' days (migration
+/// `consent_windows_on_the_plan`) read the same consent state after it: the given consents that
+/// are not withdrawn move onto their plan, refusals and withdrawn consents do not.
+#[test]
+fn consents_recorded_before_are_on_their_plans_after_the_migration() {
+    use sip::domain::consent::ConsentWindows;
+    let individual = uuid::Uuid::new_v4().to_string();
+    let plans: Vec<String> = (0..4).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let before = |backend: &str| {
+        let at = "'2026-12-01 10:00:00'";
+        let no = if backend == "sqlite" { "0" } else { "false" };
+        let mut sql = format!(
+            "INSERT INTO individuals (id, identity_number, identity_kind, given_name, family_name, protected_identity, version, created_at, updated_at)
+               VALUES ('{individual}', '199001012389', 'personnummer', 'Lisa', 'Test', {no}, 1, {at}, {at});"
+        );
+        for plan in &plans {
+            sql.push_str(&format!(
+                "INSERT INTO plans (id, individual_id, initiating_unit, initiating_principal, created_by, need_reason, topics_to_avoid, follows_discharge, status, version, created_at, updated_at)
+                   VALUES ('{plan}', '{individual}', 'SE2321000016-PSY1', 'region', 'tester', 'needs', '[]', {no}, 'consented', 2, {at}, {at});"
+            ));
+        }
+        // (plan, outcome, from, until, withdrawn)
+        let consents = [
+            (0, "given", "'2026-01-01'", "'2099-12-31'", false),
+            (0, "refused", "NULL", "NULL", false),
+            (1, "given", "'2026-01-01'", "'2099-12-31'", true),
+            (2, "given", "'2020-01-01'", "'2020-12-31'", false),
+            (2, "given", "'2099-01-01'", "'2099-06-30'", false),
+        ];
+        for (plan, outcome, from, until, withdrawn) in consents {
+            let withdrawn = if withdrawn { at } else { "NULL" };
+            sql.push_str(&format!(
+                "INSERT INTO consents (id, plan_id, outcome, form, permits_sharing, permits_summons, permits_establishing, permits_relatives, not_consented_to, valid_from, valid_until, withdrawn_at, recorded_by, recorded_by_unit, version, created_at, updated_at)
+                   VALUES ('{}', '{}', '{outcome}', 'written', {no}, {no}, {no}, {no}, '[]', {from}, {until}, {withdrawn}, 'tester', 'SE2321000016-PSY1', 1, {at}, {at});",
+                uuid::Uuid::now_v7(),
+                plans[plan]
+            ));
+        }
+        sql
+    };
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    crate::common::across_a_migration("consent_windows_on_the_plan", before, |db| {
+        let windows = |plan: &str| -> ConsentWindows {
+            db.read_now(|c| sip::db::plans::find_for_import(c, plan))
+                .unwrap()
+                .expect("the plan is still there")
+                .consent_windows
+        };
+        let today = day(2026, 12, 5);
+        // A given consent: active now, to its last day; the refusal adds nothing.
+        assert_eq!(
+            windows(&plans[0]).active_until(today),
+            Some(day(2099, 12, 31))
+        );
+        // A withdrawn consent holds on no day.
+        assert_eq!(windows(&plans[1]), ConsentWindows::none());
+        // One that has ended and one that starts later: neither now, each on its own days.
+        let both = windows(&plans[2]);
+        assert_eq!(both.active_until(today), None);
+        assert_eq!(both.active_until(day(2020, 6, 1)), Some(day(2020, 12, 31)));
+        assert_eq!(both.active_until(day(2099, 3, 1)), Some(day(2099, 6, 30)));
+        // No consent at all.
+        assert_eq!(windows(&plans[3]), ConsentWindows::none());
+    });
+}

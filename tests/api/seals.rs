@@ -171,14 +171,9 @@ on_both_databases!(
 /// The targets logged as rows of their own (`audit_event_targets`) before December 2026 move into
 /// their events' rows: each reads back as it was recorded, "who has read this person's data"
 /// still finds hers and shows only hers, and the seals made before the move still verify.
-fn targets_logged_before_move_into_their_events(url: &str) {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+#[test]
+fn targets_logged_before_move_into_their_events() {
     use sip::db::audit::{AuditEventRow, AuditFilter, AuditTargetRow};
-    const POSTGRES: EmbeddedMigrations =
-        diesel_migrations::embed_migrations!("migrations/postgres");
-    const SQLITE: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
     const THE_MOVE: &str = "access_targets_in_the_event";
     let (her, him) = (
         uuid::Uuid::new_v4().to_string(),
@@ -246,89 +241,50 @@ fn targets_logged_before_move_into_their_events(url: &str) {
         ));
     }
     // Every migration before the move, the log as it was, then the rest as the service applies them.
-    fn up_to_the_move<DB: diesel::backend::Backend>(
-        c: &mut (impl MigrationHarness<DB> + SimpleConnection),
-        migrations: EmbeddedMigrations,
-        before: &str,
-    ) {
-        for m in c.pending_migrations(migrations).unwrap() {
-            if m.name().to_string().contains(THE_MOVE) {
-                break;
-            }
-            c.run_migration(&m).unwrap();
-        }
-        c.batch_execute(before).unwrap();
-    }
-    if url.starts_with("postgres") {
-        up_to_the_move(
-            &mut diesel::PgConnection::establish(url).unwrap(),
-            POSTGRES,
-            &before,
-        );
-    } else {
-        up_to_the_move(
-            &mut diesel::SqliteConnection::establish(url).unwrap(),
-            SQLITE,
-            &before,
-        );
-    }
-    let db = sip::db::Db::connect(url, 2).expect("the rest of the migrations apply");
+    crate::common::across_a_migration(
+        THE_MOVE,
+        |_| before.clone(),
+        |db| {
+            let report = db
+                .read_now(|c| sip::db::seals::verify(c, chrono::Utc::now().naive_utc()))
+                .unwrap();
+            assert_eq!(report.sealed, 2);
+            assert!(report.first_broken.is_none(), "{:?}", report.first_broken);
+            assert!(report.unsealed.is_empty());
 
-    let report = db
-        .read_now(|c| sip::db::seals::verify(c, chrono::Utc::now().naive_utc()))
-        .unwrap();
-    assert_eq!(report.sealed, 2);
-    assert!(report.first_broken.is_none(), "{:?}", report.first_broken);
-    assert!(report.unsealed.is_empty());
-
-    let page = |individual: Option<&str>| {
-        let filter = AuditFilter {
-            organisation: Some("SE2321000016".into()),
-            individual_id: individual.map(|i| sip::domain::ids::IndividualId::parse(i).unwrap()),
-            ..AuditFilter::default()
-        };
-        db.read_now(|c| sip::db::audit::list(c, &filter, 0, 10))
-            .unwrap()
-            .into_iter()
-            .map(|r| {
-                let targets: Vec<(i32, Option<String>)> = r
-                    .targets
+            let page = |individual: Option<&str>| {
+                let filter = AuditFilter {
+                    organisation: Some("SE2321000016".into()),
+                    individual_id: individual
+                        .map(|i| sip::domain::ids::IndividualId::parse(i).unwrap()),
+                    ..AuditFilter::default()
+                };
+                db.read_now(|c| sip::db::audit::list(c, &filter, 0, 10))
+                    .unwrap()
                     .into_iter()
-                    .map(|t| (t.position, t.resource_id))
-                    .collect();
-                (r.event.id, targets)
-            })
-            .collect::<Vec<_>>()
-    };
-    let named = |s: &str| Some(s.to_string());
-    assert_eq!(
-        page(None),
-        vec![
-            (1, vec![(0, named(p1)), (1, named(p2)), (2, named("d-1"))]),
-            (2, vec![])
-        ]
+                    .map(|r| {
+                        let targets: Vec<(i32, Option<String>)> = r
+                            .targets
+                            .into_iter()
+                            .map(|t| (t.position, t.resource_id))
+                            .collect();
+                        (r.event.id, targets)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let named = |s: &str| Some(s.to_string());
+            assert_eq!(
+                page(None),
+                vec![
+                    (1, vec![(0, named(p1)), (1, named(p2)), (2, named("d-1"))]),
+                    (2, vec![])
+                ]
+            );
+            assert_eq!(
+                page(Some(&her)),
+                vec![(1, vec![(0, named(p1))]), (2, vec![])]
+            );
+            assert_eq!(page(Some(&him)), vec![(1, vec![(1, named(p2))])]);
+        },
     );
-    assert_eq!(
-        page(Some(&her)),
-        vec![(1, vec![(0, named(p1))]), (2, vec![])]
-    );
-    assert_eq!(page(Some(&him)), vec![(1, vec![(1, named(p2))])]);
-}
-
-#[test]
-fn targets_logged_before_move_into_their_events_sqlite() {
-    let path = std::env::temp_dir().join(format!(
-        "sip-move-{}.sqlite3",
-        uuid::Uuid::new_v4().simple()
-    ));
-    targets_logged_before_move_into_their_events(path.to_str().unwrap());
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-}
-
-#[test]
-fn targets_logged_before_move_into_their_events_postgres() {
-    let database = crate::common::TempPostgres::create_empty();
-    targets_logged_before_move_into_their_events(&database.url);
 }

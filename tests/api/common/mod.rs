@@ -917,3 +917,61 @@ where
         actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// For a migration's test: a database of each backend migrated up to just before the migration
+/// whose name contains `migration`, with `before` (SQL, the data as it was) run on it; then
+/// `check` gets the service's `Db`, connected as at start, which applies the rest. `before` is
+/// given the backend's name ("sqlite" or "postgres") for SQL that differs.
+pub fn across_a_migration(migration: &str, before: impl Fn(&str) -> String, check: impl Fn(&Db)) {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+    const POSTGRES: EmbeddedMigrations =
+        diesel_migrations::embed_migrations!("migrations/postgres");
+    const SQLITE: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
+    fn up_to<DB: diesel::backend::Backend>(
+        c: &mut (impl MigrationHarness<DB> + SimpleConnection),
+        migrations: EmbeddedMigrations,
+        migration: &str,
+        before: &str,
+    ) {
+        let pending = c.pending_migrations(migrations).unwrap();
+        assert!(
+            pending
+                .iter()
+                .any(|m| m.name().to_string().contains(migration)),
+            "no migration is named {migration}"
+        );
+        for m in pending {
+            if m.name().to_string().contains(migration) {
+                break;
+            }
+            c.run_migration(&m).unwrap();
+        }
+        c.batch_execute(before).unwrap();
+    }
+
+    let path = std::env::temp_dir().join(format!(
+        "sip-migration-{}.sqlite3",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let sqlite = path.to_str().unwrap().to_string();
+    up_to(
+        &mut diesel::SqliteConnection::establish(&sqlite).unwrap(),
+        SQLITE,
+        migration,
+        &before("sqlite"),
+    );
+    check(&Db::connect(&sqlite, 2).expect("the rest of the migrations apply on SQLite"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+
+    let database = TempPostgres::create_empty();
+    up_to(
+        &mut diesel::PgConnection::establish(&database.url).unwrap(),
+        POSTGRES,
+        migration,
+        &before("postgres"),
+    );
+    check(&Db::connect(&database.url, 2).expect("the rest of the migrations apply on PostgreSQL"));
+}
