@@ -486,6 +486,7 @@ impl ConsentWindows {
 
     /// As stored in the plan's row: a JSON array of `{"valid_from", "valid_until"}`.
     pub fn to_stored(&self) -> String {
+        // Dates in a list of plain structs always serialise; the fallback only satisfies the type.
         serde_json::to_string(self).unwrap_or_else(|_| "[]".into())
     }
 

@@ -176,8 +176,24 @@ pub fn next_status(status: PlanStatus, step: Step) -> Option<PlanStatus> {
 }
 
 impl PlanStatus {
-    /// The actions the table allows in this state, in the order of [`Step::ALL`].
-    pub fn allowed_actions(self) -> Vec<PlanAction> {
+    /// The actions the table allows in this state, in the order of [`Step::ALL`]: read off
+    /// [`next_status`] once for every status (each listed plan asks twice), not per call.
+    pub fn allowed_actions(self) -> &'static [PlanAction] {
+        static BY_STATUS: std::sync::OnceLock<Vec<(PlanStatus, Vec<PlanAction>)>> =
+            std::sync::OnceLock::new();
+        BY_STATUS
+            .get_or_init(|| {
+                PlanStatus::ALL
+                    .iter()
+                    .map(|&status| (status, status.actions_by_the_table()))
+                    .collect()
+            })
+            .iter()
+            .find(|(status, _)| *status == self)
+            .map_or(&[], |(_, actions)| actions.as_slice())
+    }
+
+    fn actions_by_the_table(self) -> Vec<PlanAction> {
         let mut actions = Vec::new();
         for &step in Step::ALL {
             if next_status(self, step).is_some() && !actions.contains(&step.action()) {
