@@ -414,6 +414,19 @@ async fn every_read_of_a_plan_tells_its_consent_as_its_consents_do(app: TestApp)
         .await
         .expect(201);
     check((false, json!(null)), "a consent that starts later").await;
+    // No read shows a consent that has not started, so the row is asked: its window is kept.
+    let stored = || {
+        let id = plan["id"].as_str().unwrap().to_string();
+        app.db()
+            .read_now(move |c| sip::db::plans::find_for_import(c, &id))
+            .unwrap()
+            .unwrap()
+            .consent_windows
+    };
+    assert_eq!(
+        stored().active_until(today + chrono::Duration::days(3)),
+        Some(today + chrono::Duration::days(100))
+    );
 
     let now = app
         .post(&consents_uri(&plan), &region_writer(), lisas_consent())
@@ -442,6 +455,8 @@ async fn every_read_of_a_plan_tells_its_consent_as_its_consents_do(app: TestApp)
     .await
     .expect(200);
     check((false, json!(null)), "withdrawn").await;
+    // A closed plan tells no consent whatever its row holds; the row holds none either.
+    assert_eq!(stored(), sip::domain::consent::ConsentWindows::none());
 }
 
 on_both_databases!(
