@@ -399,7 +399,7 @@ def bench_backend(backend, plans_file, work):
         log(f"[{backend}] importing {PLANS} plans …")
         if cluster:
             cluster.reset_statements()
-        # The empty database (the template's catalogue and our schema: ~7.7 MB on PostgreSQL) is
+        # The empty database (the template's catalogue and our schema: 8–9 MB on PostgreSQL) is
         # counted apart, so that the import's own bytes a plan read the same at 1,000 plans as at
         # 100,000.
         empty = (cluster or service).database_bytes()
