@@ -179,7 +179,7 @@ fn token(args: &[String]) -> Result<(), String> {
             }
             "--subject" => subject = value.clone(),
             "--individual" => {
-                let today = chrono::Utc::now().date_naive();
+                let today = sip::domain::calendar::swedish_date(chrono::Utc::now());
                 individual = Some(
                     sip::domain::identity::IdentityNumber::parse(value, today)
                         .map_err(|e| format!("--individual: {e}"))?,

@@ -16,6 +16,7 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime
 
 /// The date in Sweden at the instant `at`.
 pub fn swedish_date(at: DateTime<Utc>) -> NaiveDate {
+    #[allow(clippy::disallowed_methods)] // the instant is in Swedish time here: the one place
     at.with_timezone(&swedish_offset(at)).date_naive()
 }
 
@@ -68,7 +69,9 @@ mod tests {
     fn after_midnight_in_sweden_it_is_already_tomorrow() {
         // Winter: 23:30 UTC is 00:30 in Stockholm.
         let at = utc("2026-11-22T23:30:00Z");
-        assert_eq!(at.date_naive().to_string(), "2026-11-22");
+        #[allow(clippy::disallowed_methods)] // the UTC date, to show it differs
+        let utc_date = at.date_naive();
+        assert_eq!(utc_date.to_string(), "2026-11-22");
         assert_eq!(swedish_date(at).to_string(), "2026-11-23");
         // Summer: 22:30 UTC is 00:30 in Stockholm; 21:59 UTC is still 23:59.
         assert_eq!(

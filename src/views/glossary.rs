@@ -156,16 +156,17 @@ pub fn date(day: chrono::NaiveDate) -> String {
     )
 }
 
+/// The day in Sweden of an instant, written in Swedish prose: "3 december 2026" (an instant late
+/// in the UTC evening is already the next day in Sweden).
+pub fn day(at: chrono::DateTime<chrono::Utc>) -> String {
+    date(crate::domain::calendar::swedish_date(at))
+}
+
 /// A moment in Swedish time: "3 december 2026 klockan 10.00".
 pub fn moment(at: chrono::DateTime<chrono::Utc>) -> String {
     use chrono::Timelike;
     let local = at.with_timezone(&crate::domain::calendar::swedish_offset(at));
-    format!(
-        "{} klockan {}.{:02}",
-        date(local.date_naive()),
-        local.hour(),
-        local.minute()
-    )
+    format!("{} klockan {}.{:02}", day(at), local.hour(), local.minute())
 }
 
 #[cfg(test)]
@@ -188,5 +189,16 @@ mod tests {
             moment(Utc.with_ymd_and_hms(2026, 6, 3, 9, 5, 0).unwrap()),
             "3 juni 2026 klockan 11.05"
         );
+    }
+
+    #[test]
+    fn an_instant_late_in_the_utc_evening_is_printed_on_the_next_day_in_sweden() {
+        // A consent withdrawn, a meeting held, at 23:30 UTC on 3 December: 00.30 on the 4th.
+        let late = Utc.with_ymd_and_hms(2026, 12, 3, 23, 30, 0).unwrap();
+        assert_eq!(day(late), "4 december 2026");
+        assert_eq!(moment(late), "4 december 2026 klockan 0.30");
+        // In summer from 22:00 UTC.
+        let late = Utc.with_ymd_and_hms(2026, 6, 3, 22, 0, 0).unwrap();
+        assert_eq!(day(late), "4 juni 2026");
     }
 }

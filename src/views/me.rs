@@ -147,7 +147,7 @@ impl MyConsent {
     pub fn of(consent: Consent) -> MyConsent {
         let state_text = match (consent.outcome, consent.withdrawn_at, consent.active) {
             (ConsentOutcome::Refused, _, _) => "Du sa nej".to_string(),
-            (_, Some(at), _) => format!("Återkallat {}", glossary::date(at.date_naive())),
+            (_, Some(at), _) => format!("Återkallat {}", glossary::day(at)),
             (_, None, true) => match consent.valid_until {
                 Some(until) => format!("Gäller till och med {}", glossary::date(until)),
                 None => "Gäller".to_string(),

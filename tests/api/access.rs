@@ -344,7 +344,7 @@ async fn a_units_plan_list_reads_its_grants_not_every_plan(app: TestApp) {
     // its initiating unit access (the trigger of `plan_access`).
     app.copy_first_row("plans", 20_000, &[("id", "'0-' || g || '-' || x.id")])
         .await;
-    let today = chrono::Utc::now().date_naive();
+    let today = sip::domain::calendar::swedish_date(chrono::Utc::now());
     let established = sip::db::plans::PlanFilter {
         status: Some("established".into()),
         ..Default::default()

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 use sip::auth::Role;
+use sip::domain::calendar::swedish_date;
 use sip::domain::Principal;
 
 use crate::common::*;
@@ -35,7 +36,7 @@ fn example(doc: &Value, operation_id: &str) -> Value {
 fn moved(value: &Value, as_of: &str) -> Value {
     let as_of: DateTime<Utc> = as_of.parse().unwrap();
     let now = Utc::now();
-    let days = Duration::days((now.date_naive() - as_of.date_naive()).num_days());
+    let days = Duration::days((swedish_date(now) - swedish_date(as_of)).num_days());
     shifted(value, now - as_of, days)
 }
 

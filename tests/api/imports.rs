@@ -36,7 +36,7 @@ impl Clock {
         (self.0 + Duration::days(day)).to_rfc3339()
     }
     fn date(&self, day: i64) -> String {
-        (self.0 + Duration::days(day)).date_naive().to_string()
+        sip::domain::calendar::swedish_date(self.0 + Duration::days(day)).to_string()
     }
 }
 

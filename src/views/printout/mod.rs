@@ -198,10 +198,7 @@ fn about(doc: &PlanDocument, printed_on: NaiveDate) -> Section {
     }
     let version = (doc.plan.revision > 0).then(|| match &doc.meeting {
         Some(m) if doc.plan.revision == 1 => {
-            format!(
-                "1, gjord på mötet {}",
-                glossary::date(m.held_at.date_naive())
-            )
+            format!("1, gjord på mötet {}", glossary::day(m.held_at))
         }
         _ => doc.plan.revision.to_string(),
     });
@@ -487,7 +484,7 @@ fn consent(doc: &PlanDocument, names: &UnitNames) -> Section {
                 })
                 .collect();
             let state = if let Some(at) = c.withdrawn_at {
-                format!("Tillbakataget {}", glossary::date(at.date_naive()))
+                format!("Tillbakataget {}", glossary::day(at))
             } else if c.active {
                 "Gäller".to_string()
             } else {

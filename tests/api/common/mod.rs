@@ -691,7 +691,7 @@ impl TestApp {
         let Ok(unit) = HsaId::parse(who.unit) else {
             let person = sip::domain::identity::IdentityNumber::parse(
                 who.unit,
-                chrono::Utc::now().date_naive(),
+                sip::domain::calendar::swedish_date(chrono::Utc::now()),
             )
             .expect("a Who is a unit or an individual");
             return sip::auth::mint_individual_token(&self.jwt, &person, 600).unwrap();
