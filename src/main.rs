@@ -225,16 +225,19 @@ fn token(args: &[String]) -> Result<(), String> {
 
 /// glibc gives threads that allocate at the same time arenas of their own, up to eight a core, and
 /// keeps what is freed in each. The service's threads (the workers, the blocking pool, the writers,
-/// the import's lanes) left a 100,000-plan SQLite import at a peak RSS of 97–104 MB; with two
-/// arenas 61 MB at the same import speed, and the request scenarios unchanged or faster
-/// (BENCHMARKS.md, sixteenth session). An operator's own `MALLOC_ARENA_MAX` is left to win.
+/// the import's lanes) left a 100,000-plan SQLite import at a peak RSS of 97–104 MB with the
+/// default; with two arenas 61 MB (sixteenth session), but the workers then queued on the arenas'
+/// lock (~11 % of a SQLite whole-plan read's samples, thirty-second session). Four arenas: 70 MB
+/// for the same import, and every request scenario as fast or faster than with two, in three
+/// alternating rounds (BENCHMARKS.md, thirty-third session). An operator's own `MALLOC_ARENA_MAX`
+/// is left to win.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: `mallopt` sets one parameter of the C allocator, here before any thread of the
         // process has started; it reads and writes no memory of ours.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_ARENA_MAX, 4);
         }
     }
 }
