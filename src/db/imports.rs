@@ -70,6 +70,151 @@ pub struct KeyRow {
     pub plan_id: Option<PlanId>,
     pub fingerprint: String,
     pub updated_at: NaiveDateTime,
+    /// A record's key only: the keys of its parts (see [`parts_of`]); `None` on any other key.
+    pub parts: Option<String>,
+}
+
+/// The kind of a record's own key: the source's id of a whole record, mapped to the plan.
+pub const RECORD: &str = "record";
+/// The kind of an individual's key: the source's id of a person, across its records.
+pub const INDIVIDUAL: &str = "individual";
+
+/// Whether keys of `kind` are rows of their own. Every other kind is a part of one record (its
+/// plan, a goal, a consent, a meeting …), whose key is stored on the record's own key
+/// ([`parts_of`]).
+pub fn is_stored_alone(kind: &str) -> bool {
+    kind == RECORD || kind == INDIVIDUAL
+}
+
+/// The keys of a record's parts, stored on the record's key: one row per imported record instead
+/// of one per part (19 rows, 5.6 KB a plan, the largest table after the change events). The
+/// column holds one JSON object: each part's kind and its external id less the record's own id
+/// (`"goal/g1"`, `"plan"`) to its id and fingerprint, each in [`compact`] form. Every part's key
+/// is of the record's plan and was stored when the record's was.
+pub fn parts_of(record: &KeyRow) -> Result<Vec<KeyRow>> {
+    let Some(parts) = record.parts.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let parts: std::collections::BTreeMap<String, (String, String)> =
+        serde_json::from_str(parts)
+            .map_err(|e| crate::error::Error::Internal(format!("an import key's parts: {e}")))?;
+    Ok(parts
+        .into_iter()
+        .map(|(part, (resource_id, fingerprint))| {
+            let (kind, within) = match part.split_once('/') {
+                Some((kind, rest)) => (kind.to_string(), format!("/{rest}")),
+                None => (part, String::new()),
+            };
+            KeyRow {
+                source_system: record.source_system.clone(),
+                kind,
+                external_id: format!("{}{within}", record.external_id),
+                resource_id: expand(&resource_id),
+                plan_id: record.plan_id.clone(),
+                fingerprint: expand(&fingerprint),
+                updated_at: record.updated_at,
+                parts: None,
+            }
+        })
+        .collect())
+}
+
+/// An id or a fingerprint as a part's key stores it: a UUID in 22 characters and a version-2
+/// fingerprint in 43 (the base64url of their 16 and 32 bytes) instead of 36 and 67 — with ~19 parts
+/// a record, the difference between two records' keys in one SQLite page and one. Anything else
+/// is kept as it is, behind `=` where [`expand`] would otherwise take it for a compact form.
+fn compact(value: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    if let Ok(id) = uuid::Uuid::parse_str(value) {
+        if id.hyphenated().to_string() == value {
+            return URL_SAFE_NO_PAD.encode(id.as_bytes());
+        }
+    }
+    if let Some(digest) = value.strip_prefix(FINGERPRINT_V2).and_then(lowercase_hex) {
+        if digest.len() == 32 {
+            return URL_SAFE_NO_PAD.encode(digest);
+        }
+    }
+    if value.starts_with('=') || compact_bytes(value).is_some() {
+        return format!("={value}");
+    }
+    value.to_string()
+}
+
+/// The value [`compact`] was given.
+fn expand(stored: &str) -> String {
+    if let Some(value) = stored.strip_prefix('=') {
+        return value.to_string();
+    }
+    match compact_bytes(stored) {
+        Some(bytes) if bytes.len() == 16 => uuid::Uuid::from_slice(&bytes)
+            .map(|id| id.hyphenated().to_string())
+            .unwrap_or_else(|_| stored.to_string()),
+        Some(bytes) => {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            format!("{FINGERPRINT_V2}{hex}")
+        }
+        None => stored.to_string(),
+    }
+}
+
+/// `domain::import::Fingerprint`'s version-2 prefix.
+const FINGERPRINT_V2: &str = "v2:";
+
+/// The bytes of a compact UUID (22 characters) or fingerprint (43).
+fn compact_bytes(value: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let expected = match value.len() {
+        22 => 16,
+        43 => 32,
+        _ => return None,
+    };
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()
+        .filter(|bytes| bytes.len() == expected)
+}
+
+fn lowercase_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2)
+        || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Stores `parts`, the keys of the record's parts, on the record's key `record` ([`parts_of`]).
+pub fn set_parts<'a>(
+    record: &mut KeyRow,
+    parts: impl IntoIterator<Item = &'a KeyRow>,
+) -> Result<()> {
+    let mut stored = std::collections::BTreeMap::new();
+    for part in parts {
+        let within = part
+            .external_id
+            .strip_prefix(record.external_id.as_str())
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .ok_or_else(|| {
+                crate::error::Error::Internal(format!(
+                    "a key of kind {} is not of the record it is stored with",
+                    part.kind
+                ))
+            })?;
+        stored.insert(
+            format!("{}{within}", part.kind),
+            (compact(&part.resource_id), compact(&part.fingerprint)),
+        );
+    }
+    let parts = serde_json::to_string(&stored)
+        .map_err(|e| crate::error::Error::Internal(format!("an import key's parts: {e}")))?;
+    record.parts = Some(parts);
+    Ok(())
 }
 
 pub fn insert(conn: &mut DbConn, row: &ImportRow) -> Result<()> {
@@ -241,6 +386,7 @@ pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
         import_keys::plan_id.eq(&row.plan_id),
         import_keys::fingerprint.eq(&row.fingerprint),
         import_keys::updated_at.eq(row.updated_at),
+        import_keys::parts.eq(&row.parts),
     ))
     .execute_native(conn)?;
     if changed == 0 {
@@ -253,7 +399,7 @@ pub fn put_key(conn: &mut DbConn, row: &KeyRow) -> Result<()> {
 
 /// Stores new keys (none of them stored yet) in one statement.
 pub fn insert_keys(conn: &mut DbConn, rows: &[KeyRow]) -> Result<()> {
-    // SQLite binds at most 32,766 values in one statement; 7 columns a row.
+    // SQLite binds at most 32,766 values in one statement; 8 columns a row.
     for chunk in rows.chunks(4_000) {
         super::insert_rows!(conn, import_keys::table, chunk)?;
     }
@@ -337,7 +483,116 @@ fn planner_does_not_know_of(plans_written: i64, estimated_plans: f32) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::planner_does_not_know_of;
+    use super::*;
+
+    fn key(kind: &str, external_id: &str, resource_id: &str, fingerprint: &str) -> KeyRow {
+        KeyRow {
+            source_system: "journal".into(),
+            kind: kind.into(),
+            external_id: external_id.into(),
+            resource_id: resource_id.into(),
+            plan_id: Some(PlanId::stored("plan-a".to_string())),
+            fingerprint: fingerprint.into(),
+            updated_at: NaiveDateTime::default(),
+            parts: None,
+        }
+    }
+
+    #[test]
+    fn a_records_parts_are_read_back_as_they_were_put() {
+        let mut record = key(RECORD, "rec/1", "plan-a", "v2:r");
+        let parts = [
+            key("plan", "rec/1", "plan-a", "v2:p"),
+            key("goal", "rec/1/g/1", "goal-a", "v2:g"),
+            key("goal", "rec/1/", "goal-b", "v2:h"),
+            key("follow_up", "rec/1/f1", "fu-a", ""),
+        ];
+        set_parts(&mut record, &parts).unwrap();
+        assert_eq!(
+            record.parts.as_deref(),
+            Some(
+                r#"{"follow_up/f1":["fu-a",""],"goal/":["goal-b","v2:h"],"goal/g/1":["goal-a","v2:g"],"plan":["plan-a","v2:p"]}"#
+            )
+        );
+        let mut read = parts_of(&record).unwrap();
+        read.sort_by(|a, b| (&a.kind, &a.external_id).cmp(&(&b.kind, &b.external_id)));
+        let ids = |keys: &[KeyRow]| -> Vec<(String, String, String, String)> {
+            keys.iter()
+                .map(|k| {
+                    (
+                        k.kind.clone(),
+                        k.external_id.clone(),
+                        k.resource_id.clone(),
+                        k.fingerprint.clone(),
+                    )
+                })
+                .collect()
+        };
+        let mut expected = parts.to_vec();
+        expected.sort_by(|a, b| (&a.kind, &a.external_id).cmp(&(&b.kind, &b.external_id)));
+        assert_eq!(ids(&read), ids(&expected));
+        assert!(read
+            .iter()
+            .all(|k| k.plan_id.as_deref() == Some("plan-a") && k.parts.is_none()));
+        // Ids and fingerprints of the service's own forms are stored compact.
+        let id = "01a24948-c96f-719f-b9f4-85971f6d2d2a";
+        let print = format!(
+            "v2:{}",
+            "b9ab08a001c20ca1b8f431c40630523407ea32cf026b9a79628a4f4fb86b5dac"
+        );
+        set_parts(&mut record, &[key("goal", "rec/1/g", id, &print)]).unwrap();
+        assert_eq!(
+            record.parts.as_deref(),
+            Some(
+                r#"{"goal/g":["AaJJSMlvcZ-59IWXH20tKg","uasIoAHCDKG49DHEBjBSNAfqMs8Ca5p5YopPT7hrXaw"]}"#
+            )
+        );
+        let read = parts_of(&record).unwrap();
+        assert_eq!(
+            (read[0].resource_id.as_str(), read[0].fingerprint.as_str()),
+            (id, print.as_str())
+        );
+    }
+
+    #[test]
+    fn every_id_and_fingerprint_is_read_back_as_it_was_stored() {
+        let values = [
+            "01a24948-c96f-719f-b9f4-85971f6d2d2a",
+            "01A24948-C96F-719F-B9F4-85971F6D2D2A",
+            "01a24948c96f719fb9f485971f6d2d2a",
+            "v2:b9ab08a001c20ca1b8f431c40630523407ea32cf026b9a79628a4f4fb86b5dac",
+            "v2:B9AB08A001C20CA1B8F431C40630523407EA32CF026B9A79628A4F4FB86B5DAC",
+            "v2:b9ab08a001c20ca1b8f431c40630523407ea32cf026b9a79628a4f4fb86b",
+            "b9ab08a001c20ca1b8f431c40630523407ea32cf026b9a79628a4f4fb86b5dac",
+            // Of a compact form's length and alphabet, and escaped forms.
+            "AaJJSMlvcZ-59IWXH20tKg",
+            "uasIoAHCDKG49DHEBjBSNAfqMs8Ca5p5YopPT7hrXaw",
+            "=AaJJSMlvcZ-59IWXH20tKg",
+            "=",
+            "",
+            "v2:other",
+            "goal-a",
+        ];
+        for value in values {
+            let stored = compact(value);
+            assert_eq!(expand(&stored), value, "stored as {stored}");
+        }
+        assert_eq!(compact(values[0]).len(), 22);
+        assert_eq!(compact(values[3]).len(), 43);
+    }
+
+    #[test]
+    fn a_key_of_another_record_is_not_stored_on_this_one() {
+        let mut record = key(RECORD, "rec-1", "plan-a", "v2:r");
+        for other in ["rec-10/g1", "rec-2", "g1"] {
+            assert!(
+                set_parts(&mut record, &[key("goal", other, "goal-a", "v2:g")]).is_err(),
+                "{other}"
+            );
+        }
+        assert_eq!(record.parts, None);
+        assert!(parts_of(&record).unwrap().is_empty());
+    }
 
     #[test]
     fn an_import_is_analysed_only_while_the_planner_does_not_know_of_its_plans() {

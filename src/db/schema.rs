@@ -489,6 +489,7 @@ diesel::table! {
         plan_id -> Nullable<Text>,
         fingerprint -> Text,
         updated_at -> Timestamp,
+        parts -> Nullable<Text>,
     }
 }
 

@@ -978,8 +978,11 @@ async fn a_fingerprint_stored_before_versioning_still_counts_as_unchanged(app: T
     app.run_sql(stored).await;
     // The parts' keys no longer match anything: only the whole record's old key can tell that
     // nothing changed.
-    app.run_sql("UPDATE import_keys SET fingerprint = 'v2:other' WHERE kind <> 'record'")
-        .await;
+    app.run_sql(
+        "UPDATE import_keys SET fingerprint = 'v2:other' WHERE kind <> 'record'; \
+         UPDATE import_keys SET parts = replace(parts, '\"v2:', '\"v2:other')",
+    )
+    .await;
     let before = head(&app).await;
     assert_eq!(counts(&import(&app, &[erik]).await), (0, 0, 1, 0));
     assert_eq!(head(&app).await, before, "nothing is written");
@@ -1031,7 +1034,6 @@ async fn a_batch_moved_from_the_scratch_equals_one_imported_record_by_record(app
             ("audit_events", "plan_id"),
             ("plan_access", "plan_id"),
             ("deviations", "plan_id"),
-            ("import_keys", "plan_id"),
             ("consents", "plan_id"),
             ("goals", "plan_id"),
             ("interventions", "plan_id"),
@@ -1047,6 +1049,39 @@ async fn a_batch_moved_from_the_scratch_equals_one_imported_record_by_record(app
                 "{table}"
             );
         }
+    }
+    // The same keys of the records' parts, stored on each record's key.
+    let ids = ["sip-erik", "sip-absent", "sip-lisa"];
+    for (n, id) in ids.into_iter().enumerate() {
+        let parts = |source: &'static str| {
+            let key = app
+                .db()
+                .read_now(move |c| sip::db::imports::key(c, source, "record", id))
+                .unwrap()
+                .expect("the record's key");
+            assert_eq!(
+                key.plan_id.as_deref(),
+                Some(plans[usize::from(source == "database")][n].as_str())
+            );
+            let parts: Vec<Value> = sip::db::imports::parts_of(&key)
+                .unwrap()
+                .into_iter()
+                .map(|p| {
+                    json!([
+                        p.kind,
+                        p.external_id,
+                        p.resource_id,
+                        p.plan_id,
+                        p.fingerprint
+                    ])
+                })
+                .collect();
+            anonymised(&json!(parts))
+        };
+        let scratch = parts("scratch");
+        // A plan and its consent at the least (the refused record has no more).
+        assert!(scratch.as_array().unwrap().len() >= 2, "{scratch}");
+        assert_eq!(scratch, parts("database"), "the keys of {id}'s parts");
     }
     // Both ways wrote deviations (the absent unit) and grants through the consent.
     let absent_plan = &plans[0][1];
@@ -1351,3 +1386,85 @@ on_both_databases!(
     one_import_of_a_source_system_runs_at_a_time,
     an_import_left_by_a_stopped_instance_does_not_block_its_source,
 );
+
+/// Keys imported before the keys of a record's parts moved onto the record's own key (migration
+/// `import_keys_of_parts_on_the_record`) are found after it: each record's parts on its key, with
+/// their ids and fingerprints; individuals' keys stay rows of their own, and no part's row is left.
+#[::core::prelude::v1::test]
+fn keys_of_parts_stored_before_are_on_their_records_after_the_migration() {
+    // (kind, external id, resource id, plan, fingerprint): two records whose ids share a prefix
+    // ("rec-1", "rec-10"), the individual they belong to, and their parts.
+    let keys = [
+        ("record", "rec-1", "plan-a", Some("plan-a"), "v2:r1"),
+        ("individual", "pat-1", "ind-1", None, "v2:i1"),
+        ("plan", "rec-1", "plan-a", Some("plan-a"), "v2:p1"),
+        ("goal", "rec-1/g1", "goal-a1", Some("plan-a"), "v2:g1"),
+        ("goal", "rec-1/g2", "goal-a2", Some("plan-a"), "v2:g2"),
+        ("follow_up", "rec-1/f1", "fu-a1", Some("plan-a"), ""),
+        ("record", "rec-10", "plan-b", Some("plan-b"), "v2:r10"),
+        ("plan", "rec-10", "plan-b", Some("plan-b"), "v2:p10"),
+        ("goal", "rec-10/g1", "goal-b1", Some("plan-b"), "v1-digest"),
+    ];
+    let before = |_: &str| {
+        keys.iter()
+            .map(|(kind, id, resource, plan, print)| {
+                let plan = plan.map_or("NULL".to_string(), |p| format!("'{p}'"));
+                format!(
+                    "INSERT INTO import_keys (source_system, kind, external_id, resource_id, plan_id, fingerprint, updated_at)
+                       VALUES ('journal', '{kind}', '{id}', '{resource}', {plan}, '{print}', '2026-12-01 10:00:00');"
+                )
+            })
+            .collect::<String>()
+    };
+    crate::common::across_a_migration("import_keys_of_parts_on_the_record", before, |db| {
+        let key = |kind: &'static str, id: &'static str| {
+            db.read_now(move |c| sip::db::imports::key(c, "journal", kind, id))
+                .unwrap()
+        };
+        let parts =
+            |record: &'static str| -> Vec<(String, String, String, Option<String>, String)> {
+                let key = key("record", record).expect("the record's key");
+                sip::db::imports::parts_of(&key)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| {
+                        let plan = p.plan_id.as_deref().map(str::to_string);
+                        (p.kind, p.external_id, p.resource_id, plan, p.fingerprint)
+                    })
+                    .collect()
+            };
+        let of = |kind: &str, id: &str, resource: &str, plan: &str, print: &str| {
+            let plan = Some(plan.to_string());
+            (kind.into(), id.into(), resource.into(), plan, print.into())
+        };
+        assert_eq!(
+            parts("rec-1"),
+            [
+                of("follow_up", "rec-1/f1", "fu-a1", "plan-a", ""),
+                of("goal", "rec-1/g1", "goal-a1", "plan-a", "v2:g1"),
+                of("goal", "rec-1/g2", "goal-a2", "plan-a", "v2:g2"),
+                of("plan", "rec-1", "plan-a", "plan-a", "v2:p1"),
+            ]
+        );
+        assert_eq!(
+            parts("rec-10"),
+            [
+                of("goal", "rec-10/g1", "goal-b1", "plan-b", "v1-digest"),
+                of("plan", "rec-10", "plan-b", "plan-b", "v2:p10"),
+            ]
+        );
+        assert_eq!(key("record", "rec-10").unwrap().fingerprint, "v2:r10");
+        let individual = key("individual", "pat-1").expect("the individual's key");
+        assert_eq!(
+            (individual.resource_id.as_str(), individual.parts),
+            ("ind-1", None)
+        );
+        for (kind, id) in [
+            ("plan", "rec-1"),
+            ("goal", "rec-1/g1"),
+            ("follow_up", "rec-1/f1"),
+        ] {
+            assert!(key(kind, id).is_none(), "no row of its own: {kind} {id}");
+        }
+    });
+}

@@ -57,8 +57,10 @@ pub struct ImportContext<'a> {
 
 /// The import keys of one record: each read at most once, and those it adds stored together at
 /// its end — one statement for all of them instead of a lookup, an update that finds nothing and
-/// an insert for each part. Lives as long as the record's transaction: dropped with it when the
-/// record fails. It may start with what its batch has read ahead for it ([`RecordKeys::read`]).
+/// an insert for each part. The keys of the record's parts are stored on the record's own key
+/// (`db::imports::parts_of`): they are known once the record's key is read, and written with it.
+/// Lives as long as the record's transaction: dropped with it when the record fails. It may start
+/// with what its batch has read ahead for it ([`RecordKeys::read`]).
 #[derive(Default)]
 pub struct RecordKeys(RefCell<KeysSeen>);
 
@@ -68,12 +70,26 @@ struct KeysSeen {
     known: HashMap<(String, String), Option<KeyRow>>,
     /// The records of an identity number (`db::individuals::registrations_of_number`), once read.
     registrations: HashMap<String, Vec<IndividualRow>>,
-    /// For a record never imported before, the prefix of its parts' keys: none of them can be
-    /// stored (they are stored only in the transaction that stores the record's own key), so they
-    /// are not looked up. (Individuals' keys are not the record's: they are always read.)
-    new_parts: Option<String>,
+    /// Whether the record's own key was looked up: its parts' keys are known from then on.
+    record_read: bool,
+    /// Whether the record's own key was put: its parts' keys went with it.
+    record_put: bool,
     /// Keys to insert when the record ends.
     added: Vec<KeyRow>,
+}
+
+impl KeysSeen {
+    /// Remembers a key as found (or known absent); a record's key brings its parts' keys.
+    fn learn(&mut self, lookup: (String, String), found: Option<KeyRow>) -> Result<()> {
+        if let Some(record) = found.as_ref().filter(|k| k.kind == store::RECORD) {
+            for part in store::parts_of(record)? {
+                self.known
+                    .insert((part.kind.clone(), part.external_id.clone()), Some(part));
+            }
+        }
+        self.known.insert(lookup, found);
+        Ok(())
+    }
 }
 
 impl RecordKeys {
@@ -82,12 +98,15 @@ impl RecordKeys {
     pub fn read(
         keys: impl IntoIterator<Item = ((String, String), Option<KeyRow>)>,
         registrations: impl IntoIterator<Item = (String, Vec<IndividualRow>)>,
-    ) -> RecordKeys {
-        RecordKeys(RefCell::new(KeysSeen {
-            known: keys.into_iter().collect(),
+    ) -> Result<RecordKeys> {
+        let mut seen = KeysSeen {
             registrations: registrations.into_iter().collect(),
             ..KeysSeen::default()
-        }))
+        };
+        for (lookup, found) in keys {
+            seen.learn(lookup, found)?;
+        }
+        Ok(RecordKeys(RefCell::new(seen)))
     }
 
     /// Every record of the identity number `number`, read once.
@@ -103,21 +122,47 @@ impl RecordKeys {
 
     fn get(&self, conn: &mut DbConn, source: &str, kind: &str, id: &str) -> Result<Option<KeyRow>> {
         let mut seen = self.0.borrow_mut();
+        seen.record_read |= kind == store::RECORD;
         let lookup = (kind.to_string(), id.to_string());
         if let Some(known) = seen.known.get(&lookup) {
             return Ok(known.clone());
         }
-        let found = match &seen.new_parts {
-            Some(prefix) if kind != "individual" && id.starts_with(prefix.as_str()) => None,
-            _ => store::key(conn, source, kind, id)?,
-        };
-        seen.known.insert(lookup, found.clone());
+        if !store::is_stored_alone(kind) {
+            // A part's key came with its record's (`learn`), or is not stored.
+            if !seen.record_read {
+                return Err(Error::Internal(format!(
+                    "the key of a {kind} looked up before its record's"
+                )));
+            }
+            return Ok(None);
+        }
+        let found = store::key(conn, source, kind, id)?;
+        seen.learn(lookup, found.clone())?;
         Ok(found)
     }
 
-    pub(super) fn put(&self, conn: &mut DbConn, row: KeyRow) -> Result<()> {
+    pub(super) fn put(&self, conn: &mut DbConn, mut row: KeyRow) -> Result<()> {
         let mut seen = self.0.borrow_mut();
         let lookup = (row.kind.clone(), row.external_id.clone());
+        if !store::is_stored_alone(&row.kind) {
+            if seen.record_put {
+                return Err(Error::Internal(format!(
+                    "the key of a {} put after its record's",
+                    row.kind
+                )));
+            }
+            seen.known.insert(lookup, Some(row));
+            return Ok(());
+        }
+        if row.kind == store::RECORD {
+            let parts = seen
+                .known
+                .iter()
+                .filter(|((kind, _), _)| !store::is_stored_alone(kind))
+                .filter_map(|(_, part)| part.as_ref());
+            store::set_parts(&mut row, parts)?;
+            seen.record_put = true;
+        }
         if let Some(pending) = seen
             .added
             .iter_mut()
@@ -131,10 +176,6 @@ impl RecordKeys {
         }
         seen.known.insert(lookup, Some(row));
         Ok(())
-    }
-
-    fn new_record(&self, external_id: &str) {
-        self.0.borrow_mut().new_parts = Some(format!("{external_id}/"));
     }
 
     fn store_added(&self, conn: &mut DbConn) -> Result<()> {
@@ -181,6 +222,7 @@ impl ImportContext<'_> {
                 plan_id: plan_id.cloned(),
                 fingerprint,
                 updated_at: naive(self.now),
+                parts: None,
             },
         )
     }
@@ -298,9 +340,6 @@ pub fn import_record(
             individual_id: None,
         });
     }
-    if previous.is_none() {
-        ctx.keys.new_record(&record.external_id);
-    }
     let initiator = initiator(ctx, record)?;
     let (individual, individual_changed) = individual(conn, ctx, record, &initiator)?;
     let (plan_id, plan_changed) =
@@ -357,7 +396,6 @@ pub fn prepare_record(
     if ctx.key(conn, "record", &record.external_id)?.is_some() {
         return Ok(None);
     }
-    ctx.keys.new_record(&record.external_id);
     let initiator = initiator(ctx, record)?;
     let (individual, _) = individual(conn, ctx, record, &initiator)?;
     // The individual's key goes where the batch's next records look for it.

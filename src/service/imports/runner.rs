@@ -13,7 +13,7 @@ use validator::Validate;
 use super::{self as service, ImportContext, Imported, RecordOutcome};
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::db::imports::{KeyRow, RecordRow};
+use crate::db::imports::{KeyRow, RecordRow, INDIVIDUAL, RECORD};
 use crate::db::individuals::IndividualRow;
 use crate::db::journal::Collected;
 use crate::db::scratch::{Rows, Scratch};
@@ -232,8 +232,6 @@ struct ReadAhead {
     numbers_written: bool,
 }
 
-const RECORD: &str = "record";
-const INDIVIDUAL: &str = "individual";
 /// The kind under which `ReadAhead::written` holds identity numbers.
 const NUMBER: &str = "identity number";
 
@@ -292,7 +290,7 @@ impl ReadAhead {
         &mut self,
         record: &ImportRecord,
         today: chrono::NaiveDate,
-    ) -> service::RecordKeys {
+    ) -> Result<service::RecordKeys> {
         let own = (RECORD.to_string(), record.external_id.clone());
         let individual = (
             INDIVIDUAL.to_string(),
@@ -496,7 +494,7 @@ impl Runner {
             let (external_id, result) = match record {
                 Err((external_id, errors)) => (external_id, Some(Err(errors))),
                 Ok(record) => {
-                    let keys = ahead.for_record(&record, today);
+                    let keys = ahead.for_record(&record, today)?;
                     let external_id = Some(record.external_id.clone());
                     let result = self.one(conn, &mut batch, mode, place, line, record, keys)?;
                     (external_id, result)
