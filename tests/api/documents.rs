@@ -357,6 +357,18 @@ async fn a_revision_renders_what_was_given_then_not_what_came_later(app: TestApp
         json.header("content-type").as_deref(),
         Some("application/json")
     );
+    // The revision is stored deflated (`db::meetings`), and read back whole above.
+    let stored = |condition: &str| {
+        format!(
+            "SELECT count(*) AS n FROM plan_revisions WHERE plan_id = '{}'{condition}",
+            id(&plan)
+        )
+    };
+    assert_eq!(
+        app.count(stored(" AND document LIKE 'deflate:%'")).await,
+        app.count(stored("")).await
+    );
+    assert!(app.count(stored("")).await >= 1);
 }
 
 async fn a_document_is_an_access_like_any_other(app: TestApp) {
