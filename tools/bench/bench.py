@@ -14,7 +14,8 @@ Settings (environment): BENCH_PLANS (100000), BENCH_BACKENDS ("sqlite postgres")
 BENCH_BIN (another binary), BENCH_DURATION (10 s a scenario), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_SCENARIOS
 (default "document plan list list_by_consent list_by_small_unit create update": the third list for
 a unit that one plan's consent in a hundred covers; "update" replaces a plan's details, If-Match
-"*", and has no peer scenario; also "worklist", "deviations" and "audit": the
+"*", and has no peer scenario; also "revision": the plan as its meeting established it,
+`/plans/{id}/revisions/1`, compared with the peer's by-id; "worklist", "deviations" and "audit": the
 region's first page of its unanswered summons, of its deviations and, as its auditor, of the access
 log; empty for the import and feed only), BENCH_PEER=1 (also
 run the peer's scenarios from ../shared/bench in the same run and print the ratios),
@@ -429,6 +430,8 @@ def bench_backend(backend, plans_file, work):
         auditor = service.token(REGION, "audit")
         small_unit = service.token(SMALL_UNIT, "read")
         scenarios = [("document", "byid.lua", region, "/document"), ("plan", "byid.lua", region, ""),
+                     # The plan as the meeting established it: stored deflated, inflated each read.
+                     ("revision", "byid.lua", region, "/revisions/1"),
                      ("list", "list.lua", region, ""), ("list_by_consent", "list.lua", municipality, ""),
                      ("list_by_small_unit", "list.lua", small_unit, ""),
                      ("create", "create.lua", region, ""),
@@ -526,7 +529,7 @@ def bench_peer():
         subprocess.run([os.path.join(SHARED, "pg-down.sh")], capture_output=True)
 
 
-PEER_OF = {"document": "byid", "plan": "byid", "list": "list", "list_by_consent": "list",
+PEER_OF = {"document": "byid", "plan": "byid", "revision": "byid", "list": "list", "list_by_consent": "list",
            "list_by_small_unit": "list",
            "create": "create", "update": None, "worklist": "list", "deviations": "list",
            "audit": "list"}
