@@ -503,8 +503,41 @@ async fn every_state_of_a_plan_renders_with_every_section(app: TestApp) {
     }
 }
 
+/// Each list of the whole plan is in its order (goals and interventions by position, a summons'
+/// recipients by position, …) however its rows lie in the table: PostgreSQL reads the rows
+/// unordered (`plan_document_rows`) and the service orders them. Here the first row of each list
+/// is rewritten — on PostgreSQL its new version goes after the others in the table — and the
+/// tables analysed, so that a small table is read in its stored order rather than an index's.
+async fn the_whole_plan_keeps_its_order_however_its_rows_are_stored(app: TestApp) {
+    let plan = lisas_full_plan(&app).await;
+    let uri = plan_uri(&plan, "/document");
+    let before = app.get(&uri, &reader()).await.expect(200).body;
+    assert!(before["goals"].as_array().map_or(0, Vec::len) >= 2);
+    assert!(before["interventions"].as_array().map_or(0, Vec::len) >= 2);
+    let firsts = [
+        ("goals", "position", "position, id"),
+        ("interventions", "position", "position, id"),
+        ("summons_recipients", "position", "summons_id, position"),
+        ("consent_parties", "position", "consent_id, position"),
+        ("consent_givers", "position", "consent_id, position"),
+        ("intervention_goals", "goal_id", "intervention_id, goal_id"),
+        ("follow_ups", "scheduled_on", "scheduled_on, id"),
+    ];
+    for (table, column, order) in firsts {
+        app.run_sql(format!(
+            "UPDATE {table} SET {column} = {column} WHERE ({order}) = \
+             (SELECT {order} FROM {table} ORDER BY {order} LIMIT 1)"
+        ))
+        .await;
+    }
+    app.run_sql("ANALYZE").await;
+    let after = app.get(&uri, &reader()).await.expect(200).body;
+    assert_eq!(after, before);
+}
+
 on_both_databases!(
     every_state_of_a_plan_renders_with_every_section,
+    the_whole_plan_keeps_its_order_however_its_rows_are_stored,
     a_full_plan_reads_as_html_in_plain_swedish,
     a_full_plan_reads_as_a_pdf_a_with_its_text_searchable,
     a_revision_renders_what_was_given_then_not_what_came_later,
