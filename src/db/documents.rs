@@ -8,7 +8,8 @@
 //! one statement, where it was sixteen), because PostgreSQL's time went to protocol and
 //! syscalls per statement, not execution. SQLite runs in-process and has no round trip to save,
 //! so there each table is read by its own module's query, as before. Both paths hand the rows to
-//! the same assembling functions.
+//! the same assembling functions, in the same order: on PostgreSQL the function returns each
+//! table's rows unordered (`2026-12-06-000029`) and `RowsAsJson::in_document_order` orders them.
 
 use diesel::prelude::*;
 use serde::Deserialize;
